@@ -1,0 +1,329 @@
+/**
+ * The image bake: for each catalog image, use it if present, else pull it, else build the
+ * same version here (debootstrap + import for the Debian base, `docker build` for the rest),
+ * label what was built locally and record digests in local state.
+ */
+import { cp, mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { IMAGE_CATALOG, type BuildInput, type ImageSpec } from '../../services/images/catalog.js';
+import { resolveImageSource, selectImages, type ImageProbe, type ImageSource } from '../../services/images/resolve.js';
+import { ImageBuildError, MissingToolError, ParityError, formatDuration } from '../../services/errors.js';
+import { downloadGoModule } from './engine.js';
+import { hasCommand, run, tryRun } from './exec.js';
+import type { Progress } from './progress.js';
+import { readJson, repoRoot, statePath, writeFileAtomic } from './state.js';
+
+/** Labels on every image built here, so nobody mistakes it for the upstream image. */
+export const LABEL_BUILT_LOCALLY = 'dev.parity.built-locally';
+export const LABEL_CATALOG_NAME = 'dev.parity.catalog-name';
+
+export interface BakeOptions {
+  /** Catalog names; empty means all. Their bases are included. */
+  names?: readonly string[];
+  /** Don't try to pull. */
+  offline?: boolean;
+  /** Rebuild the named images (all when none are named) even if present. */
+  rebuild?: boolean;
+  progress: Progress;
+  /** For tests: another catalog and the folder holding its Dockerfile dirs. */
+  catalog?: readonly ImageSpec[];
+  dockerfileRoot?: string;
+}
+
+export interface BakeResult {
+  name: string;
+  ref: string;
+  source: ImageSource;
+  /** Time spent on this image (pull or build; ~0 when local). */
+  elapsedMs: number;
+  imageId: string;
+  sizeBytes: number;
+  builtLocally: boolean;
+  /** Package versions the build reported (`parity-version:` lines). */
+  packages: string[];
+  warnings: string[];
+}
+
+export interface ImageState {
+  ref: string;
+  imageId: string;
+  source: ImageSource;
+  builtLocally: boolean;
+  sizeBytes: number;
+  buildSeconds?: number;
+  packages?: string[];
+  recordedAt: string;
+}
+
+const DEFAULT_DOCKERFILE_ROOT = join(repoRoot, 'services', 'images');
+const PULL_TIMEOUT_MS = 120_000;
+
+/** docker-backed probe; after one failed pull it stops trying (the registry is unreachable). */
+export function createDockerProbe(progress: Progress): ImageProbe & { registryUnreachable: boolean } {
+  const probe = {
+    registryUnreachable: false,
+    async hasImage(ref: string): Promise<boolean> {
+      return (await tryRun(['docker', 'image', 'inspect', '--format', '{{.Id}}', ref])).code === 0;
+    },
+    async pull(ref: string): Promise<boolean> {
+      if (probe.registryUnreachable) return false;
+      progress.step(`${ref}: pulling`);
+      const result = await tryRun(['docker', 'pull', '--quiet', ref], { timeoutMs: PULL_TIMEOUT_MS });
+      progress.done();
+      if (result.code === 0) return true;
+      probe.registryUnreachable = true;
+      progress.info(`pull of ${ref} failed (${result.stderr.trim().split('\n').at(-1)}); building locally from now on (offline mode)`);
+      return false;
+    },
+  };
+  return probe;
+}
+
+/** Resolve, and build where needed, every selected image; bases first. */
+export async function bakeImages(options: BakeOptions): Promise<BakeResult[]> {
+  const catalog = options.catalog ?? IMAGE_CATALOG;
+  const specs = selectImages(catalog, options.names ?? []);
+  const rebuildNames = new Set(options.rebuild ? (options.names?.length ? options.names : catalog.map((s) => s.name)) : []);
+  const refs = new Map(catalog.map((spec) => [spec.name, spec.ref]));
+  const probe = createDockerProbe(options.progress);
+  const state = await readJson<Record<string, ImageState>>(statePath('images.json'), {});
+  const results: BakeResult[] = [];
+
+  for (const [index, spec] of specs.entries()) {
+    const started = Date.now();
+    const counter = `[${index + 1}/${specs.length}]`;
+    const source = await resolveImageSource(spec, probe, { offline: options.offline, rebuild: rebuildNames.has(spec.name) });
+    let packages: string[] = [];
+    let warnings: string[] = [];
+    if (source === 'build') {
+      options.progress.info(`${counter} ${spec.ref}: building from ${spec.source}`);
+      ({ packages, warnings } =
+        spec.recipe.kind === 'rootfs'
+          ? await buildRootfsImage(spec, spec.recipe.suite, options.progress)
+          : await buildDockerfileImage(spec, refs, options.dockerfileRoot ?? DEFAULT_DOCKERFILE_ROOT, options.progress));
+    }
+    const elapsedMs = Date.now() - started;
+    const facts = await inspectImage(spec.ref);
+    const result: BakeResult = { name: spec.name, ref: spec.ref, source, elapsedMs, ...facts, packages, warnings };
+    results.push(result);
+    if (source !== 'local' || !state[spec.name] || state[spec.name]?.imageId !== facts.imageId) {
+      state[spec.name] = {
+        ref: spec.ref,
+        imageId: facts.imageId,
+        source,
+        builtLocally: facts.builtLocally,
+        sizeBytes: facts.sizeBytes,
+        ...(source === 'build' ? { buildSeconds: Math.round(elapsedMs / 100) / 10, packages } : {}),
+        recordedAt: new Date().toISOString(),
+      };
+      await writeFileAtomic(statePath('images.json'), `${JSON.stringify(state, null, 2)}\n`);
+    }
+    const verb = { local: 'present', pulled: 'pulled', build: 'built' }[source];
+    options.progress.info(`${counter} ${spec.ref}: ${verb}${source === 'local' ? '' : ` in ${formatDuration(elapsedMs)}`}`);
+    for (const warning of warnings) options.progress.info(`  warning: ${warning}`);
+  }
+  return results;
+}
+
+async function inspectImage(ref: string): Promise<{ imageId: string; sizeBytes: number; builtLocally: boolean }> {
+  const out = await run(['docker', 'image', 'inspect', '--format', '{{json .}}', ref]);
+  const info = JSON.parse(out) as { Id: string; Size: number; Config?: { Labels?: Record<string, string> | null } };
+  return {
+    imageId: info.Id,
+    sizeBytes: info.Size,
+    builtLocally: info.Config?.Labels?.[LABEL_BUILT_LOCALLY] === 'true',
+  };
+}
+
+function labelsFor(spec: ImageSpec): string[] {
+  return [
+    `org.opencontainers.image.version=${spec.version}`,
+    `org.opencontainers.image.source=${spec.source}`,
+    `org.opencontainers.image.licenses=${spec.licence}`,
+    `org.opencontainers.image.ref.name=${spec.ref}`,
+    `${LABEL_BUILT_LOCALLY}=true`,
+    `${LABEL_CATALOG_NAME}=${spec.name}`,
+  ];
+}
+
+/** A rolling window of a build's output, for failure reports. */
+class LogTail {
+  private readonly lines: string[] = [];
+  constructor(private readonly size: number) {}
+  push(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length > this.size) this.lines.shift();
+  }
+  toString(): string {
+    return this.lines.join('\n');
+  }
+}
+
+/** The Debian base: debootstrap (minbase) + security/updates + `docker import`. */
+async function buildRootfsImage(spec: ImageSpec, suite: string, progress: Progress): Promise<{ packages: string[]; warnings: string[] }> {
+  if (process.getuid?.() !== 0) {
+    throw new MissingToolError(`building ${spec.ref} needs root (debootstrap); run as root, or load ${spec.ref} into the engine yourself`);
+  }
+  if (!(await hasCommand('debootstrap'))) {
+    progress.step('apt-get install debootstrap');
+    await run(['apt-get', 'install', '-y', '-qq', 'debootstrap'], { env: { DEBIAN_FRONTEND: 'noninteractive' } });
+  }
+  const rootfs = statePath('build', `${spec.name}-rootfs`);
+  await rm(rootfs, { recursive: true, force: true });
+  await mkdir(rootfs, { recursive: true });
+  const tail = new LogTail(40);
+  let step = 'debootstrap';
+  const started = Date.now();
+  const onLine = (line: string): void => {
+    tail.push(line);
+    if (/^I: (Retrieving|Validating|Extracting|Installing|Configuring)/.test(line)) progress.step(`${spec.ref}: ${step}: ${line.slice(3)}`);
+  };
+  try {
+    progress.step(`${spec.ref}: debootstrap ${suite}`);
+    // debootstrap's default mirror: nothing here names a host.
+    await runStep(['debootstrap', '--variant=minbase', suite, rootfs], onLine);
+    step = 'security and updates';
+    progress.step(`${spec.ref}: ${step}`);
+    // debootstrap writes only the main suite; derive -updates and -security from its mirror
+    // line, or the image carries stale packages.
+    const script = [
+      'set -eu',
+      `mirror=$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list)`,
+      `printf 'deb %s ${suite} main\\ndeb %s ${suite}-updates main\\ndeb %s-security ${suite}-security main\\n' "$mirror" "$mirror" "$mirror" > /etc/apt/sources.list`,
+      // Like the upstream slim images: no daemons started by package scripts, no recommends, no docs.
+      `printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d`,
+      `printf 'APT::Install-Recommends "false";\\nAPT::Install-Suggests "false";\\n' > /etc/apt/apt.conf.d/90parity-slim`,
+      `printf 'path-exclude /usr/share/doc/*\\npath-exclude /usr/share/man/*\\npath-exclude /usr/share/info/*\\n' > /etc/dpkg/dpkg.cfg.d/90parity-slim`,
+      'export DEBIAN_FRONTEND=noninteractive',
+      'apt-get update -qq',
+      'apt-get -y -qq upgrade',
+      'apt-get clean',
+      'rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /usr/share/doc/* /usr/share/man/* /var/log/*.log',
+      ': > /etc/resolv.conf',
+      'echo "parity-version: debian=$(cat /etc/debian_version)"',
+    ].join('\n');
+    const packages: string[] = [];
+    await runStep(['chroot', rootfs, '/bin/sh', '-c', script], (line) => {
+      onLine(line);
+      if (line.startsWith('parity-version: ')) packages.push(line.slice('parity-version: '.length));
+    });
+    step = 'docker import';
+    progress.step(`${spec.ref}: ${step}`);
+    const changes = [`CMD ["bash"]`, ...labelsFor(spec).map((label) => `LABEL ${label.replace('=', '="')}"`)];
+    await runStep(
+      ['sh', '-c', `tar -C "$1" -c . | docker import ${changes.map((c) => `--change '${c}'`).join(' ')} - "$2"`, 'sh', rootfs, spec.ref],
+      onLine,
+    );
+    return { packages, warnings: [] };
+  } catch (error) {
+    throw new ImageBuildError(spec.ref, step, error instanceof StepFailed ? tail.toString() : String(error), Date.now() - started);
+  } finally {
+    progress.done();
+    await rm(rootfs, { recursive: true, force: true });
+  }
+}
+
+class StepFailed extends Error {}
+
+async function runStep(argv: readonly string[], onLine: (line: string) => void): Promise<void> {
+  const result = await tryRun(argv, { onLine });
+  if (result.code !== 0) throw new StepFailed(`${argv[0]} exited ${result.code}`);
+}
+
+/** Stage a build input into the context folder. */
+async function stageInput(input: BuildInput, context: string, progress: Progress, ref: string): Promise<void> {
+  const target = join(context, input.into);
+  switch (input.kind) {
+    case 'go-module': {
+      progress.step(`${ref}: fetching ${input.module}@${input.version}`);
+      const source = await downloadGoModule(input.module, input.version);
+      await cp(source, target, { recursive: true });
+      await run(['chmod', '-R', 'u+w', target]);
+      // Vendor on the host (which trusts its network's CA): the container build then needs no network.
+      progress.step(`${ref}: go mod vendor`);
+      await run(['go', 'mod', 'vendor'], { cwd: target });
+      return;
+    }
+    case 'go-toolchain': {
+      const arch = { x64: 'amd64', arm64: 'arm64' }[process.arch as string] ?? process.arch;
+      progress.step(`${ref}: fetching Go ${input.version} toolchain`);
+      const source = await downloadGoModule('golang.org/toolchain', `v0.0.1-go${input.version}.linux-${arch}`);
+      await cp(source, target, { recursive: true });
+      return;
+    }
+    case 'npm-package': {
+      if (!(await hasCommand('npm'))) throw new MissingToolError(`staging ${input.name}@${input.version} needs npm on PATH`);
+      progress.step(`${ref}: npm pack ${input.name}@${input.version}`);
+      const packDir = join(context, '.npm-pack');
+      await mkdir(packDir, { recursive: true });
+      const file = (await run(['npm', 'pack', '--silent', `${input.name}@${input.version}`, '--pack-destination', packDir])).split('\n').at(-1)!;
+      await mkdir(target, { recursive: true });
+      await run(['tar', '-xzf', join(packDir, file), '-C', target, '--strip-components=1']);
+      await rm(packDir, { recursive: true, force: true });
+      return;
+    }
+  }
+}
+
+/** Stage the context and `docker build` it, with step progress and a useful failure. */
+async function buildDockerfileImage(
+  spec: ImageSpec,
+  refs: ReadonlyMap<string, string>,
+  dockerfileRoot: string,
+  progress: Progress,
+): Promise<{ packages: string[]; warnings: string[] }> {
+  if (spec.recipe.kind !== 'dockerfile') throw new Error('unreachable');
+  const recipe = spec.recipe;
+  const context = statePath('build', spec.name);
+  const started = Date.now();
+  let step = 'staging the build context';
+  const tail = new LogTail(40);
+  try {
+    await rm(context, { recursive: true, force: true });
+    await mkdir(context, { recursive: true });
+    for (const entry of await readdir(join(dockerfileRoot, recipe.dir))) {
+      await cp(join(dockerfileRoot, recipe.dir, entry), join(context, entry), { recursive: true });
+    }
+    for (const input of recipe.inputs) await stageInput(input, context, progress, spec.ref);
+
+    const args = { ...recipe.args };
+    // Bases are passed as <NAME>_IMAGE so the Dockerfile's FROM follows the catalog.
+    for (const base of spec.from) args[`${base.toUpperCase().replace(/-/g, '_')}_IMAGE`] = refs.get(base)!;
+    const argv = [
+      'docker', 'build', '--rm', '--force-rm', '-t', spec.ref,
+      ...labelsFor(spec).flatMap((label) => ['--label', label]),
+      ...Object.entries(args).flatMap(([key, value]) => ['--build-arg', `${key}=${value}`]),
+      context,
+    ];
+    step = 'docker build';
+    progress.step(`${spec.ref}: ${step}`);
+    const packages: string[] = [];
+    const warnings: string[] = [];
+    // The classic builder prints "Step N/M : …", which is what progress follows; it is the
+    // builder every engine from 20.10 on still has without the buildx plugin.
+    const result = await tryRun(argv, {
+      env: { DOCKER_BUILDKIT: '0', DOCKER_CLI_HINTS: 'false' },
+      onLine: (line) => {
+        tail.push(line);
+        const stepMatch = /^Step (\d+\/\d+) : (.*)$/.exec(line);
+        if (stepMatch) {
+          step = `step ${stepMatch[1]} (${stepMatch[2]!.slice(0, 70)})`;
+          progress.step(`${spec.ref}: ${step}`);
+        }
+        const version = /parity-version: (.*)$/.exec(line);
+        if (version && !line.includes('echo')) packages.push(version[1]!);
+        const warning = /parity-warning: (.*)$/.exec(line);
+        if (warning && !line.includes('echo')) warnings.push(warning[1]!);
+      },
+    });
+    if (result.code !== 0) throw new StepFailed(`docker build exited ${result.code}`);
+    await rm(context, { recursive: true, force: true });
+    return { packages, warnings };
+  } catch (error) {
+    // The tag moves only when a build succeeds, so images built earlier stay intact.
+    if (error instanceof ParityError && !(error instanceof StepFailed)) throw error;
+    throw new ImageBuildError(spec.ref, step, error instanceof StepFailed ? tail.toString() : String(error), Date.now() - started);
+  } finally {
+    progress.done();
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Named errors shared by the model, the runners and the scripts.
+ *
+ * Every error carries the exit code a script should end with: 2 for bad input
+ * (the user can fix it by changing what they typed or configured), 1 for a
+ * failure of the work itself (a build, a health check, a command).
+ */
+export abstract class ParityError extends Error {
+  /** Process exit code a script ends with when this error reaches it. */
+  abstract readonly exitCode: number;
+
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad command-line input: an unknown flag, a missing value. */
+export class UsageError extends ParityError {
+  readonly exitCode = 2;
+}
+
+/** A name that is not in the image catalog. */
+export class UnknownImageError extends ParityError {
+  readonly exitCode = 2;
+
+  constructor(
+    readonly unknown: readonly string[],
+    readonly known: readonly string[],
+  ) {
+    super(
+      unknown
+        .map((name) => {
+          const hint = suggest(name, known);
+          return `unknown image "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}`;
+        })
+        .join('; ') + `. Known images: ${known.join(', ')}.`,
+    );
+  }
+}
+
+/**
+ * No container engine answers and this host can't be given one automatically
+ * (not root, no apt). The message says what to install.
+ */
+export class EngineUnavailableError extends ParityError {
+  readonly exitCode = 2;
+}
+
+/** A prerequisite tool (Go, debootstrap, npm) is missing where a build needs it. */
+export class MissingToolError extends ParityError {
+  readonly exitCode = 2;
+}
+
+/** A command the runners started exited non-zero. */
+export class CommandError extends ParityError {
+  readonly exitCode = 1;
+
+  constructor(
+    readonly command: string,
+    readonly code: number | null,
+    readonly output: string,
+    readonly elapsedMs: number,
+  ) {
+    super(
+      `command failed after ${formatDuration(elapsedMs)} (exit ${code ?? 'signal'}): ${command}` +
+        (output.trim() ? `\n--- last output ---\n${lastLines(output, 30)}` : ''),
+    );
+  }
+}
+
+/** An image build failed: names the image, the failing step and the last log lines. */
+export class ImageBuildError extends ParityError {
+  readonly exitCode = 1;
+
+  constructor(
+    readonly image: string,
+    readonly step: string,
+    readonly logTail: string,
+    readonly elapsedMs: number,
+  ) {
+    super(
+      `building ${image} failed at ${step} after ${formatDuration(elapsedMs)}\n` +
+        `--- last log lines ---\n${logTail}`,
+    );
+  }
+}
+
+/** Something did not become ready in time. */
+export class TimeoutError extends ParityError {
+  readonly exitCode = 1;
+}
+
+/** `1m05s`, `12.3s`, `850ms`: short and stable, for messages and tables. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const minutes = Math.floor(ms / 60_000);
+  const seconds = Math.floor((ms % 60_000) / 1000);
+  return `${minutes}m${String(seconds).padStart(2, '0')}s`;
+}
+
+/** The last `n` non-empty lines of a text. */
+export function lastLines(text: string, n: number): string {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .slice(-n)
+    .join('\n');
+}
+
+/** The closest known name within edit distance 3, for "did you mean" hints. */
+export function suggest(name: string, known: readonly string[]): string | undefined {
+  let best: { candidate: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (distance <= 3 && (!best || distance < best.distance)) best = { candidate, distance };
+  }
+  return best?.candidate;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}

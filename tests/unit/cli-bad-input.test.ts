@@ -1,0 +1,31 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..', '..');
+const tsx = join(root, 'node_modules', '.bin', 'tsx');
+
+function runScript(script: string, args: string[]) {
+  return spawnSync(tsx, [join(root, 'scripts', script), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, CI: '1' } });
+}
+
+describe('scripts reject bad input with exit code 2 before touching the engine', () => {
+  it('an unknown image name', () => {
+    const result = runScript('images.ts', ['traefk']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('✖ UnknownImageError: unknown image "traefk" (did you mean "traefik"?)');
+  });
+
+  it('an unknown flag, with the usage', () => {
+    const result = runScript('images.ts', ['--ofline']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("✖ UsageError: Unknown option '--ofline'");
+    expect(result.stderr).toContain('Usage: make images');
+  });
+
+  it('--help prints usage and exits 0', () => {
+    const result = runScript('engine.ts', ['--help']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('Usage: make engine');
+  });
+});
