@@ -249,6 +249,10 @@ async function stageInput(input: BuildInput, context: string, progress: Progress
       progress.step(`${ref}: fetching Go ${input.version} toolchain`);
       const source = await downloadGoModule('golang.org/toolchain', `v0.0.1-go${input.version}.linux-${arch}`);
       await cp(source, target, { recursive: true });
+      // The module cache keeps files read-only and not executable; the go command sets the
+      // bits itself when it switches toolchains, so a copy must do the same.
+      await run(['chmod', '-R', 'u+w', target]);
+      await run(['find', join(target, 'bin'), join(target, 'pkg', 'tool'), '-type', 'f', '-exec', 'chmod', '755', '{}', '+']);
       return;
     }
     case 'npm-package': {
@@ -303,7 +307,9 @@ async function buildDockerfileImage(
     // builder every engine from 20.10 on still has without the buildx plugin.
     const result = await tryRun(argv, {
       env: { DOCKER_BUILDKIT: '0', DOCKER_CLI_HINTS: 'false' },
-      onLine: (line) => {
+      onLine: (raw) => {
+        // The CLI colours the build's stderr; reports and matching want plain text.
+        const line = raw.replace(/\x1b\[[0-9;]*m/g, '');
         tail.push(line);
         const stepMatch = /^Step (\d+\/\d+) : (.*)$/.exec(line);
         if (stepMatch) {

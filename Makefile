@@ -1,0 +1,57 @@
+# Parity — `make help` lists the targets. Quick start: `make up`, then `make test`.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+TSX := node_modules/.bin/tsx
+VITEST := node_modules/.bin/vitest
+RESULTS := .parity/test-results
+
+# Ryuk's image can't be pulled on air-gapped hosts: the suites clean up after themselves.
+export TESTCONTAINERS_RYUK_DISABLED ?= true
+export TESTCONTAINERS_HOST_OVERRIDE ?= localhost
+
+.PHONY: help engine images lock typecheck lint test test-unit test-integration bench-images clean-images
+
+help: ## list the targets
+	@echo "Parity: the BLKOUT platform's production architecture on one machine."
+	@echo
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo
+	@echo "Variables: IMAGES=\"postgres redis\" (images), OFFLINE=1 (never pull), REBUILD=1 (build even if present)"
+
+node_modules: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch node_modules
+
+engine: node_modules ## make sure a Docker engine answers and `docker compose` v2 exists (installs/starts/builds them if not)
+	@$(TSX) scripts/engine.ts
+
+images: node_modules ## make every image available: local, else pull, else build here (IMAGES=..., OFFLINE=1, REBUILD=1)
+	@$(TSX) scripts/images.ts $(IMAGES) $(if $(OFFLINE),--offline) $(if $(REBUILD),--rebuild)
+
+lock: node_modules ## rewrite services/images/images.lock.json from the catalog
+	@$(TSX) scripts/images.ts --write-lock
+
+typecheck: node_modules ## type-check everything (tsc --noEmit)
+	@node_modules/.bin/tsc --noEmit -p .
+
+lint: node_modules ## lint (eslint; services/ must stay free of I/O)
+	@node_modules/.bin/eslint .
+
+test-unit: node_modules ## unit tests (no docker)
+	@mkdir -p $(RESULTS)
+	@$(VITEST) run --project unit --reporter=default --reporter=json --outputFile.json=$(RESULTS)/unit.json
+
+test-integration: node_modules engine images ## integration tests (real containers via testcontainers)
+	@mkdir -p $(RESULTS)
+	@$(VITEST) run --project integration --reporter=default --reporter=json --outputFile.json=$(RESULTS)/integration.json
+
+test: node_modules engine images typecheck lint test-unit test-integration ## everything: engine, images, type-check, lint, unit and integration tests
+	@$(TSX) scripts/test-summary.ts $(RESULTS)/unit.json $(RESULTS)/integration.json
+
+bench-images: node_modules engine ## benchmark: cold bake per image, warm re-run, disk size (COLD=1 removes the catalog images first)
+	@$(TSX) scripts/bench-images.ts $(if $(COLD),--cold)
+
+clean-images: node_modules ## remove the images Parity built locally (label dev.parity.built-locally=true)
+	@$(TSX) scripts/bench-images.ts --remove-only
