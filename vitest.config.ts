@@ -16,6 +16,7 @@ export default defineConfig({
           include: ['tests/integration/**/*.test.ts'],
           environment: 'node',
           setupFiles: ['tests/integration/setup.ts'],
+          globalSetup: ['tests/integration/global-setup.ts'],
           // Containers start one file at a time: 2 cores, and images are shared.
           fileParallelism: false,
           testTimeout: 180_000,

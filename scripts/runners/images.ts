@@ -309,6 +309,7 @@ async function buildDockerfileImage(
       env: { DOCKER_BUILDKIT: '0', DOCKER_CLI_HINTS: 'false' },
       onLine: (raw) => {
         // The CLI colours the build's stderr; reports and matching want plain text.
+        // eslint-disable-next-line no-control-regex -- matching the ESC of colour codes is the point
         const line = raw.replace(/\x1b\[[0-9;]*m/g, '');
         tail.push(line);
         const stepMatch = /^Step (\d+\/\d+) : (.*)$/.exec(line);

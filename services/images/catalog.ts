@@ -76,7 +76,11 @@ export const VERSIONS = {
   node: '22.23.3',
   postgres: '15.20',
   redis: '7.0.15',
-  traefik: 'v3.7.13',
+  /**
+   * v3.7.x can't be built offline here: its replace of go-http-auth and several lego DNS
+   * providers point at module versions the Go module proxy does not serve. v3.6.12 builds.
+   */
+  traefik: 'v3.6.12',
   seaweedfs: '4.53',
   /** SeaweedFS tags releases outside semver; the Go module proxy serves them as pseudo-versions. */
   seaweedfsModule: 'v0.0.0-20261109003541-7506e5f91cd6',

@@ -1,0 +1,194 @@
+/**
+ * The user's config file (`parity.yaml`): its shape, its defaults, and the schema the
+ * validator walks. An empty file is a valid config: every field has a default.
+ */
+import { VERSIONS } from '../images/catalog.js';
+
+export type Profile = 'minimal' | 'full';
+export type Color = 'blue' | 'green';
+export type S3Provider = 'seaweedfs' | 'minio';
+
+/** Services a user can size with `resources.<name>`. */
+export const SIZABLE_SERVICES = [
+  'traefik',
+  'auth',
+  'frontend',
+  'ivor',
+  'events',
+  'newsroom',
+  'postgres-primary',
+  'postgres-replica',
+  'redis',
+  's3',
+  'prometheus',
+  'alertmanager',
+  'alert-receiver',
+  'grafana',
+  'postgres-exporter',
+  'redis-exporter',
+  'node-exporter',
+] as const;
+export type SizableService = (typeof SIZABLE_SERVICES)[number];
+
+export interface Resources {
+  /** Memory limit, docker syntax (`256m`, `1g`). @default none */
+  readonly memory?: string;
+  /** CPU limit in cores (`0.5`). @default none */
+  readonly cpus?: number;
+}
+
+export interface ParityConfig {
+  /** `minimal` = edge + apps + postgres + redis; `full` = everything. @default 'full' */
+  readonly profile: Profile;
+  /** Host address every published port binds to. @default '127.0.0.1' */
+  readonly bindAddress: string;
+  /** Color that serves 100 % of traffic at start. @default 'blue' */
+  readonly activeColor: Color;
+  /** Host ports. */
+  readonly ports: {
+    /** Plain HTTP entrypoint (redirects to HTTPS). @default 8080 */
+    readonly http: number;
+    /** HTTPS entrypoint. @default 8443 */
+    readonly https: number;
+    /** Traefik dashboard/API (and /ping). @default 8081 */
+    readonly dashboard: number;
+    /** Postgres primary. @default 5432 */
+    readonly postgres: number;
+    /** Postgres streaming replica (read-only). @default 5433 */
+    readonly postgresReplica: number;
+    /** Redis. @default 6379 */
+    readonly redis: number;
+    /** S3 API. @default 8333 */
+    readonly s3: number;
+    /** Prometheus. @default 9090 */
+    readonly prometheus: number;
+    /** Alertmanager. @default 9093 */
+    readonly alertmanager: number;
+    /** Grafana. @default 3000 */
+    readonly grafana: number;
+  };
+  /** Image tags; each overrides the catalog's pinned version for that image. */
+  readonly versions: {
+    readonly traefik: string;
+    readonly postgres: string;
+    readonly redis: string;
+    readonly seaweedfs: string;
+    readonly prometheus: string;
+    readonly alertmanager: string;
+    readonly node: string;
+    /** Upstream image only (AGPL: never built here). @default '11.3.0' */
+    readonly grafana: string;
+    /** Upstream image only (AGPL, archived project: never built here). */
+    readonly minio: string;
+  };
+  readonly services: {
+    /** Grafana needs its upstream image (it can't be built offline). @default false */
+    readonly grafana: { readonly enabled: boolean };
+    /** The node exporter reads host metrics; some desktop VMs break it. @default true */
+    readonly nodeExporter: { readonly enabled: boolean };
+    /** S3 store: SeaweedFS (built here) or MinIO (upstream image). @default 'seaweedfs' */
+    readonly s3: { readonly provider: S3Provider };
+  };
+  /** Per-service limits. */
+  readonly resources: Readonly<Partial<Record<SizableService, Resources>>>;
+  readonly alerting: {
+    /** Where Alertmanager sends alerts; empty = the local recorder (`alert-receiver`). @default '' */
+    readonly webhookUrl: string;
+  };
+}
+
+export const DEFAULT_CONFIG: ParityConfig = {
+  profile: 'full',
+  bindAddress: '127.0.0.1',
+  activeColor: 'blue',
+  ports: {
+    http: 8080,
+    https: 8443,
+    dashboard: 8081,
+    postgres: 5432,
+    postgresReplica: 5433,
+    redis: 6379,
+    s3: 8333,
+    prometheus: 9090,
+    alertmanager: 9093,
+    grafana: 3000,
+  },
+  versions: {
+    traefik: VERSIONS.traefik,
+    postgres: VERSIONS.postgres,
+    redis: VERSIONS.redis,
+    seaweedfs: VERSIONS.seaweedfs,
+    prometheus: VERSIONS.prometheus,
+    alertmanager: VERSIONS.alertmanager,
+    node: VERSIONS.node,
+    grafana: '11.3.0',
+    minio: 'RELEASE.2025-04-22T22-12-26Z',
+  },
+  services: {
+    grafana: { enabled: false },
+    nodeExporter: { enabled: true },
+    s3: { provider: 'seaweedfs' },
+  },
+  resources: {},
+  alerting: { webhookUrl: '' },
+};
+
+/** What the validator knows about each field. */
+export type FieldSchema =
+  | { readonly kind: 'enum'; readonly values: readonly string[] }
+  | { readonly kind: 'port' }
+  | { readonly kind: 'boolean' }
+  | { readonly kind: 'ipv4' }
+  | { readonly kind: 'version'; readonly pattern: RegExp; readonly example: string }
+  | { readonly kind: 'memory' }
+  | { readonly kind: 'cpus' }
+  | { readonly kind: 'url' }
+  | { readonly kind: 'object'; readonly fields: Readonly<Record<string, FieldSchema>> }
+  | { readonly kind: 'map'; readonly keys: readonly string[]; readonly value: FieldSchema };
+
+const semver = (prefix: string, example: string): FieldSchema => ({
+  kind: 'version',
+  pattern: new RegExp(`^${prefix}\\d+\\.\\d+(\\.\\d+)?$`),
+  example,
+});
+
+export const CONFIG_SCHEMA: FieldSchema = {
+  kind: 'object',
+  fields: {
+    profile: { kind: 'enum', values: ['minimal', 'full'] },
+    bindAddress: { kind: 'ipv4' },
+    activeColor: { kind: 'enum', values: ['blue', 'green'] },
+    ports: {
+      kind: 'object',
+      fields: Object.fromEntries(Object.keys(DEFAULT_CONFIG.ports).map((key) => [key, { kind: 'port' } as const])),
+    },
+    versions: {
+      kind: 'object',
+      fields: {
+        traefik: semver('v3\\.', 'v3.6.12'),
+        postgres: { kind: 'version', pattern: /^15\.\d+$/, example: '15.20' },
+        redis: { kind: 'version', pattern: /^7\.\d+\.\d+$/, example: '7.0.15' },
+        seaweedfs: { kind: 'version', pattern: /^\d+\.\d+$/, example: '4.53' },
+        prometheus: semver('v2\\.', 'v2.42.0'),
+        alertmanager: semver('v0\\.', 'v0.25.0'),
+        node: { kind: 'version', pattern: /^22\.\d+\.\d+$/, example: '22.23.3' },
+        grafana: { kind: 'version', pattern: /^\d+\.\d+\.\d+$/, example: '11.3.0' },
+        minio: { kind: 'version', pattern: /^RELEASE\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z$/, example: 'RELEASE.2025-04-22T22-12-26Z' },
+      },
+    },
+    services: {
+      kind: 'object',
+      fields: {
+        grafana: { kind: 'object', fields: { enabled: { kind: 'boolean' } } },
+        nodeExporter: { kind: 'object', fields: { enabled: { kind: 'boolean' } } },
+        s3: { kind: 'object', fields: { provider: { kind: 'enum', values: ['seaweedfs', 'minio'] } } },
+      },
+    },
+    resources: {
+      kind: 'map',
+      keys: SIZABLE_SERVICES,
+      value: { kind: 'object', fields: { memory: { kind: 'memory' }, cpus: { kind: 'cpus' } } },
+    },
+    alerting: { kind: 'object', fields: { webhookUrl: { kind: 'url' } } },
+  },
+};

@@ -1,0 +1,237 @@
+/**
+ * Parse and validate the user's config text. Pure: the caller reads the file.
+ *
+ * Every problem is collected with its path and its line:column, and all are reported
+ * together in one `ConfigError` (exit code 2).
+ */
+import { LineCounter, isMap, isScalar, parseDocument, type Node } from 'yaml';
+import { ParityError, suggest } from '../errors.js';
+import { CONFIG_SCHEMA, DEFAULT_CONFIG, type FieldSchema, type ParityConfig } from './schema.js';
+import { profileServices, SERVICE_NEEDS } from './profiles.js';
+
+export interface ConfigIssue {
+  /** Dotted path of the field (`ports.http`), or `(file)` for syntax errors. */
+  readonly path: string;
+  /** 1-based line and column, when the field is written in the file. */
+  readonly line?: number;
+  readonly col?: number;
+  readonly message: string;
+}
+
+export class ConfigError extends ParityError {
+  readonly exitCode = 2;
+
+  constructor(
+    readonly file: string,
+    readonly issues: readonly ConfigIssue[],
+  ) {
+    super(
+      `${file}: ${issues.length} problem${issues.length === 1 ? '' : 's'}; nothing was written\n` +
+        issues.map((issue) => `  ${formatIssue(file, issue)}`).join('\n'),
+    );
+  }
+}
+
+export function formatIssue(file: string, issue: ConfigIssue): string {
+  const where = issue.line ? `${file}:${issue.line}:${issue.col}` : file;
+  return `${where} ${issue.path}: ${issue.message}`;
+}
+
+type Positions = Map<string, { line: number; col: number }>;
+
+/** Parse `text` (the content of `file`) into a complete config, or throw `ConfigError`. */
+export function parseConfig(text: string, file = 'parity.yaml'): ParityConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((error) => {
+        const pos = lineCounter.linePos(error.pos[0]);
+        return { path: '(file)', line: pos.line, col: pos.col, message: `malformed YAML: ${error.message.split('\n')[0]}` };
+      }),
+    );
+  }
+  const issues: ConfigIssue[] = [];
+  const positions: Positions = new Map();
+  const sourceOf = (node: Node): string => (node.range ? text.slice(node.range[0], node.range[1]).trim() : '');
+  const at = (node: Node | null | undefined): { line?: number; col?: number } => {
+    if (!node?.range) return {};
+    const pos = lineCounter.linePos(node.range[0]);
+    return { line: pos.line, col: pos.col };
+  };
+
+  let user: unknown = {};
+  const root = doc.contents as Node | null;
+  if (root !== null && !(isScalar(root) && (root.value === null || root.value === undefined))) {
+    user = readNode(root, CONFIG_SCHEMA, '', issues, positions, at, sourceOf);
+  }
+  if (issues.length > 0) throw new ConfigError(file, issues);
+
+  const config = mergeDefaults(DEFAULT_CONFIG, user) as ParityConfig;
+  issues.push(...checkConsistency(config, positions));
+  if (issues.length > 0) throw new ConfigError(file, sortIssues(issues));
+  return config;
+}
+
+function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
+  return [...issues].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing';
+  if (typeof value === 'string') return `"${value}"`;
+  if (typeof value === 'object') return Array.isArray(value) ? 'a list' : 'a mapping';
+  return String(value);
+}
+
+function readNode(
+  node: Node,
+  schema: FieldSchema,
+  path: string,
+  issues: ConfigIssue[],
+  positions: Positions,
+  at: (node: Node | null | undefined) => { line?: number; col?: number },
+  sourceOf: (node: Node) => string,
+): unknown {
+  const where = at(node);
+  // Cross-field problems point at the key the user wrote (set by the parent), else the value.
+  if (where.line && !positions.has(path)) positions.set(path, { line: where.line, col: where.col! });
+  const fail = (message: string): undefined => {
+    issues.push({ path, ...where, message });
+    return undefined;
+  };
+
+  if (schema.kind === 'object' || schema.kind === 'map') {
+    if (!isMap(node)) return fail(`expected a mapping, got ${describe(isScalar(node) ? node.value : node.toJSON())}`);
+    const known = schema.kind === 'object' ? Object.keys(schema.fields) : schema.keys;
+    const out: Record<string, unknown> = {};
+    for (const pair of node.items) {
+      const keyNode = pair.key as Node;
+      const key = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
+      const childPath = path ? `${path}.${key}` : key;
+      if (!known.includes(key)) {
+        const hint = suggest(key, known);
+        issues.push({
+          path: childPath,
+          ...at(keyNode),
+          message: `unknown key${hint ? ` (did you mean "${hint}"?)` : ''}; expected one of: ${known.join(', ')}`,
+        });
+        continue;
+      }
+      const keyPos = at(keyNode);
+      if (keyPos.line) positions.set(childPath, { line: keyPos.line, col: keyPos.col! });
+      const childSchema = schema.kind === 'object' ? schema.fields[key]! : schema.value;
+      const valueNode = pair.value as Node | null;
+      if (valueNode === null || (isScalar(valueNode) && valueNode.value === null)) {
+        // `key:` with nothing after it means "use the default", like an absent key.
+        continue;
+      }
+      const value = readNode(valueNode, childSchema, childPath, issues, positions, at, sourceOf);
+      if (value !== undefined) out[key] = value;
+    }
+    return out;
+  }
+
+  if (!isScalar(node)) return fail(`expected a single value, got ${describe(node.toJSON())}`);
+  const value = node.value;
+  switch (schema.kind) {
+    case 'enum':
+      return typeof value === 'string' && schema.values.includes(value)
+        ? value
+        : fail(`expected one of ${schema.values.map((v) => `"${v}"`).join(', ')}, got ${describe(value)}`);
+    case 'port':
+      return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535
+        ? value
+        : fail(`expected a port number from 1 to 65535, got ${describe(value)}`);
+    case 'boolean':
+      return typeof value === 'boolean' ? value : fail(`expected true or false, got ${describe(value)}`);
+    case 'ipv4': {
+      const ok =
+        typeof value === 'string' &&
+        /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(value) &&
+        value.split('.').every((octet) => Number(octet) <= 255);
+      return ok ? value : fail(`expected an IPv4 address such as 127.0.0.1 (or 0.0.0.0 for every interface), got ${describe(value)}`);
+    }
+    case 'version': {
+      // YAML reads 15.20 as the number 15.2: insist on quotes rather than guess.
+      if (typeof value === 'number') return fail(`write versions as strings (quote them: "${sourceOf(node)}"), expected e.g. "${schema.example}"`);
+      return typeof value === 'string' && schema.pattern.test(value)
+        ? value
+        : fail(`expected a version like "${schema.example}", got ${describe(value)}`);
+    }
+    case 'memory':
+      return typeof value === 'string' && /^\d+(\.\d+)?[kmg]$/i.test(value)
+        ? value.toLowerCase()
+        : fail(`expected a memory size such as "256m" or "1g", got ${describe(value)}`);
+    case 'cpus':
+      return typeof value === 'number' && value > 0 && value <= 64
+        ? value
+        : fail(`expected a number of cores greater than 0 (e.g. 0.5), got ${describe(value)}`);
+    case 'url':
+      return typeof value === 'string' && (value === '' || /^https?:\/\/[^\s/]+(\/\S*)?$/.test(value))
+        ? value
+        : fail(`expected an http(s) URL, got ${describe(value)}`);
+  }
+}
+
+function mergeDefaults(defaults: unknown, user: unknown): unknown {
+  if (typeof defaults !== 'object' || defaults === null || Array.isArray(defaults)) return user ?? defaults;
+  if (typeof user !== 'object' || user === null) return defaults;
+  const out: Record<string, unknown> = { ...(defaults as Record<string, unknown>) };
+  for (const [key, value] of Object.entries(user as Record<string, unknown>)) {
+    out[key] = key in out ? mergeDefaults(out[key], value) : value;
+  }
+  return out;
+}
+
+/** Published host ports of the services that will run, by config path. */
+export function publishedPorts(config: ParityConfig): Array<{ path: string; port: number; service: string }> {
+  const running = profileServices(config);
+  const candidates: Array<{ path: string; port: number; service: string }> = [
+    { path: 'ports.http', port: config.ports.http, service: 'traefik' },
+    { path: 'ports.https', port: config.ports.https, service: 'traefik' },
+    { path: 'ports.dashboard', port: config.ports.dashboard, service: 'traefik' },
+    { path: 'ports.postgres', port: config.ports.postgres, service: 'postgres-primary' },
+    { path: 'ports.postgresReplica', port: config.ports.postgresReplica, service: 'postgres-replica' },
+    { path: 'ports.redis', port: config.ports.redis, service: 'redis' },
+    { path: 'ports.s3', port: config.ports.s3, service: 's3' },
+    { path: 'ports.prometheus', port: config.ports.prometheus, service: 'prometheus' },
+    { path: 'ports.alertmanager', port: config.ports.alertmanager, service: 'alertmanager' },
+    { path: 'ports.grafana', port: config.ports.grafana, service: 'grafana' },
+  ];
+  return candidates.filter((candidate) => running.has(candidate.service));
+}
+
+/** Rules across fields: port clashes, and what a profile drops that something else needs. */
+function checkConsistency(config: ParityConfig, positions: Positions): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const pos = (path: string) => positions.get(path) ?? {};
+
+  const seen = new Map<number, string>();
+  for (const { path, port } of publishedPorts(config)) {
+    const other = seen.get(port);
+    if (other) issues.push({ path, ...pos(path), message: `port ${port} is already used by ${other}; each published port must be unique` });
+    else seen.set(port, path);
+  }
+
+  const running = profileServices(config);
+  const profileNote = `profile "${config.profile}" drops it (use profile: full)`;
+  if (config.services.grafana.enabled) {
+    for (const need of SERVICE_NEEDS.grafana ?? []) {
+      if (!running.has(need)) issues.push({ path: 'services.grafana.enabled', ...pos('services.grafana.enabled'), message: `grafana needs ${need}, but ${profileNote}` });
+    }
+  }
+  if (config.alerting.webhookUrl && !running.has('alertmanager')) {
+    issues.push({ path: 'alerting.webhookUrl', ...pos('alerting.webhookUrl'), message: `alerting needs alertmanager, but ${profileNote}` });
+  }
+  if (config.services.s3.provider !== 'seaweedfs' && !running.has('s3')) {
+    issues.push({ path: 'services.s3.provider', ...pos('services.s3.provider'), message: `an S3 provider was chosen, but ${profileNote}` });
+  }
+  for (const name of Object.keys(config.resources)) {
+    if (!running.has(name)) {
+      issues.push({ path: `resources.${name}`, ...pos(`resources.${name}`), message: `${name} does not run with this config (profile "${config.profile}" or disabled), so it can't be sized` });
+    }
+  }
+  return issues;
+}
