@@ -47,7 +47,7 @@ test-integration: node_modules engine images ## integration tests (real containe
 	@mkdir -p $(RESULTS)
 	@$(VITEST) run --project integration --reporter=default --reporter=json --outputFile.json=$(RESULTS)/integration.json
 
-test: node_modules engine images typecheck lint test-unit test-integration ## everything: engine, images, type-check, lint, unit and integration tests
+test: node_modules engine images typecheck lint gen-check test-unit test-integration ## everything: engine, images, type-check, lint, drift check, unit and integration tests
 	@$(TSX) scripts/test-summary.ts $(RESULTS)/unit.json $(RESULTS)/integration.json
 
 bench-images: node_modules engine ## benchmark: cold bake per image, warm re-run, disk size (COLD=1 removes the catalog images first)
@@ -55,3 +55,25 @@ bench-images: node_modules engine ## benchmark: cold bake per image, warm re-run
 
 clean-images: node_modules ## remove the images Parity built locally (label dev.parity.built-locally=true)
 	@$(TSX) scripts/bench-images.ts --remove-only
+
+.PHONY: gen gen-check up down clean status logs
+gen: node_modules ## render compose/ from parity.yaml and the model (the only writer of compose/)
+	@$(TSX) scripts/gen.ts $(if $(CONFIG),--config $(CONFIG))
+
+gen-check: node_modules ## fail if compose/ differs from what `make gen` would write (CI drift check)
+	@$(TSX) scripts/gen.ts --check $(if $(CONFIG),--config $(CONFIG))
+
+up: node_modules ## the whole stack, healthy, with a status table (engine, images, gen, secrets, TLS, compose up, wait)
+	@$(TSX) scripts/stack.ts up $(if $(TIMEOUT),--timeout $(TIMEOUT))
+
+down: node_modules ## stop the stack: no containers or networks left (volumes kept)
+	@$(TSX) scripts/stack.ts down
+
+clean: node_modules ## down + volumes + generated state (secrets, CA, dynamic config)
+	@$(TSX) scripts/stack.ts clean
+
+status: node_modules ## the status table (FORMAT=json for machines)
+	@$(TSX) scripts/stack.ts status $(if $(FORMAT),--format $(FORMAT))
+
+logs: node_modules ## follow the stack's logs (SERVICE=ivor-blue for one)
+	@$(TSX) scripts/stack.ts logs $(SERVICE)

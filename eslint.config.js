@@ -11,6 +11,11 @@ export default tseslint.config(
     },
   },
   {
+    // The stubs are plain Node modules; Node's globals (process, Buffer, URL…) are defined there.
+    files: ['stubs/**/*.mjs'],
+    languageOptions: { sourceType: 'module', globals: { process: 'readonly', Buffer: 'readonly', URL: 'readonly', console: 'readonly', fetch: 'readonly', setTimeout: 'readonly' } },
+  },
+  {
     // The model and the renderers are pure: no I/O, no processes, no containers.
     files: ['services/**/*.ts'],
     rules: {

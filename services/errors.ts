@@ -86,6 +86,11 @@ export class ImageBuildError extends ParityError {
   }
 }
 
+/** An image the config asks for is neither present nor pullable, and Parity can't build it. */
+export class ImageUnavailableError extends ParityError {
+  readonly exitCode = 2;
+}
+
 /** Something did not become ready in time. */
 export class TimeoutError extends ParityError {
   readonly exitCode = 1;

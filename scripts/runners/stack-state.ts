@@ -1,0 +1,107 @@
+/**
+ * Local state the stack needs before it starts: generated secrets, a local CA and a
+ * certificate for *.localhost, and Traefik's watched dynamic-config directory. All of it
+ * lives in the ignored state directory and is created once (idempotent).
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SECRETS, type SecretName } from '../../services/topology/common.js';
+import { MissingToolError } from '../../services/errors.js';
+import { hasCommand, run } from './exec.js';
+import { COMPOSE_DIR } from './gen.js';
+import { statePath, writeFileAtomic } from './state.js';
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+export interface PreparedState {
+  created: string[];
+  caFile: string;
+}
+
+/**
+ * Secrets are readable by the container users (postgres runs as uid 999, the exporters as
+ * nobody): each file is 0644, inside a 0700 directory so other host users can't reach them.
+ */
+export async function ensureSecrets(stateDir: string): Promise<string[]> {
+  const dir = join(stateDir, 'secrets');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  const created: string[] = [];
+  const value = async (name: SecretName): Promise<string> => (await readFile(join(dir, name), 'utf8')).trim();
+  for (const name of SECRETS) {
+    const path = join(dir, name);
+    if (await exists(path)) continue;
+    let content: string;
+    if (name === 's3_access_key') content = `parity${randomBytes(8).toString('hex')}`;
+    else if (name === 's3_config') {
+      // SeaweedFS identities, derived from the two S3 keys (generated first, above).
+      content = JSON.stringify(
+        {
+          identities: [
+            {
+              name: 'parity',
+              // SECRETS lists both keys before s3_config, so they exist by now.
+              credentials: [{ accessKey: await value('s3_access_key'), secretKey: await value('s3_secret_key') }],
+              actions: ['Admin', 'Read', 'List', 'Tagging', 'Write'],
+            },
+          ],
+        },
+        null,
+        2,
+      );
+    } else content = randomBytes(24).toString('base64url');
+    await writeFile(path, `${content}\n`, { mode: 0o644 });
+    await chmod(path, 0o644);
+    created.push(name);
+  }
+  return created;
+}
+
+/** A local CA and a server certificate for *.localhost, localhost and 127.0.0.1 (openssl). */
+export async function ensureTls(stateDir: string): Promise<{ created: boolean; caFile: string }> {
+  const caDir = join(stateDir, 'ca');
+  const tlsDir = join(stateDir, 'tls');
+  const caFile = join(caDir, 'parity-ca.pem');
+  if ((await exists(caFile)) && (await exists(join(tlsDir, 'cert.pem')))) return { created: false, caFile };
+  if (!(await hasCommand('openssl'))) throw new MissingToolError('creating the local CA needs openssl on PATH (apt-get install openssl)');
+  await mkdir(caDir, { recursive: true, mode: 0o700 });
+  await mkdir(tlsDir, { recursive: true });
+  const caKey = join(caDir, 'parity-ca.key');
+  await run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '825', '-keyout', caKey, '-out', caFile, '-subj', '/CN=Parity local development CA']);
+  const ext = join(caDir, 'server.ext');
+  await writeFile(ext, 'subjectAltName=DNS:*.localhost,DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n');
+  await run(['openssl', 'req', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-keyout', join(tlsDir, 'key.pem'), '-out', join(caDir, 'server.csr'), '-subj', '/CN=*.localhost']);
+  await run([
+    'openssl', 'x509', '-req', '-sha256', '-days', '825', '-in', join(caDir, 'server.csr'),
+    '-CA', caFile, '-CAkey', caKey, '-CAcreateserial', '-out', join(tlsDir, 'cert.pem'), '-extfile', ext,
+  ]);
+  await chmod(caKey, 0o600);
+  await chmod(join(tlsDir, 'key.pem'), 0o644);
+  return { created: true, caFile };
+}
+
+/**
+ * Traefik's watched directory gets the generated routes, written atomically (temp file +
+ * rename in the same directory, so the file provider sees one complete file).
+ */
+export async function installDynamicConfig(stateDir: string, composeDir = COMPOSE_DIR): Promise<void> {
+  const dir = join(stateDir, 'traefik', 'dynamic');
+  await mkdir(dir, { recursive: true });
+  await writeFileAtomic(join(dir, 'routes.yml'), await readFile(join(composeDir, 'traefik', 'dynamic', 'routes.yml'), 'utf8'));
+}
+
+/** Everything the stack needs in the state directory. */
+export async function prepareState(stateDir = statePath()): Promise<PreparedState> {
+  const created = await ensureSecrets(stateDir);
+  const tls = await ensureTls(stateDir);
+  if (tls.created) created.push('local CA and *.localhost certificate');
+  await installDynamicConfig(stateDir);
+  return { created, caFile: tls.caFile };
+}
+

@@ -1,0 +1,178 @@
+/**
+ * The stack's lifecycle on the engine: up (with a live health view), status, down, clean,
+ * logs. Everything goes through `docker compose` with the generated compose/compose.yaml.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Color, ParityConfig } from '../../services/config/schema.js';
+import { ImageUnavailableError, formatDuration, ParityError } from '../../services/errors.js';
+import { PROJECT } from '../../services/topology/common.js';
+import { buildTopology, type Topology } from '../../services/topology/index.js';
+import { IMAGE_CATALOG } from '../../services/images/catalog.js';
+import { run, tryRun } from './exec.js';
+import { COMPOSE_DIR } from './gen.js';
+import type { Progress } from './progress.js';
+import { statePath } from './state.js';
+
+export interface ComposeTarget {
+  /** Compose project name. @default 'parity' */
+  project: string;
+  composeDir: string;
+  stateDir: string;
+}
+
+export function defaultTarget(): ComposeTarget {
+  return { project: PROJECT, composeDir: COMPOSE_DIR, stateDir: statePath() };
+}
+
+function composeArgv(target: ComposeTarget, args: string[]): string[] {
+  return ['docker', 'compose', '-p', target.project, '-f', join(target.composeDir, 'compose.yaml'), ...args];
+}
+
+function composeEnv(target: ComposeTarget): NodeJS.ProcessEnv {
+  return { PARITY_STATE_DIR: target.stateDir };
+}
+
+export async function compose(target: ComposeTarget, args: string[], onLine?: (line: string) => void): Promise<string> {
+  return run(composeArgv(target, args), { env: composeEnv(target), onLine });
+}
+
+export interface ContainerState {
+  service: string;
+  state: string;
+  health: string;
+}
+
+export async function listContainers(target: ComposeTarget): Promise<ContainerState[]> {
+  const out = await compose(target, ['ps', '-a', '--format', 'json']);
+  const rows = out.trim() ? (out.trim().startsWith('[') ? JSON.parse(out) : out.trim().split('\n').map((line) => JSON.parse(line))) : [];
+  return (rows as Array<{ Service: string; State: string; Health: string }>).map((row) => ({ service: row.Service, state: row.State, health: row.Health }));
+}
+
+/** A service failed to become healthy: names it, the wait, and its last log lines. */
+export class HealthTimeoutError extends ParityError {
+  readonly exitCode = 1;
+}
+
+/**
+ * Wait until every service of the topology is running and healthy. Progress shows how many
+ * are healthy and which are still waited for. A container that exits or turns unhealthy
+ * fails at once; otherwise after `timeoutMs`.
+ */
+export async function waitForHealthy(target: ComposeTarget, topology: Topology, progress: Progress, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  const expected = topology.services.map((service) => service.name);
+  for (;;) {
+    const containers = await listContainers(target);
+    const byService = new Map(containers.map((c) => [c.service, c]));
+    const healthy = expected.filter((name) => byService.get(name)?.health === 'healthy');
+    const broken = expected.filter((name) => {
+      const c = byService.get(name);
+      return c && (c.state === 'exited' || c.state === 'dead' || c.health === 'unhealthy');
+    });
+    const waiting = expected.filter((name) => !healthy.includes(name));
+    if (waiting.length === 0) {
+      progress.done();
+      return Date.now() - started;
+    }
+    const elapsed = Date.now() - started;
+    if (broken.length > 0 || elapsed > timeoutMs) {
+      progress.done();
+      const failed = broken.length > 0 ? broken : waiting;
+      const details: string[] = [];
+      for (const name of failed) {
+        const c = byService.get(name);
+        const logs = await tryRun(composeArgv(target, ['logs', '--no-color', '--tail', '30', name]), { env: composeEnv(target) });
+        details.push(
+          `--- ${name}: ${c ? `${c.state}${c.health ? `, ${c.health}` : ''}` : 'no container'}; last 30 log lines ---\n${`${logs.stdout}${logs.stderr}`.trim() || '(no output)'}`,
+        );
+      }
+      const why = broken.length > 0 ? 'failed its health check' : `was not healthy after ${formatDuration(timeoutMs)}`;
+      throw new HealthTimeoutError(
+        `${failed.join(', ')} ${why} (waited ${formatDuration(elapsed)}; ${healthy.length}/${expected.length} services healthy)\n${details.join('\n')}`,
+      );
+    }
+    progress.step(`healthy ${healthy.length}/${expected.length}; waiting for ${waiting.slice(0, 4).join(', ')}${waiting.length > 4 ? ` (+${waiting.length - 4})` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+/** Images the topology needs that the catalog can't build (version overrides, Grafana, MinIO). */
+export function externalImages(topology: Topology): string[] {
+  const catalogRefs = new Set(IMAGE_CATALOG.map((spec) => spec.ref));
+  return [...new Set(topology.services.map((service) => service.image))].filter((ref) => !catalogRefs.has(ref)).sort();
+}
+
+/** Make sure images outside the catalog are present (pulling them), or say what to do. */
+export async function ensureExternalImages(topology: Topology, progress: Progress): Promise<void> {
+  const missing: string[] = [];
+  for (const ref of externalImages(topology)) {
+    if ((await tryRun(['docker', 'image', 'inspect', ref])).code === 0) continue;
+    progress.step(`pulling ${ref}`);
+    if ((await tryRun(['docker', 'pull', '--quiet', ref], { timeoutMs: 300_000 })).code !== 0) missing.push(ref);
+    progress.done();
+  }
+  if (missing.length > 0) {
+    throw new ImageUnavailableError(
+      `these images are not present and could not be pulled: ${missing.join(', ')}.\n` +
+        'Parity builds only the catalog\'s pinned versions offline (npx tsx scripts/images.ts --list); Grafana and MinIO ' +
+        'are used as upstream images only. Load the image into the engine (docker load), or change parity.yaml ' +
+        '(remove the version override, disable grafana, or use the seaweedfs S3 provider).',
+    );
+  }
+}
+
+/** The active color, read from the dynamic config Traefik is watching. */
+export async function readActiveColor(stateDir: string): Promise<{ color: Color; weights: Record<Color, number> } | undefined> {
+  try {
+    const text = await readFile(join(stateDir, 'traefik', 'dynamic', 'routes.yml'), 'utf8');
+    const blue = /name: frontend-blue\s+weight: (\d+)/.exec(text);
+    const green = /name: frontend-green\s+weight: (\d+)/.exec(text);
+    if (!blue || !green) return undefined;
+    const weights = { blue: Number(blue[1]), green: Number(green[1]) };
+    return { color: weights.blue >= weights.green ? 'blue' : 'green', weights };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface StatusRow {
+  service: string;
+  state: string;
+  health: string;
+  url: string;
+  color: string;
+}
+
+export async function readStatus(target: ComposeTarget, config: ParityConfig): Promise<{ rows: StatusRow[]; activeColor?: Color; weights?: Record<Color, number> }> {
+  const topology = buildTopology(config);
+  const containers = new Map((await listContainers(target)).map((c) => [c.service, c]));
+  const active = await readActiveColor(target.stateDir);
+  const rows = topology.services.map((service) => {
+    const c = containers.get(service.name);
+    const color = service.color ? `${service.color}${active && active.color === service.color ? ' (active)' : ''}` : '';
+    return { service: service.name, state: c?.state ?? 'absent', health: c?.health || (c ? 'none' : ''), url: service.url ?? '', color };
+  });
+  return { rows, activeColor: active?.color, weights: active?.weights };
+}
+
+export function formatStatusTable(rows: StatusRow[]): string {
+  const header = { service: 'SERVICE', state: 'STATE', health: 'HEALTH', color: 'COLOR', url: 'URL / PORT' };
+  const all = [header, ...rows];
+  const width = (key: keyof StatusRow) => Math.max(...all.map((row) => row[key].length));
+  const line = (row: StatusRow) =>
+    [row.service.padEnd(width('service')), row.state.padEnd(width('state')), row.health.padEnd(width('health')), row.color.padEnd(width('color')), row.url]
+      .join('  ')
+      .trimEnd();
+  return all.map(line).join('\n');
+}
+
+export async function downStack(target: ComposeTarget, removeVolumes: boolean): Promise<void> {
+  await compose(target, ['down', '--remove-orphans', ...(removeVolumes ? ['--volumes'] : [])]);
+}
+
+/** `make clean`: the stack, its volumes, and generated state (secrets, CA, dynamic config). */
+export async function cleanStack(target: ComposeTarget): Promise<void> {
+  await downStack(target, true);
+  for (const dir of ['secrets', 'ca', 'tls', 'traefik']) await rm(join(target.stateDir, dir), { recursive: true, force: true });
+}

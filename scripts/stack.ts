@@ -1,0 +1,110 @@
+#!/usr/bin/env -S npx tsx
+/** `make up | down | clean | status | logs`: the stack's lifecycle. */
+import { formatDuration, UsageError } from '../services/errors.js';
+import { buildTopology } from '../services/topology/index.js';
+import { IMAGE_CATALOG } from '../services/images/catalog.js';
+import { parseCli, runMain } from './runners/cli.js';
+import { ensureEngine } from './runners/engine.js';
+import { generate, loadConfig } from './runners/gen.js';
+import { bakeImages } from './runners/images.js';
+import { createProgress } from './runners/progress.js';
+import { prepareState } from './runners/stack-state.js';
+import {
+  cleanStack,
+  compose,
+  defaultTarget,
+  downStack,
+  ensureExternalImages,
+  formatStatusTable,
+  readStatus,
+  waitForHealthy,
+} from './runners/stack.js';
+import { spawnSync } from 'node:child_process';
+
+const HELP = `
+Usage: npx tsx scripts/stack.ts <command> [options]      (make up | down | clean | status | logs)
+
+Commands:
+  up       engine check, images (local/pull/build), make gen, secrets and TLS on first run,
+           docker compose up, then wait for every health check with a live view; ends with a
+           status table. On failure: which service, how long, its last 30 log lines (exit 1).
+  down     stop and remove the stack's containers and networks (volumes are kept)
+  clean    down, plus volumes and generated state (secrets, CA, dynamic config)
+  status   the status table (--format json for machines)
+  logs     follow the logs (optionally of one service: logs ivor-blue)
+
+Options:
+  --timeout SECONDS   up: how long to wait for health (default 240)
+  --format table|json status: output format (default table)
+  -h, --help          show this help
+Config: parity.yaml (or PARITY_CONFIG); state: .parity (or PARITY_STATE_DIR).
+`;
+
+await runMain(async () => {
+  const { values, positionals } = parseCli(
+    process.argv.slice(2),
+    { timeout: { type: 'string' }, format: { type: 'string' } },
+    HELP,
+  );
+  const [command, ...rest] = positionals;
+  const target = defaultTarget();
+  const progress = createProgress('[parity]');
+  switch (command) {
+    case 'up': {
+      const started = Date.now();
+      const timeoutSeconds = Number(values.timeout ?? 240);
+      if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new UsageError(`--timeout: expected a number of seconds, got "${values.timeout}"`);
+      const config = await loadConfig();
+      const topology = buildTopology(config);
+      await ensureEngine(progress);
+      const needed = new Set(topology.services.map((service) => service.image));
+      const names = IMAGE_CATALOG.filter((spec) => needed.has(spec.ref)).map((spec) => spec.name);
+      await bakeImages({ names, progress, offline: process.env.PARITY_OFFLINE === '1' });
+      await ensureExternalImages(topology, progress);
+      const gen = await generate(config);
+      progress.info(`generated compose/ (${gen.written.length} files changed)`);
+      const prepared = await prepareState(target.stateDir);
+      for (const item of prepared.created) progress.info(`created ${item}`);
+      progress.step('docker compose up');
+      await compose(target, ['up', '-d', '--remove-orphans', '--quiet-pull']);
+      progress.done();
+      const waited = await waitForHealthy(target, topology, progress, timeoutSeconds * 1000);
+      const status = await readStatus(target, config);
+      process.stdout.write(`\n${formatStatusTable(status.rows)}\n\n`);
+      process.stdout.write(
+        `All ${topology.services.length} services healthy (${formatDuration(waited)} after start, ${formatDuration(Date.now() - started)} in all). ` +
+          `Active color: ${status.activeColor ?? config.activeColor}.\n` +
+          `TLS: trust the local CA to avoid warnings: ${prepared.caFile}\n` +
+          `  e.g. curl --cacert ${prepared.caFile} https://localhost:${config.ports.https}/\n`,
+      );
+      return;
+    }
+    case 'status': {
+      const format = values.format ?? process.env.FORMAT ?? 'table';
+      if (format !== 'table' && format !== 'json') throw new UsageError(`--format: expected table or json, got "${format}"`);
+      const config = await loadConfig();
+      const status = await readStatus(target, config);
+      if (format === 'json') process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      else process.stdout.write(`${formatStatusTable(status.rows)}\n${status.activeColor ? `\nActive color: ${status.activeColor} (${JSON.stringify(status.weights)})\n` : ''}`);
+      return;
+    }
+    case 'down':
+      await downStack(target, false);
+      progress.info('stack stopped; containers and networks removed, volumes kept (make clean removes them)');
+      return;
+    case 'clean':
+      await cleanStack(target);
+      progress.info('stack, volumes and generated state (secrets, CA, dynamic config) removed');
+      return;
+    case 'logs': {
+      const result = spawnSync('docker', ['compose', '-p', target.project, '-f', `${target.composeDir}/compose.yaml`, 'logs', '-f', '--tail', '100', ...rest], {
+        stdio: 'inherit',
+        env: { ...process.env, PARITY_STATE_DIR: target.stateDir },
+      });
+      process.exitCode = result.status ?? 1;
+      return;
+    }
+    default:
+      throw new UsageError(`unknown command "${command ?? ''}"; expected up, down, clean, status or logs\n${HELP.trim()}`);
+  }
+});

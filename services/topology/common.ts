@@ -1,0 +1,42 @@
+/** Names shared by the service modules. */
+import type { ParityConfig, SizableService } from '../config/schema.js';
+import type { PortSpec } from './types.js';
+
+/** Compose project name; containers are `parity-<service>-1`. */
+export const PROJECT = 'parity';
+
+/** The state directory as compose sees it: `make up` passes it in the environment. */
+export const STATE = '${PARITY_STATE_DIR:?PARITY_STATE_DIR must be set (make up sets it)}';
+
+/** Compose secrets: generated on first run into the state directory, never committed. */
+export const SECRETS = [
+  'postgres_password',
+  'replication_password',
+  'jwt_key',
+  's3_access_key',
+  's3_secret_key',
+  's3_config',
+  'grafana_admin_password',
+] as const;
+export type SecretName = (typeof SECRETS)[number];
+
+/** The database every platform service uses. */
+export const DATABASE = { name: 'platform', user: 'parity', replicationUser: 'replicator', slot: 'replica1' } as const;
+
+/** Port every stub listens on inside its container. */
+export const STUB_PORT = 3000;
+
+export function publish(config: ParityConfig, host: number, container: number): PortSpec {
+  return { bind: config.bindAddress, host, container };
+}
+
+/** Host name for URLs in the status table (0.0.0.0 binds are still reached on localhost). */
+export function hostFor(config: ParityConfig): string {
+  return config.bindAddress === '0.0.0.0' ? 'localhost' : config.bindAddress;
+}
+
+export function imageFor(repo: string, version: string): string {
+  return `${repo}:${version}`;
+}
+
+export type { SizableService };

@@ -1,0 +1,182 @@
+/**
+ * Data: the Postgres primary and its streaming replica (physical replication through a
+ * replication slot), Redis, and the S3 store (SeaweedFS, or MinIO's upstream image).
+ */
+import type { ParityConfig } from '../config/schema.js';
+import { renderScript } from '../render/yaml.js';
+import { DATABASE, hostFor, publish } from './common.js';
+import { httpHealth, type GeneratedFile, type ServiceSpec } from './types.js';
+
+export const S3_BUCKETS = ['images', 'documents', 'backups'] as const;
+
+const PG_DATA = '/var/lib/postgresql/data';
+
+export function postgresPrimary(config: ParityConfig, image: string): ServiceSpec {
+  return {
+    name: 'postgres-primary',
+    logical: 'postgres-primary',
+    tier: 'data',
+    image,
+    command: [
+      'postgres',
+      '-c', 'wal_level=replica',
+      '-c', 'max_wal_senders=10',
+      '-c', 'max_replication_slots=10',
+      '-c', 'hot_standby=on',
+      '-c', 'wal_keep_size=256MB',
+      '-c', 'wal_log_hints=on',
+    ],
+    environment: {
+      POSTGRES_USER: DATABASE.user,
+      POSTGRES_DB: DATABASE.name,
+      POSTGRES_PASSWORD_FILE: '/run/secrets/postgres_password',
+      REPLICATION_PASSWORD_FILE: '/run/secrets/replication_password',
+    },
+    ports: [publish(config, config.ports.postgres, 5432)],
+    volumes: [`postgres-primary:${PG_DATA}`, './postgres/init-primary.sh:/docker-entrypoint-initdb.d/10-replication.sh:ro'],
+    secrets: ['postgres_password', 'replication_password'],
+    healthcheck: { test: ['CMD-SHELL', `pg_isready -h 127.0.0.1 -U ${DATABASE.user} -d ${DATABASE.name}`] },
+    url: `postgresql://${DATABASE.user}@${hostFor(config)}:${config.ports.postgres}/${DATABASE.name}`,
+  };
+}
+
+export function postgresReplica(config: ParityConfig, image: string): ServiceSpec {
+  return {
+    name: 'postgres-replica',
+    logical: 'postgres-replica',
+    tier: 'data',
+    image,
+    entrypoint: ['bash', '/parity/replica-entrypoint.sh'],
+    command: ['postgres', '-c', 'hot_standby=on', '-c', 'hot_standby_feedback=on'],
+    environment: {
+      PRIMARY_HOST: 'postgres-primary',
+      REPLICATION_USER: DATABASE.replicationUser,
+      REPLICATION_SLOT: DATABASE.slot,
+      REPLICATION_PASSWORD_FILE: '/run/secrets/replication_password',
+    },
+    ports: [publish(config, config.ports.postgresReplica, 5432)],
+    volumes: [`postgres-replica:${PG_DATA}`, './postgres/replica-entrypoint.sh:/parity/replica-entrypoint.sh:ro'],
+    secrets: ['replication_password'],
+    dependsOn: { 'postgres-primary': 'service_healthy' },
+    // Healthy means: accepting connections *and* in recovery, i.e. really a standby.
+    healthcheck: {
+      test: ['CMD-SHELL', `pg_isready -h 127.0.0.1 -U ${DATABASE.user} -d ${DATABASE.name} && [ "$(psql -U ${DATABASE.user} -d ${DATABASE.name} -tAc 'select pg_is_in_recovery()')" = t ]`],
+      startPeriod: '20s',
+    },
+    url: `postgresql://${DATABASE.user}@${hostFor(config)}:${config.ports.postgresReplica}/${DATABASE.name} (read-only)`,
+  };
+}
+
+export function postgresFiles(): GeneratedFile[] {
+  return [
+    {
+      path: 'postgres/init-primary.sh',
+      executable: true,
+      content: renderScript(
+        [
+          '# Runs once, at initdb, on the primary: the replication role, its slot, and pg_hba.',
+          'set -Eeuo pipefail',
+          'replication_password="$(< "$REPLICATION_PASSWORD_FILE")"',
+          `psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" --set pw="$replication_password" <<'SQL'`,
+          `CREATE ROLE ${DATABASE.replicationUser} WITH REPLICATION LOGIN PASSWORD :'pw';`,
+          `SELECT pg_create_physical_replication_slot('${DATABASE.slot}');`,
+          'SQL',
+          `echo "host replication ${DATABASE.replicationUser} all scram-sha-256" >> "$PGDATA/pg_hba.conf"`,
+        ],
+        'services/topology/data.ts',
+      ),
+    },
+    {
+      path: 'postgres/replica-entrypoint.sh',
+      executable: true,
+      content: renderScript(
+        [
+          '# The replica: on first start, clone the primary with pg_basebackup through the replication',
+          '# slot (-R writes the standby config), then run postgres as a hot standby.',
+          'set -Eeuo pipefail',
+          'if [ "$(id -u)" = 0 ]; then',
+          '  mkdir -p "$PGDATA" /var/run/postgresql',
+          '  chown postgres:postgres "$PGDATA" /var/run/postgresql',
+          '  chmod 700 "$PGDATA"',
+          '  exec gosu postgres bash "$0" "$@"',
+          'fi',
+          '# A hard kill can leave a pid file naming a PID now owned by someone else.',
+          'if [ -s "$PGDATA/postmaster.pid" ] && ! pgrep -x postgres >/dev/null 2>&1; then rm -f "$PGDATA/postmaster.pid"; fi',
+          'if [ ! -s "$PGDATA/PG_VERSION" ]; then',
+          '  PGPASSWORD="$(< "$REPLICATION_PASSWORD_FILE")"',
+          '  export PGPASSWORD',
+          '  for attempt in $(seq 1 60); do',
+          '    if pg_basebackup -h "$PRIMARY_HOST" -U "$REPLICATION_USER" -D "$PGDATA" -R -S "$REPLICATION_SLOT" -X stream; then break; fi',
+          '    echo "replica: primary not ready (attempt $attempt), retrying in 1s" >&2',
+          '    find "$PGDATA" -mindepth 1 -delete',
+          '    sleep 1',
+          '  done',
+          '  unset PGPASSWORD',
+          '  [ -s "$PGDATA/PG_VERSION" ] || { echo "replica: could not clone the primary" >&2; exit 1; }',
+          'fi',
+          'exec "$@"',
+        ],
+        'services/topology/data.ts',
+      ),
+    },
+  ];
+}
+
+export function redisService(config: ParityConfig, image: string): ServiceSpec {
+  return {
+    name: 'redis',
+    logical: 'redis',
+    tier: 'data',
+    image,
+    // maxmemory makes "Redis memory > 80 %" measurable (redis_memory_max_bytes).
+    command: ['redis-server', '--maxmemory', '256mb', '--maxmemory-policy', 'allkeys-lru', '--appendonly', 'yes'],
+    ports: [publish(config, config.ports.redis, 6379)],
+    volumes: ['redis:/data'],
+    healthcheck: { test: ['CMD', 'redis-cli', 'ping'] },
+    url: `redis://${hostFor(config)}:${config.ports.redis}`,
+  };
+}
+
+export const SEAWEEDFS_METRICS_PORT = 9324;
+
+export function s3Service(config: ParityConfig, image: string): ServiceSpec {
+  const common = {
+    name: 's3',
+    logical: 's3',
+    tier: 'data' as const,
+    ports: [publish(config, config.ports.s3, 8333)],
+    url: `http://${hostFor(config)}:${config.ports.s3} (buckets: ${S3_BUCKETS.join(', ')})`,
+  };
+  if (config.services.s3.provider === 'minio') {
+    return {
+      ...common,
+      image,
+      command: ['server', '/data', '--address', ':8333', '--console-address', ':9001'],
+      environment: {
+        MINIO_ROOT_USER_FILE: 's3_access_key',
+        MINIO_ROOT_PASSWORD_FILE: 's3_secret_key',
+        MINIO_PROMETHEUS_AUTH_TYPE: 'public',
+      },
+      volumes: ['s3:/data'],
+      secrets: ['s3_access_key', 's3_secret_key'],
+      healthcheck: { test: ['CMD', 'curl', '-fsS', 'http://127.0.0.1:8333/minio/health/live'] },
+    };
+  }
+  return {
+    ...common,
+    image,
+    command: [
+      'mini',
+      '-dir=/data',
+      '-s3.config=/run/secrets/s3_config',
+      `-bucket=${S3_BUCKETS.join(',')}`,
+      `-metricsPort=${SEAWEEDFS_METRICS_PORT}`,
+      // No phoning home from an offline, local stack.
+      '-master.telemetry=false',
+      '-admin.ui=false',
+    ],
+    volumes: ['s3:/data'],
+    secrets: ['s3_config'],
+    healthcheck: { ...httpHealth(8333, '/healthz'), startPeriod: '10s' },
+  };
+}

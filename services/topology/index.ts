@@ -1,0 +1,93 @@
+/**
+ * The whole topology for a config: which services run, with which images, and the files
+ * they need. Pure: config in, data out.
+ */
+import type { Color, ParityConfig } from '../config/schema.js';
+import { APP_SERVICES, profileServices } from '../config/profiles.js';
+import { IMAGE_CATALOG } from '../images/catalog.js';
+import { renderYaml } from '../render/yaml.js';
+import { alertReceiverService, appService, authService } from './apps.js';
+import { SECRETS, type SecretName } from './common.js';
+import { postgresFiles, postgresPrimary, postgresReplica, redisService, s3Service } from './data.js';
+import {
+  alertmanagerService,
+  exporterServices,
+  grafanaFiles,
+  grafanaService,
+  monitoringFiles,
+  prometheusService,
+} from './monitoring.js';
+import { colorWeights, renderTraefikDynamic, renderTraefikStatic, traefikService } from './traefik.js';
+import type { GeneratedFile, ServiceSpec } from './types.js';
+
+export interface Topology {
+  readonly config: ParityConfig;
+  readonly services: readonly ServiceSpec[];
+  /** Files beside compose.yaml. */
+  readonly files: readonly GeneratedFile[];
+  readonly secrets: readonly SecretName[];
+  readonly volumes: readonly string[];
+}
+
+const catalogRef = (name: string): string => {
+  const spec = IMAGE_CATALOG.find((candidate) => candidate.name === name);
+  if (!spec) throw new Error(`image catalog has no "${name}"`);
+  return spec.ref;
+};
+
+/** Image references for a config: the catalog's, with the config's version overrides. */
+export function imagesFor(config: ParityConfig) {
+  const v = config.versions;
+  return {
+    traefik: `traefik:${v.traefik}`,
+    node: `node:${v.node}-bookworm-slim`,
+    postgres: `postgres:${v.postgres}-bookworm`,
+    redis: `redis:${v.redis}-bookworm`,
+    s3: config.services.s3.provider === 'minio' ? `minio/minio:${v.minio}` : `chrislusf/seaweedfs:${v.seaweedfs}`,
+    prometheus: `prom/prometheus:${v.prometheus}`,
+    alertmanager: `prom/alertmanager:${v.alertmanager}`,
+    grafana: `grafana/grafana:${v.grafana}`,
+    postgresExporter: catalogRef('postgres-exporter'),
+    redisExporter: catalogRef('redis-exporter'),
+    nodeExporter: catalogRef('node-exporter'),
+  } as const;
+}
+
+export function buildTopology(config: ParityConfig): Topology {
+  const running = profileServices(config);
+  const images = imagesFor(config);
+  const colors: Color[] = ['blue', 'green'];
+
+  const services: ServiceSpec[] = [
+    traefikService(config, images.traefik),
+    authService(config, images.node, running),
+    ...APP_SERVICES.flatMap((app) => colors.map((color) => appService(app, color, config, images.node, running))),
+    postgresPrimary(config, images.postgres),
+    postgresReplica(config, images.postgres),
+    redisService(config, images.redis),
+  ];
+  const files: GeneratedFile[] = [
+    { path: 'traefik/traefik.yml', content: renderYaml(renderTraefikStatic(config), 'services/topology/traefik.ts') },
+    {
+      path: 'traefik/dynamic/routes.yml',
+      content: renderYaml(renderTraefikDynamic(colorWeights(config.activeColor, 100)), 'services/topology/traefik.ts'),
+    },
+    ...postgresFiles(),
+  ];
+  if (running.has('s3')) services.push(s3Service(config, images.s3));
+  if (running.has('prometheus')) {
+    services.push(prometheusService(config, images.prometheus, running), alertmanagerService(config, images.alertmanager));
+    services.push(...exporterServices(config, { postgres: images.postgresExporter, redis: images.redisExporter, node: images.nodeExporter }, running));
+    if (running.has('alert-receiver')) services.push(alertReceiverService(images.node));
+    files.push(...monitoringFiles(config, running));
+  }
+  if (running.has('grafana')) {
+    services.push(grafanaService(config, images.grafana));
+  }
+  // Grafana's provisioning is generated whatever the profile, so enabling it later is one line of config.
+  files.push(...grafanaFiles());
+
+  const secrets = SECRETS.filter((secret) => services.some((service) => service.secrets?.includes(secret)));
+  const volumes = [...new Set(services.flatMap((service) => (service.volumes ?? []).map((v) => v.split(':')[0]!).filter((source) => /^[a-z][a-z0-9-]*$/.test(source))))].sort();
+  return { config, services, files, secrets, volumes };
+}

@@ -1,0 +1,140 @@
+/**
+ * Edge: Traefik v3. Static config (entrypoints, TLS, ping, metrics, file provider) and the
+ * dynamic config (routers, weighted blue/green services, forwardAuth) it watches.
+ */
+import type { Color, ParityConfig } from '../config/schema.js';
+import { APP_SERVICES, type AppService } from '../config/profiles.js';
+import { STATE, STUB_PORT, hostFor, publish } from './common.js';
+import type { ServiceSpec } from './types.js';
+
+/** Path prefixes each application service answers (from the architecture's endpoint list). */
+export const APP_ROUTES: Readonly<Record<AppService, readonly string[]>> = {
+  frontend: ['/'],
+  ivor: ['/api/chat', '/api/resources'],
+  events: ['/api/events', '/api/calendar'],
+  newsroom: ['/api/articles', '/api/categories'],
+};
+
+/** Admin routes: forwardAuth requires the admin role before the request reaches the app. */
+export const ADMIN_ROUTES: readonly string[] = ['/admin', '/api/admin'];
+
+/** Header that pins a request to one color (smoke tests of the idle color). */
+export const COLOR_HEADER = 'X-Parity-Color';
+
+/** Inside the container. */
+const PORTS = { web: 80, websecure: 443, traefik: 8080, metrics: 8082 } as const;
+export const TRAEFIK_METRICS_PORT = PORTS.metrics;
+
+export function traefikService(config: ParityConfig, image: string): ServiceSpec {
+  return {
+    name: 'traefik',
+    logical: 'traefik',
+    tier: 'edge',
+    image,
+    command: ['--configFile=/etc/traefik/traefik.yml'],
+    ports: [
+      publish(config, config.ports.http, PORTS.web),
+      publish(config, config.ports.https, PORTS.websecure),
+      publish(config, config.ports.dashboard, PORTS.traefik),
+    ],
+    volumes: [
+      './traefik/traefik.yml:/etc/traefik/traefik.yml:ro',
+      // A directory, not a file: the file provider misses edits to a single bind-mounted
+      // file (the inode changes under the mount). Writers use temp file + rename inside it.
+      `${STATE}/traefik/dynamic:/etc/traefik/dynamic:ro`,
+      `${STATE}/tls:/etc/traefik/tls:ro`,
+    ],
+    healthcheck: { test: ['CMD', 'traefik', 'healthcheck', '--configFile=/etc/traefik/traefik.yml'] },
+    dependsOn: { auth: 'service_healthy' },
+    url: `https://${hostFor(config)}:${config.ports.https}/ (dashboard http://${hostFor(config)}:${config.ports.dashboard}/dashboard/)`,
+  };
+}
+
+export function renderTraefikStatic(config: ParityConfig): object {
+  return {
+    entryPoints: {
+      web: {
+        address: `:${PORTS.web}`,
+        // Redirect to the *host* port of websecure, not the container's 443.
+        http: { redirections: { entryPoint: { to: `:${config.ports.https}`, scheme: 'https', permanent: false } } },
+      },
+      websecure: { address: `:${PORTS.websecure}`, http: { tls: {} } },
+      traefik: { address: `:${PORTS.traefik}` },
+      metrics: { address: `:${PORTS.metrics}` },
+    },
+    api: { dashboard: true, insecure: true },
+    ping: { entryPoint: 'traefik' },
+    metrics: {
+      prometheus: { entryPoint: 'metrics', addEntryPointsLabels: true, addRoutersLabels: true, addServicesLabels: true },
+    },
+    providers: { file: { directory: '/etc/traefik/dynamic', watch: true } },
+    log: { level: 'INFO' },
+    accessLog: { format: 'json' },
+    global: { checkNewVersion: false, sendAnonymousUsage: false },
+  };
+}
+
+const pathRule = (prefixes: readonly string[]) => prefixes.map((prefix) => `PathPrefix(\`${prefix}\`)`).join(' || ');
+
+/** Weights for a color split: the active color at `percent`, the other at the rest. */
+export function colorWeights(active: Color, percent: number): Record<Color, number> {
+  const other: Color = active === 'blue' ? 'green' : 'blue';
+  return { [active]: percent, [other]: 100 - percent } as Record<Color, number>;
+}
+
+/** The dynamic config: every route through a weighted blue/green service. */
+export function renderTraefikDynamic(weights: Record<Color, number>): object {
+  const routers: Record<string, object> = {};
+  const services: Record<string, object> = {};
+  for (const app of APP_SERVICES) {
+    const rule = pathRule(APP_ROUTES[app]);
+    routers[app] = { rule, service: app, entryPoints: ['websecure'], tls: {} };
+    services[app] = {
+      weighted: { services: (['blue', 'green'] as const).map((color) => ({ name: `${app}-${color}`, weight: weights[color] })) },
+    };
+    for (const color of ['blue', 'green'] as const) {
+      // Pinned routers win over the weighted one when the color header is present.
+      routers[`${app}-${color}`] = {
+        rule: `(${rule}) && Header(\`${COLOR_HEADER}\`, \`${color}\`)`,
+        service: `${app}-${color}`,
+        entryPoints: ['websecure'],
+        tls: {},
+        priority: 1000 + rule.length,
+      };
+      services[`${app}-${color}`] = {
+        loadBalancer: {
+          servers: [{ url: `http://${app}-${color}:${STUB_PORT}` }],
+          healthCheck: { path: '/health', interval: '5s', timeout: '2s' },
+        },
+      };
+    }
+  }
+  routers.admin = {
+    rule: pathRule(ADMIN_ROUTES),
+    service: 'frontend',
+    entryPoints: ['websecure'],
+    middlewares: ['admin-auth'],
+    tls: {},
+    priority: 2000,
+  };
+  routers.auth = { rule: pathRule(['/auth']), service: 'auth', entryPoints: ['websecure'], tls: {} };
+  services.auth = { loadBalancer: { servers: [{ url: `http://auth:${STUB_PORT}` }] } };
+  return {
+    http: {
+      routers,
+      services,
+      middlewares: {
+        'admin-auth': {
+          forwardAuth: {
+            address: `http://auth:${STUB_PORT}/verify?role=admin`,
+            authResponseHeaders: ['X-Auth-User', 'X-Auth-Role'],
+          },
+        },
+      },
+    },
+    tls: {
+      certificates: [{ certFile: '/etc/traefik/tls/cert.pem', keyFile: '/etc/traefik/tls/key.pem' }],
+      stores: { default: { defaultCertificate: { certFile: '/etc/traefik/tls/cert.pem', keyFile: '/etc/traefik/tls/key.pem' } } },
+    },
+  };
+}

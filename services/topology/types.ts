@@ -1,0 +1,83 @@
+/**
+ * The typed topology: what each service is, before it becomes compose YAML.
+ * Every service module (one per service) returns `ServiceSpec`s; nothing here does I/O.
+ */
+import type { Color } from '../config/schema.js';
+
+export interface PortSpec {
+  /** Host address the port binds to. @default config.bindAddress (127.0.0.1) */
+  readonly bind: string;
+  readonly host: number;
+  readonly container: number;
+}
+
+export interface HealthSpec {
+  /** Exec-form test (`CMD ...`) or shell form (`CMD-SHELL ...`). */
+  readonly test: readonly string[];
+  /** @default '5s' */
+  readonly interval?: string;
+  /** @default '3s' */
+  readonly timeout?: string;
+  /** @default 30 */
+  readonly retries?: number;
+  /** Grace period before failures count. @default '5s' */
+  readonly startPeriod?: string;
+}
+
+export type Tier = 'edge' | 'app' | 'data' | 'monitoring';
+
+export interface ServiceSpec {
+  /** Compose service name (also its DNS name on the network). */
+  readonly name: string;
+  /** Logical service (`ivor` for `ivor-blue`); profiles and resources are keyed by it. */
+  readonly logical: string;
+  readonly tier: Tier;
+  readonly image: string;
+  readonly entrypoint?: readonly string[];
+  readonly command?: readonly string[];
+  readonly environment?: Readonly<Record<string, string>>;
+  readonly ports?: readonly PortSpec[];
+  /** Compose short syntax (`source:target[:ro]`); relative sources are relative to compose/. */
+  readonly volumes?: readonly string[];
+  /** Names of compose secrets mounted at /run/secrets/<name>. */
+  readonly secrets?: readonly string[];
+  readonly dependsOn?: Readonly<Record<string, 'service_healthy' | 'service_started'>>;
+  /** Every service has one: `make up` waits on it. */
+  readonly healthcheck: HealthSpec;
+  readonly user?: string;
+  readonly color?: Color;
+  /** What a person opens or connects to, for the status table. */
+  readonly url?: string;
+}
+
+/** A file the generator writes beside compose.yaml (configs, scripts, dashboards). */
+export interface GeneratedFile {
+  /** Path relative to compose/. */
+  readonly path: string;
+  readonly content: string;
+  /** Make it executable. @default false */
+  readonly executable?: boolean;
+}
+
+/**
+ * A health check for images that have bash but no curl/wget: an HTTP GET over /dev/tcp.
+ * Passes on a 2xx status line.
+ */
+export function httpHealth(port: number, path: string, options: Partial<HealthSpec> = {}): HealthSpec {
+  return {
+    test: [
+      'CMD',
+      'bash',
+      '-c',
+      `exec 3<>/dev/tcp/127.0.0.1/${port} && printf 'GET ${path} HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && head -n1 <&3 | grep -q ' 2[0-9][0-9] '`,
+    ],
+    ...options,
+  };
+}
+
+/** A health check for Node images: fetch a local path, pass on a 2xx. */
+export function nodeHealth(port: number, path: string): HealthSpec {
+  return {
+    test: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${port}${path}').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))`],
+  };
+}
