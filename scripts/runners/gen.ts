@@ -27,7 +27,8 @@ export async function loadConfig(path = configPath()): Promise<ParityConfig> {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     if (process.env.PARITY_CONFIG) throw new ConfigError(path, [{ path: '(file)', message: 'file not found (PARITY_CONFIG names it)' }]);
   }
-  return parseConfig(text, relative(process.cwd(), path) || path);
+  const shown = relative(process.cwd(), path);
+  return parseConfig(text, shown && !shown.startsWith('..') ? shown : path);
 }
 
 async function listFiles(dir: string): Promise<string[]> {

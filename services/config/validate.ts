@@ -66,8 +66,8 @@ export function parseConfig(text: string, file = 'parity.yaml'): ParityConfig {
   if (root !== null && !(isScalar(root) && (root.value === null || root.value === undefined))) {
     user = readNode(root, CONFIG_SCHEMA, '', issues, positions, at, sourceOf);
   }
-  if (issues.length > 0) throw new ConfigError(file, issues);
-
+  // Fields that failed above keep their defaults, so cross-field rules still run and every
+  // problem is reported in one go.
   const config = mergeDefaults(DEFAULT_CONFIG, user) as ParityConfig;
   issues.push(...checkConsistency(config, positions));
   if (issues.length > 0) throw new ConfigError(file, sortIssues(issues));
