@@ -1,0 +1,159 @@
+/**
+ * The generated stack, started with testcontainers on compose/ (plus the generated test
+ * overlay, which makes every host port ephemeral). Real Traefik, Postgres replication,
+ * Redis, SeaweedFS, Prometheus and Alertmanager.
+ */
+import { request } from 'node:https';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepareState } from '../../scripts/runners/stack-state.js';
+import { listContainers } from '../../scripts/runners/stack.js';
+import { buildTopology } from '../../services/topology/index.js';
+import { DEFAULT_CONFIG } from '../../services/config/schema.js';
+import { DATABASE } from '../../services/topology/common.js';
+import { eventually } from './helpers.js';
+
+const root = join(import.meta.dirname, '..', '..');
+let stateDir: string;
+let stack: StartedDockerComposeEnvironment;
+let ca: string;
+const project = `parity-test-${process.pid}`;
+
+function port(service: string, containerPort: number): number {
+  return stack.getContainer(`${service}-1`).getMappedPort(containerPort);
+}
+
+function https(path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: port('traefik', 443), path, headers: { host: 'localhost', ...headers }, ca, servername: 'localhost' }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function readSecret(name: string): Promise<string> {
+  return readFileSync(join(stateDir, 'secrets', name), 'utf8').trim();
+}
+
+beforeAll(async () => {
+  stateDir = mkdtempSync(join(root, '.parity', 'test-state-'));
+  const prepared = await prepareState(stateDir);
+  ca = readFileSync(prepared.caFile, 'utf8');
+  stack = await new DockerComposeEnvironment(join(root, 'compose'), ['compose.yaml', 'compose.test.yaml'])
+    .withProjectName(project)
+    .withEnvironment({ PARITY_STATE_DIR: stateDir })
+    .withDefaultWaitStrategy(Wait.forHealthCheck())
+    .withStartupTimeout(300_000)
+    .up();
+}, 600_000);
+
+afterAll(async () => {
+  await stack?.down({ removeVolumes: true, timeout: 10_000 });
+  rmSync(stateDir, { recursive: true, force: true });
+}, 120_000);
+
+describe('the generated stack', () => {
+  it('every service becomes healthy', async () => {
+    const containers = await listContainers({ project, composeDir: join(root, 'compose'), stateDir });
+    const health = Object.fromEntries(containers.map((c) => [c.service, `${c.state}/${c.health}`]));
+    const expected = buildTopology(DEFAULT_CONFIG).services.map((service) => service.name);
+    expect(expected.length).toBe(21);
+    expect(health).toEqual(Object.fromEntries(expected.map((name) => [name, 'running/healthy'])));
+  });
+
+  it('a request through Traefik (TLS, local CA) reaches the blue frontend', async () => {
+    const response = await eventually(async () => {
+      const r = await https('/');
+      if (r.status !== 200) throw new Error(`status ${r.status}`);
+      return r;
+    }, 30_000);
+    expect(response.headers['x-parity-color']).toBe('blue');
+    expect(JSON.parse(response.body)).toMatchObject({ service: 'frontend', color: 'blue' });
+    const api = await https('/api/events');
+    expect(JSON.parse(api.body)).toMatchObject({ service: 'events', color: 'blue' });
+    const pinned = await https('/api/chat', { 'X-Parity-Color': 'green' });
+    expect(JSON.parse(pinned.body)).toMatchObject({ service: 'ivor', color: 'green' });
+  });
+
+  it('admin routes need an admin token (Traefik forwardAuth → auth service)', async () => {
+    expect((await https('/admin')).status).toBe(401);
+    const token = async (role: string) => {
+      const res = await new Promise<string>((resolve, reject) => {
+        const req = request(
+          { host: '127.0.0.1', port: port('traefik', 443), path: '/auth/token', method: 'POST', ca, servername: 'localhost', headers: { host: 'localhost', 'content-type': 'application/json' } },
+          (r) => {
+            let body = '';
+            r.on('data', (c) => (body += c));
+            r.on('end', () => resolve(body));
+          },
+        );
+        req.on('error', reject);
+        req.end(JSON.stringify({ user: 'ada', role }));
+      });
+      return (JSON.parse(res) as { token: string }).token;
+    };
+    expect((await https('/admin', { authorization: `Bearer ${await token('member')}` })).status).toBe(403);
+    expect((await https('/admin', { authorization: `Bearer ${await token('admin')}` })).status).toBe(200);
+  });
+
+  it('a write on the primary can be read on the replica', async () => {
+    const password = await readSecret('postgres_password');
+    const primary = new pg.Client({ host: '127.0.0.1', port: port('postgres-primary', 5432), user: DATABASE.user, password, database: DATABASE.name });
+    const replica = new pg.Client({ host: '127.0.0.1', port: port('postgres-replica', 5432), user: DATABASE.user, password, database: DATABASE.name });
+    await primary.connect();
+    await replica.connect();
+    try {
+      const marker = `parity-${Date.now()}`;
+      await primary.query('CREATE TABLE IF NOT EXISTS replication_check (marker text primary key, at timestamptz default now())');
+      await primary.query('INSERT INTO replication_check (marker) VALUES ($1)', [marker]);
+      const row = await eventually(async () => {
+        const { rows } = await replica.query<{ marker: string }>('SELECT marker FROM replication_check WHERE marker = $1', [marker]);
+        if (rows.length !== 1) throw new Error('not replicated yet');
+        return rows[0]!;
+      }, 15_000, 100);
+      expect(row.marker).toBe(marker);
+      const { rows } = await replica.query<{ recovering: boolean }>('SELECT pg_is_in_recovery() AS recovering');
+      expect(rows[0]!.recovering).toBe(true);
+      const slot = await primary.query<{ active: boolean }>("SELECT active FROM pg_replication_slots WHERE slot_name = 'replica1'");
+      expect(slot.rows[0]!.active).toBe(true);
+    } finally {
+      await primary.end();
+      await replica.end();
+    }
+  });
+
+  it('every Prometheus target is up', async () => {
+    const targets = await eventually(async () => {
+      const response = await fetch(`http://127.0.0.1:${port('prometheus', 9090)}/api/v1/targets?state=active`);
+      const body = (await response.json()) as { data: { activeTargets: Array<{ labels: { job: string; instance: string }; health: string; lastError: string }> } };
+      const down = body.data.activeTargets.filter((t) => t.health !== 'up');
+      if (down.length > 0) throw new Error(`not up: ${down.map((t) => `${t.labels.job}/${t.labels.instance} (${t.health} ${t.lastError})`).join(', ')}`);
+      return body.data.activeTargets;
+    }, 60_000, 1000);
+    const jobs = new Set(targets.map((t) => t.labels.job));
+    for (const job of ['prometheus', 'traefik', 'auth', 'frontend', 'ivor', 'events', 'newsroom', 'postgres-primary', 'postgres-replica', 'redis', 'node', 's3', 'alertmanager']) {
+      expect(jobs, job).toContain(job);
+    }
+  });
+
+  it('an alert rule fires and reaches the webhook receiver (node exporter stopped → ServiceDown, critical)', async () => {
+    await stack.getContainer('node-exporter-1').stop();
+    const receiver = stack.getContainer('alert-receiver-1');
+    const alerts = await eventually(async () => {
+      const result = await receiver.exec(['node', '-e', "fetch('http://127.0.0.1:3000/alerts').then(r => r.text()).then(t => process.stdout.write(t))"]);
+      const list = JSON.parse(result.output) as Array<{ route: string; status: string; labels: Record<string, string> }>;
+      const hit = list.filter((a) => a.labels.alertname === 'ServiceDown' && a.labels.job === 'node' && a.status === 'firing');
+      if (hit.length === 0) throw new Error(`no ServiceDown alert yet (${list.length} received)`);
+      return hit;
+    }, 120_000, 2000);
+    expect(alerts[0]!.route).toBe('critical');
+    expect(alerts[0]!.labels.severity).toBe('critical');
+  });
+});
