@@ -77,3 +77,7 @@ status: node_modules ## the status table (FORMAT=json for machines)
 
 logs: node_modules ## follow the stack's logs (SERVICE=ivor-blue for one)
 	@$(TSX) scripts/stack.ts logs $(SERVICE)
+
+.PHONY: bench-stack
+bench-stack: node_modules engine images ## benchmark: make gen time, make up warm, stack memory (minimal and full profiles)
+	@$(TSX) scripts/bench-stack.ts

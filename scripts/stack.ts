@@ -1,24 +1,10 @@
 #!/usr/bin/env -S npx tsx
 /** `make up | down | clean | status | logs`: the stack's lifecycle. */
 import { formatDuration, UsageError } from '../services/errors.js';
-import { buildTopology } from '../services/topology/index.js';
-import { IMAGE_CATALOG } from '../services/images/catalog.js';
 import { parseCli, runMain } from './runners/cli.js';
-import { ensureEngine } from './runners/engine.js';
-import { generate, loadConfig } from './runners/gen.js';
-import { bakeImages } from './runners/images.js';
+import { loadConfig } from './runners/gen.js';
 import { createProgress } from './runners/progress.js';
-import { prepareState } from './runners/stack-state.js';
-import {
-  cleanStack,
-  compose,
-  defaultTarget,
-  downStack,
-  ensureExternalImages,
-  formatStatusTable,
-  readStatus,
-  waitForHealthy,
-} from './runners/stack.js';
+import { cleanStack, defaultTarget, downStack, formatStatusTable, readStatus, upStack } from './runners/stack.js';
 import { spawnSync } from 'node:child_process';
 
 const HELP = `
@@ -51,31 +37,16 @@ await runMain(async () => {
   const progress = createProgress('[parity]');
   switch (command) {
     case 'up': {
-      const started = Date.now();
       const timeoutSeconds = Number(values.timeout ?? 240);
       if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new UsageError(`--timeout: expected a number of seconds, got "${values.timeout}"`);
       const config = await loadConfig();
-      const topology = buildTopology(config);
-      await ensureEngine(progress);
-      const needed = new Set(topology.services.map((service) => service.image));
-      const names = IMAGE_CATALOG.filter((spec) => needed.has(spec.ref)).map((spec) => spec.name);
-      await bakeImages({ names, progress, offline: process.env.PARITY_OFFLINE === '1' });
-      await ensureExternalImages(topology, progress);
-      const gen = await generate(config);
-      progress.info(`generated compose/ (${gen.written.length} files changed)`);
-      const prepared = await prepareState(target.stateDir);
-      for (const item of prepared.created) progress.info(`created ${item}`);
-      progress.step('docker compose up');
-      await compose(target, ['up', '-d', '--remove-orphans', '--quiet-pull']);
-      progress.done();
-      const waited = await waitForHealthy(target, topology, progress, timeoutSeconds * 1000);
-      const status = await readStatus(target, config);
-      process.stdout.write(`\n${formatStatusTable(status.rows)}\n\n`);
+      const result = await upStack(config, target, progress, timeoutSeconds * 1000);
+      process.stdout.write(`\n${formatStatusTable(result.status.rows)}\n\n`);
       process.stdout.write(
-        `All ${topology.services.length} services healthy (${formatDuration(waited)} after start, ${formatDuration(Date.now() - started)} in all). ` +
-          `Active color: ${status.activeColor ?? config.activeColor}.\n` +
-          `TLS: trust the local CA to avoid warnings: ${prepared.caFile}\n` +
-          `  e.g. curl --cacert ${prepared.caFile} https://localhost:${config.ports.https}/\n`,
+        `All ${result.services} services healthy (${formatDuration(result.healthyAfterMs)} after start, ${formatDuration(result.totalMs)} in all). ` +
+          `Active color: ${result.status.activeColor ?? config.activeColor}.\n` +
+          `TLS: trust the local CA to avoid warnings: ${result.caFile}\n` +
+          `  e.g. curl --cacert ${result.caFile} https://localhost:${config.ports.https}/\n`,
       );
       return;
     }

@@ -10,7 +10,10 @@ import { PROJECT } from '../../services/topology/common.js';
 import { buildTopology, type Topology } from '../../services/topology/index.js';
 import { IMAGE_CATALOG } from '../../services/images/catalog.js';
 import { run, tryRun } from './exec.js';
-import { COMPOSE_DIR } from './gen.js';
+import { ensureEngine } from './engine.js';
+import { COMPOSE_DIR, generate } from './gen.js';
+import { bakeImages } from './images.js';
+import { prepareState } from './stack-state.js';
 import type { Progress } from './progress.js';
 import { statePath } from './state.js';
 
@@ -175,4 +178,50 @@ export async function downStack(target: ComposeTarget, removeVolumes: boolean): 
 export async function cleanStack(target: ComposeTarget): Promise<void> {
   await downStack(target, true);
   for (const dir of ['secrets', 'ca', 'tls', 'traefik']) await rm(join(target.stateDir, dir), { recursive: true, force: true });
+}
+
+export interface UpResult {
+  services: number;
+  healthyAfterMs: number;
+  totalMs: number;
+  caFile: string;
+  status: Awaited<ReturnType<typeof readStatus>>;
+}
+
+/**
+ * `make up`: engine, images (local → pull → build), gen, state (secrets, TLS, dynamic
+ * config), `docker compose up`, then wait for every health check.
+ */
+export async function upStack(config: ParityConfig, target: ComposeTarget, progress: Progress, timeoutMs: number): Promise<UpResult> {
+  const started = Date.now();
+  const topology = buildTopology(config);
+  await ensureEngine(progress);
+  const needed = new Set(topology.services.map((service) => service.image));
+  const names = IMAGE_CATALOG.filter((spec) => needed.has(spec.ref)).map((spec) => spec.name);
+  await bakeImages({ names, progress, offline: process.env.PARITY_OFFLINE === '1' });
+  await ensureExternalImages(topology, progress);
+  const gen = await generate(config, target.composeDir);
+  if (gen.written.length > 0) progress.info(`generated compose/ (${gen.written.length} files changed)`);
+  const prepared = await prepareState(target.stateDir);
+  for (const item of prepared.created) progress.info(`created ${item}`);
+  progress.step('docker compose up');
+  const upStarted = Date.now();
+  try {
+    await compose(target, ['up', '-d', '--remove-orphans']);
+  } catch (error) {
+    // compose gives up when a dependency turns unhealthy; report it the same way as a wait
+    // that times out: which service, how long, its last log lines.
+    progress.done();
+    await waitForHealthy(target, topology, progress, 0);
+    throw error;
+  }
+  progress.done();
+  await waitForHealthy(target, topology, progress, Math.max(0, timeoutMs - (Date.now() - upStarted)));
+  return {
+    services: topology.services.length,
+    healthyAfterMs: Date.now() - upStarted,
+    totalMs: Date.now() - started,
+    caFile: prepared.caFile,
+    status: await readStatus(target, config),
+  };
 }

@@ -1,0 +1,82 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * Benchmark of the generator and the stack: `make gen` time, `make up` warm (images present)
+ * until every service is healthy, and the stack's memory (sum of container RSS) for the
+ * minimal and the full profile. Prints measured figures; asserts nothing.
+ * Runs its stacks under the project name `parity-bench`, and removes them (with volumes).
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseConfig } from '../services/config/validate.js';
+import { formatDuration } from '../services/errors.js';
+import { parseCli, runMain } from './runners/cli.js';
+import { run } from './runners/exec.js';
+import { createProgress } from './runners/progress.js';
+import { defaultTarget, downStack, upStack, type ComposeTarget } from './runners/stack.js';
+import { repoRoot, statePath, writeFileAtomic } from './runners/state.js';
+
+const HELP = `
+Usage: npx tsx scripts/bench-stack.ts [--runs N]
+
+Prints: make gen time (median of N CLI runs), make up warm time until all services are healthy
+(full profile), and the sum of container RSS for the minimal and the full profile (read from
+each container's cgroup after a 20 s settle). Leaves compose/ regenerated from parity.yaml.
+`;
+
+/** RSS of one container from its cgroup (v1: memory.stat total_rss; v2: memory.stat anon). */
+function containerRss(id: string): number {
+  for (const path of [`/sys/fs/cgroup/memory/docker/${id}/memory.stat`, `/sys/fs/cgroup/system.slice/docker-${id}.scope/memory.stat`]) {
+    try {
+      const stat = readFileSync(path, 'utf8');
+      const match = /^(?:total_rss|anon) (\d+)$/m.exec(stat);
+      if (match) return Number(match[1]);
+    } catch {
+      // try the next layout
+    }
+  }
+  return NaN;
+}
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+
+await runMain(async () => {
+  const { values } = parseCli(process.argv.slice(2), { runs: { type: 'string' } }, HELP);
+  const runs = Number(values.runs ?? 5);
+  const progress = createProgress('[bench]');
+  const lines: string[] = [];
+  const figures: Record<string, unknown> = {};
+
+  const genTimes: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const started = Date.now();
+    const result = spawnSync(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'scripts/gen.ts')], { cwd: repoRoot, encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`make gen failed: ${result.stderr}`);
+    genTimes.push(Date.now() - started);
+  }
+  genTimes.sort((a, b) => a - b);
+  figures.genMs = genTimes;
+  lines.push(`make gen (CLI, incl. node start): median ${formatDuration(genTimes[Math.floor(runs / 2)]!)}, min ${formatDuration(genTimes[0]!)}, max ${formatDuration(genTimes.at(-1)!)} over ${runs} runs`);
+
+  const target: ComposeTarget = { ...defaultTarget(), project: 'parity-bench', stateDir: statePath('bench-state') };
+  const base = readFileSync(join(repoRoot, 'parity.yaml'), 'utf8');
+  try {
+    for (const profile of ['minimal', 'full'] as const) {
+      const config = parseConfig(`${base}\nprofile: ${profile}\n`);
+      await downStack(target, true);
+      const up = await upStack(config, target, progress, 300_000);
+      progress.info(`${profile}: ${up.services} services healthy ${formatDuration(up.healthyAfterMs)} after compose up (${formatDuration(up.totalMs)} in all)`);
+      await new Promise((resolve) => setTimeout(resolve, 20_000));
+      const ids = (await run(['docker', 'compose', '-p', target.project, 'ps', '-q', '--no-trunc'])).split('\n').filter(Boolean);
+      const rss = ids.map(containerRss);
+      const total = rss.reduce((a, b) => a + b, 0);
+      figures[profile] = { services: up.services, upMs: up.totalMs, healthyAfterMs: up.healthyAfterMs, rssBytes: total, perContainer: rss };
+      lines.push(`${profile}: make up warm ${formatDuration(up.totalMs)} (healthy ${formatDuration(up.healthyAfterMs)} after compose up), ${up.services} containers, RSS sum ${mib(total)}`);
+    }
+  } finally {
+    await downStack(target, true).catch(() => undefined);
+    spawnSync(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'scripts/gen.ts')], { cwd: repoRoot });
+  }
+  process.stdout.write(`\nstack benchmark\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
+  await writeFileAtomic(statePath('bench', 'stack.json'), `${JSON.stringify({ at: new Date().toISOString(), ...figures }, null, 2)}\n`);
+});
