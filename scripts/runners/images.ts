@@ -325,6 +325,11 @@ async function buildDockerfileImage(
     });
     if (result.code !== 0) throw new StepFailed(`docker build exited ${result.code}`);
     await rm(context, { recursive: true, force: true });
+    if (spec.from.includes('golang')) {
+      // The builder stage (vendored sources + compiler cache) stays behind as a dangling image
+      // of several GB. It inherits the Go image's catalog label, so exactly those are removed.
+      await tryRun(['docker', 'image', 'prune', '-f', '--filter', 'dangling=true', '--filter', `label=${LABEL_CATALOG_NAME}=golang`]);
+    }
     return { packages, warnings };
   } catch (error) {
     // The tag moves only when a build succeeds, so images built earlier stay intact.
