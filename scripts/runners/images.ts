@@ -58,6 +58,14 @@ export interface ImageState {
 const DEFAULT_DOCKERFILE_ROOT = join(repoRoot, 'services', 'images');
 const PULL_TIMEOUT_MS = 120_000;
 
+/**
+ * A pull error that means no registry can be reached (DNS, connection, TLS, timeout), as
+ * opposed to one image being absent upstream: only then is pulling given up for the run.
+ */
+export function isRegistryUnreachable(message: string): boolean {
+  return /no such host|dial tcp|connection refused|i\/o timeout|network is unreachable|TLS handshake|x509|Client\.Timeout|server misbehaving|timed out/i.test(message) || message === '';
+}
+
 /** docker-backed probe; after one failed pull it stops trying (the registry is unreachable). */
 export function createDockerProbe(progress: Progress): ImageProbe & { registryUnreachable: boolean } {
   const probe = {
@@ -71,8 +79,13 @@ export function createDockerProbe(progress: Progress): ImageProbe & { registryUn
       const result = await tryRun(['docker', 'pull', '--quiet', ref], { timeoutMs: PULL_TIMEOUT_MS });
       progress.done();
       if (result.code === 0) return true;
-      probe.registryUnreachable = true;
-      progress.info(`pull of ${ref} failed (${result.stderr.trim().split('\n').at(-1)}); building locally from now on (offline mode)`);
+      const reason = result.stderr.trim().split('\n').at(-1) ?? '';
+      if (isRegistryUnreachable(reason)) {
+        probe.registryUnreachable = true;
+        progress.info(`pull of ${ref} failed (${reason}); no registry reachable: building locally from now on (offline mode)`);
+      } else {
+        progress.info(`pull of ${ref} failed (${reason}); building it locally`);
+      }
       return false;
     },
   };

@@ -41,3 +41,13 @@ describe('message helpers', () => {
     expect(suggest('mysql', ['traefik', 'redis'])).toBeUndefined();
   });
 });
+
+describe('pull failures', () => {
+  it('tells an unreachable registry from an image missing upstream', async () => {
+    const { isRegistryUnreachable } = await import('../../scripts/runners/images.js');
+    expect(isRegistryUnreachable('Error response from daemon: Get "https://r.example/v2/": dial tcp: lookup r.example on 10.0.0.53:53: no such host')).toBe(true);
+    expect(isRegistryUnreachable('Error response from daemon: Get "https://r.example/v2/": net/http: request canceled (Client.Timeout exceeded while awaiting headers)')).toBe(true);
+    expect(isRegistryUnreachable('Error response from daemon: manifest for shopify/toxiproxy:2.5.0 not found: manifest unknown')).toBe(false);
+    expect(isRegistryUnreachable('Error response from daemon: pull access denied for parity/x, repository does not exist')).toBe(false);
+  });
+});
