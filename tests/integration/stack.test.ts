@@ -4,6 +4,7 @@
  * Redis, SeaweedFS, Prometheus and Alertmanager.
  */
 import { request } from 'node:https';
+import { request as httpRequest } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -80,6 +81,19 @@ describe('the generated stack', () => {
     expect(JSON.parse(api.body)).toMatchObject({ service: 'events', color: 'blue' });
     const pinned = await https('/api/chat', { 'X-Parity-Color': 'green' });
     expect(JSON.parse(pinned.body)).toMatchObject({ service: 'ivor', color: 'green' });
+  });
+
+  it('plain HTTP redirects to HTTPS on the published port', async () => {
+    const response = await new Promise<{ status: number; location?: string }>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port: port('traefik', 80), path: '/api/events', headers: { host: 'localhost' } }, (res) => {
+        res.resume();
+        resolve({ status: res.statusCode ?? 0, location: res.headers.location });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect([301, 302, 307, 308]).toContain(response.status);
+    expect(response.location).toBe('https://localhost:8443/api/events');
   });
 
   it('admin routes need an admin token (Traefik forwardAuth → auth service)', async () => {
