@@ -338,10 +338,11 @@ async function buildDockerfileImage(
     });
     if (result.code !== 0) throw new StepFailed(`docker build exited ${result.code}`);
     await rm(context, { recursive: true, force: true });
-    if (spec.from.includes('golang')) {
-      // The builder stage (vendored sources + compiler cache) stays behind as a dangling image
-      // of several GB. It inherits the Go image's catalog label, so exactly those are removed.
-      await tryRun(['docker', 'image', 'prune', '-f', '--filter', 'dangling=true', '--filter', `label=${LABEL_CATALOG_NAME}=golang`]);
+    // Leftovers, removed by label so nothing of anyone else's is touched: the image this
+    // build replaced, and the Go builder stage (vendored sources + compiler output, several
+    // GB), which inherits the Go image's catalog label.
+    for (const name of spec.from.includes('golang') ? [spec.name, 'golang'] : [spec.name]) {
+      await tryRun(['docker', 'image', 'prune', '-f', '--filter', 'dangling=true', '--filter', `label=${LABEL_CATALOG_NAME}=${name}`]);
     }
     return { packages, warnings };
   } catch (error) {
