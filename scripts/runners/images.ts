@@ -348,7 +348,12 @@ async function buildDockerfileImage(
   } catch (error) {
     // The tag moves only when a build succeeds, so images built earlier stay intact.
     if (error instanceof ParityError && !(error instanceof StepFailed)) throw error;
-    throw new ImageBuildError(spec.ref, step, error instanceof StepFailed ? tail.toString() : String(error), Date.now() - started);
+    throw new ImageBuildError(
+      spec.ref,
+      step,
+      `${error instanceof StepFailed ? tail.toString() : String(error)}\n(build context kept for inspection: ${context})`,
+      Date.now() - started,
+    );
   } finally {
     progress.done();
   }

@@ -132,7 +132,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
     for: '5m',
     severity: 'medium',
     summary: 'CPU use is above 75 %',
-    test: { series: [{ series: 'node_cpu_seconds_total{cpu="0",mode="idle"}', values: '0+6x20' }], evalTime: '15m', labels: {} },
+    test: { series: [{ series: 'node_cpu_seconds_total{cpu="0",mode="idle"}', values: '0+6x40' }], evalTime: '15m', labels: {} },
   },
   {
     alert: 'MemoryHigh',
@@ -235,7 +235,12 @@ export function renderAlertRuleTests(): object {
         {
           eval_time: rule.test.evalTime,
           alertname: rule.alert,
-          exp_alerts: [{ exp_labels: { severity: rule.severity, ...rule.test.labels } }],
+          exp_alerts: [
+            {
+              exp_labels: { severity: rule.severity, ...rule.test.labels },
+              exp_annotations: { summary: rule.summary.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, name: string) => rule.test.labels[name] ?? '') },
+            },
+          ],
         },
       ],
     })),
