@@ -38,6 +38,9 @@ export function createProgress(prefix: string, stream: NodeJS.WriteStream = proc
       if (live && current) render();
     },
     step(message) {
+      // Polling loops report the same step again and again: keep its clock, and in plain
+      // mode leave repeats to the heartbeat instead of printing a line per poll.
+      if (message === current) return;
       current = message;
       since = Date.now();
       render();
