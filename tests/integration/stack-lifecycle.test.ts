@@ -1,0 +1,74 @@
+/**
+ * The stack runners on a small real compose project: a service whose health check fails is
+ * named, with the time waited and its last log lines; `down` leaves no containers or
+ * networks but keeps volumes; `clean` removes the volumes too.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanStack, compose, downStack, HealthTimeoutError, waitForHealthy, type ComposeTarget } from '../../scripts/runners/stack.js';
+import { createProgress } from '../../scripts/runners/progress.js';
+import type { Topology } from '../../services/topology/index.js';
+import { imageRef } from './helpers.js';
+
+let dir: string;
+let target: ComposeTarget;
+
+const list = (kind: 'ps' | 'network' | 'volume', project: string): string[] => {
+  const args = kind === 'ps' ? ['ps', '-aq'] : [kind, 'ls', '-q'];
+  return spawnSync('docker', [...args, '--filter', `label=com.docker.compose.project=${project}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+};
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'parity-lifecycle-'));
+  target = { project: `parity-lifecycle-${process.pid}`, composeDir: dir, stateDir: dir };
+  writeFileSync(
+    join(dir, 'compose.yaml'),
+    [
+      'services:',
+      '  good:',
+      `    image: ${imageRef('debian')}`,
+      '    command: ["sleep", "300"]',
+      '    volumes: ["data:/data"]',
+      '    healthcheck: { test: ["CMD", "true"], interval: 1s, retries: 3 }',
+      '  bad:',
+      `    image: ${imageRef('debian')}`,
+      '    command: ["sh", "-c", "echo bad: cannot reach its database; sleep 300"]',
+      '    healthcheck: { test: ["CMD", "false"], interval: 1s, retries: 2 }',
+      'volumes:',
+      '  data: {}',
+      '',
+    ].join('\n'),
+  );
+  await compose(target, ['up', '-d']);
+});
+
+afterAll(async () => {
+  await cleanStack(target).catch(() => undefined);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('stack lifecycle runners', () => {
+  it('GIVEN a service that fails its health check WHEN waiting THEN the error names it, the wait, and its last log lines', async () => {
+    const topology = { services: [{ name: 'good' }, { name: 'bad' }] } as unknown as Topology;
+    const failure = await waitForHealthy(target, topology, createProgress('[test]'), 60_000).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(HealthTimeoutError);
+    const message = (failure as HealthTimeoutError).message;
+    expect(message).toMatch(/^bad failed its health check \(waited \d+(\.\d)?s; 1\/2 services healthy\)/);
+    expect(message).toContain('--- bad: running, unhealthy; last 30 log lines ---');
+    expect(message).toContain('bad: cannot reach its database');
+    expect((failure as HealthTimeoutError).exitCode).toBe(1);
+  });
+
+  it('down leaves no containers or networks and keeps volumes; clean removes volumes', async () => {
+    expect(list('ps', target.project).length).toBe(2);
+    await downStack(target, false);
+    expect(list('ps', target.project)).toEqual([]);
+    expect(list('network', target.project)).toEqual([]);
+    expect(list('volume', target.project).length).toBe(1);
+    await cleanStack(target);
+    expect(list('volume', target.project)).toEqual([]);
+  });
+});
