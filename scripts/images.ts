@@ -1,6 +1,5 @@
 #!/usr/bin/env -S npx tsx
 /** `make images`: resolve every catalog image (local → pull → build) and report. */
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IMAGE_CATALOG } from '../services/images/catalog.js';
 import { renderImageLock, selectImages } from '../services/images/resolve.js';
@@ -8,7 +7,7 @@ import { ensureEngine } from './runners/engine.js';
 import { bakeImages } from './runners/images.js';
 import { parseCli, runMain } from './runners/cli.js';
 import { createProgress } from './runners/progress.js';
-import { repoRoot } from './runners/state.js';
+import { repoRoot, writeFileAtomic } from './runners/state.js';
 import { formatDuration } from '../services/errors.js';
 
 const HELP = `
@@ -48,7 +47,7 @@ await runMain(async () => {
   }
   if (values['write-lock']) {
     const path = join(repoRoot, 'services', 'images', 'images.lock.json');
-    await writeFile(path, `${JSON.stringify(renderImageLock(IMAGE_CATALOG), null, 2)}\n`);
+    await writeFileAtomic(path, `${JSON.stringify(renderImageLock(IMAGE_CATALOG), null, 2)}\n`);
     process.stdout.write(`wrote ${path}\n`);
     return;
   }

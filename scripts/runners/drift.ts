@@ -1,20 +1,10 @@
 /** Drift check: does compose/ hold exactly what the model renders for this config? */
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { ParityConfig } from '../../services/config/schema.js';
 import { buildTopology } from '../../services/topology/index.js';
 import { renderAll } from '../../services/render/compose.js';
-import { COMPOSE_DIR } from './gen.js';
-
-async function walk(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const out: string[] = [];
-  for (const entry of entries) {
-    const path = join(dir, entry.name);
-    out.push(...(entry.isDirectory() ? await walk(path) : [path]));
-  }
-  return out;
-}
+import { COMPOSE_DIR, listFiles } from './gen.js';
 
 /** Differences as lines: `changed X`, `missing X`, `extra X`. Empty when in sync. */
 export async function checkDrift(config: ParityConfig, dir = COMPOSE_DIR): Promise<string[]> {
@@ -25,7 +15,7 @@ export async function checkDrift(config: ParityConfig, dir = COMPOSE_DIR): Promi
     if (current === undefined) drift.push(`missing ${path}`);
     else if (current !== file.content) drift.push(`changed ${path}`);
   }
-  for (const existing of await walk(dir)) {
+  for (const existing of await listFiles(dir)) {
     const path = relative(dir, existing);
     if (!files.has(path)) drift.push(`extra ${path}`);
   }

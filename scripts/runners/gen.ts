@@ -31,7 +31,8 @@ export async function loadConfig(path = configPath()): Promise<ParityConfig> {
   return parseConfig(text, shown && !shown.startsWith('..') ? shown : path);
 }
 
-async function listFiles(dir: string): Promise<string[]> {
+/** Every file below `dir` (recursively); none when it doesn't exist. */
+export async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   let entries;
   try {
