@@ -8,15 +8,13 @@ import { IMAGE_CATALOG } from '../images/catalog.js';
 import { renderYaml } from '../render/yaml.js';
 import { alertReceiverService, appService, authService } from './apps.js';
 import { SECRETS, type SecretName } from './common.js';
-import { postgresFiles, postgresPrimary, postgresReplica, redisService, s3Service } from './data.js';
-import {
-  alertmanagerService,
-  exporterServices,
-  grafanaFiles,
-  grafanaService,
-  monitoringFiles,
-  prometheusService,
-} from './monitoring.js';
+import { alertmanagerService } from './alertmanager.js';
+import { exporterServices } from './exporters.js';
+import { grafanaFiles, grafanaService } from './grafana.js';
+import { postgresFiles, postgresPrimary, postgresReplica } from './postgres.js';
+import { monitoringFiles, prometheusService } from './prometheus.js';
+import { redisService } from './redis.js';
+import { s3Service } from './s3.js';
 import { colorWeights, renderTraefikDynamic, renderTraefikStatic, traefikService } from './traefik.js';
 import type { GeneratedFile, ServiceSpec } from './types.js';
 

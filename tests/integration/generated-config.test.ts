@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureSecrets } from '../../scripts/runners/stack-state.js';
-import { ALERT_RULES } from '../../services/topology/monitoring.js';
+import { ALERT_RULES } from '../../services/topology/prometheus.js';
 import { imageRef } from './helpers.js';
 
 const composeDir = join(import.meta.dirname, '..', '..', 'compose');

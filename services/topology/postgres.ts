@@ -1,13 +1,11 @@
 /**
- * Data: the Postgres primary and its streaming replica (physical replication through a
- * replication slot), Redis, and the S3 store (SeaweedFS, or MinIO's upstream image).
+ * Postgres: the primary and its streaming replica (physical replication through a
+ * replication slot), and the scripts that set replication up.
  */
 import type { ParityConfig } from '../config/schema.js';
 import { renderScript } from '../render/yaml.js';
 import { DATABASE, hostFor, publish } from './common.js';
-import { httpHealth, type GeneratedFile, type ServiceSpec } from './types.js';
-
-export const S3_BUCKETS = ['images', 'documents', 'backups'] as const;
+import type { GeneratedFile, ServiceSpec } from './types.js';
 
 const PG_DATA = '/var/lib/postgresql/data';
 
@@ -83,7 +81,7 @@ export function postgresFiles(): GeneratedFile[] {
           'SQL',
           `echo "host replication ${DATABASE.replicationUser} all scram-sha-256" >> "$PGDATA/pg_hba.conf"`,
         ],
-        'services/topology/data.ts',
+        'services/topology/postgres.ts',
       ),
     },
     {
@@ -116,67 +114,8 @@ export function postgresFiles(): GeneratedFile[] {
           'fi',
           'exec "$@"',
         ],
-        'services/topology/data.ts',
+        'services/topology/postgres.ts',
       ),
     },
   ];
-}
-
-export function redisService(config: ParityConfig, image: string): ServiceSpec {
-  return {
-    name: 'redis',
-    logical: 'redis',
-    tier: 'data',
-    image,
-    // maxmemory makes "Redis memory > 80 %" measurable (redis_memory_max_bytes).
-    command: ['redis-server', '--maxmemory', '256mb', '--maxmemory-policy', 'allkeys-lru', '--appendonly', 'yes'],
-    ports: [publish(config, config.ports.redis, 6379)],
-    volumes: ['redis:/data'],
-    healthcheck: { test: ['CMD', 'redis-cli', 'ping'] },
-    url: `redis://${hostFor(config)}:${config.ports.redis}`,
-  };
-}
-
-export const SEAWEEDFS_METRICS_PORT = 9324;
-
-export function s3Service(config: ParityConfig, image: string): ServiceSpec {
-  const common = {
-    name: 's3',
-    logical: 's3',
-    tier: 'data' as const,
-    ports: [publish(config, config.ports.s3, 8333)],
-    url: `http://${hostFor(config)}:${config.ports.s3} (buckets: ${S3_BUCKETS.join(', ')})`,
-  };
-  if (config.services.s3.provider === 'minio') {
-    return {
-      ...common,
-      image,
-      command: ['server', '/data', '--address', ':8333', '--console-address', ':9001'],
-      environment: {
-        MINIO_ROOT_USER_FILE: 's3_access_key',
-        MINIO_ROOT_PASSWORD_FILE: 's3_secret_key',
-        MINIO_PROMETHEUS_AUTH_TYPE: 'public',
-      },
-      volumes: ['s3:/data'],
-      secrets: ['s3_access_key', 's3_secret_key'],
-      healthcheck: { test: ['CMD', 'curl', '-fsS', 'http://127.0.0.1:8333/minio/health/live'] },
-    };
-  }
-  return {
-    ...common,
-    image,
-    command: [
-      'mini',
-      '-dir=/data',
-      '-s3.config=/run/secrets/s3_config',
-      `-bucket=${S3_BUCKETS.join(',')}`,
-      `-metricsPort=${SEAWEEDFS_METRICS_PORT}`,
-      // No phoning home from an offline, local stack.
-      '-master.telemetry=false',
-      '-admin.ui=false',
-    ],
-    volumes: ['s3:/data'],
-    secrets: ['s3_config'],
-    healthcheck: { ...httpHealth(8333, '/healthz'), startPeriod: '10s' },
-  };
 }

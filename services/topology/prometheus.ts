@@ -1,13 +1,13 @@
 /**
- * Monitoring: Prometheus (scrape config, alert rules with the architecture's thresholds and a
- * `promtool test rules` case for every rule), Alertmanager (routing by severity), the
- * postgres/redis/node exporters, and Grafana's provisioning.
+ * Prometheus: scrape config (every app, Traefik, the exporters, SeaweedFS), alert rules with
+ * the architecture's thresholds, and a `promtool test rules` case for every rule.
  */
 import type { ParityConfig } from '../config/schema.js';
 import { APP_SERVICES } from '../config/profiles.js';
-import { renderJson, renderYaml } from '../render/yaml.js';
-import { DATABASE, STUB_PORT, hostFor, publish } from './common.js';
-import { SEAWEEDFS_METRICS_PORT } from './data.js';
+import { renderYaml } from '../render/yaml.js';
+import { STUB_PORT, hostFor, publish } from './common.js';
+import { renderAlertmanagerConfig } from './alertmanager.js';
+import { SEAWEEDFS_METRICS_PORT } from './s3.js';
 import { TRAEFIK_METRICS_PORT } from './traefik.js';
 import { httpHealth, type GeneratedFile, type ServiceSpec } from './types.js';
 
@@ -152,11 +152,6 @@ export const ALERT_RULES: readonly AlertRule[] = [
 ];
 
 /** Alertmanager routing by severity: critical at once, high within 5 min, medium within 30 min. */
-export const SEVERITY_ROUTES: Readonly<Record<Severity, { groupWait: string; groupInterval: string; repeatInterval: string }>> = {
-  critical: { groupWait: '0s', groupInterval: '1m', repeatInterval: '1h' },
-  high: { groupWait: '1m', groupInterval: '5m', repeatInterval: '4h' },
-  medium: { groupWait: '5m', groupInterval: '30m', repeatInterval: '12h' },
-};
 
 const SCRAPE_INTERVAL = '5s';
 
@@ -247,191 +242,12 @@ export function renderAlertRuleTests(): object {
   };
 }
 
-export function alertmanagerService(config: ParityConfig, image: string): ServiceSpec {
-  return {
-    name: 'alertmanager',
-    logical: 'alertmanager',
-    tier: 'monitoring',
-    image,
-    command: ['--config.file=/etc/alertmanager/alertmanager.yml', '--storage.path=/alertmanager', '--cluster.listen-address='],
-    ports: [publish(config, config.ports.alertmanager, 9093)],
-    volumes: ['./alertmanager:/etc/alertmanager:ro'],
-    healthcheck: httpHealth(9093, '/-/ready'),
-    url: `http://${hostFor(config)}:${config.ports.alertmanager}`,
-  };
-}
-
-export function renderAlertmanagerConfig(config: ParityConfig): object {
-  const url = (severity: Severity) => config.alerting.webhookUrl || `http://alert-receiver:${STUB_PORT}/alerts/${severity}`;
-  const severities = Object.keys(SEVERITY_ROUTES) as Severity[];
-  return {
-    route: {
-      receiver: 'medium',
-      group_by: ['alertname', 'job'],
-      group_wait: SEVERITY_ROUTES.medium.groupWait,
-      group_interval: SEVERITY_ROUTES.medium.groupInterval,
-      repeat_interval: SEVERITY_ROUTES.medium.repeatInterval,
-      routes: severities.map((severity) => ({
-        receiver: severity,
-        matchers: [`severity="${severity}"`],
-        group_wait: SEVERITY_ROUTES[severity].groupWait,
-        group_interval: SEVERITY_ROUTES[severity].groupInterval,
-        repeat_interval: SEVERITY_ROUTES[severity].repeatInterval,
-      })),
-    },
-    receivers: severities.map((severity) => ({ name: severity, webhook_configs: [{ url: url(severity), send_resolved: true }] })),
-  };
-}
-
-export function exporterServices(config: ParityConfig, images: { postgres: string; redis: string; node: string }, running: ReadonlySet<string>): ServiceSpec[] {
-  const postgresExporter = (name: string, host: string): ServiceSpec => ({
-    name,
-    logical: 'postgres-exporter',
-    tier: 'monitoring',
-    image: images.postgres,
-    environment: {
-      DATA_SOURCE_URI: `${host}:5432/${DATABASE.name}?sslmode=disable`,
-      DATA_SOURCE_USER: DATABASE.user,
-      DATA_SOURCE_PASS_FILE: '/run/secrets/postgres_password',
-    },
-    secrets: ['postgres_password'],
-    dependsOn: { [host]: 'service_healthy' },
-    healthcheck: httpHealth(9187, '/metrics'),
-  });
-  const services: ServiceSpec[] = [
-    postgresExporter('postgres-exporter', 'postgres-primary'),
-    postgresExporter('postgres-exporter-replica', 'postgres-replica'),
-    {
-      name: 'redis-exporter',
-      logical: 'redis-exporter',
-      tier: 'monitoring',
-      image: images.redis,
-      environment: { REDIS_ADDR: 'redis://redis:6379' },
-      dependsOn: { redis: 'service_healthy' },
-      healthcheck: httpHealth(9121, '/metrics'),
-    },
-  ];
-  if (running.has('node-exporter')) {
-    services.push({
-      name: 'node-exporter',
-      logical: 'node-exporter',
-      tier: 'monitoring',
-      image: images.node,
-      healthcheck: httpHealth(9100, '/metrics'),
-    });
-  }
-  void config;
-  return services;
-}
-
-export function grafanaService(config: ParityConfig, image: string): ServiceSpec {
-  return {
-    name: 'grafana',
-    logical: 'grafana',
-    tier: 'monitoring',
-    image,
-    environment: {
-      GF_SECURITY_ADMIN_USER: 'admin',
-      GF_SECURITY_ADMIN_PASSWORD__FILE: '/run/secrets/grafana_admin_password',
-      GF_ANALYTICS_REPORTING_ENABLED: 'false',
-      GF_ANALYTICS_CHECK_FOR_UPDATES: 'false',
-    },
-    ports: [publish(config, config.ports.grafana, 3000)],
-    volumes: ['./grafana/provisioning:/etc/grafana/provisioning:ro', './grafana/dashboards:/var/lib/grafana/dashboards:ro'],
-    secrets: ['grafana_admin_password'],
-    dependsOn: { prometheus: 'service_healthy' },
-    healthcheck: { test: ['CMD', 'wget', '-q', '-O-', 'http://127.0.0.1:3000/api/health'] },
-    url: `http://${hostFor(config)}:${config.ports.grafana} (admin / see .parity/secrets/grafana_admin_password)`,
-  };
-}
-
-const panel = (id: number, title: string, expr: string, y: number) => ({
-  id,
-  title,
-  type: 'timeseries',
-  datasource: { type: 'prometheus', uid: 'prometheus' },
-  gridPos: { h: 8, w: 12, x: (id % 2) * 12, y },
-  targets: [{ refId: 'A', expr }],
-});
-
-/** The four dashboards: platform overview, blue/green traffic, Postgres, Redis. */
-export const DASHBOARDS: Readonly<Record<string, { title: string; panels: Array<[string, string]> }>> = {
-  'platform-overview': {
-    title: 'Platform overview',
-    panels: [
-      ['Targets up', 'sum by (job) (up)'],
-      ['Requests/s by service', 'sum by (job) (rate(http_requests_total[1m]))'],
-      ['Error ratio by service', 'sum by (job) (rate(http_requests_total{status=~"5.."}[5m])) / sum by (job) (rate(http_requests_total[5m]))'],
-      ['p95 latency by service', 'histogram_quantile(0.95, sum by (job, le) (rate(http_request_duration_seconds_bucket[5m])))'],
-    ],
-  },
-  'blue-green': {
-    title: 'Blue/green traffic',
-    panels: [
-      ['Requests/s by color', 'sum by (service) (rate(traefik_service_requests_total{service=~".*-(blue|green)@file"}[1m]))'],
-      ['5xx by color', 'sum by (service) (rate(traefik_service_requests_total{service=~".*-(blue|green)@file",code=~"5.."}[1m]))'],
-      ['p95 by color', 'histogram_quantile(0.95, sum by (service, le) (rate(traefik_service_request_duration_seconds_bucket{service=~".*-(blue|green)@file"}[5m])))'],
-      ['Backend health', 'traefik_service_server_up'],
-    ],
-  },
-  postgres: {
-    title: 'Postgres',
-    panels: [
-      ['Up', 'pg_up'],
-      ['Replication lag (s)', 'pg_replication_lag{role="replica"}'],
-      ['Commits/s', 'sum by (role) (rate(pg_stat_database_xact_commit[1m]))'],
-      ['Connections', 'sum by (role) (pg_stat_database_numbackends)'],
-    ],
-  },
-  redis: {
-    title: 'Redis',
-    panels: [
-      ['Memory used / limit', 'redis_memory_used_bytes / redis_memory_max_bytes'],
-      ['Commands/s', 'rate(redis_commands_processed_total[1m])'],
-      ['Connected clients', 'redis_connected_clients'],
-      ['Keyspace hits ratio', 'rate(redis_keyspace_hits_total[5m]) / (rate(redis_keyspace_hits_total[5m]) + rate(redis_keyspace_misses_total[5m]))'],
-    ],
-  },
-};
-
-export function grafanaFiles(): GeneratedFile[] {
-  const source = 'services/topology/monitoring.ts';
-  return [
-    {
-      path: 'grafana/provisioning/datasources/prometheus.yml',
-      content: renderYaml(
-        { apiVersion: 1, datasources: [{ name: 'Prometheus', uid: 'prometheus', type: 'prometheus', access: 'proxy', url: 'http://prometheus:9090', isDefault: true }] },
-        source,
-      ),
-    },
-    {
-      path: 'grafana/provisioning/dashboards/parity.yml',
-      content: renderYaml(
-        { apiVersion: 1, providers: [{ name: 'parity', folder: 'Parity', type: 'file', options: { path: '/var/lib/grafana/dashboards' } }] },
-        source,
-      ),
-    },
-    ...Object.entries(DASHBOARDS).map(([uid, dashboard]) => ({
-      path: `grafana/dashboards/${uid}.json`,
-      content: renderJson({
-        uid,
-        title: dashboard.title,
-        description: `GENERATED by \`make gen\` from ${source}: do not edit.`,
-        schemaVersion: 39,
-        time: { from: 'now-1h', to: 'now' },
-        refresh: '10s',
-        panels: dashboard.panels.map(([title, expr], index) => panel(index + 1, title, expr, Math.floor(index / 2) * 8)),
-      }),
-    })),
-  ];
-}
-
 export function monitoringFiles(config: ParityConfig, running: ReadonlySet<string>): GeneratedFile[] {
-  const source = 'services/topology/monitoring.ts';
+  const source = 'services/topology/prometheus.ts';
   return [
     { path: 'prometheus/prometheus.yml', content: renderYaml(renderPrometheusConfig(running), source) },
     { path: 'prometheus/alerts.yml', content: renderYaml(renderAlertRules(), source) },
     { path: 'prometheus/alerts.test.yml', content: renderYaml(renderAlertRuleTests(), source) },
-    { path: 'alertmanager/alertmanager.yml', content: renderYaml(renderAlertmanagerConfig(config), source) },
+    { path: 'alertmanager/alertmanager.yml', content: renderYaml(renderAlertmanagerConfig(config), 'services/topology/alertmanager.ts') },
   ];
 }

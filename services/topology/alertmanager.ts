@@ -1,0 +1,47 @@
+/** Alertmanager: routing by severity to the local recorder or a configured webhook. */
+import type { ParityConfig } from '../config/schema.js';
+import { STUB_PORT, hostFor, publish } from './common.js';
+import type { Severity } from './prometheus.js';
+import { httpHealth, type ServiceSpec } from './types.js';
+
+export const SEVERITY_ROUTES: Readonly<Record<Severity, { groupWait: string; groupInterval: string; repeatInterval: string }>> = {
+  critical: { groupWait: '0s', groupInterval: '1m', repeatInterval: '1h' },
+  high: { groupWait: '1m', groupInterval: '5m', repeatInterval: '4h' },
+  medium: { groupWait: '5m', groupInterval: '30m', repeatInterval: '12h' },
+};
+
+export function alertmanagerService(config: ParityConfig, image: string): ServiceSpec {
+  return {
+    name: 'alertmanager',
+    logical: 'alertmanager',
+    tier: 'monitoring',
+    image,
+    command: ['--config.file=/etc/alertmanager/alertmanager.yml', '--storage.path=/alertmanager', '--cluster.listen-address='],
+    ports: [publish(config, config.ports.alertmanager, 9093)],
+    volumes: ['./alertmanager:/etc/alertmanager:ro'],
+    healthcheck: httpHealth(9093, '/-/ready'),
+    url: `http://${hostFor(config)}:${config.ports.alertmanager}`,
+  };
+}
+
+export function renderAlertmanagerConfig(config: ParityConfig): object {
+  const url = (severity: Severity) => config.alerting.webhookUrl || `http://alert-receiver:${STUB_PORT}/alerts/${severity}`;
+  const severities = Object.keys(SEVERITY_ROUTES) as Severity[];
+  return {
+    route: {
+      receiver: 'medium',
+      group_by: ['alertname', 'job'],
+      group_wait: SEVERITY_ROUTES.medium.groupWait,
+      group_interval: SEVERITY_ROUTES.medium.groupInterval,
+      repeat_interval: SEVERITY_ROUTES.medium.repeatInterval,
+      routes: severities.map((severity) => ({
+        receiver: severity,
+        matchers: [`severity="${severity}"`],
+        group_wait: SEVERITY_ROUTES[severity].groupWait,
+        group_interval: SEVERITY_ROUTES[severity].groupInterval,
+        repeat_interval: SEVERITY_ROUTES[severity].repeatInterval,
+      })),
+    },
+    receivers: severities.map((severity) => ({ name: severity, webhook_configs: [{ url: url(severity), send_resolved: true }] })),
+  };
+}
