@@ -179,6 +179,35 @@ describe('monitoring', () => {
   });
 });
 
+/** Run a one-shot command in an image and return what it printed. */
+async function oneShot(image: string, command: string[]): Promise<string> {
+  const container = await new GenericContainer(image).withCommand(command).withWaitStrategy(Wait.forOneShotStartup()).start();
+  try {
+    let output = '';
+    const stream = await container.logs();
+    await new Promise<void>((resolve) => {
+      stream.on('data', (chunk: Buffer | string) => (output += chunk.toString()));
+      stream.on('end', () => resolve());
+    });
+    return output;
+  } finally {
+    await container.stop({ remove: true });
+  }
+}
+
+describe('base images', () => {
+  it('debian is bookworm with the updates and security suites configured', async () => {
+    const output = await oneShot(imageRef('debian'), ['sh', '-c', 'cat /etc/debian_version; cat /etc/apt/sources.list']);
+    expect(output).toMatch(/^12\.\d+/);
+    expect(output).toMatch(/ bookworm-updates main/);
+    expect(output).toMatch(/-security bookworm-security main/);
+  });
+
+  it('golang carries the pinned Go toolchain', async () => {
+    expect(await oneShot(imageRef('golang'), ['go', 'version'])).toContain('go version go1.26.8 linux/');
+  });
+});
+
 describe('runtimes', () => {
   it('the Node 22 runtime serves HTTP as the stubs will', async () => {
     const node = await start(
