@@ -18,7 +18,9 @@ export function alertmanagerService(config: ParityConfig, image: string): Servic
     image,
     command: ['--config.file=/etc/alertmanager/alertmanager.yml', '--storage.path=/alertmanager', '--cluster.listen-address='],
     ports: [publish(config, config.ports.alertmanager, 9093)],
-    volumes: ['./alertmanager:/etc/alertmanager:ro'],
+    // A named volume for silences and the notification log: the image declares VOLUME
+    // /alertmanager, and an anonymous one would be orphaned by every down/up cycle.
+    volumes: ['./alertmanager:/etc/alertmanager:ro', 'alertmanager:/alertmanager'],
     healthcheck: httpHealth(9093, '/-/ready'),
     url: `http://${hostFor(config)}:${config.ports.alertmanager}`,
   };

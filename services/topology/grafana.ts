@@ -17,7 +17,7 @@ export function grafanaService(config: ParityConfig, image: string): ServiceSpec
       GF_ANALYTICS_CHECK_FOR_UPDATES: 'false',
     },
     ports: [publish(config, config.ports.grafana, 3000)],
-    volumes: ['./grafana/provisioning:/etc/grafana/provisioning:ro', './grafana/dashboards:/var/lib/grafana/dashboards:ro'],
+    volumes: ['grafana:/var/lib/grafana', './grafana/provisioning:/etc/grafana/provisioning:ro', './grafana/dashboards:/var/lib/grafana/dashboards:ro'],
     secrets: ['grafana_admin_password'],
     dependsOn: { prometheus: 'service_healthy' },
     healthcheck: { test: ['CMD', 'wget', '-q', '-O-', 'http://127.0.0.1:3000/api/health'] },

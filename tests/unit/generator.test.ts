@@ -11,6 +11,7 @@ import { DEFAULT_CONFIG } from '../../services/config/schema.js';
 import { buildTopology } from '../../services/topology/index.js';
 import { renderAll, renderComposeObject } from '../../services/render/compose.js';
 import { checkDrift } from '../../scripts/runners/drift.js';
+import { IMAGE_CATALOG } from '../../services/images/catalog.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const tsx = join(root, 'node_modules', '.bin', 'tsx');
@@ -104,6 +105,24 @@ describe('generator: the compose file', () => {
         if (/PASSWORD|SECRET|KEY/.test(key) && !key.endsWith('_FILE')) expect.fail(`${key}=${value} carries a secret in plain text`);
       }
     }
+  });
+
+  it('mounts a named volume wherever an image declares VOLUME (anonymous ones leak on every down/up)', () => {
+    const topology = buildTopology(DEFAULT_CONFIG);
+    let checked = 0;
+    for (const spec of IMAGE_CATALOG) {
+      if (spec.recipe.kind !== 'dockerfile') continue;
+      const dockerfile = readFileSync(join(root, 'services/images', spec.recipe.dir, 'Dockerfile'), 'utf8');
+      const declared = [...dockerfile.matchAll(/^VOLUME \[?"?([^"\]\s]+)/gm)].map((m) => m[1]!);
+      for (const service of topology.services.filter((s) => s.image === spec.ref)) {
+        for (const path of declared) {
+          const mount = (service.volumes ?? []).find((v) => v.split(':')[1] === path);
+          expect(mount && /^[a-z][a-z0-9-]*:/.test(mount), `${service.name} must mount a named volume at ${path}`).toBe(true);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBe(6);
   });
 
   it('has no host ports for the app services: they are reached through Traefik', () => {
