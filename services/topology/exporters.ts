@@ -1,7 +1,33 @@
 /** The postgres (primary and replica), redis and node exporters. */
 import type { ParityConfig } from '../config/schema.js';
+import { renderYaml } from '../render/yaml.js';
 import { DATABASE } from './common.js';
-import { httpHealth, type ServiceSpec } from './types.js';
+import { httpHealth, type GeneratedFile, type ServiceSpec } from './types.js';
+
+/**
+ * postgres_exporter 0.11 has no replication-lag metric of its own: this query adds
+ * `pg_replication_lag` (seconds). It is 0 when everything received has been replayed, so an
+ * idle primary doesn't look like lag (replay age alone grows whenever nothing is written).
+ */
+export function postgresExporterFiles(): GeneratedFile[] {
+  return [
+    {
+      path: 'postgres-exporter/queries.yaml',
+      content: renderYaml(
+        {
+          pg_replication: {
+            query:
+              'SELECT CASE WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 ' +
+              'ELSE GREATEST(0, EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())) END AS lag',
+            master: true,
+            metrics: [{ lag: { usage: 'GAUGE', description: 'Seconds the replica is behind the primary (0 when caught up)' } }],
+          },
+        },
+        'services/topology/exporters.ts',
+      ),
+    },
+  ];
+}
 
 export function exporterServices(config: ParityConfig, images: { postgres: string; redis: string; node: string }, running: ReadonlySet<string>): ServiceSpec[] {
   const postgresExporter = (name: string, host: string): ServiceSpec => ({
@@ -13,7 +39,9 @@ export function exporterServices(config: ParityConfig, images: { postgres: strin
       DATA_SOURCE_URI: `${host}:5432/${DATABASE.name}?sslmode=disable`,
       DATA_SOURCE_USER: DATABASE.user,
       DATA_SOURCE_PASS_FILE: '/run/secrets/postgres_password',
+      PG_EXPORTER_EXTEND_QUERY_PATH: '/etc/postgres-exporter/queries.yaml',
     },
+    volumes: ['./postgres-exporter:/etc/postgres-exporter:ro'],
     secrets: ['postgres_password'],
     dependsOn: { [host]: 'service_healthy' },
     healthcheck: httpHealth(9187, '/metrics'),

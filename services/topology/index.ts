@@ -9,7 +9,7 @@ import { renderYaml } from '../render/yaml.js';
 import { alertReceiverService, appService, authService } from './apps.js';
 import { SECRETS, type SecretName } from './common.js';
 import { alertmanagerService } from './alertmanager.js';
-import { exporterServices } from './exporters.js';
+import { exporterServices, postgresExporterFiles } from './exporters.js';
 import { grafanaFiles, grafanaService } from './grafana.js';
 import { postgresFiles, postgresPrimary, postgresReplica } from './postgres.js';
 import { monitoringFiles, prometheusService } from './prometheus.js';
@@ -77,7 +77,7 @@ export function buildTopology(config: ParityConfig): Topology {
     services.push(prometheusService(config, images.prometheus, running), alertmanagerService(config, images.alertmanager));
     services.push(...exporterServices(config, { postgres: images.postgresExporter, redis: images.redisExporter, node: images.nodeExporter }, running));
     if (running.has('alert-receiver')) services.push(alertReceiverService(images.node));
-    files.push(...monitoringFiles(config, running));
+    files.push(...monitoringFiles(config, running), ...postgresExporterFiles());
   }
   if (running.has('grafana')) {
     services.push(grafanaService(config, images.grafana));

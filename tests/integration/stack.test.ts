@@ -157,6 +157,29 @@ describe('the generated stack', () => {
     }
   });
 
+  it("Prometheus has the series the alert rules read (replication lag, Redis memory, host, HTTP)", async () => {
+    // Traffic from the tests above has reached IVOR and Events by now.
+    const inputs = [
+      'pg_replication_lag{role="replica"}',
+      'redis_memory_used_bytes',
+      'redis_memory_max_bytes',
+      'node_cpu_seconds_total{mode="idle"}',
+      'node_filesystem_avail_bytes',
+      'node_memory_MemAvailable_bytes',
+      'http_requests_total{job="events"}',
+      'http_request_duration_seconds_bucket{job="ivor"}',
+    ];
+    for (const query of inputs) {
+      const result = await eventually(async () => {
+        const response = await fetch(`http://127.0.0.1:${port('prometheus', 9090)}/api/v1/query?query=${encodeURIComponent(query)}`);
+        const body = (await response.json()) as { data: { result: unknown[] } };
+        if (body.data.result.length === 0) throw new Error(`no series for ${query}`);
+        return body.data.result;
+      }, 30_000, 1000);
+      expect(result.length, query).toBeGreaterThan(0);
+    }
+  });
+
   it('an alert rule fires and reaches the webhook receiver (node exporter stopped → ServiceDown, critical)', async () => {
     await stack.getContainer('node-exporter-1').stop();
     const receiver = stack.getContainer('alert-receiver-1');
