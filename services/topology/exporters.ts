@@ -1,5 +1,4 @@
 /** The postgres (primary and replica), redis and node exporters. */
-import type { ParityConfig } from '../config/schema.js';
 import { renderYaml } from '../render/yaml.js';
 import { DATABASE } from './common.js';
 import { httpHealth, type GeneratedFile, type ServiceSpec } from './types.js';
@@ -29,7 +28,7 @@ export function postgresExporterFiles(): GeneratedFile[] {
   ];
 }
 
-export function exporterServices(config: ParityConfig, images: { postgres: string; redis: string; node: string }, running: ReadonlySet<string>): ServiceSpec[] {
+export function exporterServices(images: { postgres: string; redis: string; node: string }, running: ReadonlySet<string>): ServiceSpec[] {
   const postgresExporter = (name: string, host: string): ServiceSpec => ({
     name,
     logical: 'postgres-exporter',
@@ -68,6 +67,5 @@ export function exporterServices(config: ParityConfig, images: { postgres: strin
       healthcheck: httpHealth(9100, '/metrics'),
     });
   }
-  void config;
   return services;
 }

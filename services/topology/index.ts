@@ -75,7 +75,7 @@ export function buildTopology(config: ParityConfig): Topology {
   if (running.has('s3')) services.push(s3Service(config, images.s3));
   if (running.has('prometheus')) {
     services.push(prometheusService(config, images.prometheus, running), alertmanagerService(config, images.alertmanager));
-    services.push(...exporterServices(config, { postgres: images.postgresExporter, redis: images.redisExporter, node: images.nodeExporter }, running));
+    services.push(...exporterServices({ postgres: images.postgresExporter, redis: images.redisExporter, node: images.nodeExporter }, running));
     if (running.has('alert-receiver')) services.push(alertReceiverService(images.node));
     files.push(...monitoringFiles(config, running), ...postgresExporterFiles());
   }
