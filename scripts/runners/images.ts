@@ -179,6 +179,8 @@ async function buildRootfsImage(spec: ImageSpec, suite: string, progress: Progre
   }
   if (!(await hasCommand('debootstrap'))) {
     progress.step('apt-get install debootstrap');
+    // A fresh machine may have no package lists yet.
+    await run(['apt-get', 'update', '-qq'], { env: { DEBIAN_FRONTEND: 'noninteractive' } });
     await run(['apt-get', 'install', '-y', '-qq', 'debootstrap'], { env: { DEBIAN_FRONTEND: 'noninteractive' } });
   }
   const rootfs = statePath('build', `${spec.name}-rootfs`);
