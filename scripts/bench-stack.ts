@@ -7,6 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseConfig } from '../services/config/validate.js';
 import { formatDuration } from '../services/errors.js';
@@ -75,6 +76,8 @@ await runMain(async () => {
     }
   } finally {
     await downStack(target, true).catch(() => undefined);
+    // The bench stack's secrets and CA belong to a stack that no longer exists.
+    await rm(target.stateDir, { recursive: true, force: true });
     spawnSync(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'scripts/gen.ts')], { cwd: repoRoot });
   }
   process.stdout.write(`\nstack benchmark\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
