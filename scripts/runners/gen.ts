@@ -9,7 +9,8 @@ import { parseConfig } from '../../services/config/validate.js';
 import { ConfigError } from '../../services/config/validate.js';
 import type { ParityConfig } from '../../services/config/schema.js';
 import { buildTopology, type Topology } from '../../services/topology/index.js';
-import { renderAll } from '../../services/render/compose.js';
+import { renderAll, renderComposeObject } from '../../services/render/compose.js';
+import { assertComposeSchema } from './validate-output.js';
 import { repoRoot, writeFileAtomic } from './state.js';
 
 export const COMPOSE_DIR = join(repoRoot, 'compose');
@@ -58,6 +59,7 @@ export interface GenResult {
 /** Render everything for the config and write what changed into `outDir`. */
 export async function generate(config: ParityConfig, outDir = COMPOSE_DIR): Promise<GenResult> {
   const topology = buildTopology(config);
+  assertComposeSchema(renderComposeObject(topology));
   const files = renderAll(topology);
   const result: GenResult = { topology, written: [], unchanged: [], removed: [] };
   for (const [path, file] of files) {
