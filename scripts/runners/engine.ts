@@ -12,6 +12,7 @@ import { chmod, cp, mkdir, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { COMPOSE, ENGINE_PACKAGE } from '../../services/engine.js';
+import { downloadGoModule } from './go.js';
 import { EngineUnavailableError, MissingToolError, TimeoutError, formatDuration, lastLines } from '../../services/errors.js';
 import { hasCommand, run, tryRun } from './exec.js';
 import type { Progress } from './progress.js';
@@ -134,19 +135,6 @@ export function composePluginPath(): string {
 async function composeVersion(): Promise<string | undefined> {
   const result = await tryRun(['docker', 'compose', 'version', '--short'], { timeoutMs: 15_000 });
   return result.code === 0 ? result.stdout.trim() : undefined;
-}
-
-/** Path of a Go module's source at a version, downloaded through the Go module proxy. */
-export async function downloadGoModule(module: string, version: string): Promise<string> {
-  if (!(await hasCommand('go'))) {
-    throw new MissingToolError(
-      `building ${module}@${version} needs the Go toolchain (go ≥ 1.24 on PATH); install Go, or install the image/plugin yourself`,
-    );
-  }
-  const json = await run(['go', 'mod', 'download', '-json', `${module}@${version}`]);
-  const info = JSON.parse(json) as { Dir?: string; Error?: string };
-  if (!info.Dir) throw new MissingToolError(`go mod download ${module}@${version}: ${info.Error ?? 'no source directory'}`);
-  return info.Dir;
 }
 
 /** Build Compose v2 from its Go module source and install it as a CLI plugin. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { IMAGE_CATALOG, type BuildInput, type ImageSpec } from '../../services/images/catalog.js';
 import { resolveImageSource, selectImages, type ImageProbe, type ImageSource } from '../../services/images/resolve.js';
 import { ImageBuildError, MissingToolError, ParityError, formatDuration } from '../../services/errors.js';
-import { downloadGoModule } from './engine.js';
+import { downloadGoModule } from './go.js';
 import { hasCommand, run, tryRun } from './exec.js';
 import type { Progress } from './progress.js';
 import { readJson, repoRoot, statePath, writeFileAtomic } from './state.js';

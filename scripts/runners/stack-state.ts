@@ -97,11 +97,11 @@ export async function installDynamicConfig(stateDir: string, composeDir = COMPOS
 }
 
 /** Everything the stack needs in the state directory. */
-export async function prepareState(stateDir = statePath()): Promise<PreparedState> {
+export async function prepareState(stateDir = statePath(), composeDir = COMPOSE_DIR): Promise<PreparedState> {
   const created = await ensureSecrets(stateDir);
   const tls = await ensureTls(stateDir);
   if (tls.created) created.push('local CA and *.localhost certificate');
-  await installDynamicConfig(stateDir);
+  await installDynamicConfig(stateDir, composeDir);
   return { created, caFile: tls.caFile };
 }
 

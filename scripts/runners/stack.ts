@@ -3,6 +3,7 @@
  * logs. Everything goes through `docker compose` with the generated compose/compose.yaml.
  */
 import { readFile, rm } from 'node:fs/promises';
+import { parse } from 'yaml';
 import { join } from 'node:path';
 import type { Color, ParityConfig } from '../../services/config/schema.js';
 import { ImageUnavailableError, formatDuration, ParityError } from '../../services/errors.js';
@@ -125,18 +126,21 @@ export async function ensureExternalImages(topology: Topology, progress: Progres
   }
 }
 
-/** The active color, read from the dynamic config Traefik is watching. */
+/** The active color, read from the dynamic config Traefik is watching (the frontend's weights). */
 export async function readActiveColor(stateDir: string): Promise<{ color: Color; weights: Record<Color, number> } | undefined> {
+  let text: string;
   try {
-    const text = await readFile(join(stateDir, 'traefik', 'dynamic', 'routes.yml'), 'utf8');
-    const blue = /name: frontend-blue\s+weight: (\d+)/.exec(text);
-    const green = /name: frontend-green\s+weight: (\d+)/.exec(text);
-    if (!blue || !green) return undefined;
-    const weights = { blue: Number(blue[1]), green: Number(green[1]) };
-    return { color: weights.blue >= weights.green ? 'blue' : 'green', weights };
+    text = await readFile(join(stateDir, 'traefik', 'dynamic', 'routes.yml'), 'utf8');
   } catch {
     return undefined;
   }
+  const routes = parse(text) as { http?: { services?: Record<string, { weighted?: { services?: Array<{ name: string; weight: number }> } }> } };
+  const split = routes.http?.services?.frontend?.weighted?.services ?? [];
+  const weight = (color: Color) => split.find((entry) => entry.name === `frontend-${color}`)?.weight;
+  const blue = weight('blue');
+  const green = weight('green');
+  if (blue === undefined || green === undefined) return undefined;
+  return { color: blue >= green ? 'blue' : 'green', weights: { blue, green } };
 }
 
 export interface StatusRow {
@@ -202,7 +206,7 @@ export async function upStack(config: ParityConfig, target: ComposeTarget, progr
   await ensureExternalImages(topology, progress);
   const gen = await generate(config, target.composeDir);
   if (gen.written.length > 0) progress.info(`generated compose/ (${gen.written.length} files changed)`);
-  const prepared = await prepareState(target.stateDir);
+  const prepared = await prepareState(target.stateDir, target.composeDir);
   for (const item of prepared.created) progress.info(`created ${item}`);
   progress.step('docker compose up');
   const upStarted = Date.now();

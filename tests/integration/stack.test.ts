@@ -27,15 +27,22 @@ function port(service: string, containerPort: number): number {
   return stack.getContainer(`${service}-1`).getMappedPort(containerPort);
 }
 
-function https(path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+interface HttpsResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** A request through Traefik's websecure entrypoint, trusting only the stack's local CA. */
+function https(path: string, headers: Record<string, string> = {}, method = 'GET', body?: string): Promise<HttpsResponse> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: port('traefik', 443), path, headers: { host: 'localhost', ...headers }, ca, servername: 'localhost' }, (res) => {
-      let body = '';
-      res.on('data', (chunk) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    const req = request({ host: '127.0.0.1', port: port('traefik', 443), path, method, headers: { host: 'localhost', ...headers }, ca, servername: 'localhost' }, (res) => {
+      let text = '';
+      res.on('data', (chunk) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 
@@ -99,19 +106,8 @@ describe('the generated stack', () => {
   it('admin routes need an admin token (Traefik forwardAuth → auth service)', async () => {
     expect((await https('/admin')).status).toBe(401);
     const token = async (role: string) => {
-      const res = await new Promise<string>((resolve, reject) => {
-        const req = request(
-          { host: '127.0.0.1', port: port('traefik', 443), path: '/auth/token', method: 'POST', ca, servername: 'localhost', headers: { host: 'localhost', 'content-type': 'application/json' } },
-          (r) => {
-            let body = '';
-            r.on('data', (c) => (body += c));
-            r.on('end', () => resolve(body));
-          },
-        );
-        req.on('error', reject);
-        req.end(JSON.stringify({ user: 'ada', role }));
-      });
-      return (JSON.parse(res) as { token: string }).token;
+      const response = await https('/auth/token', { 'content-type': 'application/json' }, 'POST', JSON.stringify({ user: 'ada', role }));
+      return (JSON.parse(response.body) as { token: string }).token;
     };
     expect((await https('/admin', { authorization: `Bearer ${await token('member')}` })).status).toBe(403);
     expect((await https('/admin', { authorization: `Bearer ${await token('admin')}` })).status).toBe(200);
