@@ -16,6 +16,12 @@ export type BuildInput =
       readonly version: string;
       /** Folder inside the build context. */
       readonly into: string;
+      /**
+       * A web front end inside the module to build with npm on the host before the Go build
+       * embeds it (module zips carry no built assets). npm resolves package.json's ranges:
+       * upstream pins exact versions with yarn, which can't be fetched here.
+       */
+      readonly webBuild?: { readonly dir: string };
     }
   | {
       /** A Go toolchain from the Go module proxy (`golang.org/toolchain`). */
@@ -119,6 +125,7 @@ const goModuleImage = (
   moduleVersion: string,
   licence: string,
   args: Record<string, string> = {},
+  webBuild?: { dir: string },
 ): ImageSpec => ({
   name,
   ref,
@@ -130,7 +137,7 @@ const goModuleImage = (
   recipe: {
     kind: 'dockerfile',
     dir: name,
-    inputs: [{ kind: 'go-module', module, version: moduleVersion, into: 'src' }],
+    inputs: [{ kind: 'go-module', module, version: moduleVersion, into: 'src', ...(webBuild ? { webBuild } : {}) }],
     args: { UPSTREAM_VERSION: version, ...args },
   },
 });
@@ -181,7 +188,7 @@ export const IMAGE_CATALOG: readonly ImageSpec[] = [
     PG_MAJOR: '15',
   }),
   debianPackage('redis', `redis:${VERSIONS.redis}-${DEBIAN_SUITE}`, VERSIONS.redis, 'redis-server', 'BSD-3-Clause'),
-  goModuleImage('traefik', `traefik:${VERSIONS.traefik}`, VERSIONS.traefik, 'github.com/traefik/traefik/v3', VERSIONS.traefik, 'MIT'),
+  goModuleImage('traefik', `traefik:${VERSIONS.traefik}`, VERSIONS.traefik, 'github.com/traefik/traefik/v3', VERSIONS.traefik, 'MIT', {}, { dir: 'webui' }),
   goModuleImage(
     'seaweedfs',
     `chrislusf/seaweedfs:${VERSIONS.seaweedfs}`,

@@ -93,16 +93,21 @@ describe('data services', () => {
 });
 
 describe('edge and fault injection', () => {
-  it('traefik answers /ping', async () => {
+  it('traefik answers /ping and serves its dashboard (web UI built offline)', async () => {
     const traefik = await start(
       new GenericContainer(imageRef('traefik'))
-        .withCommand(['--ping=true', '--entrypoints.traefik.address=:8080', '--log.level=INFO'])
+        .withCommand(['--ping=true', '--api.dashboard=true', '--api.insecure=true', '--entrypoints.traefik.address=:8080', '--log.level=INFO'])
         .withExposedPorts(8080)
         .withWaitStrategy(Wait.forHttp('/ping', 8080).forStatusCode(200)),
     );
     const response = await fetch(url(traefik, 8080, '/ping'));
     expect(response.status).toBe(200);
     expect(await response.text()).toBe('OK');
+    const dashboard = await fetch(url(traefik, 8080, '/dashboard/'));
+    expect(dashboard.status).toBe(200);
+    expect(await dashboard.text()).toContain('<title>Traefik Proxy</title>');
+    const version = (await (await fetch(url(traefik, 8080, '/api/version'))).json()) as { Version: string };
+    expect(version.Version).toBe('v3.6.12');
   });
 
   it("toxiproxy's API answers and proxies redis through a real proxy", async () => {
