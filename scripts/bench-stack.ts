@@ -12,9 +12,8 @@ import { join } from 'node:path';
 import { parseConfig } from '../services/config/validate.js';
 import { formatDuration } from '../services/errors.js';
 import { parseCli, runMain } from './runners/cli.js';
-import { run } from './runners/exec.js';
 import { createProgress } from './runners/progress.js';
-import { defaultTarget, downStack, upStack, type ComposeTarget } from './runners/stack.js';
+import { compose, defaultTarget, downStack, upStack, type ComposeTarget } from './runners/stack.js';
 import { repoRoot, statePath, writeFileAtomic } from './runners/state.js';
 
 const HELP = `
@@ -68,7 +67,7 @@ await runMain(async () => {
       const up = await upStack(config, target, progress, 300_000);
       progress.info(`${profile}: ${up.services} services healthy ${formatDuration(up.healthyAfterMs)} after compose up (${formatDuration(up.totalMs)} in all)`);
       await new Promise((resolve) => setTimeout(resolve, 20_000));
-      const ids = (await run(['docker', 'compose', '-p', target.project, 'ps', '-q', '--no-trunc'])).split('\n').filter(Boolean);
+      const ids = (await compose(target, ['ps', '-q', '--no-trunc'])).split('\n').filter(Boolean);
       const rss = ids.map(containerRss);
       const total = rss.reduce((a, b) => a + b, 0);
       figures[profile] = { services: up.services, upMs: up.totalMs, healthyAfterMs: up.healthyAfterMs, rssBytes: total, perContainer: rss };

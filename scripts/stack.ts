@@ -4,8 +4,7 @@ import { formatDuration, UsageError } from '../services/errors.js';
 import { parseCli, runMain } from './runners/cli.js';
 import { loadConfig } from './runners/gen.js';
 import { createProgress } from './runners/progress.js';
-import { cleanStack, defaultTarget, downStack, formatStatusTable, readStatus, upStack } from './runners/stack.js';
-import { spawnSync } from 'node:child_process';
+import { cleanStack, defaultTarget, downStack, followLogs, formatStatusTable, readStatus, upStack } from './runners/stack.js';
 
 const HELP = `
 Usage: npx tsx scripts/stack.ts <command> [options]      (make up | down | clean | status | logs)
@@ -67,14 +66,9 @@ await runMain(async () => {
       await cleanStack(target);
       progress.info('stack, volumes and generated state (secrets, CA, dynamic config) removed');
       return;
-    case 'logs': {
-      const result = spawnSync('docker', ['compose', '-p', target.project, '-f', `${target.composeDir}/compose.yaml`, 'logs', '-f', '--tail', '100', ...rest], {
-        stdio: 'inherit',
-        env: { ...process.env, PARITY_STATE_DIR: target.stateDir },
-      });
-      process.exitCode = result.status ?? 1;
+    case 'logs':
+      process.exitCode = followLogs(target, rest);
       return;
-    }
     default:
       throw new UsageError(`unknown command "${command ?? ''}"; expected up, down, clean, status or logs\n${HELP.trim()}`);
   }

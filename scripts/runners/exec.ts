@@ -35,9 +35,9 @@ export async function tryRun(argv: readonly string[], options: RunOptions = {}):
     timeout: options.timeoutMs,
   });
   const child = shell`${argv}`;
-  if (options.onLine) {
-    const onLine = options.onLine;
-    let pending = '';
+  let pending = '';
+  const onLine = options.onLine;
+  if (onLine) {
     const feed = (chunk: Buffer | string): void => {
       pending += chunk.toString();
       const lines = pending.split(/\r?\n/);
@@ -46,11 +46,9 @@ export async function tryRun(argv: readonly string[], options: RunOptions = {}):
     };
     child.stdout.on('data', feed);
     child.stderr.on('data', feed);
-    const output: ProcessOutput = await child;
-    if (pending) onLine(pending);
-    return { code: output.exitCode, stdout: output.stdout, stderr: output.stderr, elapsedMs: Date.now() - started };
   }
-  const output = await child;
+  const output: ProcessOutput = await child;
+  if (onLine && pending) onLine(pending);
   return { code: output.exitCode, stdout: output.stdout, stderr: output.stderr, elapsedMs: Date.now() - started };
 }
 

@@ -67,7 +67,7 @@ export function isRegistryUnreachable(message: string): boolean {
 }
 
 /** docker-backed probe; after one failed pull it stops trying (the registry is unreachable). */
-export function createDockerProbe(progress: Progress): ImageProbe & { registryUnreachable: boolean } {
+export function createDockerProbe(progress: Progress, pullTimeoutMs = PULL_TIMEOUT_MS): ImageProbe & { registryUnreachable: boolean } {
   const probe = {
     registryUnreachable: false,
     async hasImage(ref: string): Promise<boolean> {
@@ -76,15 +76,16 @@ export function createDockerProbe(progress: Progress): ImageProbe & { registryUn
     async pull(ref: string): Promise<boolean> {
       if (probe.registryUnreachable) return false;
       progress.step(`${ref}: pulling`);
-      const result = await tryRun(['docker', 'pull', '--quiet', ref], { timeoutMs: PULL_TIMEOUT_MS });
+      const result = await tryRun(['docker', 'pull', '--quiet', ref], { timeoutMs: pullTimeoutMs });
       progress.done();
       if (result.code === 0) return true;
       const reason = result.stderr.trim().split('\n').at(-1) ?? '';
+      // Neutral wording: the bake builds next, `make up` reports upstream-only images as missing.
       if (isRegistryUnreachable(reason)) {
         probe.registryUnreachable = true;
-        progress.info(`pull of ${ref} failed (${reason}); no registry reachable: building locally from now on (offline mode)`);
+        progress.info(`pull of ${ref} failed (${reason}); no registry reachable, so no more pulls this run (offline mode)`);
       } else {
-        progress.info(`pull of ${ref} failed (${reason}); building it locally`);
+        progress.info(`pull of ${ref} failed (${reason})`);
       }
       return false;
     },

@@ -2,6 +2,7 @@
  * The stack's lifecycle on the engine: up (with a live health view), status, down, clean,
  * logs. Everything goes through `docker compose` with the generated compose/compose.yaml.
  */
+import { spawnSync } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import { IMAGE_CATALOG } from '../../services/images/catalog.js';
 import { run, tryRun } from './exec.js';
 import { ensureEngine } from './engine.js';
 import { COMPOSE_DIR, generate } from './gen.js';
-import { bakeImages } from './images.js';
+import { bakeImages, createDockerProbe } from './images.js';
 import { prepareState } from './stack-state.js';
 import type { Progress } from './progress.js';
 import { statePath } from './state.js';
@@ -109,12 +110,11 @@ export function externalImages(topology: Topology): string[] {
 
 /** Make sure images outside the catalog are present (pulling them), or say what to do. */
 export async function ensureExternalImages(topology: Topology, progress: Progress): Promise<void> {
+  // Upstream-only images (Grafana, MinIO) can be large: allow them a longer pull.
+  const probe = createDockerProbe(progress, 300_000);
   const missing: string[] = [];
   for (const ref of externalImages(topology)) {
-    if ((await tryRun(['docker', 'image', 'inspect', ref])).code === 0) continue;
-    progress.step(`pulling ${ref}`);
-    if ((await tryRun(['docker', 'pull', '--quiet', ref], { timeoutMs: 300_000 })).code !== 0) missing.push(ref);
-    progress.done();
+    if (!(await probe.hasImage(ref)) && !(await probe.pull(ref))) missing.push(ref);
   }
   if (missing.length > 0) {
     throw new ImageUnavailableError(
@@ -172,6 +172,13 @@ export function formatStatusTable(rows: StatusRow[]): string {
       .join('  ')
       .trimEnd();
   return all.map(line).join('\n');
+}
+
+/** `make logs`: follow the stack's logs (of some services, or all) in this terminal; returns the exit code. */
+export function followLogs(target: ComposeTarget, services: readonly string[]): number {
+  const [command, ...args] = composeArgv(target, ['logs', '-f', '--tail', '100', ...services]);
+  const result = spawnSync(command!, args, { stdio: 'inherit', env: { ...process.env, ...composeEnv(target) } });
+  return result.status ?? 1;
 }
 
 export async function downStack(target: ComposeTarget, removeVolumes: boolean): Promise<void> {
