@@ -1,3 +1,4 @@
+import globals from 'globals';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -7,13 +8,13 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
   {
-    // The stubs are plain Node modules; Node's globals (process, Buffer, URL…) are defined there.
-    files: ['stubs/**/*.mjs'],
-    languageOptions: { sourceType: 'module', globals: { process: 'readonly', Buffer: 'readonly', URL: 'readonly', console: 'readonly', fetch: 'readonly', setTimeout: 'readonly' } },
+    // The frontend's browser script (served as is, no build step).
+    files: ['stubs/public/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: { ...globals.browser } },
   },
   {
     // The model and the renderers are pure: no I/O, no processes, no containers.

@@ -3,8 +3,9 @@
  * same version here (debootstrap + import for the Debian base, `docker build` for the rest),
  * label what was built locally and record digests in local state.
  */
-import { cp, mkdir, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { cp, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { IMAGE_CATALOG, type BuildInput, type ImageSpec } from '../../services/images/catalog.js';
 import { resolveImageSource, selectImages, type ImageProbe, type ImageSource } from '../../services/images/resolve.js';
 import { ImageBuildError, MissingToolError, ParityError, formatDuration } from '../../services/errors.js';
@@ -16,6 +17,34 @@ import { readJson, repoRoot, statePath, writeFileAtomic } from './state.js';
 /** Labels on every image built here, so nobody mistakes it for the upstream image. */
 export const LABEL_BUILT_LOCALLY = 'dev.parity.built-locally';
 export const LABEL_CATALOG_NAME = 'dev.parity.catalog-name';
+/** On the project's own images: the hash of the sources they were built from. */
+export const LABEL_SOURCE_HASH = 'dev.parity.source-hash';
+
+/** A content hash of repository paths (files and folders, recursively; paths sorted). */
+export async function hashSources(paths: readonly string[], root = repoRoot): Promise<string> {
+  const hash = createHash('sha256');
+  const visit = async (path: string): Promise<void> => {
+    const info = await stat(path).catch(() => undefined);
+    if (!info) return;
+    if (info.isDirectory()) {
+      for (const entry of (await readdir(path)).sort()) {
+        if (entry === 'node_modules' || entry.startsWith('.')) continue;
+        await visit(join(path, entry));
+      }
+      return;
+    }
+    hash.update(`${relative(root, path)}\0`);
+    hash.update(await readFile(path));
+    hash.update('\0');
+  };
+  for (const path of paths) await visit(join(root, path));
+  return hash.digest('hex').slice(0, 16);
+}
+
+async function imageLabel(ref: string, label: string): Promise<string | undefined> {
+  const result = await tryRun(['docker', 'image', 'inspect', '--format', `{{ index .Config.Labels "${label}" }}`, ref]);
+  return result.code === 0 ? result.stdout.trim() || undefined : undefined;
+}
 
 export interface BakeOptions {
   /** Catalog names; empty means all. Their bases are included. */
@@ -106,7 +135,18 @@ export async function bakeImages(options: BakeOptions): Promise<BakeResult[]> {
   for (const [index, spec] of specs.entries()) {
     const started = Date.now();
     const counter = `[${index + 1}/${specs.length}]`;
-    const source = await resolveImageSource(spec, probe, { offline: options.offline, rebuild: rebuildNames.has(spec.name) });
+    // The project's own images have no upstream to pull, and are rebuilt when their sources change.
+    const sourceHash = spec.project ? await hashSources(spec.project.sources) : undefined;
+    let stale = false;
+    if (sourceHash && !rebuildNames.has(spec.name) && (await probe.hasImage(spec.ref))) {
+      const built = await imageLabel(spec.ref, LABEL_SOURCE_HASH);
+      stale = built !== sourceHash;
+      if (stale) options.progress.info(`${counter} ${spec.ref}: sources changed since it was built (${built ?? 'unknown'} → ${sourceHash}), rebuilding`);
+    }
+    const source = await resolveImageSource(spec, probe, {
+      offline: options.offline || Boolean(spec.project),
+      rebuild: rebuildNames.has(spec.name) || stale,
+    });
     let packages: string[] = [];
     let warnings: string[] = [];
     if (source === 'build') {
@@ -114,7 +154,7 @@ export async function bakeImages(options: BakeOptions): Promise<BakeResult[]> {
       ({ packages, warnings } =
         spec.recipe.kind === 'rootfs'
           ? await buildRootfsImage(spec, spec.recipe.suite, options.progress)
-          : await buildDockerfileImage(spec, refs, options.dockerfileRoot ?? DEFAULT_DOCKERFILE_ROOT, options.progress));
+          : await buildDockerfileImage(spec, refs, options.dockerfileRoot ?? DEFAULT_DOCKERFILE_ROOT, options.progress, sourceHash));
     }
     const elapsedMs = Date.now() - started;
     const facts = await inspectImage(spec.ref);
@@ -149,8 +189,9 @@ async function inspectImage(ref: string): Promise<{ imageId: string; sizeBytes: 
   };
 }
 
-function labelsFor(spec: ImageSpec): string[] {
+function labelsFor(spec: ImageSpec, sourceHash?: string): string[] {
   return [
+    ...(sourceHash ? [`${LABEL_SOURCE_HASH}=${sourceHash}`] : []),
     `org.opencontainers.image.version=${spec.version}`,
     `org.opencontainers.image.source=${spec.source}`,
     `org.opencontainers.image.licenses=${spec.licence}`,
@@ -281,6 +322,29 @@ async function stageInput(input: BuildInput, context: string, progress: Progress
       await run(['find', join(target, 'bin'), join(target, 'pkg', 'tool'), '-type', 'f', '-exec', 'chmod', '755', '{}', '+']);
       return;
     }
+    case 'project-bundle': {
+      progress.step(`${ref}: bundling ${input.entry} with esbuild`);
+      // esbuild is a devDependency: the host that runs the bake has it.
+      const { build } = await import('esbuild');
+      const result = await build({
+        entryPoints: [join(repoRoot, input.entry)],
+        outfile: join(target, 'server.mjs'),
+        bundle: true,
+        platform: 'node',
+        target: 'node22',
+        format: 'esm',
+        sourcemap: 'linked',
+        legalComments: 'none',
+        logLevel: 'silent',
+        // pg's optional native binding isn't installed; the pure-JS client is used.
+        external: ['pg-native'],
+        // CommonJS dependencies bundled into ESM still call require() for Node's built-ins.
+        banner: { js: "import { createRequire as parityCreateRequire } from 'node:module'; const require = parityCreateRequire(import.meta.url);" },
+      });
+      for (const warning of result.warnings) progress.info(`  esbuild: ${warning.text}`);
+      await cp(join(repoRoot, input.assets), join(target, 'public'), { recursive: true });
+      return;
+    }
     case 'npm-package': {
       if (!(await hasCommand('npm'))) throw new MissingToolError(`staging ${input.name}@${input.version} needs npm on PATH`);
       progress.step(`${ref}: npm pack ${input.name}@${input.version}`);
@@ -301,6 +365,7 @@ async function buildDockerfileImage(
   refs: ReadonlyMap<string, string>,
   dockerfileRoot: string,
   progress: Progress,
+  sourceHash?: string,
 ): Promise<{ packages: string[]; warnings: string[] }> {
   if (spec.recipe.kind !== 'dockerfile') throw new Error('unreachable');
   const recipe = spec.recipe;
@@ -321,7 +386,7 @@ async function buildDockerfileImage(
     for (const base of spec.from) args[`${base.toUpperCase().replace(/-/g, '_')}_IMAGE`] = refs.get(base)!;
     const argv = [
       'docker', 'build', '--rm', '--force-rm', '-t', spec.ref,
-      ...labelsFor(spec).flatMap((label) => ['--label', label]),
+      ...labelsFor(spec, sourceHash).flatMap((label) => ['--label', label]),
       ...Object.entries(args).flatMap(([key, value]) => ['--build-arg', `${key}=${value}`]),
       context,
     ];

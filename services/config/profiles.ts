@@ -15,11 +15,11 @@ const MONITORING = ['prometheus', 'alertmanager', 'postgres-exporter', 'redis-ex
 /** Logical service → the services it needs running. */
 export const SERVICE_NEEDS: Readonly<Record<string, readonly string[]>> = {
   traefik: ['auth'],
-  auth: ['redis'],
+  auth: ['postgres-primary', 'redis'],
   frontend: [],
   ivor: ['postgres-primary', 'redis'],
-  events: ['postgres-primary'],
-  newsroom: ['postgres-primary'],
+  events: ['postgres-primary', 's3'],
+  newsroom: ['postgres-primary', 's3'],
   'postgres-replica': ['postgres-primary'],
   's3-init': ['s3'],
   prometheus: [],

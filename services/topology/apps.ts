@@ -1,63 +1,62 @@
 /**
- * The platform's application services, each in a blue and a green environment, and the
- * auth service. They run the stubs (`stubs/`) on the Node runtime image.
+ * The platform's application services, each in a blue and a green environment, the auth
+ * service and the alert receiver. All run the stubs runtime image (`stubs/`, built through
+ * the image catalog); `SERVICE` picks which one.
  */
 import type { Color, ParityConfig } from '../config/schema.js';
 import { SERVICE_NEEDS, type AppService } from '../config/profiles.js';
 import { DATABASE, STUB_PORT, hostFor } from './common.js';
 import { nodeHealth, type ServiceSpec } from './types.js';
 
-/** Stubs are mounted, not baked: the runtime image stays the catalog's Node image. */
-const STUBS_MOUNT = '../stubs:/stubs:ro';
+/** The admin account auth creates at start; its password is the generated `admin_password` secret. */
+export const ADMIN_EMAIL = 'admin@parity.localhost';
 
-/** Where each dependency listens, for the stubs' L1 reachability checks. */
-const DEPENDENCY_PORTS: Readonly<Record<string, number>> = { 'postgres-primary': 5432, 'postgres-replica': 5432, redis: 6379, s3: 8333 };
-
-function dependencyList(logical: string, running: ReadonlySet<string>): string {
-  return (SERVICE_NEEDS[logical] ?? [])
-    .filter((need) => running.has(need) && DEPENDENCY_PORTS[need])
-    .map((need) => `${need}:${DEPENDENCY_PORTS[need]}`)
-    .join(',');
-}
+/** Breakers wait this long before a trial call; the architecture's open-state timeout. */
+export const BREAKER_RESET_MS = 60_000;
 
 function dependsOn(logical: string, running: ReadonlySet<string>): Record<string, 'service_healthy'> {
   return Object.fromEntries((SERVICE_NEEDS[logical] ?? []).filter((need) => running.has(need)).map((need) => [need, 'service_healthy']));
 }
 
-export function appService(app: AppService, color: Color, config: ParityConfig, image: string, running: ReadonlySet<string>): ServiceSpec {
-  const environment: Record<string, string> = {
-    SERVICE: app,
-    COLOR: color,
-    VERSION: `0.0.0-${color}`,
-    PORT: String(STUB_PORT),
+/** Settings every stub that uses the data tier gets: primary, replica, Redis, S3 (when running). */
+function dataEnvironment(running: ReadonlySet<string>): Record<string, string> {
+  return {
     DATABASE_HOST: 'postgres-primary',
     DATABASE_REPLICA_HOST: 'postgres-replica',
     DATABASE_NAME: DATABASE.name,
     DATABASE_USER: DATABASE.user,
     DATABASE_PASSWORD_FILE: '/run/secrets/postgres_password',
     REDIS_URL: 'redis://redis:6379',
-    DEPENDENCIES: dependencyList(app, running),
+    JWT_KEY_FILE: '/run/secrets/jwt_key',
+    BREAKER_RESET_MS: String(BREAKER_RESET_MS),
+    ...(running.has('s3')
+      ? { S3_ENDPOINT: 'http://s3:8333', S3_ACCESS_KEY_FILE: '/run/secrets/s3_access_key', S3_SECRET_KEY_FILE: '/run/secrets/s3_secret_key' }
+      : {}),
   };
-  if (running.has('s3')) {
-    Object.assign(environment, {
-      S3_ENDPOINT: 'http://s3:8333',
-      S3_ACCESS_KEY_FILE: '/run/secrets/s3_access_key',
-      S3_SECRET_KEY_FILE: '/run/secrets/s3_secret_key',
-    });
-  }
+}
+
+const dataSecrets = (running: ReadonlySet<string>) =>
+  ['postgres_password', 'jwt_key', ...(running.has('s3') ? (['s3_access_key', 's3_secret_key'] as const) : [])] as const;
+
+export function appService(app: AppService, color: Color, config: ParityConfig, image: string, running: ReadonlySet<string>): ServiceSpec {
+  const frontendOnly = app === 'frontend';
   return {
     name: `${app}-${color}`,
     logical: app,
     tier: 'app',
     color,
     image,
-    command: ['node', '/stubs/app/server.mjs'],
-    environment,
-    volumes: [STUBS_MOUNT],
-    secrets: ['postgres_password', ...(running.has('s3') ? (['s3_access_key', 's3_secret_key'] as const) : [])],
+    environment: {
+      SERVICE: app,
+      COLOR: color,
+      VERSION: `0.0.0-${color}`,
+      PORT: String(STUB_PORT),
+      ...(frontendOnly ? { BREAKER_RESET_MS: String(BREAKER_RESET_MS) } : dataEnvironment(running)),
+    },
+    ...(frontendOnly ? {} : { secrets: [...dataSecrets(running)] }),
     dependsOn: dependsOn(app, running),
     healthcheck: nodeHealth(STUB_PORT, '/health'),
-    url: `https://${hostFor(config)}:${config.ports.https}${app === 'frontend' ? '/' : `/api/${app === 'ivor' ? 'chat' : app === 'events' ? 'events' : 'articles'}`}`,
+    url: `https://${hostFor(config)}:${config.ports.https}${app === 'frontend' ? '/' : `/api/${app === 'ivor' ? 'resources' : app === 'events' ? 'events' : 'articles'}`}`,
   };
 }
 
@@ -67,13 +66,18 @@ export function authService(config: ParityConfig, image: string, running: Readon
     logical: 'auth',
     tier: 'app',
     image,
-    command: ['node', '/stubs/auth/server.mjs'],
-    environment: { PORT: String(STUB_PORT), JWT_KEY_FILE: '/run/secrets/jwt_key', REDIS_URL: 'redis://redis:6379', TOKEN_TTL_SECONDS: '900' },
-    volumes: [STUBS_MOUNT],
-    secrets: ['jwt_key'],
+    environment: {
+      SERVICE: 'auth',
+      PORT: String(STUB_PORT),
+      ...dataEnvironment(running),
+      ADMIN_EMAIL,
+      ADMIN_PASSWORD_FILE: '/run/secrets/admin_password',
+      ACCESS_TOKEN_TTL_SECONDS: '900',
+    },
+    secrets: [...dataSecrets(running), 'admin_password'],
     dependsOn: dependsOn('auth', running),
     healthcheck: nodeHealth(STUB_PORT, '/health'),
-    url: `https://${hostFor(config)}:${config.ports.https}/auth/token`,
+    url: `https://${hostFor(config)}:${config.ports.https}/auth/login (admin: ${ADMIN_EMAIL}, password in .parity/secrets/admin_password)`,
   };
 }
 
@@ -83,9 +87,7 @@ export function alertReceiverService(image: string): ServiceSpec {
     logical: 'alert-receiver',
     tier: 'monitoring',
     image,
-    command: ['node', '/stubs/alert-receiver/server.mjs'],
-    environment: { PORT: String(STUB_PORT) },
-    volumes: [STUBS_MOUNT],
+    environment: { SERVICE: 'alert-receiver', PORT: String(STUB_PORT) },
     healthcheck: nodeHealth(STUB_PORT, '/health'),
   };
 }

@@ -13,6 +13,7 @@ export const SECRETS = [
   'postgres_password',
   'replication_password',
   'jwt_key',
+  'admin_password',
   's3_access_key',
   's3_secret_key',
   's3_config',

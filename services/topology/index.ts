@@ -48,6 +48,7 @@ export function imagesFor(config: ParityConfig) {
     postgresExporter: catalogRef('postgres-exporter'),
     redisExporter: catalogRef('redis-exporter'),
     nodeExporter: catalogRef('node-exporter'),
+    stubs: catalogRef('stubs'),
   } as const;
 }
 
@@ -58,8 +59,8 @@ export function buildTopology(config: ParityConfig): Topology {
 
   const services: ServiceSpec[] = [
     traefikService(config, images.traefik),
-    authService(config, images.node, running),
-    ...APP_SERVICES.flatMap((app) => colors.map((color) => appService(app, color, config, images.node, running))),
+    authService(config, images.stubs, running),
+    ...APP_SERVICES.flatMap((app) => colors.map((color) => appService(app, color, config, images.stubs, running))),
     postgresPrimary(config, images.postgres),
     postgresReplica(config, images.postgres),
     redisService(config, images.redis),
@@ -76,7 +77,7 @@ export function buildTopology(config: ParityConfig): Topology {
   if (running.has('prometheus')) {
     services.push(prometheusService(config, images.prometheus, running), alertmanagerService(config, images.alertmanager));
     services.push(...exporterServices({ postgres: images.postgresExporter, redis: images.redisExporter, node: images.nodeExporter }, running));
-    if (running.has('alert-receiver')) services.push(alertReceiverService(images.node));
+    if (running.has('alert-receiver')) services.push(alertReceiverService(images.stubs));
     files.push(...monitoringFiles(config, running), ...postgresExporterFiles());
   }
   if (running.has('grafana')) {

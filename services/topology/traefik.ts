@@ -104,7 +104,9 @@ export function renderTraefikDynamic(weights: Record<Color, number>): object {
       services[`${app}-${color}`] = {
         loadBalancer: {
           servers: [{ url: `http://${app}-${color}:${STUB_PORT}` }],
-          healthCheck: { path: '/health', interval: '5s', timeout: '2s' },
+          // Liveness, not the full /health: with a dependency down the stub still answers with
+          // its fallbacks, which is better for users than Traefik's "no available server".
+          healthCheck: { path: '/health/live', interval: '5s', timeout: '2s' },
         },
       };
     }

@@ -15,6 +15,7 @@ import { listContainers } from '../../scripts/runners/stack.js';
 import { buildTopology } from '../../services/topology/index.js';
 import { DEFAULT_CONFIG } from '../../services/config/schema.js';
 import { DATABASE } from '../../services/topology/common.js';
+import { ADMIN_EMAIL } from '../../services/topology/apps.js';
 import { eventually } from './helpers.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -105,12 +106,17 @@ describe('the generated stack', () => {
 
   it('admin routes need an admin token (Traefik forwardAuth → auth service)', async () => {
     expect((await https('/admin')).status).toBe(401);
-    const token = async (role: string) => {
-      const response = await https('/auth/token', { 'content-type': 'application/json' }, 'POST', JSON.stringify({ user: 'ada', role }));
-      return (JSON.parse(response.body) as { token: string }).token;
+    const login = async (email: string, password: string) => {
+      const response = await https('/auth/login', { 'content-type': 'application/json' }, 'POST', JSON.stringify({ email, password }));
+      expect(response.status).toBe(200);
+      return (JSON.parse(response.body) as { accessToken: string }).accessToken;
     };
-    expect((await https('/admin', { authorization: `Bearer ${await token('member')}` })).status).toBe(403);
-    expect((await https('/admin', { authorization: `Bearer ${await token('admin')}` })).status).toBe(200);
+    const member = { email: `ada-${Date.now()}@example.org`, password: 'correct horse battery' };
+    expect((await https('/auth/register', { 'content-type': 'application/json' }, 'POST', JSON.stringify(member))).status).toBe(201);
+    expect((await https('/admin', { authorization: `Bearer ${await login(member.email, member.password)}` })).status).toBe(403);
+    const admin = await https('/admin', { authorization: `Bearer ${await login(ADMIN_EMAIL, await readSecret('admin_password'))}` });
+    expect(admin.status).toBe(200);
+    expect(admin.body).toContain(`Signed in as ${ADMIN_EMAIL}`);
   });
 
   it('a write on the primary can be read on the replica', async () => {

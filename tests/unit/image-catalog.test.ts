@@ -41,7 +41,7 @@ describe('selectImages', () => {
     expect(() => selectImages(IMAGE_CATALOG, ['postgress', 'nginx'])).toThrowError(UnknownImageError);
     expect(() => selectImages(IMAGE_CATALOG, ['postgress', 'nginx'])).toThrowError(
       'unknown image "postgress" (did you mean "postgres"?); unknown image "nginx". Known images: ' +
-        'debian, golang, node, postgres, redis, traefik, seaweedfs, toxiproxy, prometheus, alertmanager, ' +
+        'debian, golang, node, stubs, postgres, redis, traefik, seaweedfs, toxiproxy, prometheus, alertmanager, ' +
         'postgres-exporter, redis-exporter, node-exporter.',
     );
   });

@@ -1,0 +1,137 @@
+/**
+ * Postgres: writes go to the primary, reads to the streaming replica. Right after a user's own
+ * write their reads follow the WAL: the write's LSN is remembered (in Redis, so blue and green
+ * share it) and a read goes to the replica only once the replica has replayed past it.
+ */
+import pg from 'pg';
+import { createBreaker, DependencyUnavailableError, type Breaker } from './breakers.js';
+import type { Cache } from './cache.js';
+import type { Metrics } from './metrics.js';
+import type { BreakerSettings, DatabaseSettings } from './settings.js';
+
+export type ReadSource = 'replica' | 'primary';
+
+/** SQLSTATE classes that are the request's fault (bad data, constraint), not the database's. */
+const isClientError = (error: unknown): boolean => {
+  const code = (error as { code?: string }).code ?? '';
+  return /^(22|23)/.test(code) || code === 'P0001';
+};
+
+/** How long a user's last-write position is kept: longer than any sane replica lag. */
+const RYW_TTL_SECONDS = 60;
+
+export interface Database {
+  readonly primaryBreaker: Breaker;
+  readonly replicaBreaker?: Breaker;
+  readonly primary: pg.Pool;
+  readonly replica?: pg.Pool;
+  /** Run statements in one transaction on the primary; `user` (if any) gets read-your-writes. */
+  write<T>(user: string | undefined, work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  /** A read: replica unless `user` wrote something the replica hasn't replayed yet. */
+  read<R extends pg.QueryResultRow>(user: string | undefined, text: string, params?: unknown[]): Promise<{ rows: R[]; from: ReadSource }>;
+  close(): Promise<void>;
+}
+
+export function createDatabase(settings: DatabaseSettings, breakers: BreakerSettings, metrics: Metrics, cache?: Cache): Database {
+  const poolFor = (host: string, applicationName: string) => {
+    const pool = new pg.Pool({
+      host,
+      port: settings.port,
+      database: settings.name,
+      user: settings.user,
+      password: settings.password,
+      max: 10,
+      connectionTimeoutMillis: 1500,
+      idleTimeoutMillis: 10_000,
+      statement_timeout: 5000,
+      application_name: applicationName,
+    });
+    // An idle client losing its server emits here; without a listener the process would crash.
+    pool.on('error', () => {});
+    return pool;
+  };
+  const primary = poolFor(settings.host, 'parity-stub');
+  const replica = settings.replicaHost ? poolFor(settings.replicaHost, 'parity-stub-reader') : undefined;
+  const primaryBreaker = createBreaker('postgres-primary', breakers, metrics, { timeoutMs: 5000, isClientError });
+  const replicaBreaker = replica ? createBreaker('postgres-replica', breakers, metrics, { timeoutMs: 3000, isClientError }) : undefined;
+  const lastWrites = new Map<string, { lsn: string; until: number }>();
+
+  const timed = async <T>(pool: 'primary' | 'replica', work: () => Promise<T>): Promise<T> => {
+    const end = metrics.dbQueryDuration.startTimer({ pool });
+    try {
+      return await work();
+    } finally {
+      end();
+    }
+  };
+
+  const rememberWrite = async (user: string, lsn: string) => {
+    lastWrites.set(user, { lsn, until: Date.now() + RYW_TTL_SECONDS * 1000 });
+    await cache?.set(`ryw:${user}`, lsn, RYW_TTL_SECONDS).catch(() => {
+      // Redis away: the in-process record still covers this instance.
+    });
+  };
+  const lastWrite = async (user: string): Promise<string | undefined> => {
+    const local = lastWrites.get(user);
+    if (local && local.until < Date.now()) lastWrites.delete(user);
+    const shared = await cache?.get(`ryw:${user}`).catch(() => null);
+    return shared ?? (local && local.until >= Date.now() ? local.lsn : undefined);
+  };
+
+  const queryOn = async <R extends pg.QueryResultRow>(which: ReadSource, text: string, params: unknown[]) => {
+    const breaker = which === 'primary' ? primaryBreaker : replicaBreaker!;
+    const pool = which === 'primary' ? primary : replica!;
+    return breaker.call('query', () => timed(which, () => pool.query<R>(text, params)));
+  };
+
+  return {
+    primary,
+    primaryBreaker,
+    ...(replica ? { replica } : {}),
+    ...(replicaBreaker ? { replicaBreaker } : {}),
+    async write(user, work) {
+      const { result, lsn } = await primaryBreaker.call('transaction', () =>
+        timed('primary', async () => {
+          const client = await primary.connect();
+          try {
+            await client.query('BEGIN');
+            const result = await work(client);
+            await client.query('COMMIT');
+            const lsn = (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
+            return { result, lsn };
+          } catch (error) {
+            await client.query('ROLLBACK').catch(() => {});
+            throw error;
+          } finally {
+            client.release();
+          }
+        }),
+      );
+      if (user) await rememberWrite(user, lsn);
+      return result;
+    },
+    async read<R extends pg.QueryResultRow>(user: string | undefined, text: string, params: unknown[] = []) {
+      let source: ReadSource = replica ? 'replica' : 'primary';
+      if (replica && user) {
+        const lsn = await lastWrite(user);
+        if (lsn) {
+          const caughtUp = await queryOn<{ ok: boolean }>('replica', 'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok', [lsn]).catch(() => undefined);
+          if (!caughtUp?.rows[0]?.ok) source = 'primary';
+        }
+      }
+      try {
+        return { rows: (await queryOn<R>(source, text, params)).rows, from: source };
+      } catch (error) {
+        // One pool down: the other still has the data (the replica possibly a little behind).
+        const other: ReadSource = source === 'replica' ? 'primary' : 'replica';
+        if (!(error instanceof DependencyUnavailableError) || (other === 'replica' && !replica)) throw error;
+        return { rows: (await queryOn<R>(other, text, params)).rows, from: other };
+      }
+    },
+    async close() {
+      primaryBreaker.shutdown();
+      replicaBreaker?.shutdown();
+      await Promise.all([primary.end(), replica?.end()]);
+    },
+  };
+}

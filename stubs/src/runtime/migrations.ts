@@ -1,0 +1,50 @@
+/**
+ * Schema migrations, run at start by every instance. They are idempotent (applied ids are
+ * recorded) and locked (a transaction-scoped advisory lock), so blue and green starting
+ * together — or two replicas of one service — never race.
+ */
+import type pg from 'pg';
+
+export interface Migration {
+  /** Increasing within a service; never reuse or edit an applied one. */
+  readonly id: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/** One lock for every service: migrations are short, and cross-service DDL can't interleave. */
+const MIGRATION_LOCK_KEY = 0x70617269; // "pari"
+
+export interface MigrationResult {
+  readonly applied: readonly string[];
+  readonly alreadyApplied: number;
+  readonly waitedForLockMs: number;
+}
+
+export async function runMigrations(pool: pg.Pool, service: string, migrations: readonly Migration[]): Promise<MigrationResult> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const started = performance.now();
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+    const waitedForLockMs = Math.round(performance.now() - started);
+    await client.query(`CREATE TABLE IF NOT EXISTS parity_migrations (
+      service text NOT NULL, id integer NOT NULL, name text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (service, id))`);
+    const done = new Set((await client.query<{ id: number }>('SELECT id FROM parity_migrations WHERE service = $1', [service])).rows.map((row) => row.id));
+    const applied: string[] = [];
+    for (const migration of [...migrations].sort((a, b) => a.id - b.id)) {
+      if (done.has(migration.id)) continue;
+      await client.query(migration.sql);
+      await client.query('INSERT INTO parity_migrations (service, id, name) VALUES ($1, $2, $3)', [service, migration.id, migration.name]);
+      applied.push(`${migration.id}-${migration.name}`);
+    }
+    await client.query('COMMIT');
+    return { applied, alreadyApplied: done.size, waitedForLockMs };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}

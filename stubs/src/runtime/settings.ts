@@ -1,0 +1,215 @@
+/**
+ * A stub's settings, read once at start from the environment (compose passes them; secrets
+ * arrive as `<NAME>_FILE` paths). Every problem is reported together and the process exits 2
+ * before it listens, so a misconfigured color never passes a deploy gate.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+export const STUB_SERVICES = ['ivor', 'events', 'newsroom', 'frontend', 'auth', 'alert-receiver'] as const;
+export type StubService = (typeof STUB_SERVICES)[number];
+
+/** A deliberately bad version: a share of API requests answer 500, and/or every API request is slowed. */
+export interface Fault {
+  /** Share of `/api` requests that fail with 500, 0–1. @default 0 */
+  readonly errorRate: number;
+  /** Latency added to every `/api` request. @default 0 */
+  readonly latencyMs: number;
+}
+
+export interface DatabaseSettings {
+  readonly host: string;
+  /** The streaming replica; reads go there unless the user just wrote. Absent → reads use the primary. */
+  readonly replicaHost?: string;
+  readonly port: number;
+  readonly name: string;
+  readonly user: string;
+  readonly password: string;
+}
+
+export interface S3Settings {
+  readonly endpoint: string;
+  readonly accessKey: string;
+  readonly secretKey: string;
+  readonly region: string;
+}
+
+export interface BreakerSettings {
+  /** How long an open breaker waits before letting a trial request through. Architecture: 60 s. */
+  readonly resetMs: number;
+  /** Failure share that opens a breaker; the architecture keeps it closed above 95 % success. */
+  readonly errorThresholdPercentage: number;
+  /** Calls in the rolling window before the share is judged (one early failure doesn't open it). */
+  readonly volumeThreshold: number;
+}
+
+export interface Settings {
+  readonly service: StubService;
+  readonly color: string;
+  /** Shown as `X-Parity-Version` on every response so blue and green can be told apart. */
+  readonly version: string;
+  readonly port: number;
+  readonly fault: Fault;
+  readonly database?: DatabaseSettings;
+  readonly redisUrl?: string;
+  readonly s3?: S3Settings;
+  /** HS256 key shared by auth (signs) and the APIs (verify). */
+  readonly jwtKey?: string;
+  readonly accessTokenTtlSeconds: number;
+  readonly refreshTokenTtlSeconds: number;
+  /** The admin account auth creates at start (its password is a generated secret). */
+  readonly admin?: { readonly email: string; readonly password: string };
+  /** Where the frontend reaches the APIs (cross-service calls, each behind a breaker). */
+  readonly upstreams: Readonly<Record<'ivor' | 'events' | 'newsroom', string>>;
+  readonly breakers: BreakerSettings;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug';
+}
+
+/** Settings that can't be used; lists every variable at fault. */
+export class SettingsError extends Error {
+  override readonly name = 'SettingsError';
+  readonly exitCode = 2;
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid stub settings (environment):\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** `FAULT=error=0.2,latency=150ms` (either part optional; empty = healthy). */
+export function parseFault(raw: string | undefined): Fault {
+  const fault = { errorRate: 0, latencyMs: 0 };
+  if (!raw?.trim()) return fault;
+  for (const part of raw.split(',')) {
+    const [key, value = ''] = part.split('=').map((piece) => piece.trim());
+    if (key === 'error') {
+      const rate = value.endsWith('%') ? Number(value.slice(0, -1)) / 100 : Number(value);
+      if (!Number.isFinite(rate) || rate < 0 || rate > 1 || value === '') throw new Error(`FAULT: error must be a share 0–1 or a percentage (got "${value}")`);
+      fault.errorRate = rate;
+    } else if (key === 'latency') {
+      const match = /^(\d+)(ms|s)?$/.exec(value);
+      if (!match) throw new Error(`FAULT: latency must be like 150ms or 2s (got "${value}")`);
+      fault.latencyMs = Number(match[1]) * (match[2] === 's' ? 1000 : 1);
+    } else {
+      throw new Error(`FAULT: unknown part "${part}", expected error=<share> and/or latency=<ms>`);
+    }
+  }
+  return fault;
+}
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const EnvSchema = z.object({
+  SERVICE: z.enum(STUB_SERVICES),
+  COLOR: z.string().regex(/^[a-z0-9-]+$/).default('none'),
+  VERSION: z.string().regex(/^[A-Za-z0-9._+-]{1,64}$/, 'letters, digits and . _ + - (1–64 characters)').default('dev'),
+  PORT: integer(1, 65535).default(3000),
+  DATABASE_HOST: z.string().min(1).optional(),
+  DATABASE_REPLICA_HOST: z.string().min(1).optional(),
+  DATABASE_PORT: integer(1, 65535).default(5432),
+  DATABASE_NAME: z.string().min(1).default('platform'),
+  DATABASE_USER: z.string().min(1).default('parity'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// URL').optional(),
+  S3_ENDPOINT: z.url().optional(),
+  S3_REGION: z.string().default('us-east-1'),
+  ACCESS_TOKEN_TTL_SECONDS: integer(10, 86_400).default(900),
+  REFRESH_TOKEN_TTL_SECONDS: integer(60, 30 * 86_400).default(7 * 86_400),
+  ADMIN_EMAIL: z.email().optional(),
+  IVOR_URL: z.url().optional(),
+  EVENTS_URL: z.url().optional(),
+  NEWSROOM_URL: z.url().optional(),
+  BREAKER_RESET_MS: integer(100, 600_000).default(60_000),
+  BREAKER_ERROR_PERCENT: integer(1, 100).default(5),
+  BREAKER_VOLUME: integer(1, 1000).default(10),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug']).default('warn'),
+});
+
+/** Which settings each service can't run without. */
+const REQUIRED: Readonly<Record<StubService, readonly string[]>> = {
+  ivor: ['DATABASE_HOST', 'DATABASE_PASSWORD', 'JWT_KEY'],
+  events: ['DATABASE_HOST', 'DATABASE_PASSWORD', 'JWT_KEY'],
+  newsroom: ['DATABASE_HOST', 'DATABASE_PASSWORD', 'JWT_KEY'],
+  auth: ['DATABASE_HOST', 'DATABASE_PASSWORD', 'JWT_KEY', 'REDIS_URL'],
+  frontend: [],
+  'alert-receiver': [],
+};
+
+/** `NAME` from the environment, or the trimmed content of the file `NAME_FILE` points at. */
+function readSecret(env: Env, name: string, problems: string[]): string | undefined {
+  if (env[name]) return env[name];
+  const file = env[`${name}_FILE`];
+  if (!file) return undefined;
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    problems.push(`${name}_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    return undefined;
+  }
+}
+
+export function loadSettings(env: Env = process.env): Settings {
+  const problems: string[] = [];
+  let fault: Fault = { errorRate: 0, latencyMs: 0 };
+  try {
+    fault = parseFault(env.FAULT);
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message} (got ${JSON.stringify(env[String(issue.path[0])] ?? null)})`);
+    throw new SettingsError(problems);
+  }
+  const e = parsed.data;
+  const secrets = {
+    DATABASE_PASSWORD: readSecret(env, 'DATABASE_PASSWORD', problems),
+    JWT_KEY: readSecret(env, 'JWT_KEY', problems),
+    S3_ACCESS_KEY: readSecret(env, 'S3_ACCESS_KEY', problems),
+    S3_SECRET_KEY: readSecret(env, 'S3_SECRET_KEY', problems),
+    ADMIN_PASSWORD: readSecret(env, 'ADMIN_PASSWORD', problems),
+  };
+  const present: Record<string, unknown> = { ...e, ...secrets };
+  for (const name of REQUIRED[e.SERVICE]) {
+    if (!present[name]) problems.push(`${name}: required by ${e.SERVICE}${name in secrets ? ` (or ${name}_FILE)` : ''}`);
+  }
+  if (e.S3_ENDPOINT && (!secrets.S3_ACCESS_KEY || !secrets.S3_SECRET_KEY)) problems.push('S3_ACCESS_KEY, S3_SECRET_KEY: required when S3_ENDPOINT is set');
+  if (e.ADMIN_EMAIL && !secrets.ADMIN_PASSWORD) problems.push('ADMIN_PASSWORD: required when ADMIN_EMAIL is set (or ADMIN_PASSWORD_FILE)');
+  if (problems.length > 0) throw new SettingsError(problems);
+
+  const sameColor = (app: string) => `http://${app}-${e.COLOR}:${e.PORT}`;
+  return {
+    service: e.SERVICE,
+    color: e.COLOR,
+    version: e.VERSION,
+    port: e.PORT,
+    fault,
+    ...(e.DATABASE_HOST && secrets.DATABASE_PASSWORD
+      ? {
+          database: {
+            host: e.DATABASE_HOST,
+            ...(e.DATABASE_REPLICA_HOST ? { replicaHost: e.DATABASE_REPLICA_HOST } : {}),
+            port: e.DATABASE_PORT,
+            name: e.DATABASE_NAME,
+            user: e.DATABASE_USER,
+            password: secrets.DATABASE_PASSWORD,
+          },
+        }
+      : {}),
+    ...(e.REDIS_URL ? { redisUrl: e.REDIS_URL } : {}),
+    ...(e.S3_ENDPOINT
+      ? { s3: { endpoint: e.S3_ENDPOINT, accessKey: secrets.S3_ACCESS_KEY!, secretKey: secrets.S3_SECRET_KEY!, region: e.S3_REGION } }
+      : {}),
+    ...(secrets.JWT_KEY ? { jwtKey: secrets.JWT_KEY } : {}),
+    accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+    ...(e.ADMIN_EMAIL ? { admin: { email: e.ADMIN_EMAIL.toLowerCase(), password: secrets.ADMIN_PASSWORD! } } : {}),
+    upstreams: {
+      // The frontend of a color talks to the APIs of the same color, so a deploy tests them together.
+      ivor: e.IVOR_URL ?? sameColor('ivor'),
+      events: e.EVENTS_URL ?? sameColor('events'),
+      newsroom: e.NEWSROOM_URL ?? sameColor('newsroom'),
+    },
+    breakers: { resetMs: e.BREAKER_RESET_MS, errorThresholdPercentage: e.BREAKER_ERROR_PERCENT, volumeThreshold: e.BREAKER_VOLUME },
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * The frontend: the platform's pages (home, chat, events, news, admin) rendered on the server
+ * from the APIs of the same color, each call behind its own breaker. When an API is down the
+ * page shows the architecture's fallback for it and says so. In the browser, `app.js` calls
+ * the APIs through Traefik and keeps the last good responses for offline use.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { createBreaker, type Breaker } from '../runtime/breakers.js';
+import { parseInput, FALLBACK_HEADER, type StubContext, type StubDefinition } from '../runtime/app.js';
+import { EVENTS_FALLBACK, IVOR_FALLBACK, NEWSROOM_FALLBACK, type Link } from './fallbacks.js';
+import { html, toString, type RawHtml } from './html.js';
+
+type Upstream = 'ivor' | 'events' | 'newsroom';
+
+/** The bundle keeps `public/` beside server.mjs; from the sources it is `stubs/public`. */
+function publicDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [process.env.PUBLIC_DIR, join(here, 'public'), join(here, '..', '..', 'public')].filter(Boolean) as string[];
+  const found = candidates.find((dir) => existsSync(join(dir, 'app.js')));
+  if (!found) throw new Error(`frontend: static assets not found (looked in ${candidates.join(', ')})`);
+  return found;
+}
+
+interface Section<T> {
+  readonly data?: T;
+  /** Set when this section shows fallback content, with why. */
+  readonly fallback?: string;
+}
+
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+const linkList = (links: readonly Link[]) => html`<ul class="links">${links.map((link) => html`<li><a href="${link.url}">${link.title}</a></li>`)}</ul>`;
+
+function page(title: string, body: RawHtml, fallbacks: readonly string[]): string {
+  return toString(html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} · BLKOUT</title><link rel="stylesheet" href="/static/style.css"></head>
+<body><header><a class="brand" href="/">BLKOUT</a><nav><a href="/">Home</a><a href="/chat">Chat with IVOR</a><a href="/events">Events</a><a href="/news">News</a></nav></header>
+${fallbacks.length ? html`<p class="banner" role="status" data-fallback="${fallbacks.join(' ')}">Some parts of this page are showing saved or offline content (${fallbacks.join(', ')}).</p>` : ''}
+<main>${body}</main><script src="/static/app.js" defer></script></body></html>`);
+}
+
+export const frontend: StubDefinition = {
+  migrations: [],
+  requires: [],
+  async businessCheck() {
+    // L3 for the frontend: its pages render (the APIs' own health is theirs to report).
+    const rendered = page('health', html`<p>${'<ok>'}</p>`, []);
+    if (!rendered.includes('&#60;ok&#62;')) throw new Error('page rendering does not escape text');
+    return { renders: true };
+  },
+  routes(app, context: StubContext) {
+    const { settings, metrics } = context;
+    const assets = publicDir();
+    const files = Object.fromEntries(
+      (['app.js', 'style.css'] as const).map((name) => [name, readFileSync(join(assets, name), 'utf8')]),
+    );
+    const breakers: Record<Upstream, Breaker> = {
+      ivor: createBreaker('ivor', settings.breakers, metrics, { timeoutMs: 2000 }),
+      events: createBreaker('events', settings.breakers, metrics, { timeoutMs: 2000 }),
+      newsroom: createBreaker('newsroom', settings.breakers, metrics, { timeoutMs: 2000 }),
+    };
+    app.addHook('onClose', async () => Object.values(breakers).forEach((breaker) => breaker.shutdown()));
+
+    /** A cross-service GET through the upstream's breaker; an API's own fallback counts as degraded. */
+    const fetchSection = async <T>(upstream: Upstream, path: string): Promise<Section<T>> => {
+      try {
+        const response = await breakers[upstream].call(`GET ${path.split('?')[0]}`, async () => {
+          const result = await fetch(`${settings.upstreams[upstream]}${path}`, { signal: AbortSignal.timeout(2000) });
+          if (result.status >= 500 && !result.headers.get(FALLBACK_HEADER)) throw new Error(`${upstream} answered ${result.status}`);
+          return { fallback: result.headers.get(FALLBACK_HEADER), body: (await result.json()) as T };
+        });
+        return response.fallback ? { data: response.body, fallback: `${upstream} served its fallback` } : { data: response.body };
+      } catch (error) {
+        metrics.fallbacks.inc({ fallback: `frontend-${upstream}` });
+        return { fallback: (error as Error).message };
+      }
+    };
+    const send = (reply: import('fastify').FastifyReply, title: string, body: RawHtml, sections: Record<string, Section<unknown>>) => {
+      const fallbacks = Object.entries(sections).filter(([, section]) => section.fallback).map(([name]) => name);
+      if (fallbacks.length) reply.header(FALLBACK_HEADER, fallbacks.join(','));
+      return reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', CSP).send(page(title, body, fallbacks));
+    };
+
+    type Events = { events?: { id: string; title: string; startsAt: string; location: string }[]; archive?: { title: string; startsAt: string }[] };
+    type Articles = { articles?: { id: string; title: string; summary: string; publishedAt: string }[] };
+    type Resources = { resources?: Link[] };
+
+    const eventsHtml = (section: Section<Events>) =>
+      html`<section class="events" data-section="events">${section.fallback ? html`<p class="fallback">Events are offline. ${EVENTS_FALLBACK.calendarNote} Contact: <a href="mailto:${EVENTS_FALLBACK.contact.email}">${EVENTS_FALLBACK.contact.email}</a></p>` : ''}
+      <ul>${(section.data?.events ?? []).map((event) => html`<li><strong>${event.title}</strong> · ${event.startsAt.slice(0, 16).replace('T', ' ')} · ${event.location}</li>`)}</ul>
+      ${section.data?.archive?.length ? html`<h3>Previous events</h3><ul>${section.data.archive.map((event) => html`<li>${event.title} (${event.startsAt.slice(0, 10)})</li>`)}</ul>` : ''}</section>`;
+    const newsHtml = (section: Section<Articles>) =>
+      html`<section class="news" data-section="news">${section.fallback ? html`<p class="fallback">The newsroom is offline; saved summaries and other sources below.</p>${linkList([...NEWSROOM_FALLBACK.externalSources, ...NEWSROOM_FALLBACK.discussions])}` : ''}
+      <ul>${(section.data?.articles ?? []).map((article) => html`<li><a href="/news/${article.id}"><strong>${article.title}</strong></a><p>${article.summary}</p></li>`)}</ul></section>`;
+    const resourcesHtml = (section: Section<Resources>) =>
+      html`<section class="resources" data-section="ivor">${section.fallback ? html`<p class="fallback">${IVOR_FALLBACK.guidance}</p>` : ''}${linkList(section.data?.resources ?? IVOR_FALLBACK.resources)}</section>`;
+
+    app.get('/', async (_request, reply) => {
+      const [events, news, resources] = await Promise.all([
+        fetchSection<Events>('events', '/api/events?limit=5'),
+        fetchSection<Articles>('newsroom', '/api/articles?limit=5'),
+        fetchSection<Resources>('ivor', '/api/resources'),
+      ]);
+      return send(reply, 'Home', html`<h1>Community platform</h1><h2>Upcoming events</h2>${eventsHtml(events)}<h2>Latest news</h2>${newsHtml(news)}<h2>Resources</h2>${resourcesHtml(resources)}`, { events, newsroom: news, ivor: resources });
+    });
+    app.get('/events', async (_request, reply) => {
+      const events = await fetchSection<Events>('events', '/api/events?limit=50');
+      return send(reply, 'Events', html`<h1>Events</h1>${eventsHtml(events)}`, { events });
+    });
+    app.get('/news', async (_request, reply) => {
+      const news = await fetchSection<Articles>('newsroom', '/api/articles?limit=20');
+      return send(reply, 'News', html`<h1>News</h1>${newsHtml(news)}`, { newsroom: news });
+    });
+    app.get('/news/:id', async (request, reply) => {
+      const { id } = parseInput(z.object({ id: z.uuid('must be an article id (UUID)') }), request.params, 'params');
+      const article = await fetchSection<{ title?: string; body?: string; author?: string; article?: { title: string; summary: string } }>('newsroom', `/api/articles/${id}`);
+      const shown = article.data?.title ? { title: article.data.title, text: article.data.body ?? '' } : article.data?.article ? { title: article.data.article.title, text: article.data.article.summary } : undefined;
+      return send(reply, shown?.title ?? 'Article', shown ? html`<article><h1>${shown.title}</h1><p>${shown.text}</p></article>` : html`<p>This article can't be shown right now.</p>${linkList(NEWSROOM_FALLBACK.discussions)}`, { newsroom: article });
+    });
+    app.get('/chat', async (_request, reply) => {
+      const resources = await fetchSection<Resources>('ivor', '/api/resources');
+      return send(
+        reply,
+        'Chat with IVOR',
+        html`<h1>Chat with IVOR</h1>
+        <form id="login" class="card"><label>Email <input name="email" type="email" required></label><label>Password <input name="password" type="password" required></label><button>Log in</button></form>
+        <form id="chat" class="card"><label>Your question <input name="message" maxlength="2000" required></label><button>Ask</button></form>
+        <ol id="conversation" aria-live="polite"></ol><h2>Resources</h2>${resourcesHtml(resources)}`,
+        { ivor: resources },
+      );
+    });
+    // Behind Traefik's forwardAuth (admin role): the user's identity arrives in headers.
+    app.get('/admin', async (request, reply) => {
+      const user = String(request.headers['x-auth-user'] ?? 'unknown');
+      const sections = await Promise.all((['ivor', 'events', 'newsroom'] as const).map(async (upstream) => [upstream, await fetchSection(upstream, upstream === 'ivor' ? '/api/resources' : upstream === 'events' ? '/api/events?limit=1' : '/api/articles?limit=1')] as const));
+      const down = sections.filter(([, section]) => section.fallback).map(([name]) => name);
+      return send(
+        reply,
+        'Admin',
+        html`<h1>Admin</h1><p>Signed in as ${user}.</p>${down.length ? html`<p class="fallback">Read-only mode: ${down.join(', ')} unavailable.</p>` : html`<p>All services available.</p>`}`,
+        Object.fromEntries(sections),
+      );
+    });
+    app.get('/frontend/summary', async (_request, reply) => {
+      const sections = Object.fromEntries(
+        await Promise.all((['ivor', 'events', 'newsroom'] as const).map(async (upstream) => [upstream, await fetchSection(upstream, upstream === 'ivor' ? '/api/resources' : `/api/${upstream === 'events' ? 'events' : 'articles'}?limit=5`)] as const)),
+      );
+      const fallback = Object.values(sections).some((section) => section.fallback);
+      if (fallback) reply.header(FALLBACK_HEADER, Object.keys(sections).filter((name) => sections[name]!.fallback).join(','));
+      return reply.send({ fallback, sections, breakers: Object.fromEntries(Object.entries(breakers).map(([name, breaker]) => [name, breaker.state()])) });
+    });
+    app.get('/static/:file', async (request, reply) => {
+      const { file } = parseInput(z.object({ file: z.enum(['app.js', 'style.css']) }), request.params, 'params');
+      return reply.header('content-type', file.endsWith('.js') ? 'text/javascript; charset=utf-8' : 'text/css; charset=utf-8').header('cache-control', 'public, max-age=300').send(files[file]);
+    });
+  },
+};
