@@ -81,3 +81,7 @@ logs: node_modules ## follow the stack's logs (SERVICE=ivor-blue for one)
 .PHONY: bench-stack
 bench-stack: node_modules engine images ## benchmark: make gen time, make up warm, stack memory (minimal and full profiles)
 	@$(TSX) scripts/bench-stack.ts
+
+.PHONY: bench-stubs
+bench-stubs: node_modules ## benchmark: req/s and p95 of GET /api/events and POST /api/chat through Traefik, stub memory (needs make up; DURATION=30)
+	@$(TSX) scripts/bench-stubs.ts $(if $(DURATION),--duration $(DURATION))

@@ -7,6 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { containerRss, mib } from './runners/container-stats.js';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseConfig } from '../services/config/validate.js';
@@ -24,21 +25,6 @@ Prints: make gen time (median of N CLI runs), make up warm time until all servic
 each container's cgroup after a 20 s settle). Leaves compose/ regenerated from parity.yaml.
 `;
 
-/** RSS of one container from its cgroup (v1: memory.stat total_rss; v2: memory.stat anon). */
-function containerRss(id: string): number {
-  for (const path of [`/sys/fs/cgroup/memory/docker/${id}/memory.stat`, `/sys/fs/cgroup/system.slice/docker-${id}.scope/memory.stat`]) {
-    try {
-      const stat = readFileSync(path, 'utf8');
-      const match = /^(?:total_rss|anon) (\d+)$/m.exec(stat);
-      if (match) return Number(match[1]);
-    } catch {
-      // try the next layout
-    }
-  }
-  return NaN;
-}
-
-const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 
 await runMain(async () => {
   const { values } = parseCli(process.argv.slice(2), { runs: { type: 'string' } }, HELP);

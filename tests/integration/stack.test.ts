@@ -84,11 +84,14 @@ describe('the generated stack', () => {
       return r;
     }, 30_000);
     expect(response.headers['x-parity-color']).toBe('blue');
-    expect(JSON.parse(response.body)).toMatchObject({ service: 'frontend', color: 'blue' });
+    expect(response.headers['x-parity-service']).toBe('frontend');
+    expect(response.body).toContain('<h1>Community platform</h1>');
     const api = await https('/api/events');
-    expect(JSON.parse(api.body)).toMatchObject({ service: 'events', color: 'blue' });
-    const pinned = await https('/api/chat', { 'X-Parity-Color': 'green' });
-    expect(JSON.parse(pinned.body)).toMatchObject({ service: 'ivor', color: 'green' });
+    expect(api.headers).toMatchObject({ 'x-parity-service': 'events', 'x-parity-color': 'blue' });
+    expect(JSON.parse(api.body)).toEqual({ events: [] });
+    const pinned = await https('/api/resources', { 'X-Parity-Color': 'green' });
+    expect(pinned.headers).toMatchObject({ 'x-parity-service': 'ivor', 'x-parity-color': 'green' });
+    expect(JSON.parse(pinned.body).resources.length).toBeGreaterThan(0);
   });
 
   it('plain HTTP redirects to HTTPS on the published port', async () => {

@@ -12,6 +12,8 @@ export interface Metrics {
   readonly registry: Registry;
   readonly httpRequests: Counter<'method' | 'route' | 'status'>;
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  /** Requests being served right now: a deploy's drain waits for the old color's to reach 0. */
+  readonly inFlight: Gauge;
   readonly dependencyDuration: Histogram<'dependency' | 'operation' | 'outcome'>;
   readonly dbQueryDuration: Histogram<'pool'>;
   readonly breakerState: Gauge<'breaker'>;
@@ -28,6 +30,7 @@ export function createMetrics(labels: { service: string; color: string; version:
     registry,
     httpRequests: new Counter({ name: 'http_requests_total', help: 'HTTP requests by route template and status.', labelNames: ['method', 'route', 'status'], registers: [registry] }),
     httpDuration: new Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request latency.', labelNames: ['method', 'route', 'status'], buckets, registers: [registry] }),
+    inFlight: new Gauge({ name: 'http_requests_in_flight', help: 'Requests being served now (health and metrics excluded).', registers: [registry] }),
     dependencyDuration: new Histogram({
       name: 'dependency_call_duration_seconds',
       help: 'Calls to Postgres, Redis, S3 and other services, by outcome (success, failure, timeout, rejected while open).',

@@ -1,0 +1,116 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * Benchmark of the platform stubs through Traefik on the running stack (`make up`):
+ * requests/s and latency percentiles of `GET /api/events` and `POST /api/chat`, then the
+ * memory of every stub container. Prints measured figures; asserts nothing.
+ */
+import { readFile } from 'node:fs/promises';
+import { Agent, request as httpsRequest } from 'node:https';
+import { UsageError, formatDuration } from '../services/errors.js';
+import { ADMIN_EMAIL } from '../services/topology/apps.js';
+import { parseCli, runMain } from './runners/cli.js';
+import { containerRss, mib } from './runners/container-stats.js';
+import { loadConfig } from './runners/gen.js';
+import { runLoad, type LoadResult } from './runners/load.js';
+import { createProgress } from './runners/progress.js';
+import { compose, defaultTarget, listContainers } from './runners/stack.js';
+import { statePath, writeFileAtomic } from './runners/state.js';
+
+const HELP = `
+Usage: npx tsx scripts/bench-stubs.ts [--duration SECONDS] [--connections N]   (make bench-stubs)
+
+Needs the stack running (make up). Through Traefik (https, the configured port), for
+--duration seconds each (default 30) with --connections concurrent connections (default 10):
+  GET  /api/events   anonymous listing (read from the replica)
+  POST /api/chat     a member asking IVOR (answer from the Redis cache, turns written to the primary)
+then the RSS of each stub container. Seeds 20 events and a bench user first (idempotent).
+Figures are printed and written to .parity/bench/stubs.json.
+`;
+
+const QUESTIONS = ['Where can I get housing advice?', 'I would like a mentor for my career', 'Are there community events this month?', 'Where can I get sexual health testing?'];
+
+await runMain(async () => {
+  const { values } = parseCli(process.argv.slice(2), { duration: { type: 'string' }, connections: { type: 'string' } }, HELP);
+  const duration = Number(values.duration ?? 30);
+  const connections = Number(values.connections ?? 10);
+  if (!Number.isInteger(duration) || duration < 1) throw new UsageError(`--duration: expected whole seconds ≥ 1, got "${values.duration}"`);
+  if (!Number.isInteger(connections) || connections < 1) throw new UsageError(`--connections: expected a whole number ≥ 1, got "${values.connections}"`);
+  const progress = createProgress('[bench]');
+  const config = await loadConfig();
+  const target = defaultTarget();
+  const containers = await listContainers(target);
+  const unhealthy = ['traefik', 'auth', 'events-blue', 'ivor-blue'].filter((name) => containers.find((c) => c.service === name)?.health !== 'healthy');
+  if (unhealthy.length) throw new UsageError(`the stack isn't running (${unhealthy.join(', ')} not healthy): start it with \`make up\` first`);
+
+  const base = `https://localhost:${config.ports.https}`;
+  // Seeding trusts the stack's own CA; autocannon (loopback only) doesn't verify certificates.
+  const agent = new Agent({ ca: await readFile(statePath('ca', 'parity-ca.pem')) });
+  const request = async (method: string, path: string, body?: unknown, token?: string) => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the APIs' JSON, read field by field below
+    return new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const req = httpsRequest(`${base}${path}`, { method, agent, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) } }, (res) => {
+        let text = '';
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
+      });
+      req.on('error', reject);
+      req.end(body === undefined ? undefined : JSON.stringify(body));
+    });
+  };
+
+  progress.step('seeding: bench user and 20 events');
+  const adminPassword = (await readFile(statePath('secrets', 'admin_password'), 'utf8')).trim();
+  const admin = await request('POST', '/auth/login', { email: ADMIN_EMAIL, password: adminPassword });
+  if (admin.status !== 200) throw new Error(`admin login failed (${admin.status}): ${JSON.stringify(admin.body)}`);
+  const member = { email: 'bench@parity.localhost', password: 'benchmark-password' };
+  await request('POST', '/auth/register', member);
+  const login = await request('POST', '/auth/login', member);
+  if (login.status !== 200) throw new Error(`bench user login failed (${login.status}): ${JSON.stringify(login.body)}`);
+  const existing = (await request('GET', '/api/events?limit=200')).body?.events?.length ?? 0;
+  for (let index = existing; index < 20; index += 1) {
+    await request('POST', '/api/events', { title: `Bench event ${index + 1}`, startsAt: new Date(Date.UTC(2027, 0, 1 + index, 18)).toISOString(), location: 'Community hall' }, admin.body.accessToken);
+  }
+
+  const results: Record<string, LoadResult> = {};
+  const scenarios = [
+    { name: 'GET /api/events', options: { url: `${base}/api/events`, method: 'GET' as const } },
+    {
+      name: 'POST /api/chat',
+      options: {
+        url: `${base}/api/chat`,
+        method: 'POST' as const,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${login.body.accessToken}` },
+        bodies: QUESTIONS.map((message) => JSON.stringify({ message })),
+      },
+    },
+  ];
+  for (const scenario of scenarios) {
+    const started = Date.now();
+    results[scenario.name] = await runLoad({
+      ...scenario.options,
+      durationSeconds: duration,
+      connections,
+      onTick: (done) => progress.step(`${scenario.name}: ${done} requests, ${formatDuration(Date.now() - started)} of ${duration}s`),
+    });
+    const r = results[scenario.name]!;
+    progress.info(`${scenario.name}: ${r.requestsPerSecond.toFixed(0)} req/s, p95 ${r.latencyMs.p95.toFixed(1)} ms, ${r.non2xx} non-2xx, ${r.errors} errors`);
+  }
+
+  const ids = (await compose(target, ['ps', '-q', '--no-trunc'])).split('\n').filter(Boolean);
+  const names = (await compose(target, ['ps', '--format', '{{.Service}}'])).split('\n').filter(Boolean);
+  const memory = Object.fromEntries(
+    names.map((name, index) => [name, containerRss(ids[index]!)] as const).filter(([name]) => /^(auth|alert-receiver|(frontend|ivor|events|newsroom)-(blue|green))$/.test(name)),
+  );
+
+  const lines = [
+    `stubs benchmark through Traefik (${duration} s each, ${connections} connections, this machine)`,
+    ...Object.entries(results).map(
+      ([name, r]) =>
+        `  ${name.padEnd(16)} ${r.requestsPerSecond.toFixed(0).padStart(5)} req/s  p50 ${r.latencyMs.p50.toFixed(1)} ms  p95 ${r.latencyMs.p95.toFixed(1)} ms  p99 ${r.latencyMs.p99.toFixed(1)} ms  (${r.requests} requests, ${r.non2xx} non-2xx, ${r.errors} errors)`,
+    ),
+    '  memory (RSS) per stub container after the load:',
+    ...Object.entries(memory).map(([name, bytes]) => `    ${name.padEnd(16)} ${mib(bytes)}`),
+  ];
+  process.stdout.write(`\n${lines.join('\n')}\n`);
+  await writeFileAtomic(statePath('bench', 'stubs.json'), `${JSON.stringify({ at: new Date().toISOString(), duration, connections, results, memoryBytes: memory }, null, 2)}\n`);
+});
