@@ -82,6 +82,14 @@ logs: node_modules ## follow the stack's logs (SERVICE=ivor-blue for one)
 bench-stack: node_modules engine images ## benchmark: make gen time, make up warm, stack memory (minimal and full profiles)
 	@$(TSX) scripts/bench-stack.ts
 
+.PHONY: deploy
+deploy: node_modules ## blue/green deploy of the platform services: VERSION=x [FAULT=error=20%] [IMAGE=ref]
+	@$(TSX) scripts/deploy.ts deploy --version "$(VERSION)" $(if $(FAULT),--fault "$(FAULT)") $(if $(IMAGE),--image "$(IMAGE)")
+
+.PHONY: rollback
+rollback: node_modules ## all traffic back to the previous color at once
+	@$(TSX) scripts/deploy.ts rollback
+
 .PHONY: bench-stubs
 bench-stubs: node_modules ## benchmark: req/s and p95 of GET /api/events and POST /api/chat through Traefik, stub memory (needs make up; DURATION=30)
 	@$(TSX) scripts/bench-stubs.ts $(if $(DURATION),--duration $(DURATION))

@@ -55,7 +55,15 @@ await runMain(async () => {
       const config = await loadConfig();
       const status = await readStatus(target, config);
       if (format === 'json') process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
-      else process.stdout.write(`${formatStatusTable(status.rows)}\n${status.activeColor ? `\nActive color: ${status.activeColor} (${JSON.stringify(status.weights)})\n` : ''}`);
+      else {
+        const last = status.deploy?.lastDeploy;
+        const deployLine = status.deploy
+          ? `Versions: blue ${status.deploy.colors.blue.version}, green ${status.deploy.colors.green.version}${last ? `; last deploy: ${last.version} ${last.result} at ${last.at}` : ''}${status.deploy.inProgress ? `; DEPLOY IN PROGRESS: ${status.deploy.inProgress.version} at ${status.deploy.inProgress.step}` : ''}\n`
+          : '';
+        process.stdout.write(
+          `${formatStatusTable(status.rows)}\n${status.activeColor ? `\nActive color: ${status.activeColor} (traffic: blue ${status.weights?.blue} %, green ${status.weights?.green} %)\n` : ''}${deployLine}`,
+        );
+      }
       return;
     }
     case 'down':

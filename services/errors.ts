@@ -96,6 +96,31 @@ export class TimeoutError extends ParityError {
   readonly exitCode = 1;
 }
 
+/** A deploy request that can't be run: bad VERSION/FAULT/IMAGE, an image that doesn't exist. */
+export class DeployInputError extends ParityError {
+  readonly exitCode = 2;
+  constructor(readonly problems: readonly string[]) {
+    super(`make deploy: nothing was changed:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
+}
+
+/** Another deploy or rollback holds the lock. */
+export class DeployLockedError extends ParityError {
+  readonly exitCode = 2;
+}
+
+/** A gate failed: traffic went back to the old color; the message says which gate and its figures. */
+export class DeployRolledBackError extends ParityError {
+  readonly exitCode = 1;
+  constructor(
+    readonly gate: string,
+    readonly reasons: readonly string[],
+    readonly reportFile: string,
+  ) {
+    super(`deploy rolled back at gate "${gate}":\n${reasons.map((reason) => `  - ${reason}`).join('\n')}\nreport: ${reportFile}`);
+  }
+}
+
 /** `1m05s`, `12.3s`, `850ms`: short and stable, for messages and tables. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;

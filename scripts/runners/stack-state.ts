@@ -10,6 +10,7 @@ import { SECRETS, type SecretName } from '../../services/topology/common.js';
 import { MissingToolError } from '../../services/errors.js';
 import { hasCommand, run } from './exec.js';
 import { COMPOSE_DIR } from './gen.js';
+import { ensureColorEnvFiles, readDeployState, writeRoutes } from './deploy-state.js';
 import { statePath, writeFileAtomic } from './state.js';
 
 async function exists(path: string): Promise<boolean> {
@@ -93,7 +94,10 @@ export async function ensureTls(stateDir: string): Promise<{ created: boolean; c
 export async function installDynamicConfig(stateDir: string, composeDir = COMPOSE_DIR): Promise<void> {
   const dir = join(stateDir, 'traefik', 'dynamic');
   await mkdir(dir, { recursive: true });
-  await writeFileAtomic(join(dir, 'routes.yml'), await readFile(join(composeDir, 'traefik', 'dynamic', 'routes.yml'), 'utf8'));
+  // Once a deploy has run, its state is the record of which color serves: keep it.
+  const deployed = await readDeployState(stateDir);
+  if (deployed) await writeRoutes(stateDir, deployed);
+  else await writeFileAtomic(join(dir, 'routes.yml'), await readFile(join(composeDir, 'traefik', 'dynamic', 'routes.yml'), 'utf8'));
 }
 
 /** Everything the stack needs in the state directory. */
@@ -102,6 +106,7 @@ export async function prepareState(stateDir = statePath(), composeDir = COMPOSE_
   const tls = await ensureTls(stateDir);
   if (tls.created) created.push('local CA and *.localhost certificate');
   await installDynamicConfig(stateDir, composeDir);
+  await ensureColorEnvFiles(stateDir);
   return { created, caFile: tls.caFile };
 }
 

@@ -17,6 +17,8 @@ import { COMPOSE_DIR, generate } from './gen.js';
 import { bakeImages, createDockerProbe } from './images.js';
 import { prepareState } from './stack-state.js';
 import type { Progress } from './progress.js';
+import { colorImageEnvironment, readDeployState } from './deploy-state.js';
+import type { DeployState } from '../../services/deploy/policy.js';
 import { statePath } from './state.js';
 
 export interface ComposeTarget {
@@ -35,7 +37,8 @@ function composeArgv(target: ComposeTarget, args: string[]): string[] {
 }
 
 function composeEnv(target: ComposeTarget): NodeJS.ProcessEnv {
-  return { PARITY_STATE_DIR: target.stateDir };
+  // A color deployed on another image keeps it across `make up` (compose reads the variable).
+  return { PARITY_STATE_DIR: target.stateDir, ...colorImageEnvironment(target.stateDir) };
 }
 
 export async function compose(target: ComposeTarget, args: string[], onLine?: (line: string) => void): Promise<string> {
@@ -151,16 +154,21 @@ export interface StatusRow {
   color: string;
 }
 
-export async function readStatus(target: ComposeTarget, config: ParityConfig): Promise<{ rows: StatusRow[]; activeColor?: Color; weights?: Record<Color, number> }> {
+export async function readStatus(
+  target: ComposeTarget,
+  config: ParityConfig,
+): Promise<{ rows: StatusRow[]; activeColor?: Color; weights?: Record<Color, number>; deploy?: DeployState }> {
   const topology = buildTopology(config);
   const containers = new Map((await listContainers(target)).map((c) => [c.service, c]));
   const active = await readActiveColor(target.stateDir);
+  const deploy = await readDeployState(target.stateDir);
   const rows = topology.services.map((service) => {
     const c = containers.get(service.name);
-    const color = service.color ? `${service.color}${active && active.color === service.color ? ' (active)' : ''}` : '';
+    const version = service.color && deploy ? ` ${deploy.colors[service.color].version}` : '';
+    const color = service.color ? `${service.color}${version}${active && active.color === service.color ? ' (active)' : ''}` : '';
     return { service: service.name, state: c?.state ?? 'absent', health: c?.health || (c ? 'none' : ''), url: service.url ?? '', color };
   });
-  return { rows, activeColor: active?.color, weights: active?.weights };
+  return { rows, activeColor: active?.color, weights: active?.weights, ...(deploy ? { deploy } : {}) };
 }
 
 export function formatStatusTable(rows: StatusRow[]): string {

@@ -95,6 +95,25 @@ export interface ParityConfig {
     /** Where Alertmanager sends alerts; empty = the local recorder (`alert-receiver`). @default '' */
     readonly webhookUrl: string;
   };
+  /** Blue/green deploys (`make deploy`): the canary's pace, its budgets, drain and stickiness. */
+  readonly deploy: DeployConfig;
+}
+
+export interface DeployConfig {
+  /** How long each canary step (5 %, 25 %) is watched in Prometheus before the next. @default 60 */
+  readonly stepSeconds: number;
+  /** The new color's error-rate budget during the canary, in percent of its requests. @default 1 */
+  readonly errorRatePercent: number;
+  /** The new color's p95 latency budget during the canary. @default 500 */
+  readonly p95Ms: number;
+  /** Fewest requests a step needs before its figures are judged (fewer: judged on what there is, with a warning). @default 20 */
+  readonly minRequests: number;
+  /** After 100 %, how long to wait for the old color's in-flight requests. @default 30 */
+  readonly drainSeconds: number;
+  /** Keep the old color running after a deploy, so `make rollback` is instant. @default true */
+  readonly keepWarm: boolean;
+  /** Cookie-based sticky sessions during the canary, so a user doesn't flip between versions. @default true */
+  readonly stickySessions: boolean;
 }
 
 export const DEFAULT_CONFIG: ParityConfig = {
@@ -131,6 +150,7 @@ export const DEFAULT_CONFIG: ParityConfig = {
   },
   resources: {},
   alerting: { webhookUrl: '' },
+  deploy: { stepSeconds: 60, errorRatePercent: 1, p95Ms: 500, minRequests: 20, drainSeconds: 30, keepWarm: true, stickySessions: true },
 };
 
 /** What the validator knows about each field. */
@@ -143,6 +163,7 @@ export type FieldSchema =
   | { readonly kind: 'memory' }
   | { readonly kind: 'cpus' }
   | { readonly kind: 'url' }
+  | { readonly kind: 'number'; readonly min: number; readonly max: number; readonly integer?: boolean; readonly unit?: string }
   | { readonly kind: 'object'; readonly fields: Readonly<Record<string, FieldSchema>> }
   | { readonly kind: 'map'; readonly keys: readonly string[]; readonly value: FieldSchema };
 
@@ -190,5 +211,17 @@ export const CONFIG_SCHEMA: FieldSchema = {
       value: { kind: 'object', fields: { memory: { kind: 'memory' }, cpus: { kind: 'cpus' } } },
     },
     alerting: { kind: 'object', fields: { webhookUrl: { kind: 'url' } } },
+    deploy: {
+      kind: 'object',
+      fields: {
+        stepSeconds: { kind: 'number', min: 5, max: 3600, integer: true, unit: 'seconds' },
+        errorRatePercent: { kind: 'number', min: 0, max: 100, unit: 'percent' },
+        p95Ms: { kind: 'number', min: 1, max: 60_000, integer: true, unit: 'milliseconds' },
+        minRequests: { kind: 'number', min: 0, max: 1_000_000, integer: true },
+        drainSeconds: { kind: 'number', min: 0, max: 3600, integer: true, unit: 'seconds' },
+        keepWarm: { kind: 'boolean' },
+        stickySessions: { kind: 'boolean' },
+      },
+    },
   },
 };

@@ -168,6 +168,10 @@ function readNode(
       return typeof value === 'number' && value > 0 && value <= 64
         ? value
         : fail(`expected a number of cores greater than 0 (e.g. 0.5), got ${describe(value)}`);
+    case 'number':
+      return typeof value === 'number' && Number.isFinite(value) && value >= schema.min && value <= schema.max && (!schema.integer || Number.isInteger(value))
+        ? value
+        : fail(`expected ${schema.integer ? 'a whole number' : 'a number'} from ${schema.min} to ${schema.max}${schema.unit ? ` (${schema.unit})` : ''}, got ${describe(value)}`);
     case 'url':
       return typeof value === 'string' && (value === '' || /^https?:\/\/[^\s/]+(\/\S*)?$/.test(value))
         ? value

@@ -12,10 +12,11 @@ function renderService(service: ServiceSpec, topology: Topology): Record<string,
   const health = service.healthcheck;
   const dependsOn = Object.entries(service.dependsOn ?? {});
   return {
-    image: service.image,
+    image: service.imageVariable ? `\${${service.imageVariable}:-${service.image}}` : service.image,
     entrypoint: service.entrypoint,
     command: service.command,
     environment: service.environment && Object.keys(service.environment).length ? service.environment : undefined,
+    env_file: service.envFile?.length ? service.envFile : undefined,
     ports: service.ports?.map((port) => `${port.bind}:${port.host}:${port.container}`),
     volumes: service.volumes,
     secrets: service.secrets?.length ? service.secrets : undefined,

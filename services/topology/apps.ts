@@ -5,7 +5,7 @@
  */
 import type { Color, ParityConfig } from '../config/schema.js';
 import { SERVICE_NEEDS, type AppService } from '../config/profiles.js';
-import { DATABASE, STUB_PORT, hostFor } from './common.js';
+import { DATABASE, STATE, STUB_PORT, hostFor } from './common.js';
 import { nodeHealth, type ServiceSpec } from './types.js';
 
 /** The admin account auth creates at start; its password is the generated `admin_password` secret. */
@@ -38,6 +38,12 @@ function dataEnvironment(running: ReadonlySet<string>): Record<string, string> {
 const dataSecrets = (running: ReadonlySet<string>) =>
   ['postgres_password', 'jwt_key', ...(running.has('s3') ? (['s3_access_key', 's3_secret_key'] as const) : [])] as const;
 
+/** A color's deploy settings file (VERSION, FAULT), written by `make up` (defaults) and `make deploy`. */
+export const colorEnvFile = (color: Color): string => `${STATE}/deploy/${color}.env`;
+
+/** The variable `make deploy` sets to run a color on another image than the catalog's. */
+export const colorImageVariable = (color: Color): string => `PARITY_IMAGE_${color.toUpperCase()}`;
+
 export function appService(app: AppService, color: Color, config: ParityConfig, image: string, running: ReadonlySet<string>): ServiceSpec {
   const frontendOnly = app === 'frontend';
   return {
@@ -46,10 +52,11 @@ export function appService(app: AppService, color: Color, config: ParityConfig, 
     tier: 'app',
     color,
     image,
+    imageVariable: colorImageVariable(color),
+    envFile: [colorEnvFile(color)],
     environment: {
       SERVICE: app,
       COLOR: color,
-      VERSION: `0.0.0-${color}`,
       PORT: String(STUB_PORT),
       ...(frontendOnly ? { BREAKER_RESET_MS: String(BREAKER_RESET_MS) } : dataEnvironment(running)),
     },

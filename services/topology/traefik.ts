@@ -82,15 +82,27 @@ export function colorWeights(active: Color, percent: number): Record<Color, numb
   return { [active]: percent, [other]: 100 - percent } as Record<Color, number>;
 }
 
+export interface DynamicOptions {
+  /**
+   * Cookie-based stickiness on the weighted services (during a canary, so a user's session
+   * stays on one version). Off when one color has all the traffic: a sticky cookie would
+   * otherwise keep routing users to the old color after the switch.
+   */
+  readonly stickyCookie?: string;
+}
+
 /** The dynamic config: every route through a weighted blue/green service. */
-export function renderTraefikDynamic(weights: Record<Color, number>): object {
+export function renderTraefikDynamic(weights: Record<Color, number>, options: DynamicOptions = {}): object {
   const routers: Record<string, object> = {};
   const services: Record<string, object> = {};
   for (const app of APP_SERVICES) {
     const rule = pathRule(APP_ROUTES[app]);
     routers[app] = { rule, service: app, entryPoints: ['websecure'], tls: {} };
     services[app] = {
-      weighted: { services: (['blue', 'green'] as const).map((color) => ({ name: `${app}-${color}`, weight: weights[color] })) },
+      weighted: {
+        services: (['blue', 'green'] as const).map((color) => ({ name: `${app}-${color}`, weight: weights[color] })),
+        ...(options.stickyCookie ? { sticky: { cookie: { name: options.stickyCookie, secure: true, httpOnly: true, sameSite: 'lax' } } } : {}),
+      },
     };
     for (const color of ['blue', 'green'] as const) {
       // Pinned routers win over the weighted one when the color header is present.

@@ -36,6 +36,14 @@ export interface ServiceSpec {
   readonly entrypoint?: readonly string[];
   readonly command?: readonly string[];
   readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Files of `KEY=value` lines loaded into the environment (compose `env_file`). A blue/green
+   * color's VERSION and FAULT live there, in the state directory, so deploys change them and
+   * `make up` keeps what was deployed.
+   */
+  readonly envFile?: readonly string[];
+  /** A variable that, when set in compose's environment, replaces `image` (the deployed image of a color). */
+  readonly imageVariable?: string;
   readonly ports?: readonly PortSpec[];
   /** Compose short syntax (`source:target[:ro]`); relative sources are relative to compose/. */
   readonly volumes?: readonly string[];

@@ -37,7 +37,7 @@ describe('parity.yaml: malformed configs, each with its exact message', () => {
     [
       'an unknown top-level key, with a suggestion',
       'prots:\n  http: 8080\n',
-      one('parity.yaml:1:1 prots: unknown key (did you mean "ports"?); expected one of: profile, bindAddress, activeColor, ports, versions, services, resources, alerting'),
+      one('parity.yaml:1:1 prots: unknown key (did you mean "ports"?); expected one of: profile, bindAddress, activeColor, ports, versions, services, resources, alerting, deploy'),
     ],
     [
       'an unknown nested key, with a suggestion',
@@ -67,6 +67,16 @@ describe('parity.yaml: malformed configs, each with its exact message', () => {
       'an unquoted version YAML would read as a number',
       'versions:\n  postgres: 15.20\n',
       one('parity.yaml:2:13 versions.postgres: write versions as strings (quote them: "15.20"), expected e.g. "15.20"'),
+    ],
+    [
+      'a canary step too short to judge',
+      'deploy:\n  stepSeconds: 1\n',
+      one('parity.yaml:2:16 deploy.stepSeconds: expected a whole number from 5 to 3600 (seconds), got 1'),
+    ],
+    [
+      'an error budget given as a string',
+      'deploy:\n  errorRatePercent: "1%"\n',
+      one('parity.yaml:2:21 deploy.errorRatePercent: expected a number from 0 to 100 (percent), got "1%"'),
     ],
     ['an invalid version', 'versions:\n  traefik: latest\n', one('parity.yaml:2:12 versions.traefik: expected a version like "v3.6.12", got "latest"')],
     ['a version of the wrong major', 'versions:\n  traefik: v2.11.0\n', one('parity.yaml:2:12 versions.traefik: expected a version like "v3.6.12", got "v2.11.0"')],

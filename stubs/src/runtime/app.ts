@@ -188,7 +188,13 @@ export function createStubApp(settings: Settings, definition: StubDefinition): {
   });
   app.addContentTypeParser(['image/png', 'image/jpeg', 'image/webp', 'application/pdf', 'text/plain'], { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
+  const counted = (url: string) => !url.startsWith('/metrics') && !url.startsWith('/health');
   app.addHook('onRequest', async (request, reply) => {
+    if (counted(request.url)) {
+      // 'close' fires once however the exchange ends (sent, or aborted by the client).
+      metrics.inFlight.inc();
+      reply.raw.once('close', () => metrics.inFlight.dec());
+    }
     reply.header('x-parity-version', settings.version);
     reply.header('x-parity-color', settings.color);
     reply.header('x-parity-service', settings.service);

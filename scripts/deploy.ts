@@ -1,0 +1,57 @@
+#!/usr/bin/env -S npx tsx
+/** `make deploy VERSION=x` and `make rollback`: blue/green releases of the platform services. */
+import { UsageError } from '../services/errors.js';
+import { parseCli, runMain } from './runners/cli.js';
+import { deploy, rollback } from './runners/deploy.js';
+import { loadConfig } from './runners/gen.js';
+import { createProgress } from './runners/progress.js';
+import { defaultTarget } from './runners/stack.js';
+
+const HELP = `
+Usage: npx tsx scripts/deploy.ts deploy --version V [--fault F] [--image REF]   (make deploy VERSION=V [FAULT=F] [IMAGE=REF])
+       npx tsx scripts/deploy.ts rollback                                        (make rollback)
+
+deploy    starts the idle color with VERSION, passes the gates (L1–L3 /health of every
+          service, L4 smoke journeys through Traefik pinned to the idle color), then moves
+          traffic 5 % → 25 % → 100 %, judging the new color's error rate and p95 in Prometheus
+          (Traefik's metrics) against deploy.* in parity.yaml; drains the old color, and writes a
+          report (.parity/deploy/reports/). A failed gate, or Ctrl-C, puts all traffic back on
+          the old color, stops the new one, prints which gate failed with its figures (exit 1).
+rollback  all traffic back to the other color at once (started first if it was stopped);
+          prints how long until only that color answered.
+
+Options:
+  --version V   the version label (shown as X-Parity-Version), e.g. 1.4.0
+  --fault F     make the new version deliberately bad: error=20% and/or latency=300ms
+  --image REF   run the new color on another stubs image (must be in the engine)
+  -h, --help    show this help
+Only one deploy or rollback runs at a time (lock: .parity/deploy/lock). Exit 2: bad input,
+nothing changed.
+`;
+
+await runMain(async () => {
+  const { values, positionals } = parseCli(process.argv.slice(2), { version: { type: 'string' }, fault: { type: 'string' }, image: { type: 'string' } }, HELP);
+  const [command, ...rest] = positionals;
+  if (rest.length) throw new UsageError(`unexpected arguments: ${rest.join(' ')} (see --help)`);
+  const config = await loadConfig();
+  const progress = createProgress('[deploy]');
+  const aborter = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (aborter.signal.aborted) process.exit(130);
+      progress.info(`${signal}: rolling back (send again to quit at once)`);
+      aborter.abort();
+    });
+  }
+  const options = { target: defaultTarget(), config, progress, signal: aborter.signal };
+  switch (command) {
+    case 'deploy':
+      await deploy({ version: values.version ?? '', ...(values.fault ? { fault: values.fault } : {}), ...(values.image ? { image: values.image } : {}) }, options);
+      return;
+    case 'rollback':
+      await rollback(options);
+      return;
+    default:
+      throw new UsageError(`expected a command, deploy or rollback (got ${command ? `"${command}"` : 'none'}); see --help`);
+  }
+});

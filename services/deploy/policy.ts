@@ -1,0 +1,126 @@
+/**
+ * Blue/green deploy policy, pure: what a deploy request may say, the canary's steps, the
+ * Prometheus queries that judge a color (Traefik's service metrics), and the judgement.
+ * The runner (`scripts/runners/deploy.ts`) does the I/O.
+ */
+import type { Color, DeployConfig } from '../config/schema.js';
+import { APP_SERVICES } from '../config/profiles.js';
+
+/** Traffic shares of the new color, in order. The last is the switch. */
+export const CANARY_STEPS = [5, 25, 100] as const;
+
+/** Versions are labels (shown as `X-Parity-Version`): semver-ish, no spaces or shell characters. */
+export const VERSION_PATTERN = /^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$/;
+
+/** Sticky sessions pin a browser to a color with this cookie during the canary. */
+export const STICKY_COOKIE = 'parity_color';
+
+export const otherColor = (color: Color): Color => (color === 'blue' ? 'green' : 'blue');
+
+export interface DeployRequest {
+  readonly version: string;
+  /** FAULT for the new color (a deliberately bad version, for drills and tests). */
+  readonly fault?: string;
+  /** Image for the new color; the catalog's stubs image when absent. */
+  readonly image?: string;
+}
+
+/** What each color runs; kept in the state directory. */
+export interface ColorState {
+  readonly version: string;
+  readonly image?: string;
+  readonly fault?: string;
+  readonly deployedAt?: string;
+}
+
+/** The deploy state of record (`.parity/deploy/state.json`). */
+export interface DeployState {
+  readonly active: Color;
+  readonly weights: Record<Color, number>;
+  readonly sticky: boolean;
+  readonly colors: Record<Color, ColorState>;
+  /** Set while a deploy runs; found set by the next one when a deploy was killed. */
+  readonly inProgress?: { readonly version: string; readonly color: Color; readonly pid: number; readonly step: string; readonly startedAt: string };
+  readonly lastDeploy?: { readonly version: string; readonly result: 'promoted' | 'rolled-back' | 'interrupted'; readonly at: string; readonly report?: string };
+}
+
+export function initialDeployState(active: Color): DeployState {
+  return {
+    active,
+    weights: { [active]: 100, [otherColor(active)]: 0 } as Record<Color, number>,
+    sticky: false,
+    colors: { blue: { version: '0.0.0-blue' }, green: { version: '0.0.0-green' } },
+  };
+}
+
+/** Every problem with a request, with the parameter it concerns (empty = fine). */
+export function validateDeployRequest(request: DeployRequest): string[] {
+  const problems: string[] = [];
+  if (!request.version) problems.push('VERSION: required, e.g. make deploy VERSION=1.4.0');
+  else if (!VERSION_PATTERN.test(request.version)) problems.push(`VERSION: "${request.version}" is not a version (letters, digits and . _ + -, starting with a letter or digit, at most 64)`);
+  if (request.fault !== undefined && !/^(error=[0-9.]+%?|latency=\d+(ms|s)?)(,\s*(error=[0-9.]+%?|latency=\d+(ms|s)?))?$/.test(request.fault)) {
+    problems.push(`FAULT: "${request.fault}" is not a fault (error=<share or %>, latency=<ms>; e.g. error=20%)`);
+  }
+  if (request.image !== undefined && !/^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9._-]+$/.test(request.image)) problems.push(`IMAGE: "${request.image}" is not an image reference (repository:tag)`);
+  return problems;
+}
+
+/** The `service` label Traefik gives a color's services (`events-green@file`), as a regex. */
+export function colorServiceSelector(color: Color): string {
+  return `service=~"(${APP_SERVICES.join('|')})-${color}@file"`;
+}
+
+/** PromQL for a color's traffic over the last `windowSeconds` (Traefik's own service metrics). */
+export function colorQueries(color: Color, windowSeconds: number): { requests: string; errors: string; p95: string } {
+  const selector = colorServiceSelector(color);
+  const window = `${Math.max(10, Math.round(windowSeconds))}s`;
+  return {
+    requests: `sum(increase(traefik_service_requests_total{${selector}}[${window}]))`,
+    errors: `sum(increase(traefik_service_requests_total{${selector},code=~"5.."}[${window}]))`,
+    p95: `histogram_quantile(0.95, sum by (le) (rate(traefik_service_request_duration_seconds_bucket{${selector}}[${window}])))`,
+  };
+}
+
+export interface ColorFigures {
+  readonly requests: number;
+  readonly errors: number;
+  /** 0–1; NaN without requests. */
+  readonly errorRate: number;
+  /** Milliseconds; NaN without requests. */
+  readonly p95Ms: number;
+}
+
+export interface Judgement {
+  readonly pass: boolean;
+  /** Why it failed (empty when it passed). */
+  readonly failures: readonly string[];
+  /** Said even when it passed (e.g. too little traffic to be sure). */
+  readonly warnings: readonly string[];
+}
+
+const pct = (share: number) => `${(share * 100).toFixed(2)} %`;
+
+/** The canary gate: the new color against the budgets (and, for the record, the active color). */
+export function judgeCanary(candidate: ColorFigures, active: ColorFigures, budgets: DeployConfig): Judgement {
+  const failures: string[] = [];
+  const warnings: string[] = [];
+  if (candidate.requests > 0 && candidate.errorRate * 100 > budgets.errorRatePercent) {
+    failures.push(`error rate ${pct(candidate.errorRate)} > budget ${budgets.errorRatePercent} % (${candidate.errors} of ${Math.round(candidate.requests)} requests; active color ${Number.isNaN(active.errorRate) ? 'n/a' : pct(active.errorRate)})`);
+  }
+  if (candidate.requests > 0 && candidate.p95Ms > budgets.p95Ms) {
+    failures.push(`p95 ${candidate.p95Ms.toFixed(0)} ms > budget ${budgets.p95Ms} ms (active color ${Number.isNaN(active.p95Ms) ? 'n/a' : `${active.p95Ms.toFixed(0)} ms`})`);
+  }
+  if (candidate.requests < budgets.minRequests) {
+    warnings.push(`only ${Math.round(candidate.requests)} requests reached the new color (fewer than ${budgets.minRequests}): judged on what there is`);
+  }
+  return { pass: failures.length === 0, failures, warnings };
+}
+
+export function figures(requests: number, errors: number, p95Seconds: number): ColorFigures {
+  return {
+    requests,
+    errors: Math.round(errors),
+    errorRate: requests > 0 ? errors / requests : Number.NaN,
+    p95Ms: requests > 0 && Number.isFinite(p95Seconds) ? p95Seconds * 1000 : Number.NaN,
+  };
+}
