@@ -90,6 +90,10 @@ deploy: node_modules ## blue/green deploy of the platform services: VERSION=x [F
 rollback: node_modules ## all traffic back to the previous color at once
 	@$(TSX) scripts/deploy.ts rollback
 
+.PHONY: bench-deploy
+bench-deploy: node_modules ## benchmark: deploy, rollback and a bad deploy under 200 req/s (needs make up; STEP=seconds)
+	@$(TSX) scripts/bench-deploy.ts $(if $(STEP),--step-seconds $(STEP))
+
 .PHONY: bench-stubs
 bench-stubs: node_modules ## benchmark: req/s and p95 of GET /api/events and POST /api/chat through Traefik, stub memory (needs make up; DURATION=30)
 	@$(TSX) scripts/bench-stubs.ts $(if $(DURATION),--duration $(DURATION))

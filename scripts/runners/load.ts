@@ -15,6 +15,8 @@ export interface LoadOptions {
   readonly connections?: number;
   /** Requests per second across all connections; unset = as fast as possible. */
   readonly overallRate?: number;
+  /** Stops the load early (the result covers what ran). */
+  readonly signal?: AbortSignal;
   /** Called once a second with the requests done so far. */
   readonly onTick?: (done: number) => void;
 }
@@ -66,6 +68,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     latencies.push(responseTime);
     statusCodes[statusCode] = (statusCodes[statusCode] ?? 0) + 1;
   });
+  options.signal?.addEventListener('abort', () => instance.stop(), { once: true });
   const ticker = options.onTick ? setInterval(() => options.onTick!(latencies.length), 1000) : undefined;
   const result = await done;
   if (ticker) clearInterval(ticker);

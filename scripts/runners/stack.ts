@@ -29,7 +29,8 @@ export interface ComposeTarget {
 }
 
 export function defaultTarget(): ComposeTarget {
-  return { project: PROJECT, composeDir: COMPOSE_DIR, stateDir: statePath() };
+  // PARITY_PROJECT: a second stack beside the dev one (tests, benchmarks).
+  return { project: process.env.PARITY_PROJECT ?? PROJECT, composeDir: COMPOSE_DIR, stateDir: statePath() };
 }
 
 function composeArgv(target: ComposeTarget, args: string[]): string[] {

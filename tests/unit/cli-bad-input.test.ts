@@ -23,6 +23,20 @@ describe('scripts reject bad input with exit code 2 before touching the engine',
     expect(result.stderr).toContain('Usage: make images');
   });
 
+  it('make deploy with a bad VERSION and FAULT: every problem, exit 2, nothing changed', () => {
+    const result = runScript('deploy.ts', ['deploy', '--version', 'two words', '--fault', 'error=lots']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('✖ DeployInputError: make deploy: nothing was changed:');
+    expect(result.stderr).toContain('  - VERSION: "two words" is not a version (letters, digits and . _ + -, starting with a letter or digit, at most 64)');
+    expect(result.stderr).toContain('  - FAULT: "error=lots" is not a fault (error=<share or %>, latency=<ms>; e.g. error=20%)');
+  });
+
+  it('make deploy without a command', () => {
+    const result = runScript('deploy.ts', []);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('expected a command, deploy or rollback (got none)');
+  });
+
   it('--help prints usage and exits 0', () => {
     const result = runScript('engine.ts', ['--help']);
     expect(result.status).toBe(0);

@@ -1,0 +1,78 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * Benchmark of blue/green deploys on the running stack (`make up`), under a constant load
+ * through Traefik: a good deploy, a rollback right after it, and a bad deploy (FAULT) that the
+ * canary rolls back. Prints, per scenario, the requests, non-2xx responses and connection
+ * errors; the time from the new color being healthy to 100 %; and how long a rollback took to
+ * take effect. Asserts nothing.
+ */
+import { UsageError, formatDuration } from '../services/errors.js';
+import { parseCli, runMain } from './runners/cli.js';
+import { deploy, discoverEndpoints, rollback, type DeployOptions } from './runners/deploy.js';
+import { loadConfig } from './runners/gen.js';
+import { runLoad, type LoadResult } from './runners/load.js';
+import { createProgress } from './runners/progress.js';
+import { defaultTarget } from './runners/stack.js';
+import { statePath, writeFileAtomic } from './runners/state.js';
+
+const HELP = `
+Usage: npx tsx scripts/bench-deploy.ts [--rate RPS] [--step-seconds S]    (make bench-deploy)
+
+Needs the stack running (make up, profile full). Under --rate requests/s (default 200) of
+GET /api/events through Traefik, runs: (a) a good deploy, (c) make rollback right after it,
+(b) a deploy with FAULT=error=20% that the canary must roll back. --step-seconds overrides
+deploy.stepSeconds (default: parity.yaml's). Figures go to stdout and .parity/bench/deploy.json.
+`;
+
+await runMain(async () => {
+  const { values } = parseCli(process.argv.slice(2), { rate: { type: 'string' }, 'step-seconds': { type: 'string' } }, HELP);
+  const rate = Number(values.rate ?? 200);
+  if (!Number.isInteger(rate) || rate < 1) throw new UsageError(`--rate: expected requests per second ≥ 1, got "${values.rate}"`);
+  const loaded = await loadConfig();
+  const stepSeconds = values['step-seconds'] === undefined ? loaded.deploy.stepSeconds : Number(values['step-seconds']);
+  if (!Number.isInteger(stepSeconds) || stepSeconds < 5) throw new UsageError(`--step-seconds: expected whole seconds ≥ 5, got "${values['step-seconds']}"`);
+  const config = { ...loaded, deploy: { ...loaded.deploy, stepSeconds } };
+  const target = defaultTarget();
+  const progress = createProgress('[bench]');
+  const options: DeployOptions = { target, config, progress };
+  const { https } = await discoverEndpoints(target).catch(() => {
+    throw new UsageError('the stack is not running: start it with `make up` first');
+  });
+
+  const underLoad = async <T>(work: () => Promise<T>): Promise<{ load: LoadResult; outcome: T | Error }> => {
+    const stop = new AbortController();
+    const loading = runLoad({ url: `${https}/api/events?limit=5`, durationSeconds: 3600, connections: 20, overallRate: rate, signal: stop.signal });
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    let outcome: T | Error;
+    try {
+      outcome = await work();
+    } catch (error) {
+      outcome = error as Error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    stop.abort();
+    return { load: await loading, outcome };
+  };
+  const stamp = Date.now().toString(36);
+  const lines: string[] = [];
+  const figures: Record<string, unknown> = {};
+  const record = (name: string, load: LoadResult, extra: string, data: Record<string, unknown>) => {
+    lines.push(`  ${name.padEnd(20)} ${String(load.requests).padStart(6)} requests (${load.requestsPerSecond.toFixed(0)}/s), ${load.non2xx} non-2xx, ${load.errors} errors; ${extra}`);
+    figures[name] = { requests: load.requests, non2xx: load.non2xx, errors: load.errors, p95Ms: load.latencyMs.p95, ...data };
+  };
+
+  const good = await underLoad(() => deploy({ version: `bench-${stamp}` }, options));
+  if (good.outcome instanceof Error) throw good.outcome;
+  record('(a) good deploy', good.load, `healthy → 100 % in ${formatDuration(good.outcome.healthyToFullMs ?? NaN)}`, { healthyToFullMs: good.outcome.healthyToFullMs });
+
+  const back = await underLoad(() => rollback(options));
+  if (back.outcome instanceof Error) throw back.outcome;
+  record('(c) rollback', back.load, `only ${back.outcome.to.color} answered ${formatDuration(back.outcome.effectiveAfterMs)} after the switch`, { effectiveAfterMs: back.outcome.effectiveAfterMs });
+
+  const bad = await underLoad(() => deploy({ version: `bench-bad-${stamp}`, fault: 'error=20%' }, options));
+  const rolledBack = bad.outcome instanceof Error && bad.outcome.name === 'DeployRolledBackError';
+  record('(b) bad deploy', bad.load, `${rolledBack ? 'rolled back' : 'NOT rolled back'}; ${((bad.load.non2xx / bad.load.requests) * 100).toFixed(2)} % of requests failed`, { rolledBack });
+
+  process.stdout.write(`\ndeploy benchmark (${rate} req/s through Traefik, canary steps of ${stepSeconds}s)\n${lines.join('\n')}\n`);
+  await writeFileAtomic(statePath('bench', 'deploy.json'), `${JSON.stringify({ at: new Date().toISOString(), rate, stepSeconds, ...figures }, null, 2)}\n`);
+});

@@ -1,0 +1,190 @@
+/**
+ * Blue/green deploys on the real stack (Traefik, Prometheus, the stubs), under a constant load
+ * of about 200 requests/s through Traefik. Figures are printed, not asserted, except the ones
+ * the issue makes hard requirements (zero failures for a good deploy and a rollback; user
+ * errors under the budget for a bad one).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../services/config/validate.js';
+import { DeployInputError, DeployLockedError, DeployRolledBackError } from '../../services/errors.js';
+import { readDeployState } from '../../scripts/runners/deploy-state.js';
+import { createClient, deploy, discoverEndpoints, rollback, type DeployOptions } from '../../scripts/runners/deploy.js';
+import { runLoad, type LoadResult } from '../../scripts/runners/load.js';
+import type { Progress } from '../../scripts/runners/progress.js';
+import { prepareState } from '../../scripts/runners/stack-state.js';
+import { listContainers, type ComposeTarget } from '../../scripts/runners/stack.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const project = `parity-deploy-${process.pid}`;
+/** Short canary steps for tests; a p95 budget with headroom for a loaded 2-core CI machine. */
+const DEPLOY_YAML = 'deploy:\n  stepSeconds: 10\n  p95Ms: 2000\n  drainSeconds: 15\n';
+const config = parseConfig(DEPLOY_YAML);
+let stateDir: string;
+let stack: StartedDockerComposeEnvironment;
+let target: ComposeTarget;
+let https: string;
+
+const log: string[] = [];
+const progress: Progress = { info: (message) => log.push(message), step: () => {}, done: () => {} };
+const options = (): DeployOptions => ({ target, config, progress });
+
+/** Constant load through Traefik while `work` runs; resolves with both results. */
+async function underLoad<T>(work: () => Promise<T>): Promise<{ load: LoadResult; outcome: T | Error }> {
+  const stop = new AbortController();
+  const loading = runLoad({ url: `${https}/api/events?limit=5`, durationSeconds: 600, connections: 20, overallRate: 200, signal: stop.signal });
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  let outcome: T | Error;
+  try {
+    outcome = await work();
+  } catch (error) {
+    outcome = error as Error;
+  }
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  stop.abort();
+  return { load: await loading, outcome };
+}
+
+const summary = (name: string, load: LoadResult) =>
+  `${name}: ${load.requests} requests at ${load.requestsPerSecond.toFixed(0)}/s, ${load.non2xx} non-2xx, ${load.errors} connection errors, p95 ${load.latencyMs.p95.toFixed(0)} ms`;
+
+async function servingVersion(): Promise<string> {
+  const http = createClient(join(stateDir, 'ca', 'parity-ca.pem'));
+  return String((await http(`${https}/api/events`)).headers['x-parity-version']);
+}
+
+beforeAll(async () => {
+  stateDir = mkdtempSync(join(root, '.parity', 'test-deploy-'));
+  await prepareState(stateDir);
+  target = { project, composeDir: join(root, 'compose'), stateDir };
+  stack = await new DockerComposeEnvironment(join(root, 'compose'), ['compose.yaml', 'compose.test.yaml'])
+    .withProjectName(project)
+    .withEnvironment({ PARITY_STATE_DIR: stateDir })
+    .withDefaultWaitStrategy(Wait.forHealthCheck())
+    .withStartupTimeout(300_000)
+    .up();
+  https = (await discoverEndpoints(target)).https;
+}, 600_000);
+
+afterAll(async () => {
+  await stack?.down({ removeVolumes: true, timeout: 10_000 });
+  rmSync(stateDir, { recursive: true, force: true });
+  process.stdout.write(`\ndeploy scenarios:\n${log.filter((line) => line.startsWith('FIGURES')).join('\n')}\n`);
+}, 120_000);
+
+describe('blue/green deploys under ~200 requests/s through Traefik', () => {
+  it('(a) a good version goes 5 → 25 → 100 % with zero non-2xx responses and zero connection errors', async () => {
+    const { load, outcome } = await underLoad(() => deploy({ version: '2.0.0' }, options()));
+    if (outcome instanceof Error) throw outcome;
+    log.push(`FIGURES (a) ${summary('good deploy', load)}; healthy → 100 % in ${outcome.healthyToFullMs} ms`);
+    expect(outcome.result).toBe('promoted');
+    expect(outcome.traffic.map((entry) => entry.weights.green)).toEqual([5, 25, 100]);
+    expect(load.requests).toBeGreaterThan(1000);
+    expect(load.non2xx).toBe(0);
+    expect(load.errors).toBe(0);
+    expect(await servingVersion()).toBe('2.0.0');
+    expect((await readDeployState(stateDir))?.active).toBe('green');
+    const report = JSON.parse(readFileSync(outcome.file, 'utf8'));
+    expect(report.phases.map((phase: { name: string }) => phase.name)).toEqual([
+      'start green with 2.0.0',
+      'gate L1–L3 (/health of every service)',
+      'gate L4 (smoke journeys through Traefik)',
+      'canary 5 %',
+      'canary 25 %',
+      'switch to 100 %',
+      'drain blue',
+    ]);
+    expect(report.perColor.green.requests).toBeGreaterThan(0);
+  });
+
+  it('(c) make rollback right after a switch restores the old color with zero failed requests', async () => {
+    const { load, outcome } = await underLoad(() => rollback(options()));
+    if (outcome instanceof Error) throw outcome;
+    log.push(`FIGURES (c) ${summary('rollback', load)}; only blue answered ${outcome.effectiveAfterMs} ms after the switch`);
+    expect(outcome.to.color).toBe('blue');
+    expect(load.non2xx).toBe(0);
+    expect(load.errors).toBe(0);
+    expect(await servingVersion()).toBe('0.0.0-blue');
+  });
+
+  it('(b) a bad version (FAULT 20 % 500s) is rolled back during the canary; users see errors under the budget', async () => {
+    const { load, outcome } = await underLoad(() => deploy({ version: '2.1.0-bad', fault: 'error=20%' }, options()));
+    expect(outcome).toBeInstanceOf(DeployRolledBackError);
+    const error = outcome as DeployRolledBackError;
+    expect(error.gate).toBe('canary 5 %');
+    expect(error.reasons[0]).toMatch(/^error rate \d+\.\d\d % > budget 1 %/);
+    log.push(`FIGURES (b) ${summary('bad deploy', load)} (${((load.non2xx / load.requests) * 100).toFixed(2)} % of requests failed)`);
+    expect(load.non2xx / load.requests).toBeLessThan(0.01);
+    expect(load.errors).toBe(0);
+    expect(await servingVersion()).toBe('0.0.0-blue');
+    const containers = await listContainers(target);
+    expect(containers.filter((c) => c.service.endsWith('-green')).map((c) => c.state)).toEqual(['exited', 'exited', 'exited', 'exited']);
+    // There is nothing good to roll back to: the other color holds the failed version.
+    await expect(rollback(options())).rejects.toBeInstanceOf(DeployInputError);
+  });
+
+  it('(e) bad input is refused with exit 2 and nothing changes: bad version, unknown image, a deploy already running', async () => {
+    const routes = readFileSync(join(stateDir, 'traefik', 'dynamic', 'routes.yml'), 'utf8');
+    const bad = await deploy({ version: 'not a version!' }, options()).catch((error: unknown) => error);
+    expect(bad).toBeInstanceOf(DeployInputError);
+    expect((bad as DeployInputError).exitCode).toBe(2);
+    expect((bad as Error).message).toContain('VERSION: "not a version!" is not a version');
+    const image = await deploy({ version: '3.0.0', image: 'parity/stubs:9.9.9' }, options()).catch((error: unknown) => error);
+    expect((image as Error).message).toContain('IMAGE: "parity/stubs:9.9.9" is not in the engine');
+    writeFileSync(join(stateDir, 'deploy', 'lock'), JSON.stringify({ pid: process.pid, command: 'deploy 9.9.9', startedAt: new Date().toISOString() }));
+    try {
+      const locked = await deploy({ version: '3.0.0' }, options()).catch((error: unknown) => error);
+      expect(locked).toBeInstanceOf(DeployLockedError);
+      expect((locked as Error).message).toContain(`another deploy is running: "deploy 9.9.9" (pid ${process.pid}`);
+    } finally {
+      rmSync(join(stateDir, 'deploy', 'lock'));
+    }
+    expect(readFileSync(join(stateDir, 'traefik', 'dynamic', 'routes.yml'), 'utf8')).toBe(routes);
+  });
+
+  it('(d) a deploy killed mid-way leaves traffic on healthy colors, and the next deploy recovers', async () => {
+    const configFile = join(stateDir, 'parity-deploy.yaml');
+    writeFileSync(configFile, DEPLOY_YAML);
+    const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'scripts', 'deploy.ts'), 'deploy', '--version', '3.0.0'], {
+      env: { ...process.env, PARITY_STATE_DIR: stateDir, PARITY_PROJECT: project, PARITY_CONFIG: configFile },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: tsx runs the script in a child node process, and a kill -9 of a
+      // real deploy takes both.
+      detached: true,
+    });
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the deploy never reached the canary:\n${output}`)), 120_000);
+      const watch = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('canary 5 %: ok')) {
+          clearTimeout(timer);
+          process.kill(-child.pid!, 'SIGKILL');
+          resolve();
+        }
+      };
+      child.stdout.on('data', watch);
+      child.stderr.on('data', watch);
+    });
+    await new Promise((resolve) => child.once('exit', resolve));
+    const stranded = await readDeployState(stateDir);
+    expect(stranded?.inProgress?.version).toBe('3.0.0');
+    // Killed between steps: the split it left is served by two healthy colors.
+    const { load } = await underLoad(() => new Promise((resolve) => setTimeout(resolve, 5000)));
+    log.push(`FIGURES (d) ${summary('after the kill', load)}; weights left: ${JSON.stringify(stranded?.weights)}`);
+    expect(load.non2xx).toBe(0);
+    expect(load.errors).toBe(0);
+
+    const recovered = await underLoad(() => deploy({ version: '3.0.1' }, options()));
+    if (recovered.outcome instanceof Error) throw recovered.outcome;
+    expect(log.some((line) => line.includes('a deploy of 3.0.0 to green') && line.includes('was interrupted'))).toBe(true);
+    expect(log.some((line) => line.includes('taking over a stale deploy lock'))).toBe(true);
+    expect(recovered.outcome.result).toBe('promoted');
+    expect(recovered.load.non2xx).toBe(0);
+    log.push(`FIGURES (d) ${summary('recovering deploy', recovered.load)}`);
+    expect(await servingVersion()).toBe('3.0.1');
+  });
+});
