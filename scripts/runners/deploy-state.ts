@@ -5,7 +5,7 @@
  * `make deploy` both go through here, so a restart keeps what was deployed.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Color } from '../../services/config/schema.js';
 import { initialDeployState, STICKY_COOKIE, type ColorState, type DeployState } from '../../services/deploy/policy.js';
@@ -99,33 +99,56 @@ const isAlive = (pid: number) => {
 };
 
 /**
- * Take the deploy lock (an O_EXCL file). A lock whose process is gone is stale (a killed
- * deploy) and is taken over; `onStale` hears about it. Returns the release function.
+ * Take the deploy lock. The lock file appears complete or not at all (written to a temp file,
+ * then hard-linked into place, which fails if it exists). A lock whose process is gone, or
+ * that can't be read, is stale (a killed deploy): it is moved aside under a unique name (so two
+ * takers can't both win) and `onStale` hears about it. Returns the release function.
  */
 export async function acquireDeployLock(stateDir: string, command: string, onStale: (stale: LockInfo) => void): Promise<() => Promise<void>> {
-  const file = join(deployDir(stateDir), 'lock');
-  await mkdir(deployDir(stateDir), { recursive: true });
+  const dir = deployDir(stateDir);
+  const file = join(dir, 'lock');
+  await mkdir(dir, { recursive: true });
   const mine: LockInfo = { pid: process.pid, command, startedAt: new Date().toISOString() };
-  for (let attempt = 0; attempt < 2; attempt += 1) {
-    try {
-      const handle = await open(file, 'wx');
-      await handle.writeFile(JSON.stringify(mine));
-      await handle.close();
-      return async () => {
-        const held = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as Partial<LockInfo>;
-        if (held.pid === process.pid) await rm(file, { force: true });
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const held = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as LockInfo;
-      if (held.pid && isAlive(held.pid)) {
+  const temp = join(dir, `lock.${process.pid}.${Date.now()}.tmp`);
+  await writeFile(temp, JSON.stringify(mine));
+  try {
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      try {
+        await link(temp, file);
+        return async () => {
+          const held = await readLock(file);
+          if (held?.pid === process.pid) await rm(file, { force: true });
+        };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const held = await readLock(file);
+      if (held && isAlive(held.pid)) {
         throw new DeployLockedError(
           `another deploy is running: "${held.command}" (pid ${held.pid}, started ${held.startedAt}). Wait for it, or stop it (its lock is ${file}).`,
         );
       }
-      onStale(held);
-      await rm(file, { force: true });
+      const aside = join(dir, `lock.stale.${process.pid}.${attempt}`);
+      try {
+        await rename(file, aside);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // someone else moved it: try again
+        throw error;
+      }
+      await rm(aside, { force: true });
+      onStale(held ?? { pid: 0, command: 'unknown (unreadable lock)', startedAt: 'unknown' });
     }
+    throw new DeployLockedError(`could not take the deploy lock ${file} (it keeps changing hands)`);
+  } finally {
+    await rm(temp, { force: true });
   }
-  throw new DeployLockedError(`could not take the deploy lock ${file}`);
+}
+
+async function readLock(file: string): Promise<LockInfo | undefined> {
+  try {
+    const held = JSON.parse(await readFile(file, 'utf8')) as Partial<LockInfo>;
+    return typeof held.pid === 'number' ? (held as LockInfo) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -13,11 +13,13 @@ import { APP_SERVICES } from '../../services/config/profiles.js';
 import type { Color, ParityConfig } from '../../services/config/schema.js';
 import {
   CANARY_STEPS,
-  colorQueries,
+  colorCounterQueries,
   figures,
+  figuresBetween,
   judgeCanary,
   otherColor,
   validateDeployRequest,
+  type ColorCounters,
   type ColorFigures,
   type DeployRequest,
   type DeployState,
@@ -88,11 +90,15 @@ export interface RollbackReport {
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const onAbort = () => {
       clearTimeout(timer);
       resolve();
-    }, { once: true });
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 
 const appServices = (color: Color) => APP_SERVICES.map((app) => `${app}-${color}`);
@@ -142,18 +148,26 @@ export function createClient(caFile: string) {
   };
 }
 
-async function queryPrometheus(endpoints: Endpoints, query: string): Promise<number> {
-  const response = await fetch(`${endpoints.prometheus}/api/v1/query?query=${encodeURIComponent(query)}`);
-  const body = (await response.json()) as { status: string; error?: string; data?: { result: { value: [number, string] }[] } };
+/** An instant vector, keyed by one label (`code`, `le`). */
+async function queryByLabel(endpoints: Endpoints, query: string, label: string, atMs?: number): Promise<Record<string, number>> {
+  const time = atMs === undefined ? '' : `&time=${(atMs / 1000).toFixed(3)}`;
+  const response = await fetch(`${endpoints.prometheus}/api/v1/query?query=${encodeURIComponent(query)}${time}`);
+  const body = (await response.json()) as { status: string; error?: string; data?: { result: { metric: Record<string, string>; value: [number, string] }[] } };
   if (body.status !== 'success') throw new Error(`Prometheus query failed (${body.error ?? response.status}): ${query}`);
-  const value = body.data?.result[0]?.value[1];
-  return value === undefined ? 0 : Number(value);
+  return Object.fromEntries((body.data?.result ?? []).map((entry) => [entry.metric[label] ?? '', Number(entry.value[1])]));
 }
 
-async function colorFigures(endpoints: Endpoints, color: Color, windowSeconds: number): Promise<ColorFigures> {
-  const q = colorQueries(color, windowSeconds);
-  const [requests, errors, p95] = await Promise.all([queryPrometheus(endpoints, q.requests), queryPrometheus(endpoints, q.errors), queryPrometheus(endpoints, q.p95)]);
-  return figures(requests, errors, p95);
+/** A color's counters as Prometheus last scraped them (or as of `atMs`). */
+async function colorCounters(endpoints: Endpoints, color: Color, atMs?: number): Promise<ColorCounters> {
+  const q = colorCounterQueries(color);
+  const [byCode, byBucket] = await Promise.all([queryByLabel(endpoints, q.byCode, 'code', atMs), queryByLabel(endpoints, q.byBucket, 'le', atMs)]);
+  return { byCode, byBucket };
+}
+
+/** Both colors' counters now, for a baseline. */
+async function bothCounters(endpoints: Endpoints): Promise<Record<Color, ColorCounters>> {
+  const [blue, green] = await Promise.all([colorCounters(endpoints, 'blue'), colorCounters(endpoints, 'green')]);
+  return { blue, green };
 }
 
 /** Wait until Traefik serves the weights we wrote (its API shows the loaded config). */
@@ -296,11 +310,20 @@ async function recoverInterrupted(state: DeployState, options: DeployOptions): P
 
 /** `make deploy VERSION=x`. Resolves with the report when the new version has all the traffic. */
 export async function deploy(request: DeployRequest, options: DeployOptions): Promise<DeployReport> {
-  const { target, config, progress, signal } = options;
+  const { target, config, progress } = options;
   await validateRequest(request, config);
   const release = await acquireDeployLock(target.stateDir, `deploy ${request.version}`, (stale) =>
     progress.info(`taking over a stale deploy lock: "${stale.command}" (pid ${stale.pid}, started ${stale.startedAt}) is no longer running`),
   );
+  try {
+    return await runDeploy(request, options);
+  } finally {
+    await release();
+  }
+}
+
+async function runDeploy(request: DeployRequest, options: DeployOptions): Promise<DeployReport> {
+  const { target, config, progress, signal } = options;
   const startedAt = new Date();
   const recorder = createRecorder(progress);
   let state = await recoverInterrupted(await currentDeployState(target.stateDir, config.activeColor), options);
@@ -309,6 +332,7 @@ export async function deploy(request: DeployRequest, options: DeployOptions): Pr
   const budgets = config.deploy;
   const endpoints = await discoverEndpoints(target);
   const http = createClient(join(target.stateDir, 'ca', 'parity-ca.pem'));
+  const deployBaseline = await bothCounters(endpoints);
   let healthyAt = 0;
   let healthyToFullMs: number | undefined;
   const setState = async (next: DeployState) => {
@@ -325,6 +349,7 @@ export async function deploy(request: DeployRequest, options: DeployOptions): Pr
     if (signal?.aborted) throw new GateFailure(gate, ['interrupted (SIGINT/SIGTERM): rolling back']);
   };
 
+  let promoted = false;
   progress.info(`deploying ${request.version} to ${idle} (active: ${active} ${state.colors[active].version})`);
   try {
     await setState({
@@ -366,17 +391,19 @@ export async function deploy(request: DeployRequest, options: DeployOptions): Pr
         await recorder.phase('switch to 100 %', async () => shift(weights, `canary passed: ${request.version} takes all traffic`, false));
         healthyToFullMs = Date.now() - healthyAt;
         await setState({ ...state, active: idle });
+        promoted = true;
         break;
       }
       await recorder.phase(`canary ${percent} %`, async () => {
         const loadMs = await shift(weights, `canary ${percent} %`, budgets.stickySessions);
         const stepStart = Date.now();
+        const baseline = await bothCounters(endpoints);
         let last = { candidate: figures(0, 0, NaN), active: figures(0, 0, NaN) };
         while (Date.now() - stepStart < budgets.stepSeconds * 1000) {
           await sleep(5000, signal);
           checkAbort(`canary ${percent} %`);
-          const window = (Date.now() - stepStart) / 1000;
-          last = { candidate: await colorFigures(endpoints, idle, window), active: await colorFigures(endpoints, active, window) };
+          const now = await bothCounters(endpoints);
+          last = { candidate: figuresBetween(baseline[idle], now[idle]), active: figuresBetween(baseline[active], now[active]) };
           const judged = judgeCanary(last.candidate, last.active, budgets);
           progress.step(`canary ${percent} %: ${describe(last.candidate)} (active ${describe(last.active)}), ${formatDuration(Date.now() - stepStart)} of ${budgets.stepSeconds}s`);
           // Fail fast once there is enough traffic to trust the figures.
@@ -392,6 +419,7 @@ export async function deploy(request: DeployRequest, options: DeployOptions): Pr
 
     // 5. Drain the old color, then stop it or keep it warm.
     await markStep('drain');
+    // Promoted: from here on a problem is a warning; rolling back onto a drained color would be an outage.
     await recorder.phase(`drain ${active}`, async () => {
       const deadline = Date.now() + budgets.drainSeconds * 1000;
       let zeroes = 0;
@@ -402,15 +430,16 @@ export async function deploy(request: DeployRequest, options: DeployOptions): Pr
         if (zeroes < 2) await sleep(500);
       }
       if (zeroes < 2) recorder.warn(`drain timed out after ${budgets.drainSeconds}s with ${remaining} requests in flight on ${active}`);
-      if (!budgets.keepWarm) await compose(target, ['stop', ...appServices(active)]);
+      if (!budgets.keepWarm) await compose(target, ['stop', ...appServices(active)]).catch((error: Error) => recorder.warn(`stopping ${active}: ${error.message}`));
       return { inFlightAtEnd: zeroes >= 2 ? 0 : remaining, keptWarm: budgets.keepWarm };
-    }, (result) => result);
+    }, (result) => result).catch((error: Error) => recorder.warn(`drain: ${error.message}`));
 
     await setState({ ...state, inProgress: undefined, lastDeploy: { version: request.version, result: 'promoted', at: new Date().toISOString() } });
     const report = await finishReport('promoted');
     await setState({ ...state, lastDeploy: { ...state.lastDeploy!, report: report.file } });
     return report;
   } catch (error) {
+    if (promoted) throw error;
     const failure = error instanceof GateFailure ? error : new GateFailure(recorder.phases.at(-1)?.name ?? 'start', [(error as Error).message]);
     progress.info(`gate failed: ${failure.gate}: ${failure.reasons.join('; ')}; rolling back to ${active}`);
     const back = { [active]: 100, [idle]: 0 } as Record<Color, number>;
@@ -421,15 +450,15 @@ export async function deploy(request: DeployRequest, options: DeployOptions): Pr
     await setState({ ...state, active, weights: back, sticky: false, inProgress: undefined, lastDeploy: { version: request.version, result: 'rolled-back', at: new Date().toISOString() } });
     const report = await finishReport('rolled-back', failure);
     throw new DeployRolledBackError(failure.gate, failure.reasons, report.file);
-  } finally {
-    await release();
   }
 
   async function finishReport(result: 'promoted' | 'rolled-back', failure?: GateFailure): Promise<DeployReport> {
-    const window = (Date.now() - startedAt.getTime()) / 1000 + 10;
     const perColor = {} as DeployReport['perColor'];
+    // One more scrape, so the last seconds of the deploy are counted.
+    await sleep(6000);
+    const end = await bothCounters(endpoints).catch(() => deployBaseline);
     for (const color of ['blue', 'green'] as const) {
-      const f = await colorFigures(endpoints, color, window).catch(() => figures(NaN, NaN, NaN));
+      const f = figuresBetween(deployBaseline[color], end[color]);
       perColor[color] = { requests: Math.round(f.requests), errors: f.errors };
     }
     const base = {

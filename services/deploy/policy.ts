@@ -5,6 +5,7 @@
  */
 import type { Color, DeployConfig } from '../config/schema.js';
 import { APP_SERVICES } from '../config/profiles.js';
+import { parseFault } from '../../stubs/src/runtime/fault.js';
 
 /** Traffic shares of the new color, in order. The last is the switch. */
 export const CANARY_STEPS = [5, 25, 100] as const;
@@ -58,8 +59,13 @@ export function validateDeployRequest(request: DeployRequest): string[] {
   const problems: string[] = [];
   if (!request.version) problems.push('VERSION: required, e.g. make deploy VERSION=1.4.0');
   else if (!VERSION_PATTERN.test(request.version)) problems.push(`VERSION: "${request.version}" is not a version (letters, digits and . _ + -, starting with a letter or digit, at most 64)`);
-  if (request.fault !== undefined && !/^(error=[0-9.]+%?|latency=\d+(ms|s)?)(,\s*(error=[0-9.]+%?|latency=\d+(ms|s)?))?$/.test(request.fault)) {
-    problems.push(`FAULT: "${request.fault}" is not a fault (error=<share or %>, latency=<ms>; e.g. error=20%)`);
+  if (request.fault !== undefined) {
+    // The stub's own parser: what passes here is what the container accepts.
+    try {
+      parseFault(request.fault);
+    } catch (error) {
+      problems.push(`${(error as Error).message} (e.g. FAULT=error=20%)`);
+    }
   }
   if (request.image !== undefined && !/^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9._-]+$/.test(request.image)) problems.push(`IMAGE: "${request.image}" is not an image reference (repository:tag)`);
   return problems;
@@ -70,15 +76,59 @@ export function colorServiceSelector(color: Color): string {
   return `service=~"(${APP_SERVICES.join('|')})-${color}@file"`;
 }
 
-/** PromQL for a color's traffic over the last `windowSeconds` (Traefik's own service metrics). */
-export function colorQueries(color: Color, windowSeconds: number): { requests: string; errors: string; p95: string } {
+/**
+ * PromQL for a color's counters, summed over its services (Traefik's own service metrics).
+ * The canary compares them with a baseline taken when its step began, rather than using
+ * `increase()`: a series that first appears during the step (the first 500 of a bad version)
+ * has no earlier sample, and `increase()` would count it as zero.
+ */
+export function colorCounterQueries(color: Color): { readonly byCode: string; readonly byBucket: string } {
   const selector = colorServiceSelector(color);
-  const window = `${Math.max(10, Math.round(windowSeconds))}s`;
   return {
-    requests: `sum(increase(traefik_service_requests_total{${selector}}[${window}]))`,
-    errors: `sum(increase(traefik_service_requests_total{${selector},code=~"5.."}[${window}]))`,
-    p95: `histogram_quantile(0.95, sum by (le) (rate(traefik_service_request_duration_seconds_bucket{${selector}}[${window}])))`,
+    byCode: `sum by (code) (traefik_service_requests_total{${selector}})`,
+    byBucket: `sum by (le) (traefik_service_request_duration_seconds_bucket{${selector}})`,
   };
+}
+
+/** A color's counters at one moment: requests by status code, latency histogram buckets (le → count). */
+export interface ColorCounters {
+  readonly byCode: Readonly<Record<string, number>>;
+  readonly byBucket: Readonly<Record<string, number>>;
+}
+
+/**
+ * The φ-quantile of a cumulative histogram (le → count), interpolating linearly inside the
+ * bucket like Prometheus' histogram_quantile. Seconds; NaN when empty.
+ */
+export function histogramQuantile(phi: number, buckets: Readonly<Record<string, number>>): number {
+  const entries = Object.entries(buckets)
+    .map(([le, count]) => [le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le), count] as const)
+    .sort((a, b) => a[0] - b[0]);
+  const total = entries.at(-1)?.[1] ?? 0;
+  if (total <= 0) return Number.NaN;
+  const rank = phi * total;
+  let previousLe = 0;
+  let previousCount = 0;
+  for (const [le, count] of entries) {
+    if (count >= rank) {
+      // In the +Inf bucket there is no upper bound: answer the highest finite bound, as Prometheus does.
+      if (!Number.isFinite(le)) return previousLe;
+      return previousLe + ((le - previousLe) * (rank - previousCount)) / Math.max(count - previousCount, Number.MIN_VALUE);
+    }
+    previousLe = le;
+    previousCount = count;
+  }
+  return previousLe;
+}
+
+/** What happened to a color between two readings of its counters. */
+export function figuresBetween(before: ColorCounters, after: ColorCounters): ColorFigures {
+  const delta = (a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>) =>
+    Object.fromEntries(Object.entries(b).map(([key, value]) => [key, Math.max(0, value - (a[key] ?? 0))]));
+  const codes = delta(before.byCode, after.byCode);
+  const requests = Object.values(codes).reduce((sum, value) => sum + value, 0);
+  const errors = Object.entries(codes).filter(([code]) => code.startsWith('5')).reduce((sum, [, value]) => sum + value, 0);
+  return figures(requests, errors, histogramQuantile(0.95, delta(before.byBucket, after.byBucket)));
 }
 
 export interface ColorFigures {

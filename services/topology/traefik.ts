@@ -65,7 +65,14 @@ export function renderTraefikStatic(config: ParityConfig): object {
     api: { dashboard: true, insecure: true },
     ping: { entryPoint: 'traefik' },
     metrics: {
-      prometheus: { entryPoint: 'metrics', addEntryPointsLabels: true, addRoutersLabels: true, addServicesLabels: true },
+      prometheus: {
+        entryPoint: 'metrics',
+        addEntryPointsLabels: true,
+        addRoutersLabels: true,
+        addServicesLabels: true,
+        // Finer than Traefik's default (0.1, 0.3, 1.2, 5 s): the canary judges p95 against 500 ms.
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      },
     },
     providers: { file: { directory: '/etc/traefik/dynamic', watch: true } },
     log: { level: 'INFO' },

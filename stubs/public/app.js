@@ -85,7 +85,8 @@ async function refreshList(selector, url, pick, describe) {
       entry.textContent = describe(item);
       list.appendChild(entry);
     }
-    section.querySelector('ul')?.replaceWith(list);
+    // The section's own list, not the fallback's link list (ul.links).
+    section.querySelector('ul:not(.links)')?.replaceWith(list);
     if (cached) section.dataset.offline = 'true';
   } catch {
     section.dataset.offline = 'true';

@@ -28,7 +28,7 @@ describe('scripts reject bad input with exit code 2 before touching the engine',
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('✖ DeployInputError: make deploy: nothing was changed:');
     expect(result.stderr).toContain('  - VERSION: "two words" is not a version (letters, digits and . _ + -, starting with a letter or digit, at most 64)');
-    expect(result.stderr).toContain('  - FAULT: "error=lots" is not a fault (error=<share or %>, latency=<ms>; e.g. error=20%)');
+    expect(result.stderr).toContain('  - FAULT: error must be a share 0–1 or a percentage (got "lots") (e.g. FAULT=error=20%)');
   });
 
   it('make deploy without a command', () => {

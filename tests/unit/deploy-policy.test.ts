@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../services/config/schema.js';
-import { colorQueries, figures, initialDeployState, judgeCanary, validateDeployRequest } from '../../services/deploy/policy.js';
+import { colorCounterQueries, figures, figuresBetween, histogramQuantile, initialDeployState, judgeCanary, validateDeployRequest } from '../../services/deploy/policy.js';
 import { DeployLockedError } from '../../services/errors.js';
 import { acquireDeployLock, ensureColorEnvFiles, writeColorEnv, writeDeployState, writeRoutes } from '../../scripts/runners/deploy-state.js';
 import { installDynamicConfig } from '../../scripts/runners/stack-state.js';
@@ -43,14 +43,30 @@ describe('deploy requests and queries', () => {
     expect(validateDeployRequest({ version: '' })).toEqual(['VERSION: required, e.g. make deploy VERSION=1.4.0']);
     expect(validateDeployRequest({ version: '1.4.0', fault: 'error=20%', image: 'parity/stubs:1.0.0' })).toEqual([]);
     expect(validateDeployRequest({ version: '-x', fault: 'boom', image: 'nope' })).toHaveLength(3);
+    // What the stub would refuse at start is refused here, before anything changes.
+    expect(validateDeployRequest({ version: '1.0.0', fault: 'error=50' })).toEqual(['FAULT: error must be a share 0–1 or a percentage (got "50") (e.g. FAULT=error=20%)']);
   });
 
-  it("reads a color's traffic from Traefik's service metrics", () => {
-    expect(colorQueries('green', 12.4)).toEqual({
-      requests: 'sum(increase(traefik_service_requests_total{service=~"(frontend|ivor|events|newsroom)-green@file"}[12s]))',
-      errors: 'sum(increase(traefik_service_requests_total{service=~"(frontend|ivor|events|newsroom)-green@file",code=~"5.."}[12s]))',
-      p95: 'histogram_quantile(0.95, sum by (le) (rate(traefik_service_request_duration_seconds_bucket{service=~"(frontend|ivor|events|newsroom)-green@file"}[12s])))',
+  it("reads a color's counters from Traefik's service metrics", () => {
+    expect(colorCounterQueries('green')).toEqual({
+      byCode: 'sum by (code) (traefik_service_requests_total{service=~"(frontend|ivor|events|newsroom)-green@file"})',
+      byBucket: 'sum by (le) (traefik_service_request_duration_seconds_bucket{service=~"(frontend|ivor|events|newsroom)-green@file"})',
     });
+  });
+
+  it('counts errors whose series first appeared during the step (increase() would miss them)', () => {
+    const before = { byCode: { '200': 40 }, byBucket: { '0.1': 38, '0.5': 40, '+Inf': 40 } };
+    const after = { byCode: { '200': 120, '500': 20 }, byBucket: { '0.1': 110, '0.5': 138, '+Inf': 140 } };
+    const f = figuresBetween(before, after);
+    expect(f).toMatchObject({ requests: 100, errors: 20, errorRate: 0.2 });
+    // 95th of 100 in the (0.1, 0.5] bucket, which holds ranks 73–98: 0.1 + 0.4 × (95 − 72) / 26.
+    expect(f.p95Ms).toBeCloseTo((0.1 + (0.4 * 23) / 26) * 1000, 6);
+  });
+
+  it('interpolates quantiles like histogram_quantile', () => {
+    expect(histogramQuantile(0.5, { '0.1': 50, '0.2': 100, '+Inf': 100 })).toBeCloseTo(0.1);
+    expect(histogramQuantile(0.95, { '0.1': 0, '+Inf': 10 })).toBe(0.1);
+    expect(histogramQuantile(0.95, {})).toBeNaN();
   });
 });
 

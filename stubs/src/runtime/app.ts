@@ -222,6 +222,12 @@ export function createStubApp(settings: Settings, definition: StubDefinition): {
     if (error instanceof DependencyUnavailableError) {
       return reply.code(503).header('retry-after', '5').send({ error: error.message, dependency: error.dependency });
     }
+    // A constraint the database enforces (e.g. an event ending before it starts): the input's fault.
+    const sqlState = (error as { code?: unknown }).code;
+    if (typeof sqlState === 'string' && /^(22|23)[0-9A-Z]{3}$/.test(sqlState)) {
+      const conflict = sqlState === '23505';
+      return reply.code(conflict ? 409 : 400).send({ error: `${conflict ? 'already exists' : 'invalid value'}: ${(error as Error).message}`, field: 'body' });
+    }
     const status = (error as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) {
       // Fastify's own: malformed JSON, wrong content type, body too large.

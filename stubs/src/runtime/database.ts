@@ -17,6 +17,12 @@ const isClientError = (error: unknown): boolean => {
   return /^(22|23)/.test(code) || code === 'P0001';
 };
 
+/** A WAL position `X/Y` (two hex halves) as one comparable number. */
+export function lsnValue(lsn: string): bigint {
+  const [high = '0', low = '0'] = lsn.split('/');
+  return (BigInt(`0x${high}`) << 32n) + BigInt(`0x${low}`);
+}
+
 /** How long a user's last-write position is kept: longer than any sane replica lag. */
 const RYW_TTL_SECONDS = 60;
 
@@ -75,7 +81,10 @@ export function createDatabase(settings: DatabaseSettings, breakers: BreakerSett
     const local = lastWrites.get(user);
     if (local && local.until < Date.now()) lastWrites.delete(user);
     const shared = await cache?.get(`ryw:${user}`).catch(() => null);
-    return shared ?? (local && local.until >= Date.now() ? local.lsn : undefined);
+    const mine = local && local.until >= Date.now() ? local.lsn : undefined;
+    // The later of the two: Redis may hold an older position if a newer one failed to reach it.
+    if (shared && mine) return lsnValue(shared) >= lsnValue(mine) ? shared : mine;
+    return shared ?? mine;
   };
 
   const queryOn = async <R extends pg.QueryResultRow>(which: ReadSource, text: string, params: unknown[]) => {

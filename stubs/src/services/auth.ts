@@ -39,6 +39,9 @@ export async function checkPassword(password: string, stored: string): Promise<b
   return timingSafeEqual(expected, actual);
 }
 
+/** A valid hash of a random password nobody knows: compared against when the email is unknown. */
+const DUMMY_HASH = `scrypt$${randomBytes(16).toString('base64url')}$${randomBytes(32).toString('base64url')}`;
+
 const Email = z.email('an email address').max(200).transform((email) => email.toLowerCase());
 const Credentials = z.object({ email: Email, password: z.string().min(1, 'must not be empty').max(200) }).strict();
 const Registration = z
@@ -143,7 +146,9 @@ export const auth: StubDefinition = {
         db.primary.query<{ id: string; email: string; role: Role; password_hash: string }>('SELECT id, email, role, password_hash FROM auth.users WHERE email = $1', [input.email]),
       );
       const user = found.rows[0];
-      if (!user || !(await checkPassword(input.password, user.password_hash))) throw new HttpError(401, 'email or password is wrong');
+      // Unknown emails pay for a hash too, so timing doesn't tell which accounts exist.
+      const matches = await checkPassword(input.password, user?.password_hash ?? DUMMY_HASH);
+      if (!user || !matches) throw new HttpError(401, 'email or password is wrong');
       return reply.send(await issueTokens(context, user, randomUUID()));
     });
 

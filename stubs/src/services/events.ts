@@ -140,7 +140,8 @@ export const events: StubDefinition = {
           [query.from ?? null, query.to ?? null, query.limit],
         );
         const records = rows.map(toRecord);
-        if (!query.from && !query.to) await snapshot.save(records);
+        // Only full listings become the fallback's saved view (a `limit=1` call would shrink it).
+        if (!query.from && !query.to && query.limit >= 50) await snapshot.save(records);
         return reply.header('x-parity-read-from', from).send({ events: records });
       } catch (error) {
         if (!(error instanceof DependencyUnavailableError)) throw error;
@@ -167,7 +168,7 @@ export const events: StubDefinition = {
     app.post('/api/events', async (request, reply) => {
       const user = await context.requireUser(request, 'editor');
       const input = parseInput(EventInput, request.body, 'body');
-      if (input.endsAt && input.endsAt < input.startsAt) throw new HttpError(400, 'body.endsAt: must not be before startsAt', 'body.endsAt');
+      if (input.endsAt && Date.parse(input.endsAt) < Date.parse(input.startsAt)) throw new HttpError(400, 'body.endsAt: must not be before startsAt', 'body.endsAt');
       const id = await db.write(user.id, async (client) =>
         (
           await client.query<{ id: string }>(
@@ -251,6 +252,8 @@ export const events: StubDefinition = {
       if (!IMAGE_TYPES.includes(type as (typeof IMAGE_TYPES)[number])) throw new HttpError(415, `content-type: expected one of ${IMAGE_TYPES.join(', ')}`, 'content-type');
       if (!Buffer.isBuffer(request.body) || request.body.length === 0) throw new HttpError(400, 'body: expected the image bytes', 'body');
       if (!context.store) throw new HttpError(503, 'the object store is not configured in this profile (S3_ENDPOINT)');
+      const exists = await db.read(user.id, 'SELECT 1 FROM events.events WHERE id = $1', [id]);
+      if (exists.rows.length === 0) throw new HttpError(404, `params.id: no event ${id}`, 'params.id');
       await context.store.put(IMAGE_BUCKET, `events/${id}`, request.body, type);
       const updated = await db.write(user.id, async (client) => (await client.query('UPDATE events.events SET image_type = $2, updated_at = now() WHERE id = $1', [id, type])).rowCount);
       if (!updated) throw new HttpError(404, `params.id: no event ${id}`, 'params.id');

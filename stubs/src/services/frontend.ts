@@ -101,7 +101,7 @@ export const frontend: StubDefinition = {
 
     app.get('/', async (_request, reply) => {
       const [events, news, resources] = await Promise.all([
-        fetchSection<Events>('events', '/api/events?limit=5'),
+        fetchSection<Events>('events', `/api/events?limit=5&from=${encodeURIComponent(new Date().toISOString())}`),
         fetchSection<Articles>('newsroom', '/api/articles?limit=5'),
         fetchSection<Resources>('ivor', '/api/resources'),
       ]);
