@@ -359,8 +359,13 @@ async function runDeploy(request: DeployRequest, options: DeployOptions): Promis
     });
     const markStep = (step: string) => setState({ ...state, inProgress: { ...state.inProgress!, step } });
 
-    // 1. The idle color with the new version (its env file is what compose reads).
+    // 1. The idle color with the new version (its env file is what compose reads). It is
+    // recreated, so Traefik must send it nothing first: a killed deploy may have left a split.
     await recorder.phase(`start ${idle} with ${request.version}`, async () => {
+      const idleOff = { [active]: 100, [idle]: 0 } as Record<Color, number>;
+      await writeRoutes(target.stateDir, { weights: idleOff, sticky: false });
+      await setState({ ...state, weights: idleOff, sticky: false });
+      await waitForWeights(endpoints, idleOff);
       await writeColorEnv(target.stateDir, idle, state.colors[idle]);
       await compose(target, ['up', '-d', '--no-deps', '--force-recreate', ...appServices(idle)]);
       await waitForColorHealthy(target, idle, 180_000, progress);
