@@ -187,6 +187,31 @@ async function waitForWeights(endpoints: Endpoints, weights: Record<Color, numbe
   }
 }
 
+/**
+ * Wait until Traefik's own health checks see every service of `color` UP. Docker's health can
+ * turn green before Traefik's next check of a recreated server; until then Traefik answers
+ * "no available server" for it.
+ */
+async function waitForTraefikUp(endpoints: Endpoints, color: Color, timeoutMs = 30_000): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    const down: string[] = [];
+    for (const service of appServices(color)) {
+      try {
+        const response = await fetch(`${endpoints.traefikApi}/api/http/services/${service}@file`);
+        const info = (await response.json()) as { serverStatus?: Record<string, string> };
+        const statuses = Object.values(info.serverStatus ?? {});
+        if (statuses.length === 0 || statuses.some((status) => status !== 'UP')) down.push(service);
+      } catch {
+        down.push(service);
+      }
+    }
+    if (down.length === 0) return Date.now() - started;
+    if (Date.now() - started > timeoutMs) throw new GateFailure('L4', [`Traefik still sees ${down.join(', ')} as down ${formatDuration(timeoutMs)} after they became healthy`]);
+    await sleep(500);
+  }
+}
+
 async function waitForColorHealthy(target: ComposeTarget, color: Color, timeoutMs: number, progress: Progress): Promise<void> {
   const wanted = appServices(color);
   const started = Date.now();
@@ -385,7 +410,11 @@ async function runDeploy(request: DeployRequest, options: DeployOptions): Promis
 
     // 3. Gate L4: user journeys through Traefik, pinned to the idle color.
     await markStep('gate L4');
-    await recorder.phase('gate L4 (smoke journeys through Traefik)', () => runSmoke(http, endpoints, idle, request.version), (result) => result);
+    await recorder.phase(
+      'gate L4 (smoke journeys through Traefik)',
+      async () => ({ traefikSawUpAfterMs: await waitForTraefikUp(endpoints, idle), journeys: await runSmoke(http, endpoints, idle, request.version) }),
+      (result) => result,
+    );
     checkAbort('L4');
 
     // 4. Canary: 5 % → 25 % → 100 %, judged by Prometheus on Traefik's metrics.
@@ -517,6 +546,7 @@ async function runSmoke(http: ReturnType<typeof createClient>, endpoints: Endpoi
     let lastError: unknown;
     // Up to 3 tries: the gate proves the journeys work; error rates are the canary's job.
     for (let tries = 1; tries <= 3; tries += 1) {
+      if (tries > 1) await sleep(500 * tries);
       try {
         last = await send();
         const okStatus = last.status >= 200 && last.status < 300;

@@ -74,7 +74,8 @@ export function renderTraefikStatic(config: ParityConfig): object {
         buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       },
     },
-    providers: { file: { directory: '/etc/traefik/dynamic', watch: true } },
+    // A rollback's new weights take effect within half a second of the file's rename (default 2 s).
+    providers: { providersThrottleDuration: '500ms', file: { directory: '/etc/traefik/dynamic', watch: true } },
     log: { level: 'INFO' },
     accessLog: { format: 'json' },
     global: { checkNewVersion: false, sendAnonymousUsage: false },
