@@ -36,6 +36,7 @@ function renderService(service: ServiceSpec, topology: Topology): Record<string,
       'dev.parity.logical': service.logical,
       'dev.parity.tier': service.tier,
       ...(service.color ? { 'dev.parity.color': service.color } : {}),
+      ...(service.configHash ? { 'dev.parity.config-hash': service.configHash } : {}),
     },
     restart: 'unless-stopped',
   };

@@ -2,6 +2,7 @@
  * The whole topology for a config: which services run, with which images, and the files
  * they need. Pure: config in, data out.
  */
+import { createHash } from 'node:crypto';
 import type { Color, ParityConfig } from '../config/schema.js';
 import { APP_SERVICES, profileServices } from '../config/profiles.js';
 import { IMAGE_CATALOG } from '../images/catalog.js';
@@ -85,6 +86,17 @@ export function buildTopology(config: ParityConfig): Topology {
   }
   // Grafana's provisioning is generated whatever the profile, so enabling it later is one line of config.
   files.push(...grafanaFiles());
+
+  // Each service that mounts generated files carries their hash, so a change recreates it.
+  const hashed = services.map((service): ServiceSpec => {
+    const mounted = (service.volumes ?? []).map((volume) => volume.split(':')[0]!).filter((source) => source.startsWith('./')).map((source) => source.slice(2));
+    const used = files.filter((file) => mounted.some((path) => file.path === path || file.path.startsWith(`${path}/`))).sort((a, b) => a.path.localeCompare(b.path));
+    if (used.length === 0) return service;
+    const hash = createHash('sha256');
+    for (const file of used) hash.update(`${file.path}\0${file.content}\0`);
+    return { ...service, configHash: hash.digest('hex').slice(0, 12) };
+  });
+  services.splice(0, services.length, ...hashed);
 
   const secrets = SECRETS.filter((secret) => services.some((service) => service.secrets?.includes(secret)));
   const volumes = [...new Set(services.flatMap((service) => (service.volumes ?? []).map((v) => v.split(':')[0]!).filter((source) => /^[a-z][a-z0-9-]*$/.test(source))))].sort();

@@ -53,6 +53,12 @@ export interface ServiceSpec {
   /** Every service has one: `make up` waits on it. */
   readonly healthcheck: HealthSpec;
   readonly user?: string;
+  /**
+   * Hash of the generated files the service mounts (a compose label): when `make gen` changes
+   * them, `make up` recreates the service. Compose can't see into bind-mounted files itself,
+   * and Traefik, Prometheus and Alertmanager read their static config only at start.
+   */
+  readonly configHash?: string;
   readonly color?: Color;
   /** What a person opens or connects to, for the status table. */
   readonly url?: string;

@@ -250,6 +250,8 @@ describe('frontend', () => {
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(html).not.toContain('<script>alert');
     expect(html).toContain('&#60;script&#62;alert(&#34;x&#34;)&#60;&#47;script&#62;');
+    // An unknown article is a real 404, not a soft one.
+    expect((await fetch(`${api('frontend')}/news/3f1c0f56-4f3b-4a55-9d4e-2b1f1c7e9a10`)).status).toBe(404);
   });
 });
 

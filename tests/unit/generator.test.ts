@@ -40,6 +40,16 @@ describe('generator: output', () => {
     expect([...second.entries()]).toEqual([...first.entries()]);
   });
 
+  it('a service that mounts generated files is labelled with their hash, which follows their content', () => {
+    const label = (yaml: string, service: string) =>
+      (renderComposeObject(buildTopology(parseConfig(yaml))) as { services: Record<string, { labels: Record<string, string> }> }).services[service]!.labels['dev.parity.config-hash'];
+    expect(label('', 'traefik')).toMatch(/^[0-9a-f]{12}$/);
+    // Another HTTPS port changes traefik.yml (the redirect target), so Traefik gets recreated.
+    expect(label('ports:\n  https: 9443\n', 'traefik')).not.toBe(label('', 'traefik'));
+    expect(label('ports:\n  https: 9443\n', 'prometheus')).toBe(label('', 'prometheus'));
+    expect(label('', 'ivor-blue')).toBeUndefined();
+  });
+
   it('the committed compose/ is exactly what `make gen` renders for parity.yaml (drift check)', async () => {
     const config = parseConfig(readFileSync(join(root, 'parity.yaml'), 'utf8'));
     expect(await checkDrift(config)).toEqual([]);

@@ -205,5 +205,9 @@ describe('frontend fallbacks (APIs unreachable)', () => {
     expect(Object.keys(summary.sections)).toEqual(['ivor', 'events', 'newsroom']);
     expect((await app.inject({ method: 'GET', url: '/static/app.js' })).headers['content-type']).toContain('javascript');
     expect((await app.inject({ method: 'GET', url: '/static/../../etc/passwd' })).statusCode).toBe(404);
+    // An article page while the newsroom is down: a fallback page, not an error.
+    const article = await app.inject({ method: 'GET', url: '/news/3f1c0f56-4f3b-4a55-9d4e-2b1f1c7e9a10' });
+    expect(article.statusCode).toBe(200);
+    expect(article.headers['x-parity-fallback']).toBe('newsroom');
   });
 });

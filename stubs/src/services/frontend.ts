@@ -26,6 +26,8 @@ function publicDir(): string {
 
 interface Section<T> {
   readonly data?: T;
+  /** The API's HTTP status (absent when the call failed). */
+  readonly status?: number;
   /** Set when this section shows fallback content, with why. */
   readonly fallback?: string;
 }
@@ -71,9 +73,9 @@ export const frontend: StubDefinition = {
         const response = await breakers[upstream].call(`GET ${path.split('?')[0]}`, async () => {
           const result = await fetch(`${settings.upstreams[upstream]}${path}`, { signal: AbortSignal.timeout(2000) });
           if (result.status >= 500 && !result.headers.get(FALLBACK_HEADER)) throw new Error(`${upstream} answered ${result.status}`);
-          return { fallback: result.headers.get(FALLBACK_HEADER), body: (await result.json()) as T };
+          return { fallback: result.headers.get(FALLBACK_HEADER), status: result.status, body: (await result.json()) as T };
         });
-        return response.fallback ? { data: response.body, fallback: `${upstream} served its fallback` } : { data: response.body };
+        return response.fallback ? { data: response.body, status: response.status, fallback: `${upstream} served its fallback` } : { data: response.body, status: response.status };
       } catch (error) {
         metrics.fallbacks.inc({ fallback: `frontend-${upstream}` });
         return { fallback: (error as Error).message };
@@ -118,6 +120,10 @@ export const frontend: StubDefinition = {
     app.get('/news/:id', async (request, reply) => {
       const { id } = parseInput(z.object({ id: z.uuid('must be an article id (UUID)') }), request.params, 'params');
       const article = await fetchSection<{ title?: string; body?: string; author?: string; article?: { title: string; summary: string } }>('newsroom', `/api/articles/${id}`);
+      if (article.status === 404) {
+        reply.code(404);
+        return send(reply, 'Not found', html`<p>There is no such article.</p>${linkList(NEWSROOM_FALLBACK.discussions)}`, {});
+      }
       const shown = article.data?.title ? { title: article.data.title, text: article.data.body ?? '' } : article.data?.article ? { title: article.data.article.title, text: article.data.article.summary } : undefined;
       return send(reply, shown?.title ?? 'Article', shown ? html`<article><h1>${shown.title}</h1><p>${shown.text}</p></article>` : html`<p>This article can't be shown right now.</p>${linkList(NEWSROOM_FALLBACK.discussions)}`, { newsroom: article });
     });
