@@ -47,6 +47,8 @@ export interface DeployOptions {
   readonly progress: Progress;
   /** Aborting (SIGINT/SIGTERM) rolls back like a failed gate. */
   readonly signal?: AbortSignal;
+  /** Called once Traefik serves each canary step's weights (drills and tests look at the split). */
+  readonly onShift?: (weights: Record<Color, number>, sticky: boolean) => Promise<void>;
 }
 
 interface Phase {
@@ -368,7 +370,9 @@ async function runDeploy(request: DeployRequest, options: DeployOptions): Promis
     await writeRoutes(target.stateDir, { weights, sticky });
     await setState({ ...state, weights, sticky });
     recorder.shift(weights, why);
-    return waitForWeights(endpoints, weights);
+    const loadedMs = await waitForWeights(endpoints, weights);
+    await options.onShift?.(weights, sticky);
+    return loadedMs;
   };
   const checkAbort = (gate: string) => {
     if (signal?.aborted) throw new GateFailure(gate, ['interrupted (SIGINT/SIGTERM): rolling back']);

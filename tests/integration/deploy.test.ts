@@ -77,11 +77,26 @@ afterAll(async () => {
 
 describe('blue/green deploys under ~200 requests/s through Traefik', () => {
   it('(a) a good version goes 5 → 25 → 100 % with zero non-2xx responses and zero connection errors', async () => {
-    const { load, outcome } = await underLoad(() => deploy({ version: '2.0.0' }, options()));
+    const http = createClient(join(stateDir, 'ca', 'parity-ca.pem'));
+    const sticky: { cookie?: string; colors: string[] } = { colors: [] };
+    // At 25 %, a browser's session sticks to one color: the first answer sets the cookie, and
+    // every request that carries it lands on the same color.
+    const onShift = async (weights: Record<string, number>, stickyOn: boolean) => {
+      if (weights.green !== 25 || !stickyOn) return;
+      const first = await http(`${https}/api/events?limit=1`);
+      sticky.cookie = ([] as string[]).concat(first.headers['set-cookie'] ?? []).find((cookie) => cookie.startsWith('parity_color='))?.split(';')[0];
+      for (let index = 0; index < 20; index += 1) {
+        const response = await http(`${https}/api/events?limit=1`, { headers: { cookie: sticky.cookie ?? '' } });
+        sticky.colors.push(String(response.headers['x-parity-color']));
+      }
+    };
+    const { load, outcome } = await underLoad(() => deploy({ version: '2.0.0' }, { ...options(), onShift }));
     if (outcome instanceof Error) throw outcome;
     log.push(`FIGURES (a) ${summary('good deploy', load)}; healthy → 100 % in ${outcome.healthyToFullMs} ms`);
     expect(outcome.result).toBe('promoted');
     expect(outcome.traffic.map((entry) => entry.weights.green)).toEqual([5, 25, 100]);
+    expect(sticky.cookie).toMatch(/^parity_color=./);
+    expect(new Set(sticky.colors).size).toBe(1);
     expect(load.requests).toBeGreaterThan(1000);
     expect(load.non2xx).toBe(0);
     expect(load.errors).toBe(0);
