@@ -31,7 +31,7 @@ import { profileServices } from '../../services/config/profiles.js';
 import { acquireDeployLock, currentDeployState, writeColorEnv, writeDeployState, writeRoutes } from './deploy-state.js';
 import { tryRun } from './exec.js';
 import type { Progress } from './progress.js';
-import { compose, listContainers, type ComposeTarget } from './stack.js';
+import { compose, listContainers, tryCompose, type ComposeTarget } from './stack.js';
 import { writeFileAtomic } from './state.js';
 
 /** Where the stack answers on this host (published ports, discovered from compose). */
@@ -228,12 +228,14 @@ async function waitForColorHealthy(target: ComposeTarget, color: Color, timeoutM
   }
 }
 
+/** GET a path of a stub from inside its container (its port isn't published). */
+function fetchInside(target: ComposeTarget, service: string, path: string) {
+  return tryCompose(target, ['exec', '-T', service, 'node', '-e', `fetch('http://127.0.0.1:3000${path}').then(r => r.text()).then(t => process.stdout.write(t))`]);
+}
+
 /** `/health` of a container, from inside it (the L1–L3 JSON, for the gate and the report). */
 async function containerHealth(target: ComposeTarget, service: string): Promise<{ status: string; checks?: unknown }> {
-  const result = await tryRun(
-    ['docker', 'compose', '-p', target.project, '-f', join(target.composeDir, 'compose.yaml'), 'exec', '-T', service, 'node', '-e', "fetch('http://127.0.0.1:3000/health').then(r => r.text()).then(t => process.stdout.write(t))"],
-    { env: { PARITY_STATE_DIR: target.stateDir } },
-  );
+  const result = await fetchInside(target, service, '/health');
   try {
     return JSON.parse(result.stdout) as { status: string; checks?: unknown };
   } catch {
@@ -245,11 +247,7 @@ async function containerHealth(target: ComposeTarget, service: string): Promise<
 async function inFlight(target: ComposeTarget, color: Color): Promise<number> {
   const counts = await Promise.all(
     appServices(color).map(async (service) => {
-      const result = await tryRun(
-        ['docker', 'compose', '-p', target.project, '-f', join(target.composeDir, 'compose.yaml'), 'exec', '-T', service, 'node', '-e', "fetch('http://127.0.0.1:3000/metrics').then(r => r.text()).then(t => process.stdout.write(t))"],
-        { env: { PARITY_STATE_DIR: target.stateDir } },
-      );
-      const match = /^http_requests_in_flight(?:\{[^}]*\})? (\d+)/m.exec(result.stdout);
+      const match = /^http_requests_in_flight(?:\{[^}]*\})? (\d+)/m.exec((await fetchInside(target, service, '/metrics')).stdout);
       return match ? Number(match[1]) : 0;
     }),
   );

@@ -11,7 +11,7 @@ import { ImageUnavailableError, formatDuration, ParityError } from '../../servic
 import { PROJECT } from '../../services/topology/common.js';
 import { buildTopology, type Topology } from '../../services/topology/index.js';
 import { IMAGE_CATALOG } from '../../services/images/catalog.js';
-import { run, tryRun } from './exec.js';
+import { run, tryRun, type RunResult } from './exec.js';
 import { ensureEngine } from './engine.js';
 import { COMPOSE_DIR, generate } from './gen.js';
 import { bakeImages, createDockerProbe } from './images.js';
@@ -44,6 +44,11 @@ function composeEnv(target: ComposeTarget): NodeJS.ProcessEnv {
 
 export async function compose(target: ComposeTarget, args: string[], onLine?: (line: string) => void): Promise<string> {
   return run(composeArgv(target, args), { env: composeEnv(target), onLine });
+}
+
+/** `docker compose …` whose failure is an answer, not an error (exit code and output returned). */
+export async function tryCompose(target: ComposeTarget, args: string[]): Promise<RunResult> {
+  return tryRun(composeArgv(target, args), { env: composeEnv(target) });
 }
 
 export interface ContainerState {
@@ -91,7 +96,7 @@ export async function waitForHealthy(target: ComposeTarget, topology: Topology, 
       const details: string[] = [];
       for (const name of failed) {
         const c = byService.get(name);
-        const logs = await tryRun(composeArgv(target, ['logs', '--no-color', '--tail', '30', name]), { env: composeEnv(target) });
+        const logs = await tryCompose(target, ['logs', '--no-color', '--tail', '30', name]);
         details.push(
           `--- ${name}: ${c ? `${c.state}${c.health ? `, ${c.health}` : ''}` : 'no container'}; last 30 log lines ---\n${`${logs.stdout}${logs.stderr}`.trim() || '(no output)'}`,
         );
