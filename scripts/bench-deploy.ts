@@ -10,7 +10,7 @@ import { UsageError, formatDuration } from '../services/errors.js';
 import { parseCli, runMain } from './runners/cli.js';
 import { deploy, discoverEndpoints, rollback, type DeployOptions } from './runners/deploy.js';
 import { loadConfig } from './runners/gen.js';
-import { runLoad, type LoadResult } from './runners/load.js';
+import { runWhileLoaded, type LoadResult } from './runners/load.js';
 import { createProgress } from './runners/progress.js';
 import { defaultTarget } from './runners/stack.js';
 import { statePath, writeFileAtomic } from './runners/state.js';
@@ -39,20 +39,7 @@ await runMain(async () => {
     throw new UsageError('the stack is not running: start it with `make up` first');
   });
 
-  const underLoad = async <T>(work: () => Promise<T>): Promise<{ load: LoadResult; outcome: T | Error }> => {
-    const stop = new AbortController();
-    const loading = runLoad({ url: `${https}/api/events?limit=5`, durationSeconds: 3600, connections: 20, overallRate: rate, signal: stop.signal });
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    let outcome: T | Error;
-    try {
-      outcome = await work();
-    } catch (error) {
-      outcome = error as Error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-    stop.abort();
-    return { load: await loading, outcome };
-  };
+  const underLoad = <T>(work: () => Promise<T>) => runWhileLoaded(`${https}/api/events?limit=5`, rate, work);
   const stamp = Date.now().toString(36);
   const lines: string[] = [];
   const figures: Record<string, unknown> = {};

@@ -85,3 +85,24 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     statusCodes,
   };
 }
+
+/**
+ * Constant load (at `rate` requests/s) on `url` from 3 s before `work` starts until 2 s after it
+ * ends, so the whole of it runs under load. `work`'s error is returned, not thrown: the load's
+ * figures matter either way.
+ */
+export async function runWhileLoaded<T>(url: string, rate: number, work: () => Promise<T>): Promise<{ load: LoadResult; outcome: T | Error }> {
+  const stop = new AbortController();
+  const loading = runLoad({ url, durationSeconds: 3600, connections: 20, overallRate: rate, signal: stop.signal });
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  await pause(3000);
+  let outcome: T | Error;
+  try {
+    outcome = await work();
+  } catch (error) {
+    outcome = error as Error;
+  }
+  await pause(2000);
+  stop.abort();
+  return { load: await loading, outcome };
+}

@@ -13,7 +13,7 @@ import { parseConfig } from '../../services/config/validate.js';
 import { DeployInputError, DeployLockedError, DeployRolledBackError } from '../../services/errors.js';
 import { readDeployState } from '../../scripts/runners/deploy-state.js';
 import { createClient, deploy, discoverEndpoints, rollback, type DeployOptions } from '../../scripts/runners/deploy.js';
-import { runLoad, type LoadResult } from '../../scripts/runners/load.js';
+import { runWhileLoaded, type LoadResult } from '../../scripts/runners/load.js';
 import type { Progress } from '../../scripts/runners/progress.js';
 import { prepareState } from '../../scripts/runners/stack-state.js';
 import { listContainers, type ComposeTarget } from '../../scripts/runners/stack.js';
@@ -32,21 +32,8 @@ const log: string[] = [];
 const progress: Progress = { info: (message) => log.push(message), step: () => {}, done: () => {} };
 const options = (): DeployOptions => ({ target, config, progress });
 
-/** Constant load through Traefik while `work` runs; resolves with both results. */
-async function underLoad<T>(work: () => Promise<T>): Promise<{ load: LoadResult; outcome: T | Error }> {
-  const stop = new AbortController();
-  const loading = runLoad({ url: `${https}/api/events?limit=5`, durationSeconds: 600, connections: 20, overallRate: 200, signal: stop.signal });
-  await new Promise((resolve) => setTimeout(resolve, 3000));
-  let outcome: T | Error;
-  try {
-    outcome = await work();
-  } catch (error) {
-    outcome = error as Error;
-  }
-  await new Promise((resolve) => setTimeout(resolve, 2000));
-  stop.abort();
-  return { load: await loading, outcome };
-}
+/** About 200 requests/s through Traefik while `work` runs. */
+const underLoad = <T>(work: () => Promise<T>) => runWhileLoaded(`${https}/api/events?limit=5`, 200, work);
 
 const summary = (name: string, load: LoadResult) =>
   `${name}: ${load.requests} requests at ${load.requestsPerSecond.toFixed(0)}/s, ${load.non2xx} non-2xx, ${load.errors} connection errors, p95 ${load.latencyMs.p95.toFixed(0)} ms`;
