@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
+import type { StartedDockerComposeEnvironment } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../services/config/validate.js';
 import { DeployInputError, DeployLockedError, DeployRolledBackError } from '../../services/errors.js';
@@ -16,6 +16,7 @@ import { createClient, deploy, discoverEndpoints, rollback, type DeployOptions }
 import { runWhileLoaded, type LoadResult } from '../../scripts/runners/load.js';
 import type { Progress } from '../../scripts/runners/progress.js';
 import { prepareState } from '../../scripts/runners/stack-state.js';
+import { startComposeStack } from './helpers.js';
 import { listContainers, type ComposeTarget } from '../../scripts/runners/stack.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -47,12 +48,7 @@ beforeAll(async () => {
   stateDir = mkdtempSync(join(root, '.parity', 'test-deploy-'));
   await prepareState(stateDir);
   target = { project, composeDir: join(root, 'compose'), stateDir };
-  stack = await new DockerComposeEnvironment(join(root, 'compose'), ['compose.yaml', 'compose.test.yaml'])
-    .withProjectName(project)
-    .withEnvironment({ PARITY_STATE_DIR: stateDir })
-    .withDefaultWaitStrategy(Wait.forHealthCheck())
-    .withStartupTimeout(300_000)
-    .up();
+  stack = await startComposeStack(project, stateDir);
   https = (await discoverEndpoints(target)).https;
 }, 600_000);
 

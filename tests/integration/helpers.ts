@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
 import { IMAGE_CATALOG } from '../../services/images/catalog.js';
 
 /** The catalog reference of an image, so tests run exactly what the bake produced. */
@@ -18,4 +20,17 @@ export async function eventually<T>(probe: () => Promise<T>, timeoutMs = 30_000,
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
   }
+}
+
+/**
+ * The generated stack (compose.yaml + the ephemeral-port test overlay) under its own project
+ * name and state directory, every service healthy.
+ */
+export function startComposeStack(project: string, stateDir: string): Promise<StartedDockerComposeEnvironment> {
+  return new DockerComposeEnvironment(join(import.meta.dirname, '..', '..', 'compose'), ['compose.yaml', 'compose.test.yaml'])
+    .withProjectName(project)
+    .withEnvironment({ PARITY_STATE_DIR: stateDir })
+    .withDefaultWaitStrategy(Wait.forHealthCheck())
+    .withStartupTimeout(300_000)
+    .up();
 }

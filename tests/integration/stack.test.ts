@@ -8,7 +8,7 @@ import { request as httpRequest } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
+import type { StartedDockerComposeEnvironment } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareState } from '../../scripts/runners/stack-state.js';
 import { listContainers } from '../../scripts/runners/stack.js';
@@ -16,7 +16,7 @@ import { buildTopology } from '../../services/topology/index.js';
 import { DEFAULT_CONFIG } from '../../services/config/schema.js';
 import { DATABASE } from '../../services/topology/common.js';
 import { ADMIN_EMAIL } from '../../services/topology/apps.js';
-import { eventually } from './helpers.js';
+import { eventually, startComposeStack } from './helpers.js';
 
 const root = join(import.meta.dirname, '..', '..');
 let stateDir: string;
@@ -55,12 +55,7 @@ beforeAll(async () => {
   stateDir = mkdtempSync(join(root, '.parity', 'test-state-'));
   const prepared = await prepareState(stateDir);
   ca = readFileSync(prepared.caFile, 'utf8');
-  stack = await new DockerComposeEnvironment(join(root, 'compose'), ['compose.yaml', 'compose.test.yaml'])
-    .withProjectName(project)
-    .withEnvironment({ PARITY_STATE_DIR: stateDir })
-    .withDefaultWaitStrategy(Wait.forHealthCheck())
-    .withStartupTimeout(300_000)
-    .up();
+  stack = await startComposeStack(project, stateDir);
 }, 600_000);
 
 afterAll(async () => {
