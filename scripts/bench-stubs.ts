@@ -5,11 +5,11 @@
  * memory of every stub container. Prints measured figures; asserts nothing.
  */
 import { readFile } from 'node:fs/promises';
-import { Agent, request as httpsRequest } from 'node:https';
 import { UsageError, formatDuration } from '../services/errors.js';
 import { ADMIN_EMAIL } from '../services/topology/apps.js';
 import { parseCli, runMain } from './runners/cli.js';
 import { containerRss, mib } from './runners/container-stats.js';
+import { createClient } from './runners/deploy.js';
 import { loadConfig } from './runners/gen.js';
 import { runLoad, type LoadResult } from './runners/load.js';
 import { createProgress } from './runners/progress.js';
@@ -44,18 +44,15 @@ await runMain(async () => {
 
   const base = `https://localhost:${config.ports.https}`;
   // Seeding trusts the stack's own CA; autocannon (loopback only) doesn't verify certificates.
-  const agent = new Agent({ ca: await readFile(statePath('ca', 'parity-ca.pem')) });
+  const http = createClient(statePath('ca', 'parity-ca.pem'));
   const request = async (method: string, path: string, body?: unknown, token?: string) => {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the APIs' JSON, read field by field below
-    return new Promise<{ status: number; body: any }>((resolve, reject) => {
-      const req = httpsRequest(`${base}${path}`, { method, agent, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) } }, (res) => {
-        let text = '';
-        res.on('data', (chunk) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
-      });
-      req.on('error', reject);
-      req.end(body === undefined ? undefined : JSON.stringify(body));
+    const response = await http(`${base}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the APIs' JSON, read field by field below
+    return { status: response.status, body: (response.body ? JSON.parse(response.body) : undefined) as any };
   };
 
   progress.step('seeding: bench user and 20 events');
