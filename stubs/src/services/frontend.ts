@@ -139,24 +139,30 @@ export const frontend: StubDefinition = {
         { ivor: resources },
       );
     });
+    /** Each API's listing (at most `limit` items), each through its own breaker. */
+    const fetchListings = async (limit: number): Promise<Record<Upstream, Section<unknown>>> => {
+      const paths: Record<Upstream, string> = { ivor: '/api/resources', events: `/api/events?limit=${limit}`, newsroom: `/api/articles?limit=${limit}` };
+      const upstreams = ['ivor', 'events', 'newsroom'] as const;
+      return Object.fromEntries(await Promise.all(upstreams.map(async (upstream) => [upstream, await fetchSection(upstream, paths[upstream])] as const))) as Record<Upstream, Section<unknown>>;
+    };
+
     // Behind Traefik's forwardAuth (admin role): the user's identity arrives in headers.
     app.get('/admin', async (request, reply) => {
       const user = String(request.headers['x-auth-user'] ?? 'unknown');
-      const sections = await Promise.all((['ivor', 'events', 'newsroom'] as const).map(async (upstream) => [upstream, await fetchSection(upstream, upstream === 'ivor' ? '/api/resources' : upstream === 'events' ? '/api/events?limit=1' : '/api/articles?limit=1')] as const));
-      const down = sections.filter(([, section]) => section.fallback).map(([name]) => name);
+      const sections = await fetchListings(1);
+      const down = Object.entries(sections).filter(([, section]) => section.fallback).map(([name]) => name);
       return send(
         reply,
         'Admin',
         html`<h1>Admin</h1><p>Signed in as ${user}.</p>${down.length ? html`<p class="fallback">Read-only mode: ${down.join(', ')} unavailable.</p>` : html`<p>All services available.</p>`}`,
-        Object.fromEntries(sections),
+        sections,
       );
     });
     app.get('/frontend/summary', async (_request, reply) => {
-      const sections = Object.fromEntries(
-        await Promise.all((['ivor', 'events', 'newsroom'] as const).map(async (upstream) => [upstream, await fetchSection(upstream, upstream === 'ivor' ? '/api/resources' : `/api/${upstream === 'events' ? 'events' : 'articles'}?limit=5`)] as const)),
-      );
-      const fallback = Object.values(sections).some((section) => section.fallback);
-      if (fallback) reply.header(FALLBACK_HEADER, Object.keys(sections).filter((name) => sections[name]!.fallback).join(','));
+      const sections = await fetchListings(5);
+      const down = Object.entries(sections).filter(([, section]) => section.fallback).map(([name]) => name);
+      const fallback = down.length > 0;
+      if (fallback) reply.header(FALLBACK_HEADER, down.join(','));
       return reply.send({ fallback, sections, breakers: Object.fromEntries(Object.entries(breakers).map(([name, breaker]) => [name, breaker.state()])) });
     });
     app.get('/static/:file', async (request, reply) => {
