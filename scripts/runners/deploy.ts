@@ -25,7 +25,7 @@ import {
   type DeployState,
 } from '../../services/deploy/policy.js';
 import { DeployInputError, DeployRolledBackError, formatDuration } from '../../services/errors.js';
-import { IMAGE_CATALOG } from '../../services/images/catalog.js';
+import { catalogRef } from '../../services/images/catalog.js';
 import { COLOR_HEADER } from '../../services/topology/traefik.js';
 import { profileServices } from '../../services/config/profiles.js';
 import { acquireDeployLock, currentDeployState, writeColorEnv, writeDeployState, writeRoutes } from './deploy-state.js';
@@ -258,7 +258,7 @@ async function inFlight(target: ComposeTarget, color: Color): Promise<number> {
 async function validateRequest(request: DeployRequest, config: ParityConfig): Promise<void> {
   const problems = validateDeployRequest(request);
   if (!profileServices(config).has('prometheus')) problems.push('profile: the canary is judged with Prometheus, which runs in the full profile (profile: full in parity.yaml)');
-  const image = request.image ?? IMAGE_CATALOG.find((spec) => spec.name === 'stubs')!.ref;
+  const image = request.image ?? catalogRef('stubs');
   if (problems.length === 0) {
     const inspect = await tryRun(['docker', 'image', 'inspect', '--format', '{{.Id}}', image]);
     if (inspect.code !== 0) problems.push(`IMAGE: "${image}" is not in the engine (build it: make images IMAGES=stubs, or docker load it)`);

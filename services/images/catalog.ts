@@ -278,3 +278,13 @@ export const IMAGE_CATALOG: readonly ImageSpec[] = [
     'exporter',
   ),
 ];
+
+/** The catalog entry called `name`; a name that isn't there is a programming error (the catalog is code). */
+export function catalogImage(name: string): ImageSpec {
+  const spec = IMAGE_CATALOG.find((candidate) => candidate.name === name);
+  if (!spec) throw new Error(`image catalog has no "${name}" (known: ${IMAGE_CATALOG.map((entry) => entry.name).join(', ')})`);
+  return spec;
+}
+
+/** The pinned reference (`repository:tag`) of the catalog image called `name`. */
+export const catalogRef = (name: string): string => catalogImage(name).ref;

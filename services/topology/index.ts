@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Color, ParityConfig } from '../config/schema.js';
 import { APP_SERVICES, profileServices } from '../config/profiles.js';
-import { IMAGE_CATALOG } from '../images/catalog.js';
+import { catalogRef } from '../images/catalog.js';
 import { renderYaml } from '../render/yaml.js';
 import { alertReceiverService, appService, authService } from './apps.js';
 import { SECRETS, type SecretName } from './common.js';
@@ -27,12 +27,6 @@ export interface Topology {
   readonly secrets: readonly SecretName[];
   readonly volumes: readonly string[];
 }
-
-const catalogRef = (name: string): string => {
-  const spec = IMAGE_CATALOG.find((candidate) => candidate.name === name);
-  if (!spec) throw new Error(`image catalog has no "${name}"`);
-  return spec.ref;
-};
 
 /** Image references for a config: the catalog's, with the config's version overrides. */
 export function imagesFor(config: ParityConfig) {

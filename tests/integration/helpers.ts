@@ -1,13 +1,9 @@
 import { join } from 'node:path';
 import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
-import { IMAGE_CATALOG } from '../../services/images/catalog.js';
+import { catalogRef } from '../../services/images/catalog.js';
 
 /** The catalog reference of an image, so tests run exactly what the bake produced. */
-export function imageRef(name: string): string {
-  const spec = IMAGE_CATALOG.find((candidate) => candidate.name === name);
-  if (!spec) throw new Error(`no catalog image named ${name}`);
-  return spec.ref;
-}
+export const imageRef = catalogRef;
 
 /** Retry `probe` until it resolves, or rethrow its last error after `timeoutMs`. */
 export async function eventually<T>(probe: () => Promise<T>, timeoutMs = 30_000, intervalMs = 500): Promise<T> {
