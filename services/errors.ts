@@ -162,3 +162,24 @@ function editDistance(a: string, b: string): number {
   }
   return row[b.length]!;
 }
+
+/** A drill that can't run (unknown scenario, stack not up, a profile without what it needs); nothing was changed. */
+export class DrillInputError extends ParityError {
+  readonly exitCode = 2;
+}
+
+/** A drill broke while running (a fault could not be injected or undone, the cluster never recovered). */
+export class DrillError extends ParityError {
+  readonly exitCode = 1;
+}
+
+/** A drill ran to the end and exceeded a budget: the message lists each one; the report has the rest. */
+export class DrillBudgetError extends ParityError {
+  readonly exitCode = 1;
+  constructor(
+    readonly reasons: readonly string[],
+    readonly reportDir: string,
+  ) {
+    super(`budget exceeded:\n${reasons.map((reason) => `  - ${reason}`).join('\n')}\nreport: ${reportDir}`);
+  }
+}

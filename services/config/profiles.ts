@@ -9,31 +9,48 @@ export const APP_SERVICES = ['frontend', 'ivor', 'events', 'newsroom'] as const;
 export type AppService = (typeof APP_SERVICES)[number];
 
 const EDGE_AND_APPS = ['traefik', 'auth', ...APP_SERVICES];
-const CORE_DATA = ['postgres-primary', 'postgres-replica', 'redis'];
 const MONITORING = ['prometheus', 'alertmanager', 'postgres-exporter', 'redis-exporter'];
 
-/** Logical service → the services it needs running. */
+/** Stands for "the database's write endpoint" in SERVICE_NEEDS; `needsOf` names the real service. */
+export const DB_WRITER = 'db-writer';
+
+/** Logical service → the services it needs running (`db-writer`: whichever serves writes). */
 export const SERVICE_NEEDS: Readonly<Record<string, readonly string[]>> = {
   traefik: ['auth'],
-  auth: ['postgres-primary', 'redis'],
+  auth: [DB_WRITER, 'redis'],
   frontend: [],
-  ivor: ['postgres-primary', 'redis'],
-  events: ['postgres-primary', 's3'],
-  newsroom: ['postgres-primary', 's3'],
+  ivor: [DB_WRITER, 'redis'],
+  events: [DB_WRITER, 's3'],
+  newsroom: [DB_WRITER, 's3'],
   'postgres-replica': ['postgres-primary'],
   's3-init': ['s3'],
   prometheus: [],
   alertmanager: [],
   'alert-receiver': [],
   grafana: ['prometheus'],
-  'postgres-exporter': ['postgres-primary'],
+  'postgres-exporter': [DB_WRITER],
   'redis-exporter': ['redis'],
   'node-exporter': [],
 };
 
+/** Where the platform writes and reads: compose services (also their DNS names) for the database tier. */
+export function databaseEndpoints(config: ParityConfig): { readonly writer: string; readonly reader: string } {
+  return config.postgres.ha === 'patroni' ? { writer: 'postgres-writer', reader: 'postgres-reader' } : { writer: 'postgres-primary', reader: 'postgres-replica' };
+}
+
+/** What `logical` needs running, with the database's write endpoint resolved for this config. */
+export function needsOf(logical: string, config: ParityConfig): string[] {
+  return (SERVICE_NEEDS[logical] ?? []).map((need) => (need === DB_WRITER ? databaseEndpoints(config).writer : need));
+}
+
+/** The database tier's logical services: etcd + Patroni nodes + the two HAProxy endpoints, or primary + replica. */
+function databaseServices(config: ParityConfig): string[] {
+  return config.postgres.ha === 'patroni' ? ['etcd', 'postgres', 'postgres-writer', 'postgres-reader'] : ['postgres-primary', 'postgres-replica'];
+}
+
 /** The logical services that run for this config. */
 export function profileServices(config: ParityConfig): Set<string> {
-  const running = new Set([...EDGE_AND_APPS, ...CORE_DATA]);
+  const running = new Set([...EDGE_AND_APPS, ...databaseServices(config), 'redis']);
   if (config.profile === 'full') {
     for (const name of [...MONITORING, 's3']) running.add(name);
     if (!config.alerting.webhookUrl) running.add('alert-receiver');

@@ -7,6 +7,7 @@ import { VERSIONS } from '../images/catalog.js';
 export type Profile = 'minimal' | 'full';
 export type Color = 'blue' | 'green';
 export type S3Provider = 'seaweedfs' | 'minio';
+export type PostgresHa = 'patroni' | 'streaming';
 
 /** Services a user can size with `resources.<name>`. */
 export const SIZABLE_SERVICES = [
@@ -18,6 +19,10 @@ export const SIZABLE_SERVICES = [
   'newsroom',
   'postgres-primary',
   'postgres-replica',
+  'postgres',
+  'etcd',
+  'postgres-writer',
+  'postgres-reader',
   'redis',
   's3',
   'prometheus',
@@ -97,6 +102,58 @@ export interface ParityConfig {
   };
   /** Blue/green deploys (`make deploy`): the canary's pace, its budgets, drain and stickiness. */
   readonly deploy: DeployConfig;
+  /** The database tier: plain streaming replication, or a Patroni HA cluster. */
+  readonly postgres: PostgresConfig;
+  /** Budgets of the failure drills (`make drill-failover`, …): a drill exits 1 when one is exceeded. */
+  readonly drills: DrillsConfig;
+}
+
+export interface PostgresConfig {
+  /**
+   * `patroni`: etcd (3 members) + Patroni nodes behind HAProxy (`postgres-writer` → the leader,
+   * `postgres-reader` → replicas, the leader when none is healthy), automatic failover.
+   * `streaming`: one primary and one streaming replica, no failover.
+   * @default 'patroni' with profile full, 'streaming' with profile minimal
+   */
+  readonly ha: PostgresHa;
+  /** Patroni nodes (`postgres-1` … `postgres-N`). @default 3 */
+  readonly nodes: number;
+  /**
+   * Patroni `synchronous_mode`: a commit returns only once a standby has it, so a failover
+   * loses no acknowledged write (RPO 0). Off: asynchronous, loss bounded by
+   * `maximumLagOnFailoverBytes` plus the writes of the last moments. @default true
+   */
+  readonly synchronous: boolean;
+  /** Patroni `synchronous_mode_strict`: refuse writes rather than run without a sync standby. @default false */
+  readonly synchronousStrict: boolean;
+  /** Patroni's timings, in seconds; Patroni requires loopWait + 2 × retryTimeout ≤ ttl. */
+  readonly patroni: {
+    /** Leader lease: a dead leader is replaced after at most this long. @default 4 */
+    readonly ttl: number;
+    /** Seconds between HA loop runs. @default 1 */
+    readonly loopWait: number;
+    /** How long DCS and Postgres operations are retried before the leader demotes itself. @default 1 */
+    readonly retryTimeout: number;
+    /** A replica further behind than this (bytes) is never promoted (async mode). @default 1048576 */
+    readonly maximumLagOnFailoverBytes: number;
+  };
+}
+
+export interface DrillsConfig {
+  readonly failover: {
+    /** Fault → first acknowledged write through postgres-writer. @default 10 */
+    readonly rtoSeconds: number;
+    /** Fault → API writes (POST /api/events through Traefik) succeed again. @default 15 */
+    readonly apiRecoverySeconds: number;
+    /** Old leader restarted → it replicates from the new leader. @default 30 */
+    readonly rejoinSeconds: number;
+    /** Writes the database acknowledged and then lost. @default 0 */
+    readonly ackedWritesLost: number;
+    /** Leader changes the scenario did not call for. @default 0 */
+    readonly falseFailovers: number;
+    /** Longest gap between acknowledged writes during a planned switchover. @default 1000 */
+    readonly switchoverStallMs: number;
+  };
 }
 
 export interface DeployConfig {
@@ -151,7 +208,20 @@ export const DEFAULT_CONFIG: ParityConfig = {
   resources: {},
   alerting: { webhookUrl: '' },
   deploy: { stepSeconds: 60, errorRatePercent: 1, p95Ms: 500, minRequests: 20, drainSeconds: 30, keepWarm: true, stickySessions: true },
+  postgres: {
+    ha: 'patroni',
+    nodes: 3,
+    synchronous: true,
+    synchronousStrict: false,
+    patroni: { ttl: 4, loopWait: 1, retryTimeout: 1, maximumLagOnFailoverBytes: 1_048_576 },
+  },
+  drills: {
+    failover: { rtoSeconds: 10, apiRecoverySeconds: 15, rejoinSeconds: 30, ackedWritesLost: 0, falseFailovers: 0, switchoverStallMs: 1000 },
+  },
 };
+
+/** `postgres.ha` when the config file doesn't say: HA in the full profile, plain streaming in minimal (faster, smaller). */
+export const defaultHa = (profile: Profile): PostgresHa => (profile === 'full' ? 'patroni' : 'streaming');
 
 /** What the validator knows about each field. */
 export type FieldSchema =
@@ -221,6 +291,40 @@ export const CONFIG_SCHEMA: FieldSchema = {
         drainSeconds: { kind: 'number', min: 0, max: 3600, integer: true, unit: 'seconds' },
         keepWarm: { kind: 'boolean' },
         stickySessions: { kind: 'boolean' },
+      },
+    },
+    postgres: {
+      kind: 'object',
+      fields: {
+        ha: { kind: 'enum', values: ['patroni', 'streaming'] },
+        nodes: { kind: 'number', min: 2, max: 5, integer: true, unit: 'Patroni nodes' },
+        synchronous: { kind: 'boolean' },
+        synchronousStrict: { kind: 'boolean' },
+        patroni: {
+          kind: 'object',
+          fields: {
+            ttl: { kind: 'number', min: 2, max: 3600, integer: true, unit: 'seconds' },
+            loopWait: { kind: 'number', min: 1, max: 3600, integer: true, unit: 'seconds' },
+            retryTimeout: { kind: 'number', min: 1, max: 3600, integer: true, unit: 'seconds' },
+            maximumLagOnFailoverBytes: { kind: 'number', min: 0, max: 1_099_511_627_776, integer: true, unit: 'bytes' },
+          },
+        },
+      },
+    },
+    drills: {
+      kind: 'object',
+      fields: {
+        failover: {
+          kind: 'object',
+          fields: {
+            rtoSeconds: { kind: 'number', min: 0.1, max: 3600, unit: 'seconds' },
+            apiRecoverySeconds: { kind: 'number', min: 0.1, max: 3600, unit: 'seconds' },
+            rejoinSeconds: { kind: 'number', min: 1, max: 3600, unit: 'seconds' },
+            ackedWritesLost: { kind: 'number', min: 0, max: 1_000_000, integer: true, unit: 'writes' },
+            falseFailovers: { kind: 'number', min: 0, max: 100, integer: true },
+            switchoverStallMs: { kind: 'number', min: 1, max: 600_000, integer: true, unit: 'milliseconds' },
+          },
+        },
       },
     },
   },

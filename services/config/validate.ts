@@ -6,8 +6,8 @@
  */
 import { LineCounter, isMap, isScalar, parseDocument, type Node } from 'yaml';
 import { ParityError, suggest } from '../errors.js';
-import { CONFIG_SCHEMA, DEFAULT_CONFIG, type FieldSchema, type ParityConfig } from './schema.js';
-import { profileServices, SERVICE_NEEDS } from './profiles.js';
+import { CONFIG_SCHEMA, DEFAULT_CONFIG, defaultHa, type FieldSchema, type ParityConfig } from './schema.js';
+import { needsOf, profileServices } from './profiles.js';
 
 export interface ConfigIssue {
   /** Dotted path of the field (`ports.http`), or `(file)` for syntax errors. */
@@ -68,7 +68,9 @@ export function parseConfig(text: string, file = 'parity.yaml'): ParityConfig {
   }
   // Fields that failed above keep their defaults, so cross-field rules still run and every
   // problem is reported in one go.
-  const config = mergeDefaults(DEFAULT_CONFIG, user) as ParityConfig;
+  const merged = mergeDefaults(DEFAULT_CONFIG, user) as ParityConfig;
+  const userPostgres = (user as { postgres?: { ha?: unknown } }).postgres;
+  const config: ParityConfig = userPostgres?.ha === undefined ? { ...merged, postgres: { ...merged.postgres, ha: defaultHa(merged.profile) } } : merged;
   issues.push(...checkConsistency(config, positions));
   if (issues.length > 0) throw new ConfigError(file, sortIssues(issues));
   return config;
@@ -196,8 +198,8 @@ export function publishedPorts(config: ParityConfig): Array<{ path: string; port
     { path: 'ports.http', port: config.ports.http, service: 'traefik' },
     { path: 'ports.https', port: config.ports.https, service: 'traefik' },
     { path: 'ports.dashboard', port: config.ports.dashboard, service: 'traefik' },
-    { path: 'ports.postgres', port: config.ports.postgres, service: 'postgres-primary' },
-    { path: 'ports.postgresReplica', port: config.ports.postgresReplica, service: 'postgres-replica' },
+    { path: 'ports.postgres', port: config.ports.postgres, service: config.postgres.ha === 'patroni' ? 'postgres-writer' : 'postgres-primary' },
+    { path: 'ports.postgresReplica', port: config.ports.postgresReplica, service: config.postgres.ha === 'patroni' ? 'postgres-reader' : 'postgres-replica' },
     { path: 'ports.redis', port: config.ports.redis, service: 'redis' },
     { path: 'ports.s3', port: config.ports.s3, service: 's3' },
     { path: 'ports.prometheus', port: config.ports.prometheus, service: 'prometheus' },
@@ -222,7 +224,7 @@ function checkConsistency(config: ParityConfig, positions: Positions): ConfigIss
   const running = profileServices(config);
   const profileNote = `profile "${config.profile}" drops it (use profile: full)`;
   if (config.services.grafana.enabled) {
-    for (const need of SERVICE_NEEDS.grafana ?? []) {
+    for (const need of needsOf('grafana', config)) {
       if (!running.has(need)) issues.push({ path: 'services.grafana.enabled', ...pos('services.grafana.enabled'), message: `grafana needs ${need}, but ${profileNote}` });
     }
   }
@@ -232,9 +234,37 @@ function checkConsistency(config: ParityConfig, positions: Positions): ConfigIss
   if (config.services.s3.provider !== 'seaweedfs' && !running.has('s3')) {
     issues.push({ path: 'services.s3.provider', ...pos('services.s3.provider'), message: `an S3 provider was chosen, but ${profileNote}` });
   }
+  issues.push(...checkPostgres(config, positions));
   for (const name of Object.keys(config.resources)) {
     if (!running.has(name)) {
       issues.push({ path: `resources.${name}`, ...pos(`resources.${name}`), message: `${name} does not run with this config (profile "${config.profile}" or disabled), so it can't be sized` });
+    }
+  }
+  return issues;
+}
+
+/** Patroni's own rule on its timings, and settings that only mean something with Patroni. */
+function checkPostgres(config: ParityConfig, positions: Positions): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const pos = (path: string) => positions.get(path) ?? {};
+  const { ttl, loopWait, retryTimeout } = config.postgres.patroni;
+  if (loopWait + 2 * retryTimeout > ttl) {
+    const path = positions.has('postgres.patroni.ttl') ? 'postgres.patroni.ttl' : positions.has('postgres.patroni.loopWait') ? 'postgres.patroni.loopWait' : 'postgres.patroni.retryTimeout';
+    issues.push({
+      path,
+      ...pos(path),
+      message:
+        `loopWait ${loopWait} + 2 × retryTimeout ${retryTimeout} = ${loopWait + 2 * retryTimeout} s is more than ttl ${ttl} s; ` +
+        'Patroni requires loopWait + 2 × retryTimeout ≤ ttl, or a leader could lose its lease before it notices (raise ttl or lower the others)',
+    });
+  }
+  if (config.postgres.synchronousStrict && !config.postgres.synchronous) {
+    issues.push({ path: 'postgres.synchronousStrict', ...pos('postgres.synchronousStrict'), message: 'expected synchronous: true as well (strict mode is a variant of synchronous mode)' });
+  }
+  if (config.postgres.ha === 'streaming') {
+    for (const key of ['nodes', 'synchronous', 'synchronousStrict', 'patroni']) {
+      const path = `postgres.${key}`;
+      if (positions.has(path)) issues.push({ path, ...pos(path), message: 'only applies with postgres.ha: patroni (streaming runs one primary and one replica)' });
     }
   }
   return issues;

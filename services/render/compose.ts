@@ -18,7 +18,7 @@ function renderService(service: ServiceSpec, topology: Topology): Record<string,
     environment: service.environment && Object.keys(service.environment).length ? service.environment : undefined,
     // Not required: before the first `make up` writes them, a color runs as VERSION "dev".
     env_file: service.envFile?.length ? service.envFile.map((path) => ({ path, required: false })) : undefined,
-    ports: service.ports?.map((port) => `${port.bind}:${port.host}:${port.container}`),
+    ports: service.ports?.map((port) => `${port.bind}:${port.host ?? ''}:${port.container}`),
     volumes: service.volumes,
     secrets: service.secrets?.length ? service.secrets : undefined,
     depends_on: dependsOn.length ? Object.fromEntries(dependsOn.map(([name, condition]) => [name, { condition }])) : undefined,

@@ -4,7 +4,7 @@
  * the image catalog); `SERVICE` picks which one.
  */
 import type { Color, ParityConfig } from '../config/schema.js';
-import { SERVICE_NEEDS, type AppService } from '../config/profiles.js';
+import { needsOf, type AppService } from '../config/profiles.js';
 import { DATABASE, STATE, STUB_PORT, hostFor } from './common.js';
 import { nodeHealth, type ServiceSpec } from './types.js';
 
@@ -14,8 +14,8 @@ export const ADMIN_EMAIL = 'admin@parity.localhost';
 /** Breakers wait this long before a trial call; the architecture's open-state timeout. */
 export const BREAKER_RESET_MS = 60_000;
 
-function dependsOn(logical: string, running: ReadonlySet<string>): Record<string, 'service_healthy'> {
-  return Object.fromEntries((SERVICE_NEEDS[logical] ?? []).filter((need) => running.has(need)).map((need) => [need, 'service_healthy']));
+function dependsOn(logical: string, config: ParityConfig, running: ReadonlySet<string>): Record<string, 'service_healthy'> {
+  return Object.fromEntries(needsOf(logical, config).filter((need) => running.has(need)).map((need) => [need, 'service_healthy']));
 }
 
 /** Settings every stub that uses the data tier gets: primary, replica, Redis, S3 (when running). */
@@ -61,7 +61,7 @@ export function appService(app: AppService, color: Color, config: ParityConfig, 
       ...(frontendOnly ? { BREAKER_RESET_MS: String(BREAKER_RESET_MS) } : dataEnvironment(running)),
     },
     ...(frontendOnly ? {} : { secrets: [...dataSecrets(running)] }),
-    dependsOn: dependsOn(app, running),
+    dependsOn: dependsOn(app, config, running),
     healthcheck: nodeHealth(STUB_PORT, '/health'),
     url: `https://${hostFor(config)}:${config.ports.https}${app === 'frontend' ? '/' : `/api/${app === 'ivor' ? 'resources' : app === 'events' ? 'events' : 'articles'}`}`,
   };
@@ -82,7 +82,7 @@ export function authService(config: ParityConfig, image: string, running: Readon
       ACCESS_TOKEN_TTL_SECONDS: '900',
     },
     secrets: [...dataSecrets(running), 'admin_password'],
-    dependsOn: dependsOn('auth', running),
+    dependsOn: dependsOn('auth', config, running),
     healthcheck: nodeHealth(STUB_PORT, '/health'),
     url: `https://${hostFor(config)}:${config.ports.https}/auth/login (admin: ${ADMIN_EMAIL}, password in .parity/secrets/admin_password)`,
   };

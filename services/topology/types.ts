@@ -7,7 +7,8 @@ import type { Color } from '../config/schema.js';
 export interface PortSpec {
   /** Host address the port binds to. @default config.bindAddress (127.0.0.1) */
   readonly bind: string;
-  readonly host: number;
+  /** Host port; absent = an ephemeral one (`docker compose port` tells which). */
+  readonly host?: number;
   readonly container: number;
 }
 

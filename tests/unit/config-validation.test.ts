@@ -37,7 +37,7 @@ describe('parity.yaml: malformed configs, each with its exact message', () => {
     [
       'an unknown top-level key, with a suggestion',
       'prots:\n  http: 8080\n',
-      one('parity.yaml:1:1 prots: unknown key (did you mean "ports"?); expected one of: profile, bindAddress, activeColor, ports, versions, services, resources, alerting, deploy'),
+      one('parity.yaml:1:1 prots: unknown key (did you mean "ports"?); expected one of: profile, bindAddress, activeColor, ports, versions, services, resources, alerting, deploy, postgres, drills'),
     ],
     [
       'an unknown nested key, with a suggestion',
@@ -99,6 +99,21 @@ describe('parity.yaml: malformed configs, each with its exact message', () => {
     ['a negative CPU limit', 'resources:\n  ivor:\n    cpus: -1\n', one('parity.yaml:3:11 resources.ivor.cpus: expected a number of cores greater than 0 (e.g. 0.5), got -1')],
     ['a list where a mapping is expected', 'ports: [8080, 8443]\n', one('parity.yaml:1:8 ports: expected a mapping, got a list')],
     ['a webhook that is not http(s)', 'alerting:\n  webhookUrl: ftp://x\n', one('parity.yaml:2:15 alerting.webhookUrl: expected an http(s) URL, got "ftp://x"')],
+    [
+      'Patroni timings that break Patroni\'s own rule (loop_wait + 2 × retry_timeout ≤ ttl)',
+      'postgres:\n  patroni:\n    ttl: 5\n    loopWait: 2\n    retryTimeout: 2\n',
+      one(
+        'parity.yaml:3:5 postgres.patroni.ttl: loopWait 2 + 2 × retryTimeout 2 = 6 s is more than ttl 5 s; Patroni requires loopWait + 2 × retryTimeout ≤ ttl, or a leader could lose its lease before it notices (raise ttl or lower the others)',
+      ),
+    ],
+    ['strict synchronous mode without synchronous mode', 'postgres:\n  synchronous: false\n  synchronousStrict: true\n', one('parity.yaml:3:3 postgres.synchronousStrict: expected synchronous: true as well (strict mode is a variant of synchronous mode)')],
+    [
+      'Patroni settings with plain streaming replication',
+      'postgres:\n  ha: streaming\n  nodes: 3\n',
+      one('parity.yaml:3:3 postgres.nodes: only applies with postgres.ha: patroni (streaming runs one primary and one replica)'),
+    ],
+    ['too few Patroni nodes', 'postgres:\n  nodes: 1\n', one('parity.yaml:2:10 postgres.nodes: expected a whole number from 2 to 5 (Patroni nodes), got 1')],
+    ['a drill budget of the wrong kind', 'drills:\n  failover:\n    rtoSeconds: "3s"\n', one('parity.yaml:3:17 drills.failover.rtoSeconds: expected a number from 0.1 to 3600 (seconds), got "3s"')],
   ];
 
   it.each(cases)('%s', (_name, text, expected) => {
@@ -112,5 +127,13 @@ describe('parity.yaml: malformed configs, each with its exact message', () => {
         '  parity.yaml:3:9 ports.http: expected a port number from 1 to 65535, got 0\n' +
         '  parity.yaml:4:3 ports.dashbord: unknown key (did you mean "dashboard"?); expected one of: http, https, dashboard, postgres, postgresReplica, redis, s3, prometheus, alertmanager, grafana',
     );
+  });
+});
+
+describe('parity.yaml: the database tier follows the profile unless told', () => {
+  it('GIVEN no postgres.ha THEN full runs Patroni and minimal plain streaming', () => {
+    expect(parseConfig('').postgres.ha).toBe('patroni');
+    expect(parseConfig('profile: minimal\n').postgres.ha).toBe('streaming');
+    expect(parseConfig('profile: minimal\npostgres:\n  ha: patroni\n').postgres.ha).toBe('patroni');
   });
 });

@@ -34,6 +34,12 @@ export interface BreakerOptions {
   readonly timeoutMs: number;
   /** Errors that are the caller's fault (a constraint violation, a missing key) don't count as failures. */
   readonly isClientError?: (error: unknown) => boolean;
+  /**
+   * While the breaker is open, run this check every `intervalMs`, outside the breaker; the first
+   * success closes it. A database failover is over in seconds, and users should not wait out the
+   * architecture's 60 s reset timeout once the writer endpoint answers again.
+   */
+  readonly probe?: { readonly check: () => Promise<void>; readonly intervalMs: number };
 }
 
 /** An HTTP 4xx raised inside an operation (e.g. "no such event" in a transaction) is the caller's fault. */
@@ -58,9 +64,39 @@ export function createBreaker(name: string, settings: BreakerSettings, metrics: 
     metrics.breakerEvents.inc({ breaker: name, event });
   };
   setState('closed', 'created');
-  breaker.on('open', () => setState('open', 'open'));
+  let probing: NodeJS.Timeout | undefined;
+  const stopProbing = () => {
+    if (probing) clearInterval(probing);
+    probing = undefined;
+  };
+  const startProbing = (probe: NonNullable<BreakerOptions['probe']>) => {
+    if (probing) return;
+    let running = false;
+    probing = setInterval(() => {
+      if (running) return;
+      running = true;
+      probe
+        .check()
+        .then(() => {
+          if (!breaker.closed) {
+            metrics.breakerEvents.inc({ breaker: name, event: 'probe-close' });
+            breaker.close();
+          }
+        })
+        .catch(() => {})
+        .finally(() => (running = false));
+    }, probe.intervalMs);
+    probing.unref();
+  };
+  breaker.on('open', () => {
+    setState('open', 'open');
+    if (options.probe) startProbing(options.probe);
+  });
   breaker.on('halfOpen', () => setState('half-open', 'half-open'));
-  breaker.on('close', () => setState('closed', 'close'));
+  breaker.on('close', () => {
+    stopProbing();
+    setState('closed', 'close');
+  });
   breaker.on('reject', () => metrics.breakerEvents.inc({ breaker: name, event: 'reject' }));
 
   return {
@@ -86,6 +122,7 @@ export function createBreaker(name: string, settings: BreakerSettings, metrics: 
       return breaker.opened ? 'open' : breaker.halfOpen ? 'half-open' : 'closed';
     },
     shutdown(): void {
+      stopProbing();
       breaker.shutdown();
     },
   };

@@ -26,6 +26,9 @@ export function lsnValue(lsn: string): bigint {
 /** How long a user's last-write position is kept: longer than any sane replica lag. */
 const RYW_TTL_SECONDS = 60;
 
+/** How often an open database breaker checks whether its endpoint answers again. */
+const PROBE_INTERVAL_MS = 1000;
+
 export interface Database {
   readonly primaryBreaker: Breaker;
   readonly replicaBreaker?: Breaker;
@@ -58,8 +61,24 @@ export function createDatabase(settings: DatabaseSettings, breakers: BreakerSett
   };
   const primary = poolFor(settings.host, 'parity-stub');
   const replica = settings.replicaHost ? poolFor(settings.replicaHost, 'parity-stub-reader') : undefined;
-  const primaryBreaker = createBreaker('postgres-primary', breakers, metrics, { timeoutMs: 5000, isClientError });
-  const replicaBreaker = replica ? createBreaker('postgres-replica', breakers, metrics, { timeoutMs: 3000, isClientError }) : undefined;
+  // After a failover the writer endpoint answers again within seconds: a probe outside the
+  // breaker (a fresh connection, so no dead pooled socket answers for it) closes it then.
+  const probeOn = (host: string, sql: string) => ({
+    intervalMs: PROBE_INTERVAL_MS,
+    check: async () => {
+      const client = new pg.Client({ host, port: settings.port, database: settings.name, user: settings.user, password: settings.password, connectionTimeoutMillis: 1000, query_timeout: 1000 });
+      client.on('error', () => {});
+      try {
+        await client.connect();
+        const ok = (await client.query<{ ok: boolean }>(sql)).rows[0]?.ok;
+        if (!ok) throw new Error(`${host}: not ready (${sql})`);
+      } finally {
+        await client.end().catch(() => {});
+      }
+    },
+  });
+  const primaryBreaker = createBreaker('postgres-primary', breakers, metrics, { timeoutMs: 5000, isClientError, probe: probeOn(settings.host, 'SELECT NOT pg_is_in_recovery() AS ok') });
+  const replicaBreaker = replica && settings.replicaHost ? createBreaker('postgres-replica', breakers, metrics, { timeoutMs: 3000, isClientError, probe: probeOn(settings.replicaHost, 'SELECT true AS ok') }) : undefined;
   const lastWrites = new Map<string, { lsn: string; until: number }>();
 
   const timed = async <T>(pool: 'primary' | 'replica', work: () => Promise<T>): Promise<T> => {
@@ -76,6 +95,10 @@ export function createDatabase(settings: DatabaseSettings, breakers: BreakerSett
     await cache?.set(`ryw:${user}`, lsn, RYW_TTL_SECONDS).catch(() => {
       // Redis away: the in-process record still covers this instance.
     });
+  };
+  const forgetWrite = async (user: string) => {
+    lastWrites.delete(user);
+    await cache?.del(`ryw:${user}`).catch(() => {});
   };
   const lastWrite = async (user: string): Promise<string | undefined> => {
     const local = lastWrites.get(user);
@@ -124,8 +147,16 @@ export function createDatabase(settings: DatabaseSettings, breakers: BreakerSett
       if (replica && user) {
         const lsn = await lastWrite(user);
         if (lsn) {
-          const caughtUp = await queryOn<{ ok: boolean }>('replica', 'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok', [lsn]).catch(() => undefined);
-          if (!caughtUp?.rows[0]?.ok) source = 'primary';
+          // The reader may be the leader itself (no healthy replica): it has every write.
+          const caughtUp = await queryOn<{ ok: boolean }>('replica', 'SELECT NOT pg_is_in_recovery() OR pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok', [lsn]).catch(() => undefined);
+          if (!caughtUp?.rows[0]?.ok) {
+            source = 'primary';
+            // After a failover the new leader's history may never reach a position the old one
+            // gave (asynchronous loss): such a record would send this user to the primary until
+            // it expires. A position beyond the leader's own is from a lost history: forget it.
+            const behind = await queryOn<{ behind: boolean }>('primary', 'SELECT pg_current_wal_lsn() < $1::pg_lsn AS behind', [lsn]).catch(() => undefined);
+            if (behind?.rows[0]?.behind) await forgetWrite(user);
+          }
         }
       }
       try {

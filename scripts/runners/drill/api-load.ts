@@ -1,0 +1,83 @@
+/**
+ * The users of a drill: a steady rate of requests through Traefik, each one's outcome kept with
+ * its time (ok, a fallback answer, or failed), so the report can say what users saw second by
+ * second. Reads are `GET /api/events`; writes (optional) are `POST /api/events` as an editor.
+ */
+import type { Sample } from '../../../services/drills/model.js';
+import { FALLBACK_HEADER } from '../../../stubs/src/runtime/app.js';
+import type { HttpClient } from './http.js';
+
+export interface ApiLoadOptions {
+  readonly http: HttpClient;
+  /** Traefik's HTTPS base URL. */
+  readonly base: string;
+  /** Reads per second. @default 10 */
+  readonly readsPerSecond?: number;
+  /** Writes per second (0 = none). Needs `token`. @default 0 */
+  readonly writesPerSecond?: number;
+  /** Bearer token of an editor (or admin) for the writes. */
+  readonly token?: string;
+  /** Title prefix of the events the writes create (the drill removes them afterwards). */
+  readonly writeTag: string;
+  readonly now: () => number;
+  readonly onSample: (sample: Sample & { readonly kind: 'read' | 'write' }) => void;
+}
+
+export interface StartedApiLoad {
+  stop(): Promise<void>;
+}
+
+/** Classify one answer the way a user would experience it. */
+export function classify(status: number, headers: Record<string, string | string[] | undefined>): Sample['outcome'] {
+  if (status < 200 || status >= 300) return 'failed';
+  return headers[FALLBACK_HEADER] ? 'fallback' : 'ok';
+}
+
+function paced(ratePerSecond: number, isStopped: () => boolean, send: () => Promise<void>): Promise<void> {
+  if (ratePerSecond <= 0) return Promise.resolve();
+  const intervalMs = 1000 / ratePerSecond;
+  const inFlight = new Set<Promise<void>>();
+  return (async () => {
+    let next = Date.now();
+    while (!isStopped()) {
+      // Open loop: a slow answer doesn't slow the users down (they keep clicking).
+      const request = send().finally(() => inFlight.delete(request));
+      inFlight.add(request);
+      next += intervalMs;
+      const wait = next - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      else next = Date.now();
+    }
+    await Promise.allSettled(inFlight);
+  })();
+}
+
+export function startApiLoad(options: ApiLoadOptions): StartedApiLoad {
+  let stopped = false;
+  let written = 0;
+  const isStopped = () => stopped;
+  const record = async (kind: 'read' | 'write', send: () => ReturnType<HttpClient>) => {
+    const startedAt = options.now();
+    try {
+      const response = await send();
+      const outcome = classify(response.status, response.headers);
+      options.onSample({ kind, atMs: startedAt, lane: 'api', outcome, latencyMs: options.now() - startedAt, ...(outcome === 'failed' ? { detail: `HTTP ${response.status}` } : {}) });
+    } catch (error) {
+      options.onSample({ kind, atMs: startedAt, lane: 'api', outcome: 'failed', latencyMs: options.now() - startedAt, detail: (error as Error).message.slice(0, 120) });
+    }
+  };
+  const reads = paced(options.readsPerSecond ?? 10, isStopped, () => record('read', () => options.http(`${options.base}/api/events?limit=5`, { timeoutMs: 5000 })));
+  const writes = paced(options.token ? (options.writesPerSecond ?? 0) : 0, isStopped, () => {
+    written += 1;
+    const body = JSON.stringify({ title: `${options.writeTag} #${written}`, startsAt: new Date(Date.now() + 86_400_000).toISOString() });
+    return record('write', () =>
+      options.http(`${options.base}/api/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${options.token}` }, body, timeoutMs: 5000 }),
+    );
+  });
+  return {
+    async stop() {
+      stopped = true;
+      await Promise.all([reads, writes]);
+    },
+  };
+}

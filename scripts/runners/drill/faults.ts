@@ -1,0 +1,73 @@
+/**
+ * The failover drill's faults: each one changes one thing on the engine and returns how to put it
+ * back. The drill keeps the undo functions on a stack and runs them whatever happens (success,
+ * failure, Ctrl-C, SIGTERM), so a drill never leaves the stack broken.
+ */
+import { ETCD_MEMBERS } from '../../../services/topology/patroni.js';
+import type { FailoverScenario } from '../../../services/drills/failover.js';
+import { DrillError } from '../../../services/errors.js';
+import { containerOf, docker, switchover, type ClusterView, type RestEndpoints } from './patroni.js';
+import type { ComposeTarget } from '../stack.js';
+
+export interface Undo {
+  /** What is put back, for the report ("started postgres-1 again"). */
+  readonly what: string;
+  run(): Promise<void>;
+}
+
+export interface InjectedFault {
+  /** The compose service the fault hit. */
+  readonly victim: string;
+  readonly undo?: Undo;
+}
+
+const must = async (args: string[], what: string) => {
+  const result = await docker(args);
+  if (result.code !== 0) throw new DrillError(`${what}: docker ${args.join(' ')} failed (exit ${result.code}): ${result.stderr.trim()}`);
+};
+
+/** Choose the victim for a scenario from the cluster as it is now. */
+export function pickVictim(scenario: FailoverScenario, view: ClusterView, nodes: readonly string[]): string {
+  if (scenario === 'lose-etcd-member') return ETCD_MEMBERS[ETCD_MEMBERS.length - 1]!;
+  if (scenario === 'kill-replica') {
+    const replicas = view.members.filter((m) => m.name !== view.leader && nodes.includes(m.name));
+    return (replicas.find((m) => m.role === 'sync_standby') ?? replicas[0])?.name ?? nodes.find((n) => n !== view.leader)!;
+  }
+  return view.leader!;
+}
+
+/** The replica a switchover hands the leadership to: the synchronous standby when there is one. */
+export function switchoverCandidate(view: ClusterView): string | undefined {
+  const replicas = view.members.filter((m) => m.name !== view.leader);
+  return (replicas.find((m) => m.role === 'sync_standby') ?? replicas[0])?.name;
+}
+
+export async function injectFault(scenario: FailoverScenario, target: ComposeTarget, view: ClusterView, nodes: readonly string[], rest: RestEndpoints): Promise<InjectedFault> {
+  const victim = pickVictim(scenario, view, nodes);
+  const id = await containerOf(target, victim);
+  const startAgain: Undo = { what: `started ${victim} again`, run: () => must(['start', id], `starting ${victim}`) };
+  switch (scenario) {
+    case 'kill-primary':
+    case 'kill-replica':
+    case 'lose-etcd-member':
+      await must(['kill', '--signal', 'KILL', id], `killing ${victim}`);
+      return { victim, undo: startAgain };
+    case 'stop-primary':
+      await must(['stop', '--time', '10', id], `stopping ${victim}`);
+      return { victim, undo: startAgain };
+    case 'partition-primary': {
+      const network = `${target.project}_default`;
+      await must(['network', 'disconnect', network, id], `cutting ${victim} off ${network}`);
+      return {
+        victim,
+        undo: { what: `reconnected ${victim} to ${network}`, run: () => must(['network', 'connect', '--alias', victim, network, id], `reconnecting ${victim}`) },
+      };
+    }
+    case 'switchover': {
+      const candidate = switchoverCandidate(view);
+      if (!candidate) throw new DrillError('switchover: the cluster has no replica to hand the leadership to');
+      await switchover(rest, victim, candidate);
+      return { victim };
+    }
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The drill's database writer: sequence-numbered INSERTs through `postgres-writer` at a steady
+ * rate, each acknowledgement recorded client-side. After the drill, the acknowledged numbers
+ * are looked up on whichever node leads: an acknowledged number that is missing is a lost write.
+ */
+import pg from 'pg';
+import type { Sample } from '../../../services/drills/model.js';
+
+export interface WriterTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  readonly database: string;
+}
+
+export interface WriterOptions {
+  readonly target: WriterTarget;
+  /** Inserts per second. @default 20 */
+  readonly ratePerSecond?: number;
+  /** Identifies this drill's rows. */
+  readonly run: string;
+  /** Drill clock: milliseconds since the drill started. */
+  readonly now: () => number;
+  readonly onSample: (sample: Sample) => void;
+}
+
+export interface StartedWriter {
+  /** Sequence numbers the database acknowledged (COMMIT returned). */
+  readonly acked: ReadonlySet<number>;
+  /** Stop writing; resolves when the last insert has settled. */
+  stop(): Promise<void>;
+}
+
+export const DRILL_TABLE = 'parity_drill.writes';
+
+/** The table the writer inserts into (idempotent). */
+export async function ensureWriterTable(target: WriterTarget): Promise<void> {
+  const client = new pg.Client({ ...target, connectionTimeoutMillis: 3000 });
+  await client.connect();
+  try {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS parity_drill;
+      CREATE TABLE IF NOT EXISTS ${DRILL_TABLE} (run text NOT NULL, seq integer NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (run, seq))`);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/**
+ * Start inserting. One connection at a time, reopened after any error, with short timeouts:
+ * during a failover each attempt fails fast and the next one finds the new leader.
+ */
+export function startWriter(options: WriterOptions): StartedWriter {
+  const acked = new Set<number>();
+  const intervalMs = 1000 / (options.ratePerSecond ?? 20);
+  let stopped = false;
+  let client: pg.Client | undefined;
+  const connect = async () => {
+    const fresh = new pg.Client({ ...options.target, connectionTimeoutMillis: 1000, statement_timeout: 2000, query_timeout: 2500 });
+    fresh.on('error', () => {});
+    await fresh.connect();
+    return fresh;
+  };
+  const loop = (async () => {
+    let seq = 0;
+    let next = Date.now();
+    while (!stopped) {
+      seq += 1;
+      const startedAt = options.now();
+      try {
+        client ??= await connect();
+        await client.query(`INSERT INTO ${DRILL_TABLE} (run, seq) VALUES ($1, $2)`, [options.run, seq]);
+        acked.add(seq);
+        options.onSample({ atMs: startedAt, lane: 'write', outcome: 'ok', latencyMs: options.now() - startedAt, seq });
+      } catch (error) {
+        options.onSample({ atMs: startedAt, lane: 'write', outcome: 'failed', latencyMs: options.now() - startedAt, seq, detail: (error as Error).message.slice(0, 120) });
+        await client?.end().catch(() => {});
+        client = undefined;
+      }
+      next += intervalMs;
+      const wait = next - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      else next = Date.now();
+    }
+    await client?.end().catch(() => {});
+  })();
+  return {
+    acked,
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
+/** Acknowledged sequence numbers that are not in the table now (read through the writer endpoint). */
+export async function findLostWrites(target: WriterTarget, run: string, acked: ReadonlySet<number>): Promise<number[]> {
+  const client = new pg.Client({ ...target, connectionTimeoutMillis: 3000 });
+  await client.connect();
+  try {
+    const present = new Set((await client.query<{ seq: number }>(`SELECT seq FROM ${DRILL_TABLE} WHERE run = $1`, [run])).rows.map((row) => row.seq));
+    return [...acked].filter((seq) => !present.has(seq)).sort((a, b) => a - b);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** Remove this run's rows (the drill leaves the database as it found it, but for its table). */
+export async function removeWriterRows(target: WriterTarget, run: string): Promise<void> {
+  const client = new pg.Client({ ...target, connectionTimeoutMillis: 3000 });
+  await client.connect();
+  try {
+    await client.query(`DELETE FROM ${DRILL_TABLE} WHERE run = $1`, [run]);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Drills, pure: what a drill measured (samples of user requests and database writes, phase
+ * markers), the per-second timeline users saw, and the judgement against the budgets from
+ * `parity.yaml`. The runner (`scripts/runners/drill/`) does the I/O; this module only explains.
+ */
+
+/** One user-visible request made during a drill (API through Traefik, or a write through the writer endpoint). */
+export interface Sample {
+  /** Milliseconds since the drill started. */
+  readonly atMs: number;
+  /** Which load produced it: `api` (HTTP through Traefik) or `write` (INSERT through postgres-writer). */
+  readonly lane: 'api' | 'write';
+  /** `ok`: a normal answer; `fallback`: an answer from a fallback (degraded, still 2xx); `failed`: an error or non-2xx. */
+  readonly outcome: 'ok' | 'fallback' | 'failed';
+  readonly latencyMs: number;
+  /** For writes: the sequence number (acknowledged ones are checked after the drill). */
+  readonly seq?: number;
+  /** Status code or error text of a failure, for the report. */
+  readonly detail?: string;
+}
+
+/** A named moment of the drill (`fault injected`, `new leader elected`, …). */
+export interface Marker {
+  readonly name: string;
+  /** Milliseconds since the drill started; undefined when the moment never came. */
+  readonly atMs?: number;
+  readonly detail?: string;
+}
+
+/** A span of time with a state, drawn as a band (e.g. a breaker open, no leader). */
+export interface Band {
+  readonly lane: string;
+  readonly label: string;
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly tone: 'bad' | 'warn' | 'info';
+}
+
+/** Requests per second, by outcome, for one lane. */
+export interface SecondCounts {
+  readonly second: number;
+  readonly ok: number;
+  readonly fallback: number;
+  readonly failed: number;
+}
+
+/** The per-second timeline of one lane, from second 0 to the drill's last second. */
+export function bucketize(samples: readonly Sample[], lane: Sample['lane'], durationMs: number): SecondCounts[] {
+  const seconds = Math.max(1, Math.ceil(durationMs / 1000));
+  const buckets = Array.from({ length: seconds }, (_, second) => ({ second, ok: 0, fallback: 0, failed: 0 }));
+  for (const sample of samples) {
+    if (sample.lane !== lane) continue;
+    const bucket = buckets[Math.min(seconds - 1, Math.max(0, Math.floor(sample.atMs / 1000)))]!;
+    bucket[sample.outcome] += 1;
+  }
+  return buckets;
+}
+
+/** A figure the drill measured, and its budget when the config sets one. */
+export interface Figure {
+  readonly name: string;
+  /** null: not measured (the moment never came, or the scenario doesn't have it). */
+  readonly value: number | null;
+  readonly unit: 'ms' | 's' | 'count' | 'percent';
+  /** Upper bound from the config; the figure passes when value ≤ budget. */
+  readonly budget?: number;
+  /** A figure whose absence is a failure (e.g. RTO of a kill: no new leader at all). */
+  readonly required?: boolean;
+  /** How the figure was obtained, one line. */
+  readonly how: string;
+}
+
+export interface FigureVerdict extends Figure {
+  readonly pass: boolean;
+  /** Why it failed, in words (empty when it passed). */
+  readonly reason: string;
+}
+
+const show = (value: number, unit: Figure['unit']) =>
+  unit === 'ms' ? `${Math.round(value)} ms` : unit === 's' ? `${value.toFixed(1)} s` : unit === 'percent' ? `${value.toFixed(2)} %` : String(value);
+
+/** Judge every figure against its budget; a missing required figure fails, saying why. */
+export function judgeFigures(figures: readonly Figure[]): FigureVerdict[] {
+  return figures.map((figure) => {
+    if (figure.value === null) {
+      const pass = !figure.required;
+      return { ...figure, pass, reason: pass ? '' : `${figure.name}: never measured (${figure.how})` };
+    }
+    if (figure.budget === undefined || figure.value <= figure.budget) return { ...figure, pass: true, reason: '' };
+    return { ...figure, pass: false, reason: `${figure.name} ${show(figure.value, figure.unit)} > budget ${show(figure.budget, figure.unit)} (${figure.how})` };
+  });
+}
+
+export const formatFigure = (figure: Figure): string => (figure.value === null ? 'n/a' : show(figure.value, figure.unit));
+
+/** Everything a drill leaves behind; rendered as a summary, JSON, JUnit XML and an SVG timeline. */
+export interface DrillReport {
+  readonly kind: 'drill';
+  /** The drill family: `failover`, `chaos`, `restore`, `region`. */
+  readonly drill: string;
+  readonly scenario: string;
+  /** One line: what the scenario does. */
+  readonly description: string;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly markers: readonly Marker[];
+  readonly bands: readonly Band[];
+  readonly figures: readonly FigureVerdict[];
+  readonly timeline: { readonly api: readonly SecondCounts[]; readonly write: readonly SecondCounts[] };
+  /** What the drill changed and put back (or could not), in order. */
+  readonly restored: readonly string[];
+  /** `pass`: every budget met; `fail`: a budget exceeded; `error`: the drill itself broke. */
+  readonly result: 'pass' | 'fail' | 'error';
+  /** Set when result is `error`. */
+  readonly error?: string;
+  readonly notes: readonly string[];
+}
+
+/** The drill's result from its figures (and whether it broke). */
+export function drillResult(figures: readonly FigureVerdict[], error?: string): DrillReport['result'] {
+  if (error) return 'error';
+  return figures.every((figure) => figure.pass) ? 'pass' : 'fail';
+}

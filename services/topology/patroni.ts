@@ -1,0 +1,246 @@
+/**
+ * Postgres high availability: three etcd members (Patroni's consensus store; a quorum survives
+ * the loss of one), `postgres.nodes` Patroni nodes (`postgres-1` … `postgres-N`), and two HAProxy
+ * endpoints that follow Patroni's REST checks: `postgres-writer:5432` (the leader only, `/primary`)
+ * and `postgres-reader:5432` (healthy replicas, `/replica`; the leader when no replica is healthy).
+ */
+import type { ParityConfig } from '../config/schema.js';
+import { renderScript, renderYaml } from '../render/yaml.js';
+import { DATABASE, hostFor, publish } from './common.js';
+import { httpHealth, type GeneratedFile, type ServiceSpec } from './types.js';
+
+/** Patroni's REST API (health, role checks for HAProxy, /cluster, /switchover, /metrics). */
+export const PATRONI_REST_PORT = 8008;
+/** HAProxy's own port: `GET /health` (503 while the writer has no leader) and `/metrics`. */
+export const HAPROXY_ADMIN_PORT = 8404;
+export const ETCD_CLIENT_PORT = 2379;
+const ETCD_PEER_PORT = 2380;
+export const ETCD_MEMBERS = ['etcd-1', 'etcd-2', 'etcd-3'] as const;
+/** Patroni's cluster name (`scope`): its keys in etcd live under /parity/<scope>/. */
+export const PATRONI_SCOPE = 'parity';
+const PG_DATA = '/var/lib/postgresql/data';
+
+/** `postgres-1` … `postgres-N`. */
+export const patroniNodes = (config: ParityConfig): string[] => Array.from({ length: config.postgres.nodes }, (_, index) => `postgres-${index + 1}`);
+
+export function etcdServices(image: string): ServiceSpec[] {
+  const cluster = ETCD_MEMBERS.map((member) => `${member}=http://${member}:${ETCD_PEER_PORT}`).join(',');
+  return ETCD_MEMBERS.map((member) => ({
+    name: member,
+    logical: 'etcd',
+    tier: 'data',
+    image,
+    command: [
+      'etcd',
+      `--name=${member}`,
+      '--data-dir=/var/lib/etcd/data',
+      `--listen-client-urls=http://0.0.0.0:${ETCD_CLIENT_PORT}`,
+      `--advertise-client-urls=http://${member}:${ETCD_CLIENT_PORT}`,
+      `--listen-peer-urls=http://0.0.0.0:${ETCD_PEER_PORT}`,
+      `--initial-advertise-peer-urls=http://${member}:${ETCD_PEER_PORT}`,
+      `--initial-cluster=${cluster}`,
+      '--initial-cluster-state=new',
+      `--initial-cluster-token=${PATRONI_SCOPE}`,
+      // etcd's defaults (100 ms / 1 s) on a loaded 2-core machine; leases shorter than the
+      // election timeout would be meaningless.
+      '--heartbeat-interval=100',
+      '--election-timeout=1000',
+      '--auto-compaction-retention=1h',
+    ],
+    volumes: [`${member}:/var/lib/etcd`],
+    healthcheck: { ...httpHealth(ETCD_CLIENT_PORT, '/health'), interval: '2s' },
+  }));
+}
+
+export function patroniServices(config: ParityConfig, image: string): ServiceSpec[] {
+  return patroniNodes(config).map((node) => ({
+    name: node,
+    logical: 'postgres',
+    tier: 'data',
+    image,
+    command: ['patroni', '/etc/patroni/patroni.yml'],
+    environment: {
+      PATRONI_NAME: node,
+      PATRONI_RESTAPI_CONNECT_ADDRESS: `${node}:${PATRONI_REST_PORT}`,
+      PATRONI_POSTGRESQL_CONNECT_ADDRESS: `${node}:5432`,
+      PATRONI_SUPERUSER_PASSWORD_FILE: '/run/secrets/postgres_password',
+      PATRONI_REPLICATION_PASSWORD_FILE: '/run/secrets/replication_password',
+    },
+    // The REST API on an ephemeral loopback port: drills and `make status` read /cluster there.
+    ports: [{ bind: '127.0.0.1', container: PATRONI_REST_PORT }],
+    volumes: [`${node}:${PG_DATA}`, './patroni:/etc/patroni:ro'],
+    secrets: ['postgres_password', 'replication_password'],
+    dependsOn: Object.fromEntries(ETCD_MEMBERS.map((member) => [member, 'service_healthy'])),
+    // 200 once Postgres runs on this node, as leader or replica.
+    healthcheck: { ...httpHealth(PATRONI_REST_PORT, '/health'), interval: '2s', startPeriod: '30s' },
+  }));
+}
+
+/** The two HAProxy endpoints; each publishes its port on the host (`ports.postgres`, `ports.postgresReplica`). */
+export function haproxyServices(config: ParityConfig, image: string): ServiceSpec[] {
+  const endpoint = (name: 'postgres-writer' | 'postgres-reader', hostPort: number, what: string): ServiceSpec => ({
+    name,
+    logical: name,
+    tier: 'data',
+    image,
+    command: ['haproxy', '-W', '-db', '-f', `/usr/local/etc/haproxy/${name}.cfg`],
+    ports: [publish(config, hostPort, 5432)],
+    volumes: ['./haproxy:/usr/local/etc/haproxy:ro'],
+    dependsOn: Object.fromEntries(patroniNodes(config).map((node) => [node, 'service_started'])),
+    healthcheck: { ...httpHealth(HAPROXY_ADMIN_PORT, '/health'), interval: '2s', startPeriod: '60s' },
+    url: `postgresql://${DATABASE.user}@${hostFor(config)}:${hostPort}/${DATABASE.name} (${what})`,
+  });
+  return [endpoint('postgres-writer', config.ports.postgres, 'writer: the Patroni leader'), endpoint('postgres-reader', config.ports.postgresReplica, 'reader: replicas, else the leader')];
+}
+
+/** Patroni's config, shared by every node (each node's name and addresses come from its environment). */
+export function renderPatroniConfig(config: ParityConfig): object {
+  return {
+    scope: PATRONI_SCOPE,
+    namespace: '/parity/',
+    restapi: { listen: `0.0.0.0:${PATRONI_REST_PORT}` },
+    etcd3: { hosts: ETCD_MEMBERS.map((member) => `${member}:${ETCD_CLIENT_PORT}`) },
+    bootstrap: {
+      // Applied when the cluster is first created; `make up` and the drills PATCH /config to
+      // keep a running cluster in line with parity.yaml.
+      dcs: dynamicConfig(config),
+      initdb: [{ encoding: 'UTF8' }, { locale: 'en_US.UTF-8' }, 'data-checksums'],
+      pg_hba: [
+        'local all all trust',
+        `host replication ${DATABASE.replicationUser} all scram-sha-256`,
+        'host all all all scram-sha-256',
+      ],
+      post_bootstrap: '/etc/patroni/post-bootstrap.sh',
+    },
+    postgresql: {
+      listen: '0.0.0.0:5432',
+      data_dir: `${PG_DATA}/pgdata`,
+      bin_dir: '/usr/lib/postgresql/15/bin',
+      pgpass: '/tmp/pgpass',
+      authentication: {
+        superuser: { username: DATABASE.user },
+        replication: { username: DATABASE.replicationUser },
+      },
+      parameters: { unix_socket_directories: '/var/run/postgresql' },
+    },
+    tags: { nofailover: false, noloadbalance: false, clonefrom: false, nosync: false },
+    log: { level: 'INFO' },
+  };
+}
+
+/** The settings Patroni keeps in etcd (`PATCH /config` changes them on a running cluster). */
+export function dynamicConfig(config: ParityConfig): Record<string, unknown> {
+  const { patroni, synchronous, synchronousStrict } = config.postgres;
+  return {
+    ttl: patroni.ttl,
+    loop_wait: patroni.loopWait,
+    retry_timeout: patroni.retryTimeout,
+    maximum_lag_on_failover: patroni.maximumLagOnFailoverBytes,
+    synchronous_mode: synchronous,
+    synchronous_mode_strict: synchronousStrict,
+    postgresql: {
+      use_pg_rewind: true,
+      use_slots: true,
+      parameters: {
+        wal_level: 'replica',
+        hot_standby: 'on',
+        wal_log_hints: 'on',
+        max_wal_senders: 10,
+        max_replication_slots: 10,
+        wal_keep_size: '256MB',
+        hot_standby_feedback: 'on',
+      },
+    },
+  };
+}
+
+const haproxyCommon = (resolversFor: string) => [
+  'global',
+  '  maxconn 512',
+  '',
+  // Docker's DNS: a restarted node may come back with another address.
+  'resolvers docker',
+  '  nameserver dns 127.0.0.11:53',
+  '  hold valid 1s',
+  '  hold obsolete 1s',
+  '',
+  'defaults',
+  '  mode tcp',
+  '  timeout connect 1s',
+  '  timeout client 30m',
+  '  timeout server 30m',
+  '  timeout check 1s',
+  // Fast, cheap checks: a dead leader is out of rotation within ~1 s, and its client sessions
+  // are cut so pools reconnect to the new one instead of hanging on a dead peer.
+  `  default-server inter 500ms fastinter 250ms downinter 500ms fall 2 rise 1 on-marked-down shutdown-sessions resolvers docker init-addr last,libc,none check port ${PATRONI_REST_PORT}`,
+  '',
+  `# ${resolversFor}`,
+];
+
+const servers = (config: ParityConfig) => patroniNodes(config).map((node) => `  server ${node} ${node}:5432`);
+
+const adminFrontend = (condition: string) => [
+  '',
+  'frontend admin',
+  `  bind :${HAPROXY_ADMIN_PORT}`,
+  '  mode http',
+  '  monitor-uri /health',
+  `  monitor fail if ${condition}`,
+  '  http-request use-service prometheus-exporter if { path /metrics }',
+];
+
+export function renderHaproxyWriter(config: ParityConfig): string[] {
+  return [
+    ...haproxyCommon('postgres-writer: only the Patroni leader (REST /primary answers 200 on the leader alone)'),
+    'listen postgres',
+    '  bind :5432',
+    '  option httpchk GET /primary',
+    '  http-check expect status 200',
+    ...servers(config),
+    ...adminFrontend('{ nbsrv(postgres) lt 1 }'),
+  ];
+}
+
+export function renderHaproxyReader(config: ParityConfig): string[] {
+  return [
+    ...haproxyCommon('postgres-reader: replicas that are streaming and at most 1 MB behind; the leader when none is'),
+    'frontend postgres',
+    '  bind :5432',
+    '  use_backend replicas if { nbsrv(replicas) gt 0 }',
+    '  default_backend leader',
+    '',
+    'backend replicas',
+    '  balance roundrobin',
+    '  option httpchk GET /replica?lag=1MB',
+    '  http-check expect status 200',
+    ...servers(config),
+    '',
+    'backend leader',
+    '  option httpchk GET /primary',
+    '  http-check expect status 200',
+    ...servers(config),
+    ...adminFrontend('{ nbsrv(replicas) lt 1 } { nbsrv(leader) lt 1 }'),
+  ];
+}
+
+export function patroniFiles(config: ParityConfig): GeneratedFile[] {
+  const source = 'services/topology/patroni.ts';
+  const header = `# GENERATED by \`make gen\` from ${source}: do not edit; change the model and run \`make gen\`.`;
+  return [
+    { path: 'patroni/patroni.yml', content: renderYaml(renderPatroniConfig(config), source) },
+    {
+      path: 'patroni/post-bootstrap.sh',
+      executable: true,
+      content: renderScript(
+        [
+          '# Runs once, on the node that creates the cluster: the platform database.',
+          'set -Eeuo pipefail',
+          `psql -v ON_ERROR_STOP=1 "$1" -c 'CREATE DATABASE ${DATABASE.name} OWNER ${DATABASE.user}'`,
+        ],
+        source,
+      ),
+    },
+    { path: 'haproxy/postgres-writer.cfg', content: [header, ...renderHaproxyWriter(config), ''].join('\n') },
+    { path: 'haproxy/postgres-reader.cfg', content: [header, ...renderHaproxyReader(config), ''].join('\n') },
+  ];
+}

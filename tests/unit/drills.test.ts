@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG } from '../../services/config/schema.js';
+import { failoverFigures, recoveryMs, type FailoverObservations } from '../../services/drills/failover.js';
+import { bucketize, drillResult, judgeFigures, type DrillReport, type Sample } from '../../services/drills/model.js';
+import { renderDrillJunit, renderDrillSummary, renderDrillTimelineSvg } from '../../services/render/drill-report.js';
+
+const write = (atMs: number, outcome: Sample['outcome'], latencyMs = 5, seq?: number): Sample => ({ atMs, lane: 'write', outcome, latencyMs, ...(seq ? { seq } : {}) });
+const budgets = DEFAULT_CONFIG.drills.failover;
+
+describe('drills: what users saw, second by second', () => {
+  it('GIVEN samples THEN each lane is counted per second, from 0 to the last second', () => {
+    const samples: Sample[] = [write(100, 'ok'), write(900, 'failed'), write(1500, 'ok'), { atMs: 2100, lane: 'api', outcome: 'fallback', latencyMs: 3 }];
+    expect(bucketize(samples, 'write', 2500)).toEqual([
+      { second: 0, ok: 1, fallback: 0, failed: 1 },
+      { second: 1, ok: 1, fallback: 0, failed: 0 },
+      { second: 2, ok: 0, fallback: 0, failed: 0 },
+    ]);
+    expect(bucketize(samples, 'api', 2500)[2]).toEqual({ second: 2, ok: 0, fallback: 1, failed: 0 });
+  });
+});
+
+describe('drills: recovery time', () => {
+  it('GIVEN failures after the fault THEN RTO ends at the ack of the first success after the last failure', () => {
+    const samples = [write(900, 'ok'), write(1000, 'failed', 300), write(1400, 'failed', 1000), write(2600, 'ok', 40), write(2650, 'ok')];
+    expect(recoveryMs(samples, 1000)).toEqual({ ms: 1640, failures: 2 });
+  });
+
+  it('GIVEN no failure THEN RTO is the longest gap between acknowledgements (a stall)', () => {
+    const samples = [write(950, 'ok', 10), write(1010, 'ok', 400), write(1450, 'ok', 10)];
+    expect(recoveryMs(samples, 1000)).toEqual({ ms: 410, failures: 0 });
+  });
+
+  it('GIVEN failures and no success after them THEN RTO is unknown', () => {
+    expect(Number.isNaN(recoveryMs([write(1000, 'failed')], 900).ms)).toBe(true);
+  });
+});
+
+describe('drills: failover figures and budgets', () => {
+  const observed = (over: Partial<FailoverObservations> = {}): FailoverObservations => ({
+    scenario: 'kill-primary',
+    faultAtMs: 1000,
+    samples: [write(500, 'ok'), write(1000, 'failed'), write(3000, 'ok', 20)],
+    apiWriteTimes: new Set(),
+    leaderChanges: [{ atMs: 2500, from: 'postgres-1', to: 'postgres-2' }],
+    ackedWritesLost: 0,
+    rejoinMs: 4200,
+    ...over,
+  });
+
+  it('GIVEN a clean kill THEN every figure passes', () => {
+    const verdicts = judgeFigures(failoverFigures(observed(), budgets));
+    expect(verdicts.filter((v) => !v.pass)).toEqual([]);
+    expect(verdicts.find((v) => v.name.startsWith('RTO'))?.value).toBe(2020);
+    expect(drillResult(verdicts)).toBe('pass');
+  });
+
+  it('GIVEN a lost write, a second election and a slow rejoin THEN each fails with its reason', () => {
+    const verdicts = judgeFigures(
+      failoverFigures(observed({ ackedWritesLost: 2, rejoinMs: 61_000, leaderChanges: [{ atMs: 2500, to: 'postgres-2' }, { atMs: 9000, to: 'postgres-3' }] }), budgets),
+    );
+    expect(verdicts.filter((v) => !v.pass).map((v) => v.reason)).toEqual([
+      'acked writes lost 2 > budget 0 (acknowledged sequence numbers missing afterwards)',
+      'false failovers 1 > budget 0 (leader changes seen: 2, expected 1)',
+      'rejoin as replica 61000 ms > budget 30000 ms (restart → replicating from the leader)',
+    ]);
+    expect(drillResult(verdicts)).toBe('fail');
+  });
+
+  it('GIVEN a kill where no new leader ever came THEN the drill fails saying so', () => {
+    const verdicts = judgeFigures(failoverFigures(observed({ leaderChanges: [], samples: [write(1000, 'failed')] }), budgets));
+    expect(verdicts.filter((v) => !v.pass).map((v) => v.reason)).toEqual([
+      'RTO (fault → first acked write): never measured (sequence-numbered INSERTs through postgres-writer)',
+      'new leader elected: never measured (no leader change was seen)',
+    ]);
+  });
+
+  it('GIVEN a lost replica THEN a single write error fails the drill (the scenario allows none)', () => {
+    const verdicts = judgeFigures(failoverFigures(observed({ scenario: 'kill-replica', leaderChanges: [] }), budgets));
+    expect(verdicts.find((v) => v.name === 'write errors seen by clients')).toMatchObject({ pass: false, value: 1, reason: 'write errors seen by clients 1 > budget 0 (failed INSERTs through postgres-writer)' });
+  });
+
+  it('GIVEN a partition where the old leader stayed writable after the election THEN "two writable nodes" fails', () => {
+    const verdicts = judgeFigures(failoverFigures(observed({ scenario: 'partition-primary', overlapMs: 350 }), budgets));
+    expect(verdicts.find((v) => v.name === 'two writable nodes at once')).toMatchObject({ pass: false, value: 350 });
+  });
+});
+
+describe('drills: the report as text, JUnit XML and a picture', () => {
+  const verdicts = judgeFigures(failoverFigures({ scenario: 'switchover', faultAtMs: 1000, samples: [write(900, 'ok'), write(1200, 'ok', 1500)], apiWriteTimes: new Set(), leaderChanges: [{ atMs: 1300, to: 'b' }], ackedWritesLost: 0 }, budgets));
+  const report: DrillReport = {
+    kind: 'drill',
+    drill: 'failover',
+    scenario: 'switchover',
+    description: 'a planned switchover',
+    startedAt: '2026-11-28T08:00:00.000Z',
+    durationMs: 3000,
+    markers: [{ name: 'fault injected', atMs: 1000 }, { name: 'new leader elected', atMs: 1300, detail: 'b' }, { name: 'never came' }],
+    bands: [{ lane: 'write', label: 'no leader', fromMs: 1000, toMs: 1300, tone: 'bad' }],
+    figures: verdicts,
+    timeline: { api: [], write: bucketize([write(900, 'ok'), write(1200, 'ok', 1500)], 'write', 3000) },
+    restored: [],
+    result: drillResult(verdicts),
+    notes: ['a <note> & more'],
+  };
+
+  it('GIVEN a stall over budget THEN the summary, the JUnit failure and the picture all say so', () => {
+    const summary = renderDrillSummary(report, { dir: '/tmp/x' });
+    expect(summary.split('\n')[0]).toBe('drill failover/switchover: FAILED (budget exceeded) (3.0s) — a planned switchover');
+    expect(summary).toContain('  why: switchover write stall 1700 ms > budget 1000 ms (sequence-numbered INSERTs through postgres-writer)');
+    expect(summary).toContain('     never  never came');
+    const junit = renderDrillJunit(report);
+    expect(junit).toContain('<testsuite name="drill.failover.switchover"');
+    expect(junit).toContain('failures="1"');
+    expect(junit).toContain('<failure message="switchover write stall 1700 ms &gt; budget 1000 ms (sequence-numbered INSERTs through postgres-writer)" type="BudgetExceeded"/>');
+    const svg = renderDrillTimelineSvg(report);
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg).toContain('+1.30 s new leader elected');
+    expect(svg).toContain('>no leader</text>');
+    expect(svg).not.toContain('never came');
+  });
+});
