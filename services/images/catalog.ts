@@ -115,6 +115,11 @@ export const VERSIONS = {
   postgresExporter: 'v0.11.1',
   redisExporter: 'v1.45.0',
   nodeExporter: 'v1.5.0',
+  /** Debian bookworm's patroni; runs on the postgres image (PostgreSQL 15). */
+  patroni: '3.0.2',
+  /** Debian bookworm's etcd-server: 3.4, whose v2 API is off (Patroni uses `etcd3:`). */
+  etcd: '3.4.23',
+  haproxy: '2.6.12',
 } as const;
 
 const debianPackage = (
@@ -277,6 +282,36 @@ export const IMAGE_CATALOG: readonly ImageSpec[] = [
     { EXPORTER_BIN: 'node_exporter', EXPORTER_PORT: '9100' },
     'exporter',
   ),
+  {
+    // Patroni publishes no image: this project's own, named after what it carries.
+    name: 'patroni',
+    ref: `parity/patroni:${VERSIONS.patroni}-pg${VERSIONS.postgres.split('.')[0]}`,
+    version: VERSIONS.patroni,
+    source: 'debian:patroni',
+    licence: 'MIT',
+    from: ['postgres'],
+    role: 'service',
+    project: { sources: ['services/images/patroni'] },
+    recipe: {
+      kind: 'dockerfile',
+      dir: 'patroni',
+      inputs: [],
+      args: { DEB_PACKAGE: 'patroni', UPSTREAM_VERSION: VERSIONS.patroni, PG_MAJOR: VERSIONS.postgres.split('.')[0]! },
+    },
+  },
+  {
+    // etcd's own images live on quay.io and gcr.io only, and the catalog names no registry host.
+    name: 'etcd',
+    ref: `parity/etcd:${VERSIONS.etcd}`,
+    version: VERSIONS.etcd,
+    source: 'debian:etcd-server',
+    licence: 'Apache-2.0',
+    from: ['debian'],
+    role: 'service',
+    project: { sources: ['services/images/etcd'] },
+    recipe: { kind: 'dockerfile', dir: 'etcd', inputs: [], args: { DEB_PACKAGE: 'etcd-server', UPSTREAM_VERSION: VERSIONS.etcd } },
+  },
+  debianPackage('haproxy', `haproxy:${VERSIONS.haproxy}`, VERSIONS.haproxy, 'haproxy', 'GPL-2.0-or-later'),
 ];
 
 /** The catalog entry called `name`; a name that isn't there is a programming error (the catalog is code). */

@@ -37,12 +37,16 @@ describe('selectImages', () => {
     expect(selectImages(IMAGE_CATALOG, ['traefik']).map((s) => s.name)).toEqual(['debian', 'golang', 'traefik']);
   });
 
+  it('GIVEN patroni WHEN selecting THEN the postgres image it runs on comes first, with its Debian base', () => {
+    expect(selectImages(IMAGE_CATALOG, ['patroni']).map((s) => s.name)).toEqual(['debian', 'postgres', 'patroni']);
+  });
+
   it('GIVEN unknown names WHEN selecting THEN all are reported together, with suggestions', () => {
     expect(() => selectImages(IMAGE_CATALOG, ['postgress', 'nginx'])).toThrowError(UnknownImageError);
     expect(() => selectImages(IMAGE_CATALOG, ['postgress', 'nginx'])).toThrowError(
       'unknown image "postgress" (did you mean "postgres"?); unknown image "nginx". Known images: ' +
         'debian, golang, node, stubs, postgres, redis, traefik, seaweedfs, toxiproxy, prometheus, alertmanager, ' +
-        'postgres-exporter, redis-exporter, node-exporter.',
+        'postgres-exporter, redis-exporter, node-exporter, patroni, etcd, haproxy.',
     );
   });
 
@@ -98,6 +102,14 @@ describe('the catalog', () => {
       const firstComponent = spec.ref.split('/')[0]!;
       expect(spec.ref.includes('/') && /[.:]/.test(firstComponent), `${spec.name} names a registry`).toBe(false);
     }
+  });
+
+  it("names the project's own images parity/* and hashes their recipe, so they are never pulled and rebuild when it changes", () => {
+    for (const spec of IMAGE_CATALOG) {
+      expect(spec.ref.startsWith('parity/'), spec.name).toBe(Boolean(spec.project));
+      if (spec.project && spec.recipe.kind === 'dockerfile') expect(spec.project.sources, spec.name).toContain(`services/images/${spec.recipe.dir}`);
+    }
+    expect(IMAGE_CATALOG.filter((spec) => spec.project).map((spec) => spec.ref)).toEqual(['parity/stubs:1.0.0', 'parity/patroni:3.0.2-pg15', 'parity/etcd:3.4.23']);
   });
 
   it('has a Dockerfile for every dockerfile recipe, declaring every build arg the bake passes', () => {
