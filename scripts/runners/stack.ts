@@ -20,6 +20,8 @@ import type { Progress } from './progress.js';
 import { colorImageEnvironment, readDeployState } from './deploy-state.js';
 import type { DeployState } from '../../services/deploy/policy.js';
 import { statePath } from './state.js';
+import { applyDynamicConfig, discoverRest, readCluster, type Member, type RestEndpoints } from './patroni.js';
+import { patroniNodes } from '../../services/topology/patroni.js';
 
 export interface ComposeTarget {
   /** Compose project name. @default 'parity' */
@@ -49,6 +51,19 @@ export async function compose(target: ComposeTarget, args: string[], onLine?: (l
 /** `docker compose …` whose failure is an answer, not an error (exit code and output returned). */
 export async function tryCompose(target: ComposeTarget, args: string[]): Promise<RunResult> {
   return tryRun(composeArgv(target, args), { env: composeEnv(target) });
+}
+
+/** The host port compose published for a service's container port (undefined: not running or not published). */
+export async function publishedPort(target: ComposeTarget, service: string, containerPort: number): Promise<number | undefined> {
+  const result = await tryCompose(target, ['port', service, String(containerPort)]);
+  const port = Number(result.stdout.trim().split('\n')[0]?.split(':').at(-1));
+  return result.code === 0 && Number.isInteger(port) && port > 0 ? port : undefined;
+}
+
+/** The HA cluster's REST endpoints on this host (empty without Patroni). */
+export async function patroniRest(target: ComposeTarget, config: ParityConfig): Promise<RestEndpoints> {
+  if (config.postgres.ha !== 'patroni') return {};
+  return discoverRest((service, port) => publishedPort(target, service, port), patroniNodes(config));
 }
 
 export interface ContainerState {
@@ -168,17 +183,26 @@ export async function readStatus(
   const containers = new Map((await listContainers(target)).map((c) => [c.service, c]));
   const active = await readActiveColor(target.stateDir);
   const deploy = await readDeployState(target.stateDir);
+  const rest = await patroniRest(target, config);
+  const cluster = Object.keys(rest).length ? await readCluster(rest) : undefined;
   const rows = topology.services.map((service) => {
     const c = containers.get(service.name);
     const version = service.color && deploy ? ` ${deploy.colors[service.color].version}` : '';
-    const color = service.color ? `${service.color}${version}${active && active.color === service.color ? ' (active)' : ''}` : '';
-    return { service: service.name, state: c?.state ?? 'absent', health: c?.health || (c ? 'none' : ''), url: service.url ?? '', color };
+    const member = cluster?.members.find((m) => m.name === service.name);
+    const color = service.color ? `${service.color}${version}${active && active.color === service.color ? ' (active)' : ''}` : member ? describeMember(member) : '';
+    const url = rest[service.name] ? `Patroni REST ${rest[service.name]}/cluster` : (service.url ?? '');
+    return { service: service.name, state: c?.state ?? 'absent', health: c?.health || (c ? 'none' : ''), url, color };
   });
   return { rows, activeColor: active?.color, weights: active?.weights, ...(deploy ? { deploy } : {}) };
 }
 
+/** A Patroni member for the status table: role, timeline and lag (`leader tl 3`, `sync_standby tl 3 lag 0 B`). */
+export function describeMember(member: Member): string {
+  return `${member.role} tl ${member.timeline ?? '?'}${member.role === 'leader' ? '' : ` lag ${member.lag === undefined ? '?' : `${member.lag} B`}`}${member.state === 'running' || member.state === 'streaming' ? '' : ` (${member.state})`}`;
+}
+
 export function formatStatusTable(rows: StatusRow[]): string {
-  const header = { service: 'SERVICE', state: 'STATE', health: 'HEALTH', color: 'COLOR', url: 'URL / PORT' };
+  const header = { service: 'SERVICE', state: 'STATE', health: 'HEALTH', color: 'COLOR / ROLE', url: 'URL / PORT' };
   const all = [header, ...rows];
   const width = (key: keyof StatusRow) => Math.max(...all.map((row) => row[key].length));
   const line = (row: StatusRow) =>
@@ -242,6 +266,8 @@ export async function upStack(config: ParityConfig, target: ComposeTarget, progr
   }
   progress.done();
   await waitForHealthy(target, topology, progress, Math.max(0, timeoutMs - (Date.now() - upStarted)));
+  // bootstrap.dcs applies only when the cluster is created: keep a running one in line with parity.yaml.
+  for (const change of await applyDynamicConfig(await patroniRest(target, config), config)) progress.info(`Patroni: ${change}`);
   return {
     services: topology.services.length,
     healthyAfterMs: Date.now() - upStarted,

@@ -4,7 +4,7 @@
  * the image catalog); `SERVICE` picks which one.
  */
 import type { Color, ParityConfig } from '../config/schema.js';
-import { needsOf, type AppService } from '../config/profiles.js';
+import { databaseEndpoints, needsOf, type AppService } from '../config/profiles.js';
 import { DATABASE, STATE, STUB_PORT, hostFor } from './common.js';
 import { nodeHealth, type ServiceSpec } from './types.js';
 
@@ -19,10 +19,11 @@ function dependsOn(logical: string, config: ParityConfig, running: ReadonlySet<s
 }
 
 /** Settings every stub that uses the data tier gets: primary, replica, Redis, S3 (when running). */
-function dataEnvironment(running: ReadonlySet<string>): Record<string, string> {
+function dataEnvironment(config: ParityConfig, running: ReadonlySet<string>): Record<string, string> {
+  const database = databaseEndpoints(config);
   return {
-    DATABASE_HOST: 'postgres-primary',
-    DATABASE_REPLICA_HOST: 'postgres-replica',
+    DATABASE_HOST: database.writer,
+    DATABASE_REPLICA_HOST: database.reader,
     DATABASE_NAME: DATABASE.name,
     DATABASE_USER: DATABASE.user,
     DATABASE_PASSWORD_FILE: '/run/secrets/postgres_password',
@@ -58,7 +59,7 @@ export function appService(app: AppService, color: Color, config: ParityConfig, 
       SERVICE: app,
       COLOR: color,
       PORT: String(STUB_PORT),
-      ...(frontendOnly ? { BREAKER_RESET_MS: String(BREAKER_RESET_MS) } : dataEnvironment(running)),
+      ...(frontendOnly ? { BREAKER_RESET_MS: String(BREAKER_RESET_MS) } : dataEnvironment(config, running)),
     },
     ...(frontendOnly ? {} : { secrets: [...dataSecrets(running)] }),
     dependsOn: dependsOn(app, config, running),
@@ -76,7 +77,7 @@ export function authService(config: ParityConfig, image: string, running: Readon
     environment: {
       SERVICE: 'auth',
       PORT: String(STUB_PORT),
-      ...dataEnvironment(running),
+      ...dataEnvironment(config, running),
       ADMIN_EMAIL,
       ADMIN_PASSWORD_FILE: '/run/secrets/admin_password',
       ACCESS_TOKEN_TTL_SECONDS: '900',

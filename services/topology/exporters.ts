@@ -1,4 +1,6 @@
 /** The postgres (primary and replica), redis and node exporters. */
+import type { ParityConfig } from '../config/schema.js';
+import { databaseEndpoints } from '../config/profiles.js';
 import { renderYaml } from '../render/yaml.js';
 import { DATABASE } from './common.js';
 import { httpHealth, type GeneratedFile, type ServiceSpec } from './types.js';
@@ -28,7 +30,8 @@ export function postgresExporterFiles(): GeneratedFile[] {
   ];
 }
 
-export function exporterServices(images: { postgres: string; redis: string; node: string }, running: ReadonlySet<string>): ServiceSpec[] {
+export function exporterServices(config: ParityConfig, images: { postgres: string; redis: string; node: string }, running: ReadonlySet<string>): ServiceSpec[] {
+  const database = databaseEndpoints(config);
   const postgresExporter = (name: string, host: string): ServiceSpec => ({
     name,
     logical: 'postgres-exporter',
@@ -46,8 +49,8 @@ export function exporterServices(images: { postgres: string; redis: string; node
     healthcheck: httpHealth(9187, '/metrics'),
   });
   const services: ServiceSpec[] = [
-    postgresExporter('postgres-exporter', 'postgres-primary'),
-    postgresExporter('postgres-exporter-replica', 'postgres-replica'),
+    postgresExporter('postgres-exporter', database.writer),
+    postgresExporter('postgres-exporter-replica', database.reader),
     {
       name: 'redis-exporter',
       logical: 'redis-exporter',

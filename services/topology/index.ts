@@ -13,6 +13,7 @@ import { alertmanagerService } from './alertmanager.js';
 import { exporterServices, postgresExporterFiles } from './exporters.js';
 import { grafanaFiles, grafanaService } from './grafana.js';
 import { postgresFiles, postgresPrimary, postgresReplica } from './postgres.js';
+import { etcdServices, haproxyServices, patroniFiles, patroniServices } from './patroni.js';
 import { monitoringFiles, prometheusService } from './prometheus.js';
 import { redisService } from './redis.js';
 import { s3Service } from './s3.js';
@@ -44,6 +45,9 @@ export function imagesFor(config: ParityConfig) {
     redisExporter: catalogRef('redis-exporter'),
     nodeExporter: catalogRef('node-exporter'),
     stubs: catalogRef('stubs'),
+    patroni: catalogRef('patroni'),
+    etcd: catalogRef('etcd'),
+    haproxy: catalogRef('haproxy'),
   } as const;
 }
 
@@ -56,8 +60,9 @@ export function buildTopology(config: ParityConfig): Topology {
     traefikService(config, images.traefik),
     authService(config, images.stubs, running),
     ...APP_SERVICES.flatMap((app) => colors.map((color) => appService(app, color, config, images.stubs, running))),
-    postgresPrimary(config, images.postgres),
-    postgresReplica(config, images.postgres),
+    ...(config.postgres.ha === 'patroni'
+      ? [...etcdServices(images.etcd), ...patroniServices(config, images.patroni), ...haproxyServices(config, images.haproxy)]
+      : [postgresPrimary(config, images.postgres), postgresReplica(config, images.postgres)]),
     redisService(config, images.redis),
   ];
   const files: GeneratedFile[] = [
@@ -66,12 +71,12 @@ export function buildTopology(config: ParityConfig): Topology {
       path: 'traefik/dynamic/routes.yml',
       content: renderYaml(renderTraefikDynamic(colorWeights(config.activeColor, 100)), 'services/topology/traefik.ts'),
     },
-    ...postgresFiles(),
+    ...(config.postgres.ha === 'patroni' ? patroniFiles(config) : postgresFiles()),
   ];
   if (running.has('s3')) services.push(s3Service(config, images.s3));
   if (running.has('prometheus')) {
     services.push(prometheusService(config, images.prometheus, running), alertmanagerService(config, images.alertmanager));
-    services.push(...exporterServices({ postgres: images.postgresExporter, redis: images.redisExporter, node: images.nodeExporter }, running));
+    services.push(...exporterServices(config, { postgres: images.postgresExporter, redis: images.redisExporter, node: images.nodeExporter }, running));
     if (running.has('alert-receiver')) services.push(alertReceiverService(images.stubs));
     files.push(...monitoringFiles(config, running), ...postgresExporterFiles());
   }

@@ -9,6 +9,7 @@ import { STUB_PORT, hostFor, publish } from './common.js';
 import { renderAlertmanagerConfig } from './alertmanager.js';
 import { SEAWEEDFS_METRICS_PORT } from './s3.js';
 import { TRAEFIK_METRICS_PORT } from './traefik.js';
+import { PATRONI_ALERT_RULES, patroniScrapeJobs } from './patroni.js';
 import { httpHealth, type GeneratedFile, type ServiceSpec } from './types.js';
 
 export type Severity = 'critical' | 'high' | 'medium';
@@ -150,7 +151,10 @@ export const ALERT_RULES: readonly AlertRule[] = [
   },
 ];
 
-/** Alertmanager routing by severity: critical at once, high within 5 min, medium within 30 min. */
+/** The rules for a config: the platform's, plus the HA cluster's when Patroni runs. */
+export function alertRules(config: ParityConfig): readonly AlertRule[] {
+  return config.postgres.ha === 'patroni' ? [...ALERT_RULES, ...PATRONI_ALERT_RULES] : ALERT_RULES;
+}
 
 const SCRAPE_INTERVAL = '5s';
 
@@ -175,7 +179,7 @@ export function prometheusService(config: ParityConfig, image: string, running: 
 }
 
 /** Scrape jobs, one per logical service; app jobs cover both colors. */
-export function renderPrometheusConfig(running: ReadonlySet<string>): object {
+export function renderPrometheusConfig(config: ParityConfig, running: ReadonlySet<string>): object {
   const job = (name: string, targets: string[], labels: Record<string, string> = {}) => ({
     job_name: name,
     static_configs: [{ targets, ...(Object.keys(labels).length ? { labels } : {}) }],
@@ -191,6 +195,7 @@ export function renderPrometheusConfig(running: ReadonlySet<string>): object {
     ...(running.has('node-exporter') ? [job('node', ['node-exporter:9100'])] : []),
     ...(running.has('s3') ? [job('s3', [`s3:${SEAWEEDFS_METRICS_PORT}`])] : []),
     job('alertmanager', ['alertmanager:9093']),
+    ...(config.postgres.ha === 'patroni' ? patroniScrapeJobs(config).map((ha) => job(ha.name, ha.targets)) : []),
   ];
   return {
     global: { scrape_interval: SCRAPE_INTERVAL, evaluation_interval: SCRAPE_INTERVAL },
@@ -200,12 +205,12 @@ export function renderPrometheusConfig(running: ReadonlySet<string>): object {
   };
 }
 
-export function renderAlertRules(): object {
+export function renderAlertRules(config: ParityConfig): object {
   return {
     groups: [
       {
         name: 'platform',
-        rules: ALERT_RULES.map((rule) => ({
+        rules: alertRules(config).map((rule) => ({
           alert: rule.alert,
           expr: rule.expr,
           for: rule.for,
@@ -218,11 +223,11 @@ export function renderAlertRules(): object {
 }
 
 /** `promtool test rules` input: one case per rule, each asserting that the rule fires. */
-export function renderAlertRuleTests(): object {
+export function renderAlertRuleTests(config: ParityConfig): object {
   return {
     rule_files: ['alerts.yml'],
     evaluation_interval: '30s',
-    tests: ALERT_RULES.map((rule) => ({
+    tests: alertRules(config).map((rule) => ({
       interval: '30s',
       input_series: rule.test.series.map((s) => ({ series: s.series, values: s.values })),
       alert_rule_test: [
@@ -244,9 +249,9 @@ export function renderAlertRuleTests(): object {
 export function monitoringFiles(config: ParityConfig, running: ReadonlySet<string>): GeneratedFile[] {
   const source = 'services/topology/prometheus.ts';
   return [
-    { path: 'prometheus/prometheus.yml', content: renderYaml(renderPrometheusConfig(running), source) },
-    { path: 'prometheus/alerts.yml', content: renderYaml(renderAlertRules(), source) },
-    { path: 'prometheus/alerts.test.yml', content: renderYaml(renderAlertRuleTests(), source) },
+    { path: 'prometheus/prometheus.yml', content: renderYaml(renderPrometheusConfig(config, running), source) },
+    { path: 'prometheus/alerts.yml', content: renderYaml(renderAlertRules(config), source) },
+    { path: 'prometheus/alerts.test.yml', content: renderYaml(renderAlertRuleTests(config), source) },
     { path: 'alertmanager/alertmanager.yml', content: renderYaml(renderAlertmanagerConfig(config), 'services/topology/alertmanager.ts') },
   ];
 }

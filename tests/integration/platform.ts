@@ -6,13 +6,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { PostgreSqlContainer, type StartedPostgreSqlContainer } from '@testcontainers/postgresql';
 import { RedisContainer, type StartedRedisContainer } from '@testcontainers/redis';
 import { GenericContainer, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { DATABASE } from '../../services/topology/common.js';
-import { repoRoot } from '../../scripts/runners/state.js';
+import { postgresFiles } from '../../services/topology/postgres.js';
 import { imageRef } from './helpers.js';
 
 export const STUB_SERVICES = ['auth', 'ivor', 'events', 'newsroom', 'frontend'] as const;
@@ -63,8 +61,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const network = await new Network().start();
   const started: StartedTestContainer[] = [];
   try {
-    // The generated scripts, as `make up` uses them: what is tested is what runs.
-    const script = (name: string) => readFileSync(join(repoRoot, 'compose', 'postgres', name), 'utf8');
+    // The model's replication scripts, as `make up` renders them for streaming replication: what is tested is what runs.
+    const script = (name: string) => postgresFiles().find((file) => file.path === `postgres/${name}`)!.content;
     const primary = await new PostgreSqlContainer(imageRef('postgres'))
       .withNetwork(network)
       .withNetworkAliases('postgres-primary')

@@ -15,7 +15,7 @@ describe('status output', () => {
     ]);
     expect(table).toBe(
       [
-        'SERVICE           STATE    HEALTH   COLOR          URL / PORT',
+        'SERVICE           STATE    HEALTH   COLOR / ROLE   URL / PORT',
         'traefik           running  healthy                 https://127.0.0.1:8443/',
         'frontend-blue     running  healthy  blue (active)  https://127.0.0.1:8443/',
         'postgres-replica  absent',

@@ -15,11 +15,12 @@ import { DATABASE } from '../../../services/topology/common.js';
 import { patroniNodes } from '../../../services/topology/patroni.js';
 import { discoverEndpoints } from '../deploy.js';
 import type { Progress } from '../progress.js';
-import { compose, type ComposeTarget } from '../stack.js';
+import { compose, patroniRest, type ComposeTarget } from '../stack.js';
 import { startApiLoad, type StartedApiLoad } from './api-load.js';
 import { injectFault, type InjectedFault, type Undo } from './faults.js';
 import { createClient } from './http.js';
-import { clusterHealthy, containerOf, discoverRest, isReplicating, localWritable, readCluster, type ClusterView, type RestEndpoints } from './patroni.js';
+import { clusterHealthy, isReplicating, readCluster, type ClusterView, type RestEndpoints } from '../patroni.js';
+import { containerOf, localWritable } from './docker.js';
 import { saveDrillReport } from './report.js';
 import { ensureWriterTable, findLostWrites, removeWriterRows, startWriter, type StartedWriter, type WriterTarget } from './writer.js';
 import { watchCluster, type ClusterWatch } from './watch.js';
@@ -101,7 +102,7 @@ async function preflight(run: Run): Promise<void> {
     throw new DrillInputError(`the failover drill needs the Patroni cluster (postgres.ha: patroni in parity.yaml; profile "${config.profile}" runs postgres.ha: ${config.postgres.ha})`);
   }
   run.nodes = patroniNodes(config);
-  run.rest = await discoverRest(target, run.nodes);
+  run.rest = await patroniRest(target, config);
   const view = Object.keys(run.rest).length ? await readCluster(run.rest, 2000) : undefined;
   if (!clusterHealthy(view, run.nodes)) {
     throw new DrillInputError(

@@ -6,7 +6,8 @@
 import { ETCD_MEMBERS } from '../../../services/topology/patroni.js';
 import type { FailoverScenario } from '../../../services/drills/failover.js';
 import { DrillError } from '../../../services/errors.js';
-import { containerOf, docker, switchover, type ClusterView, type RestEndpoints } from './patroni.js';
+import { switchover, type ClusterView, type RestEndpoints } from '../patroni.js';
+import { containerOf, docker } from './docker.js';
 import type { ComposeTarget } from '../stack.js';
 
 export interface Undo {

@@ -3,7 +3,7 @@
  * every leader change kept with its time, so the phases (leader lost, new leader elected) and the
  * false failovers come from one record.
  */
-import { readCluster, type ClusterView, type RestEndpoints } from './patroni.js';
+import { readCluster, type ClusterView, type RestEndpoints } from '../patroni.js';
 
 export interface LeaderChange {
   readonly atMs: number;

@@ -3,9 +3,8 @@
  * the cluster view Patroni keeps in etcd (`GET /cluster`), planned switchovers, and the few
  * docker operations the faults need (kill, stop, start, disconnect from the network).
  */
-import { PATRONI_REST_PORT } from '../../../services/topology/patroni.js';
-import { tryRun } from '../exec.js';
-import { compose, tryCompose, type ComposeTarget } from '../stack.js';
+import type { ParityConfig } from '../../services/config/schema.js';
+import { dynamicConfig, PATRONI_REST_PORT } from '../../services/topology/patroni.js';
 
 export interface Member {
   readonly name: string;
@@ -29,15 +28,10 @@ export interface ClusterView {
 /** A node's REST base URL on this host, per compose service (`postgres-1` → `http://127.0.0.1:49153`). */
 export type RestEndpoints = Readonly<Record<string, string>>;
 
-export async function discoverRest(target: ComposeTarget, nodes: readonly string[]): Promise<RestEndpoints> {
-  const entries = await Promise.all(
-    nodes.map(async (node) => {
-      const out = await tryCompose(target, ['port', node, String(PATRONI_REST_PORT)]);
-      const port = out.stdout.trim().split('\n')[0]?.split(':').at(-1);
-      return [node, port ? `http://127.0.0.1:${port}` : ''] as const;
-    }),
-  );
-  return Object.fromEntries(entries.filter(([, url]) => url));
+/** Each node's REST API on this host; `portOf` answers the published port of a service (undefined: not running). */
+export async function discoverRest(portOf: (service: string, containerPort: number) => Promise<number | undefined>, nodes: readonly string[]): Promise<RestEndpoints> {
+  const entries = await Promise.all(nodes.map(async (node) => [node, await portOf(node, PATRONI_REST_PORT)] as const));
+  return Object.fromEntries(entries.filter(([, port]) => port !== undefined).map(([node, port]) => [node, `http://127.0.0.1:${port}`]));
 }
 
 const fetchJson = async (url: string, timeoutMs: number): Promise<unknown> => {
@@ -88,19 +82,19 @@ export async function switchover(rest: RestEndpoints, leader: string, candidate:
   return text.trim();
 }
 
-/** The container id of a compose service. */
-export async function containerOf(target: ComposeTarget, service: string): Promise<string> {
-  const id = (await compose(target, ['ps', '-aq', service])).trim().split('\n')[0];
-  if (!id) throw new Error(`no container for ${service} in project ${target.project}`);
-  return id;
-}
-
-/** `docker <args>`; the result, never an exception (callers decide). */
-export const docker = (args: readonly string[]) => tryRun(['docker', ...args]);
-
-/** Is the node's Postgres writable? Asked on its own unix socket, so it works while it is cut off the network. */
-export async function localWritable(container: string, user: string, database: string): Promise<boolean | undefined> {
-  const result = await docker(['exec', container, 'psql', '-h', '/var/run/postgresql', '-U', user, '-d', database, '-tAc', 'SELECT NOT pg_is_in_recovery()']);
-  if (result.code !== 0) return undefined;
-  return result.stdout.trim() === 't';
+/**
+ * Bring the running cluster's dynamic settings (timings, synchronous mode) in line with the config:
+ * `bootstrap.dcs` only applies when a cluster is first created. Returns what changed.
+ */
+export async function applyDynamicConfig(rest: RestEndpoints, config: ParityConfig): Promise<string[]> {
+  const wanted = dynamicConfig(config);
+  const keys = ['ttl', 'loop_wait', 'retry_timeout', 'maximum_lag_on_failover', 'synchronous_mode', 'synchronous_mode_strict'] as const;
+  const [node, url] = Object.entries(rest)[0] ?? [];
+  if (!url) return [];
+  const current = (await fetchJson(`${url}/config`, 3000)) as Record<string, unknown>;
+  const patch = Object.fromEntries(keys.filter((key) => current[key] !== wanted[key]).map((key) => [key, wanted[key]]));
+  if (Object.keys(patch).length === 0) return [];
+  const response = await fetch(`${url}/config`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(patch), signal: AbortSignal.timeout(5000) });
+  if (!response.ok) throw new Error(`PATCH ${node} /config: HTTP ${response.status}: ${(await response.text()).trim()}`);
+  return Object.entries(patch).map(([key, value]) => `${key}: ${String(current[key])} → ${String(value)}`);
 }

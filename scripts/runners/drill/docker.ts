@@ -1,0 +1,21 @@
+/** The few docker operations the drills need, on a compose project's containers. */
+import { tryRun } from '../exec.js';
+import { compose, type ComposeTarget } from '../stack.js';
+import { DrillError } from '../../../services/errors.js';
+
+/** `docker <args>`; the result, never an exception (callers decide). */
+export const docker = (args: readonly string[]) => tryRun(['docker', ...args]);
+
+/** The container id of a compose service. */
+export async function containerOf(target: ComposeTarget, service: string): Promise<string> {
+  const id = (await compose(target, ['ps', '-aq', service])).trim().split('\n')[0];
+  if (!id) throw new DrillError(`no container for ${service} in project ${target.project}`);
+  return id;
+}
+
+/** Is the node's Postgres writable? Asked on its own unix socket, so it works while it is cut off the network. */
+export async function localWritable(container: string, user: string, database: string): Promise<boolean | undefined> {
+  const result = await docker(['exec', container, 'psql', '-h', '/var/run/postgresql', '-U', user, '-d', database, '-tAc', 'SELECT NOT pg_is_in_recovery()']);
+  if (result.code !== 0) return undefined;
+  return result.stdout.trim() === 't';
+}
