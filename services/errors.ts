@@ -3,17 +3,12 @@
  *
  * Every error carries the exit code a script should end with: 2 for bad input
  * (the user can fix it by changing what they typed or configured), 1 for a
- * failure of the work itself (a build, a health check, a command).
+ * failure of the work itself (a build, a health check, a command). The base
+ * class lives in the contracts, which the stubs share.
  */
-export abstract class ParityError extends Error {
-  /** Process exit code a script ends with when this error reaches it. */
-  abstract readonly exitCode: number;
+import { ParityError } from './contracts/errors.js';
 
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
+export { ParityError };
 
 /** Bad command-line input: an unknown flag, a missing value. */
 export class UsageError extends ParityError {
