@@ -81,9 +81,27 @@ export class ImageBuildError extends ParityError {
   }
 }
 
+/** The image catalog contradicts itself (a base that isn't in it, a cycle): fix the catalog. */
+export class CatalogError extends ParityError {
+  readonly exitCode = 1;
+}
+
 /** An image the config asks for is neither present nor pullable, and Parity can't build it. */
 export class ImageUnavailableError extends ParityError {
   readonly exitCode = 2;
+}
+
+/** A service answered, but not what the work needed (e.g. a login refused while seeding a benchmark). */
+export class UnexpectedResponseError extends ParityError {
+  readonly exitCode = 1;
+  constructor(
+    readonly subject: string,
+    readonly expectedStatus: number,
+    readonly status: number,
+    readonly body: string,
+  ) {
+    super(`${subject}: expected HTTP ${expectedStatus}, got ${status}${body ? `: ${body.slice(0, 300)}` : ''}`);
+  }
 }
 
 /** Something did not become ready in time. */
