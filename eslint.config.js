@@ -2,6 +2,19 @@ import globals from 'globals';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** services/ is pure: no I/O, no processes, no containers. */
+const PURE = [
+  { group: ['node:fs', 'node:fs/*', 'fs', 'fs/*'], message: 'services/ is pure: file I/O belongs in scripts/runners.' },
+  { group: ['node:child_process', 'child_process', 'zx', 'zx/*'], message: 'services/ is pure: commands belong in scripts/runners.' },
+  { group: ['testcontainers', '@testcontainers/*'], message: 'services/ is pure: containers belong in runners and tests.' },
+];
+
+/** The model is upstream of the runners and the stubs (relative imports that climb out of services/). */
+const MODEL_LAYERS = [
+  { regex: '^(\\.\\./)+stubs/', message: 'services/ must not import stubs/: what both sides need belongs in services/contracts.' },
+  { regex: '^(\\.\\./)+scripts/', message: 'services/ must not import scripts/: the runners use the model, not the other way round.' },
+];
+
 export default tseslint.config(
   { ignores: ['node_modules/**', '.parity/**', 'compose/**'] },
   js.configs.recommended,
@@ -17,16 +30,32 @@ export default tseslint.config(
     languageOptions: { sourceType: 'script', globals: { ...globals.browser } },
   },
   {
-    // The model and the renderers are pure: no I/O, no processes, no containers.
+    // The model and the renderers are pure, and the data flows one way: the model knows
+    // nothing of the runners or the stubs (what it shares with them is in services/contracts).
     files: ['services/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [...PURE, ...MODEL_LAYERS] }] },
+  },
+  {
+    // The contract is shared with the stubs, so it must not drag the rest of the model in.
+    files: ['services/contracts/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [...PURE, ...MODEL_LAYERS, { regex: '^\\.\\./', message: 'services/contracts is shared with the stubs: it imports nothing outside itself.' }] },
+      ],
+    },
+  },
+  {
+    // The stubs are a separate program in their own image: from this repository they may use
+    // the contract, nothing else.
+    files: ['stubs/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: ['node:fs', 'node:fs/*', 'fs', 'fs/*'], message: 'services/ is pure: file I/O belongs in scripts/runners.' },
-            { group: ['node:child_process', 'child_process', 'zx', 'zx/*'], message: 'services/ is pure: commands belong in scripts/runners.' },
-            { group: ['testcontainers', '@testcontainers/*'], message: 'services/ is pure: containers belong in runners and tests.' },
+            { regex: '^(\\.\\./)+scripts/', message: 'stubs/ must not import scripts/: the runners drive the stubs, not the other way round.' },
+            { regex: '^(\\.\\./){2,}services/(?!contracts/)', message: 'stubs/ may import only services/contracts from services/ (the contract they share with the generator and the runners).' },
           ],
         },
       ],

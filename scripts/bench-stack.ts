@@ -11,7 +11,7 @@ import { containerRss, mib } from './runners/container-stats.js';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseConfig } from '../services/config/validate.js';
-import { formatDuration } from '../services/errors.js';
+import { CommandError, formatDuration } from '../services/errors.js';
 import { parseCli, runMain } from './runners/cli.js';
 import { createProgress } from './runners/progress.js';
 import { compose, defaultTarget, downStack, upStack, type ComposeTarget } from './runners/stack.js';
@@ -37,7 +37,7 @@ await runMain(async () => {
   for (let i = 0; i < runs; i++) {
     const started = Date.now();
     const result = spawnSync(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'scripts/gen.ts')], { cwd: repoRoot, encoding: 'utf8' });
-    if (result.status !== 0) throw new Error(`make gen failed: ${result.stderr}`);
+    if (result.status !== 0) throw new CommandError('tsx scripts/gen.ts (make gen)', result.status, result.stderr, Date.now() - started);
     genTimes.push(Date.now() - started);
   }
   genTimes.sort((a, b) => a - b);

@@ -3,17 +3,12 @@
  *
  * Every error carries the exit code a script should end with: 2 for bad input
  * (the user can fix it by changing what they typed or configured), 1 for a
- * failure of the work itself (a build, a health check, a command).
+ * failure of the work itself (a build, a health check, a command). The base
+ * class lives in the contracts, which the stubs share.
  */
-export abstract class ParityError extends Error {
-  /** Process exit code a script ends with when this error reaches it. */
-  abstract readonly exitCode: number;
+import { ParityError } from './contracts/errors.js';
 
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
+export { ParityError };
 
 /** Bad command-line input: an unknown flag, a missing value. */
 export class UsageError extends ParityError {
@@ -86,9 +81,27 @@ export class ImageBuildError extends ParityError {
   }
 }
 
+/** The image catalog contradicts itself (a base that isn't in it, a cycle): fix the catalog. */
+export class CatalogError extends ParityError {
+  readonly exitCode = 1;
+}
+
 /** An image the config asks for is neither present nor pullable, and Parity can't build it. */
 export class ImageUnavailableError extends ParityError {
   readonly exitCode = 2;
+}
+
+/** A service answered, but not what the work needed (e.g. a login refused while seeding a benchmark). */
+export class UnexpectedResponseError extends ParityError {
+  readonly exitCode = 1;
+  constructor(
+    readonly subject: string,
+    readonly expectedStatus: number,
+    readonly status: number,
+    readonly body: string,
+  ) {
+    super(`${subject}: expected HTTP ${expectedStatus}, got ${status}${body ? `: ${body.slice(0, 300)}` : ''}`);
+  }
 }
 
 /** Something did not become ready in time. */

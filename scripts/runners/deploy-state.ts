@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Color } from '../../services/config/schema.js';
+import { envAssignment } from '../../services/contracts/index.js';
 import { initialDeployState, STICKY_COOKIE, type ColorState, type DeployState } from '../../services/deploy/policy.js';
 import { DeployLockedError } from '../../services/errors.js';
 import { renderYaml } from '../../services/render/yaml.js';
@@ -43,7 +44,7 @@ export async function writeDeployState(stateDir: string, state: DeployState): Pr
 
 /** A color's VERSION/FAULT for compose's env_file. */
 export async function writeColorEnv(stateDir: string, color: Color, settings: ColorState): Promise<void> {
-  const lines = [`# Written by Parity (make up / make deploy): what the ${color} color runs.`, `VERSION=${settings.version}`, `FAULT=${settings.fault ?? ''}`];
+  const lines = [`# Written by Parity (make up / make deploy): what the ${color} color runs.`, envAssignment('VERSION', settings.version), envAssignment('FAULT', settings.fault ?? '')];
   await writeFileAtomic(join(deployDir(stateDir), `${color}.env`), `${lines.join('\n')}\n`);
 }
 

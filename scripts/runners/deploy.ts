@@ -26,7 +26,7 @@ import {
 } from '../../services/deploy/policy.js';
 import { DeployInputError, DeployRolledBackError, formatDuration } from '../../services/errors.js';
 import { catalogRef } from '../../services/images/catalog.js';
-import { COLOR_HEADER } from '../../services/topology/traefik.js';
+import { COLOR_HEADER } from '../../services/contracts/index.js';
 import { profileServices } from '../../services/config/profiles.js';
 import { acquireDeployLock, currentDeployState, writeColorEnv, writeDeployState, writeRoutes } from './deploy-state.js';
 import { tryRun } from './exec.js';

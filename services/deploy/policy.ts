@@ -5,13 +5,10 @@
  */
 import type { Color, DeployConfig } from '../config/schema.js';
 import { APP_SERVICES } from '../config/profiles.js';
-import { parseFault } from '../../stubs/src/runtime/fault.js';
+import { parseFault, VERSION_PATTERN, VERSION_RULE } from '../contracts/index.js';
 
 /** Traffic shares of the new color, in order. The last is the switch. */
 export const CANARY_STEPS = [5, 25, 100] as const;
-
-/** Versions are labels (shown as `X-Parity-Version`): semver-ish, no spaces or shell characters. */
-export const VERSION_PATTERN = /^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$/;
 
 /** Sticky sessions pin a browser to a color with this cookie during the canary. */
 export const STICKY_COOKIE = 'parity_color';
@@ -58,9 +55,9 @@ export function initialDeployState(active: Color): DeployState {
 export function validateDeployRequest(request: DeployRequest): string[] {
   const problems: string[] = [];
   if (!request.version) problems.push('VERSION: required, e.g. make deploy VERSION=1.4.0');
-  else if (!VERSION_PATTERN.test(request.version)) problems.push(`VERSION: "${request.version}" is not a version (letters, digits and . _ + -, starting with a letter or digit, at most 64)`);
+  else if (!VERSION_PATTERN.test(request.version)) problems.push(`VERSION: "${request.version}" is not a version (${VERSION_RULE})`);
   if (request.fault !== undefined) {
-    // The stub's own parser: what passes here is what the container accepts.
+    // The contract's parser, which the stub uses too: what passes here is what the container accepts.
     try {
       parseFault(request.fault);
     } catch (error) {

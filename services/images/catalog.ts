@@ -216,7 +216,7 @@ export const IMAGE_CATALOG: readonly ImageSpec[] = [
     licence: 'MIT',
     from: ['node'],
     role: 'service',
-    project: { sources: ['stubs', 'package-lock.json', 'services/images/stubs'] },
+    project: { sources: ['stubs', 'services/contracts', 'package-lock.json', 'services/images/stubs'] },
     recipe: {
       kind: 'dockerfile',
       dir: 'stubs',

@@ -5,7 +5,7 @@
  * The decision is pure; the docker calls are injected through `ImageProbe` so
  * the policy can be tested without an engine.
  */
-import { UnknownImageError } from '../errors.js';
+import { CatalogError, UnknownImageError } from '../errors.js';
 import type { ImageSpec } from './catalog.js';
 
 /**
@@ -22,9 +22,9 @@ export function selectImages(catalog: readonly ImageSpec[], names: readonly stri
   const seen = new Set<string>();
   const visit = (name: string, chain: readonly string[]): void => {
     if (seen.has(name)) return;
-    if (chain.includes(name)) throw new Error(`image catalog: cycle ${[...chain, name].join(' -> ')}`);
+    if (chain.includes(name)) throw new CatalogError(`image catalog: cycle ${[...chain, name].join(' -> ')}`);
     const spec = byName.get(name);
-    if (!spec) throw new Error(`image catalog: ${chain.at(-1)} builds from unknown image "${name}"`);
+    if (!spec) throw new CatalogError(`image catalog: ${chain.at(-1)} builds from unknown image "${name}"`);
     for (const base of spec.from) visit(base, [...chain, name]);
     seen.add(name);
     ordered.push(spec);

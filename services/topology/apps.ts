@@ -5,7 +5,8 @@
  */
 import type { Color, ParityConfig } from '../config/schema.js';
 import { databaseEndpoints, needsOf, type AppService } from '../config/profiles.js';
-import { DATABASE, STATE, STUB_PORT, hostFor } from './common.js';
+import { STUB_PORT, stubEnvironment, type StubEnvironment } from '../contracts/index.js';
+import { DATABASE, STATE, hostFor } from './common.js';
 import { nodeHealth, type ServiceSpec } from './types.js';
 
 /** The admin account auth creates at start; its password is the generated `admin_password` secret. */
@@ -19,7 +20,7 @@ function dependsOn(logical: string, config: ParityConfig, running: ReadonlySet<s
 }
 
 /** Settings every stub that uses the data tier gets: primary, replica, Redis, S3 (when running). */
-function dataEnvironment(config: ParityConfig, running: ReadonlySet<string>): Record<string, string> {
+function dataEnvironment(config: ParityConfig, running: ReadonlySet<string>): Omit<StubEnvironment, 'SERVICE'> {
   const database = databaseEndpoints(config);
   return {
     DATABASE_HOST: database.writer,
@@ -55,12 +56,12 @@ export function appService(app: AppService, color: Color, config: ParityConfig, 
     image,
     imageVariable: colorImageVariable(color),
     envFile: [colorEnvFile(color)],
-    environment: {
+    environment: stubEnvironment({
       SERVICE: app,
       COLOR: color,
       PORT: String(STUB_PORT),
       ...(frontendOnly ? { BREAKER_RESET_MS: String(BREAKER_RESET_MS) } : dataEnvironment(config, running)),
-    },
+    }),
     ...(frontendOnly ? {} : { secrets: [...dataSecrets(running)] }),
     dependsOn: dependsOn(app, config, running),
     healthcheck: nodeHealth(STUB_PORT, '/health'),
@@ -74,14 +75,14 @@ export function authService(config: ParityConfig, image: string, running: Readon
     logical: 'auth',
     tier: 'app',
     image,
-    environment: {
+    environment: stubEnvironment({
       SERVICE: 'auth',
       PORT: String(STUB_PORT),
       ...dataEnvironment(config, running),
       ADMIN_EMAIL,
       ADMIN_PASSWORD_FILE: '/run/secrets/admin_password',
       ACCESS_TOKEN_TTL_SECONDS: '900',
-    },
+    }),
     secrets: [...dataSecrets(running), 'admin_password'],
     dependsOn: dependsOn('auth', config, running),
     healthcheck: nodeHealth(STUB_PORT, '/health'),
@@ -95,7 +96,7 @@ export function alertReceiverService(image: string): ServiceSpec {
     logical: 'alert-receiver',
     tier: 'monitoring',
     image,
-    environment: { SERVICE: 'alert-receiver', PORT: String(STUB_PORT) },
+    environment: stubEnvironment({ SERVICE: 'alert-receiver', PORT: String(STUB_PORT) }),
     healthcheck: nodeHealth(STUB_PORT, '/health'),
   };
 }

@@ -2,6 +2,8 @@
 import type { ParityConfig, SizableService } from '../config/schema.js';
 import type { PortSpec } from './types.js';
 
+export { STUB_PORT } from '../contracts/index.js';
+
 /** Compose project name; containers are `parity-<service>-1`. */
 export const PROJECT = 'parity';
 
@@ -23,9 +25,6 @@ export type SecretName = (typeof SECRETS)[number];
 
 /** The database every platform service uses. */
 export const DATABASE = { name: 'platform', user: 'parity', replicationUser: 'replicator', slot: 'replica1' } as const;
-
-/** Port every stub listens on inside its container. */
-export const STUB_PORT = 3000;
 
 export function publish(config: ParityConfig, host: number, container: number): PortSpec {
   return { bind: config.bindAddress, host, container };

@@ -4,7 +4,8 @@
  */
 import type { Color, ParityConfig } from '../config/schema.js';
 import { APP_SERVICES, type AppService } from '../config/profiles.js';
-import { STATE, STUB_PORT, hostFor, publish } from './common.js';
+import { COLOR_HEADER, STUB_PORT } from '../contracts/index.js';
+import { STATE, hostFor, publish } from './common.js';
 import type { ServiceSpec } from './types.js';
 
 /** Path prefixes each application service answers (from the architecture's endpoint list). */
@@ -18,8 +19,8 @@ export const APP_ROUTES: Readonly<Record<AppService, readonly string[]>> = {
 /** Admin routes: forwardAuth requires the admin role before the request reaches the app. */
 export const ADMIN_ROUTES: readonly string[] = ['/admin', '/api/admin'];
 
-/** Header that pins a request to one color (smoke tests of the idle color). */
-export const COLOR_HEADER = 'X-Parity-Color';
+/** @deprecated Import `COLOR_HEADER` from services/contracts; kept while the deploy runner is rewritten. */
+export { COLOR_HEADER };
 
 /** Inside the container. */
 const PORTS = { web: 80, websecure: 443, traefik: 8080, metrics: 8082 } as const;

@@ -8,6 +8,7 @@ const CACHE_PREFIX = 'parity-cache:';
 async function getJson(url) {
   try {
     const response = await fetch(url, { headers: { accept: 'application/json' } });
+    // FALLBACK_HEADER of services/contracts/http.ts: this script is served as is, without imports.
     if (response.status >= 500 && !response.headers.get('x-parity-fallback')) throw new Error(`HTTP ${response.status}`);
     const body = await response.json();
     if (!body.fallback) localStorage.setItem(CACHE_PREFIX + url, JSON.stringify({ at: Date.now(), body }));

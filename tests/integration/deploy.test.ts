@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StartedDockerComposeEnvironment } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COLOR_HEADER, VERSION_HEADER, headerKey } from '../../services/contracts/index.js';
 import { parseConfig } from '../../services/config/validate.js';
 import { DeployInputError, DeployLockedError, DeployRolledBackError } from '../../services/errors.js';
 import { readDeployState } from '../../scripts/runners/deploy-state.js';
@@ -41,7 +42,7 @@ const summary = (name: string, load: LoadResult) =>
 
 async function servingVersion(): Promise<string> {
   const http = createClient(join(stateDir, 'ca', 'parity-ca.pem'));
-  return String((await http(`${https}/api/events`)).headers['x-parity-version']);
+  return String((await http(`${https}/api/events`)).headers[headerKey(VERSION_HEADER)]);
 }
 
 beforeAll(async () => {
@@ -70,7 +71,7 @@ describe('blue/green deploys under ~200 requests/s through Traefik', () => {
       sticky.cookie = ([] as string[]).concat(first.headers['set-cookie'] ?? []).find((cookie) => cookie.startsWith('parity_color='))?.split(';')[0];
       for (let index = 0; index < 20; index += 1) {
         const response = await http(`${https}/api/events?limit=1`, { headers: { cookie: sticky.cookie ?? '' } });
-        sticky.colors.push(String(response.headers['x-parity-color']));
+        sticky.colors.push(String(response.headers[headerKey(COLOR_HEADER)]));
       }
     };
     const { load, outcome } = await underLoad(() => deploy({ version: '2.0.0' }, { ...options(), onShift }));

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { PostgreSqlContainer, type StartedPostgreSqlContainer } from '@testcontainers/postgresql';
 import { RedisContainer, type StartedRedisContainer } from '@testcontainers/redis';
 import { GenericContainer, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import { STUB_PORT, stubEnvironment, type StubEnvironment } from '../../services/contracts/index.js';
 import { DATABASE } from '../../services/topology/common.js';
 import { postgresFiles } from '../../services/topology/postgres.js';
 import { imageRef } from './helpers.js';
@@ -40,7 +41,7 @@ export interface PlatformOptions {
   /** Breakers wait this long before a trial call (the architecture's 60 s is too long for tests). */
   readonly breakerResetMs?: number;
   /** Extra environment per stub (e.g. FAULT). */
-  readonly environment?: Partial<Record<StubName, Record<string, string>>>;
+  readonly environment?: Partial<Record<StubName, Partial<StubEnvironment>>>;
 }
 
 const docker = (...args: string[]) => {
@@ -110,8 +111,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     ]);
     started.push(replica, redis, s3);
 
-    const common = {
-      PORT: '3000',
+    const common: Omit<StubEnvironment, 'SERVICE'> = {
+      PORT: String(STUB_PORT),
       COLOR: 'test',
       VERSION: 'it-1',
       DATABASE_HOST: 'postgres-primary',
@@ -131,14 +132,16 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       new GenericContainer(imageRef('stubs'))
         .withNetwork(network)
         .withNetworkAliases(`${service}-test`)
-        .withEnvironment({
-          ...common,
-          SERVICE: service,
-          ...(service === 'auth' ? { ADMIN_EMAIL: adminEmail, ADMIN_PASSWORD: secrets.admin } : {}),
-          ...(options.environment?.[service] ?? {}),
-        })
-        .withExposedPorts(3000)
-        .withWaitStrategy(Wait.forHttp('/health', 3000).forStatusCode(200))
+        .withEnvironment(
+          stubEnvironment({
+            ...common,
+            SERVICE: service,
+            ...(service === 'auth' ? { ADMIN_EMAIL: adminEmail, ADMIN_PASSWORD: secrets.admin } : {}),
+            ...(options.environment?.[service] ?? {}),
+          }),
+        )
+        .withExposedPorts(STUB_PORT)
+        .withWaitStrategy(Wait.forHttp('/health', STUB_PORT).forStatusCode(200))
         .withStartupTimeout(60_000)
         .start();
     // Auth first: the APIs' migrations then don't all queue on the lock at once with it.
@@ -167,7 +170,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       stubs,
       secrets,
       adminEmail,
-      url: (service) => `http://${stubs[service].getHost()}:${stubs[service].getMappedPort(3000)}`,
+      url: (service) => `http://${stubs[service].getHost()}:${stubs[service].getMappedPort(STUB_PORT)}`,
       stop: (container) => docker('stop', '-t', '2', container.getId()),
       start: (container) => docker('start', container.getId()),
       primaryClientConfig: () => pgConfig(primary),

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { StartedDockerComposeEnvironment } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COLOR_HEADER, SERVICE_HEADER, STUB_PORT, headerKey } from '../../services/contracts/index.js';
 import { prepareState } from '../../scripts/runners/stack-state.js';
 import { listContainers } from '../../scripts/runners/stack.js';
 import { buildTopology } from '../../services/topology/index.js';
@@ -78,14 +79,14 @@ describe('the generated stack', () => {
       if (r.status !== 200) throw new Error(`status ${r.status}`);
       return r;
     }, 30_000);
-    expect(response.headers['x-parity-color']).toBe('blue');
-    expect(response.headers['x-parity-service']).toBe('frontend');
+    expect(response.headers[headerKey(COLOR_HEADER)]).toBe('blue');
+    expect(response.headers[headerKey(SERVICE_HEADER)]).toBe('frontend');
     expect(response.body).toContain('<h1>Community platform</h1>');
     const api = await https('/api/events');
-    expect(api.headers).toMatchObject({ 'x-parity-service': 'events', 'x-parity-color': 'blue' });
+    expect(api.headers).toMatchObject({ [headerKey(SERVICE_HEADER)]: 'events', [headerKey(COLOR_HEADER)]: 'blue' });
     expect(JSON.parse(api.body)).toEqual({ events: [] });
-    const pinned = await https('/api/resources', { 'X-Parity-Color': 'green' });
-    expect(pinned.headers).toMatchObject({ 'x-parity-service': 'ivor', 'x-parity-color': 'green' });
+    const pinned = await https('/api/resources', { [COLOR_HEADER]: 'green' });
+    expect(pinned.headers).toMatchObject({ [headerKey(SERVICE_HEADER)]: 'ivor', [headerKey(COLOR_HEADER)]: 'green' });
     expect(JSON.parse(pinned.body).resources.length).toBeGreaterThan(0);
   });
 
@@ -184,7 +185,7 @@ describe('the generated stack', () => {
     await stack.getContainer('node-exporter-1').stop();
     const receiver = stack.getContainer('alert-receiver-1');
     const alerts = await eventually(async () => {
-      const result = await receiver.exec(['node', '-e', "fetch('http://127.0.0.1:3000/alerts').then(r => r.text()).then(t => process.stdout.write(t))"]);
+      const result = await receiver.exec(['node', '-e', `fetch('http://127.0.0.1:${STUB_PORT}/alerts').then(r => r.text()).then(t => process.stdout.write(t))`]);
       const list = JSON.parse(result.output) as Array<{ route: string; status: string; labels: Record<string, string> }>;
       const hit = list.filter((a) => a.labels.alertname === 'ServiceDown' && a.labels.job === 'node' && a.status === 'firing');
       if (hit.length === 0) throw new Error(`no ServiceDown alert yet (${list.length} received)`);

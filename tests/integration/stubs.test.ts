@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FALLBACK_HEADER, READ_FROM_HEADER, VERSION_HEADER } from '../../services/contracts/index.js';
 import { runMigrations } from '../../stubs/src/runtime/migrations.js';
 import { ivorMigrations } from '../../stubs/src/services/ivor.js';
 import { eventually } from './helpers.js';
@@ -63,7 +64,7 @@ describe('health hierarchy', () => {
     expect(l2).toMatchObject({ ok: true, configLoaded: true, migrations: { done: true } });
     expect(l3).toMatchObject({ ok: true });
     expect(typeof l3.listed).toBe('number');
-    expect(response.headers.get('x-parity-version')).toBe('it-1');
+    expect(response.headers.get(VERSION_HEADER)).toBe('it-1');
   });
 });
 
@@ -261,21 +262,21 @@ describe('database: replica reads, read-your-writes, migrations', () => {
     await replica.connect();
     try {
       const anonymous = await call(api('events'), 'GET', '/api/events');
-      expect(anonymous.headers.get('x-parity-read-from')).toBe('replica');
+      expect(anonymous.headers.get(READ_FROM_HEADER)).toBe('replica');
       // Freeze replay on the replica: from now on it lags behind every write.
       await replica.query('SELECT pg_wal_replay_pause()');
       const created = await call(api('events'), 'POST', '/api/events', { token: tokens.editor, body: { title: `Lagging ${stamp}`, startsAt: '2026-12-30T18:00:00Z' } });
       expect(created.status).toBe(201);
       const own = await call(api('events'), 'GET', `/api/events/${created.body.id}`, { token: tokens.editor });
       expect(own.status).toBe(200);
-      expect(own.headers.get('x-parity-read-from')).toBe('primary');
+      expect(own.headers.get(READ_FROM_HEADER)).toBe('primary');
       const other = await call(api('events'), 'GET', `/api/events/${created.body.id}`);
       expect(other.status).toBe(404);
-      expect(other.headers.get('x-parity-read-from')).toBe('replica');
+      expect(other.headers.get(READ_FROM_HEADER)).toBe('replica');
       await replica.query('SELECT pg_wal_replay_resume()');
       await eventually(async () => {
         const caughtUp = await call(api('events'), 'GET', `/api/events/${created.body.id}`, { token: tokens.editor });
-        expect(caughtUp.headers.get('x-parity-read-from')).toBe('replica');
+        expect(caughtUp.headers.get(READ_FROM_HEADER)).toBe('replica');
         expect(caughtUp.status).toBe(200);
       }, 10_000);
     } finally {
@@ -314,7 +315,7 @@ describe('circuit breakers: dependencies stopped and started again', () => {
       expect(await metric('auth', 'circuit_breaker_state', { breaker: 'redis' })).toBe(2);
       const verify = await call(api('auth'), 'GET', '/verify?role=member', { token: tokens.member });
       expect(verify.status).toBe(200);
-      expect(verify.headers.get('x-parity-fallback')).toBe('auth-stateless');
+      expect(verify.headers.get(FALLBACK_HEADER)).toBe('auth-stateless');
       expect(verify.body.degraded).toBe(true);
       const chat = await call(api('ivor'), 'POST', '/api/chat', { token: tokens.member, body: { message: 'mentor for my career' } });
       expect(chat.status).toBe(200);
@@ -329,7 +330,7 @@ describe('circuit breakers: dependencies stopped and started again', () => {
       await call(api('auth'), 'GET', '/verify?role=member', { token: tokens.member });
       expect(await metric('auth', 'circuit_breaker_state', { breaker: 'redis' })).toBe(0);
     }, 30_000);
-    expect((await call(api('auth'), 'GET', '/verify?role=member', { token: tokens.member })).headers.get('x-parity-fallback')).toBeNull();
+    expect((await call(api('auth'), 'GET', '/verify?role=member', { token: tokens.member })).headers.get(FALLBACK_HEADER)).toBeNull();
   });
 
   it('S3 stopped: event images fall back to a placeholder, the s3 breaker opens, then closes after recovery', async () => {
@@ -341,7 +342,7 @@ describe('circuit breakers: dependencies stopped and started again', () => {
       expect(await metric('events', 'circuit_breaker_state', { breaker: 's3' })).toBe(2);
       const image = await fetch(`${api('events')}/api/events/${withImage.id}/image`);
       expect(image.status).toBe(200);
-      expect(image.headers.get('x-parity-fallback')).toBe('events-image');
+      expect(image.headers.get(FALLBACK_HEADER)).toBe('events-image');
       expect(await image.text()).toContain('image unavailable');
     } finally {
       platform.start(platform.s3);
@@ -365,7 +366,7 @@ describe('circuit breakers: dependencies stopped and started again', () => {
 
       const events = await call(api('events'), 'GET', '/api/events');
       expect(events.status).toBe(200);
-      expect(events.headers.get('x-parity-fallback')).toBe('events');
+      expect(events.headers.get(FALLBACK_HEADER)).toBe('events');
       expect(events.body).toMatchObject({ fallback: true, contact: { email: expect.any(String) } });
       expect(events.body.events.length + events.body.archive.length).toBeGreaterThan(0);
       const calendar = await call(api('events'), 'GET', '/api/calendar?month=2026-12');
@@ -373,14 +374,14 @@ describe('circuit breakers: dependencies stopped and started again', () => {
       expect(calendar.body.days[11].events.length).toBeGreaterThan(0);
 
       const news = await call(api('newsroom'), 'GET', '/api/articles');
-      expect(news.headers.get('x-parity-fallback')).toBe('newsroom');
+      expect(news.headers.get(FALLBACK_HEADER)).toBe('newsroom');
       expect(news.body.articles.length).toBeGreaterThan(0);
       expect(news.body.externalSources.length).toBeGreaterThan(0);
       expect(news.body.discussions.length).toBeGreaterThan(0);
 
       const chat = await call(api('ivor'), 'POST', '/api/chat', { token: tokens.member, body: { message: 'Where can I get housing advice?' } });
       expect(chat.status).toBe(200);
-      expect(chat.headers.get('x-parity-fallback')).toBe('ivor');
+      expect(chat.headers.get(FALLBACK_HEADER)).toBe('ivor');
       // Asked before: the cached answer; and the turn could not be stored.
       expect(chat.body).toMatchObject({ fallback: true, cached: true, stored: false });
       expect(chat.body.answer).toContain('Housing advice');
@@ -395,7 +396,7 @@ describe('circuit breakers: dependencies stopped and started again', () => {
 
       const home = await fetch(`${api('frontend')}/`);
       expect(home.status).toBe(200);
-      expect(home.headers.get('x-parity-fallback')).toContain('events');
+      expect(home.headers.get(FALLBACK_HEADER)).toContain('events');
       expect(await home.text()).toContain('showing saved or offline content');
     } finally {
       platform.start(platform.primary);
@@ -403,7 +404,7 @@ describe('circuit breakers: dependencies stopped and started again', () => {
     }
     await eventually(async () => {
       const events = await call(api('events'), 'GET', '/api/events');
-      expect(events.headers.get('x-parity-fallback')).toBeNull();
+      expect(events.headers.get(FALLBACK_HEADER)).toBeNull();
       // Reads are served by the replica; a write is what tries the primary's breaker again.
       const rsvp = await call(api('events'), 'POST', `/api/events/${events.body.events[0].id}/rsvp`, { token: tokens.member, body: { status: 'interested' } });
       expect(rsvp.status).toBe(200);

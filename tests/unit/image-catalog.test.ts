@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IMAGE_CATALOG, type ImageSpec } from '../../services/images/catalog.js';
 import { renderImageLock, resolveImageSource, selectImages, type ImageProbe } from '../../services/images/resolve.js';
-import { UnknownImageError } from '../../services/errors.js';
+import { CatalogError, UnknownImageError } from '../../services/errors.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -53,7 +53,9 @@ describe('selectImages', () => {
   it('GIVEN a catalog with a cycle WHEN selecting THEN it says where', () => {
     const a = { ...traefik, name: 'a', from: ['b'] } as ImageSpec;
     const b = { ...traefik, name: 'b', from: ['a'] } as ImageSpec;
+    expect(() => selectImages([a, b], ['a'])).toThrowError(CatalogError);
     expect(() => selectImages([a, b], ['a'])).toThrowError('image catalog: cycle a -> b -> a');
+    expect(() => selectImages([{ ...traefik, name: 'c', from: ['nope'] } as ImageSpec], ['c'])).toThrowError('image catalog: c builds from unknown image "nope"');
   });
 });
 

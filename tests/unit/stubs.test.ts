@@ -5,6 +5,7 @@
  */
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
+import { COLOR_HEADER, FALLBACK_HEADER, STUB_PORT, VERSION_HEADER, headerKey } from '../../services/contracts/index.js';
 import { createStubApp } from '../../stubs/src/runtime/app.js';
 import { createBreaker, DependencyUnavailableError } from '../../stubs/src/runtime/breakers.js';
 import { createMetrics } from '../../stubs/src/runtime/metrics.js';
@@ -64,7 +65,7 @@ describe('settings', () => {
 
   it('defaults the frontend upstreams to the same color', () => {
     const settings = loadSettings({ SERVICE: 'frontend', COLOR: 'green' });
-    expect(settings.upstreams).toEqual({ ivor: 'http://ivor-green:3000', events: 'http://events-green:3000', newsroom: 'http://newsroom-green:3000' });
+    expect(settings.upstreams).toEqual({ ivor: `http://ivor-green:${STUB_PORT}`, events: `http://events-green:${STUB_PORT}`, newsroom: `http://newsroom-green:${STUB_PORT}` });
     expect(settings.breakers).toEqual({ resetMs: 60_000, errorThresholdPercentage: 5, volumeThreshold: 10 });
   });
 
@@ -138,8 +139,8 @@ describe('API handlers (Fastify inject, no database)', () => {
 
   it('every response carries the version and color', async () => {
     const response = await appFor(events, env).inject({ method: 'GET', url: '/health/live' });
-    expect(response.headers['x-parity-version']).toBe('2.0.0');
-    expect(response.headers['x-parity-color']).toBe('green');
+    expect(response.headers[headerKey(VERSION_HEADER)]).toBe('2.0.0');
+    expect(response.headers[headerKey(COLOR_HEADER)]).toBe('green');
     // Migrations haven't run (no database): not live yet.
     expect(response.statusCode).toBe(503);
   });
@@ -195,7 +196,7 @@ describe('frontend fallbacks (APIs unreachable)', () => {
     const app = appFor(frontend, { SERVICE: 'frontend', IVOR_URL: 'http://127.0.0.1:1', EVENTS_URL: 'http://127.0.0.1:1', NEWSROOM_URL: 'http://127.0.0.1:1' });
     const home = await app.inject({ method: 'GET', url: '/' });
     expect(home.statusCode).toBe(200);
-    expect(home.headers['x-parity-fallback']).toBe('events,newsroom,ivor');
+    expect(home.headers[headerKey(FALLBACK_HEADER)]).toBe('events,newsroom,ivor');
     expect(home.body).toContain('Events are offline.');
     expect(home.body).toContain('events@example.org');
     expect(home.body).toContain('Community discussion board');
@@ -208,6 +209,6 @@ describe('frontend fallbacks (APIs unreachable)', () => {
     // An article page while the newsroom is down: a fallback page, not an error.
     const article = await app.inject({ method: 'GET', url: '/news/3f1c0f56-4f3b-4a55-9d4e-2b1f1c7e9a10' });
     expect(article.statusCode).toBe(200);
-    expect(article.headers['x-parity-fallback']).toBe('newsroom');
+    expect(article.headers[headerKey(FALLBACK_HEADER)]).toBe('newsroom');
   });
 });

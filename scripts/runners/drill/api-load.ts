@@ -4,7 +4,7 @@
  * second. Reads are `GET /api/events`; writes (optional) are `POST /api/events` as an editor.
  */
 import type { Sample } from '../../../services/drills/model.js';
-import { FALLBACK_HEADER } from '../../../stubs/src/runtime/app.js';
+import { FALLBACK_HEADER, headerKey } from '../../../services/contracts/index.js';
 import type { HttpClient } from './http.js';
 
 export interface ApiLoadOptions {
@@ -30,7 +30,7 @@ export interface StartedApiLoad {
 /** Classify one answer the way a user would experience it. */
 export function classify(status: number, headers: Record<string, string | string[] | undefined>): Sample['outcome'] {
   if (status < 200 || status >= 300) return 'failed';
-  return headers[FALLBACK_HEADER] ? 'fallback' : 'ok';
+  return headers[headerKey(FALLBACK_HEADER)] ? 'fallback' : 'ok';
 }
 
 function paced(ratePerSecond: number, isStopped: () => boolean, send: () => Promise<void>): Promise<void> {

@@ -6,6 +6,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { jwtVerify } from 'jose';
 import { z } from 'zod';
+import { COLOR_HEADER, FALLBACK_HEADER, ParityError, SERVICE_HEADER, VERSION_HEADER } from '../../../services/contracts/index.js';
 import { DependencyUnavailableError } from './breakers.js';
 import { createCache, withTimeout, type Cache } from './cache.js';
 import { createDatabase, type Database } from './database.js';
@@ -25,8 +26,11 @@ export interface User {
 }
 
 /** An error with an HTTP status and a JSON body; `field` names the input at fault. */
-export class HttpError extends Error {
+export class HttpError extends ParityError {
+  // Spelled out: a bundler may rename the class, and the name is part of what the logs show.
   override readonly name = 'HttpError';
+  /** 2 for the caller's fault (4xx), 1 for the service's (5xx), like every ParityError. */
+  readonly exitCode: number;
   constructor(
     readonly status: number,
     message: string,
@@ -34,6 +38,7 @@ export class HttpError extends Error {
     readonly details?: unknown,
   ) {
     super(message);
+    this.exitCode = status < 500 ? 2 : 1;
   }
 }
 
@@ -80,8 +85,6 @@ export interface StubContext {
   sendFallback(reply: FastifyReply, fallback: string, reason: unknown, body: Record<string, unknown>, status?: number): FastifyReply;
   readonly migration: { done: boolean; result?: MigrationResult; lastError?: string; attempts: number };
 }
-
-export const FALLBACK_HEADER = 'x-parity-fallback';
 
 function createContext(settings: Settings, metrics: Metrics): StubContext {
   const cache = settings.redisUrl ? createCache(settings.redisUrl, settings.breakers, metrics) : undefined;
@@ -195,9 +198,9 @@ export function createStubApp(settings: Settings, definition: StubDefinition): {
       metrics.inFlight.inc();
       reply.raw.once('close', () => metrics.inFlight.dec());
     }
-    reply.header('x-parity-version', settings.version);
-    reply.header('x-parity-color', settings.color);
-    reply.header('x-parity-service', settings.service);
+    reply.header(VERSION_HEADER, settings.version);
+    reply.header(COLOR_HEADER, settings.color);
+    reply.header(SERVICE_HEADER, settings.service);
     reply.header('x-content-type-options', 'nosniff');
     // FAULT applies to the API only: /health stays green so a bad version passes the health
     // gates and must be caught by the canary's metrics, as in production.

@@ -4,12 +4,15 @@
  * breaker itself has no fallback because the right one depends on the route.
  */
 import CircuitBreaker from 'opossum';
+import { ParityError } from '../../../services/contracts/index.js';
 import type { BreakerSettings } from './settings.js';
 import { BREAKER_STATE_VALUE, type Metrics } from './metrics.js';
 
 /** A dependency call failed, timed out, or was refused because its breaker is open. */
-export class DependencyUnavailableError extends Error {
+export class DependencyUnavailableError extends ParityError {
+  // Spelled out: a bundler may rename the class, and the name is part of what the logs show.
   override readonly name = 'DependencyUnavailableError';
+  readonly exitCode = 1;
   constructor(
     readonly dependency: string,
     readonly reason: 'open' | 'timeout' | 'error',

@@ -5,12 +5,20 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { parseFault, type Fault } from './fault.js';
+import {
+  ParityError,
+  parseFault,
+  STUB_PORT,
+  STUB_SERVICES,
+  VERSION_PATTERN,
+  VERSION_RULE,
+  type Fault,
+  type StubPlainEnvironment,
+  type StubSecret,
+  type StubService,
+} from '../../../services/contracts/index.js';
 
-export { parseFault, type Fault };
-
-export const STUB_SERVICES = ['ivor', 'events', 'newsroom', 'frontend', 'auth', 'alert-receiver'] as const;
-export type StubService = (typeof STUB_SERVICES)[number];
+export { parseFault, STUB_SERVICES, type Fault, type StubService };
 
 export interface DatabaseSettings {
   readonly host: string;
@@ -61,7 +69,8 @@ export interface Settings {
 }
 
 /** Settings that can't be used; lists every variable at fault. */
-export class SettingsError extends Error {
+export class SettingsError extends ParityError {
+  // Spelled out: a bundler may rename the class, and the name is part of what the logs show.
   override readonly name = 'SettingsError';
   readonly exitCode = 2;
   constructor(readonly problems: readonly string[]) {
@@ -73,11 +82,14 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+// `satisfies`: every plain variable of the contract is read here, and nothing else.
 const EnvSchema = z.object({
   SERVICE: z.enum(STUB_SERVICES),
   COLOR: z.string().regex(/^[a-z0-9-]+$/).default('none'),
-  VERSION: z.string().regex(/^[A-Za-z0-9._+-]{1,64}$/, 'letters, digits and . _ + - (1–64 characters)').default('dev'),
-  PORT: integer(1, 65535).default(3000),
+  VERSION: z.string().regex(VERSION_PATTERN, VERSION_RULE).default('dev'),
+  // Parsed by parseFault below, which reports its own problems.
+  FAULT: z.string().optional(),
+  PORT: integer(1, 65535).default(STUB_PORT),
   DATABASE_HOST: z.string().min(1).optional(),
   DATABASE_REPLICA_HOST: z.string().min(1).optional(),
   DATABASE_PORT: integer(1, 65535).default(5432),
@@ -96,10 +108,10 @@ const EnvSchema = z.object({
   BREAKER_ERROR_PERCENT: integer(1, 100).default(5),
   BREAKER_VOLUME: integer(1, 1000).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug']).default('warn'),
-});
+} satisfies Record<keyof StubPlainEnvironment, z.ZodType>);
 
 /** Which settings each service can't run without. */
-const REQUIRED: Readonly<Record<StubService, readonly string[]>> = {
+const REQUIRED: Readonly<Record<StubService, readonly (keyof StubPlainEnvironment | StubSecret)[]>> = {
   ivor: ['DATABASE_HOST', 'DATABASE_PASSWORD', 'JWT_KEY'],
   events: ['DATABASE_HOST', 'DATABASE_PASSWORD', 'JWT_KEY'],
   newsroom: ['DATABASE_HOST', 'DATABASE_PASSWORD', 'JWT_KEY'],
@@ -109,7 +121,7 @@ const REQUIRED: Readonly<Record<StubService, readonly string[]>> = {
 };
 
 /** `NAME` from the environment, or the trimmed content of the file `NAME_FILE` points at. */
-function readSecret(env: Env, name: string, problems: string[]): string | undefined {
+function readSecret(env: Env, name: StubSecret, problems: string[]): string | undefined {
   if (env[name]) return env[name];
   const file = env[`${name}_FILE`];
   if (!file) return undefined;
@@ -135,7 +147,7 @@ export function loadSettings(env: Env = process.env): Settings {
     throw new SettingsError(problems);
   }
   const e = parsed.data;
-  const secrets = {
+  const secrets: Record<StubSecret, string | undefined> = {
     DATABASE_PASSWORD: readSecret(env, 'DATABASE_PASSWORD', problems),
     JWT_KEY: readSecret(env, 'JWT_KEY', problems),
     S3_ACCESS_KEY: readSecret(env, 'S3_ACCESS_KEY', problems),

@@ -7,6 +7,7 @@ import { randomBytes, randomUUID, scrypt, timingSafeEqual, createHash } from 'no
 import { promisify } from 'node:util';
 import { SignJWT } from 'jose';
 import { z } from 'zod';
+import { FALLBACK_HEADER } from '../../../services/contracts/index.js';
 import { DependencyUnavailableError } from '../runtime/breakers.js';
 import { HttpError, ROLES, parseInput, type Role, type StubContext, type StubDefinition, type User } from '../runtime/app.js';
 
@@ -204,7 +205,7 @@ export const auth: StubDefinition = {
       }
       if (role && ROLES.indexOf(user.role) < ROLES.indexOf(role)) throw new HttpError(403, `role ${role} required (you are ${user.role})`);
       reply.header('x-auth-user', user.email || user.id).header('x-auth-role', user.role);
-      if (degraded) reply.header('x-parity-fallback', 'auth-stateless');
+      if (degraded) reply.header(FALLBACK_HEADER, 'auth-stateless');
       return reply.code(200).send({ user: user.id, role: user.role, degraded });
     };
     app.get('/verify', verify);

@@ -4,6 +4,7 @@
  * calendar view, the archive of previous events and contact information.
  */
 import { z } from 'zod';
+import { FALLBACK_HEADER, READ_FROM_HEADER } from '../../../services/contracts/index.js';
 import { DependencyUnavailableError } from '../runtime/breakers.js';
 import { HttpError, parseInput, type StubDefinition } from '../runtime/app.js';
 import { createSnapshot } from '../runtime/snapshot.js';
@@ -142,7 +143,7 @@ export const events: StubDefinition = {
         const records = rows.map(toRecord);
         // Only full listings become the fallback's saved view (a `limit=1` call would shrink it).
         if (!query.from && !query.to && query.limit >= 50) await snapshot.save(records);
-        return reply.header('x-parity-read-from', from).send({ events: records });
+        return reply.header(READ_FROM_HEADER, from).send({ events: records });
       } catch (error) {
         if (!(error instanceof DependencyUnavailableError)) throw error;
         const { reason: _reason, ...body } = await fallbackListing(error);
@@ -155,9 +156,9 @@ export const events: StubDefinition = {
       const user = await context.optionalUser(request);
       try {
         const { rows, from } = await db.read<EventRow>(user?.id, `${SELECT_EVENTS} WHERE e.id = $1`, [id]);
-        reply.header('x-parity-read-from', from);
+        reply.header(READ_FROM_HEADER, from);
         if (!rows[0]) throw new HttpError(404, `params.id: no event ${id}`, 'params.id');
-        return reply.header('x-parity-read-from', from).send(toRecord(rows[0]));
+        return reply.header(READ_FROM_HEADER, from).send(toRecord(rows[0]));
       } catch (error) {
         if (!(error instanceof DependencyUnavailableError)) throw error;
         const saved = (await snapshot.load())?.value.find((event) => event.id === id);
@@ -212,7 +213,7 @@ export const events: StubDefinition = {
       const user = await context.optionalUser(request);
       try {
         const { rows, from } = await db.read<EventRow>(user?.id, `${SELECT_EVENTS} WHERE e.starts_at >= $1 AND e.starts_at < $2 ORDER BY e.starts_at`, [start, end]);
-        return reply.header('x-parity-read-from', from).send(monthView(month, rows.map(toRecord)));
+        return reply.header(READ_FROM_HEADER, from).send(monthView(month, rows.map(toRecord)));
       } catch (error) {
         if (!(error instanceof DependencyUnavailableError)) throw error;
         const saved = await snapshot.load();
@@ -270,7 +271,7 @@ export const events: StubDefinition = {
       } catch (error) {
         if (!(error instanceof DependencyUnavailableError)) throw error;
         context.metrics.fallbacks.inc({ fallback: 'events-image' });
-        return reply.header('x-parity-fallback', 'events-image').header('content-type', 'image/svg+xml').header('cache-control', 'no-store').send(PLACEHOLDER_SVG);
+        return reply.header(FALLBACK_HEADER, 'events-image').header('content-type', 'image/svg+xml').header('cache-control', 'no-store').send(PLACEHOLDER_SVG);
       }
     });
   },

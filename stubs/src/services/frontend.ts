@@ -9,7 +9,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { createBreaker, type Breaker } from '../runtime/breakers.js';
-import { parseInput, FALLBACK_HEADER, type StubContext, type StubDefinition } from '../runtime/app.js';
+import { FALLBACK_HEADER } from '../../../services/contracts/index.js';
+import { parseInput, type StubContext, type StubDefinition } from '../runtime/app.js';
 import { EVENTS_FALLBACK, IVOR_FALLBACK, NEWSROOM_FALLBACK, type Link } from './fallbacks.js';
 import { html, toString, type RawHtml } from './html.js';
 

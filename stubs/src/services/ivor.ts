@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { READ_FROM_HEADER } from '../../../services/contracts/index.js';
 import { DependencyUnavailableError } from '../runtime/breakers.js';
 import { HttpError, parseInput, type StubContext, type StubDefinition } from '../runtime/app.js';
 import { IVOR_FALLBACK } from './fallbacks.js';
@@ -143,7 +144,7 @@ export const ivor: StubDefinition = {
         [conversationId, user.id],
       );
       if (rows.length === 0) throw new HttpError(404, 'params.conversationId: no such conversation of yours', 'params.conversationId');
-      return reply.header('x-parity-read-from', from).send({ conversationId, turns: rows.map((row) => ({ speaker: row.speaker, text: row.body, at: row.created_at })) });
+      return reply.header(READ_FROM_HEADER, from).send({ conversationId, turns: rows.map((row) => ({ speaker: row.speaker, text: row.body, at: row.created_at })) });
     });
 
     app.get('/api/resources', async (request, reply) => {
@@ -156,7 +157,7 @@ export const ivor: StubDefinition = {
           [query.pathway ?? null],
         );
         const pathways = [...new Set(rows.map((row) => row.pathway))].map((pathway) => ({ pathway, resources: rows.filter((row) => row.pathway === pathway).map((row) => row.slug) }));
-        return reply.header('x-parity-read-from', from).send({ resources: rows, pathways });
+        return reply.header(READ_FROM_HEADER, from).send({ resources: rows, pathways });
       } catch (error) {
         if (!(error instanceof DependencyUnavailableError)) throw error;
         return context.sendFallback(reply, 'ivor', error, { resources: IVOR_FALLBACK.resources, pathways: [], guidance: IVOR_FALLBACK.guidance });

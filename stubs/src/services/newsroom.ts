@@ -4,6 +4,7 @@
  * external news sources and community discussion links.
  */
 import { z } from 'zod';
+import { READ_FROM_HEADER } from '../../../services/contracts/index.js';
 import { DependencyUnavailableError } from '../runtime/breakers.js';
 import { HttpError, parseInput, type StubDefinition } from '../runtime/app.js';
 import { createSnapshot } from '../runtime/snapshot.js';
@@ -111,7 +112,7 @@ export const newsroom: StubDefinition = {
         );
         const articles = rows.map(toSummary);
         if (!query.category && query.limit >= 20) await snapshot.save(articles);
-        return reply.header('x-parity-read-from', from).send({ articles });
+        return reply.header(READ_FROM_HEADER, from).send({ articles });
       } catch (error) {
         if (!(error instanceof DependencyUnavailableError)) throw error;
         return context.sendFallback(reply, 'newsroom', error, await fallbackBody());
@@ -125,7 +126,7 @@ export const newsroom: StubDefinition = {
         const { rows, from } = await db.read<ArticleRow>(user?.id, 'SELECT id, slug, title, summary, body, category, author, published_at FROM newsroom.articles WHERE id = $1', [id]);
         if (!rows[0]) throw new HttpError(404, `params.id: no article ${id}`, 'params.id');
         const attachments = await db.read<{ name: string; content_type: string; bytes: number }>(user?.id, 'SELECT name, content_type, bytes FROM newsroom.attachments WHERE article_id = $1 ORDER BY name', [id]);
-        return reply.header('x-parity-read-from', from).send({
+        return reply.header(READ_FROM_HEADER, from).send({
           ...toSummary(rows[0]),
           body: rows[0].body,
           attachments: attachments.rows.map((row) => ({ name: row.name, contentType: row.content_type, bytes: row.bytes, url: `/api/articles/${id}/attachments/${row.name}` })),
@@ -166,7 +167,7 @@ export const newsroom: StubDefinition = {
           (await context.optionalUser(request))?.id,
           'SELECT c.slug, c.name, count(a.id)::int AS articles FROM newsroom.categories c LEFT JOIN newsroom.articles a ON a.category = c.slug GROUP BY c.slug, c.name ORDER BY c.slug',
         );
-        return reply.header('x-parity-read-from', from).send({ categories: rows });
+        return reply.header(READ_FROM_HEADER, from).send({ categories: rows });
       } catch (error) {
         if (!(error instanceof DependencyUnavailableError)) throw error;
         return context.sendFallback(reply, 'newsroom', error, { categories: [], discussions: NEWSROOM_FALLBACK.discussions });
@@ -188,7 +189,7 @@ export const newsroom: StubDefinition = {
         'SELECT id, user_id, body, created_at FROM newsroom.comments WHERE article_id = $1 ORDER BY id',
         [id],
       );
-      return reply.header('x-parity-read-from', from).send({ comments: rows.map((row) => ({ id: Number(row.id), user: row.user_id, text: row.body, at: row.created_at })) });
+      return reply.header(READ_FROM_HEADER, from).send({ comments: rows.map((row) => ({ id: Number(row.id), user: row.user_id, text: row.body, at: row.created_at })) });
     });
 
     app.post('/api/articles/:id/comments', async (request, reply) => {
