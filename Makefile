@@ -97,3 +97,10 @@ bench-deploy: node_modules ## benchmark: deploy, rollback and a bad deploy under
 .PHONY: bench-stubs
 bench-stubs: node_modules ## benchmark: req/s and p95 of GET /api/events and POST /api/chat through Traefik, stub memory (needs make up; DURATION=30)
 	@$(TSX) scripts/bench-stubs.ts $(if $(DURATION),--duration $(DURATION))
+
+.PHONY: drill-failover bench-failover
+drill-failover: node_modules ## failover drill on the running stack (SCENARIO=kill-primary|stop-primary|partition-primary|kill-replica|lose-etcd-member|switchover; all without)
+	@$(TSX) scripts/drill.ts failover $(if $(SCENARIO),--scenario "$(SCENARIO)")
+
+bench-failover: node_modules engine images ## benchmark: kill-primary RTO over KILLS=10 kills, tuned vs Patroni's defaults, jitter, switchover, loss, memory
+	@$(TSX) scripts/bench-failover.ts $(if $(KILLS),--kills $(KILLS))

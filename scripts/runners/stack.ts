@@ -31,8 +31,9 @@ export interface ComposeTarget {
 }
 
 export function defaultTarget(): ComposeTarget {
-  // PARITY_PROJECT: a second stack beside the dev one (tests, benchmarks).
-  return { project: process.env.PARITY_PROJECT ?? PROJECT, composeDir: COMPOSE_DIR, stateDir: statePath() };
+  // PARITY_PROJECT: a second stack beside the dev one (tests, benchmarks); PARITY_COMPOSE_DIR:
+  // its generated files when they come from another config.
+  return { project: process.env.PARITY_PROJECT ?? PROJECT, composeDir: process.env.PARITY_COMPOSE_DIR ?? COMPOSE_DIR, stateDir: statePath() };
 }
 
 function composeArgv(target: ComposeTarget, args: string[]): string[] {

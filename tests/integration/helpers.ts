@@ -22,8 +22,8 @@ export async function eventually<T>(probe: () => Promise<T>, timeoutMs = 30_000,
  * The generated stack (compose.yaml + the ephemeral-port test overlay) under its own project
  * name and state directory, every service healthy.
  */
-export function startComposeStack(project: string, stateDir: string): Promise<StartedDockerComposeEnvironment> {
-  return new DockerComposeEnvironment(join(import.meta.dirname, '..', '..', 'compose'), ['compose.yaml', 'compose.test.yaml'])
+export function startComposeStack(project: string, stateDir: string, composeDir = join(import.meta.dirname, '..', '..', 'compose')): Promise<StartedDockerComposeEnvironment> {
+  return new DockerComposeEnvironment(composeDir, ['compose.yaml', 'compose.test.yaml'])
     .withProjectName(project)
     .withEnvironment({ PARITY_STATE_DIR: stateDir })
     .withDefaultWaitStrategy(Wait.forHealthCheck())

@@ -1,0 +1,152 @@
+/**
+ * Failover drills on a real Patroni cluster (3 etcd, 3 Patroni nodes, HAProxy writer/reader) with
+ * the platform services in front, in synchronous mode. Every case runs the drill runner itself
+ * (`runFailoverDrill`): the writer, the users, the faults and the figures are the drill's, not a
+ * second implementation. Figures are printed; the issue's hard requirements are asserted.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StartedDockerComposeEnvironment } from 'testcontainers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../services/config/validate.js';
+import { DrillInputError } from '../../services/errors.js';
+import type { DrillReport, FigureVerdict } from '../../services/drills/model.js';
+import { runFailoverDrill } from '../../scripts/runners/drill/failover.js';
+import { generate } from '../../scripts/runners/gen.js';
+import { clusterHealthy, readCluster } from '../../scripts/runners/patroni.js';
+import type { Progress } from '../../scripts/runners/progress.js';
+import { prepareState } from '../../scripts/runners/stack-state.js';
+import { patroniRest, type ComposeTarget } from '../../scripts/runners/stack.js';
+import { patroniNodes } from '../../services/topology/patroni.js';
+import { startComposeStack } from './helpers.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const project = `parity-failover-${process.pid}`;
+/** The minimal profile (no monitoring) with the HA cluster: what the drills need, and less to start. */
+const CONFIG_YAML = 'profile: minimal\npostgres:\n  ha: patroni\n  synchronous: true\n';
+const config = parseConfig(CONFIG_YAML);
+let stateDir: string;
+let composeDir: string;
+let stack: StartedDockerComposeEnvironment;
+let target: ComposeTarget;
+const log: string[] = [];
+const progress: Progress = { info: (message) => log.push(message), step: () => {}, done: () => {} };
+
+const figure = (report: DrillReport, name: string): FigureVerdict => {
+  const found = report.figures.find((f) => f.name === name || f.name.startsWith(name));
+  if (!found) throw new Error(`no figure "${name}" in ${report.figures.map((f) => f.name).join(', ')}`);
+  return found;
+};
+
+const printed = (report: DrillReport) =>
+  `FIGURES ${report.scenario}: ${report.figures.map((f) => `${f.name}=${f.value ?? 'n/a'}${f.unit === 'ms' ? 'ms' : ''}`).join(', ')}`;
+
+async function drill(scenario: string): Promise<DrillReport> {
+  const { report } = await runFailoverDrill({ target, config, scenario, progress });
+  log.push(printed(report));
+  // Every drill leaves the cluster as it found it: one leader, every replica replicating.
+  expect(clusterHealthy(await readCluster(await patroniRest(target, config)), patroniNodes(config))).toBe(true);
+  return report;
+}
+
+beforeAll(async () => {
+  stateDir = mkdtempSync(join(root, '.parity', 'test-failover-'));
+  composeDir = join(stateDir, 'compose');
+  await generate(config, composeDir);
+  await prepareState(stateDir, composeDir);
+  target = { project, composeDir, stateDir };
+  stack = await startComposeStack(project, stateDir, composeDir);
+}, 600_000);
+
+afterAll(async () => {
+  await stack?.down({ removeVolumes: true, timeout: 10_000 });
+  rmSync(stateDir, { recursive: true, force: true });
+  process.stdout.write(`\nfailover drills:\n${log.filter((line) => line.startsWith('FIGURES')).join('\n')}\n`);
+}, 120_000);
+
+describe('failover drills on a real Patroni cluster (synchronous mode) under load', () => {
+  it('kill-primary: a new leader within budget, 0 acknowledged writes lost, API writes back within budget, the old leader rejoins', async () => {
+    const report = await drill('kill-primary');
+    expect(report.result).toBe('pass');
+    expect(figure(report, 'acked writes lost').value).toBe(0);
+    expect(figure(report, 'RTO').pass).toBe(true);
+    expect(figure(report, 'API write recovery').pass).toBe(true);
+    expect(figure(report, 'rejoin as replica').value).not.toBeNull();
+    expect(report.markers.map((m) => m.name)).toEqual([
+      'fault injected',
+      'leader lost detected',
+      'new leader elected',
+      'first acked write',
+      'API reads and writes healthy',
+      'fault removed',
+      expect.stringMatching(/^postgres-\d rejoined as replica$/),
+    ]);
+    expect(report.markers.every((m) => m.atMs !== undefined)).toBe(true);
+  });
+
+  it('partition-primary: the cut-off leader stops accepting writes no later than another node is promoted', async () => {
+    const report = await drill('partition-primary');
+    expect(report.markers.find((m) => m.name === 'cut-off leader is read-only')?.atMs).toBeDefined();
+    expect(figure(report, 'two writable nodes at once').value).toBe(0);
+    expect(figure(report, 'acked writes lost').value).toBe(0);
+    expect(report.result).toBe('pass');
+  });
+
+  it('switchover: nothing lost, and the write stall stays within budget', async () => {
+    const report = await drill('switchover');
+    expect(figure(report, 'acked writes lost').value).toBe(0);
+    expect(figure(report, 'switchover write stall').pass).toBe(true);
+    expect(report.result).toBe('pass');
+  });
+
+  it.each(['kill-replica', 'lose-etcd-member'])('%s: no failover and no write errors', async (scenario) => {
+    const report = await drill(scenario);
+    expect(figure(report, 'false failovers').value).toBe(0);
+    expect(figure(report, 'write errors seen by clients').value).toBe(0);
+    expect(report.result).toBe('pass');
+  });
+
+  it('bad input exits 2 before anything changes: an unknown scenario, a stack without Patroni', async () => {
+    const unknown = await runFailoverDrill({ target, config, scenario: 'kill-everything', progress }).catch((error: unknown) => error);
+    expect(unknown).toBeInstanceOf(DrillInputError);
+    expect((unknown as Error).message).toBe(
+      'unknown failover scenario "kill-everything"; expected one of: kill-primary, stop-primary, partition-primary, kill-replica, lose-etcd-member, switchover',
+    );
+    const streaming = await runFailoverDrill({ target, config: parseConfig('profile: minimal\n'), scenario: 'kill-primary', progress }).catch((error: unknown) => error);
+    expect((streaming as DrillInputError).exitCode).toBe(2);
+    expect((streaming as Error).message).toContain('the failover drill needs the Patroni cluster (postgres.ha: patroni in parity.yaml');
+  });
+
+  it('Ctrl-C in the middle of a drill puts back what it changed and leaves the cluster healthy', async () => {
+    const configFile = join(stateDir, 'parity-failover.yaml');
+    await import('node:fs/promises').then((fs) => fs.writeFile(configFile, CONFIG_YAML));
+    const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'scripts', 'drill.ts'), 'failover', '--scenario', 'kill-primary'], {
+      env: { ...process.env, PARITY_STATE_DIR: stateDir, PARITY_PROJECT: project, PARITY_CONFIG: configFile, PARITY_COMPOSE_DIR: composeDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the drill never injected its fault:\n${output}`)), 120_000);
+      const watch = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('fault injected')) {
+          clearTimeout(timer);
+          // tsx runs the script in a child node process: signal the whole tree via tsx, which forwards it.
+          child.kill('SIGINT');
+          resolve();
+        }
+      };
+      child.stdout.on('data', watch);
+      child.stderr.on('data', watch);
+    });
+    const code = await exited;
+    log.push(`FIGURES ctrl-c: exit ${code}; ${output.split('\n').filter((line) => /restored|started .* again|cluster healthy/.test(line)).join(' | ')}`);
+    expect(code).toBe(1);
+    expect(output).toContain('SIGINT: stopping the drill and putting back what it changed');
+    expect(output).toMatch(/started postgres-\d again/);
+    expect(output).toContain('cluster healthy: one leader, every replica replicating');
+    expect(clusterHealthy(await readCluster(await patroniRest(target, config)), patroniNodes(config))).toBe(true);
+  });
+});
