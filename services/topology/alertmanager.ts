@@ -2,7 +2,7 @@
 import type { ParityConfig } from '../config/schema.js';
 import { STUB_PORT, hostFor, publish } from './common.js';
 import type { Severity } from './prometheus.js';
-import { httpHealth, type ServiceSpec } from './types.js';
+import { httpHealth, type FileSpec, type ServiceSpec } from './types.js';
 
 export const SEVERITY_ROUTES: Readonly<Record<Severity, { groupWait: string; groupInterval: string; repeatInterval: string }>> = {
   critical: { groupWait: '0s', groupInterval: '1m', repeatInterval: '1h' },
@@ -26,7 +26,7 @@ export function alertmanagerService(config: ParityConfig, image: string): Servic
   };
 }
 
-export function renderAlertmanagerConfig(config: ParityConfig): object {
+export function alertmanagerConfig(config: ParityConfig): object {
   const url = (severity: Severity) => config.alerting.webhookUrl || `http://alert-receiver:${STUB_PORT}/alerts/${severity}`;
   const severities = Object.keys(SEVERITY_ROUTES) as Severity[];
   return {
@@ -46,4 +46,8 @@ export function renderAlertmanagerConfig(config: ParityConfig): object {
     },
     receivers: severities.map((severity) => ({ name: severity, webhook_configs: [{ url: url(severity), send_resolved: true }] })),
   };
+}
+
+export function alertmanagerFiles(config: ParityConfig): FileSpec[] {
+  return [{ path: 'alertmanager/alertmanager.yml', format: 'yaml', value: alertmanagerConfig(config), source: 'services/topology/alertmanager.ts' }];
 }

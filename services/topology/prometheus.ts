@@ -4,12 +4,10 @@
  */
 import type { ParityConfig } from '../config/schema.js';
 import { APP_SERVICES } from '../config/profiles.js';
-import { renderYaml } from '../render/yaml.js';
 import { STUB_PORT, hostFor, publish } from './common.js';
-import { renderAlertmanagerConfig } from './alertmanager.js';
 import { SEAWEEDFS_METRICS_PORT } from './s3.js';
 import { TRAEFIK_METRICS_PORT } from './traefik.js';
-import { httpHealth, type GeneratedFile, type ServiceSpec } from './types.js';
+import { httpHealth, type FileSpec, type ServiceSpec } from './types.js';
 
 export type Severity = 'critical' | 'high' | 'medium';
 
@@ -175,7 +173,7 @@ export function prometheusService(config: ParityConfig, image: string, running: 
 }
 
 /** Scrape jobs, one per logical service; app jobs cover both colors. */
-export function renderPrometheusConfig(running: ReadonlySet<string>): object {
+export function prometheusConfig(running: ReadonlySet<string>): object {
   const job = (name: string, targets: string[], labels: Record<string, string> = {}) => ({
     job_name: name,
     static_configs: [{ targets, ...(Object.keys(labels).length ? { labels } : {}) }],
@@ -200,7 +198,7 @@ export function renderPrometheusConfig(running: ReadonlySet<string>): object {
   };
 }
 
-export function renderAlertRules(): object {
+export function alertRulesConfig(): object {
   return {
     groups: [
       {
@@ -218,7 +216,7 @@ export function renderAlertRules(): object {
 }
 
 /** `promtool test rules` input: one case per rule, each asserting that the rule fires. */
-export function renderAlertRuleTests(): object {
+export function alertRuleTestsConfig(): object {
   return {
     rule_files: ['alerts.yml'],
     evaluation_interval: '30s',
@@ -241,12 +239,11 @@ export function renderAlertRuleTests(): object {
   };
 }
 
-export function monitoringFiles(config: ParityConfig, running: ReadonlySet<string>): GeneratedFile[] {
+export function prometheusFiles(running: ReadonlySet<string>): FileSpec[] {
   const source = 'services/topology/prometheus.ts';
   return [
-    { path: 'prometheus/prometheus.yml', content: renderYaml(renderPrometheusConfig(running), source) },
-    { path: 'prometheus/alerts.yml', content: renderYaml(renderAlertRules(), source) },
-    { path: 'prometheus/alerts.test.yml', content: renderYaml(renderAlertRuleTests(), source) },
-    { path: 'alertmanager/alertmanager.yml', content: renderYaml(renderAlertmanagerConfig(config), 'services/topology/alertmanager.ts') },
+    { path: 'prometheus/prometheus.yml', format: 'yaml', value: prometheusConfig(running), source },
+    { path: 'prometheus/alerts.yml', format: 'yaml', value: alertRulesConfig(), source },
+    { path: 'prometheus/alerts.test.yml', format: 'yaml', value: alertRuleTestsConfig(), source },
   ];
 }
