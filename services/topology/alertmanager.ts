@@ -1,14 +1,8 @@
 /** Alertmanager: routing by severity to the local recorder or a configured webhook. */
 import type { ParityConfig } from '../config/schema.js';
+import { SEVERITY_ROUTES, type Severity } from './alerting.js';
 import { STUB_PORT, hostFor, publish } from './common.js';
-import type { Severity } from './prometheus.js';
 import { httpHealth, type FileSpec, type ServiceSpec } from './types.js';
-
-export const SEVERITY_ROUTES: Readonly<Record<Severity, { groupWait: string; groupInterval: string; repeatInterval: string }>> = {
-  critical: { groupWait: '0s', groupInterval: '1m', repeatInterval: '1h' },
-  high: { groupWait: '1m', groupInterval: '5m', repeatInterval: '4h' },
-  medium: { groupWait: '5m', groupInterval: '30m', repeatInterval: '12h' },
-};
 
 export function alertmanagerService(config: ParityConfig, image: string): ServiceSpec {
   return {

@@ -4,22 +4,11 @@
  */
 import type { ParityConfig } from '../config/schema.js';
 import { APP_SERVICES } from '../config/profiles.js';
+import type { AlertRule } from './alerting.js';
 import { STUB_PORT, hostFor, publish } from './common.js';
 import { SEAWEEDFS_METRICS_PORT } from './s3.js';
 import { TRAEFIK_METRICS_PORT } from './traefik.js';
 import { httpHealth, type FileSpec, type ServiceSpec } from './types.js';
-
-export type Severity = 'critical' | 'high' | 'medium';
-
-export interface AlertRule {
-  readonly alert: string;
-  readonly expr: string;
-  readonly for: string;
-  readonly severity: Severity;
-  readonly summary: string;
-  /** A `promtool test rules` case: input series that must make this rule fire. */
-  readonly test: { readonly series: ReadonlyArray<{ readonly series: string; readonly values: string }>; readonly evalTime: string; readonly labels: Readonly<Record<string, string>> };
-}
 
 /** Thresholds from the architecture's health-check hierarchy and alerting design. */
 export const ALERT_RULES: readonly AlertRule[] = [
@@ -147,8 +136,6 @@ export const ALERT_RULES: readonly AlertRule[] = [
     },
   },
 ];
-
-/** Alertmanager routing by severity: critical at once, high within 5 min, medium within 30 min. */
 
 const SCRAPE_INTERVAL = '5s';
 
