@@ -4,9 +4,9 @@
  */
 import type { Color, ParityConfig } from '../config/schema.js';
 import { APP_SERVICES, profileServices } from '../config/profiles.js';
-import { catalogRef } from '../images/catalog.js';
+import { DEBIAN_SUITE, catalogRef } from '../images/catalog.js';
 import { alertReceiverService, appService, authService } from './apps.js';
-import { SECRETS, type SecretName } from './common.js';
+import { SECRETS, imageFor, type SecretName } from './common.js';
 import { alertmanagerFiles, alertmanagerService } from './alertmanager.js';
 import { exporterServices, postgresExporterFiles } from './exporters.js';
 import { grafanaFiles, grafanaService } from './grafana.js';
@@ -30,14 +30,14 @@ export interface Topology {
 export function imagesFor(config: ParityConfig) {
   const v = config.versions;
   return {
-    traefik: `traefik:${v.traefik}`,
-    node: `node:${v.node}-bookworm-slim`,
-    postgres: `postgres:${v.postgres}-bookworm`,
-    redis: `redis:${v.redis}-bookworm`,
-    s3: config.services.s3.provider === 'minio' ? `minio/minio:${v.minio}` : `chrislusf/seaweedfs:${v.seaweedfs}`,
-    prometheus: `prom/prometheus:${v.prometheus}`,
-    alertmanager: `prom/alertmanager:${v.alertmanager}`,
-    grafana: `grafana/grafana:${v.grafana}`,
+    traefik: imageFor('traefik', v.traefik),
+    node: imageFor('node', `${v.node}-${DEBIAN_SUITE}-slim`),
+    postgres: imageFor('postgres', `${v.postgres}-${DEBIAN_SUITE}`),
+    redis: imageFor('redis', `${v.redis}-${DEBIAN_SUITE}`),
+    s3: config.services.s3.provider === 'minio' ? imageFor('minio/minio', v.minio) : imageFor('chrislusf/seaweedfs', v.seaweedfs),
+    prometheus: imageFor('prom/prometheus', v.prometheus),
+    alertmanager: imageFor('prom/alertmanager', v.alertmanager),
+    grafana: imageFor('grafana/grafana', v.grafana),
     postgresExporter: catalogRef('postgres-exporter'),
     redisExporter: catalogRef('redis-exporter'),
     nodeExporter: catalogRef('node-exporter'),
