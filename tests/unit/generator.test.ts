@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, dirname } from 'node:path';
 import { parse } from 'yaml';
@@ -10,6 +10,7 @@ import { DEFAULT_CONFIG } from '../../services/config/schema.js';
 import { buildTopology } from '../../services/topology/index.js';
 import { renderAll, renderComposeObject } from '../../services/render/compose.js';
 import { checkDrift } from '../../scripts/runners/drift.js';
+import { generate } from '../../scripts/runners/gen.js';
 import { checkComposeSchema } from '../../scripts/runners/validate-output.js';
 import { IMAGE_CATALOG } from '../../services/images/catalog.js';
 
@@ -53,6 +54,25 @@ describe('generator: output', () => {
   it('the committed compose/ is exactly what `make gen` renders for parity.yaml (drift check)', async () => {
     const config = parseConfig(readFileSync(join(root, 'parity.yaml'), 'utf8'));
     expect(await checkDrift(config)).toEqual([]);
+  });
+
+  it('GIVEN a stale, a missing and an extra file THEN drift names them, gen rewrites, removes and fixes modes, and drift is then clean', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parity-out-'));
+    const config = parseConfig(MINIMAL);
+    try {
+      expect((await generate(config, dir)).written).toEqual([...renderAll(buildTopology(config)).keys()]);
+      writeFileSync(join(dir, 'compose.yaml'), 'stale\n');
+      rmSync(join(dir, 'traefik', 'traefik.yml'));
+      writeFileSync(join(dir, 'old.yml'), 'no longer generated\n');
+      chmodSync(join(dir, 'postgres', 'init-primary.sh'), 0o644);
+      expect(await checkDrift(config, dir)).toEqual(['changed compose.yaml', 'missing traefik/traefik.yml', 'extra old.yml']);
+      const again = await generate(config, dir);
+      expect({ written: again.written, removed: again.removed }).toEqual({ written: ['compose.yaml', 'traefik/traefik.yml'], removed: ['old.yml'] });
+      expect(statSync(join(dir, 'postgres', 'init-primary.sh')).mode & 0o777).toBe(0o755);
+      expect(await checkDrift(config, dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('matches the golden files for a minimal, green-active config (UPDATE_GOLDEN=1 rewrites them)', () => {
