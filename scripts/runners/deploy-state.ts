@@ -11,9 +11,9 @@ import type { Color } from '../../services/config/schema.js';
 import { envAssignment } from '../../services/contracts/index.js';
 import { initialDeployState, STICKY_COOKIE, type ColorState, type DeployState } from '../../services/deploy/policy.js';
 import { DeployLockedError } from '../../services/errors.js';
-import { renderYaml } from '../../services/render/yaml.js';
+import { renderFileContent } from '../../services/render/files.js';
 import { colorImageVariable } from '../../services/topology/apps.js';
-import { renderTraefikDynamic } from '../../services/topology/traefik.js';
+import { traefikRoutesFile } from '../../services/topology/traefik.js';
 import { writeFileAtomic } from './state.js';
 
 const deployDir = (stateDir: string) => join(stateDir, 'deploy');
@@ -75,8 +75,8 @@ export function colorImageEnvironment(stateDir: string): Record<string, string> 
 /** Traefik's routes for a state: the weights, and the sticky cookie while both colors get traffic. */
 export async function writeRoutes(stateDir: string, state: Pick<DeployState, 'weights' | 'sticky'>): Promise<void> {
   const split = state.weights.blue > 0 && state.weights.green > 0;
-  const content = renderYaml(renderTraefikDynamic(state.weights, state.sticky && split ? { stickyCookie: STICKY_COOKIE } : {}), 'scripts/runners/deploy-state.ts (deploy state)');
-  await writeFileAtomic(routesPath(stateDir), content);
+  const routes = traefikRoutesFile(state.weights, state.sticky && split ? { stickyCookie: STICKY_COOKIE } : {});
+  await writeFileAtomic(routesPath(stateDir), renderFileContent({ ...routes, source: 'scripts/runners/deploy-state.ts (deploy state)' }));
 }
 
 /** The state, or a fresh one for `activeColor` when no deploy has run yet. */

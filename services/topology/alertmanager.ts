@@ -1,14 +1,8 @@
 /** Alertmanager: routing by severity to the local recorder or a configured webhook. */
 import type { ParityConfig } from '../config/schema.js';
+import { SEVERITY_ROUTES, type Severity } from './alerting.js';
 import { STUB_PORT, hostFor, publish } from './common.js';
-import type { Severity } from './prometheus.js';
-import { httpHealth, type ServiceSpec } from './types.js';
-
-export const SEVERITY_ROUTES: Readonly<Record<Severity, { groupWait: string; groupInterval: string; repeatInterval: string }>> = {
-  critical: { groupWait: '0s', groupInterval: '1m', repeatInterval: '1h' },
-  high: { groupWait: '1m', groupInterval: '5m', repeatInterval: '4h' },
-  medium: { groupWait: '5m', groupInterval: '30m', repeatInterval: '12h' },
-};
+import { httpHealth, type FileSpec, type ServiceSpec } from './types.js';
 
 export function alertmanagerService(config: ParityConfig, image: string): ServiceSpec {
   return {
@@ -26,7 +20,7 @@ export function alertmanagerService(config: ParityConfig, image: string): Servic
   };
 }
 
-export function renderAlertmanagerConfig(config: ParityConfig): object {
+export function alertmanagerConfig(config: ParityConfig): object {
   const url = (severity: Severity) => config.alerting.webhookUrl || `http://alert-receiver:${STUB_PORT}/alerts/${severity}`;
   const severities = Object.keys(SEVERITY_ROUTES) as Severity[];
   return {
@@ -46,4 +40,8 @@ export function renderAlertmanagerConfig(config: ParityConfig): object {
     },
     receivers: severities.map((severity) => ({ name: severity, webhook_configs: [{ url: url(severity), send_resolved: true }] })),
   };
+}
+
+export function alertmanagerFiles(config: ParityConfig): FileSpec[] {
+  return [{ path: 'alertmanager/alertmanager.yml', format: 'yaml', value: alertmanagerConfig(config), source: 'services/topology/alertmanager.ts' }];
 }

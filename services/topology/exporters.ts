@@ -1,31 +1,29 @@
 /** The postgres (primary and replica), redis and node exporters. */
 import type { ParityConfig } from '../config/schema.js';
 import { databaseEndpoints } from '../config/profiles.js';
-import { renderYaml } from '../render/yaml.js';
 import { DATABASE } from './common.js';
-import { httpHealth, type GeneratedFile, type ServiceSpec } from './types.js';
+import { httpHealth, type FileSpec, type ServiceSpec } from './types.js';
 
 /**
  * postgres_exporter 0.11 has no replication-lag metric of its own: this query adds
  * `pg_replication_lag` (seconds). It is 0 when everything received has been replayed, so an
  * idle primary doesn't look like lag (replay age alone grows whenever nothing is written).
  */
-export function postgresExporterFiles(): GeneratedFile[] {
+export function postgresExporterFiles(): FileSpec[] {
   return [
     {
       path: 'postgres-exporter/queries.yaml',
-      content: renderYaml(
-        {
-          pg_replication: {
-            query:
-              'SELECT CASE WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 ' +
-              'ELSE GREATEST(0, EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())) END AS lag',
-            master: true,
-            metrics: [{ lag: { usage: 'GAUGE', description: 'Seconds the replica is behind the primary (0 when caught up)' } }],
-          },
+      format: 'yaml',
+      source: 'services/topology/exporters.ts',
+      value: {
+        pg_replication: {
+          query:
+            'SELECT CASE WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 ' +
+            'ELSE GREATEST(0, EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())) END AS lag',
+          master: true,
+          metrics: [{ lag: { usage: 'GAUGE', description: 'Seconds the replica is behind the primary (0 when caught up)' } }],
         },
-        'services/topology/exporters.ts',
-      ),
+      },
     },
   ];
 }

@@ -3,9 +3,8 @@
  * replication slot), and the scripts that set replication up.
  */
 import type { ParityConfig } from '../config/schema.js';
-import { renderScript } from '../render/yaml.js';
 import { DATABASE, hostFor, publish } from './common.js';
-import type { GeneratedFile, ServiceSpec } from './types.js';
+import type { FileSpec, ServiceSpec } from './types.js';
 
 const PG_DATA = '/var/lib/postgresql/data';
 
@@ -65,57 +64,44 @@ export function postgresReplica(config: ParityConfig, image: string): ServiceSpe
   };
 }
 
-export function postgresFiles(): GeneratedFile[] {
+export function postgresFiles(): FileSpec[] {
+  const script = (path: string, lines: readonly string[]): FileSpec => ({ path, format: 'script', value: lines, source: 'services/topology/postgres.ts', executable: true });
   return [
-    {
-      path: 'postgres/init-primary.sh',
-      executable: true,
-      content: renderScript(
-        [
-          '# Runs once, at initdb, on the primary: the replication role, its slot, and pg_hba.',
-          'set -Eeuo pipefail',
-          'replication_password="$(< "$REPLICATION_PASSWORD_FILE")"',
-          `psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" --set pw="$replication_password" <<'SQL'`,
-          `CREATE ROLE ${DATABASE.replicationUser} WITH REPLICATION LOGIN PASSWORD :'pw';`,
-          `SELECT pg_create_physical_replication_slot('${DATABASE.slot}');`,
-          'SQL',
-          `echo "host replication ${DATABASE.replicationUser} all scram-sha-256" >> "$PGDATA/pg_hba.conf"`,
-        ],
-        'services/topology/postgres.ts',
-      ),
-    },
-    {
-      path: 'postgres/replica-entrypoint.sh',
-      executable: true,
-      content: renderScript(
-        [
-          '# The replica: on first start, clone the primary with pg_basebackup through the replication',
-          '# slot (-R writes the standby config), then run postgres as a hot standby.',
-          'set -Eeuo pipefail',
-          'if [ "$(id -u)" = 0 ]; then',
-          '  mkdir -p "$PGDATA" /var/run/postgresql',
-          '  chown postgres:postgres "$PGDATA" /var/run/postgresql',
-          '  chmod 700 "$PGDATA"',
-          '  exec gosu postgres bash "$0" "$@"',
-          'fi',
-          '# A hard kill can leave a pid file naming a PID now owned by someone else.',
-          'if [ -s "$PGDATA/postmaster.pid" ] && ! pgrep -x postgres >/dev/null 2>&1; then rm -f "$PGDATA/postmaster.pid"; fi',
-          'if [ ! -s "$PGDATA/PG_VERSION" ]; then',
-          '  PGPASSWORD="$(< "$REPLICATION_PASSWORD_FILE")"',
-          '  export PGPASSWORD',
-          '  for attempt in $(seq 1 60); do',
-          '    if pg_basebackup -h "$PRIMARY_HOST" -U "$REPLICATION_USER" -D "$PGDATA" -R -S "$REPLICATION_SLOT" -X stream; then break; fi',
-          '    echo "replica: primary not ready (attempt $attempt), retrying in 1s" >&2',
-          '    find "$PGDATA" -mindepth 1 -delete',
-          '    sleep 1',
-          '  done',
-          '  unset PGPASSWORD',
-          '  [ -s "$PGDATA/PG_VERSION" ] || { echo "replica: could not clone the primary" >&2; exit 1; }',
-          'fi',
-          'exec "$@"',
-        ],
-        'services/topology/postgres.ts',
-      ),
-    },
+    script('postgres/init-primary.sh', [
+      '# Runs once, at initdb, on the primary: the replication role, its slot, and pg_hba.',
+      'set -Eeuo pipefail',
+      'replication_password="$(< "$REPLICATION_PASSWORD_FILE")"',
+      `psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" --set pw="$replication_password" <<'SQL'`,
+      `CREATE ROLE ${DATABASE.replicationUser} WITH REPLICATION LOGIN PASSWORD :'pw';`,
+      `SELECT pg_create_physical_replication_slot('${DATABASE.slot}');`,
+      'SQL',
+      `echo "host replication ${DATABASE.replicationUser} all scram-sha-256" >> "$PGDATA/pg_hba.conf"`,
+    ]),
+    script('postgres/replica-entrypoint.sh', [
+      '# The replica: on first start, clone the primary with pg_basebackup through the replication',
+      '# slot (-R writes the standby config), then run postgres as a hot standby.',
+      'set -Eeuo pipefail',
+      'if [ "$(id -u)" = 0 ]; then',
+      '  mkdir -p "$PGDATA" /var/run/postgresql',
+      '  chown postgres:postgres "$PGDATA" /var/run/postgresql',
+      '  chmod 700 "$PGDATA"',
+      '  exec gosu postgres bash "$0" "$@"',
+      'fi',
+      '# A hard kill can leave a pid file naming a PID now owned by someone else.',
+      'if [ -s "$PGDATA/postmaster.pid" ] && ! pgrep -x postgres >/dev/null 2>&1; then rm -f "$PGDATA/postmaster.pid"; fi',
+      'if [ ! -s "$PGDATA/PG_VERSION" ]; then',
+      '  PGPASSWORD="$(< "$REPLICATION_PASSWORD_FILE")"',
+      '  export PGPASSWORD',
+      '  for attempt in $(seq 1 60); do',
+      '    if pg_basebackup -h "$PRIMARY_HOST" -U "$REPLICATION_USER" -D "$PGDATA" -R -S "$REPLICATION_SLOT" -X stream; then break; fi',
+      '    echo "replica: primary not ready (attempt $attempt), retrying in 1s" >&2',
+      '    find "$PGDATA" -mindepth 1 -delete',
+      '    sleep 1',
+      '  done',
+      '  unset PGPASSWORD',
+      '  [ -s "$PGDATA/PG_VERSION" ] || { echo "replica: could not clone the primary" >&2; exit 1; }',
+      'fi',
+      'exec "$@"',
+    ]),
   ];
 }

@@ -4,25 +4,12 @@
  */
 import type { ParityConfig } from '../config/schema.js';
 import { APP_SERVICES } from '../config/profiles.js';
-import { renderYaml } from '../render/yaml.js';
+import type { AlertRule } from './alerting.js';
 import { STUB_PORT, hostFor, publish } from './common.js';
-import { renderAlertmanagerConfig } from './alertmanager.js';
 import { SEAWEEDFS_METRICS_PORT } from './s3.js';
 import { TRAEFIK_METRICS_PORT } from './traefik.js';
 import { PATRONI_ALERT_RULES, patroniScrapeJobs } from './patroni.js';
-import { httpHealth, type GeneratedFile, type ServiceSpec } from './types.js';
-
-export type Severity = 'critical' | 'high' | 'medium';
-
-export interface AlertRule {
-  readonly alert: string;
-  readonly expr: string;
-  readonly for: string;
-  readonly severity: Severity;
-  readonly summary: string;
-  /** A `promtool test rules` case: input series that must make this rule fire. */
-  readonly test: { readonly series: ReadonlyArray<{ readonly series: string; readonly values: string }>; readonly evalTime: string; readonly labels: Readonly<Record<string, string>> };
-}
+import { httpHealth, type FileSpec, type ServiceSpec } from './types.js';
 
 /** Thresholds from the architecture's health-check hierarchy and alerting design. */
 export const ALERT_RULES: readonly AlertRule[] = [
@@ -179,7 +166,7 @@ export function prometheusService(config: ParityConfig, image: string, running: 
 }
 
 /** Scrape jobs, one per logical service; app jobs cover both colors. */
-export function renderPrometheusConfig(config: ParityConfig, running: ReadonlySet<string>): object {
+export function prometheusConfig(config: ParityConfig, running: ReadonlySet<string>): object {
   const job = (name: string, targets: string[], labels: Record<string, string> = {}) => ({
     job_name: name,
     static_configs: [{ targets, ...(Object.keys(labels).length ? { labels } : {}) }],
@@ -205,7 +192,7 @@ export function renderPrometheusConfig(config: ParityConfig, running: ReadonlySe
   };
 }
 
-export function renderAlertRules(config: ParityConfig): object {
+export function alertRulesConfig(config: ParityConfig): object {
   return {
     groups: [
       {
@@ -223,7 +210,7 @@ export function renderAlertRules(config: ParityConfig): object {
 }
 
 /** `promtool test rules` input: one case per rule, each asserting that the rule fires. */
-export function renderAlertRuleTests(config: ParityConfig): object {
+export function alertRuleTestsConfig(config: ParityConfig): object {
   return {
     rule_files: ['alerts.yml'],
     evaluation_interval: '30s',
@@ -246,12 +233,11 @@ export function renderAlertRuleTests(config: ParityConfig): object {
   };
 }
 
-export function monitoringFiles(config: ParityConfig, running: ReadonlySet<string>): GeneratedFile[] {
+export function prometheusFiles(config: ParityConfig, running: ReadonlySet<string>): FileSpec[] {
   const source = 'services/topology/prometheus.ts';
   return [
-    { path: 'prometheus/prometheus.yml', content: renderYaml(renderPrometheusConfig(config, running), source) },
-    { path: 'prometheus/alerts.yml', content: renderYaml(renderAlertRules(config), source) },
-    { path: 'prometheus/alerts.test.yml', content: renderYaml(renderAlertRuleTests(config), source) },
-    { path: 'alertmanager/alertmanager.yml', content: renderYaml(renderAlertmanagerConfig(config), 'services/topology/alertmanager.ts') },
+    { path: 'prometheus/prometheus.yml', format: 'yaml', value: prometheusConfig(config, running), source },
+    { path: 'prometheus/alerts.yml', format: 'yaml', value: alertRulesConfig(config), source },
+    { path: 'prometheus/alerts.test.yml', format: 'yaml', value: alertRuleTestsConfig(config), source },
   ];
 }

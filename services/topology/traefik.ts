@@ -6,7 +6,7 @@ import type { Color, ParityConfig } from '../config/schema.js';
 import { APP_SERVICES, type AppService } from '../config/profiles.js';
 import { COLOR_HEADER, STUB_PORT } from '../contracts/index.js';
 import { STATE, hostFor, publish } from './common.js';
-import type { ServiceSpec } from './types.js';
+import type { FileSpec, ServiceSpec } from './types.js';
 
 /** Path prefixes each application service answers (from the architecture's endpoint list). */
 export const APP_ROUTES: Readonly<Record<AppService, readonly string[]>> = {
@@ -51,7 +51,7 @@ export function traefikService(config: ParityConfig, image: string): ServiceSpec
   };
 }
 
-export function renderTraefikStatic(config: ParityConfig): object {
+export function traefikStaticConfig(config: ParityConfig): object {
   return {
     entryPoints: {
       web: {
@@ -101,7 +101,7 @@ export interface DynamicOptions {
 }
 
 /** The dynamic config: every route through a weighted blue/green service. */
-export function renderTraefikDynamic(weights: Record<Color, number>, options: DynamicOptions = {}): object {
+export function traefikDynamicConfig(weights: Record<Color, number>, options: DynamicOptions = {}): object {
   const routers: Record<string, object> = {};
   const services: Record<string, object> = {};
   for (const app of APP_SERVICES) {
@@ -160,4 +160,18 @@ export function renderTraefikDynamic(weights: Record<Color, number>, options: Dy
       stores: { default: { defaultCertificate: { certFile: '/etc/traefik/tls/cert.pem', keyFile: '/etc/traefik/tls/key.pem' } } },
     },
   };
+}
+
+const SOURCE = 'services/topology/traefik.ts';
+
+/** The watched routes file for a split (`make gen`'s copy has the active color at 100 %; deploys write their own). */
+export function traefikRoutesFile(weights: Record<Color, number>, options: DynamicOptions = {}): FileSpec {
+  return { path: 'traefik/dynamic/routes.yml', format: 'yaml', value: traefikDynamicConfig(weights, options), source: SOURCE };
+}
+
+export function traefikFiles(config: ParityConfig): FileSpec[] {
+  return [
+    { path: 'traefik/traefik.yml', format: 'yaml', value: traefikStaticConfig(config), source: SOURCE },
+    traefikRoutesFile(colorWeights(config.activeColor, 100)),
+  ];
 }

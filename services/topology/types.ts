@@ -54,25 +54,51 @@ export interface ServiceSpec {
   /** Every service has one: `make up` waits on it. */
   readonly healthcheck: HealthSpec;
   readonly user?: string;
-  /**
-   * Hash of the generated files the service mounts (a compose label): when `make gen` changes
-   * them, `make up` recreates the service. Compose can't see into bind-mounted files itself,
-   * and Traefik, Prometheus and Alertmanager read their static config only at start.
-   */
-  readonly configHash?: string;
   readonly color?: Color;
   /** What a person opens or connects to, for the status table. */
   readonly url?: string;
 }
 
-/** A file the generator writes beside compose.yaml (configs, scripts, dashboards). */
-export interface GeneratedFile {
+interface FileSpecBase {
   /** Path relative to compose/. */
   readonly path: string;
-  readonly content: string;
+  /** The model module the file comes from (`services/topology/traefik.ts`), named in its GENERATED header. */
+  readonly source: string;
   /** Make it executable. @default false */
   readonly executable?: boolean;
 }
+
+/**
+ * A file the generator writes beside compose.yaml (configs, scripts, dashboards), described
+ * rather than written out: services/render/ turns it into text, so headers, key order and the
+ * config hash of the services that mount it are decided in one place.
+ */
+export type FileSpec =
+  | (FileSpecBase & {
+      readonly format: 'yaml';
+      /** Identifying keys first, the rest sorted, after a GENERATED comment. */
+      readonly value: object;
+    })
+  | (FileSpecBase & {
+      readonly format: 'json';
+      /** Sorted keys. JSON has no comments, so no header: say "generated" in a field the format has (Grafana: `description`). */
+      readonly value: object;
+    })
+  | (FileSpecBase & {
+      readonly format: 'script';
+      /** Bash lines; the shebang and the GENERATED comment go before them. */
+      readonly value: readonly string[];
+    })
+  | (FileSpecBase & {
+      readonly format: 'config';
+      /** Lines of a config format whose comments start with `#` (HAProxy): the GENERATED comment goes first. */
+      readonly value: readonly string[];
+    })
+  | (FileSpecBase & {
+      readonly format: 'text';
+      /** Written as is: the renderer can't know the format's comment syntax to add a header. */
+      readonly value: string;
+    });
 
 /**
  * A health check for images that have bash but no curl/wget: an HTTP GET over /dev/tcp.

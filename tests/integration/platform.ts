@@ -12,6 +12,7 @@ import { GenericContainer, Network, Wait, type StartedNetwork, type StartedTestC
 import { STUB_PORT, stubEnvironment, type StubEnvironment } from '../../services/contracts/index.js';
 import { DATABASE } from '../../services/topology/common.js';
 import { postgresFiles } from '../../services/topology/postgres.js';
+import { renderFileContent } from '../../services/render/files.js';
 import { imageRef } from './helpers.js';
 
 export const STUB_SERVICES = ['auth', 'ivor', 'events', 'newsroom', 'frontend'] as const;
@@ -63,7 +64,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const started: StartedTestContainer[] = [];
   try {
     // The model's replication scripts, as `make up` renders them for streaming replication: what is tested is what runs.
-    const script = (name: string) => postgresFiles().find((file) => file.path === `postgres/${name}`)!.content;
+    const script = (name: string) => renderFileContent(postgresFiles().find((file) => file.path === `postgres/${name}`)!);
     const primary = await new PostgreSqlContainer(imageRef('postgres'))
       .withNetwork(network)
       .withNetworkAliases('postgres-primary')

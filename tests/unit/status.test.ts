@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatStatusTable, readActiveColor } from '../../scripts/runners/stack.js';
-import { colorWeights, renderTraefikDynamic } from '../../services/topology/traefik.js';
+import { colorWeights, traefikDynamicConfig } from '../../services/topology/traefik.js';
 import { renderYaml } from '../../services/render/yaml.js';
 
 describe('status output', () => {
@@ -30,7 +30,7 @@ describe('status output', () => {
   ] as const)('reads the active color from the dynamic config Traefik watches (%s at %i %%)', async (color, percent, weights) => {
     const state = mkdtempSync(join(tmpdir(), 'parity-status-'));
     mkdirSync(join(state, 'traefik', 'dynamic'), { recursive: true });
-    writeFileSync(join(state, 'traefik', 'dynamic', 'routes.yml'), renderYaml(renderTraefikDynamic(colorWeights(color, percent)), 'test'));
+    writeFileSync(join(state, 'traefik', 'dynamic', 'routes.yml'), renderYaml(traefikDynamicConfig(colorWeights(color, percent)), 'test'));
     expect(await readActiveColor(state)).toEqual({ color, weights });
     rmSync(state, { recursive: true, force: true });
   });
