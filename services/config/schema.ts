@@ -128,11 +128,15 @@ export interface PostgresConfig {
   readonly synchronousStrict: boolean;
   /** Patroni's timings, in seconds; Patroni requires loopWait + 2 × retryTimeout ≤ ttl. */
   readonly patroni: {
-    /** Leader lease: a dead leader is replaced after at most this long. @default 4 */
+    /** Leader lease: a dead leader is replaced after at most this long. @default 5 */
     readonly ttl: number;
     /** Seconds between HA loop runs. @default 1 */
     readonly loopWait: number;
-    /** How long DCS and Postgres operations are retried before the leader demotes itself. @default 1 */
+    /**
+     * How long DCS and Postgres operations are retried before the leader demotes itself. At least 2:
+     * Patroni 3.0.2's etcd3 backend gives up taking the leader lock when less than 1 s of it is left
+     * after renewing its lease, so with 1 no node could ever be promoted. @default 2
+     */
     readonly retryTimeout: number;
     /** A replica further behind than this (bytes) is never promoted (async mode). @default 1048576 */
     readonly maximumLagOnFailoverBytes: number;
@@ -213,7 +217,7 @@ export const DEFAULT_CONFIG: ParityConfig = {
     nodes: 3,
     synchronous: true,
     synchronousStrict: false,
-    patroni: { ttl: 4, loopWait: 1, retryTimeout: 1, maximumLagOnFailoverBytes: 1_048_576 },
+    patroni: { ttl: 5, loopWait: 1, retryTimeout: 2, maximumLagOnFailoverBytes: 1_048_576 },
   },
   drills: {
     failover: { rtoSeconds: 10, apiRecoverySeconds: 15, rejoinSeconds: 30, ackedWritesLost: 0, falseFailovers: 0, switchoverStallMs: 1000 },

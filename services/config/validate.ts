@@ -258,6 +258,16 @@ function checkPostgres(config: ParityConfig, positions: Positions): ConfigIssue[
         'Patroni requires loopWait + 2 × retryTimeout ≤ ttl, or a leader could lose its lease before it notices (raise ttl or lower the others)',
     });
   }
+  if (retryTimeout < 2) {
+    const path = 'postgres.patroni.retryTimeout';
+    issues.push({
+      path,
+      ...pos(path),
+      message:
+        `expected at least 2 s, got ${retryTimeout}: Patroni 3.0.2's etcd3 backend gives up taking the leader lock when less than 1 s of retry_timeout ` +
+        'is left after renewing its lease, so no replica could ever be promoted (measured: the cluster stays leaderless after the leader dies)',
+    });
+  }
   if (config.postgres.synchronousStrict && !config.postgres.synchronous) {
     issues.push({ path: 'postgres.synchronousStrict', ...pos('postgres.synchronousStrict'), message: 'expected synchronous: true as well (strict mode is a variant of synchronous mode)' });
   }

@@ -121,6 +121,8 @@ export function patroniConfig(config: ParityConfig): object {
       data_dir: `${PG_DATA}/pgdata`,
       bin_dir: '/usr/lib/postgresql/15/bin',
       pgpass: '/tmp/pgpass',
+      // A replica clones the leader right away instead of waiting for a spread checkpoint.
+      basebackup: [{ checkpoint: 'fast' }],
       authentication: {
         superuser: { username: DATABASE.user },
         replication: { username: DATABASE.replicationUser },
@@ -129,6 +131,8 @@ export function patroniConfig(config: ParityConfig): object {
     },
     tags: { nofailover: false, noloadbalance: false, clonefrom: false, nosync: false },
     log: { level: 'INFO' },
+    // No /dev/watchdog in a container; without this Patroni warns on every loop.
+    watchdog: { mode: 'off' },
   };
 }
 

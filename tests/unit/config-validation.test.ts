@@ -106,6 +106,13 @@ describe('parity.yaml: malformed configs, each with its exact message', () => {
         'parity.yaml:3:5 postgres.patroni.ttl: loopWait 2 + 2 × retryTimeout 2 = 6 s is more than ttl 5 s; Patroni requires loopWait + 2 × retryTimeout ≤ ttl, or a leader could lose its lease before it notices (raise ttl or lower the others)',
       ),
     ],
+    [
+      'a retry timeout under the etcd3 floor',
+      'postgres:\n  patroni:\n    retryTimeout: 1\n',
+      one(
+        "parity.yaml:3:5 postgres.patroni.retryTimeout: expected at least 2 s, got 1: Patroni 3.0.2's etcd3 backend gives up taking the leader lock when less than 1 s of retry_timeout is left after renewing its lease, so no replica could ever be promoted (measured: the cluster stays leaderless after the leader dies)",
+      ),
+    ],
     ['strict synchronous mode without synchronous mode', 'postgres:\n  synchronous: false\n  synchronousStrict: true\n', one('parity.yaml:3:3 postgres.synchronousStrict: expected synchronous: true as well (strict mode is a variant of synchronous mode)')],
     [
       'Patroni settings with plain streaming replication',

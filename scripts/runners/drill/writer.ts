@@ -34,9 +34,16 @@ export interface StartedWriter {
 
 export const DRILL_TABLE = 'parity_drill.writes';
 
+/** A client whose connection may die under it (that is the point of a drill): errors surface on its calls, never as an uncaught event. */
+function newClient(target: WriterTarget, timeouts: Partial<pg.ClientConfig> = { connectionTimeoutMillis: 3000 }): pg.Client {
+  const client = new pg.Client({ ...target, ...timeouts });
+  client.on('error', () => {});
+  return client;
+}
+
 /** The table the writer inserts into (idempotent). */
 export async function ensureWriterTable(target: WriterTarget): Promise<void> {
-  const client = new pg.Client({ ...target, connectionTimeoutMillis: 3000 });
+  const client = newClient(target);
   await client.connect();
   try {
     await client.query(`CREATE SCHEMA IF NOT EXISTS parity_drill;
@@ -56,8 +63,7 @@ export function startWriter(options: WriterOptions): StartedWriter {
   let stopped = false;
   let client: pg.Client | undefined;
   const connect = async () => {
-    const fresh = new pg.Client({ ...options.target, connectionTimeoutMillis: 1000, statement_timeout: 2000, query_timeout: 2500 });
-    fresh.on('error', () => {});
+    const fresh = newClient(options.target, { connectionTimeoutMillis: 1000, statement_timeout: 2000, query_timeout: 2500 });
     await fresh.connect();
     return fresh;
   };
@@ -95,7 +101,7 @@ export function startWriter(options: WriterOptions): StartedWriter {
 
 /** Acknowledged sequence numbers that are not in the table now (read through the writer endpoint). */
 export async function findLostWrites(target: WriterTarget, run: string, acked: ReadonlySet<number>): Promise<number[]> {
-  const client = new pg.Client({ ...target, connectionTimeoutMillis: 3000 });
+  const client = newClient(target);
   await client.connect();
   try {
     const present = new Set((await client.query<{ seq: number }>(`SELECT seq FROM ${DRILL_TABLE} WHERE run = $1`, [run])).rows.map((row) => row.seq));
@@ -107,7 +113,7 @@ export async function findLostWrites(target: WriterTarget, run: string, acked: R
 
 /** Remove this run's rows (the drill leaves the database as it found it, but for its table). */
 export async function removeWriterRows(target: WriterTarget, run: string): Promise<void> {
-  const client = new pg.Client({ ...target, connectionTimeoutMillis: 3000 });
+  const client = newClient(target);
   await client.connect();
   try {
     await client.query(`DELETE FROM ${DRILL_TABLE} WHERE run = $1`, [run]);
