@@ -69,7 +69,8 @@ describe('the generated stack', () => {
     const containers = await listContainers({ project, composeDir: join(root, 'compose'), stateDir });
     const health = Object.fromEntries(containers.map((c) => [c.service, `${c.state}/${c.health}`]));
     const expected = buildTopology(DEFAULT_CONFIG).services.map((service) => service.name);
-    expect(expected.length).toBe(21);
+    // 21 before the HA cluster; the Patroni cluster replaces primary + replica with 3 etcd, 3 nodes and 2 HAProxy endpoints.
+    expect(expected.length).toBe(27);
     expect(health).toEqual(Object.fromEntries(expected.map((name) => [name, 'running/healthy'])));
   });
 
@@ -118,10 +119,10 @@ describe('the generated stack', () => {
     expect(admin.body).toContain(`Signed in as ${ADMIN_EMAIL}`);
   });
 
-  it('a write on the primary can be read on the replica', async () => {
+  it('a write through postgres-writer (the Patroni leader) can be read through postgres-reader (a replica)', async () => {
     const password = await readSecret('postgres_password');
-    const primary = new pg.Client({ host: '127.0.0.1', port: port('postgres-primary', 5432), user: DATABASE.user, password, database: DATABASE.name });
-    const replica = new pg.Client({ host: '127.0.0.1', port: port('postgres-replica', 5432), user: DATABASE.user, password, database: DATABASE.name });
+    const primary = new pg.Client({ host: '127.0.0.1', port: port('postgres-writer', 5432), user: DATABASE.user, password, database: DATABASE.name });
+    const replica = new pg.Client({ host: '127.0.0.1', port: port('postgres-reader', 5432), user: DATABASE.user, password, database: DATABASE.name });
     await primary.connect();
     await replica.connect();
     try {
@@ -136,8 +137,10 @@ describe('the generated stack', () => {
       expect(row.marker).toBe(marker);
       const { rows } = await replica.query<{ recovering: boolean }>('SELECT pg_is_in_recovery() AS recovering');
       expect(rows[0]!.recovering).toBe(true);
-      const slot = await primary.query<{ active: boolean }>("SELECT active FROM pg_replication_slots WHERE slot_name = 'replica1'");
-      expect(slot.rows[0]!.active).toBe(true);
+      // Patroni keeps one physical slot per replica, named after it.
+      const slots = await primary.query<{ slot_name: string; active: boolean }>('SELECT slot_name, active FROM pg_replication_slots ORDER BY slot_name');
+      expect(slots.rows.filter((slot) => slot.active).length).toBe(2);
+      expect(slots.rows.every((slot) => /^postgres_\d$/.test(slot.slot_name))).toBe(true);
     } finally {
       await primary.end();
       await replica.end();
@@ -153,7 +156,7 @@ describe('the generated stack', () => {
       return body.data.activeTargets;
     }, 60_000, 1000);
     const jobs = new Set(targets.map((t) => t.labels.job));
-    for (const job of ['prometheus', 'traefik', 'auth', 'frontend', 'ivor', 'events', 'newsroom', 'postgres-primary', 'postgres-replica', 'redis', 'node', 's3', 'alertmanager']) {
+    for (const job of ['prometheus', 'traefik', 'auth', 'frontend', 'ivor', 'events', 'newsroom', 'postgres-primary', 'postgres-replica', 'redis', 'node', 's3', 'alertmanager', 'patroni', 'haproxy', 'etcd']) {
       expect(jobs, job).toContain(job);
     }
   });
@@ -169,6 +172,10 @@ describe('the generated stack', () => {
       'node_memory_MemAvailable_bytes',
       'http_requests_total{job="events"}',
       'http_request_duration_seconds_bucket{job="ivor"}',
+      // The HA cluster's alerts read these.
+      'patroni_primary',
+      'patroni_postgres_timeline',
+      'patroni_xlog_received_location',
     ];
     for (const query of inputs) {
       const result = await eventually(async () => {

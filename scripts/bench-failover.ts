@@ -1,0 +1,166 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * `make bench-failover`: what the HA cluster really gives, measured with the failover drill's own
+ * runner on a stack of its own (project parity-bench-failover, removed afterwards). Prints figures;
+ * asserts nothing.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ParityConfig } from '../services/config/schema.js';
+import { parseConfig } from '../services/config/validate.js';
+import type { DrillReport } from '../services/drills/model.js';
+import { DrillBudgetError, formatDuration } from '../services/errors.js';
+import { patroniNodes } from '../services/topology/patroni.js';
+import { parseCli, runMain } from './runners/cli.js';
+import { containerRss, mib } from './runners/container-stats.js';
+import { runFailoverDrill } from './runners/drill/failover.js';
+import { tryRun } from './runners/exec.js';
+import { applyDynamicConfig, readCluster } from './runners/patroni.js';
+import { createProgress, type Progress } from './runners/progress.js';
+import { compose, downStack, patroniRest, upStack, type ComposeTarget } from './runners/stack.js';
+import { statePath, writeFileAtomic } from './runners/state.js';
+import { watchCluster } from './runners/drill/watch.js';
+
+const HELP = `
+Usage: npx tsx scripts/bench-failover.ts [--kills N] [--jitter-seconds S]     (make bench-failover [KILLS=N])
+
+On a stack of its own (minimal profile + the Patroni cluster, synchronous mode), with the failover
+drill's runner:
+  - kill-primary N times with parity.yaml's timings and N times with Patroni's defaults
+    (ttl 30 / loop_wait 10 / retry_timeout 10): RTO median and worst, rejoin, acked writes lost;
+  - false failovers with 1 s of latency jitter (netem delay 500ms ± 500ms) on every Patroni node's
+    network for S seconds (needs root and tc from iproute2 on the host);
+  - switchover write stall; acked writes lost with synchronous_mode off;
+  - memory of the HA cluster against a plain primary + replica.
+Figures go to stdout and .parity/bench/failover.json. Takes about 15 minutes with N = 10.
+`;
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)]! : NaN;
+};
+const figure = (report: DrillReport, prefix: string) => report.figures.find((f) => f.name.startsWith(prefix))?.value ?? null;
+
+/** One drill, whatever its budgets say: the bench wants the figures. */
+async function measure(target: ComposeTarget, config: ParityConfig, scenario: string, progress: Progress): Promise<DrillReport> {
+  const quiet: Progress = { info: () => {}, step: (m) => progress.step(m), done: () => {} };
+  try {
+    return (await runFailoverDrill({ target, config, scenario, progress: quiet })).report;
+  } catch (error) {
+    if (error instanceof DrillBudgetError) return JSON.parse(await readFile(join(error.reportDir, 'report.json'), 'utf8')) as DrillReport;
+    throw error;
+  }
+}
+
+async function kills(target: ComposeTarget, config: ParityConfig, label: string, count: number, progress: Progress) {
+  const rest = await patroniRest(target, config);
+  for (const change of await applyDynamicConfig(rest, config)) progress.info(`${label}: ${change}`);
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  const rto: number[] = [];
+  const rejoin: number[] = [];
+  let lost = 0;
+  let falseFailovers = 0;
+  for (let index = 1; index <= count; index += 1) {
+    progress.step(`${label}: kill ${index} of ${count}`);
+    const report = await measure(target, config, 'kill-primary', progress);
+    const r = figure(report, 'RTO');
+    if (r !== null) rto.push(r);
+    const j = figure(report, 'rejoin');
+    if (j !== null) rejoin.push(j);
+    lost += figure(report, 'acked writes lost') ?? 0;
+    falseFailovers += figure(report, 'false failovers') ?? 0;
+    progress.info(`${label}: kill ${index}: RTO ${r ?? 'n/a'} ms, rejoin ${j ?? 'n/a'} ms, lost ${figure(report, 'acked writes lost')}`);
+  }
+  return { label, timings: config.postgres.patroni, rtoMs: rto, rtoMedianMs: median(rto), rtoWorstMs: Math.max(...rto), rejoinMedianMs: median(rejoin), ackedWritesLost: lost, falseFailovers, failedKills: count - rto.length };
+}
+
+/** Latency jitter on every Patroni node for `seconds`; counts leader changes. The netem qdisc is always removed. */
+async function jitter(target: ComposeTarget, config: ParityConfig, seconds: number, progress: Progress) {
+  const pids: string[] = [];
+  for (const node of patroniNodes(config)) {
+    const id = (await compose(target, ['ps', '-q', node])).trim();
+    pids.push((await tryRun(['docker', 'inspect', '--format', '{{.State.Pid}}', id])).stdout.trim());
+  }
+  const netem = (pid: string, args: string[]) => tryRun(['nsenter', '-t', pid, '-n', 'tc', 'qdisc', ...args]);
+  const rest = await patroniRest(target, config);
+  const before = await readCluster(rest);
+  if (!before) return { skipped: 'no cluster view' };
+  const origin = performance.now();
+  const watch = watchCluster(rest, before, () => performance.now() - origin, 500);
+  try {
+    for (const pid of pids) {
+      const added = await netem(pid, ['add', 'dev', 'eth0', 'root', 'netem', 'delay', '500ms', '500ms']);
+      if (added.code !== 0) return { skipped: `tc netem not available (${added.stderr.trim() || `exit ${added.code}`}): run as root with iproute2` };
+    }
+    progress.step(`jitter: 500 ms ± 500 ms on ${pids.length} Patroni nodes for ${seconds} s`);
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  } finally {
+    for (const pid of pids) await netem(pid, ['del', 'dev', 'eth0', 'root']);
+    await watch.stop();
+  }
+  return { seconds, leaderChanges: watch.changes.length, elections: watch.elections().length, changes: watch.changes };
+}
+
+async function memory(target: ComposeTarget, services: readonly string[]): Promise<number> {
+  let total = 0;
+  for (const service of services) {
+    const id = (await compose(target, ['ps', '-q', '--no-trunc', service])).trim();
+    if (id) total += containerRss(id);
+  }
+  return total;
+}
+
+await runMain(async () => {
+  const { values } = parseCli(process.argv.slice(2), { kills: { type: 'string' }, 'jitter-seconds': { type: 'string' } }, HELP);
+  const count = Number(values.kills ?? 10);
+  const jitterSeconds = Number(values['jitter-seconds'] ?? 60);
+  const progress = createProgress('[bench-failover]');
+  const stateDir = statePath('bench-failover');
+  const target: ComposeTarget = { project: 'parity-bench-failover', composeDir: join(stateDir, 'compose'), stateDir };
+  const base = 'profile: minimal\npostgres:\n  ha: patroni\n  synchronous: true\n';
+  const ours = parseConfig(base);
+  const defaults = parseConfig(`${base}  patroni:\n    ttl: 30\n    loopWait: 10\n    retryTimeout: 10\n`);
+  const asyncConfig = parseConfig(base.replace('synchronous: true', 'synchronous: false'));
+  const figures: Record<string, unknown> = { at: new Date().toISOString() };
+  try {
+    const up = await upStack(ours, target, progress, 300_000);
+    figures.upMs = up.totalMs;
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    const ha = await memory(target, ['etcd-1', 'etcd-2', 'etcd-3', ...patroniNodes(ours), 'postgres-writer', 'postgres-reader']);
+    figures.ours = await kills(target, ours, `ttl ${ours.postgres.patroni.ttl}/${ours.postgres.patroni.loopWait}/${ours.postgres.patroni.retryTimeout}`, count, progress);
+    figures.jitter = await jitter(target, ours, jitterSeconds, progress);
+    const switchovers = [];
+    for (let index = 0; index < 3; index += 1) switchovers.push(figure(await measure(target, ours, 'switchover', progress), 'switchover write stall'));
+    figures.switchoverStallMs = switchovers;
+    const asyncLoss = [];
+    await applyDynamicConfig(await patroniRest(target, asyncConfig), asyncConfig);
+    for (let index = 0; index < 3; index += 1) asyncLoss.push(figure(await measure(target, asyncConfig, 'kill-primary', progress), 'acked writes lost'));
+    figures.asyncAckedWritesLost = asyncLoss;
+    figures.defaults = await kills(target, defaults, 'Patroni defaults 30/10/10', count, progress);
+    await applyDynamicConfig(await patroniRest(target, ours), ours);
+    await downStack(target, true);
+    const plain = parseConfig('profile: minimal\n');
+    await upStack(plain, target, progress, 300_000);
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    const streaming = await memory(target, ['postgres-primary', 'postgres-replica']);
+    figures.memory = { haClusterBytes: ha, primaryReplicaBytes: streaming };
+  } finally {
+    await downStack(target, true).catch(() => undefined);
+    await rm(stateDir, { recursive: true, force: true });
+  }
+  const o = figures.ours as Awaited<ReturnType<typeof kills>>;
+  const d = figures.defaults as Awaited<ReturnType<typeof kills>>;
+  const m = figures.memory as { haClusterBytes: number; primaryReplicaBytes: number };
+  const j = figures.jitter as { leaderChanges?: number; seconds?: number; skipped?: string };
+  const lines = [
+    `kill-primary RTO, parity.yaml's timings (${o.label}): median ${formatDuration(o.rtoMedianMs)}, worst ${formatDuration(o.rtoWorstMs)} over ${o.rtoMs.length} kills; rejoin median ${formatDuration(o.rejoinMedianMs)}; acked writes lost ${o.ackedWritesLost}; false failovers ${o.falseFailovers}`,
+    `kill-primary RTO, Patroni's defaults (${d.label}): median ${formatDuration(d.rtoMedianMs)}, worst ${formatDuration(d.rtoWorstMs)} over ${d.rtoMs.length} kills; rejoin median ${formatDuration(d.rejoinMedianMs)}; acked writes lost ${d.ackedWritesLost}`,
+    `ratio of medians: ${(o.rtoMedianMs / d.rtoMedianMs).toFixed(2)} × Patroni's defaults`,
+    j.skipped ? `jitter: skipped (${j.skipped})` : `false failovers under 500 ms ± 500 ms jitter for ${j.seconds} s: ${j.leaderChanges} leader changes`,
+    `switchover write stall: ${(figures.switchoverStallMs as (number | null)[]).map((v) => `${v} ms`).join(', ')}`,
+    `acked writes lost: synchronous ${o.ackedWritesLost + d.ackedWritesLost} over ${o.rtoMs.length + d.rtoMs.length} kills; asynchronous ${(figures.asyncAckedWritesLost as (number | null)[]).join(', ')} (3 kills)`,
+    `memory: HA cluster (3 etcd + ${patroniNodes(ours).length} Patroni + 2 HAProxy) ${mib(m.haClusterBytes)} vs primary + replica ${mib(m.primaryReplicaBytes)}`,
+  ];
+  process.stdout.write(`\nfailover benchmark\n${lines.map((line) => `  ${line}`).join('\n')}\n`);
+  await writeFileAtomic(statePath('bench', 'failover.json'), `${JSON.stringify(figures, null, 2)}\n`);
+});
