@@ -132,6 +132,24 @@ describe('breakers (opossum)', () => {
     expect(breaker.state()).toBe('open');
     breaker.shutdown();
   });
+
+  it('GIVEN a probe THEN an open breaker closes as soon as the probe succeeds, long before its reset timeout (a failover is over in seconds)', async () => {
+    const metrics = createMetrics({ service: 't', color: 't', version: 't' });
+    let leaderBack = false;
+    const probe = { intervalMs: 20, check: async () => { if (!leaderBack) throw new Error('no writable leader'); } };
+    const breaker = createBreaker('writer', { resetMs: 60_000, errorThresholdPercentage: 50, volumeThreshold: 2 }, metrics, { timeoutMs: 200, probe });
+    for (let index = 0; index < 2; index += 1) await breaker.call('op', async () => Promise.reject(new Error('terminating connection due to administrator command'))).catch(() => {});
+    expect(breaker.state()).toBe('open');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(breaker.state()).toBe('open');
+    leaderBack = true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(breaker.state()).toBe('closed');
+    expect(await breaker.call('op', async () => 'written')).toBe('written');
+    const events = (await metrics.breakerEvents.get()).values.filter((value) => value.labels.breaker === 'writer' && value.labels.event === 'probe-close');
+    expect(events.map((value) => value.value)).toEqual([1]);
+    breaker.shutdown();
+  });
 });
 
 describe('API handlers (Fastify inject, no database)', () => {
