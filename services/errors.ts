@@ -94,6 +94,18 @@ export class ImageUnavailableError extends ParityError {
 /** Something did not become ready in time. */
 export class TimeoutError extends ParityError {
   readonly exitCode = 1;
+  constructor(
+    message: string,
+    /** How long was really waited (not the budget), when the waiter knows it. */
+    readonly elapsedMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** A wait or a deploy step was cut short by SIGINT/SIGTERM (the shell's code for a signal). */
+export class InterruptedError extends ParityError {
+  readonly exitCode = 130;
 }
 
 /** A deploy request that can't be run: bad VERSION/FAULT/IMAGE, an image that doesn't exist. */
