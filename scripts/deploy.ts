@@ -2,7 +2,7 @@
 /** `make deploy VERSION=x` and `make rollback`: blue/green releases of the platform services. */
 import { UsageError } from '../services/errors.js';
 import { parseCli, runMain } from './runners/cli.js';
-import { deploy, rollback } from './runners/deploy.js';
+import { deploy, rollback } from './runners/deploy/index.js';
 import { loadConfig } from './runners/gen.js';
 import { createProgress } from './runners/progress.js';
 import { defaultTarget } from './runners/stack.js';
