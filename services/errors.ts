@@ -103,6 +103,11 @@ export class TimeoutError extends ParityError {
   }
 }
 
+/** A service of the stack (Prometheus, Traefik's API) did not answer, or answered with an error. */
+export class ServiceAnswerError extends ParityError {
+  readonly exitCode = 1;
+}
+
 /** A wait or a deploy step was cut short by SIGINT/SIGTERM (the shell's code for a signal). */
 export class InterruptedError extends ParityError {
   readonly exitCode = 130;

@@ -1,7 +1,7 @@
 /**
  * Blue/green deploy policy, pure: what a deploy request may say, the canary's steps, the
  * Prometheus queries that judge a color (Traefik's service metrics), and the judgement.
- * The runner (`scripts/runners/deploy.ts`) does the I/O.
+ * The runner (`scripts/runners/deploy/`) does the I/O.
  */
 import type { Color, DeployConfig } from '../config/schema.js';
 import { APP_SERVICES } from '../config/profiles.js';

@@ -2,6 +2,7 @@
 import { request as httpsRequest, Agent } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { readFile } from 'node:fs/promises';
+import { formatDuration, TimeoutError } from '../../../services/errors.js';
 
 export interface HttpResult {
   readonly status: number;
@@ -39,7 +40,7 @@ export function createClient(caFile: string): HttpClient {
           response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
         },
       );
-      request.on('timeout', () => request.destroy(new Error(`${url}: no answer in ${timeoutMs} ms`)));
+      request.on('timeout', () => request.destroy(new TimeoutError(`${url}: expected an answer within ${formatDuration(timeoutMs)}; none came`, timeoutMs)));
       request.on('error', reject);
       request.end(options.body);
     });

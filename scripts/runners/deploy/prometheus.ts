@@ -1,14 +1,20 @@
 /** Prometheus' HTTP API, for the canary: each color's counters, one series each with all its labels. */
 import type { Color } from '../../../services/config/schema.js';
 import { colorCounterQueries, type ColorCounters, type CounterSeries } from '../../../services/deploy/policy.js';
-import { CommandError } from '../../../services/errors.js';
+import { formatDuration, ServiceAnswerError } from '../../../services/errors.js';
 
 /** An instant query's series: labels (without the metric name) and value. */
 export async function queryVector(prometheusUrl: string, query: string): Promise<CounterSeries[]> {
   const started = Date.now();
-  const response = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(query)}`);
-  const body = (await response.json()) as { status: string; error?: string; data?: { result: { metric: Record<string, string>; value: [number, string] }[] } };
-  if (body.status !== 'success') throw new CommandError(`Prometheus query ${query}`, response.status, body.error ?? '', Date.now() - started);
+  const failed = (why: string) => new ServiceAnswerError(`Prometheus (${prometheusUrl}): query ${query} failed after ${formatDuration(Date.now() - started)}: ${why}; expected a vector (is the stack up? make status)`);
+  type Answer = { status: string; error?: string; data?: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+  let body: Answer;
+  try {
+    body = (await (await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(query)}`)).json()) as Answer;
+  } catch (error) {
+    throw failed((error as Error).message);
+  }
+  if (body.status !== 'success') throw failed(body.error ?? body.status);
   return (body.data?.result ?? []).map((entry) => {
     const { __name__: _name, ...labels } = entry.metric;
     return { labels, value: Number(entry.value[1]) };
