@@ -82,13 +82,22 @@ logs: node_modules ## follow the stack's logs (SERVICE=ivor-blue for one)
 bench-stack: node_modules engine images ## benchmark: make gen time, make up warm, stack memory (minimal and full profiles)
 	@$(TSX) scripts/bench-stack.ts
 
+# make ends with 2 for any failed recipe, which would hide the script's own code (1 = rolled
+# back or failed, 2 = bad input, nothing changed): say it on stderr. CI that branches on the
+# code runs the script directly: npx tsx scripts/deploy.ts deploy --version V (see README).
+define with_exit_code
+code=0; $(1) || code=$$?; \
+if [ $$code -ne 0 ]; then echo "make $@: scripts/deploy.ts exited $$code ($$([ $$code -eq 2 ] && echo 'bad input, nothing changed' || echo 'rolled back or failed')); make itself reports 2 for any failure, so for this code run: npx tsx scripts/deploy.ts $@ …" >&2; fi; \
+exit $$code
+endef
+
 .PHONY: deploy
 deploy: node_modules ## blue/green deploy of the platform services: VERSION=x [FAULT=error=20%] [IMAGE=ref]
-	@$(TSX) scripts/deploy.ts deploy --version "$(VERSION)" $(if $(FAULT),--fault "$(FAULT)") $(if $(IMAGE),--image "$(IMAGE)")
+	@$(call with_exit_code,$(TSX) scripts/deploy.ts deploy --version "$(VERSION)" $(if $(FAULT),--fault "$(FAULT)") $(if $(IMAGE),--image "$(IMAGE)"))
 
 .PHONY: rollback
 rollback: node_modules ## all traffic back to the previous color at once
-	@$(TSX) scripts/deploy.ts rollback
+	@$(call with_exit_code,$(TSX) scripts/deploy.ts rollback)
 
 .PHONY: bench-deploy
 bench-deploy: node_modules ## benchmark: deploy, rollback and a bad deploy under 200 req/s (needs make up; STEP=seconds)

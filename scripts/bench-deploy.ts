@@ -8,7 +8,7 @@
  */
 import { UsageError, formatDuration } from '../services/errors.js';
 import { parseCli, runMain } from './runners/cli.js';
-import { deploy, discoverEndpoints, rollback, type DeployOptions } from './runners/deploy.js';
+import { deploy, discoverEndpoints, rollback, type DeployOptions } from './runners/deploy/index.js';
 import { loadConfig } from './runners/gen.js';
 import { runWhileLoaded, type LoadResult } from './runners/load.js';
 import { createProgress } from './runners/progress.js';

@@ -9,7 +9,7 @@ import { UnexpectedResponseError, UsageError, formatDuration } from '../services
 import { ADMIN_EMAIL } from '../services/topology/apps.js';
 import { parseCli, runMain } from './runners/cli.js';
 import { containerRss, mib } from './runners/container-stats.js';
-import { createClient } from './runners/deploy.js';
+import { createClient } from './runners/http.js';
 import { loadConfig } from './runners/gen.js';
 import { runLoad, type LoadResult } from './runners/load.js';
 import { createProgress } from './runners/progress.js';

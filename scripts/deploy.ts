@@ -2,7 +2,7 @@
 /** `make deploy VERSION=x` and `make rollback`: blue/green releases of the platform services. */
 import { UsageError } from '../services/errors.js';
 import { parseCli, runMain } from './runners/cli.js';
-import { deploy, rollback } from './runners/deploy.js';
+import { deploy, rollback } from './runners/deploy/index.js';
 import { loadConfig } from './runners/gen.js';
 import { createProgress } from './runners/progress.js';
 import { defaultTarget } from './runners/stack.js';
@@ -25,8 +25,9 @@ Options:
   --fault F     make the new version deliberately bad: error=20% and/or latency=300ms
   --image REF   run the new color on another stubs image (must be in the engine)
   -h, --help    show this help
-Only one deploy or rollback runs at a time (lock: .parity/deploy/lock). Exit 2: bad input,
-nothing changed.
+Only one deploy or rollback runs at a time (lock: .parity/deploy/lock).
+Exit codes: 0 promoted, 1 rolled back or failed, 2 bad input (nothing changed). make exits 2
+for any failure: call this script directly when the code matters (CI).
 `;
 
 await runMain(async () => {

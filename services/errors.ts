@@ -107,6 +107,23 @@ export class UnexpectedResponseError extends ParityError {
 /** Something did not become ready in time. */
 export class TimeoutError extends ParityError {
   readonly exitCode = 1;
+  constructor(
+    message: string,
+    /** How long was really waited (not the budget), when the waiter knows it. */
+    readonly elapsedMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** A service of the stack (Prometheus, Traefik's API) did not answer, or answered with an error. */
+export class ServiceAnswerError extends ParityError {
+  readonly exitCode = 1;
+}
+
+/** A wait or a deploy step was cut short by SIGINT/SIGTERM (the shell's code for a signal). */
+export class InterruptedError extends ParityError {
+  readonly exitCode = 130;
 }
 
 /** A deploy request that can't be run: bad VERSION/FAULT/IMAGE, an image that doesn't exist. */
@@ -195,4 +212,9 @@ export class DrillBudgetError extends ParityError {
   ) {
     super(`budget exceeded:\n${reasons.map((reason) => `  - ${reason}`).join('\n')}\nreport: ${reportDir}`);
   }
+}
+
+/** A command that needs the running stack found it down (or not published where expected); nothing was changed. */
+export class StackNotUpError extends ParityError {
+  readonly exitCode = 2;
 }

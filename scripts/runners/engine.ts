@@ -15,6 +15,7 @@ import { COMPOSE, ENGINE_PACKAGE } from '../../services/engine.js';
 import { downloadGoModule } from './go.js';
 import { EngineUnavailableError, MissingToolError, TimeoutError, formatDuration, lastLines } from '../../services/errors.js';
 import { hasCommand, run, tryRun } from './exec.js';
+import { done, pending, pollUntil } from './poll.js';
 import type { Progress } from './progress.js';
 import { statePath, writeFileAtomic } from './state.js';
 
@@ -86,21 +87,24 @@ async function engineVersions(): Promise<{ serverVersion: string; apiVersion: st
 
 /** Poll until `docker version` answers, or fail with the daemon's last log lines. */
 export async function waitForEngine(timeoutMs: number, logFile?: string): Promise<{ serverVersion: string; apiVersion: string }> {
-  const started = Date.now();
-  while (Date.now() - started < timeoutMs) {
-    const versions = await engineVersions();
-    if (versions) return versions;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  let tail = '';
-  if (logFile) {
-    try {
-      tail = `\n--- last lines of ${logFile} ---\n${lastLines(readFileSync(logFile, 'utf8'), 30)}`;
-    } catch {
-      tail = `\n(no log at ${logFile})`;
+  try {
+    const answered = await pollUntil(async () => {
+      const versions = await engineVersions();
+      return versions ? done(versions) : pending('docker version gets no answer from the daemon');
+    }, { subject: 'the Docker engine', expectation: 'an answer to docker version', timeoutMs });
+    return answered.value;
+  } catch (error) {
+    if (!(error instanceof TimeoutError)) throw error;
+    let tail = '';
+    if (logFile) {
+      try {
+        tail = `\n--- last lines of ${logFile} ---\n${lastLines(readFileSync(logFile, 'utf8'), 30)}`;
+      } catch {
+        tail = `\n(no log at ${logFile})`;
+      }
     }
+    throw new TimeoutError(`${error.message}${tail}`, error.elapsedMs);
   }
-  throw new TimeoutError(`the Docker engine did not answer within ${formatDuration(timeoutMs)}${tail}`);
 }
 
 async function installEnginePackage(progress: Progress): Promise<void> {

@@ -7,7 +7,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { join } from 'node:path';
 import type { Color, ParityConfig } from '../../services/config/schema.js';
-import { ImageUnavailableError, formatDuration, ParityError } from '../../services/errors.js';
+import { ImageUnavailableError, formatDuration, StackNotUpError, TimeoutError } from '../../services/errors.js';
 import { PROJECT } from '../../services/topology/common.js';
 import { buildTopology, type Topology } from '../../services/topology/index.js';
 import { IMAGE_CATALOG } from '../../services/images/catalog.js';
@@ -16,6 +16,7 @@ import { ensureEngine } from './engine.js';
 import { COMPOSE_DIR, generate } from './gen.js';
 import { bakeImages, createDockerProbe } from './images.js';
 import { prepareState } from './stack-state.js';
+import { done, pending, pollUntil } from './poll.js';
 import type { Progress } from './progress.js';
 import { colorImageEnvironment, readDeployState } from './deploy-state.js';
 import type { DeployState } from '../../services/deploy/policy.js';
@@ -61,6 +62,13 @@ export async function publishedPort(target: ComposeTarget, service: string, cont
   return result.code === 0 && Number.isInteger(port) && port > 0 ? port : undefined;
 }
 
+/** Traefik's HTTPS entrypoint on this host, or bad input when the stack isn't up. */
+export async function httpsEndpoint(target: ComposeTarget): Promise<string> {
+  const port = await publishedPort(target, 'traefik', 443);
+  if (port === undefined) throw new StackNotUpError(`traefik has no published HTTPS port in project ${target.project}: is the stack up? (make up)`);
+  return `https://localhost:${port}`;
+}
+
 /** The HA cluster's REST endpoints on this host (empty without Patroni). */
 export async function patroniRest(target: ComposeTarget, config: ParityConfig): Promise<RestEndpoints> {
   if (config.postgres.ha !== 'patroni') return {};
@@ -79,52 +87,63 @@ export async function listContainers(target: ComposeTarget): Promise<ContainerSt
   return (rows as Array<{ Service: string; State: string; Health: string }>).map((row) => ({ service: row.Service, state: row.State, health: row.Health }));
 }
 
-/** A service failed to become healthy: names it, the wait, and its last log lines. */
-export class HealthTimeoutError extends ParityError {
-  readonly exitCode = 1;
+interface HealthSnapshot {
+  readonly byService: ReadonlyMap<string, ContainerState>;
+  readonly healthy: readonly string[];
+  readonly broken: readonly string[];
+  readonly waiting: readonly string[];
+}
+
+async function healthSnapshot(target: ComposeTarget, expected: readonly string[]): Promise<HealthSnapshot> {
+  const containers = await listContainers(target);
+  const byService = new Map(containers.map((c) => [c.service, c]));
+  const healthy = expected.filter((name) => byService.get(name)?.health === 'healthy');
+  const broken = expected.filter((name) => {
+    const c = byService.get(name);
+    return c && (c.state === 'exited' || c.state === 'dead' || c.health === 'unhealthy');
+  });
+  return { byService, healthy, broken, waiting: expected.filter((name) => !healthy.includes(name)) };
 }
 
 /**
  * Wait until every service of the topology is running and healthy. Progress shows how many
  * are healthy and which are still waited for. A container that exits or turns unhealthy
- * fails at once; otherwise after `timeoutMs`.
+ * fails at once; otherwise after `timeoutMs`. Either way a `TimeoutError` names the services,
+ * the time really waited and their last 30 log lines.
  */
 export async function waitForHealthy(target: ComposeTarget, topology: Topology, progress: Progress, timeoutMs: number): Promise<number> {
-  const started = Date.now();
   const expected = topology.services.map((service) => service.name);
-  for (;;) {
-    const containers = await listContainers(target);
-    const byService = new Map(containers.map((c) => [c.service, c]));
-    const healthy = expected.filter((name) => byService.get(name)?.health === 'healthy');
-    const broken = expected.filter((name) => {
-      const c = byService.get(name);
-      return c && (c.state === 'exited' || c.state === 'dead' || c.health === 'unhealthy');
-    });
-    const waiting = expected.filter((name) => !healthy.includes(name));
-    if (waiting.length === 0) {
-      progress.done();
-      return Date.now() - started;
-    }
-    const elapsed = Date.now() - started;
-    if (broken.length > 0 || elapsed > timeoutMs) {
-      progress.done();
-      const failed = broken.length > 0 ? broken : waiting;
-      const details: string[] = [];
-      for (const name of failed) {
-        const c = byService.get(name);
-        const logs = await tryCompose(target, ['logs', '--no-color', '--tail', '30', name]);
-        details.push(
-          `--- ${name}: ${c ? `${c.state}${c.health ? `, ${c.health}` : ''}` : 'no container'}; last 30 log lines ---\n${`${logs.stdout}${logs.stderr}`.trim() || '(no output)'}`,
-        );
-      }
-      const why = broken.length > 0 ? 'failed its health check' : `was not healthy after ${formatDuration(timeoutMs)}`;
-      throw new HealthTimeoutError(
-        `${failed.join(', ')} ${why} (waited ${formatDuration(elapsed)}; ${healthy.length}/${expected.length} services healthy)\n${details.join('\n')}`,
-      );
-    }
-    progress.step(`healthy ${healthy.length}/${expected.length}; waiting for ${waiting.slice(0, 4).join(', ')}${waiting.length > 4 ? ` (+${waiting.length - 4})` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+  let last: HealthSnapshot | undefined;
+  const waited = await pollUntil(
+    async () => {
+      last = await healthSnapshot(target, expected);
+      if (last.waiting.length === 0 || last.broken.length > 0) return done(last);
+      progress.step(`healthy ${last.healthy.length}/${expected.length}; waiting for ${last.waiting.slice(0, 4).join(', ')}${last.waiting.length > 4 ? ` (+${last.waiting.length - 4})` : ''}`);
+      return pending(`waiting for ${last.waiting.join(', ')}`);
+    },
+    { subject: 'the stack', expectation: 'every service healthy', timeoutMs, intervalMs: 1000 },
+  ).catch((error: unknown) => {
+    if (error instanceof TimeoutError && last) return { value: last, elapsedMs: error.elapsedMs ?? timeoutMs };
+    throw error;
+  });
+  progress.done();
+  const snapshot = waited.value;
+  if (snapshot.waiting.length === 0) return waited.elapsedMs;
+  throw await unhealthyError(target, snapshot, expected.length, timeoutMs, waited.elapsedMs);
+}
+
+/** Which services failed, after how long, with their last 30 log lines. */
+async function unhealthyError(target: ComposeTarget, snapshot: HealthSnapshot, total: number, timeoutMs: number, elapsedMs: number): Promise<TimeoutError> {
+  const broken = snapshot.broken.length > 0;
+  const failed = broken ? snapshot.broken : snapshot.waiting;
+  const details: string[] = [];
+  for (const name of failed) {
+    const c = snapshot.byService.get(name);
+    const logs = await tryCompose(target, ['logs', '--no-color', '--tail', '30', name]);
+    details.push(`--- ${name}: ${c ? `${c.state}${c.health ? `, ${c.health}` : ''}` : 'no container'}; last 30 log lines ---\n${`${logs.stdout}${logs.stderr}`.trim() || '(no output)'}`);
   }
+  const why = broken ? 'failed its health check' : `was not healthy within ${formatDuration(timeoutMs)}`;
+  return new TimeoutError(`${failed.join(', ')} ${why} (waited ${formatDuration(elapsedMs)}; ${snapshot.healthy.length}/${total} services healthy)\n${details.join('\n')}`, elapsedMs);
 }
 
 /** Images the topology needs that the catalog can't build (version overrides, Grafana, MinIO). */

@@ -1,11 +1,12 @@
 /**
  * Blue/green deploy policy, pure: what a deploy request may say, the canary's steps, the
  * Prometheus queries that judge a color (Traefik's service metrics), and the judgement.
- * The runner (`scripts/runners/deploy.ts`) does the I/O.
+ * The runner (`scripts/runners/deploy/`) does the I/O.
  */
 import type { Color, DeployConfig } from '../config/schema.js';
 import { APP_SERVICES } from '../config/profiles.js';
 import { parseFault, VERSION_PATTERN, VERSION_RULE } from '../contracts/index.js';
+import { colorWeights } from '../topology/traefik.js';
 
 /** Traffic shares of the new color, in order. The last is the switch. */
 export const CANARY_STEPS = [5, 25, 100] as const;
@@ -45,7 +46,7 @@ export interface DeployState {
 export function initialDeployState(active: Color): DeployState {
   return {
     active,
-    weights: { [active]: 100, [otherColor(active)]: 0 } as Record<Color, number>,
+    weights: colorWeights(active, 100),
     sticky: false,
     colors: { blue: { version: '0.0.0-blue' }, green: { version: '0.0.0-green' } },
   };
@@ -73,24 +74,69 @@ export function colorServiceSelector(color: Color): string {
   return `service=~"(${APP_SERVICES.join('|')})-${color}@file"`;
 }
 
+/** How recent a sample must be to count (6 scrapes of 5 s): older ones belong to a process that is gone. */
+export const FRESH_SAMPLE_SECONDS = 30;
+
 /**
- * PromQL for a color's counters, summed over its services (Traefik's own service metrics).
+ * PromQL for a color's counters, one series each, with all its labels (`service`, `code`,
+ * `le`, …), so that a reset is seen per series. Only series with a recent sample: after
+ * Prometheus itself restarts on its kept volume, an instant query still returns the previous
+ * Traefik's last values for 5 minutes (no staleness marker across its own restart).
+ *
  * The canary compares them with a baseline taken when its step began, rather than using
  * `increase()`: a series that first appears during the step (the first 500 of a bad version)
  * has no earlier sample, and `increase()` would count it as zero.
  */
-export function colorCounterQueries(color: Color): { readonly byCode: string; readonly byBucket: string } {
-  const selector = colorServiceSelector(color);
-  return {
-    byCode: `sum by (code) (traefik_service_requests_total{${selector}})`,
-    byBucket: `sum by (le) (traefik_service_request_duration_seconds_bucket{${selector}})`,
+export function colorCounterQueries(color: Color): { readonly requests: string; readonly buckets: string } {
+  const fresh = (metric: string) => {
+    const series = `${metric}{${colorServiceSelector(color)}}`;
+    return `${series} and (timestamp(${series}) > time() - ${FRESH_SAMPLE_SECONDS})`;
   };
+  return { requests: fresh('traefik_service_requests_total'), buckets: fresh('traefik_service_request_duration_seconds_bucket') };
 }
 
-/** A color's counters at one moment: requests by status code, latency histogram buckets (le → count). */
+/** One counter series at one moment: its labels (without the metric name) and value. */
+export interface CounterSeries {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/** A color's counters at one moment: request counters (by `code`, …) and latency histogram buckets (by `le`, …). */
 export interface ColorCounters {
-  readonly byCode: Readonly<Record<string, number>>;
-  readonly byBucket: Readonly<Record<string, number>>;
+  readonly requests: readonly CounterSeries[];
+  readonly buckets: readonly CounterSeries[];
+}
+
+/** A series' identity: its sorted label set, as Prometheus prints it. */
+export function seriesKey(labels: Readonly<Record<string, string>>): string {
+  return Object.keys(labels)
+    .filter((name) => name !== '__name__')
+    .sort()
+    .map((name) => `${name}="${labels[name]}"`)
+    .join(',');
+}
+
+/**
+ * Each series' increase from `before` to `after`, the way Prometheus' `increase()` treats a
+ * counter: a value that went down means the counter restarted from 0 (a new Traefik), so the
+ * new value is all increase. A series only in `after` is new (all increase); one only in
+ * `before` is gone (a stale series from a previous process) and counts nothing.
+ */
+export function seriesIncrease(before: readonly CounterSeries[], after: readonly CounterSeries[]): { readonly labels: Readonly<Record<string, string>>; readonly increase: number; readonly reset: boolean }[] {
+  const earlier = new Map(before.map((series) => [seriesKey(series.labels), series.value]));
+  return after.map((series) => {
+    const previous = earlier.get(seriesKey(series.labels));
+    const reset = previous !== undefined && series.value < previous;
+    return { labels: series.labels, increase: previous === undefined || reset ? series.value : series.value - previous, reset };
+  });
+}
+
+/** The request series that went down between two readings, `labels: before → after` (for the report's warnings). */
+export function counterResets(before: ColorCounters, after: ColorCounters): string[] {
+  const earlier = new Map(before.requests.map((series) => [seriesKey(series.labels), series.value]));
+  return seriesIncrease(before.requests, after.requests)
+    .filter((series) => series.reset)
+    .map((series) => `${seriesKey(series.labels)}: ${earlier.get(seriesKey(series.labels))} → ${series.increase}`);
 }
 
 /**
@@ -118,14 +164,17 @@ export function histogramQuantile(phi: number, buckets: Readonly<Record<string, 
   return previousLe;
 }
 
-/** What happened to a color between two readings of its counters. */
+/** What happened to a color between two readings of its counters (resets counted per series). */
 export function figuresBetween(before: ColorCounters, after: ColorCounters): ColorFigures {
-  const delta = (a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>) =>
-    Object.fromEntries(Object.entries(b).map(([key, value]) => [key, Math.max(0, value - (a[key] ?? 0))]));
-  const codes = delta(before.byCode, after.byCode);
-  const requests = Object.values(codes).reduce((sum, value) => sum + value, 0);
-  const errors = Object.entries(codes).filter(([code]) => code.startsWith('5')).reduce((sum, [, value]) => sum + value, 0);
-  return figures(requests, errors, histogramQuantile(0.95, delta(before.byBucket, after.byBucket)));
+  const requests = seriesIncrease(before.requests, after.requests);
+  const total = requests.reduce((sum, series) => sum + series.increase, 0);
+  const errors = requests.filter((series) => (series.labels.code ?? '').startsWith('5')).reduce((sum, series) => sum + series.increase, 0);
+  const byLe: Record<string, number> = {};
+  for (const series of seriesIncrease(before.buckets, after.buckets)) {
+    const le = series.labels.le ?? '+Inf';
+    byLe[le] = (byLe[le] ?? 0) + series.increase;
+  }
+  return figures(total, errors, histogramQuantile(0.95, byLe));
 }
 
 export interface ColorFigures {

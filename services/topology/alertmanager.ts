@@ -1,7 +1,8 @@
 /** Alertmanager: routing by severity to the local recorder or a configured webhook. */
 import type { ParityConfig } from '../config/schema.js';
 import { SEVERITY_ROUTES, type Severity } from './alerting.js';
-import { STUB_PORT, hostFor, publish } from './common.js';
+import { STUB_PORT } from '../contracts/index.js';
+import { hostFor, publish } from './common.js';
 import { httpHealth, type FileSpec, type ServiceSpec } from './types.js';
 
 export function alertmanagerService(config: ParityConfig, image: string): ServiceSpec {

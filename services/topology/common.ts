@@ -2,7 +2,6 @@
 import type { ParityConfig, SizableService } from '../config/schema.js';
 import type { PortSpec } from './types.js';
 
-export { STUB_PORT } from '../contracts/index.js';
 
 /** Compose project name; containers are `parity-<service>-1`. */
 export const PROJECT = 'parity';

@@ -5,7 +5,8 @@
 import type { ParityConfig } from '../config/schema.js';
 import { APP_SERVICES } from '../config/profiles.js';
 import type { AlertRule } from './alerting.js';
-import { STUB_PORT, hostFor, publish } from './common.js';
+import { STUB_PORT } from '../contracts/index.js';
+import { hostFor, publish } from './common.js';
 import { SEAWEEDFS_METRICS_PORT } from './s3.js';
 import { TRAEFIK_METRICS_PORT } from './traefik.js';
 import { PATRONI_ALERT_RULES, patroniScrapeJobs } from './patroni.js';

@@ -19,9 +19,6 @@ export const APP_ROUTES: Readonly<Record<AppService, readonly string[]>> = {
 /** Admin routes: forwardAuth requires the admin role before the request reaches the app. */
 export const ADMIN_ROUTES: readonly string[] = ['/admin', '/api/admin'];
 
-/** @deprecated Import `COLOR_HEADER` from services/contracts; kept while the deploy runner is rewritten. */
-export { COLOR_HEADER };
-
 /** Inside the container. */
 const PORTS = { web: 80, websecure: 443, traefik: 8080, metrics: 8082 } as const;
 export const TRAEFIK_METRICS_PORT = PORTS.metrics;

@@ -1,21 +1,27 @@
 import { join } from 'node:path';
 import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
 import { catalogRef } from '../../services/images/catalog.js';
+import { done, pending, pollUntil } from '../../scripts/runners/poll.js';
 
 /** The catalog reference of an image, so tests run exactly what the bake produced. */
 export const imageRef = catalogRef;
 
-/** Retry `probe` until it resolves, or rethrow its last error after `timeoutMs`. */
-export async function eventually<T>(probe: () => Promise<T>, timeoutMs = 30_000, intervalMs = 500): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    try {
-      return await probe();
-    } catch (error) {
-      if (Date.now() - started > timeoutMs) throw error;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
-  }
+/**
+ * Retry `probe` until it resolves; after `timeoutMs` a TimeoutError carries its last error.
+ * `subject` names what is awaited in that message.
+ */
+export async function eventually<T>(probe: () => Promise<T>, timeoutMs = 30_000, intervalMs = 500, subject = 'a test condition'): Promise<T> {
+  const result = await pollUntil(
+    async () => {
+      try {
+        return done(await probe());
+      } catch (error) {
+        return pending(error instanceof Error ? error.message : String(error));
+      }
+    },
+    { subject, expectation: 'the probe to succeed', timeoutMs, intervalMs },
+  );
+  return result.value;
 }
 
 /**

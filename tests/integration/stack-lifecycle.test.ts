@@ -8,9 +8,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanStack, compose, downStack, HealthTimeoutError, waitForHealthy, type ComposeTarget } from '../../scripts/runners/stack.js';
+import { cleanStack, compose, downStack, waitForHealthy, type ComposeTarget } from '../../scripts/runners/stack.js';
 import { createProgress } from '../../scripts/runners/progress.js';
 import type { Topology } from '../../services/topology/index.js';
+import { TimeoutError } from '../../services/errors.js';
 import { imageRef } from './helpers.js';
 
 let dir: string;
@@ -54,12 +55,12 @@ describe('stack lifecycle runners', () => {
   it('GIVEN a service that fails its health check WHEN waiting THEN the error names it, the wait, and its last log lines', async () => {
     const topology = { services: [{ name: 'good' }, { name: 'bad' }] } as unknown as Topology;
     const failure = await waitForHealthy(target, topology, createProgress('[test]'), 60_000).catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(HealthTimeoutError);
-    const message = (failure as HealthTimeoutError).message;
+    expect(failure).toBeInstanceOf(TimeoutError);
+    const message = (failure as TimeoutError).message;
     expect(message).toMatch(/^bad failed its health check \(waited \d+(\.\d)?s; 1\/2 services healthy\)/);
     expect(message).toContain('--- bad: running, unhealthy; last 30 log lines ---');
     expect(message).toContain('bad: cannot reach its database');
-    expect((failure as HealthTimeoutError).exitCode).toBe(1);
+    expect((failure as TimeoutError).exitCode).toBe(1);
   });
 
   it('down leaves no containers or networks and keeps volumes; clean removes volumes', async () => {

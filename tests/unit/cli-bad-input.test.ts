@@ -31,6 +31,16 @@ describe('scripts reject bad input with exit code 2 before touching the engine',
     expect(result.stderr).toContain('  - FAULT: error must be a share 0–1 or a percentage (got "lots") (e.g. FAULT=error=20%)');
   });
 
+  it('make deploy says the script\'s own exit code, which make itself turns into 2', () => {
+    // -o node_modules: never reinstall packages from a test.
+    const result = spawnSync('make', ['-s', '-o', 'node_modules', 'deploy', 'VERSION=two words'], { cwd: root, encoding: 'utf8', env: { ...process.env, CI: '1' } });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('✖ DeployInputError: make deploy: nothing was changed:');
+    expect(result.stderr).toContain(
+      'make deploy: scripts/deploy.ts exited 2 (bad input, nothing changed); make itself reports 2 for any failure, so for this code run: npx tsx scripts/deploy.ts deploy …',
+    );
+  });
+
   it('make deploy without a command', () => {
     const result = runScript('deploy.ts', []);
     expect(result.status).toBe(2);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../services/config/schema.js';
-import { colorCounterQueries, figures, figuresBetween, histogramQuantile, initialDeployState, judgeCanary, validateDeployRequest } from '../../services/deploy/policy.js';
+import { colorCounterQueries, counterResets, figures, figuresBetween, histogramQuantile, initialDeployState, judgeCanary, validateDeployRequest, type ColorCounters } from '../../services/deploy/policy.js';
 import { DeployLockedError } from '../../services/errors.js';
 import { acquireDeployLock, ensureColorEnvFiles, writeColorEnv, writeDeployState, writeRoutes } from '../../scripts/runners/deploy-state.js';
 import { installDynamicConfig } from '../../scripts/runners/stack-state.js';
@@ -47,16 +47,17 @@ describe('deploy requests and queries', () => {
     expect(validateDeployRequest({ version: '1.0.0', fault: 'error=50' })).toEqual(['FAULT: error must be a share 0–1 or a percentage (got "50") (e.g. FAULT=error=20%)']);
   });
 
-  it("reads a color's counters from Traefik's service metrics", () => {
+  it("reads a color's counters per series from Traefik's service metrics, fresh samples only", () => {
+    const selector = 'service=~"(frontend|ivor|events|newsroom)-green@file"';
     expect(colorCounterQueries('green')).toEqual({
-      byCode: 'sum by (code) (traefik_service_requests_total{service=~"(frontend|ivor|events|newsroom)-green@file"})',
-      byBucket: 'sum by (le) (traefik_service_request_duration_seconds_bucket{service=~"(frontend|ivor|events|newsroom)-green@file"})',
+      requests: `traefik_service_requests_total{${selector}} and (timestamp(traefik_service_requests_total{${selector}}) > time() - 30)`,
+      buckets: `traefik_service_request_duration_seconds_bucket{${selector}} and (timestamp(traefik_service_request_duration_seconds_bucket{${selector}}) > time() - 30)`,
     });
   });
 
   it('counts errors whose series first appeared during the step (increase() would miss them)', () => {
-    const before = { byCode: { '200': 40 }, byBucket: { '0.1': 38, '0.5': 40, '+Inf': 40 } };
-    const after = { byCode: { '200': 120, '500': 20 }, byBucket: { '0.1': 110, '0.5': 138, '+Inf': 140 } };
+    const before = snapshot([['200', 40]], [['0.1', 38], ['0.5', 40], ['+Inf', 40]]);
+    const after = snapshot([['200', 120], ['500', 20]], [['0.1', 110], ['0.5', 138], ['+Inf', 140]]);
     const f = figuresBetween(before, after);
     expect(f).toMatchObject({ requests: 100, errors: 20, errorRate: 0.2 });
     // 95th of 100 in the (0.1, 0.5] bucket, which holds ranks 73–98: 0.1 + 0.4 × (95 − 72) / 26.
@@ -110,5 +111,48 @@ describe('deploy state files', () => {
     const again = await acquireDeployLock(dir, 'deploy 2.0.0', (info) => stale.push(info.command));
     expect(stale).toEqual(['deploy 0.9.0']);
     await again();
+  });
+});
+
+/** A color's counters as Prometheus returns them: one series per code (and per bucket), full labels. */
+function snapshot(codes: [string, number][], buckets: [string, number][] = [], service = 'events-green@file'): ColorCounters {
+  const labels = { instance: 'traefik:8082', job: 'traefik', method: 'GET', protocol: 'http', service };
+  return {
+    requests: codes.map(([code, value]) => ({ labels: { ...labels, code }, value })),
+    buckets: buckets.map(([le, value]) => ({ labels: { ...labels, code: '200', le }, value })),
+  };
+}
+
+describe('counter resets and stale series (a restarted Traefik or Prometheus)', () => {
+  it('a counter that went down restarted from 0: its new value is the increase, like increase()', () => {
+    // The reported case: the baseline read code 200 = 23734 from the previous Traefik; the new
+    // one counted 225 × 2xx and 37 × 5xx since its start.
+    const f = figuresBetween(snapshot([['200', 23734]]), snapshot([['200', 225], ['500', 37]]));
+    expect(f).toMatchObject({ requests: 262, errors: 37 });
+    expect(f.errorRate).toBeCloseTo(37 / 262, 9);
+    expect(counterResets(snapshot([['200', 23734]]), snapshot([['200', 225], ['500', 37]]))).toEqual([
+      'code="200",instance="traefik:8082",job="traefik",method="GET",protocol="http",service="events-green@file": 23734 → 225',
+    ]);
+  });
+
+  it('a stale high 5xx series that disappears counts nothing (and does not hide new 5xx)', () => {
+    const before = snapshot([['200', 10], ['500', 9000]]);
+    expect(figuresBetween(before, snapshot([['200', 110]]))).toMatchObject({ requests: 100, errors: 0 });
+    // The same stale 5xx series, reset by a bad version that answers 500s: they count.
+    expect(figuresBetween(before, snapshot([['200', 90], ['500', 20]]))).toMatchObject({ requests: 100, errors: 20 });
+  });
+
+  it('series are told apart by their full label set, not summed before the difference', () => {
+    // Two services: one restarted (down), one kept counting (up). A sum would read 1000 → 1050, +50.
+    const before = { requests: [...snapshot([['200', 900]]).requests, ...snapshot([['200', 100]], [], 'ivor-green@file').requests], buckets: [] };
+    const after = { requests: [...snapshot([['200', 30]]).requests, ...snapshot([['200', 1020]], [], 'ivor-green@file').requests], buckets: [] };
+    expect(figuresBetween(before, after).requests).toBe(30 + 920);
+  });
+
+  it('latency buckets reset per series too', () => {
+    const before = snapshot([['200', 500]], [['0.1', 500], ['+Inf', 500]]);
+    const after = snapshot([['200', 100]], [['0.1', 10], ['+Inf', 100]]);
+    // 100 requests since the reset, 90 of them slower than 0.1 s: p95 beyond the last finite bound.
+    expect(figuresBetween(before, after)).toMatchObject({ requests: 100, p95Ms: 100 });
   });
 });

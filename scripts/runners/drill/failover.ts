@@ -13,12 +13,11 @@ import { DrillBudgetError, DrillError, DrillInputError, formatDuration } from '.
 import { ADMIN_EMAIL } from '../../../services/topology/apps.js';
 import { DATABASE } from '../../../services/topology/common.js';
 import { patroniNodes } from '../../../services/topology/patroni.js';
-import { discoverEndpoints } from '../deploy.js';
 import type { Progress } from '../progress.js';
-import { compose, patroniRest, type ComposeTarget } from '../stack.js';
+import { compose, httpsEndpoint, patroniRest, type ComposeTarget } from '../stack.js';
 import { startApiLoad, type StartedApiLoad } from './api-load.js';
 import { injectFault, type InjectedFault, type Undo } from './faults.js';
-import { createClient } from './http.js';
+import { createClient } from '../http.js';
 import { clusterHealthy, isReplicating, readCluster, type ClusterView, type RestEndpoints } from '../patroni.js';
 import { containerOf, localWritable } from './docker.js';
 import { saveDrillReport } from './report.js';
@@ -118,17 +117,17 @@ async function preflight(run: Run): Promise<void> {
 async function startLoads(run: Run): Promise<void> {
   const { target, progress } = run.options;
   await ensureWriterTable(run.writerTarget!);
-  const endpoints = await discoverEndpoints(target);
+  const https = await httpsEndpoint(target);
   const http = createClient(join(target.stateDir, 'ca', 'parity-ca.pem'));
   const adminPassword = (await readFile(join(target.stateDir, 'secrets', 'admin_password'), 'utf8')).trim();
-  const login = await http(`${endpoints.https}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ADMIN_EMAIL, password: adminPassword }) });
+  const login = await http(`${https}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ADMIN_EMAIL, password: adminPassword }) });
   const token = login.status === 200 ? (JSON.parse(login.body) as { accessToken: string }).accessToken : undefined;
   if (!token) run.notes.push(`no API writes: logging in as ${ADMIN_EMAIL} answered HTTP ${login.status}`);
   run.watch = watchCluster(run.rest, run.before!, run.now);
   run.writer = startWriter({ target: run.writerTarget!, ratePerSecond: run.options.writesPerSecond ?? 20, run: run.tag, now: run.now, onSample: (s) => run.samples.push(s) });
   run.api = startApiLoad({
     http,
-    base: endpoints.https,
+    base: https,
     readsPerSecond: run.options.apiReadsPerSecond ?? 10,
     writesPerSecond: run.options.apiWritesPerSecond ?? 2,
     ...(token ? { token } : {}),

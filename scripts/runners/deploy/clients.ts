@@ -1,0 +1,93 @@
+/**
+ * Everything a deploy or a rollback does to the world, behind one interface: the phases get a
+ * `DeployClients`, the CLI gives them the real one (`createDeployClients`), unit tests give them
+ * fakes. A drill will want the same clients plus its fault.
+ */
+import { join } from 'node:path';
+import type { Color } from '../../../services/config/schema.js';
+import type { ColorCounters, ColorState, DeployState } from '../../../services/deploy/policy.js';
+import { writeColorEnv, writeDeployState, writeRoutes } from '../deploy-state.js';
+import { systemClock, type Clock } from '../poll.js';
+import type { ComposeTarget } from '../stack.js';
+import { writeFileAtomic } from '../state.js';
+import { containerHealth, imageInEngine, inFlight, startColor, stopColor, unhealthyServices, type Endpoints, type ServiceHealth } from './containers.js';
+import { createClient } from '../http.js';
+import { bothCounters } from './prometheus.js';
+import { reportFileName } from './report.js';
+import { runSmoke, type SmokeJourneys } from './smoke.js';
+import { downServices, loadedWeights } from './traefik-api.js';
+import { COLOR_HEADER, headerKey } from '../../../services/contracts/index.js';
+
+/** The deploy's files: Traefik's watched routes, the state of record, the colors' env files, reports. */
+export interface DeployStore {
+  writeRoutes(weights: Record<Color, number>, sticky: boolean): Promise<void>;
+  writeState(state: DeployState): Promise<void>;
+  writeColorEnv(color: Color, settings: ColorState): Promise<void>;
+  /** Returns the file written. */
+  saveReport(name: string, report: object): Promise<string>;
+}
+
+export interface DeployClients {
+  readonly clock: Clock;
+  readonly store: DeployStore;
+  readonly traefik: {
+    /** The weights Traefik's API shows loaded. */
+    loadedWeights(): Promise<Partial<Record<Color, number>>>;
+    /** Services of a color whose servers Traefik does not see UP. */
+    downServices(color: Color): Promise<string[]>;
+  };
+  readonly prometheus: {
+    /** Both colors' Traefik counters, per series. */
+    counters(): Promise<Record<Color, ColorCounters>>;
+  };
+  readonly containers: {
+    start(color: Color, recreate: boolean): Promise<void>;
+    stop(color: Color): Promise<void>;
+    /** `service: health` for each service of the color Docker does not see healthy. */
+    unhealthy(color: Color): Promise<string[]>;
+    /** A service's own `/health` (L1–L3). */
+    health(service: string): Promise<ServiceHealth>;
+    /** Requests a color is serving now. */
+    inFlight(color: Color): Promise<number>;
+    /** Whether the engine has the image. */
+    imageExists(ref: string): Promise<boolean>;
+  };
+  /** Gate L4's journeys, pinned to a color; throws a `GateFailure` naming the journey that failed. */
+  smoke(color: Color, version: string): Promise<SmokeJourneys>;
+  /** One unpinned request through Traefik: the color that answered (undefined: no answer). */
+  answeringColor(): Promise<string | undefined>;
+}
+
+/** The real clients for a running stack. */
+export function createDeployClients(target: ComposeTarget, endpoints: Endpoints, clock: Clock = systemClock): DeployClients {
+  const http = createClient(join(target.stateDir, 'ca', 'parity-ca.pem'));
+  return {
+    clock,
+    store: {
+      writeRoutes: (weights, sticky) => writeRoutes(target.stateDir, { weights, sticky }),
+      writeState: (state) => writeDeployState(target.stateDir, state),
+      writeColorEnv: (color, settings) => writeColorEnv(target.stateDir, color, settings),
+      async saveReport(name, report) {
+        const file = join(target.stateDir, 'deploy', 'reports', reportFileName(new Date(clock.now()), name));
+        await writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`);
+        return file;
+      },
+    },
+    traefik: { loadedWeights: () => loadedWeights(endpoints.traefikApi), downServices: (color) => downServices(endpoints.traefikApi, color) },
+    prometheus: { counters: () => bothCounters(endpoints.prometheus) },
+    containers: {
+      start: (color, recreate) => startColor(target, color, recreate),
+      stop: (color) => stopColor(target, color),
+      unhealthy: (color) => unhealthyServices(target, color),
+      health: (service) => containerHealth(target, service),
+      inFlight: (color) => inFlight(target, color),
+      imageExists: imageInEngine,
+    },
+    smoke: (color, version) => runSmoke(http, endpoints.https, color, version, clock),
+    answeringColor: async () => {
+      const response = await http(`${endpoints.https}/api/events`).catch(() => undefined);
+      const color = response?.headers[headerKey(COLOR_HEADER)];
+      return typeof color === 'string' ? color : undefined;
+    },
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * `make deploy VERSION=x`: the idle color with the new version, the gates (L1–L3 health of
+ * every service, L4 smoke journeys pinned to the idle color), the canary 5 % → 25 % → 100 %
+ * judged by Prometheus on Traefik's metrics, the drain, the report. Any failed gate (or an
+ * abort) sends all traffic back to the old color and stops the new one.
+ */
+import type { Color, ParityConfig } from '../../../services/config/schema.js';
+import { profileServices } from '../../../services/config/profiles.js';
+import { CANARY_STEPS, figuresBetween, otherColor, validateDeployRequest, type DeployRequest, type DeployState } from '../../../services/deploy/policy.js';
+import { DeployInputError, DeployRolledBackError } from '../../../services/errors.js';
+import { catalogRef } from '../../../services/images/catalog.js';
+import { colorWeights } from '../../../services/topology/traefik.js';
+import { acquireDeployLock, currentDeployState } from '../deploy-state.js';
+import { createPhaseRecorder } from '../phases.js';
+import type { Progress } from '../progress.js';
+import type { ComposeTarget } from '../stack.js';
+import { createDeployClients, type DeployClients, type DeployStore } from './clients.js';
+import { discoverEndpoints, imageInEngine } from './containers.js';
+import { GateFailure } from './gate.js';
+import { canaryStep, drainOld, gateHealth, gateSmoke, recordShift, setState, startIdle, switchToFull, waitForWeights, type DeployRun } from './phases.js';
+import { summarize, type DeployReport } from './report.js';
+
+export interface DeployOptions {
+  readonly target: ComposeTarget;
+  readonly config: ParityConfig;
+  readonly progress: Progress;
+  /** Aborting (SIGINT/SIGTERM) rolls back like a failed gate. */
+  readonly signal?: AbortSignal;
+  /** Called once Traefik serves each canary step's weights (drills and tests look at the split). */
+  readonly onShift?: (weights: Record<Color, number>, sticky: boolean) => Promise<void>;
+  /** The world the deploy acts on; the stack's own when absent (unit tests pass fakes). */
+  readonly clients?: DeployClients;
+}
+
+/** Check the request before anything changes. */
+async function validateRequest(request: DeployRequest, config: ParityConfig, imageExists: (ref: string) => Promise<boolean>): Promise<void> {
+  const problems = validateDeployRequest(request);
+  if (!profileServices(config).has('prometheus')) problems.push('profile: the canary is judged with Prometheus, which runs in the full profile (profile: full in parity.yaml)');
+  const image = request.image ?? catalogRef('stubs');
+  if (problems.length === 0) {
+    if (!(await imageExists(image))) problems.push(`IMAGE: "${image}" is not in the engine (build it: make images IMAGES=stubs, or docker load it)`);
+  }
+  if (problems.length) throw new DeployInputError(problems);
+}
+
+/** If the last deploy was killed, put all traffic back on the color that was active before it. */
+export async function recoverInterrupted(state: DeployState, store: DeployStore, progress: Progress, now: number): Promise<DeployState> {
+  if (!state.inProgress) return state;
+  const interrupted = state.inProgress;
+  progress.info(
+    `a deploy of ${interrupted.version} to ${interrupted.color} (pid ${interrupted.pid}, started ${interrupted.startedAt}) was interrupted at "${interrupted.step}"; traffic was ${JSON.stringify(state.weights)}. Restoring 100 % to ${state.active}.`,
+  );
+  const recovered: DeployState = {
+    ...state,
+    weights: colorWeights(state.active, 100),
+    sticky: false,
+    inProgress: undefined,
+    lastDeploy: { version: interrupted.version, result: 'interrupted', at: new Date(now).toISOString() },
+  };
+  await store.writeRoutes(recovered.weights, recovered.sticky);
+  await store.writeState(recovered);
+  return recovered;
+}
+
+/** Resolves with the report when the new version has all the traffic; a failed gate rejects with `DeployRolledBackError`. */
+export async function deploy(request: DeployRequest, options: DeployOptions): Promise<DeployReport> {
+  const { target, config, progress } = options;
+  await validateRequest(request, config, options.clients?.containers.imageExists ?? imageInEngine);
+  const release = await acquireDeployLock(target.stateDir, `deploy ${request.version}`, (stale) =>
+    progress.info(`taking over a stale deploy lock: "${stale.command}" (pid ${stale.pid}, started ${stale.startedAt}) is no longer running`),
+  );
+  try {
+    const clients = options.clients ?? createDeployClients(target, await discoverEndpoints(target));
+    return await runDeploy(await openRun(request, options, clients));
+  } finally {
+    await release();
+  }
+}
+
+/** The run object: the state (after recovering a killed deploy), the colors, the baseline. */
+async function openRun(request: DeployRequest, options: DeployOptions, clients: DeployClients): Promise<DeployRun> {
+  const { target, config, progress } = options;
+  const startedAt = clients.clock.now();
+  const state = await recoverInterrupted(await currentDeployState(target.stateDir, config.activeColor), clients.store, progress, startedAt);
+  return {
+    request,
+    active: state.active,
+    idle: otherColor(state.active),
+    budgets: config.deploy,
+    clients,
+    recorder: createPhaseRecorder(progress, clients.clock),
+    progress,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onShift ? { onShift: options.onShift } : {}),
+    startedAt,
+    state,
+    traffic: [],
+    baseline: await clients.prometheus.counters(),
+  };
+}
+
+/** The phases in order; a failure before the switch rolls back. */
+async function runDeploy(run: DeployRun): Promise<DeployReport> {
+  const { request, active, idle } = run;
+  const at = new Date(run.startedAt).toISOString();
+  run.progress.info(`deploying ${request.version} to ${idle} (active: ${active} ${run.state.colors[active].version})`);
+  let promoted = false;
+  try {
+    await setState(run, {
+      ...run.state,
+      colors: { ...run.state.colors, [idle]: { version: request.version, ...(request.image ? { image: request.image } : {}), ...(request.fault ? { fault: request.fault } : {}), deployedAt: at } },
+      inProgress: { version: request.version, color: idle, pid: process.pid, step: 'start', startedAt: at },
+    });
+    await startIdle(run);
+    await gateHealth(run);
+    await gateSmoke(run);
+    for (const percent of CANARY_STEPS.filter((step) => step < 100)) await canaryStep(run, percent);
+    await switchToFull(run);
+    promoted = true;
+    await drainOld(run);
+    await setState(run, { ...run.state, inProgress: undefined, lastDeploy: { version: request.version, result: 'promoted', at: new Date(run.clients.clock.now()).toISOString() } });
+    const report = await finishReport(run, 'promoted');
+    await setState(run, { ...run.state, lastDeploy: { ...run.state.lastDeploy!, report: report.file } });
+    return report;
+  } catch (error) {
+    if (promoted) throw error;
+    throw await rollBackRun(run, error);
+  }
+}
+
+/** All traffic back to the old color, the new one stopped, the report; returns the error to throw. */
+async function rollBackRun(run: DeployRun, error: unknown): Promise<DeployRolledBackError> {
+  const { active, idle, clients, recorder } = run;
+  const failure = error instanceof GateFailure ? error : new GateFailure(recorder.phases.at(-1)?.name ?? 'start', [(error as Error).message]);
+  run.progress.info(`gate failed: ${failure.gate}: ${failure.reasons.join('; ')}; rolling back to ${active}`);
+  const back = colorWeights(active, 100);
+  await clients.store.writeRoutes(back, false);
+  recordShift(run, back, `rollback: ${failure.gate} failed`);
+  await waitForWeights(clients, back).catch((waitError: Error) => recorder.warn(waitError.message));
+  await clients.containers.stop(idle).catch((stopError: Error) => recorder.warn(`stopping ${idle}: ${stopError.message}`));
+  await setState(run, { ...run.state, active, weights: back, sticky: false, inProgress: undefined, lastDeploy: { version: run.request.version, result: 'rolled-back', at: new Date(clients.clock.now()).toISOString() } });
+  const report = await finishReport(run, 'rolled-back', failure);
+  return new DeployRolledBackError(failure.gate, failure.reasons, report.file);
+}
+
+/** Requests per color over the whole deploy, the report file, and the summary on stdout. */
+async function finishReport(run: DeployRun, result: DeployReport['result'], failure?: GateFailure): Promise<DeployReport> {
+  const { clients, request, active, idle } = run;
+  // One more scrape, so the last seconds of the deploy are counted.
+  await clients.clock.sleep(6000);
+  const end = await clients.prometheus.counters().catch(() => run.baseline);
+  const perColor = {} as DeployReport['perColor'];
+  for (const color of ['blue', 'green'] as const) {
+    const f = figuresBetween(run.baseline[color], end[color]);
+    perColor[color] = { requests: Math.round(f.requests), errors: f.errors };
+  }
+  const base = {
+    kind: 'deploy' as const,
+    version: request.version,
+    from: { color: active, version: run.state.colors[active].version },
+    to: { color: idle, version: request.version },
+    result,
+    ...(failure ? { failedGate: failure.gate, reasons: failure.reasons } : {}),
+    startedAt: new Date(run.startedAt).toISOString(),
+    totalMs: clients.clock.now() - run.startedAt,
+    ...(run.healthyToFullMs !== undefined ? { healthyToFullMs: run.healthyToFullMs } : {}),
+    phases: run.recorder.phases,
+    traffic: run.traffic,
+    perColor,
+    warnings: run.recorder.warnings,
+  };
+  const file = await clients.store.saveReport(`deploy-${request.version}`, base);
+  const report: DeployReport = { ...base, file };
+  run.progress.done();
+  process.stdout.write(`${summarize(report)}\n`);
+  return report;
+}
