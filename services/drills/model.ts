@@ -103,6 +103,8 @@ export interface DrillReport {
   readonly description: string;
   readonly startedAt: string;
   readonly durationMs: number;
+  /** The runner's phases with their durations (what the progress said), for the record. */
+  readonly phases?: readonly { readonly name: string; readonly ms: number; readonly ok: boolean }[];
   readonly markers: readonly Marker[];
   readonly bands: readonly Band[];
   readonly figures: readonly FigureVerdict[];

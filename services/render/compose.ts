@@ -32,6 +32,7 @@ function renderService(service: ServiceSpec, topology: Topology, files: readonly
       start_period: health.startPeriod ?? '5s',
     },
     user: service.user,
+    dns_opt: service.dnsOptions?.length ? service.dnsOptions : undefined,
     mem_limit: resources?.memory,
     cpus: resources?.cpus,
     labels: {

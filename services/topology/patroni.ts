@@ -72,6 +72,7 @@ export function patroniServices(config: ParityConfig, image: string): ServiceSpe
     ports: [{ bind: '127.0.0.1', container: PATRONI_REST_PORT }],
     volumes: [`${node}:${PG_DATA}`, './patroni:/etc/parity/patroni:ro'],
     secrets: ['postgres_password', 'replication_password'],
+    dnsOptions: ['timeout:1', 'attempts:1'],
     dependsOn: Object.fromEntries(ETCD_MEMBERS.map((member) => [member, 'service_healthy'])),
     // 200 once Postgres runs on this node, as leader or replica.
     healthcheck: { ...httpHealth(PATRONI_REST_PORT, '/health'), interval: '2s', startPeriod: '30s' },
@@ -179,9 +180,9 @@ const haproxyCommon = (resolversFor: string) => [
   '  timeout client 30m',
   '  timeout server 30m',
   '  timeout check 1s',
-  // Fast, cheap checks: a dead leader is out of rotation within ~1 s, and its client sessions
+  // Fast, cheap checks (an OPTIONS to Patroni's REST API): a dead leader is out of rotation within ~0.5 s, and its client sessions
   // are cut so pools reconnect to the new one instead of hanging on a dead peer.
-  `  default-server inter 500ms fastinter 250ms downinter 500ms fall 2 rise 1 on-marked-down shutdown-sessions resolvers docker init-addr last,libc,none check port ${PATRONI_REST_PORT}`,
+  `  default-server inter 250ms fastinter 100ms downinter 250ms fall 2 rise 1 on-marked-down shutdown-sessions resolvers docker init-addr last,libc,none check port ${PATRONI_REST_PORT}`,
   '',
   `# ${resolversFor}`,
 ];

@@ -54,6 +54,12 @@ export interface ServiceSpec {
   /** Every service has one: `make up` waits on it. */
   readonly healthcheck: HealthSpec;
   readonly user?: string;
+  /**
+   * resolv.conf options (compose `dns_opt`). A Patroni node cut off the network must fail its etcd
+   * calls fast to demote itself in time; Docker's default DNS timeouts (5 s × 2 tries per lookup)
+   * kept a partitioned leader writable for 20–30 s in a prototype, long after another was promoted.
+   */
+  readonly dnsOptions?: readonly string[];
   readonly color?: Color;
   /** What a person opens or connects to, for the status table. */
   readonly url?: string;

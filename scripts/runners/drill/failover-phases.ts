@@ -1,0 +1,103 @@
+/**
+ * The failover drill's phases after the loads start: the fault, the failover it should cause (or
+ * the quiet it should leave), the API's recovery, and putting things back until the faulted node
+ * replicates again.
+ */
+import { SCENARIOS } from '../../../services/drills/failover.js';
+import type { Sample } from '../../../services/drills/model.js';
+import { DATABASE } from '../../../services/topology/common.js';
+import { isReplicating } from '../patroni.js';
+import { systemClock } from '../poll.js';
+import { containerOf, localWritable } from './docker.js';
+import { injectFault } from './faults.js';
+import { mark, waitUntil, type Run } from './failover-run.js';
+
+export async function fault(run: Run): Promise<void> {
+  const { target } = run.options;
+  const atMs = run.now();
+  const injected = await injectFault(run.scenario, target, run.watch!.latest() ?? run.before!, run.nodes, run.rest);
+  run.fault = { ...injected, atMs };
+  if (injected.undo) run.undo.push(injected.undo);
+  mark(run, 'fault injected', atMs, `${run.scenario} on ${injected.victim}`);
+}
+
+/** Until the scenario's expected state: a new leader that takes writes, or (no failover expected) a quiet observation window. */
+export async function awaitFailover(run: Run): Promise<void> {
+  const { config, signal, target } = run.options;
+  const spec = SCENARIOS[run.scenario];
+  const { ttl, loopWait } = config.postgres.patroni;
+  const faultAt = run.fault!.atMs;
+  if (spec.leaderChanges === 0) {
+    // Long enough for a wrongly expired lease to show: two ttls and a loop.
+    await systemClock.sleep((2 * ttl + loopWait + 2) * 1000, signal);
+    return;
+  }
+  let partitionWatch: Promise<void> | undefined;
+  let readOnlyAt: number | undefined;
+  if (run.scenario === 'partition-primary') {
+    const id = await containerOf(target, run.fault!.victim);
+    partitionWatch = waitUntil(run, `${run.fault!.victim} read-only on its own socket`, async () => (await localWritable(id, DATABASE.user, DATABASE.name)) === false, 60_000, 100).then((ok) => {
+      if (ok) readOnlyAt = run.now();
+    });
+  }
+  const timeoutMs = Math.max(60_000, (ttl * 3 + loopWait * 2) * 1000);
+  const lost = await waitUntil(run, 'the leader key changing', () => run.watch!.changes.length > 0, timeoutMs, 100);
+  mark(run, 'leader lost detected', lost ? run.watch!.changes[0]!.atMs : undefined);
+  const elected = await waitUntil(run, 'a new leader', () => run.watch!.elections().length > 0, timeoutMs, 100);
+  const election = run.watch!.elections()[0];
+  run.electedAtMs = election?.atMs;
+  mark(run, 'new leader elected', elected ? election!.atMs : undefined, election?.to);
+  await waitUntil(run, 'an acknowledged write after the last failed one', () => run.samples.some((s) => s.lane === 'write' && s.outcome === 'ok' && s.atMs > faultAt && s.atMs >= (lastFailure(run.samples, 'write', faultAt) ?? 0)), timeoutMs, 100);
+  const first = run.samples.filter((s) => s.lane === 'write' && s.outcome === 'ok' && s.atMs >= (lastFailure(run.samples, 'write', faultAt) ?? faultAt)).sort((a, b) => a.atMs - b.atMs)[0];
+  mark(run, 'first acked write', first ? first.atMs + first.latencyMs : undefined);
+  if (partitionWatch) {
+    await partitionWatch;
+    mark(run, 'cut-off leader is read-only', readOnlyAt);
+    run.overlapMs = readOnlyAt === undefined ? undefined : Math.max(0, readOnlyAt - (run.electedAtMs ?? Number.POSITIVE_INFINITY));
+    if (readOnlyAt === undefined) run.notes.push('the cut-off leader never became read-only within 60 s');
+  }
+}
+
+const lastFailure = (samples: readonly Sample[], lane: Sample['lane'], after: number): number | undefined =>
+  samples.filter((s) => s.lane === lane && s.outcome === 'failed' && s.atMs >= after).reduce<number | undefined>((latest, s) => Math.max(latest ?? 0, s.atMs), undefined);
+
+export async function awaitApiHealthy(run: Run): Promise<void> {
+  const { config } = run.options;
+  const faultAt = run.fault!.atMs;
+  // Healthy: 3 s without a failed API answer, with at least one API write (when writes run) in it.
+  const healthy = await waitUntil(run, 'the API answering reads and writes', () => {
+    const now = run.now();
+    const recent = run.samples.filter((s) => s.lane === 'api' && s.atMs >= now - 3000 && s.atMs >= faultAt);
+    const writes = run.apiWriteTimes.size === 0 || recent.some((s) => run.apiWriteTimes.has(s.atMs) && s.outcome === 'ok');
+    return now - faultAt >= 3000 && recent.length > 0 && recent.every((s) => s.outcome !== 'failed') && writes;
+  }, config.drills.failover.apiRecoverySeconds * 2000 + 10_000);
+  const apiFailure = lastFailure(run.samples, 'api', faultAt);
+  mark(run, 'API reads and writes healthy', healthy ? Math.max(faultAt, apiFailure ?? faultAt) : undefined);
+}
+
+/** Put back what the fault changed (the undo stack), then wait until the victim is back in the cluster. */
+export async function restoreAndRejoin(run: Run): Promise<void> {
+  const { config } = run.options;
+  const victim = run.fault!.victim;
+  const restartedAt = run.now();
+  await undoAll(run);
+  if (run.restored.length) mark(run, 'fault removed', restartedAt, run.restored.join('; '));
+  if (!run.nodes.includes(victim)) return;
+  const rejoined = await waitUntil(run, `${victim} replicating`, () => isReplicating(run.watch!.latest()?.members.find((m) => m.name === victim)), config.drills.failover.rejoinSeconds * 2000 + 30_000, 250);
+  const at = rejoined ? run.now() : undefined;
+  if (at !== undefined) run.rejoinMs = at - (run.scenario === 'switchover' ? run.fault!.atMs : restartedAt);
+  mark(run, `${victim} rejoined as replica`, at);
+}
+
+export async function undoAll(run: Run): Promise<void> {
+  while (run.undo.length) {
+    const step = run.undo.pop()!;
+    try {
+      await step.run();
+      run.restored.push(step.what);
+    } catch (error) {
+      run.restored.push(`FAILED to put back: ${step.what}: ${(error as Error).message}`);
+    }
+  }
+}
+

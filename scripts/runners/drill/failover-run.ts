@@ -1,0 +1,139 @@
+/**
+ * The failover drill's run object and its setup: what one drill knows (each phase reads and fills
+ * it), the checks before anything changes, and the loads users and the writer put on the stack.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ParityConfig } from '../../../services/config/schema.js';
+import type { DrillReport, Marker, Sample } from '../../../services/drills/model.js';
+import type { FailoverScenario } from '../../../services/drills/failover.js';
+import { DrillError, DrillInputError } from '../../../services/errors.js';
+import { ADMIN_EMAIL } from '../../../services/topology/apps.js';
+import { DATABASE } from '../../../services/topology/common.js';
+import { patroniNodes } from '../../../services/topology/patroni.js';
+import { createClient } from '../http.js';
+import { clusterHealthy, readCluster, type ClusterView, type RestEndpoints } from '../patroni.js';
+import type { PhaseRecorder } from '../phases.js';
+import { pending, done, pollUntil } from '../poll.js';
+import type { Progress } from '../progress.js';
+import { compose, httpsEndpoint, patroniRest, type ComposeTarget } from '../stack.js';
+import { TimeoutError } from '../../../services/errors.js';
+import { startApiLoad, type StartedApiLoad } from './api-load.js';
+import type { InjectedFault, Undo } from './faults.js';
+import { ensureWriterTable, startWriter, type StartedWriter, type WriterTarget } from './writer.js';
+import { watchCluster, type ClusterWatch } from './watch.js';
+
+export interface FailoverOptions {
+  readonly target: ComposeTarget;
+  readonly config: ParityConfig;
+  readonly scenario: string;
+  readonly progress: Progress;
+  /** Ctrl-C / SIGTERM: the drill stops, puts back what it changed, and reports. */
+  readonly signal?: AbortSignal;
+  /** Writes per second through postgres-writer. @default 20 */
+  readonly writesPerSecond?: number;
+  /** API reads and writes per second through Traefik. @default 10 and 2 */
+  readonly apiReadsPerSecond?: number;
+  readonly apiWritesPerSecond?: number;
+}
+
+export interface FailoverResult {
+  readonly report: DrillReport;
+  readonly dir: string;
+}
+
+/** Everything one drill run knows; each phase reads and fills it. */
+export interface Run {
+  readonly options: FailoverOptions;
+  readonly recorder: PhaseRecorder;
+  readonly scenario: FailoverScenario;
+  readonly startedAt: Date;
+  readonly now: () => number;
+  readonly samples: Sample[];
+  readonly apiWriteTimes: Set<number>;
+  readonly markers: Marker[];
+  readonly undo: Undo[];
+  readonly restored: string[];
+  readonly notes: string[];
+  readonly tag: string;
+  nodes: string[];
+  rest: RestEndpoints;
+  writerTarget?: WriterTarget;
+  before?: ClusterView;
+  watch?: ClusterWatch;
+  writer?: StartedWriter;
+  api?: StartedApiLoad;
+  fault?: InjectedFault & { readonly atMs: number };
+  electedAtMs?: number;
+  rejoinMs?: number;
+  overlapMs?: number;
+  ackedWritesLost: number;
+}
+
+/**
+ * Wait until \`condition\` holds (polled through pollUntil); false when it never did within
+ * \`timeoutMs\` (the drill reports "never" for that moment). Ctrl-C ends the wait with an
+ * InterruptedError, which stops the drill.
+ */
+export async function waitUntil(run: Run, subject: string, condition: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 200): Promise<boolean> {
+  try {
+    await pollUntil(async () => ((await condition()) ? done(true) : pending('not yet')), { subject, expectation: subject, timeoutMs, intervalMs, ...(run.options.signal ? { signal: run.options.signal } : {}) });
+    return true;
+  } catch (error) {
+    if (error instanceof TimeoutError) return false;
+    throw error;
+  }
+}
+
+/** A moment of the drill: kept for the report and the picture, and said as it happens. */
+export const mark = (run: Run, name: string, atMs?: number, detail?: string): void => {
+  run.markers.push({ name, ...(atMs !== undefined ? { atMs } : {}), ...(detail ? { detail } : {}) });
+  run.options.progress.info(`${atMs === undefined ? '   never' : `+${(atMs / 1000).toFixed(2)}s`.padStart(8)}  ${name}${detail ? ` (${detail})` : ''}`);
+};
+
+export async function preflight(run: Run): Promise<void> {
+  const { target, config } = run.options;
+  if (config.postgres.ha !== 'patroni') {
+    throw new DrillInputError(`the failover drill needs the Patroni cluster (postgres.ha: patroni in parity.yaml; profile "${config.profile}" runs postgres.ha: ${config.postgres.ha})`);
+  }
+  run.nodes = patroniNodes(config);
+  run.rest = await patroniRest(target, config);
+  const view = Object.keys(run.rest).length ? await readCluster(run.rest, 2000) : undefined;
+  if (!clusterHealthy(view, run.nodes)) {
+    throw new DrillInputError(
+      `the Patroni cluster of project ${target.project} is not up and healthy (${view ? `members: ${view.members.map((m) => `${m.name} ${m.role} ${m.state}`).join(', ')}` : 'no node answered'}); start it with make up and wait for make status to show one leader and replicating replicas`,
+    );
+  }
+  run.before = view;
+  const port = (await compose(target, ['port', 'postgres-writer', '5432'])).trim().split(':').at(-1);
+  const password = (await readFile(join(target.stateDir, 'secrets', 'postgres_password'), 'utf8')).trim();
+  run.writerTarget = { host: '127.0.0.1', port: Number(port), user: DATABASE.user, password, database: DATABASE.name };
+}
+
+export async function startLoads(run: Run): Promise<void> {
+  const { target, progress } = run.options;
+  await ensureWriterTable(run.writerTarget!);
+  const https = await httpsEndpoint(target);
+  const http = createClient(join(target.stateDir, 'ca', 'parity-ca.pem'));
+  const adminPassword = (await readFile(join(target.stateDir, 'secrets', 'admin_password'), 'utf8')).trim();
+  const login = await http(`${https}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ADMIN_EMAIL, password: adminPassword }) });
+  const token = login.status === 200 ? (JSON.parse(login.body) as { accessToken: string }).accessToken : undefined;
+  if (!token) run.notes.push(`no API writes: logging in as ${ADMIN_EMAIL} answered HTTP ${login.status}`);
+  run.watch = watchCluster(run.rest, run.before!, run.now);
+  run.writer = startWriter({ target: run.writerTarget!, ratePerSecond: run.options.writesPerSecond ?? 20, run: run.tag, now: run.now, onSample: (s) => run.samples.push(s) });
+  run.api = startApiLoad({
+    http,
+    base: https,
+    readsPerSecond: run.options.apiReadsPerSecond ?? 10,
+    writesPerSecond: run.options.apiWritesPerSecond ?? 2,
+    ...(token ? { token } : {}),
+    writeTag: run.tag,
+    now: run.now,
+    onSample: ({ kind, ...sample }) => {
+      run.samples.push(sample);
+      if (kind === 'write') run.apiWriteTimes.add(sample.atMs);
+    },
+  });
+  progress.info(`load: ${run.options.writesPerSecond ?? 20} writes/s through postgres-writer, API ${run.options.apiReadsPerSecond ?? 10} reads/s + ${token ? (run.options.apiWritesPerSecond ?? 2) : 0} writes/s through Traefik`);
+}
+
