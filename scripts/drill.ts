@@ -23,8 +23,8 @@ Report: .parity/drills/<time>-failover-<scenario>/ — summary.txt, report.json,
 timeline.svg (requests OK / fallback / failed per second, phases marked).
 Budgets: drills.failover.* in parity.yaml.
 Exit: 0 within budgets; 1 a budget exceeded or the drill broke; 2 bad input (unknown scenario,
-stack not up, postgres.ha not patroni) with nothing changed. Ctrl-C or SIGTERM stops the drill,
-puts back what it changed, and still writes the report. (make itself exits 2 for any failure:
+stack not up, postgres.ha not patroni) with nothing changed; 130 interrupted: Ctrl-C or SIGTERM
+stops the drill, puts back what it changed, and still writes the report. (make itself exits 2 for any failure:
 run the npx command to get these codes.)
 
 Options:

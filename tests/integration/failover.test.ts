@@ -143,7 +143,7 @@ describe('failover drills on a real Patroni cluster (synchronous mode) under loa
     });
     const code = await exited;
     log.push(`FIGURES ctrl-c: exit ${code}; ${output.split('\n').filter((line) => /restored|started .* again|cluster healthy/.test(line)).join(' | ')}`);
-    expect(code).toBe(1);
+    expect(code).toBe(130);
     expect(output).toContain('SIGINT: stopping the drill and putting back what it changed');
     expect(output).toMatch(/started postgres-\d again/);
     expect(output).toContain('cluster healthy: one leader, every replica replicating');
