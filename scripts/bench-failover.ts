@@ -10,14 +10,14 @@ import type { ParityConfig } from '../services/config/schema.js';
 import { parseConfig } from '../services/config/validate.js';
 import type { DrillReport } from '../services/drills/model.js';
 import { DrillBudgetError, formatDuration } from '../services/errors.js';
-import { patroniNodes } from '../services/topology/patroni.js';
+import { ETCD_MEMBERS, patroniNodes, TOXIPROXY_API_PORT } from '../services/topology/patroni.js';
 import { parseCli, runMain } from './runners/cli.js';
 import { containerRss, mib } from './runners/container-stats.js';
 import { runFailoverDrill } from './runners/drill/failover.js';
-import { tryRun } from './runners/exec.js';
 import { applyDynamicConfig, readCluster } from './runners/patroni.js';
 import { createProgress, type Progress } from './runners/progress.js';
-import { compose, downStack, patroniRest, upStack, type ComposeTarget } from './runners/stack.js';
+import { compose, downStack, patroniRest, publishedPort, upStack, type ComposeTarget } from './runners/stack.js';
+import { addToxic, resetToxics } from './runners/toxiproxy.js';
 import { statePath, writeFileAtomic } from './runners/state.js';
 import { watchCluster } from './runners/drill/watch.js';
 
@@ -28,8 +28,9 @@ On a stack of its own (minimal profile + the Patroni cluster, synchronous mode),
 drill's runner:
   - kill-primary N times with parity.yaml's timings and N times with Patroni's defaults
     (ttl 30 / loop_wait 10 / retry_timeout 10): RTO median and worst, rejoin, acked writes lost;
-  - false failovers with 1 s of latency jitter (netem delay 500ms ± 500ms) on every Patroni node's
-    network for S seconds (needs root and tc from iproute2 on the host);
+  - false failovers with 1 s of latency jitter (500 ms ± 500 ms each way) between every Patroni
+    node and etcd for S seconds, through the stack's Toxiproxy (postgres.dcsProxy; this kernel has
+    no netem);
   - switchover write stall; acked writes lost with synchronous_mode off;
   - memory of the HA cluster against a plain primary + replica.
 Figures go to stdout and .parity/bench/failover.json. Takes about 15 minutes with N = 10.
@@ -74,28 +75,30 @@ async function kills(target: ComposeTarget, config: ParityConfig, label: string,
   return { label, timings: config.postgres.patroni, rtoMs: rto, rtoMedianMs: median(rto), rtoWorstMs: Math.max(...rto), rejoinMedianMs: median(rejoin), ackedWritesLost: lost, falseFailovers, failedKills: count - rto.length };
 }
 
-/** Latency jitter on every Patroni node for `seconds`; counts leader changes. The netem qdisc is always removed. */
+/**
+ * 1 s of latency jitter (500 ms ± 500 ms, both ways) on the consensus path, every Patroni node to
+ * every etcd member, through the stack's Toxiproxy, for `seconds`; counts leader changes. The toxics
+ * are always removed.
+ */
 async function jitter(target: ComposeTarget, config: ParityConfig, seconds: number, progress: Progress) {
-  const pids: string[] = [];
-  for (const node of patroniNodes(config)) {
-    const id = (await compose(target, ['ps', '-q', node])).trim();
-    pids.push((await tryRun(['docker', 'inspect', '--format', '{{.State.Pid}}', id])).stdout.trim());
-  }
-  const netem = (pid: string, args: string[]) => tryRun(['nsenter', '-t', pid, '-n', 'tc', 'qdisc', ...args]);
+  const port = await publishedPort(target, 'toxiproxy', TOXIPROXY_API_PORT);
+  if (port === undefined) return { skipped: 'no toxiproxy in the stack (postgres.dcsProxy: true)' };
+  const api = `http://127.0.0.1:${port}`;
   const rest = await patroniRest(target, config);
   const before = await readCluster(rest);
   if (!before) return { skipped: 'no cluster view' };
   const origin = performance.now();
   const watch = watchCluster(rest, before, () => performance.now() - origin, 500);
   try {
-    for (const pid of pids) {
-      const added = await netem(pid, ['add', 'dev', 'eth0', 'root', 'netem', 'delay', '500ms', '500ms']);
-      if (added.code !== 0) return { skipped: `tc netem not available (${added.stderr.trim() || `exit ${added.code}`}): run as root with iproute2` };
+    for (const member of ETCD_MEMBERS) {
+      for (const stream of ['upstream', 'downstream'] as const) {
+        await addToxic(api, member, { name: `jitter-${stream}`, type: 'latency', stream, attributes: { latency: 500, jitter: 500 } });
+      }
     }
-    progress.step(`jitter: 500 ms ± 500 ms on ${pids.length} Patroni nodes for ${seconds} s`);
+    progress.step(`jitter: 500 ms ± 500 ms each way, Patroni ↔ etcd, for ${seconds} s`);
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
   } finally {
-    for (const pid of pids) await netem(pid, ['del', 'dev', 'eth0', 'root']);
+    await resetToxics(api);
     await watch.stop();
   }
   return { seconds, leaderChanges: watch.changes.length, elections: watch.elections().length, changes: watch.changes };
@@ -117,7 +120,7 @@ await runMain(async () => {
   const progress = createProgress('[bench-failover]');
   const stateDir = statePath('bench-failover');
   const target: ComposeTarget = { project: 'parity-bench-failover', composeDir: join(stateDir, 'compose'), stateDir };
-  const base = 'profile: minimal\npostgres:\n  ha: patroni\n  synchronous: true\n';
+  const base = 'profile: minimal\npostgres:\n  ha: patroni\n  synchronous: true\n  dcsProxy: true\n';
   const ours = parseConfig(base);
   const defaults = parseConfig(`${base}  patroni:\n    ttl: 30\n    loopWait: 10\n    retryTimeout: 10\n`);
   const asyncConfig = parseConfig(base.replace('synchronous: true', 'synchronous: false'));
@@ -156,7 +159,7 @@ await runMain(async () => {
     `kill-primary RTO, parity.yaml's timings (${o.label}): median ${formatDuration(o.rtoMedianMs)}, worst ${formatDuration(o.rtoWorstMs)} over ${o.rtoMs.length} kills; rejoin median ${formatDuration(o.rejoinMedianMs)}; acked writes lost ${o.ackedWritesLost}; false failovers ${o.falseFailovers}`,
     `kill-primary RTO, Patroni's defaults (${d.label}): median ${formatDuration(d.rtoMedianMs)}, worst ${formatDuration(d.rtoWorstMs)} over ${d.rtoMs.length} kills; rejoin median ${formatDuration(d.rejoinMedianMs)}; acked writes lost ${d.ackedWritesLost}`,
     `ratio of medians: ${(o.rtoMedianMs / d.rtoMedianMs).toFixed(2)} × Patroni's defaults`,
-    j.skipped ? `jitter: skipped (${j.skipped})` : `false failovers under 500 ms ± 500 ms jitter for ${j.seconds} s: ${j.leaderChanges} leader changes`,
+    j.skipped ? `jitter: skipped (${j.skipped})` : `false failovers under 500 ms ± 500 ms jitter each way on Patroni ↔ etcd for ${j.seconds} s: ${j.leaderChanges} leader changes`,
     `switchover write stall: ${(figures.switchoverStallMs as (number | null)[]).map((v) => `${v} ms`).join(', ')}`,
     `acked writes lost: synchronous ${o.ackedWritesLost + d.ackedWritesLost} over ${o.rtoMs.length + d.rtoMs.length} kills; asynchronous ${(figures.asyncAckedWritesLost as (number | null)[]).join(', ')} (3 kills)`,
     `memory: HA cluster (3 etcd + ${patroniNodes(ours).length} Patroni + 2 HAProxy) ${mib(m.haClusterBytes)} vs primary + replica ${mib(m.primaryReplicaBytes)}`,

@@ -45,7 +45,8 @@ export function needsOf(logical: string, config: ParityConfig): string[] {
 
 /** The database tier's logical services: etcd + Patroni nodes + the two HAProxy endpoints, or primary + replica. */
 function databaseServices(config: ParityConfig): string[] {
-  return config.postgres.ha === 'patroni' ? ['etcd', 'postgres', 'postgres-writer', 'postgres-reader'] : ['postgres-primary', 'postgres-replica'];
+  if (config.postgres.ha !== 'patroni') return ['postgres-primary', 'postgres-replica'];
+  return ['etcd', 'postgres', 'postgres-writer', 'postgres-reader', ...(config.postgres.dcsProxy ? ['toxiproxy'] : [])];
 }
 
 /** The logical services that run for this config. */

@@ -126,6 +126,12 @@ export interface PostgresConfig {
   readonly synchronous: boolean;
   /** Patroni `synchronous_mode_strict`: refuse writes rather than run without a sync standby. @default false */
   readonly synchronousStrict: boolean;
+  /**
+   * Route Patroni's etcd traffic through Toxiproxy (a `toxiproxy` service; Patroni's `use_proxies`),
+   * so drills and `make bench-failover` can put latency, jitter or a cut on the consensus path.
+   * This kernel has no netem, and Toxiproxy needs no privileges. @default false
+   */
+  readonly dcsProxy: boolean;
   /** Patroni's timings, in seconds; Patroni requires loopWait + 2 × retryTimeout ≤ ttl. */
   readonly patroni: {
     /** Leader lease: a dead leader is replaced after at most this long. @default 5 */
@@ -217,6 +223,7 @@ export const DEFAULT_CONFIG: ParityConfig = {
     nodes: 3,
     synchronous: true,
     synchronousStrict: false,
+    dcsProxy: false,
     patroni: { ttl: 5, loopWait: 1, retryTimeout: 2, maximumLagOnFailoverBytes: 1_048_576 },
   },
   drills: {
@@ -304,6 +311,7 @@ export const CONFIG_SCHEMA: FieldSchema = {
         nodes: { kind: 'number', min: 2, max: 5, integer: true, unit: 'Patroni nodes' },
         synchronous: { kind: 'boolean' },
         synchronousStrict: { kind: 'boolean' },
+        dcsProxy: { kind: 'boolean' },
         patroni: {
           kind: 'object',
           fields: {

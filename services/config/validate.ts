@@ -272,7 +272,7 @@ function checkPostgres(config: ParityConfig, positions: Positions): ConfigIssue[
     issues.push({ path: 'postgres.synchronousStrict', ...pos('postgres.synchronousStrict'), message: 'expected synchronous: true as well (strict mode is a variant of synchronous mode)' });
   }
   if (config.postgres.ha === 'streaming') {
-    for (const key of ['nodes', 'synchronous', 'synchronousStrict', 'patroni']) {
+    for (const key of ['nodes', 'synchronous', 'synchronousStrict', 'dcsProxy', 'patroni']) {
       const path = `postgres.${key}`;
       if (positions.has(path)) issues.push({ path, ...pos(path), message: 'only applies with postgres.ha: patroni (streaming runs one primary and one replica)' });
     }

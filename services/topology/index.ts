@@ -11,7 +11,7 @@ import { alertmanagerFiles, alertmanagerService } from './alertmanager.js';
 import { exporterServices, postgresExporterFiles } from './exporters.js';
 import { grafanaFiles, grafanaService } from './grafana.js';
 import { postgresFiles, postgresPrimary, postgresReplica } from './postgres.js';
-import { etcdServices, haproxyServices, patroniFiles, patroniServices } from './patroni.js';
+import { dcsProxyService, etcdServices, haproxyServices, patroniFiles, patroniServices } from './patroni.js';
 import { prometheusFiles, prometheusService } from './prometheus.js';
 import { redisService } from './redis.js';
 import { s3Service } from './s3.js';
@@ -46,6 +46,7 @@ export function imagesFor(config: ParityConfig) {
     patroni: catalogRef('patroni'),
     etcd: catalogRef('etcd'),
     haproxy: catalogRef('haproxy'),
+    toxiproxy: catalogRef('toxiproxy'),
   } as const;
 }
 
@@ -59,7 +60,12 @@ export function buildTopology(config: ParityConfig): Topology {
     authService(config, images.stubs, running),
     ...APP_SERVICES.flatMap((app) => colors.map((color) => appService(app, color, config, images.stubs, running))),
     ...(config.postgres.ha === 'patroni'
-      ? [...etcdServices(images.etcd), ...patroniServices(config, images.patroni), ...haproxyServices(config, images.haproxy)]
+      ? [
+          ...etcdServices(images.etcd),
+          ...patroniServices(config, images.patroni),
+          ...haproxyServices(config, images.haproxy),
+          ...(config.postgres.dcsProxy ? [dcsProxyService(images.toxiproxy)] : []),
+        ]
       : [postgresPrimary(config, images.postgres), postgresReplica(config, images.postgres)]),
     redisService(config, images.redis),
   ];

@@ -14,6 +14,10 @@ export const PATRONI_REST_PORT = 8008;
 /** HAProxy's own port: `GET /health` (503 while the writer has no leader) and `/metrics`. */
 export const HAPROXY_ADMIN_PORT = 8404;
 export const ETCD_CLIENT_PORT = 2379;
+/** Toxiproxy's API; with `postgres.dcsProxy` it forwards `toxiproxy:2379N` to `etcd-N:2379`. */
+export const TOXIPROXY_API_PORT = 8474;
+/** The Toxiproxy listener in front of an etcd member (`etcd-2` → 23792). */
+export const etcdProxyPort = (member: string): number => ETCD_CLIENT_PORT * 10 + Number(member.split('-').at(-1));
 const ETCD_PEER_PORT = 2380;
 export const ETCD_MEMBERS = ['etcd-1', 'etcd-2', 'etcd-3'] as const;
 /** Patroni's cluster name (`scope`): its keys in etcd live under /parity/<scope>/. */
@@ -73,7 +77,7 @@ export function patroniServices(config: ParityConfig, image: string): ServiceSpe
     volumes: [`${node}:${PG_DATA}`, './patroni:/etc/parity/patroni:ro'],
     secrets: ['postgres_password', 'replication_password'],
     dnsOptions: ['timeout:1', 'attempts:1'],
-    dependsOn: Object.fromEntries(ETCD_MEMBERS.map((member) => [member, 'service_healthy'])),
+    dependsOn: Object.fromEntries([...ETCD_MEMBERS, ...(config.postgres.dcsProxy ? ['toxiproxy'] : [])].map((member) => [member, 'service_healthy'])),
     // 200 once Postgres runs on this node, as leader or replica.
     healthcheck: { ...httpHealth(PATRONI_REST_PORT, '/health'), interval: '2s', startPeriod: '30s' },
   }));
@@ -103,7 +107,10 @@ export function patroniConfig(config: ParityConfig): object {
     scope: PATRONI_SCOPE,
     namespace: '/parity/',
     restapi: { listen: `0.0.0.0:${PATRONI_REST_PORT}` },
-    etcd3: { hosts: ETCD_MEMBERS.map((member) => `${member}:${ETCD_CLIENT_PORT}`) },
+    // Through Toxiproxy, Patroni must use the hosts as given (use_proxies), not the member URLs etcd advertises.
+    etcd3: config.postgres.dcsProxy
+      ? { hosts: ETCD_MEMBERS.map((member) => `toxiproxy:${etcdProxyPort(member)}`), use_proxies: true }
+      : { hosts: ETCD_MEMBERS.map((member) => `${member}:${ETCD_CLIENT_PORT}`) },
     bootstrap: {
       // Applied when the cluster is first created; `make up` and the drills PATCH /config to
       // keep a running cluster in line with parity.yaml.
@@ -239,6 +246,7 @@ export function patroniFiles(config: ParityConfig): FileSpec[] {
     { path: 'patroni/patroni.yml', format: 'yaml', value: patroniConfig(config), source },
     { path: 'haproxy/postgres-writer.cfg', format: 'config', value: haproxyWriterConfig(config), source },
     { path: 'haproxy/postgres-reader.cfg', format: 'config', value: haproxyReaderConfig(config), source },
+    ...(config.postgres.dcsProxy ? [{ path: 'toxiproxy/proxies.json', format: 'json' as const, value: dcsProxies(), source }] : []),
   ];
 }
 
@@ -289,3 +297,23 @@ export const PATRONI_ALERT_RULES: readonly AlertRule[] = [
     },
   },
 ];
+
+/** Toxiproxy between Patroni and etcd (`postgres.dcsProxy`): its API on an ephemeral loopback port. */
+export function dcsProxyService(image: string): ServiceSpec {
+  return {
+    name: 'toxiproxy',
+    logical: 'toxiproxy',
+    tier: 'data',
+    image,
+    command: ['-host=0.0.0.0', '-config=/etc/toxiproxy/proxies.json'],
+    ports: [{ bind: '127.0.0.1', container: TOXIPROXY_API_PORT }],
+    volumes: ['./toxiproxy:/etc/toxiproxy:ro'],
+    dependsOn: Object.fromEntries(ETCD_MEMBERS.map((member) => [member, 'service_started'])),
+    healthcheck: { ...httpHealth(TOXIPROXY_API_PORT, '/version'), interval: '2s' },
+  };
+}
+
+/** The proxies Toxiproxy creates at start, one per etcd member. */
+export function dcsProxies(): object[] {
+  return ETCD_MEMBERS.map((member) => ({ name: member, listen: `0.0.0.0:${etcdProxyPort(member)}`, upstream: `${member}:${ETCD_CLIENT_PORT}`, enabled: true }));
+}

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { ParityConfig } from '../../../services/config/schema.js';
 import type { DrillReport, Marker, Sample } from '../../../services/drills/model.js';
 import type { FailoverScenario } from '../../../services/drills/failover.js';
-import { DrillError, DrillInputError } from '../../../services/errors.js';
+import { DrillInputError } from '../../../services/errors.js';
 import { ADMIN_EMAIL } from '../../../services/topology/apps.js';
 import { DATABASE } from '../../../services/topology/common.js';
 import { patroniNodes } from '../../../services/topology/patroni.js';
