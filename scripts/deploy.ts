@@ -1,7 +1,7 @@
 #!/usr/bin/env -S npx tsx
 /** `make deploy VERSION=x` and `make rollback`: blue/green releases of the platform services. */
 import { UsageError } from '../services/errors.js';
-import { parseCli, runMain } from './runners/cli.js';
+import { abortOnSignals, parseCli, runMain } from './runners/cli.js';
 import { deploy, rollback } from './runners/deploy/index.js';
 import { loadConfig } from './runners/gen.js';
 import { createProgress } from './runners/progress.js';
@@ -36,15 +36,8 @@ await runMain(async () => {
   if (rest.length) throw new UsageError(`unexpected arguments: ${rest.join(' ')} (see --help)`);
   const config = await loadConfig();
   const progress = createProgress('[deploy]');
-  const aborter = new AbortController();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (aborter.signal.aborted) process.exit(130);
-      progress.info(`${signal}: rolling back (send again to quit at once)`);
-      aborter.abort();
-    });
-  }
-  const options = { target: defaultTarget(), config, progress, signal: aborter.signal };
+  const signal = abortOnSignals(progress, 'rolling back');
+  const options = { target: defaultTarget(), config, progress, signal };
   switch (command) {
     case 'deploy':
       await deploy({ version: values.version ?? '', ...(values.fault ? { fault: values.fault } : {}), ...(values.image ? { image: values.image } : {}) }, options);

@@ -2,7 +2,7 @@
 /** `make drill-failover [SCENARIO=…]`: failure drills against the running stack. */
 import { FAILOVER_SCENARIOS } from '../services/drills/failover.js';
 import { DrillInputError, UsageError } from '../services/errors.js';
-import { parseCli, runMain } from './runners/cli.js';
+import { abortOnSignals, parseCli, runMain } from './runners/cli.js';
 import { runFailoverDrill, validateScenario } from './runners/drill/failover.js';
 import { loadConfig } from './runners/gen.js';
 import { createProgress } from './runners/progress.js';
@@ -40,19 +40,12 @@ await runMain(async () => {
   const scenarios = values.scenario ? [validateScenario(values.scenario)] : [...FAILOVER_SCENARIOS];
   const config = await loadConfig();
   const progress = createProgress('[drill]');
-  const aborter = new AbortController();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (aborter.signal.aborted) process.exit(130);
-      progress.info(`${signal}: stopping the drill and putting back what it changed (send again to quit at once)`);
-      aborter.abort();
-    });
-  }
+  const signal = abortOnSignals(progress, 'stopping the drill and putting back what it changed');
   const failed: string[] = [];
   for (const scenario of scenarios) {
-    if (aborter.signal.aborted) break;
+    if (signal.aborted) break;
     try {
-      await runFailoverDrill({ target: defaultTarget(), config, scenario, progress, signal: aborter.signal });
+      await runFailoverDrill({ target: defaultTarget(), config, scenario, progress, signal });
     } catch (error) {
       // Bad input (stack not up, no Patroni) is the same for every scenario: stop at once.
       if (scenarios.length === 1 || error instanceof DrillInputError) throw error;

@@ -38,3 +38,19 @@ export async function runMain(main: () => Promise<void>): Promise<void> {
     }
   }
 }
+
+/**
+ * Ctrl-C and SIGTERM abort the returned signal once (the runner puts back what it changed and
+ * says `what`); a second one quits at once with 130.
+ */
+export function abortOnSignals(progress: { info(message: string): void }, what: string): AbortSignal {
+  const aborter = new AbortController();
+  for (const name of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(name, () => {
+      if (aborter.signal.aborted) process.exit(130);
+      progress.info(`${name}: ${what} (send again to quit at once)`);
+      aborter.abort();
+    });
+  }
+  return aborter.signal;
+}

@@ -194,7 +194,12 @@ const haproxyCommon = (resolversFor: string) => [
   `# ${resolversFor}`,
 ];
 
-const servers = (config: ParityConfig) => patroniNodes(config).map((node) => `  server ${node} ${node}:5432`);
+/** Every node as a server, checked on Patroni's REST `path` (200 = this node fits). */
+const checkedServers = (config: ParityConfig, path: string) => [
+  `  option httpchk OPTIONS ${path}`,
+  '  http-check expect status 200',
+  ...patroniNodes(config).map((node) => `  server ${node} ${node}:5432`),
+];
 
 const adminFrontend = (condition: string) => [
   '',
@@ -211,9 +216,7 @@ export function haproxyWriterConfig(config: ParityConfig): string[] {
     ...haproxyCommon('postgres-writer: only the Patroni leader (REST /primary answers 200 on the leader alone). OPTIONS, not GET: Patroni then sends only a status line, which HAProxy reads whole before closing (GET logs a reset traceback per check).'),
     'listen postgres',
     '  bind :5432',
-    '  option httpchk OPTIONS /primary',
-    '  http-check expect status 200',
-    ...servers(config),
+    ...checkedServers(config, '/primary'),
     ...adminFrontend('{ nbsrv(postgres) lt 1 }'),
   ];
 }
@@ -228,14 +231,10 @@ export function haproxyReaderConfig(config: ParityConfig): string[] {
     '',
     'backend replicas',
     '  balance roundrobin',
-    '  option httpchk OPTIONS /replica?lag=1MB',
-    '  http-check expect status 200',
-    ...servers(config),
+    ...checkedServers(config, '/replica?lag=1MB'),
     '',
     'backend leader',
-    '  option httpchk OPTIONS /primary',
-    '  http-check expect status 200',
-    ...servers(config),
+    ...checkedServers(config, '/primary'),
     ...adminFrontend('{ nbsrv(replicas) lt 1 } { nbsrv(leader) lt 1 }'),
   ];
 }
