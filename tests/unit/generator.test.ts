@@ -194,6 +194,47 @@ describe('generator: the compose file', () => {
   });
 });
 
+describe('generator: the Patroni cluster', () => {
+  const files = (yaml: string) => renderAll(buildTopology(parseConfig(yaml)));
+  const composeOf = (yaml: string) => parse(files(yaml).get('compose.yaml')!.content) as { services: Record<string, { depends_on?: Record<string, unknown>; ports?: string[]; dns_opt?: string[] }> };
+
+  it('GIVEN profile full THEN three etcd members, three Patroni nodes and the writer/reader endpoints replace primary + replica', () => {
+    const services = Object.keys(composeOf('').services);
+    expect(services.filter((name) => /^(etcd|postgres)/.test(name)).sort()).toEqual(['etcd-1', 'etcd-2', 'etcd-3', 'postgres-1', 'postgres-2', 'postgres-3', 'postgres-exporter', 'postgres-exporter-replica', 'postgres-reader', 'postgres-writer']);
+    const compose = composeOf('');
+    expect(Object.keys(compose.services['events-blue']!.depends_on!)).toContain('postgres-writer');
+    expect(compose.services['postgres-writer']!.ports).toEqual(['127.0.0.1:5432:5432']);
+    expect(compose.services['postgres-reader']!.ports).toEqual(['127.0.0.1:5433:5432']);
+    // A node cut off the network must fail its etcd calls fast to demote itself in time.
+    expect(compose.services['postgres-1']!.dns_opt).toEqual(['timeout:1', 'attempts:1']);
+  });
+
+  it('GIVEN timings and synchronous mode THEN Patroni bootstraps with them; the writer checks /primary, the reader /replica and falls back to the leader', () => {
+    const rendered = files('postgres:\n  nodes: 2\n  synchronous: false\n  patroni:\n    ttl: 9\n    loopWait: 2\n    retryTimeout: 3\n');
+    const patroni = parse(rendered.get('patroni/patroni.yml')!.content) as { bootstrap: { dcs: Record<string, unknown> }; etcd3: { hosts: string[]; use_proxies?: boolean } };
+    expect(patroni.bootstrap.dcs).toMatchObject({ ttl: 9, loop_wait: 2, retry_timeout: 3, synchronous_mode: false, postgresql: { use_pg_rewind: true, use_slots: true } });
+    expect(patroni.etcd3).toEqual({ hosts: ['etcd-1:2379', 'etcd-2:2379', 'etcd-3:2379'] });
+    const writer = rendered.get('haproxy/postgres-writer.cfg')!.content;
+    expect(writer).toContain('  option httpchk OPTIONS /primary\n  http-check expect status 200\n  server postgres-1 postgres-1:5432\n  server postgres-2 postgres-2:5432\n');
+    expect(writer).toContain('on-marked-down shutdown-sessions');
+    const reader = rendered.get('haproxy/postgres-reader.cfg')!.content;
+    expect(reader).toContain('  use_backend replicas if { nbsrv(replicas) gt 0 }\n  default_backend leader\n');
+    expect(reader).toContain('option httpchk OPTIONS /replica?lag=1MB');
+  });
+
+  it('GIVEN postgres.dcsProxy THEN Patroni reaches etcd only through Toxiproxy (use_proxies), which creates one proxy per member at start', () => {
+    const rendered = files('postgres:\n  dcsProxy: true\n');
+    const patroni = parse(rendered.get('patroni/patroni.yml')!.content) as { etcd3: unknown };
+    expect(patroni.etcd3).toEqual({ hosts: ['toxiproxy:23791', 'toxiproxy:23792', 'toxiproxy:23793'], use_proxies: true });
+    expect(JSON.parse(rendered.get('toxiproxy/proxies.json')!.content)).toEqual([
+      { enabled: true, listen: '0.0.0.0:23791', name: 'etcd-1', upstream: 'etcd-1:2379' },
+      { enabled: true, listen: '0.0.0.0:23792', name: 'etcd-2', upstream: 'etcd-2:2379' },
+      { enabled: true, listen: '0.0.0.0:23793', name: 'etcd-3', upstream: 'etcd-3:2379' },
+    ]);
+    expect(Object.keys(composeOf('postgres:\n  dcsProxy: true\n').services['postgres-1']!.depends_on!)).toContain('toxiproxy');
+  });
+});
+
 describe('make gen with bad input', () => {
   it('GIVEN a broken config WHEN running gen THEN exit 2, every problem listed, compose/ untouched', () => {
     const dir = mkdtempSync(join(tmpdir(), 'parity-gen-'));
