@@ -41,13 +41,20 @@ export async function runMain(main: () => Promise<void>): Promise<void> {
 
 /**
  * Ctrl-C and SIGTERM abort the returned signal once (the runner puts back what it changed and
- * says `what`); a second one quits at once with 130.
+ * says `what`); another one at least a second later quits at once with 130. One Ctrl-C often
+ * arrives twice within milliseconds (the terminal signals the whole process group, and tsx relays
+ * it to the script's process too): repeats that close together are the same keypress.
  */
-export function abortOnSignals(progress: { info(message: string): void }, what: string): AbortSignal {
+export function abortOnSignals(progress: { info(message: string): void }, what: string, repeatWindowMs = 1000): AbortSignal {
   const aborter = new AbortController();
+  let firstAt = 0;
   for (const name of ['SIGINT', 'SIGTERM'] as const) {
     process.on(name, () => {
-      if (aborter.signal.aborted) process.exit(130);
+      if (aborter.signal.aborted) {
+        if (Date.now() - firstAt >= repeatWindowMs) process.exit(130);
+        return;
+      }
+      firstAt = Date.now();
       progress.info(`${name}: ${what} (send again to quit at once)`);
       aborter.abort();
     });

@@ -87,7 +87,7 @@ describe('failover drills on a real Patroni cluster (synchronous mode) under loa
 
   it('partition-primary: the cut-off leader stops accepting writes no later than another node is promoted', async () => {
     const report = await drill('partition-primary');
-    expect(report.markers.find((m) => m.name === 'cut-off leader is read-only')?.atMs).toBeDefined();
+    expect(report.markers.find((m) => m.name === 'cut-off leader accepts no writes')?.atMs).toBeDefined();
     expect(figure(report, 'two writable nodes at once').value).toBe(0);
     expect(figure(report, 'acked writes lost').value).toBe(0);
     expect(report.result).toBe('pass');

@@ -86,7 +86,7 @@ describe('drills: failover figures and budgets', () => {
 });
 
 describe('drills: the report as text, JUnit XML and a picture', () => {
-  const verdicts = judgeFigures(failoverFigures({ scenario: 'switchover', faultAtMs: 1000, samples: [write(900, 'ok'), write(1200, 'ok', 1500)], apiWriteTimes: new Set(), leaderChanges: [{ atMs: 1300, to: 'b' }], ackedWritesLost: 0 }, budgets));
+  const verdicts = judgeFigures(failoverFigures({ scenario: 'switchover', faultAtMs: 1000, samples: [write(900, 'ok'), write(1200, 'ok', 3500)], apiWriteTimes: new Set(), leaderChanges: [{ atMs: 1300, to: 'b' }], ackedWritesLost: 0 }, budgets));
   const report: DrillReport = {
     kind: 'drill',
     drill: 'failover',
@@ -97,7 +97,7 @@ describe('drills: the report as text, JUnit XML and a picture', () => {
     markers: [{ name: 'fault injected', atMs: 1000 }, { name: 'new leader elected', atMs: 1300, detail: 'b' }, { name: 'never came' }],
     bands: [{ lane: 'write', label: 'no leader', fromMs: 1000, toMs: 1300, tone: 'bad' }],
     figures: verdicts,
-    timeline: { api: [], write: bucketize([write(900, 'ok'), write(1200, 'ok', 1500)], 'write', 3000) },
+    timeline: { api: [], write: bucketize([write(900, 'ok'), write(1200, 'ok', 3500)], 'write', 3000) },
     restored: [],
     result: drillResult(verdicts),
     notes: ['a <note> & more'],
@@ -106,12 +106,12 @@ describe('drills: the report as text, JUnit XML and a picture', () => {
   it('GIVEN a stall over budget THEN the summary, the JUnit failure and the picture all say so', () => {
     const summary = renderDrillSummary(report, { dir: '/tmp/x' });
     expect(summary.split('\n')[0]).toBe('drill failover/switchover: FAILED (budget exceeded) (3.0s) — a planned switchover');
-    expect(summary).toContain('  why: switchover write stall 1700 ms > budget 1000 ms (sequence-numbered INSERTs through postgres-writer)');
+    expect(summary).toContain('  why: switchover write stall 3700 ms > budget 3000 ms (sequence-numbered INSERTs through postgres-writer)');
     expect(summary).toContain('     never  never came');
     const junit = renderDrillJunit(report);
     expect(junit).toContain('<testsuite name="drill.failover.switchover"');
     expect(junit).toContain('failures="1"');
-    expect(junit).toContain('<failure message="switchover write stall 1700 ms &gt; budget 1000 ms (sequence-numbered INSERTs through postgres-writer)" type="BudgetExceeded"/>');
+    expect(junit).toContain('<failure message="switchover write stall 3700 ms &gt; budget 3000 ms (sequence-numbered INSERTs through postgres-writer)" type="BudgetExceeded"/>');
     const svg = renderDrillTimelineSvg(report);
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg).toContain('+1.30 s new leader elected');

@@ -13,9 +13,12 @@ export async function containerOf(target: ComposeTarget, service: string): Promi
   return id;
 }
 
-/** Is the node's Postgres writable? Asked on its own unix socket, so it works while it is cut off the network. */
-export async function localWritable(container: string, user: string, database: string): Promise<boolean | undefined> {
+/**
+ * Does the node's Postgres accept writes? Asked on its own unix socket, so it works while the node
+ * is cut off the network. Only a server that answers and is not in recovery does: one that refuses
+ * connections (shutting down while it demotes itself) accepts no writes either.
+ */
+export async function localWritable(container: string, user: string, database: string): Promise<boolean> {
   const result = await docker(['exec', container, 'psql', '-h', '/var/run/postgresql', '-U', user, '-d', database, '-tAc', 'SELECT NOT pg_is_in_recovery()']);
-  if (result.code !== 0) return undefined;
-  return result.stdout.trim() === 't';
+  return result.code === 0 && result.stdout.trim() === 't';
 }

@@ -36,7 +36,7 @@ export async function awaitFailover(run: Run): Promise<void> {
   let readOnlyAt: number | undefined;
   if (run.scenario === 'partition-primary') {
     const id = await containerOf(target, run.fault!.victim);
-    partitionWatch = waitUntil(run, `${run.fault!.victim} read-only on its own socket`, async () => (await localWritable(id, DATABASE.user, DATABASE.name)) === false, 60_000, 100).then((ok) => {
+    partitionWatch = waitUntil(run, `${run.fault!.victim} read-only on its own socket`, async () => !(await localWritable(id, DATABASE.user, DATABASE.name)), 60_000, 100).then((ok) => {
       if (ok) readOnlyAt = run.now();
     });
   }
@@ -52,9 +52,9 @@ export async function awaitFailover(run: Run): Promise<void> {
   mark(run, 'first acked write', first ? first.atMs + first.latencyMs : undefined);
   if (partitionWatch) {
     await partitionWatch;
-    mark(run, 'cut-off leader is read-only', readOnlyAt);
+    mark(run, 'cut-off leader accepts no writes', readOnlyAt);
     run.overlapMs = readOnlyAt === undefined ? undefined : Math.max(0, readOnlyAt - (run.electedAtMs ?? Number.POSITIVE_INFINITY));
-    if (readOnlyAt === undefined) run.notes.push('the cut-off leader never became read-only within 60 s');
+    if (readOnlyAt === undefined) run.notes.push('the cut-off leader still accepted writes on its own socket 60 s after the cut');
   }
 }
 
