@@ -44,7 +44,7 @@ export interface FailoverObservations {
   readonly ackedWritesLost: number;
   /** Restart of the faulted node → it replicates again (undefined: not restarted, or never rejoined). */
   readonly rejoinMs?: number;
-  /** partition-primary: how long the cut-off leader still accepted writes after the new leader was elected (0 = never both). */
+  /** partition-primary: how long the cut-off leader still said writable after the new leader had acknowledged a write (0 = never both). */
   readonly overlapMs?: number;
 }
 
@@ -113,7 +113,7 @@ export function failoverFigures(observed: FailoverObservations, budgets: DrillsC
   }
   figures.push({ name: 'rejoin as replica', value: observed.rejoinMs ?? null, unit: 'ms', budget: budgets.rejoinSeconds * 1000, required: spec.victim !== 'etcd' && observed.scenario !== 'switchover', how: 'restart → replicating from the leader' });
   if (observed.overlapMs !== undefined) {
-    figures.push({ name: 'two writable nodes at once', value: observed.overlapMs, unit: 'ms', budget: 0, how: 'the cut-off leader\'s pg_is_in_recovery() on its own socket vs the new leader\'s election' });
+    figures.push({ name: 'two writable nodes at once', value: observed.overlapMs, unit: 'ms', budget: 0, how: 'the cut-off leader still writable on its own socket after the new leader acknowledged a write' });
   }
   return figures;
 }

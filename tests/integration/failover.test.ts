@@ -5,7 +5,7 @@
  * second implementation. Figures are printed; the issue's hard requirements are asserted.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StartedDockerComposeEnvironment } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,9 +17,12 @@ import { generate } from '../../scripts/runners/gen.js';
 import { clusterHealthy, readCluster } from '../../scripts/runners/patroni.js';
 import type { Progress } from '../../scripts/runners/progress.js';
 import { prepareState } from '../../scripts/runners/stack-state.js';
-import { patroniRest, type ComposeTarget } from '../../scripts/runners/stack.js';
+import { httpsEndpoint, patroniRest, type ComposeTarget } from '../../scripts/runners/stack.js';
 import { patroniNodes } from '../../services/topology/patroni.js';
-import { startComposeStack } from './helpers.js';
+import { eventually, startComposeStack } from './helpers.js';
+import { createClient } from '../../scripts/runners/http.js';
+import { READ_FROM_HEADER, headerKey } from '../../services/contracts/index.js';
+import { ADMIN_EMAIL } from '../../services/topology/apps.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const project = `parity-failover-${process.pid}`;
@@ -83,6 +86,36 @@ describe('failover drills on a real Patroni cluster (synchronous mode) under loa
       expect.stringMatching(/^postgres-\d rejoined as replica$/),
     ]);
     expect(report.markers.every((m) => m.atMs !== undefined)).toBe(true);
+  });
+
+  it("read-your-writes across a failover: a member's write before the kill is there after it, and their reads go back to a replica (no stuck reads after the timeline switch)", async () => {
+    const http = createClient(join(stateDir, 'ca', 'parity-ca.pem'));
+    const base = await httpsEndpoint(target);
+    const json = { 'content-type': 'application/json' };
+    const login = async (email: string, password: string) =>
+      (JSON.parse((await http(`${base}/auth/login`, { method: 'POST', headers: json, body: JSON.stringify({ email, password }) })).body) as { accessToken: string }).accessToken;
+    const admin = await login(ADMIN_EMAIL, readFileSync(join(stateDir, 'secrets', 'admin_password'), 'utf8').trim());
+    const created = await http(`${base}/api/events`, { method: 'POST', headers: { ...json, authorization: `Bearer ${admin}` }, body: JSON.stringify({ title: 'Failover social', startsAt: '2027-01-15T18:00:00Z' }) });
+    expect(created.status).toBe(201);
+    const eventId = (JSON.parse(created.body) as { id: string }).id;
+    const member = { email: `member-${Date.now()}@parity.localhost`, password: 'a long member password' };
+    expect((await http(`${base}/auth/register`, { method: 'POST', headers: json, body: JSON.stringify(member) })).status).toBe(201);
+    const token = await login(member.email, member.password);
+    const rsvp = await http(`${base}/api/events/${eventId}/rsvp`, { method: 'POST', headers: { ...json, authorization: `Bearer ${token}` }, body: JSON.stringify({ status: 'going' }) });
+    expect([200, 201]).toContain(rsvp.status);
+    await drill('kill-primary');
+    const read = async () => {
+      const response = await http(`${base}/api/events?limit=50`, { headers: { authorization: `Bearer ${token}` } });
+      const event = (JSON.parse(response.body) as { events: { id: string; rsvps: number }[] }).events.find((e) => e.id === eventId);
+      return { from: response.headers[headerKey(READ_FROM_HEADER)], rsvps: event?.rsvps };
+    };
+    const after = await eventually(async () => {
+      const answer = await read();
+      if (answer.from !== 'replica') throw new Error(`still read from ${String(answer.from)}`);
+      return answer;
+    }, 15_000, 500);
+    log.push(`FIGURES ryw: after the failover the member's reads came from ${after.from}, RSVP count ${after.rsvps}`);
+    expect(after.rsvps).toBe(1);
   });
 
   it('partition-primary: the cut-off leader stops accepting writes no later than another node is promoted', async () => {

@@ -32,14 +32,7 @@ export async function awaitFailover(run: Run): Promise<void> {
     await systemClock.sleep((2 * ttl + loopWait + 2) * 1000, signal);
     return;
   }
-  let partitionWatch: Promise<void> | undefined;
-  let readOnlyAt: number | undefined;
-  if (run.scenario === 'partition-primary') {
-    const id = await containerOf(target, run.fault!.victim);
-    partitionWatch = waitUntil(run, `${run.fault!.victim} read-only on its own socket`, async () => !(await localWritable(id, DATABASE.user, DATABASE.name)), 60_000, 100).then((ok) => {
-      if (ok) readOnlyAt = run.now();
-    });
-  }
+  const partition = run.scenario === 'partition-primary' ? watchCutOffLeader(run, await containerOf(target, run.fault!.victim)) : undefined;
   const timeoutMs = Math.max(60_000, (ttl * 3 + loopWait * 2) * 1000);
   const lost = await waitUntil(run, 'the leader key changing', () => run.watch!.changes.length > 0, timeoutMs, 100);
   mark(run, 'leader lost detected', lost ? run.watch!.changes[0]!.atMs : undefined);
@@ -50,12 +43,30 @@ export async function awaitFailover(run: Run): Promise<void> {
   await waitUntil(run, 'an acknowledged write after the last failed one', () => run.samples.some((s) => s.lane === 'write' && s.outcome === 'ok' && s.atMs > faultAt && s.atMs >= (lastFailure(run.samples, 'write', faultAt) ?? 0)), timeoutMs, 100);
   const first = run.samples.filter((s) => s.lane === 'write' && s.outcome === 'ok' && s.atMs >= (lastFailure(run.samples, 'write', faultAt) ?? faultAt)).sort((a, b) => a.atMs - b.atMs)[0];
   mark(run, 'first acked write', first ? first.atMs + first.latencyMs : undefined);
-  if (partitionWatch) {
-    await partitionWatch;
-    mark(run, 'cut-off leader accepts no writes', readOnlyAt);
-    run.overlapMs = readOnlyAt === undefined ? undefined : Math.max(0, readOnlyAt - (run.electedAtMs ?? Number.POSITIVE_INFINITY));
-    if (readOnlyAt === undefined) run.notes.push('the cut-off leader still accepted writes on its own socket 60 s after the cut');
+  if (partition) {
+    const seen = await partition;
+    mark(run, 'cut-off leader accepts no writes', seen.refusedAt);
+    // Proof of two writable nodes: the cut-off leader still said writable in a probe that began
+    // after the new leader had acknowledged a write (that write was issued after the promotion).
+    const newLeaderWrote = run.samples.filter((s) => s.lane === 'write' && s.outcome === 'ok' && s.atMs > faultAt).sort((a, b) => a.atMs - b.atMs)[0]?.atMs;
+    run.overlapMs = seen.lastWritableProbeAt === undefined || newLeaderWrote === undefined ? 0 : Math.max(0, seen.lastWritableProbeAt - newLeaderWrote);
+    if (seen.refusedAt === undefined) run.notes.push('the cut-off leader still accepted writes on its own socket 60 s after the cut');
   }
+}
+
+/** Probe the cut-off leader on its own socket until it refuses writes: when it last said writable, and when it first refused. */
+async function watchCutOffLeader(run: Run, container: string): Promise<{ lastWritableProbeAt?: number; refusedAt?: number }> {
+  const seen: { lastWritableProbeAt?: number; refusedAt?: number } = {};
+  await waitUntil(run, `${run.fault!.victim} refusing writes on its own socket`, async () => {
+    const probeAt = run.now();
+    if (await localWritable(container, DATABASE.user, DATABASE.name)) {
+      seen.lastWritableProbeAt = probeAt;
+      return false;
+    }
+    seen.refusedAt = run.now();
+    return true;
+  }, 60_000, 100);
+  return seen;
 }
 
 const lastFailure = (samples: readonly Sample[], lane: Sample['lane'], after: number): number | undefined =>
