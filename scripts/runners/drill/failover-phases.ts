@@ -48,7 +48,8 @@ export async function awaitFailover(run: Run): Promise<void> {
     mark(run, 'cut-off leader accepts no writes', seen.refusedAt);
     // Proof of two writable nodes: the cut-off leader still said writable in a probe that began
     // after the new leader had acknowledged a write (that write was issued after the promotion).
-    const newLeaderWrote = run.samples.filter((s) => s.lane === 'write' && s.outcome === 'ok' && s.atMs > faultAt).sort((a, b) => a.atMs - b.atMs)[0]?.atMs;
+    // Issued after the election was seen: the cut-off leader is unreachable, so the new one took it.
+    const newLeaderWrote = run.electedAtMs === undefined ? undefined : run.samples.filter((s) => s.lane === 'write' && s.outcome === 'ok' && s.atMs >= run.electedAtMs!).sort((a, b) => a.atMs - b.atMs)[0]?.atMs;
     run.overlapMs = seen.lastWritableProbeAt === undefined || newLeaderWrote === undefined ? 0 : Math.max(0, seen.lastWritableProbeAt - newLeaderWrote);
     if (seen.refusedAt === undefined) run.notes.push('the cut-off leader still accepted writes on its own socket 60 s after the cut');
   }
