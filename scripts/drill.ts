@@ -1,7 +1,7 @@
 #!/usr/bin/env -S npx tsx
 /** `make drill-failover [SCENARIO=…]`: failure drills against the running stack. */
 import { FAILOVER_SCENARIOS } from '../services/drills/failover.js';
-import { DrillInputError, UsageError } from '../services/errors.js';
+import { DrillInputError, InterruptedError, UsageError } from '../services/errors.js';
 import { abortOnSignals, parseCli, runMain } from './runners/cli.js';
 import { runFailoverDrill, validateScenario } from './runners/drill/failover.js';
 import { loadConfig } from './runners/gen.js';
@@ -48,7 +48,7 @@ await runMain(async () => {
       await runFailoverDrill({ target: defaultTarget(), config, scenario, progress, signal });
     } catch (error) {
       // Bad input (stack not up, no Patroni) is the same for every scenario: stop at once.
-      if (scenarios.length === 1 || error instanceof DrillInputError) throw error;
+      if (scenarios.length === 1 || error instanceof DrillInputError || error instanceof InterruptedError) throw error;
       failed.push(`${scenario}: ${(error as Error).message.split('\n')[0]}`);
     }
   }

@@ -55,7 +55,7 @@ export function abortOnSignals(progress: { info(message: string): void }, what: 
         return;
       }
       firstAt = Date.now();
-      progress.info(`${name}: ${what} (send again to quit at once)`);
+      progress.info(`${name}: ${what} (send again to quit at once, leaving things as they are)`);
       aborter.abort();
     });
   }

@@ -1,10 +1,10 @@
 /**
- * The Patroni cluster as the drills see it: each node's REST API (published on 127.0.0.1),
- * the cluster view Patroni keeps in etcd (`GET /cluster`), planned switchovers, and the few
- * docker operations the faults need (kill, stop, start, disconnect from the network).
+ * The Patroni cluster through each node's REST API (published on 127.0.0.1): the cluster view
+ * Patroni keeps in etcd (`GET /cluster`), planned switchovers, and the dynamic config.
  */
 import type { ParityConfig } from '../../services/config/schema.js';
 import { dynamicConfig, PATRONI_REST_PORT } from '../../services/topology/patroni.js';
+import { ServiceAnswerError } from '../../services/errors.js';
 
 export interface Member {
   readonly name: string;
@@ -39,8 +39,16 @@ const fetchJson = async (url: string, timeoutMs: number): Promise<unknown> => {
   return response.json();
 };
 
-/** The cluster as the first node that answers sees it (each node reads the same etcd keys). */
-export async function readCluster(rest: RestEndpoints, timeoutMs = 800): Promise<ClusterView | undefined> {
+/**
+ * The cluster as one node sees it (each reads the same etcd keys, through its own cache). With
+ * `prefer`, that node is asked first, so a watch keeps one node's view and doesn't flip between
+ * nodes whose caches lag each other; otherwise the first node that answers.
+ */
+export async function readCluster(rest: RestEndpoints, timeoutMs = 800, prefer?: string): Promise<ClusterView | undefined> {
+  if (prefer && rest[prefer]) {
+    const view = await readCluster({ [prefer]: rest[prefer] }, Math.min(timeoutMs, 300));
+    if (view) return view;
+  }
   const attempts = Object.entries(rest).map(async ([node, url]) => {
     const body = (await fetchJson(`${url}/cluster`, timeoutMs)) as { members?: Array<Record<string, unknown>> };
     const members = (body.members ?? []).map((m) => ({
@@ -78,7 +86,7 @@ export async function switchover(rest: RestEndpoints, leader: string, candidate:
     signal: AbortSignal.timeout(30_000),
   });
   const text = await response.text();
-  if (!response.ok) throw new Error(`switchover ${leader} → ${candidate}: HTTP ${response.status}: ${text.trim()}`);
+  if (!response.ok) throw new ServiceAnswerError(`Patroni switchover ${leader} → ${candidate}: HTTP ${response.status}: ${text.trim()}`);
   return text.trim();
 }
 
@@ -92,9 +100,19 @@ export async function applyDynamicConfig(rest: RestEndpoints, config: ParityConf
   const [node, url] = Object.entries(rest)[0] ?? [];
   if (!url) return [];
   const current = (await fetchJson(`${url}/config`, 3000)) as Record<string, unknown>;
-  const patch = Object.fromEntries(keys.filter((key) => current[key] !== wanted[key]).map((key) => [key, wanted[key]]));
-  if (Object.keys(patch).length === 0) return [];
+  const patch: Record<string, unknown> = Object.fromEntries(keys.filter((key) => current[key] !== wanted[key]).map((key) => [key, wanted[key]]));
+  const changes = Object.entries(patch).map(([key, value]) => `${key}: ${String(current[key])} → ${String(value)}`);
+  // Server parameters too (e.g. wal_sender_timeout): Patroni reads 'on' back as true, so compare loosely.
+  const same = (a: unknown, b: unknown) => String(a === 'on' ? true : a === 'off' ? false : a) === String(b === 'on' ? true : b === 'off' ? false : b);
+  const currentParameters = ((current.postgresql as { parameters?: Record<string, unknown> } | undefined)?.parameters ?? {});
+  const wantedParameters = (wanted.postgresql as { parameters: Record<string, unknown> }).parameters;
+  const parameters = Object.fromEntries(Object.entries(wantedParameters).filter(([key, value]) => !same(currentParameters[key], value)));
+  if (Object.keys(parameters).length) {
+    patch.postgresql = { parameters };
+    changes.push(...Object.entries(parameters).map(([key, value]) => `${key}: ${String(currentParameters[key] ?? 'default')} → ${String(value)}`));
+  }
+  if (changes.length === 0) return [];
   const response = await fetch(`${url}/config`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(patch), signal: AbortSignal.timeout(5000) });
-  if (!response.ok) throw new Error(`PATCH ${node} /config: HTTP ${response.status}: ${(await response.text()).trim()}`);
-  return Object.entries(patch).map(([key, value]) => `${key}: ${String(current[key])} → ${String(value)}`);
+  if (!response.ok) throw new ServiceAnswerError(`Patroni PATCH ${node} /config: HTTP ${response.status}: ${(await response.text()).trim()}`);
+  return changes;
 }

@@ -41,7 +41,8 @@ export interface FailoverObservations {
   /** API samples that were writes (`POST /api/events`), by time. */
   readonly apiWriteTimes: ReadonlySet<number>;
   readonly leaderChanges: readonly { readonly atMs: number; readonly from?: string; readonly to?: string }[];
-  readonly ackedWritesLost: number;
+  /** null: the writes could not be read back afterwards (the drill can't vouch for them). */
+  readonly ackedWritesLost: number | null;
   /** Restart of the faulted node → it replicates again (undefined: not restarted, or never rejoined). */
   readonly rejoinMs?: number;
   /** partition-primary: how long the cut-off leader still said writable after the new leader had acknowledged a write (0 = never both). */
@@ -90,7 +91,7 @@ export function failoverFigures(observed: FailoverObservations, budgets: DrillsC
       required: apiWrites.length > 0,
       how: 'POST /api/events through Traefik',
     },
-    { name: 'acked writes lost', value: observed.ackedWritesLost, unit: 'count', budget: budgets.ackedWritesLost, how: 'acknowledged sequence numbers missing afterwards' },
+    { name: 'acked writes lost', value: observed.ackedWritesLost, unit: 'count', budget: budgets.ackedWritesLost, required: true, how: 'acknowledged sequence numbers missing afterwards' },
     {
       name: 'write errors seen by clients',
       value: rto.failures,

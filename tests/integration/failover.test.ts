@@ -179,7 +179,7 @@ describe('failover drills on a real Patroni cluster (synchronous mode) under loa
     expect(code).toBe(130);
     expect(output).toContain('SIGINT: stopping the drill and putting back what it changed');
     expect(output).toMatch(/started postgres-\d again/);
-    expect(output).toContain('cluster healthy: one leader, every replica replicating');
+    expect(output).toContain('cluster healthy: one leader, every replica replicating, every etcd member healthy');
     expect(clusterHealthy(await readCluster(await patroniRest(target, config)), patroniNodes(config))).toBe(true);
   });
 });

@@ -19,7 +19,7 @@ describe('Ctrl-C in the deploy and drill CLIs (abortOnSignals)', () => {
     await until('aborted');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(child.exitCode).toBeNull();
-    expect(output.match(/SIGINT: putting things back \(send again to quit at once\)/g)).toHaveLength(1);
+    expect(output.match(/SIGINT: putting things back \(send again to quit at once, leaving things as they are\)/g)).toHaveLength(1);
     await new Promise((resolve) => setTimeout(resolve, 900));
     child.kill('SIGINT');
     expect(await exited).toBe(130);

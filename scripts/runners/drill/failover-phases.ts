@@ -3,22 +3,23 @@
  * the quiet it should leave), the API's recovery, and putting things back until the faulted node
  * replicates again.
  */
-import { SCENARIOS } from '../../../services/drills/failover.js';
+import { recoveryMs, SCENARIOS } from '../../../services/drills/failover.js';
 import type { Sample } from '../../../services/drills/model.js';
 import { DATABASE } from '../../../services/topology/common.js';
 import { isReplicating } from '../patroni.js';
 import { systemClock } from '../poll.js';
 import { containerOf, localWritable } from './docker.js';
-import { injectFault } from './faults.js';
+import { prepareFault } from './faults.js';
 import { mark, waitUntil, type Run } from './failover-run.js';
 
 export async function fault(run: Run): Promise<void> {
-  const { target } = run.options;
+  const prepared = await prepareFault(run.scenario, run.options.target, run.watch!.latest() ?? run.before!, run.nodes, run.rest);
+  if (prepared.undo) run.undo.push(prepared.undo);
+  // The clock starts right before the docker call (resolving the container took time of its own).
   const atMs = run.now();
-  const injected = await injectFault(run.scenario, target, run.watch!.latest() ?? run.before!, run.nodes, run.rest);
-  run.fault = { ...injected, atMs };
-  if (injected.undo) run.undo.push(injected.undo);
-  mark(run, 'fault injected', atMs, `${run.scenario} on ${injected.victim}`);
+  run.fault = { victim: prepared.victim, atMs };
+  await prepared.apply();
+  mark(run, 'fault injected', atMs, `${run.scenario} on ${prepared.victim}`);
 }
 
 /** Until the scenario's expected state: a new leader that takes writes, or (no failover expected) a quiet observation window. */
@@ -33,6 +34,8 @@ export async function awaitFailover(run: Run): Promise<void> {
     return;
   }
   const partition = run.scenario === 'partition-primary' ? watchCutOffLeader(run, await containerOf(target, run.fault!.victim)) : undefined;
+  // On Ctrl-C both waits end with an InterruptedError: the other one must not become an unhandled rejection.
+  partition?.catch(() => undefined);
   const timeoutMs = Math.max(60_000, (ttl * 3 + loopWait * 2) * 1000);
   const lost = await waitUntil(run, 'the leader key changing', () => run.watch!.changes.length > 0, timeoutMs, 100);
   mark(run, 'leader lost detected', lost ? run.watch!.changes[0]!.atMs : undefined);
@@ -41,15 +44,19 @@ export async function awaitFailover(run: Run): Promise<void> {
   run.electedAtMs = election?.atMs;
   mark(run, 'new leader elected', elected ? election!.atMs : undefined, election?.to);
   await waitUntil(run, 'an acknowledged write after the last failed one', () => run.samples.some((s) => s.lane === 'write' && s.outcome === 'ok' && s.atMs > faultAt && s.atMs >= (lastFailure(run.samples, 'write', faultAt) ?? 0)), timeoutMs, 100);
-  const first = run.samples.filter((s) => s.lane === 'write' && s.outcome === 'ok' && s.atMs >= (lastFailure(run.samples, 'write', faultAt) ?? faultAt)).sort((a, b) => a.atMs - b.atMs)[0];
-  mark(run, 'first acked write', first ? first.atMs + first.latencyMs : undefined);
+  // The same arithmetic as the RTO figure, so the marker and the figure agree.
+  const rto = recoveryMs(run.samples.filter((s) => s.lane === 'write'), faultAt).ms;
+  mark(run, 'first acked write', Number.isNaN(rto) ? undefined : faultAt + rto);
   if (partition) {
     const seen = await partition;
     mark(run, 'cut-off leader accepts no writes', seen.refusedAt);
     // Proof of two writable nodes: the cut-off leader still said writable in a probe that began
-    // after the new leader had acknowledged a write (that write was issued after the promotion).
-    // Issued after the election was seen: the cut-off leader is unreachable, so the new one took it.
-    const newLeaderWrote = run.electedAtMs === undefined ? undefined : run.samples.filter((s) => s.lane === 'write' && s.outcome === 'ok' && s.atMs >= run.electedAtMs!).sort((a, b) => a.atMs - b.atMs)[0]?.atMs;
+    // after the new leader had acknowledged a write. That write was issued after the election was
+    // seen, and the cut-off leader is unreachable, so the new one took it.
+    const newLeaderWrote = run.samples
+      .filter((s) => s.lane === 'write' && s.outcome === 'ok' && run.electedAtMs !== undefined && s.atMs >= run.electedAtMs)
+      .map((s) => s.atMs + s.latencyMs)
+      .sort((a, b) => a - b)[0];
     run.overlapMs = seen.lastWritableProbeAt === undefined || newLeaderWrote === undefined ? 0 : Math.max(0, seen.lastWritableProbeAt - newLeaderWrote);
     if (seen.refusedAt === undefined) run.notes.push('the cut-off leader still accepted writes on its own socket 60 s after the cut');
   }

@@ -9,17 +9,17 @@ import type { DrillReport, Marker, Sample } from '../../../services/drills/model
 import type { FailoverScenario } from '../../../services/drills/failover.js';
 import { DrillInputError } from '../../../services/errors.js';
 import { ADMIN_EMAIL } from '../../../services/topology/apps.js';
-import { DATABASE } from '../../../services/topology/common.js';
+import { DATABASE, hostFor } from '../../../services/topology/common.js';
 import { patroniNodes } from '../../../services/topology/patroni.js';
 import { createClient } from '../http.js';
 import { clusterHealthy, readCluster, type ClusterView, type RestEndpoints } from '../patroni.js';
 import type { PhaseRecorder } from '../phases.js';
 import { pending, done, pollUntil } from '../poll.js';
 import type { Progress } from '../progress.js';
-import { compose, httpsEndpoint, patroniRest, type ComposeTarget } from '../stack.js';
+import { httpsEndpoint, patroniRest, publishedPort, type ComposeTarget } from '../stack.js';
 import { TimeoutError } from '../../../services/errors.js';
 import { startApiLoad, type StartedApiLoad } from './api-load.js';
-import type { InjectedFault, Undo } from './faults.js';
+import type { Undo } from './faults.js';
 import { ensureWriterTable, startWriter, type StartedWriter, type WriterTarget } from './writer.js';
 import { watchCluster, type ClusterWatch } from './watch.js';
 
@@ -63,11 +63,13 @@ export interface Run {
   watch?: ClusterWatch;
   writer?: StartedWriter;
   api?: StartedApiLoad;
-  fault?: InjectedFault & { readonly atMs: number };
+  /** The fault's victim and when it was injected (ms since the drill started). */
+  fault?: { readonly victim: string; readonly atMs: number };
   electedAtMs?: number;
   rejoinMs?: number;
   overlapMs?: number;
-  ackedWritesLost: number;
+  /** null until the acknowledged writes were read back. */
+  ackedWritesLost: number | null;
 }
 
 /**
@@ -105,9 +107,10 @@ export async function preflight(run: Run): Promise<void> {
     );
   }
   run.before = view;
-  const port = (await compose(target, ['port', 'postgres-writer', '5432'])).trim().split(':').at(-1);
+  const port = await publishedPort(target, 'postgres-writer', 5432);
+  if (port === undefined) throw new DrillInputError(`postgres-writer publishes no port in project ${target.project}: is the stack up? (make up)`);
   const password = (await readFile(join(target.stateDir, 'secrets', 'postgres_password'), 'utf8')).trim();
-  run.writerTarget = { host: '127.0.0.1', port: Number(port), user: DATABASE.user, password, database: DATABASE.name };
+  run.writerTarget = { host: hostFor(config), port, user: DATABASE.user, password, database: DATABASE.name };
 }
 
 export async function startLoads(run: Run): Promise<void> {

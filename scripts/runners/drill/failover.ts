@@ -10,11 +10,13 @@ import { FAILOVER_SCENARIOS, failoverFigures, SCENARIOS, type FailoverScenario }
 import { DrillBudgetError, DrillError, DrillInputError, formatDuration, InterruptedError, ParityError } from '../../../services/errors.js';
 import { clusterHealthy, readCluster } from '../patroni.js';
 import { createPhaseRecorder } from '../phases.js';
+import { listContainers } from '../stack.js';
+import { ETCD_MEMBERS } from '../../../services/topology/patroni.js';
 import { systemClock } from '../poll.js';
 import { awaitApiHealthy, awaitFailover, fault, restoreAndRejoin, undoAll } from './failover-phases.js';
 import { preflight, startLoads, waitUntil, type FailoverOptions, type FailoverResult, type Run } from './failover-run.js';
 import { saveDrillReport } from './report.js';
-import { findLostWrites, removeWriterRows } from './writer.js';
+import { findLostWrites, removeDrillEvents, removeWriterRows } from './writer.js';
 
 export type { FailoverOptions, FailoverResult } from './failover-run.js';
 
@@ -27,7 +29,13 @@ async function verify(run: Run): Promise<void> {
   const lost = await findLostWrites(run.writerTarget, run.tag, run.writer.acked);
   run.ackedWritesLost = lost.length;
   if (lost.length) run.notes.push(`acknowledged writes missing afterwards: ${lost.slice(0, 20).join(', ')}${lost.length > 20 ? ' …' : ''}`);
-  await removeWriterRows(run.writerTarget, run.tag);
+}
+
+/** The drill's own rows (the writer's, and the events its users created) go, whatever happened. */
+async function cleanUp(run: Run): Promise<void> {
+  if (!run.writerTarget) return;
+  await removeWriterRows(run.writerTarget, run.tag).catch((error: Error) => run.notes.push(`could not remove the writer's rows (${run.tag}): ${error.message}`));
+  await removeDrillEvents(run.writerTarget, run.tag).catch((error: Error) => run.notes.push(`could not remove the drill's events (${run.tag} #…): ${error.message}`));
 }
 
 function buildReport(run: Run, error?: Error): DrillReport {
@@ -77,12 +85,14 @@ async function leaveHealthy(run: Run): Promise<void> {
   if (!run.before) return;
   // Not abortable: a second Ctrl-C quits at once (the CLI), the first one waits for this.
   const calm: Run = { ...run, options: { ...run.options, signal: undefined } };
-  const healthy = await waitUntil(calm, 'the cluster healthy again', async () => clusterHealthy(await readCluster(run.rest), run.nodes), 90_000, 500);
-  run.restored.push(healthy ? 'cluster healthy: one leader, every replica replicating' : 'WARNING: the cluster was not healthy 90 s after the drill; see make status');
+  // Patroni's view, and etcd's quorum back to all three members (a lost member is not Patroni's concern).
+  const etcdHealthy = async () => (await listContainers(run.options.target)).filter((c) => ETCD_MEMBERS.includes(c.service as (typeof ETCD_MEMBERS)[number])).every((c) => c.health === 'healthy');
+  const healthy = await waitUntil(calm, 'the cluster healthy again', async () => clusterHealthy(await readCluster(run.rest), run.nodes) && (await etcdHealthy()), 90_000, 500);
+  run.restored.push(healthy ? 'cluster healthy: one leader, every replica replicating, every etcd member healthy' : 'WARNING: the cluster was not healthy 90 s after the drill; see make status');
 }
 
 function checkAborted(run: Run, phase: string): void {
-  if (run.options.signal?.aborted) throw new InterruptedError(`failover drill ${run.scenario}: interrupted (SIGINT/SIGTERM) during "${phase}"; what it changed was put back`);
+  if (run.options.signal?.aborted) throw new InterruptedError(`failover drill ${run.scenario}: interrupted (SIGINT/SIGTERM) during "${phase}"; see "restored" in the report for what was put back`);
 }
 
 export function validateScenario(scenario: string): FailoverScenario {
@@ -110,7 +120,7 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
     tag: `drill-${startedAt.toISOString()}-${scenario}`,
     nodes: [],
     rest: {},
-    ackedWritesLost: 0,
+    ackedWritesLost: null,
   };
   options.progress.info(`failover drill ${scenario}: ${SCENARIOS[scenario].description}`);
   const { phase } = run.recorder;
@@ -130,6 +140,7 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
     await phase('restore and rejoin', () => restoreAndRejoin(run));
     checkAborted(run, 'rejoin');
     await systemClock.sleep(2000, options.signal);
+    checkAborted(run, 'the last 2 s of load');
   } catch (error) {
     failure = error as Error;
   } finally {
@@ -137,6 +148,7 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
     await leaveHealthy(run);
   }
   if (!failure) await verify(run).catch((error: Error) => run.notes.push(`could not verify the writes: ${error.message}`));
+  await cleanUp(run);
   const report = buildReport(run, failure);
   const saved = await saveDrillReport(options.target.stateDir, report);
   options.progress.done();

@@ -16,11 +16,6 @@ export interface Undo {
   run(): Promise<void>;
 }
 
-export interface InjectedFault {
-  /** The compose service the fault hit. */
-  readonly victim: string;
-  readonly undo?: Undo;
-}
 
 const must = async (args: string[], what: string) => {
   const result = await docker(args);
@@ -43,32 +38,39 @@ export function switchoverCandidate(view: ClusterView): string | undefined {
   return (replicas.find((m) => m.role === 'sync_standby') ?? replicas[0])?.name;
 }
 
-export async function injectFault(scenario: FailoverScenario, target: ComposeTarget, view: ClusterView, nodes: readonly string[], rest: RestEndpoints): Promise<InjectedFault> {
+/** A fault ready to go: the victim resolved, the undo known before anything changes. */
+export interface PreparedFault {
+  readonly victim: string;
+  /** Registered before `apply` runs: a Ctrl-C in the middle of the docker call still gets it undone. */
+  readonly undo?: Undo;
+  apply(): Promise<void>;
+}
+
+/** Resolve the victim and how to put it back; nothing changes until `apply`. */
+export async function prepareFault(scenario: FailoverScenario, target: ComposeTarget, view: ClusterView, nodes: readonly string[], rest: RestEndpoints): Promise<PreparedFault> {
   const victim = pickVictim(scenario, view, nodes);
   const id = await containerOf(target, victim);
+  // `docker start` on a running container changes nothing, so this undo is safe after a fault that never happened.
   const startAgain: Undo = { what: `started ${victim} again`, run: () => must(['start', id], `starting ${victim}`) };
   switch (scenario) {
     case 'kill-primary':
     case 'kill-replica':
     case 'lose-etcd-member':
-      await must(['kill', '--signal', 'KILL', id], `killing ${victim}`);
-      return { victim, undo: startAgain };
+      return { victim, undo: startAgain, apply: () => must(['kill', '--signal', 'KILL', id], `killing ${victim}`) };
     case 'stop-primary':
-      await must(['stop', '--time', '10', id], `stopping ${victim}`);
-      return { victim, undo: startAgain };
+      return { victim, undo: startAgain, apply: () => must(['stop', '--time', '10', id], `stopping ${victim}`) };
     case 'partition-primary': {
       const network = `${target.project}_default`;
-      await must(['network', 'disconnect', network, id], `cutting ${victim} off ${network}`);
-      return {
-        victim,
-        undo: { what: `reconnected ${victim} to ${network}`, run: () => must(['network', 'connect', '--alias', victim, network, id], `reconnecting ${victim}`) },
+      const reconnect = async () => {
+        const result = await docker(['network', 'connect', '--alias', victim, network, id]);
+        if (result.code !== 0 && !/already exists|already connected/i.test(result.stderr)) throw new DrillError(`reconnecting ${victim}: ${result.stderr.trim()}`);
       };
+      return { victim, undo: { what: `reconnected ${victim} to ${network}`, run: reconnect }, apply: () => must(['network', 'disconnect', network, id], `cutting ${victim} off ${network}`) };
     }
     case 'switchover': {
       const candidate = switchoverCandidate(view);
       if (!candidate) throw new DrillError('switchover: the cluster has no replica to hand the leadership to');
-      await switchover(rest, victim, candidate);
-      return { victim };
+      return { victim, apply: async () => void (await switchover(rest, victim, candidate)) };
     }
   }
 }

@@ -28,7 +28,7 @@ export function watchCluster(rest: RestEndpoints, initial: ClusterView, now: () 
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
-      const view = await readCluster(rest);
+      const view = await readCluster(rest, 800, latest?.from);
       if (view) {
         latest = view;
         if (view.leader !== leader) {

@@ -111,6 +111,20 @@ export async function findLostWrites(target: WriterTarget, run: string, acked: R
   }
 }
 
+/** Remove the events the drill's users created through the API (their titles start with the run's tag). */
+export async function removeDrillEvents(target: WriterTarget, run: string): Promise<void> {
+  const client = newClient(target);
+  await client.connect();
+  try {
+    // The events schema exists once the events service has migrated; a stack without it has nothing to remove.
+    await client.query(`DO $$ BEGIN IF to_regclass('events.events') IS NOT NULL THEN DELETE FROM events.events WHERE title LIKE ${pgLiteral(`${run} #%`)}; END IF; END $$`);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+const pgLiteral = (text: string) => `'${text.replace(/'/g, "''")}'`;
+
 /** Remove this run's rows (the drill leaves the database as it found it, but for its table). */
 export async function removeWriterRows(target: WriterTarget, run: string): Promise<void> {
   const client = newClient(target);
