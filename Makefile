@@ -4,6 +4,10 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 TSX := node_modules/.bin/tsx
+# Scripts that put things back on Ctrl-C run in one node process: the tsx CLI relays a signal to
+# its child and SIGKILLs it if the child doesn't confirm within ~60 ms (late on a loaded machine),
+# which would skip the rollback or the drill's undo.
+NODE_TS := node --import tsx
 VITEST := node_modules/.bin/vitest
 RESULTS := .parity/test-results
 
@@ -84,20 +88,20 @@ bench-stack: node_modules engine images ## benchmark: make gen time, make up war
 
 # make ends with 2 for any failed recipe, which would hide the script's own code (1 = rolled
 # back or failed, 2 = bad input, nothing changed): say it on stderr. CI that branches on the
-# code runs the script directly: npx tsx scripts/deploy.ts deploy --version V (see README).
+# code runs the script directly: node --import tsx scripts/deploy.ts deploy --version V (see README).
 define with_exit_code
 code=0; $(1) || code=$$?; \
-if [ $$code -ne 0 ]; then echo "make $@: scripts/deploy.ts exited $$code ($$([ $$code -eq 2 ] && echo 'bad input, nothing changed' || echo 'rolled back or failed')); make itself reports 2 for any failure, so for this code run: npx tsx scripts/deploy.ts $@ …" >&2; fi; \
+if [ $$code -ne 0 ]; then echo "make $@: scripts/deploy.ts exited $$code ($$([ $$code -eq 2 ] && echo 'bad input, nothing changed' || echo 'rolled back or failed')); make itself reports 2 for any failure, so for this code run: node --import tsx scripts/deploy.ts $@ …" >&2; fi; \
 exit $$code
 endef
 
 .PHONY: deploy
 deploy: node_modules ## blue/green deploy of the platform services: VERSION=x [FAULT=error=20%] [IMAGE=ref]
-	@$(call with_exit_code,$(TSX) scripts/deploy.ts deploy --version "$(VERSION)" $(if $(FAULT),--fault "$(FAULT)") $(if $(IMAGE),--image "$(IMAGE)"))
+	@$(call with_exit_code,$(NODE_TS) scripts/deploy.ts deploy --version "$(VERSION)" $(if $(FAULT),--fault "$(FAULT)") $(if $(IMAGE),--image "$(IMAGE)"))
 
 .PHONY: rollback
 rollback: node_modules ## all traffic back to the previous color at once
-	@$(call with_exit_code,$(TSX) scripts/deploy.ts rollback)
+	@$(call with_exit_code,$(NODE_TS) scripts/deploy.ts rollback)
 
 .PHONY: bench-deploy
 bench-deploy: node_modules ## benchmark: deploy, rollback and a bad deploy under 200 req/s (needs make up; STEP=seconds)
@@ -109,7 +113,7 @@ bench-stubs: node_modules ## benchmark: req/s and p95 of GET /api/events and POS
 
 .PHONY: drill-failover bench-failover
 drill-failover: node_modules ## failover drill on the running stack (SCENARIO=kill-primary|stop-primary|partition-primary|kill-replica|lose-etcd-member|switchover; all without)
-	@$(TSX) scripts/drill.ts failover $(if $(SCENARIO),--scenario "$(SCENARIO)")
+	@$(NODE_TS) scripts/drill.ts failover $(if $(SCENARIO),--scenario "$(SCENARIO)")
 
 bench-failover: node_modules engine images ## benchmark: kill-primary RTO over KILLS=10 kills, tuned vs Patroni's defaults, jitter, switchover, loss, memory
-	@$(TSX) scripts/bench-failover.ts $(if $(KILLS),--kills $(KILLS))
+	@$(NODE_TS) scripts/bench-failover.ts $(if $(KILLS),--kills $(KILLS))

@@ -8,8 +8,8 @@ import { createProgress } from './runners/progress.js';
 import { defaultTarget } from './runners/stack.js';
 
 const HELP = `
-Usage: npx tsx scripts/deploy.ts deploy --version V [--fault F] [--image REF]   (make deploy VERSION=V [FAULT=F] [IMAGE=REF])
-       npx tsx scripts/deploy.ts rollback                                        (make rollback)
+Usage: node --import tsx scripts/deploy.ts deploy --version V [--fault F] [--image REF]   (make deploy VERSION=V [FAULT=F] [IMAGE=REF])
+       node --import tsx scripts/deploy.ts rollback                                        (make rollback)
 
 deploy    starts the idle color with VERSION, passes the gates (L1–L3 /health of every
           service, L4 smoke journeys through Traefik pinned to the idle color), then moves

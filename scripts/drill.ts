@@ -9,7 +9,7 @@ import { createProgress } from './runners/progress.js';
 import { defaultTarget } from './runners/stack.js';
 
 const HELP = `
-Usage: npx tsx scripts/drill.ts failover [--scenario NAME]     (make drill-failover [SCENARIO=NAME])
+Usage: node --import tsx scripts/drill.ts failover [--scenario NAME]     (make drill-failover [SCENARIO=NAME])
 
 Runs a failure drill against the running stack (make up) while users keep working: a writer does
 sequence-numbered INSERTs through postgres-writer (20/s) and users read and write through Traefik

@@ -154,7 +154,9 @@ describe('failover drills on a real Patroni cluster (synchronous mode) under loa
   it('Ctrl-C in the middle of a drill puts back what it changed and leaves the cluster healthy', async () => {
     const configFile = join(stateDir, 'parity-failover.yaml');
     await import('node:fs/promises').then((fs) => fs.writeFile(configFile, CONFIG_YAML));
-    const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'scripts', 'drill.ts'), 'failover', '--scenario', 'kill-primary'], {
+    // As make runs it: one node process (the tsx CLI would SIGKILL a child that confirms a signal late).
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'drill.ts'), 'failover', '--scenario', 'kill-primary'], {
+      cwd: root,
       env: { ...process.env, PARITY_STATE_DIR: stateDir, PARITY_PROJECT: project, PARITY_CONFIG: configFile, PARITY_COMPOSE_DIR: composeDir },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -166,7 +168,6 @@ describe('failover drills on a real Patroni cluster (synchronous mode) under loa
         output += chunk.toString();
         if (output.includes('fault injected')) {
           clearTimeout(timer);
-          // tsx runs the script in a child node process: signal the whole tree via tsx, which forwards it.
           child.kill('SIGINT');
           resolve();
         }

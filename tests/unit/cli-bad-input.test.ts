@@ -37,7 +37,7 @@ describe('scripts reject bad input with exit code 2 before touching the engine',
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('✖ DeployInputError: make deploy: nothing was changed:');
     expect(result.stderr).toContain(
-      'make deploy: scripts/deploy.ts exited 2 (bad input, nothing changed); make itself reports 2 for any failure, so for this code run: npx tsx scripts/deploy.ts deploy …',
+      'make deploy: scripts/deploy.ts exited 2 (bad input, nothing changed); make itself reports 2 for any failure, so for this code run: node --import tsx scripts/deploy.ts deploy …',
     );
   });
 
