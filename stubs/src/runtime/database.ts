@@ -57,6 +57,10 @@ export function createDatabase(settings: DatabaseSettings, breakers: BreakerSett
     });
     // An idle client losing its server emits here; without a listener the process would crash.
     pool.on('error', () => {});
+    // So does a checked-out one whose connection is cut between two queries (HAProxy cuts every
+    // session of a demoted leader): the query in progress rejects anyway; the event must not
+    // crash the service in the middle of a failover (it did: events restarted, users got 502s).
+    pool.on('connect', (client) => client.on('error', () => {}));
     return pool;
   };
   const primary = poolFor(settings.host, 'parity-stub');
