@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { ParityConfig } from '../services/config/schema.js';
 import { parseConfig } from '../services/config/validate.js';
 import type { DrillReport } from '../services/drills/model.js';
-import { DrillBudgetError, formatDuration } from '../services/errors.js';
+import { DrillBudgetError, DrillError, formatDuration, ServiceAnswerError } from '../services/errors.js';
 import { ETCD_MEMBERS, patroniNodes, TOXIPROXY_API_PORT } from '../services/topology/patroni.js';
 import { abortOnSignals, parseCli, runMain } from './runners/cli.js';
 import { containerRss, mib } from './runners/container-stats.js';
@@ -40,18 +40,23 @@ const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)]! : NaN;
 };
-const figure = (report: DrillReport, prefix: string) => report.figures.find((f) => f.name.startsWith(prefix))?.value ?? null;
+const figure = (report: DrillReport | undefined, prefix: string) => report?.figures.find((f) => f.name.startsWith(prefix))?.value ?? null;
 
 /** One drill, whatever its budgets say: the bench wants the figures. */
 /** Ctrl-C of the benchmark, set once at start: each drill stops and puts back its fault. */
 let interrupt: AbortSignal | undefined;
 
-async function measure(target: ComposeTarget, config: ParityConfig, scenario: string, progress: Progress): Promise<DrillReport> {
+async function measure(target: ComposeTarget, config: ParityConfig, scenario: string, progress: Progress): Promise<DrillReport | undefined> {
   const quiet: Progress = { info: () => {}, step: (m) => progress.step(m), done: () => {} };
   try {
     return (await runFailoverDrill({ target, config, scenario, progress: quiet, ...(interrupt ? { signal: interrupt } : {}) })).report;
   } catch (error) {
     if (error instanceof DrillBudgetError) return JSON.parse(await readFile(join(error.reportDir, 'report.json'), 'utf8')) as DrillReport;
+    // One broken drill is a figure too (reported as n/a); Ctrl-C and bad input stop the benchmark.
+    if (error instanceof DrillError || error instanceof ServiceAnswerError) {
+      progress.info(`${scenario}: the drill broke: ${error.message.split('\n')[0]}`);
+      return undefined;
+    }
     throw error;
   }
 }

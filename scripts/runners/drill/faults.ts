@@ -5,8 +5,8 @@
  */
 import { ETCD_MEMBERS } from '../../../services/topology/patroni.js';
 import type { FailoverScenario } from '../../../services/drills/failover.js';
-import { DrillError } from '../../../services/errors.js';
-import { switchover, type ClusterView, type RestEndpoints } from '../patroni.js';
+import { DrillError, ServiceAnswerError } from '../../../services/errors.js';
+import { readCluster, switchover, type ClusterView, type RestEndpoints } from '../patroni.js';
 import { containerOf, docker } from './docker.js';
 import type { ComposeTarget } from '../stack.js';
 
@@ -67,10 +67,33 @@ export async function prepareFault(scenario: FailoverScenario, target: ComposeTa
       };
       return { victim, undo: { what: `reconnected ${victim} to ${network}`, run: reconnect }, apply: () => must(['network', 'disconnect', network, id], `cutting ${victim} off ${network}`) };
     }
-    case 'switchover': {
-      const candidate = switchoverCandidate(view);
-      if (!candidate) throw new DrillError('switchover: the cluster has no replica to hand the leadership to');
-      return { victim, apply: async () => void (await switchover(rest, victim, candidate)) };
+    case 'switchover':
+      return { victim, apply: () => switchoverToStandby(rest, victim) };
+  }
+}
+
+/**
+ * A switchover to the synchronous standby as Patroni sees it at that moment. In synchronous mode
+ * Patroni refuses any other candidate (HTTP 412), and right after a disturbance the standby can be
+ * changing: read the cluster again and retry, for a few seconds.
+ */
+async function switchoverToStandby(rest: RestEndpoints, leader: string): Promise<void> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 10; attempt += 1) {
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 1000));
+    const view = await readCluster(rest, 2000);
+    const candidate = view ? switchoverCandidate(view) : undefined;
+    if (!view || view.leader !== leader || !candidate) {
+      lastError = new DrillError(`switchover: ${leader} is no longer the leader, or there is no replica to hand over to`);
+      continue;
+    }
+    try {
+      await switchover(rest, leader, candidate);
+      return;
+    } catch (error) {
+      lastError = error;
+      if (!(error instanceof ServiceAnswerError) || !/HTTP 412/.test(error.message)) throw error;
     }
   }
+  throw lastError instanceof Error ? lastError : new DrillError(String(lastError));
 }
