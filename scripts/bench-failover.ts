@@ -14,7 +14,7 @@ import { ETCD_MEMBERS, patroniNodes, TOXIPROXY_API_PORT } from '../services/topo
 import { abortOnSignals, parseCli, runMain } from './runners/cli.js';
 import { containerRss, mib } from './runners/container-stats.js';
 import { runFailoverDrill } from './runners/drill/failover.js';
-import { applyDynamicConfig, readCluster } from './runners/patroni.js';
+import { applyDynamicConfig, clusterHealthy, readCluster } from './runners/patroni.js';
 import { createProgress, type Progress } from './runners/progress.js';
 import { compose, downStack, patroniRest, publishedPort, upStack, type ComposeTarget } from './runners/stack.js';
 import { addToxic, resetToxics } from './runners/toxiproxy.js';
@@ -28,9 +28,9 @@ On a stack of its own (minimal profile + the Patroni cluster, synchronous mode),
 drill's runner:
   - kill-primary N times with parity.yaml's timings and N times with Patroni's defaults
     (ttl 30 / loop_wait 10 / retry_timeout 10): RTO median and worst, rejoin, acked writes lost;
-  - false failovers with 1 s of latency jitter (500 ms ± 500 ms each way) between every Patroni
-    node and etcd for S seconds, through the stack's Toxiproxy (postgres.dcsProxy; this kernel has
-    no netem);
+  - false failovers with 1 s of latency jitter (500 ms ± 500 ms towards etcd: 0–1 s per round
+    trip) between every Patroni node and etcd for S seconds, then both ways (0–2 s) for S/2,
+    through the stack's Toxiproxy (postgres.dcsProxy; this kernel has no netem);
   - switchover write stall; acked writes lost with synchronous_mode off;
   - memory of the HA cluster against a plain primary + replica.
 Figures go to stdout and .parity/bench/failover.json. Takes about 15 minutes with N = 10.
@@ -84,11 +84,12 @@ async function kills(target: ComposeTarget, config: ParityConfig, label: string,
 }
 
 /**
- * 1 s of latency jitter (500 ms ± 500 ms, both ways) on the consensus path, every Patroni node to
- * every etcd member, through the stack's Toxiproxy, for `seconds`; counts leader changes. The toxics
- * are always removed.
+ * Latency jitter of 500 ms ± 500 ms on the consensus path (every Patroni node to every etcd
+ * member, through the stack's Toxiproxy) for `seconds`, on the given directions: `upstream` alone
+ * adds 0–1 s to each round trip, both add 0–2 s. Counts leader elections, then waits until the
+ * cluster has a leader and replicating replicas again (how long, too). The toxics are always removed.
  */
-async function jitter(target: ComposeTarget, config: ParityConfig, seconds: number, progress: Progress) {
+async function jitter(target: ComposeTarget, config: ParityConfig, seconds: number, streams: readonly ('upstream' | 'downstream')[], progress: Progress) {
   const port = await publishedPort(target, 'toxiproxy', TOXIPROXY_API_PORT);
   if (port === undefined) return { skipped: 'no toxiproxy in the stack (postgres.dcsProxy: true)' };
   const api = `http://127.0.0.1:${port}`;
@@ -99,18 +100,26 @@ async function jitter(target: ComposeTarget, config: ParityConfig, seconds: numb
   const watch = watchCluster(rest, before, () => performance.now() - origin, 500);
   try {
     for (const member of ETCD_MEMBERS) {
-      for (const stream of ['upstream', 'downstream'] as const) {
-        await addToxic(api, member, { name: `jitter-${stream}`, type: 'latency', stream, attributes: { latency: 500, jitter: 500 } });
-      }
+      for (const stream of streams) await addToxic(api, member, { name: `jitter-${stream}`, type: 'latency', stream, attributes: { latency: 500, jitter: 500 } });
     }
-    progress.step(`jitter: 500 ms ± 500 ms each way, Patroni ↔ etcd, for ${seconds} s`);
+    progress.step(`jitter: 500 ms ± 500 ms ${streams.join(' + ')}, Patroni → etcd, for ${seconds} s`);
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
   } finally {
-    await resetToxics(api).catch((error: Error) => progress.info(`WARNING: could not remove the jitter toxics: ${error.message} (make chaos-reset, or restart toxiproxy)`));
-    await watch.stop();
+    await resetToxics(api).catch((error: Error) => progress.info(`WARNING: could not remove the jitter toxics: ${error.message} (restart toxiproxy)`));
   }
+  const removedAt = performance.now();
+  const nodes = patroniNodes(config);
+  let healthyAfterMs: number | null = null;
+  while (performance.now() - removedAt < 120_000) {
+    if (clusterHealthy(await readCluster(rest), nodes)) {
+      healthyAfterMs = Math.round(performance.now() - removedAt);
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  await watch.stop();
   // A leader lost and found again is one change of the key; an election is a new leader.
-  return { seconds, leaderChanges: watch.elections().length, keyChanges: watch.changes.length, changes: watch.changes };
+  return { seconds, streams, elections: watch.elections().length, keyChanges: watch.changes.length, healthyAfterRemovalMs: healthyAfterMs, changes: watch.changes };
 }
 
 async function memory(target: ComposeTarget, services: readonly string[]): Promise<number> {
@@ -142,7 +151,6 @@ await runMain(async () => {
     await new Promise((resolve) => setTimeout(resolve, 10_000));
     const ha = await memory(target, ['etcd-1', 'etcd-2', 'etcd-3', ...patroniNodes(ours), 'postgres-writer', 'postgres-reader']);
     figures.ours = await kills(target, ours, `ttl ${ours.postgres.patroni.ttl}/${ours.postgres.patroni.loopWait}/${ours.postgres.patroni.retryTimeout}`, count, progress);
-    figures.jitter = await jitter(target, ours, jitterSeconds, progress);
     const switchovers = [];
     for (let index = 0; index < 3; index += 1) switchovers.push(figure(await measure(target, ours, 'switchover', progress), 'switchover write stall'));
     figures.switchoverStallMs = switchovers;
@@ -152,6 +160,9 @@ await runMain(async () => {
     figures.asyncAckedWritesLost = asyncLoss;
     figures.defaults = await kills(target, defaults, 'Patroni defaults 30/10/10', count, progress);
     await applyDynamicConfig(await patroniRest(target, ours), ours);
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    figures.jitter = await jitter(target, ours, jitterSeconds, ['upstream'], progress);
+    figures.jitterBothWays = await jitter(target, ours, Math.ceil(jitterSeconds / 2), ['upstream', 'downstream'], progress);
     await downStack(target, true);
     const plain = parseConfig('profile: minimal\n');
     await upStack(plain, target, progress, 300_000);
@@ -165,12 +176,17 @@ await runMain(async () => {
   const o = figures.ours as Awaited<ReturnType<typeof kills>>;
   const d = figures.defaults as Awaited<ReturnType<typeof kills>>;
   const m = figures.memory as { haClusterBytes: number; primaryReplicaBytes: number };
-  const j = figures.jitter as { leaderChanges?: number; seconds?: number; skipped?: string };
+  type Jitter = { elections?: number; keyChanges?: number; seconds?: number; skipped?: string; healthyAfterRemovalMs?: number | null };
+  const j = figures.jitter as Jitter;
+  const j2 = figures.jitterBothWays as Jitter;
+  const jitterLine = (what: string, x: Jitter) =>
+    x.skipped ? `${what}: skipped (${x.skipped})` : `${what} for ${x.seconds} s: ${x.elections} elections (${x.keyChanges} leader-key changes); cluster healthy ${x.healthyAfterRemovalMs === null ? 'NOT within 120 s' : `${x.healthyAfterRemovalMs} ms`} after the toxics were removed`;
   const lines = [
     `kill-primary RTO, Parity's default timings (${o.label}): median ${formatDuration(o.rtoMedianMs)}, worst ${formatDuration(o.rtoWorstMs)} over ${o.rtoMs.length} kills; rejoin median ${formatDuration(o.rejoinMedianMs)}; acked writes lost ${o.ackedWritesLost}; false failovers ${o.falseFailovers}`,
     `kill-primary RTO, Patroni's defaults (${d.label}): median ${formatDuration(d.rtoMedianMs)}, worst ${formatDuration(d.rtoWorstMs)} over ${d.rtoMs.length} kills; rejoin median ${formatDuration(d.rejoinMedianMs)}; acked writes lost ${d.ackedWritesLost}`,
     `ratio of medians: ${(o.rtoMedianMs / d.rtoMedianMs).toFixed(2)} × Patroni's defaults`,
-    j.skipped ? `jitter: skipped (${j.skipped})` : `false failovers under 500 ms ± 500 ms jitter each way on Patroni ↔ etcd for ${j.seconds} s: ${j.leaderChanges} leader changes`,
+    jitterLine('jitter 500 ms ± 500 ms Patroni → etcd (0–1 s per round trip)', j),
+    jitterLine('jitter 500 ms ± 500 ms both ways (0–2 s per round trip)', j2),
     `switchover write stall: ${(figures.switchoverStallMs as (number | null)[]).map((v) => `${v} ms`).join(', ')}`,
     `acked writes lost: synchronous ${o.ackedWritesLost + d.ackedWritesLost} over ${o.rtoMs.length + d.rtoMs.length} kills; asynchronous ${(figures.asyncAckedWritesLost as (number | null)[]).join(', ')} (3 kills)`,
     `memory: HA cluster (3 etcd + ${patroniNodes(ours).length} Patroni + 2 HAProxy) ${mib(m.haClusterBytes)} vs primary + replica ${mib(m.primaryReplicaBytes)}`,
