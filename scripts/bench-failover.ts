@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import type { ParityConfig } from '../services/config/schema.js';
 import { parseConfig } from '../services/config/validate.js';
 import type { DrillReport } from '../services/drills/model.js';
-import { DrillBudgetError, DrillError, formatDuration, ServiceAnswerError } from '../services/errors.js';
+import { DrillBudgetError, DrillError, formatDuration, ServiceAnswerError, TimeoutError } from '../services/errors.js';
+import { done, pending, pollUntil } from './runners/poll.js';
 import { ETCD_MEMBERS, patroniNodes, TOXIPROXY_API_PORT } from '../services/topology/patroni.js';
 import { abortOnSignals, parseCli, runMain } from './runners/cli.js';
 import { containerRss, mib } from './runners/container-stats.js';
@@ -53,7 +54,7 @@ async function measure(target: ComposeTarget, config: ParityConfig, scenario: st
   } catch (error) {
     if (error instanceof DrillBudgetError) return JSON.parse(await readFile(join(error.reportDir, 'report.json'), 'utf8')) as DrillReport;
     // One broken drill is a figure too (reported as n/a); Ctrl-C and bad input stop the benchmark.
-    if (error instanceof DrillError || error instanceof ServiceAnswerError) {
+    if (error instanceof DrillError || error instanceof ServiceAnswerError || error instanceof TimeoutError) {
       progress.info(`${scenario}: the drill broke: ${error.message.split('\n')[0]}`);
       return undefined;
     }
@@ -107,16 +108,18 @@ async function jitter(target: ComposeTarget, config: ParityConfig, seconds: numb
   } finally {
     await resetToxics(api).catch((error: Error) => progress.info(`WARNING: could not remove the jitter toxics: ${error.message} (restart toxiproxy)`));
   }
-  const removedAt = performance.now();
   const nodes = patroniNodes(config);
-  let healthyAfterMs: number | null = null;
-  while (performance.now() - removedAt < 120_000) {
-    if (clusterHealthy(await readCluster(rest), nodes)) {
-      healthyAfterMs = Math.round(performance.now() - removedAt);
-      break;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+  const healthyAfterMs = await pollUntil(async () => (clusterHealthy(await readCluster(rest), nodes) ? done(true) : pending('no leader, or a replica not replicating')), {
+    subject: 'the cluster after the jitter',
+    expectation: 'one leader and every replica replicating',
+    timeoutMs: 120_000,
+  }).then(
+    (result) => result.elapsedMs,
+    (error: unknown) => {
+      if (error instanceof TimeoutError) return null;
+      throw error;
+    },
+  );
   await watch.stop();
   // A leader lost and found again is one change of the key; an election is a new leader.
   return { seconds, streams, elections: watch.elections().length, keyChanges: watch.changes.length, healthyAfterRemovalMs: healthyAfterMs, changes: watch.changes };

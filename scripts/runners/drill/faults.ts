@@ -8,6 +8,7 @@ import type { FailoverScenario } from '../../../services/drills/failover.js';
 import { DrillError, ServiceAnswerError } from '../../../services/errors.js';
 import { readCluster, switchover, type ClusterView, type RestEndpoints } from '../patroni.js';
 import { containerOf, docker } from './docker.js';
+import { done, pending, pollUntil } from '../poll.js';
 import type { ComposeTarget } from '../stack.js';
 
 export interface Undo {
@@ -22,20 +23,17 @@ const must = async (args: string[], what: string) => {
   if (result.code !== 0) throw new DrillError(`${what}: docker ${args.join(' ')} failed (exit ${result.code}): ${result.stderr.trim()}`);
 };
 
+/** The synchronous standby when there is one, else the first replica (among `nodes`, when given). */
+export function standbyOf(view: ClusterView, nodes?: readonly string[]): string | undefined {
+  const replicas = view.members.filter((m) => m.name !== view.leader && (!nodes || nodes.includes(m.name)));
+  return (replicas.find((m) => m.role === 'sync_standby') ?? replicas[0])?.name;
+}
+
 /** Choose the victim for a scenario from the cluster as it is now. */
 export function pickVictim(scenario: FailoverScenario, view: ClusterView, nodes: readonly string[]): string {
   if (scenario === 'lose-etcd-member') return ETCD_MEMBERS[ETCD_MEMBERS.length - 1]!;
-  if (scenario === 'kill-replica') {
-    const replicas = view.members.filter((m) => m.name !== view.leader && nodes.includes(m.name));
-    return (replicas.find((m) => m.role === 'sync_standby') ?? replicas[0])?.name ?? nodes.find((n) => n !== view.leader)!;
-  }
+  if (scenario === 'kill-replica') return standbyOf(view, nodes) ?? nodes.find((n) => n !== view.leader)!;
   return view.leader!;
-}
-
-/** The replica a switchover hands the leadership to: the synchronous standby when there is one. */
-export function switchoverCandidate(view: ClusterView): string | undefined {
-  const replicas = view.members.filter((m) => m.name !== view.leader);
-  return (replicas.find((m) => m.role === 'sync_standby') ?? replicas[0])?.name;
 }
 
 /** A fault ready to go: the victim resolved, the undo known before anything changes. */
@@ -78,22 +76,19 @@ export async function prepareFault(scenario: FailoverScenario, target: ComposeTa
  * changing: read the cluster again and retry, for a few seconds.
  */
 async function switchoverToStandby(rest: RestEndpoints, leader: string): Promise<void> {
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 10; attempt += 1) {
-    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 1000));
-    const view = await readCluster(rest, 2000);
-    const candidate = view ? switchoverCandidate(view) : undefined;
-    if (!view || view.leader !== leader || !candidate) {
-      lastError = new DrillError(`switchover: ${leader} is no longer the leader, or there is no replica to hand over to`);
-      continue;
-    }
-    try {
-      await switchover(rest, leader, candidate);
-      return;
-    } catch (error) {
-      lastError = error;
-      if (!(error instanceof ServiceAnswerError) || !/HTTP 412/.test(error.message)) throw error;
-    }
-  }
-  throw lastError instanceof Error ? lastError : new DrillError(String(lastError));
+  await pollUntil(
+    async () => {
+      const view = await readCluster(rest, 2000);
+      const candidate = view ? standbyOf(view) : undefined;
+      if (!view || view.leader !== leader || !candidate) return pending(`${leader} is not the leader, or there is no replica to hand over to`);
+      try {
+        await switchover(rest, leader, candidate);
+        return done(candidate);
+      } catch (error) {
+        if (error instanceof ServiceAnswerError && /HTTP 412/.test(error.message)) return pending(error.message);
+        throw error;
+      }
+    },
+    { subject: `switchover from ${leader}`, expectation: 'Patroni to accept a switchover to its synchronous standby', timeoutMs: 10_000, intervalMs: 1000 },
+  );
 }

@@ -4,6 +4,7 @@
  * false failovers come from one record.
  */
 import { readCluster, type ClusterView, type RestEndpoints } from '../patroni.js';
+import { systemClock } from '../poll.js';
 
 export interface LeaderChange {
   readonly atMs: number;
@@ -36,7 +37,7 @@ export function watchCluster(rest: RestEndpoints, initial: ClusterView, now: () 
           leader = view.leader;
         }
       }
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      await systemClock.sleep(intervalMs);
     }
   })();
   return {
