@@ -117,3 +117,13 @@ drill-failover: node_modules ## failover drill on the running stack (SCENARIO=ki
 
 bench-failover: node_modules engine images ## benchmark: kill-primary RTO over KILLS=10 kills, tuned vs Patroni's defaults, jitter, switchover, loss, memory
 	@$(NODE_TS) scripts/bench-failover.ts $(if $(KILLS),--kills $(KILLS))
+
+.PHONY: chaos chaos-reset chaos-list bench-chaos
+chaos: node_modules ## chaos drill on the running stack: a declared Toxiproxy fault under load (SCENARIO=name; all without; make chaos-list)
+	@$(NODE_TS) scripts/chaos.ts run $(if $(SCENARIO),--scenario "$(SCENARIO)")
+
+chaos-reset: node_modules ## remove every Toxiproxy toxic and enable every proxy
+	@$(TSX) scripts/chaos.ts reset
+
+chaos-list: node_modules ## the declared chaos scenarios
+	@$(TSX) scripts/chaos.ts list

@@ -22,11 +22,14 @@ export interface HttpRequestOptions {
 /** One request; rejects on connection errors and timeouts, resolves with any HTTP status. */
 export type HttpClient = (url: string, options?: HttpRequestOptions) => Promise<HttpResult>;
 
-/** A client for `https://` (with the CA in `caFile`) and plain `http://` URLs. */
-export function createClient(caFile: string): HttpClient {
+/**
+ * A client for `https://` (with the CA in `caFile`) and plain `http://` URLs. `keepAlive`: reuse
+ * connections as a browser does (a drill's users); off by default, so each request is routed afresh.
+ */
+export function createClient(caFile: string, clientOptions: { readonly keepAlive?: boolean } = {}): HttpClient {
   let agent: Agent | undefined;
   return async (url, options = {}) => {
-    agent ??= new Agent({ ca: await readFile(caFile), keepAlive: false });
+    agent ??= new Agent({ ca: await readFile(caFile), keepAlive: clientOptions.keepAlive ?? false });
     const secure = url.startsWith('https:');
     const timeoutMs = options.timeoutMs ?? 10_000;
     return new Promise((resolve, reject) => {

@@ -3,6 +3,7 @@
  * certificate for *.localhost, and Traefik's watched dynamic-config directory. All of it
  * lives in the ignored state directory and is created once (idempotent).
  */
+import { EDGE_FILE } from '../../services/topology/traefik.js';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -98,6 +99,8 @@ export async function installDynamicConfig(stateDir: string, composeDir = COMPOS
   const deployed = await readDeployState(stateDir);
   if (deployed) await writeRoutes(stateDir, deployed);
   else await writeFileAtomic(join(dir, 'routes.yml'), await readFile(join(composeDir, 'traefik', 'dynamic', 'routes.yml'), 'utf8'));
+  // The edge file follows the config (servers, breakers): always the generated one.
+  await writeFileAtomic(join(dir, 'edge.yml'), await readFile(join(composeDir, EDGE_FILE), 'utf8'));
 }
 
 /** Everything the stack needs in the state directory. */

@@ -37,3 +37,27 @@ export async function listToxics(api: string): Promise<Record<string, string[]>>
   const proxies = (await call(api, 'GET', '/proxies')) as Record<string, { toxics?: { name: string }[] }>;
   return Object.fromEntries(Object.entries(proxies).map(([name, proxy]) => [name, (proxy.toxics ?? []).map((toxic) => toxic.name)]));
 }
+
+/** Enable or disable a proxy (disabled: new connections refused, open ones cut — the `down` fault). */
+export async function setProxyEnabled(api: string, proxy: string, enabled: boolean): Promise<void> {
+  await call(api, 'POST', `/proxies/${encodeURIComponent(proxy)}`, { enabled });
+}
+
+export async function removeToxic(api: string, proxy: string, toxic: string): Promise<void> {
+  await call(api, 'DELETE', `/proxies/${encodeURIComponent(proxy)}/toxics/${encodeURIComponent(toxic)}`);
+}
+
+export interface ProxyView {
+  readonly name: string;
+  readonly enabled: boolean;
+  readonly upstream: string;
+  readonly toxics: readonly string[];
+}
+
+/** Every proxy, whether it is enabled, and its toxics. */
+export async function listProxies(api: string): Promise<ProxyView[]> {
+  const proxies = (await call(api, 'GET', '/proxies')) as Record<string, { enabled: boolean; upstream: string; toxics?: { name: string }[] }>;
+  return Object.entries(proxies)
+    .map(([name, proxy]) => ({ name, enabled: proxy.enabled, upstream: proxy.upstream, toxics: (proxy.toxics ?? []).map((toxic) => toxic.name) }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}

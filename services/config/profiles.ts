@@ -40,18 +40,23 @@ export function databaseEndpoints(config: ParityConfig): { readonly writer: stri
 
 /** What `logical` needs running, with the database's write endpoint resolved for this config. */
 export function needsOf(logical: string, config: ParityConfig): string[] {
-  return (SERVICE_NEEDS[logical] ?? []).map((need) => (need === DB_WRITER ? databaseEndpoints(config).writer : need));
+  const needs = (SERVICE_NEEDS[logical] ?? []).map((need) => (need === DB_WRITER ? databaseEndpoints(config).writer : need));
+  // With chaos on, the apps (and Traefik, towards the APIs) connect through Toxiproxy.
+  const proxied = ['auth', 'ivor', 'events', 'newsroom', 'frontend', 'traefik'];
+  return config.chaos.enabled && proxied.includes(logical) ? [...needs, 'toxiproxy'] : needs;
 }
 
 /** The database tier's logical services: etcd + Patroni nodes + the two HAProxy endpoints, or primary + replica. */
 function databaseServices(config: ParityConfig): string[] {
   if (config.postgres.ha !== 'patroni') return ['postgres-primary', 'postgres-replica'];
-  return ['etcd', 'postgres', 'postgres-writer', 'postgres-reader', ...(config.postgres.dcsProxy ? ['toxiproxy'] : [])];
+  return ['etcd', 'postgres', 'postgres-writer', 'postgres-reader'];
 }
 
 /** The logical services that run for this config. */
 export function profileServices(config: ParityConfig): Set<string> {
   const running = new Set([...EDGE_AND_APPS, ...databaseServices(config), 'redis']);
+  // Toxiproxy: the chaos proxies, and/or Patroni's path to etcd (postgres.dcsProxy).
+  if (config.chaos.enabled || (config.postgres.ha === 'patroni' && config.postgres.dcsProxy)) running.add('toxiproxy');
   if (config.profile === 'full') {
     for (const name of [...MONITORING, 's3']) running.add(name);
     if (!config.alerting.webhookUrl) running.add('alert-receiver');

@@ -23,6 +23,7 @@ export const SIZABLE_SERVICES = [
   'etcd',
   'postgres-writer',
   'postgres-reader',
+  'toxiproxy',
   'redis',
   's3',
   'prometheus',
@@ -106,6 +107,95 @@ export interface ParityConfig {
   readonly postgres: PostgresConfig;
   /** Budgets of the failure drills (`make drill-failover`, …): a drill exits 1 when one is exceeded. */
   readonly drills: DrillsConfig;
+  /** Circuit breakers: in every stub (opossum) and at the edge (Traefik's circuitBreaker middleware). */
+  readonly breakers: BreakersConfig;
+  /** Fault injection: Toxiproxy between the apps and their dependencies, and declared scenarios (`make chaos`). */
+  readonly chaos: ChaosConfig;
+}
+
+/** Dependencies a stub calls through a breaker, each with its own call timeout. */
+export const BREAKER_TIMEOUT_KEYS = ['postgresWriter', 'postgresReader', 'redis', 's3', 'services'] as const;
+export type BreakerTimeoutKey = (typeof BREAKER_TIMEOUT_KEYS)[number];
+
+export interface BreakersConfig {
+  /** The stubs' breakers (opossum), one per dependency and per upstream service. */
+  readonly app: {
+    /** How long an open breaker waits before a trial call (HALF-OPEN). Architecture: 60 s. @default 60 */
+    readonly resetSeconds: number;
+    /** Failure share that opens a breaker; the architecture keeps it closed above 95 % success. @default 5 */
+    readonly errorPercent: number;
+    /** Calls in the rolling window before the share is judged. @default 10 */
+    readonly volume: number;
+    /**
+     * Per-call timeouts, ms: a slow dependency costs users at most this long before the breaker
+     * opens, and nothing once it is open. The reader's is short: reads fall back to the writer.
+     */
+    readonly timeoutsMs: Readonly<Record<BreakerTimeoutKey, number>>;
+  };
+  /** Traefik's circuitBreaker middleware on each API route (one instance per router). */
+  readonly edge: {
+    /** @default true */
+    readonly enabled: boolean;
+    /** When the breaker trips: Traefik's expression over NetworkErrorRatio(), ResponseCodeRatio(…), LatencyAtQuantileMS(…). */
+    readonly expression: string;
+    /** How often the expression is evaluated while closed, ms. @default 100 */
+    readonly checkPeriodMs: number;
+    /** How long it stays open before recovering. @default 10 */
+    readonly fallbackSeconds: number;
+    /** How long the recovery ramp (traffic let through progressively) lasts. @default 10 */
+    readonly recoverySeconds: number;
+  };
+}
+
+/** What Toxiproxy sits in front of: the data endpoints, and each API's colors (Traefik and the frontend go through them). */
+export const CHAOS_TARGETS = ['postgres-writer', 'postgres-reader', 'redis', 's3', 'ivor', 'events', 'newsroom'] as const;
+export type ChaosTarget = (typeof CHAOS_TARGETS)[number];
+export const TOXIC_TYPES = ['latency', 'timeout', 'down', 'bandwidth', 'slicer', 'reset_peer'] as const;
+export type ToxicType = (typeof TOXIC_TYPES)[number];
+
+export interface ToxicConfig {
+  readonly type: ToxicType;
+  /** latency: added delay per chunk, ms. */
+  readonly latencyMs?: number;
+  /** latency: ± random jitter, ms. */
+  readonly jitterMs?: number;
+  /** timeout / reset_peer: ms before the connection is closed (timeout: 0 = hold it forever, a partition). */
+  readonly timeoutMs?: number;
+  /** bandwidth: KB/s. */
+  readonly rateKbps?: number;
+  /** slicer: average slice size in bytes, and the delay between slices in µs. */
+  readonly sliceBytes?: number;
+  readonly sliceDelayUs?: number;
+}
+
+export interface ChaosScenario {
+  /** One line: what the scenario does to the platform. */
+  readonly description: string;
+  /** The proxy the toxic goes on (an API name means both of its colors). */
+  readonly target: ChaosTarget;
+  readonly toxic: ToxicConfig;
+  /** How long the fault lasts. @default 20 */
+  readonly durationSeconds: number;
+  /** Flapping: the fault on for `downSeconds`, off for `upSeconds`, repeated for the duration. */
+  readonly flap?: { readonly downSeconds: number; readonly upSeconds: number };
+  /** The paths users GET during the drill (through Traefik, as the admin); `{article}` is an article with an attachment the drill creates. */
+  readonly load: readonly string[];
+  /** The outcome the scenario promises; a drill exits 1 when it is not met. */
+  readonly expect: {
+    /** Breakers that must open, `<service>:<breaker>` (`events:postgres-replica`) or `edge:<api>`. */
+    readonly breakers: readonly string[];
+    /** `X-Parity-Fallback` values users must see while the fault lasts (empty: plain answers). */
+    readonly fallbacks: readonly string[];
+    /** Users' p95 while the breakers are open, ms. @default 50 */
+    readonly p95Ms: number;
+  };
+}
+
+export interface ChaosConfig {
+  /** Toxiproxy in the stack, between the apps and each dependency. @default true with profile full, false with minimal */
+  readonly enabled: boolean;
+  /** Declared scenarios by name (`make chaos SCENARIO=name`); the built-in ones can be changed or added to. */
+  readonly scenarios: Readonly<Record<string, ChaosScenario>>;
 }
 
 export interface PostgresConfig {
@@ -150,6 +240,14 @@ export interface PostgresConfig {
 }
 
 export interface DrillsConfig {
+  readonly chaos: {
+    /** Requests that failed outright (no fallback) after the expected breakers opened. @default 0 */
+    readonly failedAfterOpen: number;
+    /** Fault → every expected breaker open. @default 15 */
+    readonly openSeconds: number;
+    /** Fault removed → every breaker closed again, with no manual step (the reset timeout included). @default 75 */
+    readonly recoverSeconds: number;
+  };
   readonly failover: {
     /** Fault → first acknowledged write through postgres-writer. @default 10 */
     readonly rtoSeconds: number;
@@ -186,6 +284,59 @@ export interface DeployConfig {
   /** Cookie-based sticky sessions during the canary, so a user doesn't flip between versions. @default true */
   readonly stickySessions: boolean;
 }
+
+/** The scenarios every config has (the issue's list); `chaos.scenarios` in parity.yaml changes or adds to them. */
+export const DEFAULT_SCENARIOS: Readonly<Record<string, ChaosScenario>> = {
+  'ivor-down': {
+    description: 'IVOR unreachable (both colors, from Traefik and the frontend): the home page and /api/resources serve IVOR\'s fallback',
+    target: 'ivor',
+    toxic: { type: 'down' },
+    durationSeconds: 20,
+    load: ['/', '/api/resources'],
+    expect: { breakers: ['frontend:ivor', 'edge:ivor'], fallbacks: ['ivor', 'edge-ivor'], p95Ms: 50 },
+  },
+  'events-db-latency': {
+    description: '2 s of latency on the Postgres reader: Events\' replica breaker opens and reads go to the writer',
+    target: 'postgres-reader',
+    toxic: { type: 'latency', latencyMs: 2000 },
+    durationSeconds: 20,
+    load: ['/api/events'],
+    expect: { breakers: ['events:postgres-replica'], fallbacks: [], p95Ms: 50 },
+  },
+  'newsroom-s3-outage': {
+    description: 'the S3 store stops answering (connections hang): attachments get the newsroom\'s fallback',
+    target: 's3',
+    toxic: { type: 'timeout', timeoutMs: 0 },
+    durationSeconds: 20,
+    load: ['/api/articles/{article}/attachments/drill.txt'],
+    expect: { breakers: ['newsroom:s3'], fallbacks: ['newsroom-attachment'], p95Ms: 50 },
+  },
+  'redis-down': {
+    description: 'Redis unreachable: auth verifies tokens alone (auth-stateless) until it is back',
+    target: 'redis',
+    toxic: { type: 'down' },
+    durationSeconds: 20,
+    load: ['/auth/verify'],
+    expect: { breakers: ['auth:redis'], fallbacks: ['auth-stateless'], p95Ms: 50 },
+  },
+  'postgres-reader-partition': {
+    description: 'the Postgres reader partitioned away (packets dropped, connections hang): reads go to the writer',
+    target: 'postgres-reader',
+    toxic: { type: 'timeout', timeoutMs: 0 },
+    durationSeconds: 20,
+    load: ['/api/events'],
+    expect: { breakers: ['events:postgres-replica'], fallbacks: [], p95Ms: 50 },
+  },
+  'redis-flapping': {
+    description: 'Redis down 5 s, up 5 s, repeated for 30 s: the breaker holds the fallback instead of flapping with it',
+    target: 'redis',
+    toxic: { type: 'down' },
+    durationSeconds: 30,
+    flap: { downSeconds: 5, upSeconds: 5 },
+    load: ['/auth/verify'],
+    expect: { breakers: ['auth:redis'], fallbacks: ['auth-stateless'], p95Ms: 50 },
+  },
+};
 
 export const DEFAULT_CONFIG: ParityConfig = {
   profile: 'full',
@@ -231,12 +382,27 @@ export const DEFAULT_CONFIG: ParityConfig = {
     patroni: { ttl: 5, loopWait: 1, retryTimeout: 2, maximumLagOnFailoverBytes: 1_048_576 },
   },
   drills: {
+    chaos: { failedAfterOpen: 0, openSeconds: 15, recoverSeconds: 75 },
     failover: { rtoSeconds: 10, apiRecoverySeconds: 15, rejoinSeconds: 30, ackedWritesLost: 0, falseFailovers: 0, switchoverStallMs: 3000 },
   },
+  breakers: {
+    app: { resetSeconds: 60, errorPercent: 5, volume: 10, timeoutsMs: { postgresWriter: 5000, postgresReader: 1000, redis: 500, s3: 3000, services: 2000 } },
+    edge: {
+      enabled: true,
+      expression: 'NetworkErrorRatio() > 0.30 || ResponseCodeRatio(500, 600, 0, 600) > 0.50 || LatencyAtQuantileMS(50.0) > 2500',
+      checkPeriodMs: 100,
+      fallbackSeconds: 10,
+      recoverySeconds: 10,
+    },
+  },
+  chaos: { enabled: true, scenarios: DEFAULT_SCENARIOS },
 };
 
 /** `postgres.ha` when the config file doesn't say: HA in the full profile, plain streaming in minimal (faster, smaller). */
 export const defaultHa = (profile: Profile): PostgresHa => (profile === 'full' ? 'patroni' : 'streaming');
+
+/** `chaos.enabled` when the config file doesn't say: on in the full profile, off in minimal (one container fewer, direct connections). */
+export const defaultChaos = (profile: Profile): boolean => profile === 'full';
 
 /** What the validator knows about each field. */
 export type FieldSchema =
@@ -250,7 +416,13 @@ export type FieldSchema =
   | { readonly kind: 'url' }
   | { readonly kind: 'number'; readonly min: number; readonly max: number; readonly integer?: boolean; readonly unit?: string }
   | { readonly kind: 'object'; readonly fields: Readonly<Record<string, FieldSchema>> }
-  | { readonly kind: 'map'; readonly keys: readonly string[]; readonly value: FieldSchema };
+  | { readonly kind: 'map'; readonly keys: readonly string[]; readonly value: FieldSchema }
+  /** A mapping whose keys the user names (`chaos.scenarios.<name>`). */
+  | { readonly kind: 'record'; readonly keyPattern: RegExp; readonly keyRule: string; readonly value: FieldSchema }
+  | { readonly kind: 'list'; readonly item: FieldSchema }
+  | { readonly kind: 'text'; readonly pattern?: RegExp; readonly rule?: string }
+  /** A Traefik circuitBreaker expression, checked like Traefik parses it. */
+  | { readonly kind: 'breakerExpression' };
 
 const semver = (prefix: string, example: string): FieldSchema => ({
   kind: 'version',
@@ -330,6 +502,14 @@ export const CONFIG_SCHEMA: FieldSchema = {
     drills: {
       kind: 'object',
       fields: {
+        chaos: {
+          kind: 'object',
+          fields: {
+            failedAfterOpen: { kind: 'number', min: 0, max: 1_000_000, integer: true, unit: 'requests' },
+            openSeconds: { kind: 'number', min: 0.1, max: 3600, unit: 'seconds' },
+            recoverSeconds: { kind: 'number', min: 0.1, max: 3600, unit: 'seconds' },
+          },
+        },
         failover: {
           kind: 'object',
           fields: {
@@ -339,6 +519,80 @@ export const CONFIG_SCHEMA: FieldSchema = {
             ackedWritesLost: { kind: 'number', min: 0, max: 1_000_000, integer: true, unit: 'writes' },
             falseFailovers: { kind: 'number', min: 0, max: 100, integer: true },
             switchoverStallMs: { kind: 'number', min: 1, max: 600_000, integer: true, unit: 'milliseconds' },
+          },
+        },
+      },
+    },
+    breakers: {
+      kind: 'object',
+      fields: {
+        app: {
+          kind: 'object',
+          fields: {
+            resetSeconds: { kind: 'number', min: 0.1, max: 3600, unit: 'seconds' },
+            errorPercent: { kind: 'number', min: 1, max: 100, integer: true, unit: 'percent' },
+            volume: { kind: 'number', min: 1, max: 1000, integer: true, unit: 'calls' },
+            timeoutsMs: {
+              kind: 'object',
+              fields: Object.fromEntries(BREAKER_TIMEOUT_KEYS.map((key) => [key, { kind: 'number', min: 50, max: 60_000, integer: true, unit: 'milliseconds' } as const])),
+            },
+          },
+        },
+        edge: {
+          kind: 'object',
+          fields: {
+            enabled: { kind: 'boolean' },
+            expression: { kind: 'breakerExpression' },
+            checkPeriodMs: { kind: 'number', min: 10, max: 60_000, integer: true, unit: 'milliseconds' },
+            fallbackSeconds: { kind: 'number', min: 1, max: 3600, integer: true, unit: 'seconds' },
+            recoverySeconds: { kind: 'number', min: 1, max: 3600, integer: true, unit: 'seconds' },
+          },
+        },
+      },
+    },
+    chaos: {
+      kind: 'object',
+      fields: {
+        enabled: { kind: 'boolean' },
+        scenarios: {
+          kind: 'record',
+          keyPattern: /^[a-z][a-z0-9-]{0,40}$/,
+          keyRule: 'lower-case letters, digits and dashes, starting with a letter',
+          value: {
+            kind: 'object',
+            fields: {
+              description: { kind: 'text' },
+              target: { kind: 'enum', values: CHAOS_TARGETS },
+              toxic: {
+                kind: 'object',
+                fields: {
+                  type: { kind: 'enum', values: TOXIC_TYPES },
+                  latencyMs: { kind: 'number', min: 0, max: 600_000, integer: true, unit: 'milliseconds' },
+                  jitterMs: { kind: 'number', min: 0, max: 600_000, integer: true, unit: 'milliseconds' },
+                  timeoutMs: { kind: 'number', min: 0, max: 600_000, integer: true, unit: 'milliseconds' },
+                  rateKbps: { kind: 'number', min: 1, max: 10_000_000, integer: true, unit: 'KB/s' },
+                  sliceBytes: { kind: 'number', min: 1, max: 1_048_576, integer: true, unit: 'bytes' },
+                  sliceDelayUs: { kind: 'number', min: 0, max: 10_000_000, integer: true, unit: 'microseconds' },
+                },
+              },
+              durationSeconds: { kind: 'number', min: 1, max: 3600, integer: true, unit: 'seconds' },
+              flap: {
+                kind: 'object',
+                fields: {
+                  downSeconds: { kind: 'number', min: 1, max: 3600, integer: true, unit: 'seconds' },
+                  upSeconds: { kind: 'number', min: 1, max: 3600, integer: true, unit: 'seconds' },
+                },
+              },
+              load: { kind: 'list', item: { kind: 'text', pattern: /^\/[A-Za-z0-9/_.{}?=&-]*$/, rule: 'a path starting with /' } },
+              expect: {
+                kind: 'object',
+                fields: {
+                  breakers: { kind: 'list', item: { kind: 'text', pattern: /^[a-z][a-z-]*:[a-z][a-z0-9-]*$/, rule: '<service>:<breaker> (events:postgres-replica) or edge:<api>' } },
+                  fallbacks: { kind: 'list', item: { kind: 'text', pattern: /^[a-z][a-z0-9-]*$/, rule: 'an X-Parity-Fallback value (ivor, auth-stateless, …)' } },
+                  p95Ms: { kind: 'number', min: 1, max: 600_000, integer: true, unit: 'milliseconds' },
+                },
+              },
+            },
           },
         },
       },

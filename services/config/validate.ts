@@ -4,9 +4,11 @@
  * Every problem is collected with its path and its line:column, and all are reported
  * together in one `ConfigError` (exit code 2).
  */
-import { LineCounter, isMap, isScalar, parseDocument, type Node } from 'yaml';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
 import { ParityError, suggest } from '../errors.js';
-import { CONFIG_SCHEMA, DEFAULT_CONFIG, defaultHa, type FieldSchema, type ParityConfig } from './schema.js';
+import { CONFIG_SCHEMA, DEFAULT_CONFIG, defaultChaos, defaultHa, type FieldSchema, type ParityConfig } from './schema.js';
+import { checkBreakerExpression } from './breaker-expression.js';
+import { checkChaos, completeScenarios } from './chaos-rules.js';
 import { needsOf, profileServices } from './profiles.js';
 
 export interface ConfigIssue {
@@ -70,8 +72,17 @@ export function parseConfig(text: string, file = 'parity.yaml'): ParityConfig {
   // problem is reported in one go.
   const merged = mergeDefaults(DEFAULT_CONFIG, user) as ParityConfig;
   const userPostgres = (user as { postgres?: { ha?: unknown } }).postgres;
-  const config: ParityConfig = userPostgres?.ha === undefined ? { ...merged, postgres: { ...merged.postgres, ha: defaultHa(merged.profile) } } : merged;
+  const userChaos = (user as { chaos?: { enabled?: unknown } }).chaos;
+  const config: ParityConfig = {
+    ...merged,
+    postgres: userPostgres?.ha === undefined ? { ...merged.postgres, ha: defaultHa(merged.profile) } : merged.postgres,
+    chaos: {
+      enabled: userChaos?.enabled === undefined ? defaultChaos(merged.profile) : merged.chaos.enabled,
+      scenarios: completeScenarios(merged.chaos.scenarios),
+    },
+  };
   issues.push(...checkConsistency(config, positions));
+  issues.push(...checkChaos(config, (user as { chaos?: { scenarios?: Record<string, unknown> } }).chaos?.scenarios ?? {}, positions));
   if (issues.length > 0) throw new ConfigError(file, sortIssues(issues));
   return config;
 }
@@ -104,15 +115,26 @@ function readNode(
     return undefined;
   };
 
-  if (schema.kind === 'object' || schema.kind === 'map') {
+  if (schema.kind === 'list') {
+    if (!isSeq(node)) return fail(`expected a list, got ${describe(isScalar(node) ? node.value : node.toJSON())}`);
+    const items = node.items.map((item, index) => readNode(item as Node, schema.item, `${path}[${index}]`, issues, positions, at, sourceOf));
+    return items.every((item) => item !== undefined) ? items : undefined;
+  }
+
+  if (schema.kind === 'object' || schema.kind === 'map' || schema.kind === 'record') {
     if (!isMap(node)) return fail(`expected a mapping, got ${describe(isScalar(node) ? node.value : node.toJSON())}`);
-    const known = schema.kind === 'object' ? Object.keys(schema.fields) : schema.keys;
+    const known = schema.kind === 'object' ? Object.keys(schema.fields) : schema.kind === 'map' ? schema.keys : [];
     const out: Record<string, unknown> = {};
     for (const pair of node.items) {
       const keyNode = pair.key as Node;
       const key = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
       const childPath = path ? `${path}.${key}` : key;
-      if (!known.includes(key)) {
+      if (schema.kind === 'record') {
+        if (!schema.keyPattern.test(key)) {
+          issues.push({ path: childPath, ...at(keyNode), message: `expected a name of ${schema.keyRule}, got "${key}"` });
+          continue;
+        }
+      } else if (!known.includes(key)) {
         const hint = suggest(key, known);
         issues.push({
           path: childPath,
@@ -178,6 +200,18 @@ function readNode(
       return typeof value === 'string' && (value === '' || /^https?:\/\/[^\s/]+(\/\S*)?$/.test(value))
         ? value
         : fail(`expected an http(s) URL, got ${describe(value)}`);
+    case 'text':
+      if (typeof value !== 'string') return fail(`expected text${schema.rule ? ` (${schema.rule})` : ''}, got ${describe(value)}`);
+      return !schema.pattern || schema.pattern.test(value) ? value : fail(`expected ${schema.rule ?? `text matching ${schema.pattern}`}, got ${describe(value)}`);
+    case 'breakerExpression': {
+      if (typeof value !== 'string') return fail(`expected a Traefik circuitBreaker expression such as "NetworkErrorRatio() > 0.30", got ${describe(value)}`);
+      const problem = checkBreakerExpression(value);
+      if (!problem) return value;
+      // Point at the offending character when the expression sits on one line after the key.
+      const column = where.col !== undefined && node.range && !sourceOf(node).includes('\n') ? where.col + (/^['"]/.test(sourceOf(node)) ? 1 : 0) + problem.column - 1 : where.col;
+      issues.push({ path, ...(where.line ? { line: where.line, col: column! } : {}), message: `invalid circuitBreaker expression: ${problem.message}` });
+      return undefined;
+    }
   }
 }
 

@@ -32,6 +32,8 @@ export interface StubPlainEnvironment {
   readonly DATABASE_REPLICA_HOST?: string;
   /** @default '5432' */
   readonly DATABASE_PORT?: string;
+  /** The replica's port (it may sit behind a proxy on another port than the primary). @default DATABASE_PORT */
+  readonly DATABASE_REPLICA_PORT?: string;
   /** @default 'platform' */
   readonly DATABASE_NAME?: string;
   /** @default 'parity' */
@@ -60,6 +62,16 @@ export interface StubPlainEnvironment {
   readonly BREAKER_ERROR_PERCENT?: string;
   /** Calls in the rolling window before the share is judged. @default '10' */
   readonly BREAKER_VOLUME?: string;
+  /** Per-call timeouts of the breakers, ms: writes on the primary. @default '5000' */
+  readonly TIMEOUT_DB_WRITE_MS?: string;
+  /** Reads on the replica (a timeout sends the read to the primary). @default '1000' */
+  readonly TIMEOUT_DB_READ_MS?: string;
+  /** @default '500' */
+  readonly TIMEOUT_REDIS_MS?: string;
+  /** @default '3000' */
+  readonly TIMEOUT_S3_MS?: string;
+  /** The frontend's calls to the APIs. @default '2000' */
+  readonly TIMEOUT_UPSTREAM_MS?: string;
   /** fatal, error, warn, info or debug. @default 'warn' */
   readonly LOG_LEVEL?: string;
 }

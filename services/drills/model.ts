@@ -15,8 +15,12 @@ export interface Sample {
   readonly latencyMs: number;
   /** For writes: the sequence number (acknowledged ones are checked after the drill). */
   readonly seq?: number;
-  /** Status code or error text of a failure, for the report. */
+  /** Status code or error text of a failure, the fallback's marker(s) of a fallback, for the report. */
   readonly detail?: string;
+  /** HTTP status of an API answer. */
+  readonly status?: number;
+  /** The path requested (API lane), without its query. */
+  readonly route?: string;
 }
 
 /** A named moment of the drill (`fault injected`, `new leader elected`, …). */
@@ -29,6 +33,7 @@ export interface Marker {
 
 /** A span of time with a state, drawn as a band (e.g. a breaker open, no leader). */
 export interface Band {
+  /** The load lane it is drawn over (`api`, `write`), or `strip:<row>`: a row of its own under the lanes (a breaker's states). */
   readonly lane: string;
   readonly label: string;
   readonly fromMs: number;

@@ -87,6 +87,21 @@ function renderLane(lane: LaneSpec, y: number, height: number, x0: number, secon
   return parts;
 }
 
+/** One row of states under the lanes (a breaker: OPEN red, HALF-OPEN amber, closed a thin line). */
+function renderStrip(name: string, bands: readonly Band[], y: number, x0: number, secondWidth: number, seconds: number): string[] {
+  const parts = [
+    `<text x="${x0}" y="${y + 9}" font-size="10" fill="${COLORS.text}">${escapeXml(name)}</text>`,
+    `<line x1="${x0}" y1="${y + 18}" x2="${x0 + seconds * secondWidth}" y2="${y + 18}" stroke="${COLORS.ok}" stroke-width="1"/>`,
+  ];
+  for (const band of bands) {
+    const bx = x0 + (band.fromMs / 1000) * secondWidth;
+    const bw = Math.max(2, ((band.toMs - band.fromMs) / 1000) * secondWidth);
+    parts.push(`<rect x="${bx.toFixed(1)}" y="${y + 12}" width="${bw.toFixed(1)}" height="12" fill="${COLORS[band.tone]}" opacity="0.85"><title>${escapeXml(`${name}: ${band.label} +${(band.fromMs / 1000).toFixed(2)}s → +${(band.toMs / 1000).toFixed(2)}s`)}</title></rect>`);
+    if (bw > 40) parts.push(`<text x="${(bx + 3).toFixed(1)}" y="${y + 22}" font-size="9" fill="#ffffff">${escapeXml(band.label)}</text>`);
+  }
+  return parts;
+}
+
 /** The timeline picture: one lane per load (API requests, database writes), phases as vertical lines. */
 export function renderDrillTimelineSvg(report: DrillReport): string {
   const lanes: { key: string; spec: LaneSpec }[] = [
@@ -101,14 +116,18 @@ export function renderDrillTimelineSvg(report: DrillReport): string {
   const top = 40;
   const markers = report.markers.filter((marker): marker is Marker & { atMs: number } => marker.atMs !== undefined);
   const markerArea = 16 + markers.length * 14;
-  const height = top + lanes.length * (laneHeight + 20) + 30 + markerArea;
+  const rows = [...new Set(report.bands.filter((band) => band.lane.startsWith('strip:')).map((band) => band.lane))];
+  const rowHeight = 26;
+  const stripTop = top + lanes.length * (laneHeight + 20) + 6;
+  const height = top + lanes.length * (laneHeight + 20) + rows.length * rowHeight + 30 + markerArea;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
     `<text x="${x0}" y="22" font-size="15" font-weight="bold" fill="${COLORS.text}">${escapeXml(`drill ${report.drill}/${report.scenario} — ${report.result.toUpperCase()} — ${report.startedAt}`)}</text>`,
   ];
   lanes.forEach((lane, index) => parts.push(...renderLane(lane.spec, top + index * (laneHeight + 20), laneHeight, x0, secondWidth, report.bands, lane.key)));
-  const axisY = top + lanes.length * (laneHeight + 20) + 4;
+  rows.forEach((row, index) => parts.push(...renderStrip(row.slice('strip:'.length), report.bands.filter((band) => band.lane === row), stripTop + index * rowHeight, x0, secondWidth, seconds)));
+  const axisY = top + lanes.length * (laneHeight + 20) + rows.length * rowHeight + 4;
   for (let s = 0; s <= seconds; s += seconds > 120 ? 30 : 10) {
     parts.push(`<line x1="${x0 + s * secondWidth}" y1="${top}" x2="${x0 + s * secondWidth}" y2="${axisY}" stroke="${COLORS.grid}" stroke-width="0.5"/>`);
     parts.push(`<text x="${x0 + s * secondWidth}" y="${axisY + 12}" font-size="10" text-anchor="middle" fill="${COLORS.text}">${s}s</text>`);

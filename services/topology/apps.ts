@@ -4,7 +4,8 @@
  * the image catalog); `SERVICE` picks which one.
  */
 import type { Color, ParityConfig } from '../config/schema.js';
-import { databaseEndpoints, needsOf, type AppService } from '../config/profiles.js';
+import { needsOf, type AppService } from '../config/profiles.js';
+import { appEndpoint, dataEndpoint } from './chaos.js';
 import { STUB_PORT, stubEnvironment, type StubEnvironment } from '../contracts/index.js';
 import { DATABASE, STATE, hostFor } from './common.js';
 import { nodeHealth, type ServiceSpec } from './types.js';
@@ -12,29 +13,57 @@ import { nodeHealth, type ServiceSpec } from './types.js';
 /** The admin account auth creates at start; its password is the generated `admin_password` secret. */
 export const ADMIN_EMAIL = 'admin@parity.localhost';
 
-/** Breakers wait this long before a trial call; the architecture's open-state timeout. */
-export const BREAKER_RESET_MS = 60_000;
 
 function dependsOn(logical: string, config: ParityConfig, running: ReadonlySet<string>): Record<string, 'service_healthy'> {
   return Object.fromEntries(needsOf(logical, config).filter((need) => running.has(need)).map((need) => [need, 'service_healthy']));
 }
 
-/** Settings every stub that uses the data tier gets: primary, replica, Redis, S3 (when running). */
-function dataEnvironment(config: ParityConfig, running: ReadonlySet<string>): Omit<StubEnvironment, 'SERVICE'> {
-  const database = databaseEndpoints(config);
+/** The breakers' settings from `breakers.app`, for every stub. */
+function breakerEnvironment(config: ParityConfig): Partial<StubEnvironment> {
+  const app = config.breakers.app;
   return {
-    DATABASE_HOST: database.writer,
-    DATABASE_REPLICA_HOST: database.reader,
+    BREAKER_RESET_MS: String(Math.round(app.resetSeconds * 1000)),
+    BREAKER_ERROR_PERCENT: String(app.errorPercent),
+    BREAKER_VOLUME: String(app.volume),
+    TIMEOUT_DB_WRITE_MS: String(app.timeoutsMs.postgresWriter),
+    TIMEOUT_DB_READ_MS: String(app.timeoutsMs.postgresReader),
+    TIMEOUT_REDIS_MS: String(app.timeoutsMs.redis),
+    TIMEOUT_S3_MS: String(app.timeoutsMs.s3),
+    TIMEOUT_UPSTREAM_MS: String(app.timeoutsMs.services),
+  };
+}
+
+/** Settings every stub that uses the data tier gets: writer, reader, Redis, S3 (when running), through Toxiproxy with chaos on. */
+function dataEnvironment(config: ParityConfig, running: ReadonlySet<string>): Omit<StubEnvironment, 'SERVICE'> {
+  const writer = dataEndpoint(config, 'postgres-writer');
+  const reader = dataEndpoint(config, 'postgres-reader');
+  const redis = dataEndpoint(config, 'redis');
+  const s3 = dataEndpoint(config, 's3');
+  return {
+    DATABASE_HOST: writer.host,
+    ...(writer.port !== 5432 ? { DATABASE_PORT: String(writer.port) } : {}),
+    DATABASE_REPLICA_HOST: reader.host,
+    ...(reader.port !== writer.port ? { DATABASE_REPLICA_PORT: String(reader.port) } : {}),
     DATABASE_NAME: DATABASE.name,
     DATABASE_USER: DATABASE.user,
     DATABASE_PASSWORD_FILE: '/run/secrets/postgres_password',
-    REDIS_URL: 'redis://redis:6379',
+    REDIS_URL: `redis://${redis.host}:${redis.port}`,
     JWT_KEY_FILE: '/run/secrets/jwt_key',
-    BREAKER_RESET_MS: String(BREAKER_RESET_MS),
+    ...breakerEnvironment(config),
     ...(running.has('s3')
-      ? { S3_ENDPOINT: 'http://s3:8333', S3_ACCESS_KEY_FILE: '/run/secrets/s3_access_key', S3_SECRET_KEY_FILE: '/run/secrets/s3_secret_key' }
+      ? { S3_ENDPOINT: `http://${s3.host}:${s3.port}`, S3_ACCESS_KEY_FILE: '/run/secrets/s3_access_key', S3_SECRET_KEY_FILE: '/run/secrets/s3_secret_key' }
       : {}),
   };
+}
+
+/** The frontend of a color reaches the APIs of the same color; through their proxies with chaos on. */
+function upstreamEnvironment(config: ParityConfig, color: Color): Partial<StubEnvironment> {
+  if (!config.chaos.enabled) return {};
+  const url = (app: 'ivor' | 'events' | 'newsroom') => {
+    const endpoint = appEndpoint(config, app, color);
+    return `http://${endpoint.host}:${endpoint.port}`;
+  };
+  return { IVOR_URL: url('ivor'), EVENTS_URL: url('events'), NEWSROOM_URL: url('newsroom') };
 }
 
 const dataSecrets = (running: ReadonlySet<string>) =>
@@ -60,7 +89,7 @@ export function appService(app: AppService, color: Color, config: ParityConfig, 
       SERVICE: app,
       COLOR: color,
       PORT: String(STUB_PORT),
-      ...(frontendOnly ? { BREAKER_RESET_MS: String(BREAKER_RESET_MS) } : dataEnvironment(config, running)),
+      ...(frontendOnly ? { ...breakerEnvironment(config), ...upstreamEnvironment(config, color) } : dataEnvironment(config, running)),
     }),
     ...(frontendOnly ? {} : { secrets: [...dataSecrets(running)] }),
     dependsOn: dependsOn(app, config, running),

@@ -53,6 +53,15 @@ export const DASHBOARDS: Readonly<Record<string, { title: string; panels: Array<
       ['Backend health', 'traefik_service_server_up'],
     ],
   },
+  breakers: {
+    title: 'Circuit breakers',
+    panels: [
+      ['App breakers (0 closed, 1 half-open, 2 open)', 'max by (job, color, breaker) (circuit_breaker_state)'],
+      ['Edge breakers (1 open)', 'parity:edge_breaker_open'],
+      ['Breaker transitions/min', 'sum by (job, breaker, event) (increase(circuit_breaker_events_total{event=~"open|half-open|close|probe-close"}[1m]))'],
+      ['Fallback answers/s', 'sum by (job, fallback) (rate(fallback_responses_total[1m]))'],
+    ],
+  },
   postgres: {
     title: 'Postgres',
     panels: [

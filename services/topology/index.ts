@@ -11,7 +11,8 @@ import { alertmanagerFiles, alertmanagerService } from './alertmanager.js';
 import { exporterServices, postgresExporterFiles } from './exporters.js';
 import { grafanaFiles, grafanaService } from './grafana.js';
 import { postgresFiles, postgresPrimary, postgresReplica } from './postgres.js';
-import { dcsProxyService, etcdServices, haproxyServices, patroniFiles, patroniServices } from './patroni.js';
+import { etcdServices, haproxyServices, patroniFiles, patroniServices } from './patroni.js';
+import { runsToxiproxy, toxiproxyFiles, toxiproxyService } from './chaos.js';
 import { prometheusFiles, prometheusService } from './prometheus.js';
 import { redisService } from './redis.js';
 import { s3Service } from './s3.js';
@@ -64,12 +65,16 @@ export function buildTopology(config: ParityConfig): Topology {
           ...etcdServices(images.etcd),
           ...patroniServices(config, images.patroni),
           ...haproxyServices(config, images.haproxy),
-          ...(config.postgres.dcsProxy ? [dcsProxyService(images.toxiproxy)] : []),
         ]
       : [postgresPrimary(config, images.postgres), postgresReplica(config, images.postgres)]),
     redisService(config, images.redis),
+    ...(runsToxiproxy(config) ? [toxiproxyService(config, images.toxiproxy)] : []),
   ];
-  const files: FileSpec[] = [...traefikFiles(config), ...(config.postgres.ha === 'patroni' ? patroniFiles(config) : postgresFiles())];
+  const files: FileSpec[] = [
+    ...traefikFiles(config),
+    ...(config.postgres.ha === 'patroni' ? patroniFiles(config) : postgresFiles()),
+    ...(runsToxiproxy(config) ? toxiproxyFiles(config, running) : []),
+  ];
   if (running.has('s3')) services.push(s3Service(config, images.s3));
   if (running.has('prometheus')) {
     services.push(prometheusService(config, images.prometheus, running), alertmanagerService(config, images.alertmanager));

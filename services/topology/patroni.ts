@@ -249,7 +249,6 @@ export function patroniFiles(config: ParityConfig): FileSpec[] {
     { path: 'patroni/patroni.yml', format: 'yaml', value: patroniConfig(config), source },
     { path: 'haproxy/postgres-writer.cfg', format: 'config', value: haproxyWriterConfig(config), source },
     { path: 'haproxy/postgres-reader.cfg', format: 'config', value: haproxyReaderConfig(config), source },
-    ...(config.postgres.dcsProxy ? [{ path: 'toxiproxy/proxies.json', format: 'json' as const, value: dcsProxies(), source }] : []),
   ];
 }
 
@@ -300,23 +299,3 @@ export const PATRONI_ALERT_RULES: readonly AlertRule[] = [
     },
   },
 ];
-
-/** Toxiproxy between Patroni and etcd (`postgres.dcsProxy`): its API on an ephemeral loopback port. */
-export function dcsProxyService(image: string): ServiceSpec {
-  return {
-    name: 'toxiproxy',
-    logical: 'toxiproxy',
-    tier: 'data',
-    image,
-    command: ['-host=0.0.0.0', '-config=/etc/toxiproxy/proxies.json'],
-    ports: [{ bind: '127.0.0.1', container: TOXIPROXY_API_PORT }],
-    volumes: ['./toxiproxy:/etc/toxiproxy:ro'],
-    dependsOn: Object.fromEntries(ETCD_MEMBERS.map((member) => [member, 'service_started'])),
-    healthcheck: { ...httpHealth(TOXIPROXY_API_PORT, '/version'), interval: '2s' },
-  };
-}
-
-/** The proxies Toxiproxy creates at start, one per etcd member. */
-export function dcsProxies(): object[] {
-  return ETCD_MEMBERS.map((member) => ({ name: member, listen: `0.0.0.0:${etcdProxyPort(member)}`, upstream: `${member}:${ETCD_CLIENT_PORT}`, enabled: true }));
-}

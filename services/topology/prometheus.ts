@@ -139,9 +139,55 @@ export const ALERT_RULES: readonly AlertRule[] = [
   },
 ];
 
-/** The rules for a config: the platform's, plus the HA cluster's when Patroni runs. */
+const EDGE_API_PATTERN = '(ivor|events|newsroom)';
+
+/**
+ * Traefik exports no breaker state: an open edge breaker shows as 503s on the API's routers that
+ * never reached one of its services. Router 503s minus service 503s per API, per second over 30 s;
+ * above 0 the breaker has answered for the API itself.
+ */
+export const RECORDING_RULES: readonly { readonly record: string; readonly expr: string }[] = [
+  {
+    record: 'parity:edge_breaker_rejected:rate30s',
+    expr: (() => {
+      const routers = `sum by (api) (label_replace(rate(traefik_router_requests_total{code="503",router=~"${EDGE_API_PATTERN}(-blue|-green)?@file"}[30s]), "api", "$1", "router", "${EDGE_API_PATTERN}.*"))`;
+      const services = `sum by (api) (label_replace(rate(traefik_service_requests_total{code="503",service=~"${EDGE_API_PATTERN}-(blue|green)@file"}[30s]), "api", "$1", "service", "${EDGE_API_PATTERN}-.*"))`;
+      return `(${routers} - ${services}) or ${routers}`;
+    })(),
+  },
+  { record: 'parity:edge_breaker_open', expr: 'parity:edge_breaker_rejected:rate30s > bool 0' },
+];
+
+/** Breaker alerts: an app breaker open means users get a fallback; an edge one, that an API is cut off. */
+export const BREAKER_ALERT_RULES: readonly AlertRule[] = [
+  {
+    alert: 'CircuitBreakerOpen',
+    expr: 'max by (job, color, breaker) (circuit_breaker_state) == 2',
+    for: '0s',
+    severity: 'high',
+    summary: '{{ $labels.job }} ({{ $labels.color }}): the {{ $labels.breaker }} breaker is open; users get fallbacks',
+    test: { series: [{ series: 'circuit_breaker_state{job="events",color="blue",breaker="postgres-replica",instance="events-blue:3000"}', values: '2x5' }], evalTime: '1m', labels: { job: 'events', color: 'blue', breaker: 'postgres-replica' } },
+  },
+  {
+    alert: 'EdgeCircuitBreakerOpen',
+    expr: 'parity:edge_breaker_open == 1',
+    for: '0s',
+    severity: 'critical',
+    summary: 'the edge breaker of {{ $labels.api }} is open: Traefik answers its routes with the fallback page',
+    test: {
+      series: [
+        { series: 'traefik_router_requests_total{code="503",router="ivor@file"}', values: '0+50x10' },
+        { series: 'traefik_service_requests_total{code="503",service="ivor-blue@file"}', values: '0+0x10' },
+      ],
+      evalTime: '2m',
+      labels: { api: 'ivor' },
+    },
+  },
+];
+
+/** The rules for a config: the platform's, the breakers', plus the HA cluster's when Patroni runs. */
 export function alertRules(config: ParityConfig): readonly AlertRule[] {
-  return config.postgres.ha === 'patroni' ? [...ALERT_RULES, ...PATRONI_ALERT_RULES] : ALERT_RULES;
+  return [...ALERT_RULES, ...BREAKER_ALERT_RULES, ...(config.postgres.ha === 'patroni' ? PATRONI_ALERT_RULES : [])];
 }
 
 const SCRAPE_INTERVAL = '5s';
@@ -196,6 +242,7 @@ export function prometheusConfig(config: ParityConfig, running: ReadonlySet<stri
 export function alertRulesConfig(config: ParityConfig): object {
   return {
     groups: [
+      { name: 'breakers', rules: RECORDING_RULES.map((rule) => ({ record: rule.record, expr: rule.expr })) },
       {
         name: 'platform',
         rules: alertRules(config).map((rule) => ({

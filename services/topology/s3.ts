@@ -6,6 +6,8 @@ import { httpHealth, type ServiceSpec } from './types.js';
 export const S3_BUCKETS = ['images', 'documents', 'backups'] as const;
 
 export const SEAWEEDFS_METRICS_PORT = 9324;
+/** The S3 API inside the network. */
+export const S3_PORT = 8333;
 
 export function s3Service(config: ParityConfig, image: string): ServiceSpec {
   const common = {

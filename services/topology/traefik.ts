@@ -6,6 +6,7 @@ import type { Color, ParityConfig } from '../config/schema.js';
 import { APP_SERVICES, type AppService } from '../config/profiles.js';
 import { COLOR_HEADER, STUB_PORT } from '../contracts/index.js';
 import { STATE, hostFor, publish } from './common.js';
+import { appEndpoint } from './chaos.js';
 import type { FileSpec, ServiceSpec } from './types.js';
 
 /** Path prefixes each application service answers (from the architecture's endpoint list). */
@@ -97,13 +98,28 @@ export interface DynamicOptions {
   readonly stickyCookie?: string;
 }
 
-/** The dynamic config: every route through a weighted blue/green service. */
+/** The APIs behind an edge breaker and an edge fallback (the frontend renders fallbacks itself). */
+export const EDGE_APIS = ['ivor', 'events', 'newsroom'] as const satisfies readonly AppService[];
+const isEdgeApi = (app: AppService): app is (typeof EDGE_APIS)[number] => (EDGE_APIS as readonly string[]).includes(app);
+
+/** The middleware chain in front of an API's routers (`<api>-edge`: fallback page outside, breaker inside). */
+export const edgeChain = (api: string): string => `${api}-edge`;
+
+/** The frontend's page for an API the edge can't reach (`{status}`: what Traefik would have answered). */
+export const edgeFallbackPath = (api: string): string => `/fallback/${api}?status={status}`;
+
+/**
+ * The routes: every route through a weighted blue/green service. Written by `make gen` and by
+ * deploys (weights, stickiness), so it holds nothing else: the servers, middlewares and TLS
+ * live in the edge file, which depends on the config.
+ */
 export function traefikDynamicConfig(weights: Record<Color, number>, options: DynamicOptions = {}): object {
   const routers: Record<string, object> = {};
   const services: Record<string, object> = {};
   for (const app of APP_SERVICES) {
     const rule = pathRule(APP_ROUTES[app]);
-    routers[app] = { rule, service: app, entryPoints: ['websecure'], tls: {} };
+    const middlewares = isEdgeApi(app) ? { middlewares: [edgeChain(app)] } : {};
+    routers[app] = { rule, service: app, entryPoints: ['websecure'], ...middlewares, tls: {} };
     services[app] = {
       weighted: {
         services: (['blue', 'green'] as const).map((color) => ({ name: `${app}-${color}`, weight: weights[color] })),
@@ -116,16 +132,9 @@ export function traefikDynamicConfig(weights: Record<Color, number>, options: Dy
         rule: `(${rule}) && Header(\`${COLOR_HEADER}\`, \`${color}\`)`,
         service: `${app}-${color}`,
         entryPoints: ['websecure'],
+        ...middlewares,
         tls: {},
         priority: 1000 + rule.length,
-      };
-      services[`${app}-${color}`] = {
-        loadBalancer: {
-          servers: [{ url: `http://${app}-${color}:${STUB_PORT}` }],
-          // Liveness, not the full /health: with a dependency down the stub still answers with
-          // its fallbacks, which is better for users than Traefik's "no available server".
-          healthCheck: { path: '/health/live', interval: '5s', timeout: '2s' },
-        },
       };
     }
   }
@@ -138,26 +147,70 @@ export function traefikDynamicConfig(weights: Record<Color, number>, options: Dy
     priority: 2000,
   };
   routers.auth = { rule: pathRule(['/auth']), service: 'auth', entryPoints: ['websecure'], tls: {} };
-  services.auth = { loadBalancer: { servers: [{ url: `http://auth:${STUB_PORT}` }] } };
-  return {
-    http: {
-      routers,
-      services,
-      middlewares: {
-        'admin-auth': {
-          forwardAuth: {
-            address: `http://auth:${STUB_PORT}/verify?role=admin`,
-            authResponseHeaders: ['X-Auth-User', 'X-Auth-Role'],
-          },
+  return { http: { routers, services } };
+}
+
+/** Traefik's duration syntax from milliseconds (`100ms`, `10s`). */
+const duration = (ms: number): string => (ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
+
+/**
+ * The edge file: each color's servers (through Toxiproxy with chaos on), the middlewares (admin
+ * forwardAuth; per API an `errors` fallback page from the frontend and, unless turned off, a
+ * circuitBreaker from `breakers.edge`), and the certificate. Traefik's file provider merges it with
+ * the routes file, so the routers there can name what is defined here.
+ */
+export function traefikEdgeConfig(config: ParityConfig): object {
+  const services: Record<string, object> = {};
+  for (const app of APP_SERVICES) {
+    for (const color of ['blue', 'green'] as const) {
+      const endpoint = appEndpoint(config, app, color);
+      services[`${app}-${color}`] = {
+        loadBalancer: {
+          servers: [{ url: `http://${endpoint.host}:${endpoint.port}` }],
+          // Liveness, not the full /health: with a dependency down the stub still answers with
+          // its fallbacks, which is better for users than Traefik's "no available server".
+          healthCheck: { path: '/health/live', interval: '5s', timeout: '2s' },
         },
+      };
+    }
+  }
+  services.auth = { loadBalancer: { servers: [{ url: `http://auth:${STUB_PORT}` }] } };
+  const edge = config.breakers.edge;
+  const middlewares: Record<string, object> = {
+    'admin-auth': {
+      forwardAuth: {
+        address: `http://auth:${STUB_PORT}/verify?role=admin`,
+        authResponseHeaders: ['X-Auth-User', 'X-Auth-Role'],
       },
     },
+  };
+  for (const api of EDGE_APIS) {
+    // Outside the breaker: it sees the breaker's own 503s as well as the API's 502/504s.
+    middlewares[`${api}-fallback`] = { errors: { status: ['502-504'], service: 'frontend', query: edgeFallbackPath(api) } };
+    if (edge.enabled) {
+      middlewares[`${api}-breaker`] = {
+        circuitBreaker: {
+          expression: edge.expression,
+          checkPeriod: duration(edge.checkPeriodMs),
+          fallbackDuration: duration(edge.fallbackSeconds * 1000),
+          recoveryDuration: duration(edge.recoverySeconds * 1000),
+          responseCode: EDGE_BREAKER_STATUS,
+        },
+      };
+    }
+    middlewares[edgeChain(api)] = { chain: { middlewares: [`${api}-fallback`, ...(edge.enabled ? [`${api}-breaker`] : [])] } };
+  }
+  return {
+    http: { services, middlewares },
     tls: {
       certificates: [{ certFile: '/etc/traefik/tls/cert.pem', keyFile: '/etc/traefik/tls/key.pem' }],
       stores: { default: { defaultCertificate: { certFile: '/etc/traefik/tls/cert.pem', keyFile: '/etc/traefik/tls/key.pem' } } },
     },
   };
 }
+
+/** What an open edge breaker answers (Traefik's default); the fallback page says it came from the breaker. */
+export const EDGE_BREAKER_STATUS = 503;
 
 const SOURCE = 'services/topology/traefik.ts';
 
@@ -166,9 +219,13 @@ export function traefikRoutesFile(weights: Record<Color, number>, options: Dynam
   return { path: 'traefik/dynamic/routes.yml', format: 'yaml', value: traefikDynamicConfig(weights, options), source: SOURCE };
 }
 
+/** The edge file in Traefik's watched directory: `make up` installs it beside the routes. */
+export const EDGE_FILE = 'traefik/dynamic/edge.yml';
+
 export function traefikFiles(config: ParityConfig): FileSpec[] {
   return [
     { path: 'traefik/traefik.yml', format: 'yaml', value: traefikStaticConfig(config), source: SOURCE },
     traefikRoutesFile(colorWeights(config.activeColor, 100)),
+    { path: EDGE_FILE, format: 'yaml', value: traefikEdgeConfig(config), source: SOURCE },
   ];
 }

@@ -11,8 +11,12 @@ export interface ApiLoadOptions {
   readonly http: HttpClient;
   /** Traefik's HTTPS base URL. */
   readonly base: string;
-  /** Reads per second. @default 10 */
+  /** Reads per second, per path. @default 10 */
   readonly readsPerSecond?: number;
+  /** The paths users read. @default ['/api/events?limit=5'] */
+  readonly readPaths?: readonly string[];
+  /** Send the token with the reads too (as a logged-in user would). @default false */
+  readonly authenticatedReads?: boolean;
   /** Writes per second (0 = none). Needs `token`. @default 0 */
   readonly writesPerSecond?: number;
   /** Bearer token of an editor (or admin) for the writes. */
@@ -27,10 +31,16 @@ export interface StartedApiLoad {
   stop(): Promise<void>;
 }
 
-/** Classify one answer the way a user would experience it. */
+/** The fallback marker(s) of an answer (`ivor`, `events,ivor`), if it is one. */
+export const fallbackOf = (headers: Record<string, string | string[] | undefined>): string | undefined => {
+  const value = headers[headerKey(FALLBACK_HEADER)];
+  return Array.isArray(value) ? value.join(',') : value || undefined;
+};
+
+/** Classify one answer the way a user would experience it: a fallback page (even with a 5xx status) is degraded, not failed. */
 export function classify(status: number, headers: Record<string, string | string[] | undefined>): Sample['outcome'] {
-  if (status < 200 || status >= 300) return 'failed';
-  return headers[headerKey(FALLBACK_HEADER)] ? 'fallback' : 'ok';
+  if (fallbackOf(headers)) return 'fallback';
+  return status >= 200 && status < 300 ? 'ok' : 'failed';
 }
 
 function paced(ratePerSecond: number, isStopped: () => boolean, send: () => Promise<void>): Promise<void> {
@@ -56,21 +66,28 @@ export function startApiLoad(options: ApiLoadOptions): StartedApiLoad {
   let stopped = false;
   let written = 0;
   const isStopped = () => stopped;
-  const record = async (kind: 'read' | 'write', send: () => ReturnType<HttpClient>) => {
+  const record = async (kind: 'read' | 'write', path: string, send: () => ReturnType<HttpClient>) => {
     const startedAt = options.now();
+    const route = path.split('?')[0]!;
     try {
       const response = await send();
       const outcome = classify(response.status, response.headers);
-      options.onSample({ kind, atMs: startedAt, lane: 'api', outcome, latencyMs: options.now() - startedAt, ...(outcome === 'failed' ? { detail: `HTTP ${response.status}` } : {}) });
+      const detail = outcome === 'failed' ? `HTTP ${response.status}` : outcome === 'fallback' ? fallbackOf(response.headers) : undefined;
+      options.onSample({ kind, atMs: startedAt, lane: 'api', outcome, latencyMs: options.now() - startedAt, status: response.status, route, ...(detail ? { detail } : {}) });
     } catch (error) {
-      options.onSample({ kind, atMs: startedAt, lane: 'api', outcome: 'failed', latencyMs: options.now() - startedAt, detail: (error as Error).message.slice(0, 120) });
+      options.onSample({ kind, atMs: startedAt, lane: 'api', outcome: 'failed', latencyMs: options.now() - startedAt, route, detail: (error as Error).message.slice(0, 120) });
     }
   };
-  const reads = paced(options.readsPerSecond ?? 10, isStopped, () => record('read', () => options.http(`${options.base}/api/events?limit=5`, { timeoutMs: 5000 })));
+  const readHeaders: Record<string, string> = options.authenticatedReads && options.token ? { authorization: `Bearer ${options.token}` } : {};
+  const reads = Promise.all(
+    (options.readPaths ?? ['/api/events?limit=5']).map((path) =>
+      paced(options.readsPerSecond ?? 10, isStopped, () => record('read', path, () => options.http(`${options.base}${path}`, { headers: readHeaders, timeoutMs: 5000 }))),
+    ),
+  );
   const writes = paced(options.token ? (options.writesPerSecond ?? 0) : 0, isStopped, () => {
     written += 1;
     const body = JSON.stringify({ title: `${options.writeTag} #${written}`, startsAt: new Date(Date.now() + 86_400_000).toISOString() });
-    return record('write', () =>
+    return record('write', '/api/events', () =>
       options.http(`${options.base}/api/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${options.token}` }, body, timeoutMs: 5000 }),
     );
   });

@@ -135,3 +135,14 @@ export async function removeWriterRows(target: WriterTarget, run: string): Promi
     await client.end().catch(() => {});
   }
 }
+
+/** Remove a chaos drill's fixture article (its comments and attachment rows go with it). */
+export async function removeChaosArticles(target: WriterTarget, slug: string): Promise<void> {
+  const client = newClient(target);
+  await client.connect();
+  try {
+    await client.query(`DO $$ BEGIN IF to_regclass('newsroom.articles') IS NOT NULL THEN DELETE FROM newsroom.articles WHERE slug = ${pgLiteral(slug)}; END IF; END $$`);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}

@@ -51,7 +51,7 @@ const isHttpClientError = (error: unknown): boolean => {
   return typeof status === 'number' && status >= 400 && status < 500;
 };
 
-export function createBreaker(name: string, settings: BreakerSettings, metrics: Metrics, options: BreakerOptions): Breaker {
+export function createBreaker(name: string, settings: Pick<BreakerSettings, 'resetMs' | 'errorThresholdPercentage' | 'volumeThreshold'>, metrics: Metrics, options: BreakerOptions): Breaker {
   const isClientError = (error: unknown) => isHttpClientError(error) || (options.isClientError?.(error) ?? false);
   const breaker = new CircuitBreaker(async (operation: () => Promise<unknown>) => operation(), {
     timeout: options.timeoutMs,

@@ -29,7 +29,7 @@ export function createCache(url: string, breakers: BreakerSettings, metrics: Met
   redis.on('error', () => {
     // Connection errors surface through the breaker on the next call; logging each retry is noise.
   });
-  const breaker = createBreaker('redis', breakers, metrics, { timeoutMs: 500 });
+  const breaker = createBreaker('redis', breakers, metrics, { timeoutMs: breakers.timeoutsMs.redis });
   return {
     breaker,
     get: (key) => breaker.call('get', () => redis.get(key)),

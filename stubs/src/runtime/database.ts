@@ -42,10 +42,10 @@ export interface Database {
 }
 
 export function createDatabase(settings: DatabaseSettings, breakers: BreakerSettings, metrics: Metrics, cache?: Cache): Database {
-  const poolFor = (host: string, applicationName: string) => {
+  const poolFor = (host: string, port: number, applicationName: string) => {
     const pool = new pg.Pool({
       host,
-      port: settings.port,
+      port,
       database: settings.name,
       user: settings.user,
       password: settings.password,
@@ -63,14 +63,14 @@ export function createDatabase(settings: DatabaseSettings, breakers: BreakerSett
     pool.on('connect', (client) => client.on('error', () => {}));
     return pool;
   };
-  const primary = poolFor(settings.host, 'parity-stub');
-  const replica = settings.replicaHost ? poolFor(settings.replicaHost, 'parity-stub-reader') : undefined;
+  const primary = poolFor(settings.host, settings.port, 'parity-stub');
+  const replica = settings.replicaHost ? poolFor(settings.replicaHost, settings.replicaPort, 'parity-stub-reader') : undefined;
   // After a failover the writer endpoint answers again within seconds: a probe outside the
   // breaker (a fresh connection, so no dead pooled socket answers for it) closes it then.
-  const probeOn = (host: string, sql: string) => ({
+  const probeOn = (host: string, port: number, sql: string) => ({
     intervalMs: PROBE_INTERVAL_MS,
     check: async () => {
-      const client = new pg.Client({ host, port: settings.port, database: settings.name, user: settings.user, password: settings.password, connectionTimeoutMillis: 1000, query_timeout: 1000 });
+      const client = new pg.Client({ host, port, database: settings.name, user: settings.user, password: settings.password, connectionTimeoutMillis: 1000, query_timeout: 1000 });
       client.on('error', () => {});
       try {
         await client.connect();
@@ -81,8 +81,8 @@ export function createDatabase(settings: DatabaseSettings, breakers: BreakerSett
       }
     },
   });
-  const primaryBreaker = createBreaker('postgres-primary', breakers, metrics, { timeoutMs: 5000, isClientError, probe: probeOn(settings.host, 'SELECT NOT pg_is_in_recovery() AS ok') });
-  const replicaBreaker = replica && settings.replicaHost ? createBreaker('postgres-replica', breakers, metrics, { timeoutMs: 3000, isClientError, probe: probeOn(settings.replicaHost, 'SELECT true AS ok') }) : undefined;
+  const primaryBreaker = createBreaker('postgres-primary', breakers, metrics, { timeoutMs: breakers.timeoutsMs.dbWrite, isClientError, probe: probeOn(settings.host, settings.port, 'SELECT NOT pg_is_in_recovery() AS ok') });
+  const replicaBreaker = replica && settings.replicaHost ? createBreaker('postgres-replica', breakers, metrics, { timeoutMs: breakers.timeoutsMs.dbRead, isClientError, probe: probeOn(settings.replicaHost, settings.replicaPort, 'SELECT true AS ok') }) : undefined;
   const lastWrites = new Map<string, { lsn: string; until: number }>();
 
   const timed = async <T>(pool: 'primary' | 'replica', work: () => Promise<T>): Promise<T> => {

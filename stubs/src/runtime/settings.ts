@@ -25,6 +25,8 @@ export interface DatabaseSettings {
   /** The streaming replica; reads go there unless the user just wrote. Absent → reads use the primary. */
   readonly replicaHost?: string;
   readonly port: number;
+  /** The replica's port. @default port */
+  readonly replicaPort: number;
   readonly name: string;
   readonly user: string;
   readonly password: string;
@@ -44,6 +46,8 @@ export interface BreakerSettings {
   readonly errorThresholdPercentage: number;
   /** Calls in the rolling window before the share is judged (one early failure doesn't open it). */
   readonly volumeThreshold: number;
+  /** Per-call timeouts, ms: a slow dependency costs a user at most this long, and nothing once the breaker is open. */
+  readonly timeoutsMs: { readonly dbWrite: number; readonly dbRead: number; readonly redis: number; readonly s3: number; readonly upstream: number };
 }
 
 export interface Settings {
@@ -93,6 +97,7 @@ const EnvSchema = z.object({
   DATABASE_HOST: z.string().min(1).optional(),
   DATABASE_REPLICA_HOST: z.string().min(1).optional(),
   DATABASE_PORT: integer(1, 65535).default(5432),
+  DATABASE_REPLICA_PORT: integer(1, 65535).optional(),
   DATABASE_NAME: z.string().min(1).default('platform'),
   DATABASE_USER: z.string().min(1).default('parity'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// URL').optional(),
@@ -107,6 +112,11 @@ const EnvSchema = z.object({
   BREAKER_RESET_MS: integer(100, 600_000).default(60_000),
   BREAKER_ERROR_PERCENT: integer(1, 100).default(5),
   BREAKER_VOLUME: integer(1, 1000).default(10),
+  TIMEOUT_DB_WRITE_MS: integer(50, 60_000).default(5000),
+  TIMEOUT_DB_READ_MS: integer(50, 60_000).default(1000),
+  TIMEOUT_REDIS_MS: integer(50, 60_000).default(500),
+  TIMEOUT_S3_MS: integer(50, 60_000).default(3000),
+  TIMEOUT_UPSTREAM_MS: integer(50, 60_000).default(2000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug']).default('warn'),
 } satisfies Record<keyof StubPlainEnvironment, z.ZodType>);
 
@@ -175,6 +185,7 @@ export function loadSettings(env: Env = process.env): Settings {
             host: e.DATABASE_HOST,
             ...(e.DATABASE_REPLICA_HOST ? { replicaHost: e.DATABASE_REPLICA_HOST } : {}),
             port: e.DATABASE_PORT,
+            replicaPort: e.DATABASE_REPLICA_PORT ?? e.DATABASE_PORT,
             name: e.DATABASE_NAME,
             user: e.DATABASE_USER,
             password: secrets.DATABASE_PASSWORD,
@@ -195,7 +206,12 @@ export function loadSettings(env: Env = process.env): Settings {
       events: e.EVENTS_URL ?? sameColor('events'),
       newsroom: e.NEWSROOM_URL ?? sameColor('newsroom'),
     },
-    breakers: { resetMs: e.BREAKER_RESET_MS, errorThresholdPercentage: e.BREAKER_ERROR_PERCENT, volumeThreshold: e.BREAKER_VOLUME },
+    breakers: {
+      resetMs: e.BREAKER_RESET_MS,
+      errorThresholdPercentage: e.BREAKER_ERROR_PERCENT,
+      volumeThreshold: e.BREAKER_VOLUME,
+      timeoutsMs: { dbWrite: e.TIMEOUT_DB_WRITE_MS, dbRead: e.TIMEOUT_DB_READ_MS, redis: e.TIMEOUT_REDIS_MS, s3: e.TIMEOUT_S3_MS, upstream: e.TIMEOUT_UPSTREAM_MS },
+    },
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -30,7 +30,7 @@ export function createStore(settings: S3Settings, breakers: BreakerSettings, met
     maxAttempts: 1,
     requestHandler: { connectionTimeout: 1000, requestTimeout: 3000 },
   });
-  const breaker = createBreaker('s3', breakers, metrics, { timeoutMs: 3000, isClientError: isMissing });
+  const breaker = createBreaker('s3', breakers, metrics, { timeoutMs: breakers.timeoutsMs.s3, isClientError: isMissing });
   const ensured = new Set<string>();
   // Buckets are created on first use: SeaweedFS makes them at start, another S3 may not.
   const ensureBucket = async (bucket: string) => {

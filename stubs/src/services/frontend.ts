@@ -62,9 +62,9 @@ export const frontend: StubDefinition = {
       (['app.js', 'style.css'] as const).map((name) => [name, readFileSync(join(assets, name), 'utf8')]),
     );
     const breakers: Record<Upstream, Breaker> = {
-      ivor: createBreaker('ivor', settings.breakers, metrics, { timeoutMs: 2000 }),
-      events: createBreaker('events', settings.breakers, metrics, { timeoutMs: 2000 }),
-      newsroom: createBreaker('newsroom', settings.breakers, metrics, { timeoutMs: 2000 }),
+      ivor: createBreaker('ivor', settings.breakers, metrics, { timeoutMs: settings.breakers.timeoutsMs.upstream }),
+      events: createBreaker('events', settings.breakers, metrics, { timeoutMs: settings.breakers.timeoutsMs.upstream }),
+      newsroom: createBreaker('newsroom', settings.breakers, metrics, { timeoutMs: settings.breakers.timeoutsMs.upstream }),
     };
     app.addHook('onClose', async () => Object.values(breakers).forEach((breaker) => breaker.shutdown()));
 
@@ -72,7 +72,7 @@ export const frontend: StubDefinition = {
     const fetchSection = async <T>(upstream: Upstream, path: string): Promise<Section<T>> => {
       try {
         const response = await breakers[upstream].call(`GET ${path.split('?')[0]}`, async () => {
-          const result = await fetch(`${settings.upstreams[upstream]}${path}`, { signal: AbortSignal.timeout(2000) });
+          const result = await fetch(`${settings.upstreams[upstream]}${path}`, { signal: AbortSignal.timeout(settings.breakers.timeoutsMs.upstream) });
           if (result.status >= 500 && !result.headers.get(FALLBACK_HEADER)) throw new Error(`${upstream} answered ${result.status}`);
           return { fallback: result.headers.get(FALLBACK_HEADER), status: result.status, body: (await result.json()) as T };
         });
@@ -165,6 +165,20 @@ export const frontend: StubDefinition = {
       const fallback = down.length > 0;
       if (fallback) reply.header(FALLBACK_HEADER, down.join(','));
       return reply.send({ fallback, sections, breakers: Object.fromEntries(Object.entries(breakers).map(([name, breaker]) => [name, breaker.state()])) });
+    });
+    // Traefik's `errors` middleware asks for this page when an API can't be reached (502/504) or its
+    // edge breaker is open (503): the architecture's fallback for that service, marked `edge-<api>`.
+    const EDGE_FALLBACKS: Record<Upstream, Record<string, unknown>> = {
+      ivor: { guidance: IVOR_FALLBACK.guidance, resources: IVOR_FALLBACK.resources },
+      events: { events: [], contact: EVENTS_FALLBACK.contact, note: EVENTS_FALLBACK.calendarNote },
+      newsroom: { articles: [], externalSources: NEWSROOM_FALLBACK.externalSources, discussions: NEWSROOM_FALLBACK.discussions },
+    };
+    app.get('/fallback/:api', async (request, reply) => {
+      const { api } = parseInput(z.object({ api: z.enum(['ivor', 'events', 'newsroom']) }), request.params, 'params');
+      const { status } = parseInput(z.object({ status: z.coerce.number().int().min(100).max(599).optional() }), request.query, 'query');
+      const why = status === 503 ? 'the edge circuit breaker is open' : status ? `the edge could not reach ${api} (HTTP ${status})` : `${api} is unavailable`;
+      metrics.fallbacks.inc({ fallback: `edge-${api}` });
+      return reply.header(FALLBACK_HEADER, `edge-${api}`).header('cache-control', 'no-store').send({ fallback: true, fallbackReason: why, ...EDGE_FALLBACKS[api] });
     });
     app.get('/static/:file', async (request, reply) => {
       const { file } = parseInput(z.object({ file: z.enum(['app.js', 'style.css']) }), request.params, 'params');

@@ -1,0 +1,355 @@
+/**
+ * `make chaos`: a declared fault (Toxiproxy) while users keep working, judged against what the
+ * scenario promises. Phases: preflight (nothing changes if it fails) → fixtures → load and a 3 s
+ * baseline → fault → breakers open → hold → fault removed → breakers closed → 3 s of load → report.
+ * Whatever happens (a budget, an error, Ctrl-C or SIGTERM), every toxic the drill added is removed
+ * and every proxy it disabled is enabled again, and the report says so. The same runner serves
+ * `make chaos`, `make bench-chaos` and the integration tests.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ChaosScenario, Color, ParityConfig } from '../../../services/config/schema.js';
+import { databaseEndpoints, profileServices } from '../../../services/config/profiles.js';
+import { allClosedAt, allOpenAt, breakerBands, chaosFigures, describeToxic, edgeTransitions, toxicsFor, transitionPath, type Transition } from '../../../services/drills/chaos.js';
+import { bucketize, drillResult, judgeFigures, type Band, type DrillReport, type Marker, type Sample } from '../../../services/drills/model.js';
+import { DrillBudgetError, DrillError, DrillInputError, formatDuration, InterruptedError, ParityError } from '../../../services/errors.js';
+import { ADMIN_EMAIL } from '../../../services/topology/apps.js';
+import { proxiesOfTarget, TOXIPROXY_API_PORT } from '../../../services/topology/chaos.js';
+import { DATABASE, hostFor } from '../../../services/topology/common.js';
+import { APP_ROUTES, EDGE_APIS } from '../../../services/topology/traefik.js';
+import { createClient, type HttpClient } from '../http.js';
+import { createPhaseRecorder, type PhaseRecorder } from '../phases.js';
+import { done, pending, pollUntil, systemClock } from '../poll.js';
+import type { Progress } from '../progress.js';
+import { httpsEndpoint, publishedPort, readActiveColor, type ComposeTarget } from '../stack.js';
+import { addToxic, listProxies, removeToxic, setProxyEnabled } from '../toxiproxy.js';
+import { TimeoutError } from '../../../services/errors.js';
+import { startApiLoad, type StartedApiLoad } from './api-load.js';
+import { watchBreakers, type BreakerWatch } from './breaker-watch.js';
+import { saveDrillReport, type SavedReport } from './report.js';
+import { removeChaosArticles, type WriterTarget } from './writer.js';
+
+export interface ChaosOptions {
+  readonly target: ComposeTarget;
+  readonly config: ParityConfig;
+  readonly scenario: string;
+  readonly progress: Progress;
+  /** Ctrl-C / SIGTERM: the drill stops, removes its toxics, and reports. */
+  readonly signal?: AbortSignal;
+  /** Users' GETs per second, per path of the scenario's load. @default 10 */
+  readonly readsPerSecond?: number;
+}
+
+export interface ChaosResult {
+  readonly report: DrillReport;
+  readonly dir: string;
+}
+
+/** Everything one chaos drill knows; each phase reads and fills it. */
+interface Run {
+  readonly options: ChaosOptions;
+  readonly name: string;
+  readonly scenario: ChaosScenario;
+  readonly recorder: PhaseRecorder;
+  readonly startedAt: Date;
+  readonly now: () => number;
+  readonly samples: Sample[];
+  readonly markers: Marker[];
+  readonly bands: Band[];
+  readonly restored: string[];
+  readonly notes: string[];
+  /** What the fault changed, undone in reverse order (also on Ctrl-C). */
+  readonly undo: { readonly what: string; readonly run: () => Promise<void> }[];
+  toxiproxy: string;
+  proxies: string[];
+  color: Color;
+  http?: HttpClient;
+  https?: string;
+  token?: string;
+  writer?: WriterTarget;
+  articleSlug?: string;
+  loadPaths: string[];
+  watch?: BreakerWatch;
+  api?: StartedApiLoad;
+  faultAtMs?: number;
+  removedAtMs?: number;
+}
+
+/** The timeline's row for the fault itself, above the breakers' rows. */
+const FAULT_ROW = 'strip:fault (Toxiproxy)';
+
+const mark = (run: Run, name: string, atMs?: number, detail?: string): void => {
+  run.markers.push({ name, ...(atMs !== undefined ? { atMs } : {}), ...(detail ? { detail } : {}) });
+  run.options.progress.info(`${atMs === undefined ? '   never' : `+${(atMs / 1000).toFixed(2)}s`.padStart(8)}  ${name}${detail ? ` (${detail})` : ''}`);
+};
+
+/** The scenario by name, or exit 2 listing the declared ones. */
+export function validateChaosScenario(config: ParityConfig, name: string): ChaosScenario {
+  const scenario = config.chaos.scenarios[name];
+  if (scenario) return scenario;
+  throw new DrillInputError(`unknown chaos scenario "${name}"; declared (chaos.scenarios in parity.yaml and the built-in ones): ${Object.keys(config.chaos.scenarios).join(', ')}`);
+}
+
+/** Toxiproxy's API on the host, or exit 2 when the stack isn't up with chaos on. */
+export async function toxiproxyApi(target: ComposeTarget, config: ParityConfig): Promise<string> {
+  if (!config.chaos.enabled) {
+    throw new DrillInputError(`chaos is off in this config (chaos.enabled: false${config.profile === 'minimal' ? ', the default with profile minimal' : ''}); set chaos.enabled: true in parity.yaml, then make gen and make up`);
+  }
+  const port = await publishedPort(target, 'toxiproxy', TOXIPROXY_API_PORT);
+  if (port === undefined) throw new DrillInputError(`toxiproxy publishes no port in project ${target.project}: is the stack up with chaos on? (make up)`);
+  return `http://127.0.0.1:${port}`;
+}
+
+async function preflight(run: Run): Promise<void> {
+  const { target, config } = run.options;
+  run.toxiproxy = await toxiproxyApi(target, config);
+  const proxies = await listProxies(run.toxiproxy).catch((error: Error) => {
+    throw new DrillInputError(`Toxiproxy of project ${target.project} does not answer (${error.message}): is the stack up? (make up)`);
+  });
+  run.proxies = proxiesOfTarget(config, profileServices(config), run.scenario.target);
+  const missing = run.proxies.filter((name) => !proxies.some((proxy) => proxy.name === name));
+  if (missing.length || run.proxies.length === 0) {
+    throw new DrillInputError(`the running Toxiproxy has no proxy ${missing.join(', ') || run.scenario.target}: the stack was started from another config (make gen && make up)`);
+  }
+  const dirty = proxies.filter((proxy) => proxy.toxics.length > 0 || !proxy.enabled);
+  if (dirty.length) {
+    throw new DrillInputError(`faults left from an earlier run: ${dirty.map((p) => `${p.name}${p.enabled ? '' : ' (disabled)'}${p.toxics.length ? ` [${p.toxics.join(', ')}]` : ''}`).join('; ')}; remove them with make chaos-reset`);
+  }
+  run.color = (await readActiveColor(target.stateDir))?.color ?? config.activeColor;
+  run.https = await httpsEndpoint(target);
+  run.http = createClient(join(target.stateDir, 'ca', 'parity-ca.pem'), { keepAlive: true });
+  const adminPassword = (await readFile(join(target.stateDir, 'secrets', 'admin_password'), 'utf8')).trim();
+  const login = await run.http(`${run.https}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ADMIN_EMAIL, password: adminPassword }) });
+  if (login.status !== 200) throw new DrillInputError(`logging in as ${ADMIN_EMAIL} answered HTTP ${login.status}: is the stack healthy? (make status)`);
+  run.token = (JSON.parse(login.body) as { accessToken: string }).accessToken;
+  const writerPort = await publishedPort(target, databaseEndpoints(config).writer, 5432);
+  if (writerPort !== undefined) {
+    const password = (await readFile(join(target.stateDir, 'secrets', 'postgres_password'), 'utf8')).trim();
+    run.writer = { host: hostFor(config), port: writerPort, user: DATABASE.user, password, database: DATABASE.name };
+  }
+}
+
+/** An article with an attachment for loads that read `{article}` (removed again at the end). */
+async function createFixtures(run: Run): Promise<void> {
+  if (!run.scenario.load.some((path) => path.includes('{article}'))) {
+    run.loadPaths = [...run.scenario.load];
+    return;
+  }
+  const auth = { authorization: `Bearer ${run.token}` };
+  run.articleSlug = `chaos-drill-${run.startedAt.getTime()}`;
+  const created = await run.http!(`${run.https}/api/articles`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ title: 'Chaos drill fixture', slug: run.articleSlug, summary: 'Created by make chaos; removed when the drill ends.', body: 'fixture', category: 'community' }),
+  });
+  if (created.status !== 201) throw new DrillError(`creating the drill's article answered HTTP ${created.status}: ${created.body.slice(0, 200)}`);
+  const id = (JSON.parse(created.body) as { id: string }).id;
+  const put = await run.http!(`${run.https}/api/articles/${id}/attachments/drill.txt`, { method: 'PUT', headers: { ...auth, 'content-type': 'text/plain' }, body: 'chaos drill attachment\n' });
+  if (put.status !== 201) throw new DrillError(`uploading the drill's attachment answered HTTP ${put.status}: ${put.body.slice(0, 200)}`);
+  run.loadPaths = run.scenario.load.map((path) => path.replaceAll('{article}', id));
+}
+
+async function startLoad(run: Run): Promise<void> {
+  // Only the stubs whose breakers the scenario names: each poll costs the stub a /metrics render.
+  const services = [...new Set(run.scenario.expect.breakers.map((b) => b.split(':')[0]!).filter((s) => s !== 'edge').map((s) => (s === 'auth' ? s : `${s}-${run.color}`)))];
+  run.watch = await watchBreakers(run.options.target, services, run.now);
+  run.api = startApiLoad({
+    http: run.http!,
+    base: run.https!,
+    readsPerSecond: run.options.readsPerSecond ?? 10,
+    readPaths: run.loadPaths,
+    authenticatedReads: true,
+    token: run.token!,
+    writeTag: `chaos-${run.name}`,
+    now: run.now,
+    onSample: ({ kind: _kind, ...sample }) => run.samples.push(sample),
+  });
+  run.options.progress.info(`load: ${run.options.readsPerSecond ?? 10} GET/s on each of ${run.loadPaths.join(', ')} through Traefik (as ${ADMIN_EMAIL}); watching the breakers of ${services.join(', ') || 'the edge only'}`);
+}
+
+/** Put the fault on every proxy of the target; each step's undo is registered before it is applied. */
+async function applyFault(run: Run, label: string): Promise<void> {
+  const api = run.toxiproxy;
+  for (const proxy of run.proxies) {
+    if (run.scenario.toxic.type === 'down') {
+      run.undo.push({ what: `proxy ${proxy} enabled again`, run: () => setProxyEnabled(api, proxy, true) });
+      await setProxyEnabled(api, proxy, false);
+      continue;
+    }
+    for (const toxic of toxicsFor(run.scenario.toxic, `chaos-${label}`)) {
+      run.undo.push({ what: `toxic ${toxic.name} removed from ${proxy}`, run: () => removeToxic(api, proxy, toxic.name) });
+      await addToxic(api, proxy, toxic);
+    }
+  }
+}
+
+/** Undo everything registered, newest first; what could not be undone is said, and the rest still runs. */
+async function removeFault(run: Run, quiet = false): Promise<void> {
+  while (run.undo.length) {
+    const step = run.undo.pop()!;
+    try {
+      await step.run();
+      if (!quiet) run.restored.push(step.what);
+    } catch (error) {
+      // A toxic that is already gone (a flap's off-phase) is fine; anything else is reported.
+      if (!/HTTP 404/.test((error as Error).message)) run.restored.push(`WARNING: could not undo "${step.what}": ${(error as Error).message} (make chaos-reset removes every fault)`);
+    }
+  }
+}
+
+async function waitFor(run: Run, subject: string, condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  try {
+    await pollUntil(async () => (condition() ? done(true) : pending('not yet')), { subject, expectation: subject, timeoutMs, intervalMs: 100, ...(run.options.signal ? { signal: run.options.signal } : {}) });
+    return true;
+  } catch (error) {
+    if (error instanceof TimeoutError) return false;
+    throw error;
+  }
+}
+
+const transitionsOf = (run: Run): Transition[] =>
+  [...(run.watch?.transitions() ?? []), ...edgeTransitions(run.samples, Object.fromEntries(EDGE_APIS.map((api) => [api, APP_ROUTES[api]])))].sort((a, b) => a.atMs - b.atMs);
+
+/** The fault for the scenario's duration: once, or on/off cycles for a flapping one. */
+async function holdFault(run: Run): Promise<void> {
+  const { scenario, options } = run;
+  const endAt = run.now() + scenario.durationSeconds * 1000;
+  run.faultAtMs = run.now();
+  await applyFault(run, run.name);
+  mark(run, 'fault injected', run.faultAtMs, `${describeToxic(scenario.toxic)} on ${run.proxies.join(', ')}`);
+  const openedIn = waitFor(run, 'the expected breakers open', () => allOpenAt({ scenario, transitions: transitionsOf(run), faultAtMs: run.faultAtMs! }) !== undefined, options.config.drills.chaos.openSeconds * 1000 + 5000).then((opened) => {
+    const at = allOpenAt({ scenario, transitions: transitionsOf(run), faultAtMs: run.faultAtMs! });
+    if (scenario.expect.breakers.length) mark(run, 'expected breakers OPEN', opened ? at : undefined, scenario.expect.breakers.join(', '));
+  });
+  if (scenario.flap) {
+    let on = true;
+    let phaseStart = run.faultAtMs;
+    while (run.now() < endAt) {
+      const phaseEnd = Math.min(endAt, phaseStart + (on ? scenario.flap.downSeconds : scenario.flap.upSeconds) * 1000);
+      await systemClock.sleep(Math.max(0, phaseEnd - run.now()), options.signal);
+      if (run.now() >= endAt) break;
+      if (on) {
+        run.bands.push({ lane: FAULT_ROW, label: 'fault on', fromMs: phaseStart, toMs: run.now(), tone: 'info' });
+        await removeFault(run, true);
+      } else await applyFault(run, run.name);
+      on = !on;
+      phaseStart = run.now();
+    }
+    if (on) run.bands.push({ lane: FAULT_ROW, label: 'fault on', fromMs: phaseStart, toMs: run.now(), tone: 'info' });
+  } else {
+    await systemClock.sleep(Math.max(0, endAt - run.now()), options.signal);
+    run.bands.push({ lane: FAULT_ROW, label: 'fault', fromMs: run.faultAtMs, toMs: run.now(), tone: 'info' });
+  }
+  await openedIn;
+}
+
+async function recover(run: Run): Promise<void> {
+  await removeFault(run);
+  run.removedAtMs = run.now();
+  mark(run, 'fault removed', run.removedAtMs);
+  const budgetMs = run.options.config.drills.chaos.recoverSeconds * 1000;
+  const closed = await waitFor(run, 'every breaker closed again', () => allClosedAt({ transitions: transitionsOf(run), removedAtMs: run.removedAtMs }) !== undefined, budgetMs + 5000);
+  mark(run, 'every breaker CLOSED', closed ? allClosedAt({ transitions: transitionsOf(run), removedAtMs: run.removedAtMs }) : undefined);
+}
+
+function checkAborted(run: Run, phase: string): void {
+  if (run.options.signal?.aborted) throw new InterruptedError(`chaos drill ${run.name}: interrupted (SIGINT/SIGTERM) during "${phase}"; see "restored" in the report for what was put back`);
+}
+
+function buildReport(run: Run, error?: Error): DrillReport {
+  const durationMs = run.now();
+  const transitions = transitionsOf(run);
+  const figures = judgeFigures(
+    run.faultAtMs === undefined
+      ? []
+      : chaosFigures({ scenario: run.scenario, samples: run.samples, transitions, faultAtMs: run.faultAtMs, ...(run.removedAtMs !== undefined ? { removedAtMs: run.removedAtMs } : {}), endMs: durationMs }, run.options.config.drills.chaos),
+  );
+  const breakers = [...new Set(transitions.map((t) => t.breaker))];
+  return {
+    kind: 'drill',
+    drill: 'chaos',
+    scenario: run.name,
+    description: run.scenario.description || `${describeToxic(run.scenario.toxic)} on ${run.scenario.target}`,
+    startedAt: run.startedAt.toISOString(),
+    durationMs,
+    phases: run.recorder.phases,
+    markers: [...run.markers].sort((a, b) => (a.atMs ?? Infinity) - (b.atMs ?? Infinity)),
+    bands: [...run.bands, ...breakerBands(transitions, durationMs)],
+    figures,
+    timeline: { api: bucketize(run.samples, 'api', durationMs), write: [] },
+    restored: run.restored,
+    result: drillResult(figures, error?.message),
+    ...(error ? { error: error.message } : {}),
+    notes: [
+      `fault: ${describeToxic(run.scenario.toxic)} on ${run.proxies.join(', ')} for ${run.scenario.durationSeconds} s${run.scenario.flap ? ` (down ${run.scenario.flap.downSeconds} s / up ${run.scenario.flap.upSeconds} s)` : ''}; active color ${run.color}`,
+      `breakers: app reset ${run.options.config.breakers.app.resetSeconds} s; edge ${run.options.config.breakers.edge.enabled ? `"${run.options.config.breakers.edge.expression}", open ${run.options.config.breakers.edge.fallbackSeconds} s + recovery ${run.options.config.breakers.edge.recoverySeconds} s` : 'off'}`,
+      ...breakers.map((breaker) => `transitions ${breaker}: ${transitionPath(transitions, breaker)}`),
+      ...run.notes,
+    ],
+  };
+}
+
+/** Run one chaos scenario; resolves with the report, throws `DrillBudgetError` (exit 1) when the promise isn't kept. */
+export async function runChaosDrill(options: ChaosOptions): Promise<ChaosResult> {
+  const scenario = validateChaosScenario(options.config, options.scenario);
+  const startedAt = new Date();
+  const origin = performance.now();
+  const run: Run = {
+    options,
+    name: options.scenario,
+    scenario,
+    recorder: createPhaseRecorder(options.progress),
+    startedAt,
+    now: () => performance.now() - origin,
+    samples: [],
+    markers: [],
+    bands: [],
+    restored: [],
+    notes: [],
+    undo: [],
+    toxiproxy: '',
+    proxies: [],
+    color: options.config.activeColor,
+    loadPaths: [],
+  };
+  options.progress.info(`chaos drill ${run.name}: ${scenario.description}`);
+  const { phase } = run.recorder;
+  await phase('preflight (Toxiproxy clean, stack answering)', () => preflight(run));
+  let failure: Error | undefined;
+  try {
+    await phase('fixtures', () => createFixtures(run));
+    await phase('load and a 3 s baseline', async () => {
+      await startLoad(run);
+      await systemClock.sleep(3000, options.signal);
+    });
+    checkAborted(run, 'baseline');
+    await phase(`fault for ${scenario.durationSeconds} s`, () => holdFault(run));
+    checkAborted(run, 'fault');
+    await phase('fault removed, breakers closing', () => recover(run));
+    checkAborted(run, 'recovery');
+    await systemClock.sleep(3000, options.signal);
+    checkAborted(run, 'the last 3 s of load');
+  } catch (error) {
+    failure = error as Error;
+  } finally {
+    await removeFault(run);
+    if (run.removedAtMs === undefined && run.faultAtMs !== undefined) run.removedAtMs = run.now();
+    await Promise.all([run.api?.stop(), run.watch?.stop()]);
+    const left = await listProxies(run.toxiproxy).catch(() => undefined);
+    const dirty = left?.filter((proxy) => proxy.toxics.length > 0 || !proxy.enabled) ?? [];
+    run.restored.push(left === undefined ? 'WARNING: could not read Toxiproxy back; run make chaos-reset' : dirty.length ? `WARNING: faults still present on ${dirty.map((p) => p.name).join(', ')}; run make chaos-reset` : 'Toxiproxy clean: no toxic left, every proxy enabled');
+  }
+  if (run.articleSlug && run.writer) {
+    await removeChaosArticles(run.writer, run.articleSlug).then(
+      () => run.restored.push(`the drill's article ${run.articleSlug} removed`),
+      (error: Error) => run.notes.push(`could not remove the drill's article ${run.articleSlug}: ${error.message}`),
+    );
+  }
+  const report = buildReport(run, failure);
+  const saved: SavedReport = await saveDrillReport(options.target.stateDir, report);
+  options.progress.done();
+  process.stdout.write(`${saved.summary}\n`);
+  if (failure) throw failure instanceof ParityError ? failure : new DrillError(`${failure.message} (after ${formatDuration(run.now())}; report: ${saved.dir})`);
+  if (report.result === 'fail') throw new DrillBudgetError(report.figures.filter((f) => !f.pass).map((f) => f.reason), saved.dir);
+  return { report, dir: saved.dir };
+}

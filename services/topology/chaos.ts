@@ -1,0 +1,114 @@
+/**
+ * Toxiproxy in the stack: one container that every faultable connection goes through. With
+ * `chaos.enabled`, the apps reach the Postgres writer and reader, Redis and S3 through it, and
+ * Traefik and the frontend reach each API color through it; with `postgres.dcsProxy`, Patroni
+ * reaches etcd through it. Proxies are created at start from `toxiproxy/proxies.json` (Toxiproxy
+ * can't load toxics at start: a drill adds them through the API and removes them at the end).
+ * With chaos off, everything connects directly and no proxy exists.
+ */
+import type { ChaosTarget, Color, ParityConfig } from '../config/schema.js';
+import { APP_SERVICES, databaseEndpoints, type AppService } from '../config/profiles.js';
+import { STUB_PORT } from '../contracts/index.js';
+import { ETCD_CLIENT_PORT, ETCD_MEMBERS, TOXIPROXY_API_PORT, etcdProxyPort } from './patroni.js';
+import { S3_PORT } from './s3.js';
+import { httpHealth, type FileSpec, type ServiceSpec } from './types.js';
+
+export { TOXIPROXY_API_PORT };
+
+/** A proxy Toxiproxy creates at start. */
+export interface ProxySpec {
+  /** The proxy's name in Toxiproxy's API (`postgres-reader`, `events-blue`, `etcd-2`). */
+  readonly name: string;
+  /** The chaos target it belongs to (scenarios name targets; an API's two colors share one). */
+  readonly target: ChaosTarget | 'etcd';
+  /** Port Toxiproxy listens on inside the network. */
+  readonly port: number;
+  /** `host:port` it forwards to. */
+  readonly upstream: string;
+}
+
+/** An endpoint as the apps or Traefik reach it: directly, or through its proxy. */
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+const API_PORT_BASE: Readonly<Record<Exclude<AppService, 'frontend'>, number>> = { ivor: 13100, events: 13200, newsroom: 13300 };
+const COLOR_OFFSET: Readonly<Record<Color, number>> = { blue: 1, green: 2 };
+export const CHAOS_APIS = ['ivor', 'events', 'newsroom'] as const;
+export type ChaosApi = (typeof CHAOS_APIS)[number];
+
+/** The Toxiproxy port in front of an API color (`events-green` → 13202). */
+const apiProxyPort = (api: ChaosApi, color: Color): number => API_PORT_BASE[api] + COLOR_OFFSET[color];
+
+const proxy = (name: string, target: ProxySpec['target'], port: number, upstream: string): ProxySpec => ({ name, target, port, upstream });
+
+/** Every proxy of this config, in a stable order: etcd (dcsProxy), then the chaos proxies. */
+export function proxiesFor(config: ParityConfig, running: ReadonlySet<string>): ProxySpec[] {
+  const proxies: ProxySpec[] = [];
+  if (config.postgres.ha === 'patroni' && config.postgres.dcsProxy) {
+    proxies.push(...ETCD_MEMBERS.map((member) => proxy(member, 'etcd', etcdProxyPort(member), `${member}:${ETCD_CLIENT_PORT}`)));
+  }
+  if (!config.chaos.enabled) return proxies;
+  const database = databaseEndpoints(config);
+  proxies.push(proxy('postgres-writer', 'postgres-writer', 15432, `${database.writer}:5432`), proxy('postgres-reader', 'postgres-reader', 15433, `${database.reader}:5432`));
+  proxies.push(proxy('redis', 'redis', 16379, 'redis:6379'));
+  if (running.has('s3')) proxies.push(proxy('s3', 's3', 18333, `s3:${S3_PORT}`));
+  for (const api of CHAOS_APIS) {
+    for (const color of ['blue', 'green'] as const) proxies.push(proxy(`${api}-${color}`, api, apiProxyPort(api, color), `${api}-${color}:${STUB_PORT}`));
+  }
+  return proxies;
+}
+
+/** Does this config run Toxiproxy at all? */
+export const runsToxiproxy = (config: ParityConfig): boolean => config.chaos.enabled || (config.postgres.ha === 'patroni' && config.postgres.dcsProxy);
+
+/** Where the apps reach a data dependency: through its proxy with chaos on, else directly. */
+export function dataEndpoint(config: ParityConfig, target: 'postgres-writer' | 'postgres-reader' | 'redis' | 's3'): Endpoint {
+  const database = databaseEndpoints(config);
+  const direct: Record<typeof target, Endpoint> = {
+    'postgres-writer': { host: database.writer, port: 5432 },
+    'postgres-reader': { host: database.reader, port: 5432 },
+    redis: { host: 'redis', port: 6379 },
+    s3: { host: 's3', port: S3_PORT },
+  };
+  if (!config.chaos.enabled) return direct[target];
+  const ports = { 'postgres-writer': 15432, 'postgres-reader': 15433, redis: 16379, s3: 18333 } as const;
+  return { host: 'toxiproxy', port: ports[target] };
+}
+
+/** Where Traefik and the frontend reach an app color (the frontend itself is never proxied). */
+export function appEndpoint(config: ParityConfig, app: AppService, color: Color): Endpoint {
+  if (!config.chaos.enabled || app === 'frontend') return { host: `${app}-${color}`, port: STUB_PORT };
+  return { host: 'toxiproxy', port: apiProxyPort(app, color) };
+}
+
+/** Toxiproxy: its API on an ephemeral loopback port (drills and `make chaos-reset` use it). */
+export function toxiproxyService(config: ParityConfig, image: string): ServiceSpec {
+  const dcs = config.postgres.ha === 'patroni' && config.postgres.dcsProxy;
+  return {
+    name: 'toxiproxy',
+    logical: 'toxiproxy',
+    tier: 'data',
+    image,
+    command: ['-host=0.0.0.0', '-config=/etc/toxiproxy/proxies.json'],
+    ports: [{ bind: '127.0.0.1', container: TOXIPROXY_API_PORT }],
+    volumes: ['./toxiproxy:/etc/toxiproxy:ro'],
+    // Upstreams are dialled per connection, so only etcd must exist first (Patroni waits for the proxy).
+    ...(dcs ? { dependsOn: Object.fromEntries(ETCD_MEMBERS.map((member) => [member, 'service_started' as const])) } : {}),
+    healthcheck: { ...httpHealth(TOXIPROXY_API_PORT, '/version'), interval: '2s' },
+    url: 'toxiproxy API: docker compose port toxiproxy 8474 (make chaos, make chaos-reset)',
+  };
+}
+
+export function toxiproxyFiles(config: ParityConfig, running: ReadonlySet<string>): FileSpec[] {
+  const value = proxiesFor(config, running).map((p) => ({ name: p.name, listen: `0.0.0.0:${p.port}`, upstream: p.upstream, enabled: true }));
+  return [{ path: 'toxiproxy/proxies.json', format: 'json', value, source: 'services/topology/chaos.ts' }];
+}
+
+/** The proxies a scenario's target means (an API: both colors). */
+export function proxiesOfTarget(config: ParityConfig, running: ReadonlySet<string>, target: ChaosTarget): string[] {
+  return proxiesFor(config, running).filter((p) => p.target === target).map((p) => p.name);
+}
+
+export { APP_SERVICES };
