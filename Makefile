@@ -127,3 +127,6 @@ chaos-reset: node_modules ## remove every Toxiproxy toxic and enable every proxy
 
 chaos-list: node_modules ## the declared chaos scenarios
 	@$(TSX) scripts/chaos.ts list
+
+bench-chaos: node_modules ## benchmark: Toxiproxy's added latency per hop and memory, then every chaos scenario's figures (needs make up; SCENARIO=name)
+	@$(NODE_TS) scripts/bench-chaos.ts $(if $(SCENARIO),--scenario "$(SCENARIO)")

@@ -63,7 +63,8 @@ export function checkChaos(config: ParityConfig, written: Readonly<Record<string
     if (!scenario) continue;
     const base = `chaos.scenarios.${name}`;
     for (const field of ['target', 'toxic', 'load'] as const) {
-      if (scenario[field] === undefined) add(`${base}.${field}`, `required for a scenario of your own (see the built-in ones in README "Chaos")`);
+      // Written but invalid: already reported where it is.
+      if (scenario[field] === undefined && !positions.has(`${base}.${field}`)) add(`${base}.${field}`, `required for a scenario of your own (see the built-in ones in README "Chaos")`);
     }
     if (scenario.toxic) {
       if (scenario.toxic.type === undefined) add(`${base}.toxic.type`, 'required: one of latency, timeout, down, bandwidth, slicer, reset_peer');

@@ -87,12 +87,13 @@ export function orderTransitions(from: BreakerState, deltas: EventDeltas): Break
     } else if (state === 'open' && halfOpen > 0) {
       state = 'half-open';
       halfOpen -= 1;
+    } else if (state === 'half-open' && open > 0) {
+      // A failed trial before a good one: a breaker can only end closed by its last event.
+      state = 'open';
+      open -= 1;
     } else if (state !== 'closed' && close > 0) {
       state = 'closed';
       close -= 1;
-    } else if (state === 'half-open' && open > 0) {
-      state = 'open';
-      open -= 1;
     } else break;
     steps.push(state);
   }

@@ -185,8 +185,11 @@ export function traefikEdgeConfig(config: ParityConfig): object {
     },
   };
   for (const api of EDGE_APIS) {
-    // Outside the breaker: it sees the breaker's own 503s as well as the API's 502/504s.
-    middlewares[`${api}-fallback`] = { errors: { status: ['502-504'], service: 'frontend', query: edgeFallbackPath(api) } };
+    // Outside the breaker: it answers for the breaker (its private code, shown to users as 503) and
+    // for an API Traefik can't reach (502/504). An API's own 503 with its own fallback passes untouched.
+    middlewares[`${api}-fallback`] = {
+      errors: { status: ['502', '504', String(EDGE_BREAKER_CODE)], statusRewrites: { [String(EDGE_BREAKER_CODE)]: 503 }, service: 'frontend', query: edgeFallbackPath(api) },
+    };
     if (edge.enabled) {
       middlewares[`${api}-breaker`] = {
         circuitBreaker: {
@@ -194,7 +197,7 @@ export function traefikEdgeConfig(config: ParityConfig): object {
           checkPeriod: duration(edge.checkPeriodMs),
           fallbackDuration: duration(edge.fallbackSeconds * 1000),
           recoveryDuration: duration(edge.recoverySeconds * 1000),
-          responseCode: EDGE_BREAKER_STATUS,
+          responseCode: EDGE_BREAKER_CODE,
         },
       };
     }
@@ -209,8 +212,11 @@ export function traefikEdgeConfig(config: ParityConfig): object {
   };
 }
 
-/** What an open edge breaker answers (Traefik's default); the fallback page says it came from the breaker. */
-export const EDGE_BREAKER_STATUS = 503;
+/**
+ * What an open edge breaker answers inside Traefik: a code no API sends, so the fallback page can
+ * tell it from an API's own 503; users get 503 (`statusRewrites`) with the edge fallback.
+ */
+export const EDGE_BREAKER_CODE = 599;
 
 const SOURCE = 'services/topology/traefik.ts';
 

@@ -176,7 +176,9 @@ export const frontend: StubDefinition = {
     app.get('/fallback/:api', async (request, reply) => {
       const { api } = parseInput(z.object({ api: z.enum(['ivor', 'events', 'newsroom']) }), request.params, 'params');
       const { status } = parseInput(z.object({ status: z.coerce.number().int().min(100).max(599).optional() }), request.query, 'query');
-      const why = status === 503 ? 'the edge circuit breaker is open' : status ? `the edge could not reach ${api} (HTTP ${status})` : `${api} is unavailable`;
+      // The edge breaker answers with a private code that Traefik rewrites to 503 before asking for this
+      // page (an API's own 503 never comes here): 503 or 599 means the breaker is open.
+      const why = status === 503 || status === 599 ? 'the edge circuit breaker is open' : status ? `the edge could not reach ${api} (HTTP ${status})` : `${api} is unavailable`;
       metrics.fallbacks.inc({ fallback: `edge-${api}` });
       return reply.header(FALLBACK_HEADER, `edge-${api}`).header('cache-control', 'no-store').send({ fallback: true, fallbackReason: why, ...EDGE_FALLBACKS[api] });
     });

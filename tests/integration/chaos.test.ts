@@ -1,0 +1,212 @@
+/**
+ * Chaos drills on a real stack with real Toxiproxy between the apps and Postgres, Redis and S3, and
+ * between Traefik and the APIs. Every case runs the drill runner itself (`runChaosDrill`): the
+ * faults, the users, the breaker watch and the figures are the drill's. The breakers' reset is
+ * shortened through the config (2 s; production stays 60 s), so HALF-OPEN trials happen while the
+ * fault lasts. Latency assertions compare the users' p95 with the fault, not with a wall clock.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StartedDockerComposeEnvironment } from 'testcontainers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../services/config/validate.js';
+import type { DrillReport, FigureVerdict } from '../../services/drills/model.js';
+import { DrillInputError } from '../../services/errors.js';
+import { runChaosDrill, toxiproxyApi } from '../../scripts/runners/drill/chaos.js';
+import { generate } from '../../scripts/runners/gen.js';
+import type { Progress } from '../../scripts/runners/progress.js';
+import { prepareState } from '../../scripts/runners/stack-state.js';
+import type { ComposeTarget } from '../../scripts/runners/stack.js';
+import { addToxic, listProxies } from '../../scripts/runners/toxiproxy.js';
+import { startComposeStack } from './helpers.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const project = `parity-chaos-${process.pid}`;
+
+/**
+ * The full profile (S3 for the newsroom, the frontend) with plain streaming replication (fewer
+ * containers than Patroni), short faults, a 2 s breaker reset, and a slow-API scenario for the edge.
+ */
+const CONFIG_YAML = `profile: full
+postgres:
+  ha: streaming
+services:
+  nodeExporter:
+    enabled: false
+breakers:
+  app:
+    resetSeconds: 2
+  edge:
+    expression: "NetworkErrorRatio() > 0.30 || ResponseCodeRatio(500, 600, 0, 600) > 0.50 || LatencyAtQuantileMS(50.0) > 500"
+    fallbackSeconds: 3
+    recoverySeconds: 2
+drills:
+  chaos:
+    recoverSeconds: 30
+chaos:
+  scenarios:
+    ivor-down: { durationSeconds: 8, expect: { p95Ms: 1000 } }
+    events-db-latency: { durationSeconds: 8, expect: { p95Ms: 1500 } }
+    newsroom-s3-outage: { durationSeconds: 8, expect: { p95Ms: 3500 } }
+    redis-down: { durationSeconds: 8, expect: { p95Ms: 1000 } }
+    postgres-reader-partition: { durationSeconds: 8, expect: { p95Ms: 1500 } }
+    redis-flapping: { durationSeconds: 12, flap: { downSeconds: 3, upSeconds: 3 }, expect: { p95Ms: 1000 } }
+    events-slow-api:
+      description: Traefik's way to Events 1 s slower; the edge breaker's latency rule trips
+      target: events
+      toxic: { type: latency, latencyMs: 1000 }
+      durationSeconds: 8
+      load: [/api/events]
+      expect: { breakers: ["edge:events"], fallbacks: [edge-events], p95Ms: 1500 }
+`;
+const config = parseConfig(CONFIG_YAML);
+let stateDir: string;
+let composeDir: string;
+let configFile: string;
+let stack: StartedDockerComposeEnvironment;
+let target: ComposeTarget;
+const log: string[] = [];
+const progress: Progress = { info: (message) => log.push(message), step: () => {}, done: () => {} };
+
+const figure = (report: DrillReport, name: string): FigureVerdict => {
+  const found = report.figures.find((f) => f.name.startsWith(name));
+  if (!found) throw new Error(`no figure "${name}" in ${report.figures.map((f) => f.name).join(', ')}`);
+  return found;
+};
+
+/** The CLI against this test's stack and config. */
+const cliEnv = () => ({ ...process.env, PARITY_STATE_DIR: stateDir, PARITY_PROJECT: project, PARITY_CONFIG: configFile, PARITY_COMPOSE_DIR: composeDir });
+
+/** The transitions the report recorded, back from its notes (`transitions <breaker>: closed → open → …`). */
+const path = (report: DrillReport, breaker: string): string => report.notes.find((note) => note.startsWith(`transitions ${breaker}:`))?.split(': ')[1] ?? '';
+
+async function drill(scenario: string): Promise<DrillReport> {
+  const { report } = await runChaosDrill({ target, config, scenario, progress });
+  log.push(`FIGURES ${scenario}: ${report.figures.map((f) => `${f.name}=${f.value ?? 'n/a'}${f.unit === 'ms' ? 'ms' : ''}`).join(', ')}`);
+  for (const breaker of report.notes.filter((note) => note.startsWith('transitions'))) log.push(`  ${breaker}`);
+  // Every drill leaves Toxiproxy as it found it.
+  expect((await listProxies(await toxiproxyApi(target, config))).filter((p) => p.toxics.length > 0 || !p.enabled)).toEqual([]);
+  expect(report.restored.at(-1)).toMatch(/Toxiproxy clean|article .* removed/);
+  return report;
+}
+
+/** The issue's promise for every scenario: the breakers open, users get fallbacks not failures, and everything closes again unaided. */
+function expectKept(report: DrillReport): void {
+  expect(report.result, report.figures.filter((f) => !f.pass).map((f) => f.reason).join('; ')).toBe('pass');
+  expect(figure(report, 'fault → breakers OPEN').value).not.toBeNull();
+  expect(figure(report, 'failed (no fallback) after OPEN').value).toBe(0);
+  expect(figure(report, 'expected fallbacks not seen').value).toBe(0);
+  expect(figure(report, 'fault removed → all CLOSED').value).not.toBeNull();
+  expect(figure(report, 'not ok after recovery').value).toBe(0);
+}
+
+beforeAll(async () => {
+  stateDir = mkdtempSync(join(root, '.parity', 'test-chaos-'));
+  composeDir = join(stateDir, 'compose');
+  configFile = join(stateDir, 'parity.yaml');
+  writeFileSync(configFile, CONFIG_YAML);
+  await generate(config, composeDir);
+  await prepareState(stateDir, composeDir);
+  target = { project, composeDir, stateDir };
+  stack = await startComposeStack(project, stateDir, composeDir);
+}, 600_000);
+
+afterAll(async () => {
+  await stack?.down({ removeVolumes: true, timeout: 10_000 });
+  rmSync(stateDir, { recursive: true, force: true });
+  process.stdout.write(`\nchaos drills:\n${log.filter((line) => line.startsWith('FIGURES') || line.startsWith('  transitions')).join('\n')}\n`);
+}, 120_000);
+
+describe('chaos drills: declared Toxiproxy faults under load, every breaker state', () => {
+  it('ivor-down: the home page shows IVOR\'s fallback (app breaker), /api/resources the edge fallback; both breakers trip and close again', async () => {
+    const report = await drill('ivor-down');
+    expectKept(report);
+    expect(path(report, 'frontend:ivor')).toMatch(/^closed → open → half-open → (open → half-open → )*closed$/);
+    expect(path(report, 'edge:ivor')).toBe('closed → open → closed');
+  });
+
+  it('events-db-latency: 2 s on the reader; the replica breaker opens, reads go to the writer, and users wait at most the reader timeout, not the fault', async () => {
+    const report = await drill('events-db-latency');
+    expectKept(report);
+    expect(figure(report, "users' p95 while OPEN").value!).toBeLessThan(config.breakers.app.timeoutsMs.postgresReader);
+    expect(path(report, 'events:postgres-replica')).toMatch(/^closed → open .*closed$/);
+  });
+
+  it('newsroom-s3-outage: S3 hangs; attachments get the newsroom\'s fallback, the S3 breaker cycles OPEN → HALF-OPEN → OPEN while the fault lasts, and the edge trips on the 5xx share', async () => {
+    const report = await drill('newsroom-s3-outage');
+    expectKept(report);
+    // A HALF-OPEN trial that fails reopens the breaker; the one after the fault closes it.
+    expect(path(report, 'newsroom:s3')).toMatch(/^closed → open → half-open → open → .*half-open → closed$/);
+    expect(path(report, 'edge:newsroom')).toBe('closed → open → closed');
+    expect(figure(report, "users' p95 while OPEN").value!).toBeLessThan(config.breakers.app.timeoutsMs.s3 + 500);
+  });
+
+  it('redis-down: auth verifies tokens alone (auth-stateless); failed HALF-OPEN trials reopen the breaker, the first good one closes it', async () => {
+    const report = await drill('redis-down');
+    expectKept(report);
+    expect(path(report, 'auth:redis')).toMatch(/^closed → open → half-open → open → .*half-open → closed$/);
+  });
+
+  it('postgres-reader-partition: the reader hangs; reads go to the writer without a single failure', async () => {
+    const report = await drill('postgres-reader-partition');
+    expectKept(report);
+    expect(figure(report, 'failed before OPEN').value).toBe(0);
+  });
+
+  it('redis-flapping: down 3 s / up 3 s; users keep the fallback or the real answer, never an error', async () => {
+    const report = await drill('redis-flapping');
+    expectKept(report);
+    expect(report.bands.filter((band) => band.label === 'fault on').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('the edge breaker trips on an API answering slowly (LatencyAtQuantileMS), serves the edge fallback, and recovers', async () => {
+    const report = await drill('events-slow-api');
+    expectKept(report);
+    expect(path(report, 'edge:events')).toBe('closed → open → closed');
+  });
+
+  it('bad input changes nothing: an unknown scenario, and faults left from an earlier run, exit 2', async () => {
+    await expect(runChaosDrill({ target, config, scenario: 'no-such', progress })).rejects.toThrow(/unknown chaos scenario "no-such"; declared .*ivor-down/);
+    const api = await toxiproxyApi(target, config);
+    await addToxic(api, 'redis', { name: 'left-over', type: 'latency', attributes: { latency: 1 } });
+    try {
+      const failure = await runChaosDrill({ target, config, scenario: 'redis-down', progress }).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(DrillInputError);
+      expect((failure as Error).message).toMatch(/faults left from an earlier run: redis \[left-over\]; remove them with make chaos-reset/);
+      expect((await listProxies(api)).find((p) => p.name === 'redis')?.toxics).toEqual(['left-over']);
+    } finally {
+      const reset = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/chaos.ts'), 'reset'], { cwd: root, env: cliEnv() });
+      let out = '';
+      reset.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => reset.on('exit', resolve));
+      expect(code).toBe(0);
+      expect(out).toContain('removed: redis [left-over]');
+    }
+    expect((await listProxies(api)).every((p) => p.toxics.length === 0 && p.enabled)).toBe(true);
+  });
+
+  it('SIGINT in the middle of a scenario: exit 130, no toxic left, the report says what was put back', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/chaos.ts'), 'run', '--scenario', 'events-db-latency'], {
+      cwd: root,
+      env: cliEnv(),
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const api = await toxiproxyApi(target, config);
+    // Interrupt once the toxic is on.
+    for (let i = 0; i < 300 && !(await listProxies(api)).some((p) => p.toxics.length > 0); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await listProxies(api)).find((p) => p.name === 'postgres-reader')?.toxics.length).toBeGreaterThan(0);
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code, out).toBe(130);
+    expect((await listProxies(api)).filter((p) => p.toxics.length > 0 || !p.enabled)).toEqual([]);
+    expect(out).toContain('Toxiproxy clean: no toxic left, every proxy enabled');
+    const reportDir = /report: (\S+)\/ \(summary/.exec(out)?.[1];
+    expect(reportDir).toBeDefined();
+    const report = JSON.parse(readFileSync(join(reportDir!, 'report.json'), 'utf8')) as DrillReport;
+    expect(report.result).toBe('error');
+    expect(report.restored).toContain('Toxiproxy clean: no toxic left, every proxy enabled');
+  });
+});
