@@ -23,6 +23,8 @@ import type { DeployState } from '../../services/deploy/policy.js';
 import { statePath } from './state.js';
 import { applyDynamicConfig, discoverRest, readCluster, type Member, type RestEndpoints } from './patroni.js';
 import { patroniNodes } from '../../services/topology/patroni.js';
+import { TOXIPROXY_API_PORT } from '../../services/topology/chaos.js';
+import { listProxies } from './toxiproxy.js';
 
 export interface ComposeTarget {
   /** Compose project name. @default 'parity' */
@@ -205,15 +207,30 @@ export async function readStatus(
   const deploy = await readDeployState(target.stateDir);
   const rest = await patroniRest(target, config);
   const cluster = Object.keys(rest).length ? await readCluster(rest) : undefined;
+  const faults = await describeFaults(target, containers.has('toxiproxy'));
   const rows = topology.services.map((service) => {
     const c = containers.get(service.name);
     const version = service.color && deploy ? ` ${deploy.colors[service.color].version}` : '';
     const member = cluster?.members.find((m) => m.name === service.name);
     const color = service.color ? `${service.color}${version}${active && active.color === service.color ? ' (active)' : ''}` : member ? describeMember(member) : '';
-    const url = rest[service.name] ? `Patroni REST ${rest[service.name]}/cluster` : (service.url ?? '');
+    const url = rest[service.name] ? `Patroni REST ${rest[service.name]}/cluster` : service.name === 'toxiproxy' && faults ? faults : (service.url ?? '');
     return { service: service.name, state: c?.state ?? 'absent', health: c?.health || (c ? 'none' : ''), url, color };
   });
   return { rows, activeColor: active?.color, weights: active?.weights, ...(deploy ? { deploy } : {}) };
+}
+
+/** Toxiproxy's state for the status table: its proxies and any fault on them (a drill's, or one left behind). */
+async function describeFaults(target: ComposeTarget, running: boolean): Promise<string | undefined> {
+  if (!running) return undefined;
+  const port = await publishedPort(target, 'toxiproxy', TOXIPROXY_API_PORT);
+  if (port === undefined) return undefined;
+  const proxies = await listProxies(`http://127.0.0.1:${port}`).catch(() => undefined);
+  if (!proxies) return undefined;
+  const faulty = proxies.filter((proxy) => proxy.toxics.length > 0 || !proxy.enabled);
+  const api = `API http://127.0.0.1:${port}`;
+  return faulty.length
+    ? `FAULTS: ${faulty.map((p) => `${p.name} ${[...(p.enabled ? [] : ['down']), ...p.toxics].join('+')}`).join(', ')} (make chaos-reset); ${api}`
+    : `${proxies.length} proxies, no fault; ${api}`;
 }
 
 /** A Patroni member for the status table: role, timeline and lag (`leader tl 3`, `sync_standby tl 3 lag 0 B`). */

@@ -167,9 +167,11 @@ export function traefikEdgeConfig(config: ParityConfig): object {
       services[`${app}-${color}`] = {
         loadBalancer: {
           servers: [{ url: `http://${endpoint.host}:${endpoint.port}` }],
-          // Liveness, not the full /health: with a dependency down the stub still answers with
-          // its fallbacks, which is better for users than Traefik's "no available server".
-          healthCheck: { path: '/health/live', interval: '5s', timeout: '2s' },
+          // The frontend: liveness, not the full /health (with a dependency down it still answers
+          // with its fallbacks). The APIs have none: an unreachable API answers 502, which their
+          // edge fallback page and breaker handle; a health check would turn it into Traefik's bare
+          // 503 "no available server", which can't be told from an API's own 503.
+          ...(isEdgeApi(app) ? {} : { healthCheck: { path: '/health/live', interval: '5s', timeout: '2s' } }),
         },
       };
     }

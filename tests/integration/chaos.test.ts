@@ -18,7 +18,9 @@ import { generate } from '../../scripts/runners/gen.js';
 import type { Progress } from '../../scripts/runners/progress.js';
 import { prepareState } from '../../scripts/runners/stack-state.js';
 import type { ComposeTarget } from '../../scripts/runners/stack.js';
-import { addToxic, listProxies } from '../../scripts/runners/toxiproxy.js';
+import { addToxic, listProxies, setProxyEnabled } from '../../scripts/runners/toxiproxy.js';
+import { createClient } from '../../scripts/runners/http.js';
+import { httpsEndpoint } from '../../scripts/runners/stack.js';
 import { startComposeStack } from './helpers.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -124,6 +126,27 @@ describe('chaos drills: declared Toxiproxy faults under load, every breaker stat
     expectKept(report);
     expect(path(report, 'frontend:ivor')).toMatch(/^closed → open → half-open → (open → half-open → )*closed$/);
     expect(path(report, 'edge:ivor')).toBe('closed → open → closed');
+    expect(report.notes).toContainEqual(expect.stringMatching(/^answers \/: 200 ×\d+, 200 ivor ×\d+/));
+    expect(report.notes).toContainEqual(expect.stringMatching(/^answers \/api\/resources: 200 ×\d+, (502|503) edge-ivor ×\d+/));
+  });
+
+  it('ivor-down, what users read: the architecture\'s IVOR fallback on the home page and from the edge', async () => {
+    const api = await toxiproxyApi(target, config);
+    const http = createClient(join(stateDir, 'ca', 'parity-ca.pem'));
+    const base = await httpsEndpoint(target);
+    await Promise.all(['ivor-blue', 'ivor-green'].map((proxy) => setProxyEnabled(api, proxy, false)));
+    try {
+      const home = await http(`${base}/`);
+      expect(home.status).toBe(200);
+      expect(home.headers['x-parity-fallback']).toBe('ivor');
+      expect(home.body).toContain('IVOR can&#39;t look that up right now');
+      const resources = await http(`${base}/api/resources`);
+      expect([502, 503]).toContain(resources.status);
+      expect(resources.headers['x-parity-fallback']).toBe('edge-ivor');
+      expect(JSON.parse(resources.body)).toMatchObject({ fallback: true, guidance: expect.stringContaining("IVOR can't look that up right now"), resources: expect.arrayContaining([expect.objectContaining({ url: '/resources/wellbeing' })]) });
+    } finally {
+      await Promise.all(['ivor-blue', 'ivor-green'].map((proxy) => setProxyEnabled(api, proxy, true)));
+    }
   });
 
   it('events-db-latency: 2 s on the reader; the replica breaker opens, reads go to the writer, and users wait at most the reader timeout, not the fault', async () => {

@@ -75,6 +75,9 @@ interface Run {
   removedAtMs?: number;
 }
 
+/** How long every breaker must have stayed closed before the drill calls it recovered. */
+const STABLE_CLOSED_MS = 2000;
+
 /** The timeline's row for the fault itself, above the breakers' rows. */
 const FAULT_ROW = 'strip:fault (Toxiproxy)';
 
@@ -217,10 +220,12 @@ async function holdFault(run: Run): Promise<void> {
   run.faultAtMs = run.now();
   await applyFault(run, run.name);
   mark(run, 'fault injected', run.faultAtMs, `${describeToxic(scenario.toxic)} on ${run.proxies.join(', ')}`);
-  const openedIn = waitFor(run, 'the expected breakers open', () => allOpenAt({ scenario, transitions: transitionsOf(run), faultAtMs: run.faultAtMs! }) !== undefined, options.config.drills.chaos.openSeconds * 1000 + 5000).then((opened) => {
-    const at = allOpenAt({ scenario, transitions: transitionsOf(run), faultAtMs: run.faultAtMs! });
-    if (scenario.expect.breakers.length) mark(run, 'expected breakers OPEN', opened ? at : undefined, scenario.expect.breakers.join(', '));
-  });
+  // Watched beside the fault, never holding it up: the fault lasts its duration, open or not.
+  let holding = true;
+  const openAt = () => allOpenAt({ scenario, transitions: transitionsOf(run), faultAtMs: run.faultAtMs! });
+  const openedIn = waitFor(run, 'the expected breakers open', () => openAt() !== undefined || !holding, scenario.durationSeconds * 1000 + 1000).then(() => {
+    if (scenario.expect.breakers.length) mark(run, 'expected breakers OPEN', openAt(), scenario.expect.breakers.join(', '));
+  }, () => undefined); // interrupted: the fault's own wait says so
   if (scenario.flap) {
     let on = true;
     let phaseStart = run.faultAtMs;
@@ -240,6 +245,7 @@ async function holdFault(run: Run): Promise<void> {
     await systemClock.sleep(Math.max(0, endAt - run.now()), options.signal);
     run.bands.push({ lane: FAULT_ROW, label: 'fault', fromMs: run.faultAtMs, toMs: run.now(), tone: 'info' });
   }
+  holding = false;
   await openedIn;
 }
 
@@ -248,7 +254,13 @@ async function recover(run: Run): Promise<void> {
   run.removedAtMs = run.now();
   mark(run, 'fault removed', run.removedAtMs);
   const budgetMs = run.options.config.drills.chaos.recoverSeconds * 1000;
-  const closed = await waitFor(run, 'every breaker closed again', () => allClosedAt({ transitions: transitionsOf(run), removedAtMs: run.removedAtMs }) !== undefined, budgetMs + 5000);
+  // Closed and staying closed for 2 s: the edge's state is read from answers, and a breaker that is
+  // still recovering lets some through before it trips again.
+  const closedFor = (ms: number) => {
+    const at = allClosedAt({ transitions: transitionsOf(run), removedAtMs: run.removedAtMs });
+    return at !== undefined && run.now() - at >= ms;
+  };
+  const closed = await waitFor(run, 'every breaker closed again', () => closedFor(STABLE_CLOSED_MS), budgetMs + 5000);
   mark(run, 'every breaker CLOSED', closed ? allClosedAt({ transitions: transitionsOf(run), removedAtMs: run.removedAtMs }) : undefined);
 }
 
@@ -284,9 +296,32 @@ function buildReport(run: Run, error?: Error): DrillReport {
       `fault: ${describeToxic(run.scenario.toxic)} on ${run.proxies.join(', ')} for ${run.scenario.durationSeconds} s${run.scenario.flap ? ` (down ${run.scenario.flap.downSeconds} s / up ${run.scenario.flap.upSeconds} s)` : ''}; active color ${run.color}`,
       `breakers: app reset ${run.options.config.breakers.app.resetSeconds} s; edge ${run.options.config.breakers.edge.enabled ? `"${run.options.config.breakers.edge.expression}", open ${run.options.config.breakers.edge.fallbackSeconds} s + recovery ${run.options.config.breakers.edge.recoverySeconds} s` : 'off'}`,
       ...breakers.map((breaker) => `transitions ${breaker}: ${transitionPath(transitions, breaker)}`),
+      ...answerSummary(run.samples),
+      ...failureSummary(run.samples),
       ...run.notes,
     ],
   };
+}
+
+/** What users got per path while the drill ran: `answers /api/resources: 200 ×40, 503 edge-ivor ×160`. */
+function answerSummary(samples: readonly Sample[]): string[] {
+  const routes = new Map<string, Map<string, number>>();
+  for (const sample of samples) {
+    const kind = `${sample.status ?? 'no answer'}${sample.outcome === 'fallback' ? ` ${sample.detail}` : ''}`;
+    const counts = routes.get(sample.route ?? '?') ?? routes.set(sample.route ?? '?', new Map()).get(sample.route ?? '?')!;
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  }
+  return [...routes].map(([route, counts]) => `answers ${route}: ${[...counts].map(([kind, count]) => `${kind} ×${count}`).join(', ')}`);
+}
+
+/** What the failed answers were, grouped: `failed: 24 × HTTP 502 on /api/resources (+4.1 s … +7.2 s)`. */
+function failureSummary(samples: readonly Sample[]): string[] {
+  const groups = new Map<string, Sample[]>();
+  for (const sample of samples.filter((s) => s.outcome === 'failed')) {
+    const key = `${sample.detail ?? 'failed'} on ${sample.route ?? '?'}`;
+    groups.set(key, [...(groups.get(key) ?? []), sample]);
+  }
+  return [...groups].map(([key, group]) => `failed: ${group.length} × ${key} (+${(group[0]!.atMs / 1000).toFixed(1)} s … +${(group.at(-1)!.atMs / 1000).toFixed(1)} s)`);
 }
 
 /** Run one chaos scenario; resolves with the report, throws `DrillBudgetError` (exit 1) when the promise isn't kept. */
