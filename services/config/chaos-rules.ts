@@ -36,7 +36,7 @@ export const KNOWN_BREAKERS: Readonly<Record<string, readonly string[]>> = {
   edge: ['ivor', 'events', 'newsroom'],
 };
 
-const SCENARIO_DEFAULTS = { description: '', durationSeconds: 20, expect: { breakers: [], fallbacks: [], p95Ms: 50 } } as const;
+const SCENARIO_DEFAULTS = { description: '', durationSeconds: 20, expect: { breakers: [], fallbacks: [], p95Ms: 250 } } as const;
 
 /** A scenario the user added has no built-in values: give it the optional ones (required ones are checked below). */
 export function completeScenarios(scenarios: Readonly<Record<string, Partial<ChaosScenario>>>): Record<string, ChaosScenario> {

@@ -5,7 +5,7 @@
  * shortened through the config (2 s; production stays 60 s), so HALF-OPEN trials happen while the
  * fault lasts. Latency assertions compare the users' p95 with the fault, not with a wall clock.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StartedDockerComposeEnvironment } from 'testcontainers';
@@ -20,8 +20,8 @@ import { prepareState } from '../../scripts/runners/stack-state.js';
 import type { ComposeTarget } from '../../scripts/runners/stack.js';
 import { addToxic, listProxies, setProxyEnabled } from '../../scripts/runners/toxiproxy.js';
 import { createClient } from '../../scripts/runners/http.js';
-import { httpsEndpoint } from '../../scripts/runners/stack.js';
-import { startComposeStack } from './helpers.js';
+import { httpsEndpoint, publishedPort } from '../../scripts/runners/stack.js';
+import { eventually, startComposeStack } from './helpers.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const project = `parity-chaos-${process.pid}`;
@@ -130,6 +130,20 @@ describe('chaos drills: declared Toxiproxy faults under load, every breaker stat
     expect(report.notes).toContainEqual(expect.stringMatching(/^answers \/api\/resources: 200 ×\d+, (502|503) edge-ivor ×\d+/));
   });
 
+  it('ivor-down, what operators see: Prometheus derived the edge breaker from Traefik\'s metrics, and both breaker alerts fired', async () => {
+    const port = await publishedPort(target, 'prometheus', 9090);
+    const query = async (promql: string) => {
+      const response = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(promql)}`);
+      return ((await response.json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
+    };
+    await eventually(async () => {
+      expect((await query('max_over_time(parity:edge_breaker_open{api="ivor"}[3m])')).map((r) => r.value[1])).toEqual(['1']);
+      expect((await query('max by (job, breaker) (max_over_time(circuit_breaker_state{job="frontend",breaker="ivor"}[3m]))')).map((r) => r.value[1])).toEqual(['2']);
+      const fired = await query('max by (alertname, severity) (max_over_time(ALERTS{alertstate="firing",alertname=~"EdgeCircuitBreakerOpen|CircuitBreakerOpen"}[3m]))');
+      expect(fired.map((r) => `${r.metric.alertname}/${r.metric.severity}`).sort()).toEqual(['CircuitBreakerOpen/high', 'EdgeCircuitBreakerOpen/critical']);
+    }, 30_000, 2000, 'the breaker series and alerts in Prometheus');
+  });
+
   it('ivor-down, what users read: the architecture\'s IVOR fallback on the home page and from the edge', async () => {
     const api = await toxiproxyApi(target, config);
     const http = createClient(join(stateDir, 'ca', 'parity-ca.pem'));
@@ -191,6 +205,10 @@ describe('chaos drills: declared Toxiproxy faults under load, every breaker stat
 
   it('bad input changes nothing: an unknown scenario, and faults left from an earlier run, exit 2', async () => {
     await expect(runChaosDrill({ target, config, scenario: 'no-such', progress })).rejects.toThrow(/unknown chaos scenario "no-such"; declared .*ivor-down/);
+    // A stack that isn't up (another project name): exit 2, nothing to change.
+    const notUp = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts/chaos.ts'), 'run', '--scenario', 'redis-down'], { cwd: root, encoding: 'utf8', env: { ...cliEnv(), PARITY_PROJECT: `${project}-not-up` } });
+    expect(notUp.status).toBe(2);
+    expect(notUp.stderr).toContain(`toxiproxy publishes no port in project ${project}-not-up: is the stack up with chaos on? (make up)`);
     const api = await toxiproxyApi(target, config);
     await addToxic(api, 'redis', { name: 'left-over', type: 'latency', attributes: { latency: 1 } });
     try {

@@ -69,8 +69,9 @@ describe('the generated stack', () => {
     const containers = await listContainers({ project, composeDir: join(root, 'compose'), stateDir });
     const health = Object.fromEntries(containers.map((c) => [c.service, `${c.state}/${c.health}`]));
     const expected = buildTopology(DEFAULT_CONFIG).services.map((service) => service.name);
-    // 21 before the HA cluster; the Patroni cluster replaces primary + replica with 3 etcd, 3 nodes and 2 HAProxy endpoints.
-    expect(expected.length).toBe(27);
+    // 21 before the HA cluster; the Patroni cluster replaces primary + replica with 3 etcd, 3 nodes and 2 HAProxy endpoints;
+    // chaos (on in the full profile) adds Toxiproxy.
+    expect(expected.length).toBe(28);
     expect(health).toEqual(Object.fromEntries(expected.map((name) => [name, 'running/healthy'])));
   });
 

@@ -33,7 +33,7 @@ describe('chaos config', () => {
   it('changes a built-in scenario field by field and adds new ones with defaults', () => {
     const config = parseConfig('chaos:\n  scenarios:\n    redis-down:\n      durationSeconds: 5\n    slow-s3:\n      target: s3\n      toxic: { type: latency, latencyMs: 500 }\n      load: [/api/articles]\n');
     expect(config.chaos.scenarios['redis-down']).toEqual({ ...DEFAULT_SCENARIOS['redis-down'], durationSeconds: 5 });
-    expect(config.chaos.scenarios['slow-s3']).toEqual({ description: '', target: 's3', toxic: { type: 'latency', latencyMs: 500 }, load: ['/api/articles'], durationSeconds: 20, expect: { breakers: [], fallbacks: [], p95Ms: 50 } });
+    expect(config.chaos.scenarios['slow-s3']).toEqual({ description: '', target: 's3', toxic: { type: 'latency', latencyMs: 500 }, load: ['/api/articles'], durationSeconds: 20, expect: { breakers: [], fallbacks: [], p95Ms: 250 } });
   });
 
   it('reports every problem of a declared scenario at once, with its line', () => {

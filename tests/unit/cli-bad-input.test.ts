@@ -1,12 +1,14 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..', '..');
 const tsx = join(root, 'node_modules', '.bin', 'tsx');
 
-function runScript(script: string, args: string[]) {
-  return spawnSync(tsx, [join(root, 'scripts', script), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, CI: '1' } });
+function runScript(script: string, args: string[], env: Record<string, string> = {}) {
+  return spawnSync(tsx, [join(root, 'scripts', script), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, CI: '1', ...env } });
 }
 
 describe('scripts reject bad input with exit code 2 before touching the engine', () => {
@@ -45,6 +47,23 @@ describe('scripts reject bad input with exit code 2 before touching the engine',
     const result = runScript('deploy.ts', []);
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('expected a command, deploy or rollback (got none)');
+  });
+
+  it('make chaos with an unknown scenario: exit 2 with the declared ones, before looking for the stack', () => {
+    const result = runScript('chaos.ts', ['run', '--scenario', 'redis-dwn']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('✖ DrillInputError: unknown chaos scenario "redis-dwn"; declared (chaos.scenarios in parity.yaml and the built-in ones): ivor-down, events-db-latency, newsroom-s3-outage, redis-down, postgres-reader-partition, redis-flapping');
+  });
+
+  it('make chaos and make chaos-reset with chaos off: exit 2, saying how to turn it on', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parity-chaos-'));
+    writeFileSync(join(dir, 'parity.yaml'), 'profile: minimal\n');
+    for (const args of [['reset'], ['run', '--scenario', 'redis-down']]) {
+      const result = runScript('chaos.ts', args, { PARITY_CONFIG: join(dir, 'parity.yaml') });
+      expect(result.status).toBe(2);
+      expect(result.stderr).toContain('✖ DrillInputError: chaos is off in this config (chaos.enabled: false, the default with profile minimal); set chaos.enabled: true in parity.yaml, then make gen and make up');
+    }
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('--help prints usage and exits 0', () => {
