@@ -118,6 +118,8 @@ export function traefikDynamicConfig(weights: Record<Color, number>, options: Dy
   const services: Record<string, object> = {};
   for (const app of APP_SERVICES) {
     const rule = pathRule(APP_ROUTES[app]);
+    // Users' routes only: a request pinned to a color (deploy gates, operators) gets the color's
+    // real answer, never the edge's fallback or a breaker tripped by someone else's traffic.
     const middlewares = isEdgeApi(app) ? { middlewares: [edgeChain(app)] } : {};
     routers[app] = { rule, service: app, entryPoints: ['websecure'], ...middlewares, tls: {} };
     services[app] = {
@@ -132,7 +134,6 @@ export function traefikDynamicConfig(weights: Record<Color, number>, options: Dy
         rule: `(${rule}) && Header(\`${COLOR_HEADER}\`, \`${color}\`)`,
         service: `${app}-${color}`,
         entryPoints: ['websecure'],
-        ...middlewares,
         tls: {},
         priority: 1000 + rule.length,
       };
@@ -203,7 +204,10 @@ export function traefikEdgeConfig(config: ParityConfig): object {
         },
       };
     }
-    middlewares[edgeChain(api)] = { chain: { middlewares: [`${api}-fallback`, ...(edge.enabled ? [`${api}-breaker`] : [])] } };
+    // Inside the breaker: one retry of a request whose connection failed before any answer (a
+    // kept-alive connection to a recreated container), so a single stale socket doesn't trip it.
+    middlewares[`${api}-retry`] = { retry: { attempts: 2, initialInterval: '50ms' } };
+    middlewares[edgeChain(api)] = { chain: { middlewares: [`${api}-fallback`, ...(edge.enabled ? [`${api}-breaker`] : []), `${api}-retry`] } };
   }
   return {
     http: { services, middlewares },

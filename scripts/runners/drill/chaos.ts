@@ -232,7 +232,8 @@ async function holdFault(run: Run): Promise<void> {
     while (run.now() < endAt) {
       const phaseEnd = Math.min(endAt, phaseStart + (on ? scenario.flap.downSeconds : scenario.flap.upSeconds) * 1000);
       await systemClock.sleep(Math.max(0, phaseEnd - run.now()), options.signal);
-      if (run.now() >= endAt) break;
+      // Timers wake a little early or late: never start a new on-phase in the last moment.
+      if (run.now() >= endAt - 100) break;
       if (on) {
         run.bands.push({ lane: FAULT_ROW, label: 'fault on', fromMs: phaseStart, toMs: run.now(), tone: 'info' });
         await removeFault(run, true);
