@@ -1,9 +1,10 @@
 #!/usr/bin/env -S npx tsx
 /** `make chaos [SCENARIO=…]`, `make chaos-reset`: declared faults (Toxiproxy) on the running stack. */
 import { describeToxic } from '../services/drills/chaos.js';
-import { DrillInputError, InterruptedError, UsageError } from '../services/errors.js';
+import { DrillInputError, UsageError } from '../services/errors.js';
 import { abortOnSignals, parseCli, runMain } from './runners/cli.js';
 import { runChaosDrill, toxiproxyApi, validateChaosScenario } from './runners/drill/chaos.js';
+import { runEach } from './runners/drill/run-each.js';
 import { loadConfig } from './runners/gen.js';
 import { createProgress } from './runners/progress.js';
 import { defaultTarget } from './runners/stack.js';
@@ -67,20 +68,7 @@ await runMain(async () => {
       for (const name of scenarios) validateChaosScenario(config, name);
       const progress = createProgress('[chaos]');
       const signal = abortOnSignals(progress, 'stopping the drill and removing its toxics');
-      const failed: string[] = [];
-      for (const scenario of scenarios) {
-        if (signal.aborted) break;
-        try {
-          await runChaosDrill({ target, config, scenario, progress, signal });
-        } catch (error) {
-          if (scenarios.length === 1 || error instanceof DrillInputError || error instanceof InterruptedError) throw error;
-          failed.push(`${scenario}: ${(error as Error).message.split('\n')[0]}`);
-        }
-      }
-      if (failed.length) {
-        process.stderr.write(`\n${failed.length} of ${scenarios.length} scenarios failed:\n${failed.map((line) => `  ${line}`).join('\n')}\n`);
-        process.exitCode = 1;
-      }
+      await runEach(scenarios, signal, (scenario) => runChaosDrill({ target, config, scenario, progress, signal }));
       return;
     }
     default:

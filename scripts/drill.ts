@@ -1,9 +1,10 @@
 #!/usr/bin/env -S npx tsx
 /** `make drill-failover [SCENARIO=…]`: failure drills against the running stack. */
 import { FAILOVER_SCENARIOS } from '../services/drills/failover.js';
-import { DrillInputError, InterruptedError, UsageError } from '../services/errors.js';
+import { UsageError } from '../services/errors.js';
 import { abortOnSignals, parseCli, runMain } from './runners/cli.js';
 import { runFailoverDrill, validateScenario } from './runners/drill/failover.js';
+import { runEach } from './runners/drill/run-each.js';
 import { loadConfig } from './runners/gen.js';
 import { createProgress } from './runners/progress.js';
 import { defaultTarget } from './runners/stack.js';
@@ -41,19 +42,6 @@ await runMain(async () => {
   const config = await loadConfig();
   const progress = createProgress('[drill]');
   const signal = abortOnSignals(progress, 'stopping the drill and putting back what it changed');
-  const failed: string[] = [];
-  for (const scenario of scenarios) {
-    if (signal.aborted) break;
-    try {
-      await runFailoverDrill({ target: defaultTarget(), config, scenario, progress, signal });
-    } catch (error) {
-      // Bad input (stack not up, no Patroni) is the same for every scenario: stop at once.
-      if (scenarios.length === 1 || error instanceof DrillInputError || error instanceof InterruptedError) throw error;
-      failed.push(`${scenario}: ${(error as Error).message.split('\n')[0]}`);
-    }
-  }
-  if (failed.length) {
-    process.stderr.write(`\n${failed.length} of ${scenarios.length} scenarios failed:\n${failed.map((line) => `  ${line}`).join('\n')}\n`);
-    process.exitCode = 1;
-  }
+  // Bad input (stack not up, no Patroni) is the same for every scenario: runEach stops at once.
+  await runEach(scenarios, signal, (scenario) => runFailoverDrill({ target: defaultTarget(), config, scenario, progress, signal }));
 });

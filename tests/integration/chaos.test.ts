@@ -6,22 +6,19 @@
  * fault lasts. Latency assertions compare the users' p95 with the fault, not with a wall clock.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StartedDockerComposeEnvironment } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../services/config/validate.js';
 import type { DrillReport, FigureVerdict } from '../../services/drills/model.js';
 import { DrillInputError } from '../../services/errors.js';
 import { runChaosDrill, toxiproxyApi } from '../../scripts/runners/drill/chaos.js';
-import { generate } from '../../scripts/runners/gen.js';
 import type { Progress } from '../../scripts/runners/progress.js';
-import { prepareState } from '../../scripts/runners/stack-state.js';
 import type { ComposeTarget } from '../../scripts/runners/stack.js';
 import { addToxic, listProxies, setProxyEnabled } from '../../scripts/runners/toxiproxy.js';
 import { createClient } from '../../scripts/runners/http.js';
 import { httpsEndpoint, publishedPort } from '../../scripts/runners/stack.js';
-import { eventually, startComposeStack } from './helpers.js';
+import { eventually, startGeneratedStack, type GeneratedStack } from './helpers.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const project = `parity-chaos-${process.pid}`;
@@ -63,10 +60,8 @@ chaos:
       expect: { breakers: ["edge:events"], fallbacks: [edge-events], p95Ms: 1500 }
 `;
 const config = parseConfig(CONFIG_YAML);
+let generated: GeneratedStack;
 let stateDir: string;
-let composeDir: string;
-let configFile: string;
-let stack: StartedDockerComposeEnvironment;
 let target: ComposeTarget;
 const log: string[] = [];
 const progress: Progress = { info: (message) => log.push(message), step: () => {}, done: () => {} };
@@ -78,7 +73,7 @@ const figure = (report: DrillReport, name: string): FigureVerdict => {
 };
 
 /** The CLI against this test's stack and config. */
-const cliEnv = () => ({ ...process.env, PARITY_STATE_DIR: stateDir, PARITY_PROJECT: project, PARITY_CONFIG: configFile, PARITY_COMPOSE_DIR: composeDir });
+const cliEnv = () => generated.cliEnv();
 
 /** The transitions the report recorded, back from its notes (`transitions <breaker>: closed → open → …`). */
 const path = (report: DrillReport, breaker: string): string => report.notes.find((note) => note.startsWith(`transitions ${breaker}:`))?.split(': ')[1] ?? '';
@@ -104,19 +99,12 @@ function expectKept(report: DrillReport): void {
 }
 
 beforeAll(async () => {
-  stateDir = mkdtempSync(join(root, '.parity', 'test-chaos-'));
-  composeDir = join(stateDir, 'compose');
-  configFile = join(stateDir, 'parity.yaml');
-  writeFileSync(configFile, CONFIG_YAML);
-  await generate(config, composeDir);
-  await prepareState(stateDir, composeDir);
-  target = { project, composeDir, stateDir };
-  stack = await startComposeStack(project, stateDir, composeDir);
+  generated = await startGeneratedStack('chaos', project, CONFIG_YAML);
+  ({ stateDir, target } = generated);
 }, 600_000);
 
 afterAll(async () => {
-  await stack?.down({ removeVolumes: true, timeout: 10_000 });
-  rmSync(stateDir, { recursive: true, force: true });
+  await generated?.down();
   process.stdout.write(`\nchaos drills:\n${log.filter((line) => line.startsWith('FIGURES') || line.startsWith('  transitions')).join('\n')}\n`);
 }, 120_000);
 

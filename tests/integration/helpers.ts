@@ -1,4 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseConfig } from '../../services/config/validate.js';
+import { generate } from '../../scripts/runners/gen.js';
+import { prepareState } from '../../scripts/runners/stack-state.js';
+import type { ComposeTarget } from '../../scripts/runners/stack.js';
 import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
 import { catalogRef } from '../../services/images/catalog.js';
 import { done, pending, pollUntil } from '../../scripts/runners/poll.js';
@@ -35,4 +40,45 @@ export function startComposeStack(project: string, stateDir: string, composeDir 
     .withDefaultWaitStrategy(Wait.forHealthCheck())
     .withStartupTimeout(300_000)
     .up();
+}
+
+/** A stack generated for one suite's own config, under its own project, state and compose directories. */
+export interface GeneratedStack {
+  readonly stateDir: string;
+  readonly composeDir: string;
+  /** The suite's parity.yaml, for the CLI (`PARITY_CONFIG`). */
+  readonly configFile: string;
+  readonly target: ComposeTarget;
+  /** The environment that points the CLI (scripts/*.ts) at this stack and config. */
+  cliEnv(): NodeJS.ProcessEnv;
+  /** Containers, networks, volumes and the state directory: all gone. */
+  down(): Promise<void>;
+}
+
+/** Generate compose/ for `configYaml` under .parity/test-<name>-*, prepare its state, start it healthy. */
+export async function startGeneratedStack(name: string, project: string, configYaml: string): Promise<GeneratedStack> {
+  const stateDir = mkdtempSync(join(import.meta.dirname, '..', '..', '.parity', `test-${name}-`));
+  const composeDir = join(stateDir, 'compose');
+  const configFile = join(stateDir, 'parity.yaml');
+  writeFileSync(configFile, configYaml);
+  await generate(parseConfig(configYaml), composeDir);
+  await prepareState(stateDir, composeDir);
+  let stack: StartedDockerComposeEnvironment | undefined;
+  try {
+    stack = await startComposeStack(project, stateDir, composeDir);
+  } catch (error) {
+    rmSync(stateDir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    stateDir,
+    composeDir,
+    configFile,
+    target: { project, composeDir, stateDir },
+    cliEnv: () => ({ ...process.env, PARITY_STATE_DIR: stateDir, PARITY_PROJECT: project, PARITY_CONFIG: configFile, PARITY_COMPOSE_DIR: composeDir }),
+    async down() {
+      await stack?.down({ removeVolumes: true, timeout: 10_000 });
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
 }
