@@ -94,7 +94,7 @@ await runMain(async () => {
   const signal = abortOnSignals(progress, 'stopping the benchmark; the running drill removes its toxics');
   const color = (await readActiveColor(target.stateDir))?.color ?? config.activeColor;
 
-  progress.step(`Toxiproxy hop: ${rate} req/s for ${seconds} s, direct and through the proxy`);
+  progress.step(`Toxiproxy hop: ${rate} Redis PINGs/s for ${seconds} s, direct and through the proxy side by side`);
   const client = await containerOf(target, `frontend-${color}`);
   const toxiproxy = await containerOf(target, 'toxiproxy');
   const fullId = (await docker(['inspect', '-f', '{{.Id}}', toxiproxy])).stdout.trim();
