@@ -23,10 +23,12 @@ export function createProgress(prefix: string, stream: NodeJS.WriteStream = proc
   let timer: NodeJS.Timeout | undefined;
 
   const render = (): void => {
-    const line = `${prefix} ${current} (${formatDuration(Date.now() - since)})`;
-    if (live) stream.write(`\r\x1b[2K${line.slice(0, (stream.columns ?? 120) - 1)}`);
-    else stream.write(`${line}\n`);
+    const elapsed = formatDuration(Date.now() - since);
+    if (live) stream.write(`\r\x1b[2K${`${prefix} ${current} (${elapsed})`.slice(0, (stream.columns ?? 120) - 1)}`);
+    // Plain lines: a step's start says no time (it would always be 0 ms); its heartbeats do.
+    else stream.write(`${prefix} ${current}${heartbeat ? ` (still running, ${elapsed})` : ' …'}\n`);
   };
+  let heartbeat = false;
   const clear = (): void => {
     if (live && current) stream.write('\r\x1b[2K');
   };
@@ -43,7 +45,9 @@ export function createProgress(prefix: string, stream: NodeJS.WriteStream = proc
       if (message === current) return;
       current = message;
       since = Date.now();
+      heartbeat = false;
       render();
+      heartbeat = true;
       if (!timer) {
         timer = setInterval(render, live ? 1000 : HEARTBEAT_MS);
         timer.unref();
