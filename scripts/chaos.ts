@@ -8,7 +8,7 @@ import { runEach } from './runners/drill/run-each.js';
 import { loadConfig } from './runners/gen.js';
 import { createProgress } from './runners/progress.js';
 import { defaultTarget } from './runners/stack.js';
-import { listProxies, resetToxics } from './runners/toxiproxy.js';
+import { faultyProxies, listProxies, resetToxics } from './runners/toxiproxy.js';
 
 const HELP = `
 Usage: node --import tsx scripts/chaos.ts run [--scenario NAME]   (make chaos [SCENARIO=NAME])
@@ -54,7 +54,7 @@ await runMain(async () => {
       const before = await listProxies(api).catch((error: Error) => {
         throw new DrillInputError(`Toxiproxy of project ${target.project} does not answer (${error.message}): is the stack up? (make up)`);
       });
-      const dirty = before.filter((proxy) => proxy.toxics.length > 0 || !proxy.enabled);
+      const dirty = faultyProxies(before);
       await resetToxics(api);
       process.stdout.write(
         dirty.length

@@ -24,7 +24,7 @@ import { statePath } from './state.js';
 import { applyDynamicConfig, discoverRest, readCluster, type Member, type RestEndpoints } from './patroni.js';
 import { patroniNodes } from '../../services/topology/patroni.js';
 import { TOXIPROXY_API_PORT } from '../../services/topology/chaos.js';
-import { listProxies } from './toxiproxy.js';
+import { faultyProxies, listProxies } from './toxiproxy.js';
 
 export interface ComposeTarget {
   /** Compose project name. @default 'parity' */
@@ -226,7 +226,7 @@ async function describeFaults(target: ComposeTarget, running: boolean): Promise<
   if (port === undefined) return undefined;
   const proxies = await listProxies(`http://127.0.0.1:${port}`).catch(() => undefined);
   if (!proxies) return undefined;
-  const faulty = proxies.filter((proxy) => proxy.toxics.length > 0 || !proxy.enabled);
+  const faulty = faultyProxies(proxies);
   const api = `API http://127.0.0.1:${port}`;
   return faulty.length
     ? `FAULTS: ${faulty.map((p) => `${p.name} ${[...(p.enabled ? [] : ['down']), ...p.toxics].join('+')}`).join(', ')} (make chaos-reset); ${api}`

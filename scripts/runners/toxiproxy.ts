@@ -61,3 +61,6 @@ export async function listProxies(api: string): Promise<ProxyView[]> {
     .map(([name, proxy]) => ({ name, enabled: proxy.enabled, upstream: proxy.upstream, toxics: (proxy.toxics ?? []).map((toxic) => toxic.name) }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
+
+/** The proxies with a fault on them: a toxic, or disabled (`down`). */
+export const faultyProxies = (proxies: readonly ProxyView[]): ProxyView[] => proxies.filter((proxy) => proxy.toxics.length > 0 || !proxy.enabled);

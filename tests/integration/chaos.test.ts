@@ -15,7 +15,7 @@ import { DrillInputError } from '../../services/errors.js';
 import { runChaosDrill, toxiproxyApi } from '../../scripts/runners/drill/chaos.js';
 import type { Progress } from '../../scripts/runners/progress.js';
 import type { ComposeTarget } from '../../scripts/runners/stack.js';
-import { addToxic, listProxies, setProxyEnabled } from '../../scripts/runners/toxiproxy.js';
+import { addToxic, faultyProxies, listProxies, setProxyEnabled } from '../../scripts/runners/toxiproxy.js';
 import { createClient } from '../../scripts/runners/http.js';
 import { httpsEndpoint, publishedPort } from '../../scripts/runners/stack.js';
 import { eventually, startGeneratedStack, type GeneratedStack } from './helpers.js';
@@ -83,7 +83,7 @@ async function drill(scenario: string): Promise<DrillReport> {
   log.push(`FIGURES ${scenario}: ${report.figures.map((f) => `${f.name}=${f.value ?? 'n/a'}${f.unit === 'ms' ? 'ms' : ''}`).join(', ')}`);
   for (const breaker of report.notes.filter((note) => note.startsWith('transitions'))) log.push(`  ${breaker}`);
   // Every drill leaves Toxiproxy as it found it.
-  expect((await listProxies(await toxiproxyApi(target, config))).filter((p) => p.toxics.length > 0 || !p.enabled)).toEqual([]);
+  expect(faultyProxies(await listProxies(await toxiproxyApi(target, config)))).toEqual([]);
   expect(report.restored.at(-1)).toMatch(/Toxiproxy clean|article .* removed/);
   return report;
 }
@@ -230,7 +230,7 @@ describe('chaos drills: declared Toxiproxy faults under load, every breaker stat
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code, out).toBe(130);
-    expect((await listProxies(api)).filter((p) => p.toxics.length > 0 || !p.enabled)).toEqual([]);
+    expect(faultyProxies(await listProxies(api))).toEqual([]);
     expect(out).toContain('Toxiproxy clean: no toxic left, every proxy enabled');
     const reportDir = /report: (\S+)\/ \(summary/.exec(out)?.[1];
     expect(reportDir).toBeDefined();

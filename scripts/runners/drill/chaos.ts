@@ -19,13 +19,13 @@ import { DATABASE, hostFor } from '../../../services/topology/common.js';
 import { APP_ROUTES, EDGE_APIS } from '../../../services/topology/traefik.js';
 import { createClient, type HttpClient } from '../http.js';
 import { createPhaseRecorder, type PhaseRecorder } from '../phases.js';
-import { done, pending, pollUntil, systemClock } from '../poll.js';
+import { systemClock } from '../poll.js';
 import type { Progress } from '../progress.js';
 import { httpsEndpoint, publishedPort, readActiveColor, type ComposeTarget } from '../stack.js';
-import { addToxic, listProxies, removeToxic, setProxyEnabled } from '../toxiproxy.js';
-import { TimeoutError } from '../../../services/errors.js';
+import { addToxic, faultyProxies, listProxies, removeToxic, setProxyEnabled } from '../toxiproxy.js';
 import { startApiLoad, type StartedApiLoad } from './api-load.js';
 import { watchBreakers, type BreakerWatch } from './breaker-watch.js';
+import { mark, waitUntil } from './moments.js';
 import { saveDrillReport, type SavedReport } from './report.js';
 import { removeChaosArticles, type WriterTarget } from './writer.js';
 
@@ -81,11 +81,6 @@ const STABLE_CLOSED_MS = 2000;
 /** The timeline's row for the fault itself, above the breakers' rows. */
 const FAULT_ROW = 'strip:fault (Toxiproxy)';
 
-const mark = (run: Run, name: string, atMs?: number, detail?: string): void => {
-  run.markers.push({ name, ...(atMs !== undefined ? { atMs } : {}), ...(detail ? { detail } : {}) });
-  run.options.progress.info(`${atMs === undefined ? '   never' : `+${(atMs / 1000).toFixed(2)}s`.padStart(8)}  ${name}${detail ? ` (${detail})` : ''}`);
-};
-
 /** The scenario by name, or exit 2 listing the declared ones. */
 export function validateChaosScenario(config: ParityConfig, name: string): ChaosScenario {
   const scenario = config.chaos.scenarios[name];
@@ -114,7 +109,7 @@ async function preflight(run: Run): Promise<void> {
   if (missing.length || run.proxies.length === 0) {
     throw new DrillInputError(`the running Toxiproxy has no proxy ${missing.join(', ') || run.scenario.target}: the stack was started from another config (make gen && make up)`);
   }
-  const dirty = proxies.filter((proxy) => proxy.toxics.length > 0 || !proxy.enabled);
+  const dirty = faultyProxies(proxies);
   if (dirty.length) {
     throw new DrillInputError(`faults left from an earlier run: ${dirty.map((p) => `${p.name}${p.enabled ? '' : ' (disabled)'}${p.toxics.length ? ` [${p.toxics.join(', ')}]` : ''}`).join('; ')}; remove them with make chaos-reset`);
   }
@@ -200,16 +195,6 @@ async function removeFault(run: Run, quiet = false): Promise<void> {
   }
 }
 
-async function waitFor(run: Run, subject: string, condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  try {
-    await pollUntil(async () => (condition() ? done(true) : pending('not yet')), { subject, expectation: subject, timeoutMs, intervalMs: 100, ...(run.options.signal ? { signal: run.options.signal } : {}) });
-    return true;
-  } catch (error) {
-    if (error instanceof TimeoutError) return false;
-    throw error;
-  }
-}
-
 const transitionsOf = (run: Run): Transition[] =>
   [...(run.watch?.transitions() ?? []), ...edgeTransitions(run.samples, Object.fromEntries(EDGE_APIS.map((api) => [api, APP_ROUTES[api]])))].sort((a, b) => a.atMs - b.atMs);
 
@@ -223,7 +208,7 @@ async function holdFault(run: Run): Promise<void> {
   // Watched beside the fault, never holding it up: the fault lasts its duration, open or not.
   let holding = true;
   const openAt = () => allOpenAt({ scenario, transitions: transitionsOf(run), faultAtMs: run.faultAtMs! });
-  const openedIn = waitFor(run, 'the expected breakers open', () => openAt() !== undefined || !holding, scenario.durationSeconds * 1000 + 1000).then(() => {
+  const openedIn = waitUntil(run, 'the expected breakers open', () => openAt() !== undefined || !holding, scenario.durationSeconds * 1000 + 1000, 100).then(() => {
     if (scenario.expect.breakers.length) mark(run, 'expected breakers OPEN', openAt(), scenario.expect.breakers.join(', '));
   }, () => undefined); // interrupted: the fault's own wait says so
   if (scenario.flap) {
@@ -261,7 +246,7 @@ async function recover(run: Run): Promise<void> {
     const at = allClosedAt({ transitions: transitionsOf(run), removedAtMs: run.removedAtMs });
     return at !== undefined && run.now() - at >= ms;
   };
-  const closed = await waitFor(run, 'every breaker closed again', () => closedFor(STABLE_CLOSED_MS), budgetMs + 5000);
+  const closed = await waitUntil(run, 'every breaker closed again', () => closedFor(STABLE_CLOSED_MS), budgetMs + 5000, 100);
   mark(run, 'every breaker CLOSED', closed ? allClosedAt({ transitions: transitionsOf(run), removedAtMs: run.removedAtMs }) : undefined);
 }
 
@@ -372,7 +357,7 @@ export async function runChaosDrill(options: ChaosOptions): Promise<ChaosResult>
     if (run.removedAtMs === undefined && run.faultAtMs !== undefined) run.removedAtMs = run.now();
     await Promise.all([run.api?.stop(), run.watch?.stop()]);
     const left = await listProxies(run.toxiproxy).catch(() => undefined);
-    const dirty = left?.filter((proxy) => proxy.toxics.length > 0 || !proxy.enabled) ?? [];
+    const dirty = left ? faultyProxies(left) : [];
     run.restored.push(left === undefined ? 'WARNING: could not read Toxiproxy back; run make chaos-reset' : dirty.length ? `WARNING: faults still present on ${dirty.map((p) => p.name).join(', ')}; run make chaos-reset` : 'Toxiproxy clean: no toxic left, every proxy enabled');
   }
   if (run.articleSlug && run.writer) {

@@ -14,10 +14,8 @@ import { patroniNodes } from '../../../services/topology/patroni.js';
 import { createClient } from '../http.js';
 import { clusterHealthy, readCluster, type ClusterView, type RestEndpoints } from '../patroni.js';
 import type { PhaseRecorder } from '../phases.js';
-import { pending, done, pollUntil } from '../poll.js';
 import type { Progress } from '../progress.js';
 import { httpsEndpoint, patroniRest, publishedPort, type ComposeTarget } from '../stack.js';
-import { TimeoutError } from '../../../services/errors.js';
 import { startApiLoad, type StartedApiLoad } from './api-load.js';
 import type { Undo } from './faults.js';
 import { ensureWriterTable, startWriter, type StartedWriter, type WriterTarget } from './writer.js';
@@ -72,26 +70,7 @@ export interface Run {
   ackedWritesLost: number | null;
 }
 
-/**
- * Wait until \`condition\` holds (polled through pollUntil); false when it never did within
- * \`timeoutMs\` (the drill reports "never" for that moment). Ctrl-C ends the wait with an
- * InterruptedError, which stops the drill.
- */
-export async function waitUntil(run: Run, subject: string, condition: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 200): Promise<boolean> {
-  try {
-    await pollUntil(async () => ((await condition()) ? done(true) : pending('not yet')), { subject, expectation: subject, timeoutMs, intervalMs, ...(run.options.signal ? { signal: run.options.signal } : {}) });
-    return true;
-  } catch (error) {
-    if (error instanceof TimeoutError) return false;
-    throw error;
-  }
-}
-
-/** A moment of the drill: kept for the report and the picture, and said as it happens. */
-export const mark = (run: Run, name: string, atMs?: number, detail?: string): void => {
-  run.markers.push({ name, ...(atMs !== undefined ? { atMs } : {}), ...(detail ? { detail } : {}) });
-  run.options.progress.info(`${atMs === undefined ? '   never' : `+${(atMs / 1000).toFixed(2)}s`.padStart(8)}  ${name}${detail ? ` (${detail})` : ''}`);
-};
+export { mark, waitUntil } from './moments.js';
 
 export async function preflight(run: Run): Promise<void> {
   const { target, config } = run.options;
