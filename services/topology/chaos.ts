@@ -7,7 +7,7 @@
  * With chaos off, everything connects directly and no proxy exists.
  */
 import type { ChaosTarget, Color, ParityConfig } from '../config/schema.js';
-import { APP_SERVICES, databaseEndpoints, type AppService } from '../config/profiles.js';
+import { databaseEndpoints, type AppService } from '../config/profiles.js';
 import { STUB_PORT } from '../contracts/index.js';
 import { ETCD_CLIENT_PORT, ETCD_MEMBERS, TOXIPROXY_API_PORT, etcdProxyPort } from './patroni.js';
 import { S3_PORT } from './s3.js';
@@ -43,6 +43,19 @@ const apiProxyPort = (api: ChaosApi, color: Color): number => API_PORT_BASE[api]
 
 const proxy = (name: string, target: ProxySpec['target'], port: number, upstream: string): ProxySpec => ({ name, target, port, upstream });
 
+type DataTarget = 'postgres-writer' | 'postgres-reader' | 'redis' | 's3';
+
+/** The data endpoints as the apps reach them directly, and the Toxiproxy port in front of each. */
+function dataTargets(config: ParityConfig): Readonly<Record<DataTarget, { readonly direct: Endpoint; readonly proxyPort: number }>> {
+  const database = databaseEndpoints(config);
+  return {
+    'postgres-writer': { direct: { host: database.writer, port: 5432 }, proxyPort: 15432 },
+    'postgres-reader': { direct: { host: database.reader, port: 5432 }, proxyPort: 15433 },
+    redis: { direct: { host: 'redis', port: 6379 }, proxyPort: 16379 },
+    s3: { direct: { host: 's3', port: S3_PORT }, proxyPort: 18333 },
+  };
+}
+
 /** Every proxy of this config, in a stable order: etcd (dcsProxy), then the chaos proxies. */
 export function proxiesFor(config: ParityConfig, running: ReadonlySet<string>): ProxySpec[] {
   const proxies: ProxySpec[] = [];
@@ -50,31 +63,20 @@ export function proxiesFor(config: ParityConfig, running: ReadonlySet<string>): 
     proxies.push(...ETCD_MEMBERS.map((member) => proxy(member, 'etcd', etcdProxyPort(member), `${member}:${ETCD_CLIENT_PORT}`)));
   }
   if (!config.chaos.enabled) return proxies;
-  const database = databaseEndpoints(config);
-  proxies.push(proxy('postgres-writer', 'postgres-writer', 15432, `${database.writer}:5432`), proxy('postgres-reader', 'postgres-reader', 15433, `${database.reader}:5432`));
-  proxies.push(proxy('redis', 'redis', 16379, 'redis:6379'));
-  if (running.has('s3')) proxies.push(proxy('s3', 's3', 18333, `s3:${S3_PORT}`));
+  for (const [target, { direct, proxyPort }] of Object.entries(dataTargets(config)) as [DataTarget, { direct: Endpoint; proxyPort: number }][]) {
+    if (target !== 's3' || running.has('s3')) proxies.push(proxy(target, target, proxyPort, `${direct.host}:${direct.port}`));
+  }
   for (const api of CHAOS_APIS) {
     for (const color of ['blue', 'green'] as const) proxies.push(proxy(`${api}-${color}`, api, apiProxyPort(api, color), `${api}-${color}:${STUB_PORT}`));
   }
   return proxies;
 }
 
-/** Does this config run Toxiproxy at all? */
-export const runsToxiproxy = (config: ParityConfig): boolean => config.chaos.enabled || (config.postgres.ha === 'patroni' && config.postgres.dcsProxy);
 
 /** Where the apps reach a data dependency: through its proxy with chaos on, else directly. */
-export function dataEndpoint(config: ParityConfig, target: 'postgres-writer' | 'postgres-reader' | 'redis' | 's3'): Endpoint {
-  const database = databaseEndpoints(config);
-  const direct: Record<typeof target, Endpoint> = {
-    'postgres-writer': { host: database.writer, port: 5432 },
-    'postgres-reader': { host: database.reader, port: 5432 },
-    redis: { host: 'redis', port: 6379 },
-    s3: { host: 's3', port: S3_PORT },
-  };
-  if (!config.chaos.enabled) return direct[target];
-  const ports = { 'postgres-writer': 15432, 'postgres-reader': 15433, redis: 16379, s3: 18333 } as const;
-  return { host: 'toxiproxy', port: ports[target] };
+export function dataEndpoint(config: ParityConfig, target: DataTarget): Endpoint {
+  const { direct, proxyPort } = dataTargets(config)[target];
+  return config.chaos.enabled ? { host: 'toxiproxy', port: proxyPort } : direct;
 }
 
 /** Where Traefik and the frontend reach an app color (the frontend itself is never proxied). */
@@ -111,4 +113,3 @@ export function proxiesOfTarget(config: ParityConfig, running: ReadonlySet<strin
   return proxiesFor(config, running).filter((p) => p.target === target).map((p) => p.name);
 }
 
-export { APP_SERVICES };

@@ -12,7 +12,7 @@ import { exporterServices, postgresExporterFiles } from './exporters.js';
 import { grafanaFiles, grafanaService } from './grafana.js';
 import { postgresFiles, postgresPrimary, postgresReplica } from './postgres.js';
 import { etcdServices, haproxyServices, patroniFiles, patroniServices } from './patroni.js';
-import { runsToxiproxy, toxiproxyFiles, toxiproxyService } from './chaos.js';
+import { toxiproxyFiles, toxiproxyService } from './chaos.js';
 import { prometheusFiles, prometheusService } from './prometheus.js';
 import { redisService } from './redis.js';
 import { s3Service } from './s3.js';
@@ -68,12 +68,13 @@ export function buildTopology(config: ParityConfig): Topology {
         ]
       : [postgresPrimary(config, images.postgres), postgresReplica(config, images.postgres)]),
     redisService(config, images.redis),
-    ...(runsToxiproxy(config) ? [toxiproxyService(config, images.toxiproxy)] : []),
+    // Which configs run it (chaos, or Patroni's way to etcd) is profileServices' rule.
+    ...(running.has('toxiproxy') ? [toxiproxyService(config, images.toxiproxy)] : []),
   ];
   const files: FileSpec[] = [
     ...traefikFiles(config),
     ...(config.postgres.ha === 'patroni' ? patroniFiles(config) : postgresFiles()),
-    ...(runsToxiproxy(config) ? toxiproxyFiles(config, running) : []),
+    ...(running.has('toxiproxy') ? toxiproxyFiles(config, running) : []),
   ];
   if (running.has('s3')) services.push(s3Service(config, images.s3));
   if (running.has('prometheus')) {

@@ -6,7 +6,7 @@ import type { Color, ParityConfig } from '../config/schema.js';
 import { APP_SERVICES, type AppService } from '../config/profiles.js';
 import { COLOR_HEADER, STUB_PORT } from '../contracts/index.js';
 import { STATE, hostFor, publish } from './common.js';
-import { appEndpoint } from './chaos.js';
+import { appEndpoint, CHAOS_APIS } from './chaos.js';
 import type { FileSpec, ServiceSpec } from './types.js';
 
 /** Path prefixes each application service answers (from the architecture's endpoint list). */
@@ -99,7 +99,7 @@ export interface DynamicOptions {
 }
 
 /** The APIs behind an edge breaker and an edge fallback (the frontend renders fallbacks itself). */
-export const EDGE_APIS = ['ivor', 'events', 'newsroom'] as const satisfies readonly AppService[];
+export const EDGE_APIS = CHAOS_APIS;
 const isEdgeApi = (app: AppService): app is (typeof EDGE_APIS)[number] => (EDGE_APIS as readonly string[]).includes(app);
 
 /** The middleware chain in front of an API's routers (`<api>-edge`: fallback page outside, breaker inside). */
