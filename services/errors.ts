@@ -218,3 +218,11 @@ export class DrillBudgetError extends ParityError {
 export class StackNotUpError extends ParityError {
   readonly exitCode = 2;
 }
+
+/**
+ * The engine holds data volumes that were initialised with other credentials than the state
+ * directory's (a second checkout, a deleted `.parity/`): starting would fail on passwords.
+ */
+export class StaleVolumesError extends ParityError {
+  readonly exitCode = 2;
+}

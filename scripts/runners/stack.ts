@@ -16,6 +16,7 @@ import { ensureEngine } from './engine.js';
 import { COMPOSE_DIR, generate } from './gen.js';
 import { bakeImages, createDockerProbe } from './images.js';
 import { prepareState } from './stack-state.js';
+import { checkVolumesMatchState, recordVolumes } from './volumes.js';
 import { done, pending, pollUntil } from './poll.js';
 import type { Progress } from './progress.js';
 import { colorImageEnvironment, readDeployState } from './deploy-state.js';
@@ -113,14 +114,14 @@ async function healthSnapshot(target: ComposeTarget, expected: readonly string[]
  * fails at once; otherwise after `timeoutMs`. Either way a `TimeoutError` names the services,
  * the time really waited and their last 30 log lines.
  */
-export async function waitForHealthy(target: ComposeTarget, topology: Topology, progress: Progress, timeoutMs: number): Promise<number> {
+export async function waitForHealthy(target: ComposeTarget, topology: Topology, progress: Progress, timeoutMs: number, since = Date.now()): Promise<number> {
   const expected = topology.services.map((service) => service.name);
   let last: HealthSnapshot | undefined;
   const waited = await pollUntil(
     async () => {
       last = await healthSnapshot(target, expected);
       if (last.waiting.length === 0 || last.broken.length > 0) return done(last);
-      progress.step(`healthy ${last.healthy.length}/${expected.length}; waiting for ${last.waiting.slice(0, 4).join(', ')}${last.waiting.length > 4 ? ` (+${last.waiting.length - 4})` : ''}`);
+      progress.step('waiting for every health check', `${last.healthy.length}/${expected.length} healthy; waiting for ${last.waiting.slice(0, 4).join(', ')}${last.waiting.length > 4 ? ` (+${last.waiting.length - 4})` : ''}`);
       return pending(`waiting for ${last.waiting.join(', ')}`);
     },
     { subject: 'the stack', expectation: 'every service healthy', timeoutMs, intervalMs: 1000 },
@@ -131,7 +132,7 @@ export async function waitForHealthy(target: ComposeTarget, topology: Topology, 
   progress.done();
   const snapshot = waited.value;
   if (snapshot.waiting.length === 0) return waited.elapsedMs;
-  throw await unhealthyError(target, snapshot, expected.length, timeoutMs, waited.elapsedMs);
+  throw await unhealthyError(target, snapshot, expected.length, timeoutMs, Date.now() - since);
 }
 
 /** Which services failed, after how long, with their last 30 log lines. */
@@ -145,7 +146,12 @@ async function unhealthyError(target: ComposeTarget, snapshot: HealthSnapshot, t
     details.push(`--- ${name}: ${c ? `${c.state}${c.health ? `, ${c.health}` : ''}` : 'no container'}; last 30 log lines ---\n${`${logs.stdout}${logs.stderr}`.trim() || '(no output)'}`);
   }
   const why = broken ? 'failed its health check' : `was not healthy within ${formatDuration(timeoutMs)}`;
-  return new TimeoutError(`${failed.join(', ')} ${why} (waited ${formatDuration(elapsedMs)}; ${snapshot.healthy.length}/${total} services healthy)\n${details.join('\n')}`, elapsedMs);
+  // The usual cause of a password failure on a first start: data volumes from an earlier state.
+  const hint = details.some((text) => /password authentication failed/.test(text))
+    ? '\nPassword authentication failed: the data volumes may come from an earlier state directory (its secrets). ' +
+      'Restore that state directory, or `make clean` to start from empty data.'
+    : '';
+  return new TimeoutError(`${failed.join(', ')} ${why} (waited ${formatDuration(elapsedMs)}; ${snapshot.healthy.length}/${total} services healthy)${hint}\n${details.join('\n')}`, elapsedMs);
 }
 
 /** Images the topology needs that the catalog can't build (version overrides, Grafana, MinIO). */
@@ -288,6 +294,8 @@ export async function upStack(config: ParityConfig, target: ComposeTarget, progr
   await ensureExternalImages(topology, progress);
   const gen = await generate(config, target.composeDir);
   if (gen.written.length > 0) progress.info(`generated compose/ (${gen.written.length} files changed)`);
+  // Before any secret is generated: data volumes from another state would fail on passwords.
+  await checkVolumesMatchState(target.project, target.stateDir);
   const prepared = await prepareState(target.stateDir, target.composeDir);
   for (const item of prepared.created) progress.info(`created ${item}`);
   progress.step('docker compose up');
@@ -296,13 +304,17 @@ export async function upStack(config: ParityConfig, target: ComposeTarget, progr
     await compose(target, ['up', '-d', '--remove-orphans']);
   } catch (error) {
     // compose gives up when a dependency turns unhealthy; report it the same way as a wait
-    // that times out: which service, how long, its last log lines.
+    // that times out: which service, how long since compose started, its last log lines.
     progress.done();
-    await waitForHealthy(target, topology, progress, 0);
+    await recordVolumes(target.project, target.stateDir);
+    await waitForHealthy(target, topology, progress, 0, upStarted);
     throw error;
   }
+  await recordVolumes(target.project, target.stateDir);
   progress.done();
-  await waitForHealthy(target, topology, progress, Math.max(0, timeoutMs - (Date.now() - upStarted)));
+  progress.info(`docker compose up: containers started (${formatDuration(Date.now() - upStarted)})`);
+  await waitForHealthy(target, topology, progress, Math.max(0, timeoutMs - (Date.now() - upStarted)), upStarted);
+  progress.info(`all ${topology.services.length} services healthy (${formatDuration(Date.now() - upStarted)} after compose up)`);
   // bootstrap.dcs applies only when the cluster is created: keep a running one in line with parity.yaml.
   for (const change of await applyDynamicConfig(await patroniRest(target, config), config)) progress.info(`Patroni: ${change}`);
   return {

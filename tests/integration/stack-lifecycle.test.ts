@@ -4,14 +4,16 @@
  * networks but keeps volumes; `clean` removes the volumes too.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanStack, compose, downStack, waitForHealthy, type ComposeTarget } from '../../scripts/runners/stack.js';
 import { createProgress } from '../../scripts/runners/progress.js';
 import type { Topology } from '../../services/topology/index.js';
-import { TimeoutError } from '../../services/errors.js';
+import { StaleVolumesError, TimeoutError } from '../../services/errors.js';
+import { checkVolumesMatchState, recordVolumes } from '../../scripts/runners/volumes.js';
+import { ensureSecrets } from '../../scripts/runners/stack-state.js';
 import { imageRef } from './helpers.js';
 
 let dir: string;
@@ -61,6 +63,37 @@ describe('stack lifecycle runners', () => {
     expect(message).toContain('--- bad: running, unhealthy; last 30 log lines ---');
     expect(message).toContain('bad: cannot reach its database');
     expect((failure as TimeoutError).exitCode).toBe(1);
+  });
+
+  it('GIVEN the project\'s volumes and a state directory without their secrets WHEN checking before up THEN it refuses with both ways out; with the record it passes; a recreated volume is foreign again', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'parity-state-'));
+    try {
+      const refused = await checkVolumesMatchState(target.project, stateDir).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(StaleVolumesError);
+      expect((refused as StaleVolumesError).exitCode).toBe(2);
+      const message = (refused as StaleVolumesError).message;
+      expect(message).toMatch(new RegExp(`^project ${target.project} has data volumes on the engine from an earlier stack: ${target.project}_data \\(created \\d{4}-`));
+      expect(message).toContain(`there are no secrets in ${join(stateDir, 'secrets')} (a second checkout, or a deleted state directory)`);
+      expect(message).toContain('Nothing was started or created.');
+      expect(message).toContain(`1. keep the data: restore the state directory that goes with it (its secrets/, ca/ and tls/) into ${stateDir}, then make up`);
+      expect(message).toContain('2. start from empty data: make clean');
+      expect(existsSync(join(stateDir, 'secrets'))).toBe(false);
+
+      await ensureSecrets(stateDir);
+      await recordVolumes(target.project, stateDir);
+      await expect(checkVolumesMatchState(target.project, stateDir)).resolves.toBeUndefined();
+
+      // The same name, another volume: the engine's creation time tells them apart (seconds).
+      await downStack(target, true);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await compose(target, ['up', '-d', 'good']);
+      const again = await checkVolumesMatchState(target.project, stateDir).catch((error: unknown) => error);
+      expect(again).toBeInstanceOf(StaleVolumesError);
+      expect((again as Error).message).toContain(`the secrets in ${join(stateDir, 'secrets')} were made for other volumes (recorded: ${target.project}_data (created `);
+      await compose(target, ['up', '-d']);
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
   });
 
   it('down leaves no containers or networks and keeps volumes; clean removes volumes', async () => {

@@ -22,4 +22,21 @@ describe('progress in CI (plain lines)', () => {
       vi.useRealTimers();
     }
   });
+
+  it('keeps a polling step to one line: a changing detail shows in the heartbeat, not as new lines', () => {
+    vi.useFakeTimers();
+    try {
+      const { stream, lines } = plainStream();
+      const progress = createProgress('[x]', stream);
+      progress.step('waiting for every health check', '3/28 healthy');
+      vi.advanceTimersByTime(1_000);
+      progress.step('waiting for every health check', '20/28 healthy');
+      vi.advanceTimersByTime(29_000);
+      progress.done();
+      expect(lines).toEqual(['[x] waiting for every health check …\n', '[x] waiting for every health check: 20/28 healthy (still running, 30.0s)\n']);
+      expect(lines.join('')).not.toMatch(/\(0ms\)/);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });

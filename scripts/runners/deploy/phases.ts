@@ -90,10 +90,10 @@ async function shift(run: DeployRun, weights: Record<Color, number>, why: string
 /** Until Docker sees every service of `color` healthy. */
 export async function waitForColorHealthy(clients: DeployClients, color: Color, progress: Progress): Promise<void> {
   await pollUntil(
-    async (elapsed) => {
+    async () => {
       const unhealthy = await clients.containers.unhealthy(color);
       if (unhealthy.length === 0) return done(true);
-      progress.step(`${color}: waiting for ${unhealthy.map((entry) => entry.split(':')[0]).join(', ')} (${formatDuration(elapsed)})`);
+      progress.step(`${color}: waiting for its health checks`, unhealthy.map((entry) => entry.split(':')[0]).join(', '));
       return pending(unhealthy.join(', '));
     },
     { subject: `the ${color} services`, expectation: 'all healthy in Docker', timeoutMs: COLOR_HEALTHY_MS, intervalMs: 1000, clock: clients.clock },
@@ -187,7 +187,7 @@ async function watchStep(run: DeployRun, gate: string, baseline: Record<Color, C
     const resets = counterResets(baseline[idle], now[idle]).length + counterResets(baseline[active], now[active]).length;
     last = { candidate: figuresBetween(baseline[idle], now[idle]), active: figuresBetween(baseline[active], now[active]), resets };
     const judged = judgeCanary(last.candidate, last.active, budgets);
-    run.progress.step(`${gate}: ${describeFigures(last.candidate)} (active ${describeFigures(last.active)}), ${formatDuration(elapsed)} of ${budgets.stepSeconds}s`);
+    run.progress.step(gate, `${describeFigures(last.candidate)} (active ${describeFigures(last.active)}), ${formatDuration(elapsed)} of ${budgets.stepSeconds}s`);
     if (!judged.pass && last.candidate.requests >= Math.max(1, budgets.minRequests)) throw new GateFailure(gate, judged.failures);
     return elapsed >= stepMs ? done(last) : pending(describeFigures(last.candidate));
   };
