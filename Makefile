@@ -60,7 +60,7 @@ bench-images: node_modules engine ## benchmark: cold bake per image, warm re-run
 clean-images: node_modules ## remove the images Parity built locally (label dev.parity.built-locally=true)
 	@$(TSX) scripts/bench-images.ts --remove-only
 
-.PHONY: gen gen-check up down clean status logs
+.PHONY: gen gen-check up down clean status logs seed
 gen: node_modules ## render compose/ from parity.yaml and the model (the only writer of compose/)
 	@$(TSX) scripts/gen.ts $(if $(CONFIG),--config $(CONFIG))
 
@@ -75,6 +75,9 @@ down: node_modules ## stop the stack: no containers or networks left (volumes ke
 
 clean: node_modules ## down + volumes + generated state (secrets, CA, dynamic config)
 	@$(TSX) scripts/stack.ts clean
+
+seed: node_modules ## load the demo data set through the platform's APIs (idempotent; make up does it on an empty platform)
+	@$(TSX) scripts/seed.ts
 
 status: node_modules ## the status table (FORMAT=json for machines)
 	@$(TSX) scripts/stack.ts status $(if $(FORMAT),--format $(FORMAT))

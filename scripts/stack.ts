@@ -4,6 +4,8 @@ import { formatDuration, UsageError } from '../services/errors.js';
 import { parseCli, runMain } from './runners/cli.js';
 import { loadConfig } from './runners/gen.js';
 import { createProgress } from './runners/progress.js';
+import { describeCounts, seedStack } from './runners/seed.js';
+import { describeFirstSteps } from './runners/first-steps.js';
 import { cleanStack, defaultTarget, downStack, followLogs, formatStatusTable, readStatus, upStack } from './runners/stack.js';
 
 const HELP = `
@@ -12,7 +14,9 @@ Usage: npx tsx scripts/stack.ts <command> [options]      (make up | down | clean
 Commands:
   up       engine check, images (local/pull/build), make gen, secrets and TLS on first run,
            docker compose up, then wait for every health check with a live view; ends with a
-           status table. On failure: which service, how long, its last 30 log lines (exit 1).
+           status table and what to open first. On an empty platform it loads the demo data
+           (make seed; parity.yaml demo: false turns that off). On failure: which service,
+           how long, its last 30 log lines (exit 1).
   down     stop and remove the stack's containers and networks (volumes are kept)
   clean    down, plus volumes and generated state (secrets, CA, dynamic config)
   status   the status table (--format json for machines)
@@ -40,12 +44,14 @@ await runMain(async () => {
       if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new UsageError(`--timeout: expected a number of seconds, got "${values.timeout}"`);
       const config = await loadConfig();
       const result = await upStack(config, target, progress, timeoutSeconds * 1000);
+      // A first start of an empty platform gets the demo data (parity.yaml `demo: false` turns it off).
+      const seeded = config.demo ? await seedStack(target, progress, { onlyIfEmpty: true }) : undefined;
+      if (seeded?.counts) progress.info(`demo data loaded through the APIs: ${describeCounts(seeded.counts)}`);
       process.stdout.write(`\n${formatStatusTable(result.status.rows)}\n\n`);
       process.stdout.write(
         `All ${result.services} services healthy (${formatDuration(result.healthyAfterMs)} after start, ${formatDuration(result.totalMs)} in all). ` +
           `Active color: ${result.status.activeColor ?? config.activeColor}.\n` +
-          `TLS: trust the local CA to avoid warnings: ${result.caFile}\n` +
-          `  e.g. curl --cacert ${result.caFile} https://localhost:${config.ports.https}/\n`,
+          `${describeFirstSteps(config, result, seeded)}\n`,
       );
       return;
     }

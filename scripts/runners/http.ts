@@ -14,7 +14,7 @@ export interface HttpRequestOptions {
   /** @default 'GET' */
   readonly method?: string;
   readonly headers?: Record<string, string>;
-  readonly body?: string;
+  readonly body?: string | Buffer;
   /** @default 10000 */
   readonly timeoutMs?: number;
 }
@@ -29,8 +29,9 @@ export type HttpClient = (url: string, options?: HttpRequestOptions) => Promise<
 export function createClient(caFile: string, clientOptions: { readonly keepAlive?: boolean } = {}): HttpClient {
   let agent: Agent | undefined;
   return async (url, options = {}) => {
-    agent ??= new Agent({ ca: await readFile(caFile), keepAlive: clientOptions.keepAlive ?? false });
     const secure = url.startsWith('https:');
+    // The CA is read on the first https request: plain-http users need no CA file.
+    if (secure) agent ??= new Agent({ ca: await readFile(caFile), keepAlive: clientOptions.keepAlive ?? false });
     const timeoutMs = options.timeoutMs ?? 10_000;
     return new Promise((resolve, reject) => {
       const request = (secure ? httpsRequest : httpRequest)(

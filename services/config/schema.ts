@@ -50,6 +50,11 @@ export interface ParityConfig {
   readonly bindAddress: string;
   /** Color that serves 100 % of traffic at start. @default 'blue' */
   readonly activeColor: Color;
+  /**
+   * `make up` loads the demo data set (`make seed`) when it finds the platform empty. Tests
+   * start their stacks with the runners, which never seed. @default true
+   */
+  readonly demo: boolean;
   /** Host ports. */
   readonly ports: {
     /** Plain HTTP entrypoint (redirects to HTTPS). @default 8080 */
@@ -345,6 +350,7 @@ export const DEFAULT_CONFIG: ParityConfig = {
   profile: 'full',
   bindAddress: '127.0.0.1',
   activeColor: 'blue',
+  demo: true,
   ports: {
     http: 8080,
     https: 8443,
@@ -439,6 +445,7 @@ export const CONFIG_SCHEMA: FieldSchema = {
     profile: { kind: 'enum', values: ['minimal', 'full'] },
     bindAddress: { kind: 'ipv4' },
     activeColor: { kind: 'enum', values: ['blue', 'green'] },
+    demo: { kind: 'boolean' },
     ports: {
       kind: 'object',
       fields: Object.fromEntries(Object.keys(DEFAULT_CONFIG.ports).map((key) => [key, { kind: 'port' } as const])),

@@ -9,6 +9,10 @@ import { runMigrations } from '../../stubs/src/runtime/migrations.js';
 import { ivorMigrations } from '../../stubs/src/services/ivor.js';
 import { eventually } from './helpers.js';
 import { call, startPlatform, type Platform } from './platform.js';
+import { demoDataset } from '../../services/demo/dataset.js';
+import { createClient } from '../../scripts/runners/http.js';
+import { createProgress } from '../../scripts/runners/progress.js';
+import { SEED_KINDS, seedDemo } from '../../scripts/runners/seed.js';
 
 let platform: Platform;
 const tokens = { member: '', editor: '', admin: '' };
@@ -51,6 +55,15 @@ afterAll(async () => {
 });
 
 describe('health hierarchy', () => {
+  it('an empty platform: the home page says what is missing and how to add it', async () => {
+    const home = await fetch(`${api('frontend')}/`);
+    const page = (await home.text()).replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code)));
+    expect(home.status).toBe(200);
+    expect(page).toContain('No upcoming events yet. Editors add them with POST /api/events (an editor or admin token).');
+    expect(page).toContain('No news yet. Editors publish articles with POST /api/articles (an editor or admin token).');
+    expect(page).toContain('<code>make seed</code> loads demo events, articles and accounts.');
+  });
+
   it('reports L1 (primary, replica with lag, Redis, S3), L2 (migrations) and L3 (a business check) as JSON', async () => {
     const response = await call(api('events'), 'GET', '/health');
     expect(response.status).toBe(200);
@@ -302,6 +315,58 @@ describe('database: replica reads, read-your-writes, migrations', () => {
     } finally {
       await pool.end();
     }
+  });
+});
+
+describe('demo data through the APIs (make seed)', () => {
+  it('the first run creates the data set, a second adds nothing; the home page lists seeded events and news', async () => {
+    const today = new Date();
+    const dataset = demoDataset(today);
+    const options = {
+      urls: { auth: api('auth'), events: api('events'), newsroom: api('newsroom'), ivor: api('ivor') },
+      http: createClient('/the-seed-needs-no-ca-over-http'),
+      admin: { email: platform.adminEmail, password: platform.secrets.admin },
+      passwords: Object.fromEntries(dataset.accounts.map((account) => [account.email, `demo-password-${stamp}`])),
+      progress: createProgress('[seed]'),
+      today,
+    };
+    const first = await seedDemo(options);
+    expect(first).toEqual({
+      accounts: { created: 4, existing: 0 },
+      categories: { created: 2, existing: 0 },
+      articles: { created: 12, existing: 0 },
+      comments: { created: dataset.articles.reduce((sum, article) => sum + article.comments.length, 0), existing: 0 },
+      attachments: { created: dataset.articles.filter((article) => article.attachment).length, existing: 0 },
+      events: { created: 32, existing: 0 },
+      images: { created: 32, existing: 0 },
+      rsvps: { created: dataset.events.reduce((sum, event) => sum + event.going.length, 0), existing: 0 },
+      conversations: { created: 3, existing: 0 },
+    });
+    const second = await seedDemo(options);
+    for (const kind of SEED_KINDS) expect(second[kind], kind).toEqual({ created: 0, existing: first[kind].created });
+
+    // What the APIs hold after both runs: each demo item once.
+    const editor = (await login(dataset.accounts[0]!.email, `demo-password-${stamp}`)).accessToken;
+    const events = (await call(api('events'), 'GET', '/api/events?limit=200&from=1970-01-01T00:00:00Z', { token: editor })).body.events as { title: string; hasImage: boolean; id: string }[];
+    const seededEvents = events.filter((event) => dataset.events.some((demo) => demo.title === event.title));
+    expect(seededEvents).toHaveLength(32);
+    expect(seededEvents.every((event) => event.hasImage)).toBe(true);
+    const image = await fetch(`${api('events')}/api/events/${seededEvents[0]!.id}/image`);
+    expect(image.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await image.arrayBuffer()).subarray(1, 4).toString()).toBe('PNG');
+    const articles = (await call(api('newsroom'), 'GET', '/api/articles?limit=100', { token: editor })).body.articles as { slug: string }[];
+    expect(articles.filter((article) => dataset.articles.some((demo) => demo.slug === article.slug))).toHaveLength(12);
+    const member = dataset.conversations[0]!.by;
+    const chats = (await call(api('ivor'), 'GET', '/api/chat', { token: (await login(member, `demo-password-${stamp}`)).accessToken })).body.conversations as { firstQuestion: string }[];
+    expect(chats.map((chat) => chat.firstQuestion)).toEqual([dataset.conversations[0]!.questions[0]]);
+
+    // The home page shows the latest news (the seed's, newest) and the next five events, which
+    // this suite's own fixed-date events may crowd out: the events page lists fifty.
+    const home = await (await fetch(`${api('frontend')}/`)).text();
+    expect(dataset.articles.filter((article) => home.includes(`<strong>${article.title}</strong>`))).toHaveLength(5);
+    expect(home).not.toContain('No news yet.');
+    const eventsPage = await (await fetch(`${api('frontend')}/events`)).text();
+    expect(dataset.events.filter((event) => eventsPage.includes(`<strong>${event.title.replace('&', '&#38;')}</strong>`))).toHaveLength(32);
   });
 });
 

@@ -35,6 +35,15 @@ interface Section<T> {
 
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
+/**
+ * What an empty list means and how to fill it; said only when the API answered (an offline
+ * API has its fallback text instead). `make seed` loads the demo data on a dev stack.
+ */
+function emptyState(section: Section<unknown>, items: readonly unknown[] | undefined, what: string, how: string): RawHtml | '' {
+  if (section.fallback || section.data === undefined || (items?.length ?? 0) > 0) return '';
+  return html`<p class="empty" data-empty="true">${what} ${how} On a development stack, <code>make seed</code> loads demo events, articles and accounts.</p>`;
+}
+
 const linkList = (links: readonly Link[]) => html`<ul class="links">${links.map((link) => html`<li><a href="${link.url}">${link.title}</a></li>`)}</ul>`;
 
 function page(title: string, body: RawHtml, fallbacks: readonly string[]): string {
@@ -94,10 +103,12 @@ export const frontend: StubDefinition = {
 
     const eventsHtml = (section: Section<Events>) =>
       html`<section class="events" data-section="events">${section.fallback ? html`<p class="fallback">Events are offline. ${EVENTS_FALLBACK.calendarNote} Contact: <a href="mailto:${EVENTS_FALLBACK.contact.email}">${EVENTS_FALLBACK.contact.email}</a></p>` : ''}
+      ${emptyState(section, section.data?.events, 'No upcoming events yet.', 'Editors add them with POST /api/events (an editor or admin token).')}
       <ul>${(section.data?.events ?? []).map((event) => html`<li><strong>${event.title}</strong> · ${event.startsAt.slice(0, 16).replace('T', ' ')} · ${event.location}</li>`)}</ul>
       ${section.data?.archive?.length ? html`<h3>Previous events</h3><ul>${section.data.archive.map((event) => html`<li>${event.title} (${event.startsAt.slice(0, 10)})</li>`)}</ul>` : ''}</section>`;
     const newsHtml = (section: Section<Articles>) =>
       html`<section class="news" data-section="news">${section.fallback ? html`<p class="fallback">The newsroom is offline; saved summaries and other sources below.</p>${linkList([...NEWSROOM_FALLBACK.externalSources, ...NEWSROOM_FALLBACK.discussions])}` : ''}
+      ${emptyState(section, section.data?.articles, 'No news yet.', 'Editors publish articles with POST /api/articles (an editor or admin token).')}
       <ul>${(section.data?.articles ?? []).map((article) => html`<li><a href="/news/${article.id}"><strong>${article.title}</strong></a><p>${article.summary}</p></li>`)}</ul></section>`;
     const resourcesHtml = (section: Section<Resources>) =>
       html`<section class="resources" data-section="ivor">${section.fallback ? html`<p class="fallback">${IVOR_FALLBACK.guidance}</p>` : ''}${linkList(section.data?.resources ?? IVOR_FALLBACK.resources)}</section>`;

@@ -134,6 +134,18 @@ export const ivor: StubDefinition = {
       }
     });
 
+    // A member's own conversations, newest first, each with its first question.
+    app.get('/api/chat', async (request, reply) => {
+      const user = await context.requireUser(request, 'member');
+      const { rows, from } = await db.read<{ id: string; created_at: Date; first: string | null }>(
+        user.id,
+        `SELECT c.id, c.created_at, (SELECT t.body FROM ivor.turns t WHERE t.conversation_id = c.id AND t.speaker = 'user' ORDER BY t.id LIMIT 1) AS first
+           FROM ivor.conversations c WHERE c.user_id = $1 ORDER BY c.created_at DESC, c.id LIMIT 100`,
+        [user.id],
+      );
+      return reply.header(READ_FROM_HEADER, from).send({ conversations: rows.map((row) => ({ id: row.id, startedAt: row.created_at, firstQuestion: row.first })) });
+    });
+
     app.get('/api/chat/:conversationId', async (request, reply) => {
       const user = await context.requireUser(request, 'member');
       const { conversationId } = parseInput(z.object({ conversationId: z.uuid() }), request.params, 'params');
