@@ -19,7 +19,7 @@ const HELP = `
 Usage: npx tsx scripts/bench-deploy.ts [--rate RPS] [--step-seconds S]    (make bench-deploy)
 
 Needs the stack running (make up, profile full). Under --rate requests/s (default 200) of
-GET /api/events through Traefik, runs: (a) a good deploy, (c) make rollback right after it,
+GET /api/events through Traefik, measures 35 s of steady state, then runs: (a) a good deploy, (c) make rollback right after it,
 (b) a deploy with FAULT=error=20% that the canary must roll back. --step-seconds overrides
 deploy.stepSeconds (default: parity.yaml's). Figures go to stdout and .parity/bench/deploy.json.
 `;
@@ -43,10 +43,18 @@ await runMain(async () => {
   const stamp = Date.now().toString(36);
   const lines: string[] = [];
   const figures: Record<string, unknown> = {};
+  let steadyP99 = NaN;
   const record = (name: string, load: LoadResult, extra: string, data: Record<string, unknown>) => {
-    lines.push(`  ${name.padEnd(20)} ${String(load.requests).padStart(6)} requests (${load.requestsPerSecond.toFixed(0)}/s), ${load.non2xx} non-2xx, ${load.errors} errors; ${extra}`);
-    figures[name] = { requests: load.requests, non2xx: load.non2xx, errors: load.errors, p95Ms: load.latencyMs.p95, ...data };
+    const { p50, p95, p99 } = load.latencyMs;
+    const ratio = Number.isNaN(steadyP99) ? '' : ` = ${(p99 / steadyP99).toFixed(2)} × steady`;
+    lines.push(`  ${name.padEnd(20)} ${String(load.requests).padStart(6)} requests (${load.requestsPerSecond.toFixed(0)}/s), ${load.non2xx} non-2xx, ${load.errors} errors; p50 ${p50} ms, p95 ${p95} ms, p99 ${p99} ms${ratio}${extra ? `; ${extra}` : ''}`);
+    figures[name] = { requests: load.requests, non2xx: load.non2xx, errors: load.errors, p50Ms: p50, p95Ms: p95, p99Ms: p99, ...data };
   };
+
+  // The same load with nothing happening: what the deploys' tail is compared with.
+  const steady = await underLoad(() => new Promise((resolve) => setTimeout(resolve, 30_000)));
+  record('steady state (35 s)', steady.load, '', {});
+  steadyP99 = steady.load.latencyMs.p99;
 
   const good = await underLoad(() => deploy({ version: `bench-${stamp}` }, options));
   if (good.outcome instanceof Error) throw good.outcome;

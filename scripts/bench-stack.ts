@@ -53,11 +53,16 @@ await runMain(async () => {
       const up = await upStack(config, target, progress, 300_000);
       progress.info(`${profile}: ${up.services} services healthy ${formatDuration(up.healthyAfterMs)} after compose up (${formatDuration(up.totalMs)} in all)`);
       await new Promise((resolve) => setTimeout(resolve, 20_000));
-      const ids = (await compose(target, ['ps', '-q', '--no-trunc'])).split('\n').filter(Boolean);
-      const rss = ids.map(containerRss);
-      const total = rss.reduce((a, b) => a + b, 0);
-      figures[profile] = { services: up.services, upMs: up.totalMs, healthyAfterMs: up.healthyAfterMs, rssBytes: total, perContainer: rss };
+      const containers = (await compose(target, ['ps', '--format', '{{.Service}} {{.ID}}', '--no-trunc']))
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split(' ') as [string, string])
+        .map(([service, id]) => ({ service, rss: containerRss(id) }))
+        .sort((a, b) => b.rss - a.rss || a.service.localeCompare(b.service));
+      const total = containers.reduce((sum, container) => sum + container.rss, 0);
+      figures[profile] = { services: up.services, upMs: up.totalMs, healthyAfterMs: up.healthyAfterMs, rssBytes: total, perContainer: Object.fromEntries(containers.map((c) => [c.service, c.rss])) };
       lines.push(`${profile}: make up warm ${formatDuration(up.totalMs)} (healthy ${formatDuration(up.healthyAfterMs)} after compose up), ${up.services} containers, RSS sum ${mib(total)}`);
+      lines.push(`  RSS per container: ${containers.map((c) => `${c.service} ${mib(c.rss)}`).join(', ')}`);
     }
   } finally {
     await downStack(target, true).catch(() => undefined);

@@ -269,7 +269,7 @@ export async function downStack(target: ComposeTarget, removeVolumes: boolean): 
 /** `make clean`: the stack, its volumes, and generated state (secrets, CA, dynamic config). */
 export async function cleanStack(target: ComposeTarget): Promise<void> {
   await downStack(target, true);
-  for (const dir of ['secrets', 'ca', 'tls', 'traefik']) await rm(join(target.stateDir, dir), { recursive: true, force: true });
+  for (const dir of ['secrets', 'ca', 'tls', 'traefik', 'deploy']) await rm(join(target.stateDir, dir), { recursive: true, force: true });
 }
 
 export interface UpResult {

@@ -3,8 +3,9 @@
  * password of their first start, so a volume left on the engine by another checkout, or by a
  * state directory that was deleted, can't be used with freshly generated secrets: the services
  * would retry `password authentication failed` until the health wait gives up. The state
- * directory records which volumes (name and creation time, the engine's identity of a volume)
- * its secrets belong to; `make up` compares before it creates anything.
+ * directory records which volumes its secrets were used with; `make up` compares before it
+ * creates anything. Names only: the engine gives a volume no identity beyond its name (its
+ * `CreatedAt` is the data directory's modification time, which moves with every write).
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,10 +14,10 @@ import { SECRETS } from '../../services/topology/common.js';
 import { run } from './exec.js';
 import { readJson, writeFileAtomic } from './state.js';
 
-/** A volume as the engine knows it: the name and when it was created. */
+/** A volume as the engine knows it: the name and when its data last changed. */
 export interface VolumeIdentity {
   readonly name: string;
-  readonly createdAt: string;
+  readonly changedAt: string;
 }
 
 /** Beside the secrets, so restoring `.parity/secrets` restores the record with them. */
@@ -33,8 +34,8 @@ export async function projectVolumes(project: string): Promise<VolumeIdentity[]>
     .split('\n')
     .filter(Boolean)
     .map((line) => {
-      const [name, ...created] = line.split(' ');
-      return { name: name!, createdAt: created.join(' ') };
+      const [name, ...changed] = line.split(' ');
+      return { name: name!, changedAt: changed.join(' ') };
     })
     .sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -53,12 +54,12 @@ export async function checkVolumesMatchState(project: string, stateDir: string):
     () => true,
     () => false,
   );
-  const record = await readJson<VolumeIdentity[] | undefined>(recordPath(stateDir), undefined);
+  const record = await readJson<readonly { readonly name: string }[] | undefined>(recordPath(stateDir), undefined);
   if (hasSecrets && !record) return;
-  const foreign = volumes.filter((volume) => !record?.some((known) => known.name === volume.name && known.createdAt === volume.createdAt));
+  const foreign = volumes.filter((volume) => !record?.some((known) => known.name === volume.name));
   if (foreign.length === 0) return;
   const why = hasSecrets
-    ? `the secrets in ${secretsDir} were made for other volumes (recorded: ${describe(record ?? [])})`
+    ? `the secrets in ${secretsDir} were never used with them (they were used with: ${(record ?? []).map((known) => known.name).join(', ') || 'none'})`
     : `there are no secrets in ${secretsDir} (a second checkout, or a deleted state directory), so new ones would be generated`;
   throw new StaleVolumesError(
     `project ${project} has data volumes on the engine from an earlier stack: ${describe(foreign)}.\n` +
@@ -72,9 +73,10 @@ export async function checkVolumesMatchState(project: string, stateDir: string):
 
 /** After `compose up` created them: these volumes belong to this state directory's secrets. */
 export async function recordVolumes(project: string, stateDir: string): Promise<void> {
-  await writeFileAtomic(recordPath(stateDir), `${JSON.stringify(await projectVolumes(project), null, 2)}\n`);
+  const names = (await projectVolumes(project)).map((volume) => ({ name: volume.name }));
+  await writeFileAtomic(recordPath(stateDir), `${JSON.stringify(names, null, 2)}\n`);
 }
 
 function describe(volumes: readonly VolumeIdentity[]): string {
-  return volumes.length ? volumes.map((volume) => `${volume.name} (created ${volume.createdAt})`).join(', ') : 'none';
+  return volumes.map((volume) => `${volume.name} (data last changed ${volume.changedAt})`).join(', ');
 }

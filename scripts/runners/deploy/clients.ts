@@ -10,7 +10,7 @@ import { writeColorEnv, writeDeployState, writeRoutes } from '../deploy-state.js
 import { systemClock, type Clock } from '../poll.js';
 import type { ComposeTarget } from '../stack.js';
 import { writeFileAtomic } from '../state.js';
-import { containerHealth, imageInEngine, inFlight, startColor, stopColor, unhealthyServices, type Endpoints, type ServiceHealth } from './containers.js';
+import { containerHealth, fullCpuWeight, imageInEngine, inFlight, startColor, stopColor, unhealthyServices, type Endpoints, type ServiceHealth } from './containers.js';
 import { createClient } from '../http.js';
 import { bothCounters } from './prometheus.js';
 import { reportFileName } from './report.js';
@@ -42,6 +42,8 @@ export interface DeployClients {
   };
   readonly containers: {
     start(color: Color, recreate: boolean): Promise<void>;
+    /** A recreated color starts with a low CPU weight (see `startColor`): give it the full one. */
+    fullCpuWeight?(color: Color): Promise<void>;
     stop(color: Color): Promise<void>;
     /** `service: health` for each service of the color Docker does not see healthy. */
     unhealthy(color: Color): Promise<string[]>;
@@ -77,6 +79,7 @@ export function createDeployClients(target: ComposeTarget, endpoints: Endpoints,
     prometheus: { counters: () => bothCounters(endpoints.prometheus) },
     containers: {
       start: (color, recreate) => startColor(target, color, recreate),
+      fullCpuWeight: (color) => fullCpuWeight(target, color),
       stop: (color) => stopColor(target, color),
       unhealthy: (color) => unhealthyServices(target, color),
       health: (service) => containerHealth(target, service),

@@ -1,10 +1,10 @@
 /** The colors' containers through compose: start, stop, Docker's health, and what each stub says from inside. */
 import type { Color } from '../../../services/config/schema.js';
 import { DeployInputError } from '../../../services/errors.js';
-import { tryRun } from '../exec.js';
-import { compose, listContainers, tryCompose, type ComposeTarget } from '../stack.js';
+import { run, tryRun } from '../exec.js';
+import { compose, listContainers, type ComposeTarget } from '../stack.js';
 import { appServices } from './traefik-api.js';
-import { STUB_PORT } from '../../../services/contracts/index.js';
+import { fetchStub } from '../stub-http.js';
 
 /** Where the stack answers on this host (published ports, discovered from compose). */
 export interface Endpoints {
@@ -34,18 +34,13 @@ export interface ServiceHealth {
   readonly checks?: unknown;
 }
 
-/** GET a path of a stub from inside its container (its port isn't published). */
-function fetchInside(target: ComposeTarget, service: string, path: string) {
-  return tryCompose(target, ['exec', '-T', service, 'node', '-e', `fetch('http://127.0.0.1:${STUB_PORT}${path}').then(r => r.text()).then(t => process.stdout.write(t))`]);
-}
-
-/** `/health` of a container, from inside it (the L1–L3 JSON, for the gate and the report). */
+/** `/health` of a container (the L1–L3 JSON, for the gate and the report). */
 export async function containerHealth(target: ComposeTarget, service: string): Promise<ServiceHealth> {
-  const result = await fetchInside(target, service, '/health');
+  const result = await fetchStub(target, service, '/health');
   try {
-    return JSON.parse(result.stdout) as ServiceHealth;
+    return JSON.parse(result.text) as ServiceHealth;
   } catch {
-    return { status: `unreadable (${result.stderr.trim() || result.stdout.trim() || `exit ${result.code}`})` };
+    return { status: `unreadable (${result.error ?? (result.text.trim() || 'no answer')})` };
   }
 }
 
@@ -53,7 +48,7 @@ export async function containerHealth(target: ComposeTarget, service: string): P
 export async function inFlight(target: ComposeTarget, color: Color): Promise<number> {
   const counts = await Promise.all(
     appServices(color).map(async (service) => {
-      const match = /^http_requests_in_flight(?:\{[^}]*\})? (\d+)/m.exec((await fetchInside(target, service, '/metrics')).stdout);
+      const match = /^http_requests_in_flight(?:\{[^}]*\})? (\d+)/m.exec((await fetchStub(target, service, '/metrics')).text);
       return match ? Number(match[1]) : 0;
     }),
   );
@@ -69,9 +64,39 @@ export async function unhealthyServices(target: ComposeTarget, color: Color): Pr
     .map((entry) => `${entry.name}: ${entry.health || 'absent'}`);
 }
 
-/** Recreate `color`'s services (a new version: compose reads its env file again). */
+/**
+ * CPU weight (cgroup cpu.shares; Docker's default is 1024) of a color while it starts. Four Node
+ * processes loading their bundles, connecting and migrating at once took most of a 2-core
+ * machine for seconds, and the active color's answers queued behind them (users' p99 ~1.4 s).
+ * At 1/8 of the weight they start on what the serving containers leave over; they get the
+ * full weight back once healthy, before any traffic reaches them.
+ */
+export const STARTING_CPU_SHARES = 128;
+const DEFAULT_CPU_SHARES = 1024;
+
+/**
+ * Start `color`'s services. `recreate`: a new version (compose reads its env file again); the
+ * containers are created first and started with a low CPU weight (`fullCpuWeight` restores it).
+ */
 export async function startColor(target: ComposeTarget, color: Color, recreate: boolean): Promise<void> {
-  await compose(target, ['up', '-d', '--no-deps', ...(recreate ? ['--force-recreate'] : []), ...appServices(color)]);
+  const services = appServices(color);
+  if (!recreate) {
+    await compose(target, ['up', '-d', '--no-deps', ...services]);
+    return;
+  }
+  await compose(target, ['up', '--no-start', '--no-deps', '--force-recreate', ...services]);
+  await setCpuShares(target, services, STARTING_CPU_SHARES);
+  await compose(target, ['start', ...services]);
+}
+
+/** Give a started color Docker's default CPU weight again (idempotent). */
+export async function fullCpuWeight(target: ComposeTarget, color: Color): Promise<void> {
+  await setCpuShares(target, appServices(color), DEFAULT_CPU_SHARES);
+}
+
+async function setCpuShares(target: ComposeTarget, services: readonly string[], shares: number): Promise<void> {
+  const ids = (await compose(target, ['ps', '-aq', ...services])).split('\n').filter(Boolean);
+  if (ids.length > 0) await run(['docker', 'update', '--cpu-shares', String(shares), ...ids]);
 }
 
 export async function stopColor(target: ComposeTarget, color: Color): Promise<void> {

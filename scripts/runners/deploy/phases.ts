@@ -112,7 +112,12 @@ export async function startIdle(run: DeployRun): Promise<void> {
     await waitForWeights(run.clients, idleOff);
     await run.clients.store.writeColorEnv(run.idle, run.state.colors[run.idle]);
     await run.clients.containers.start(run.idle, true);
-    await waitForColorHealthy(run.clients, run.idle, run.progress);
+    try {
+      await waitForColorHealthy(run.clients, run.idle, run.progress);
+    } finally {
+      // Healthy (or given up on): either way it may serve later, so it gets its full CPU weight.
+      await run.clients.containers.fullCpuWeight?.(run.idle);
+    }
     run.healthyAt = run.clients.clock.now();
   });
   checkAbort(run, 'start');

@@ -8,7 +8,7 @@ import { orderTransitions, type BreakerState, type Transition } from '../../../s
 import { DrillError } from '../../../services/errors.js';
 import type { ComposeTarget } from '../stack.js';
 import { STUB_PORT } from '../../../services/contracts/index.js';
-import { containerOf, docker } from './docker.js';
+import { stubAddress } from '../stub-http.js';
 
 export interface BreakerWatch {
   /** Every transition seen so far, in order. */
@@ -49,10 +49,8 @@ export function readBreakers(text: string): Map<string, Reading> {
 
 /** The address of a compose service's container in its project network. */
 async function addressOf(target: ComposeTarget, service: string): Promise<string> {
-  const id = await containerOf(target, service);
-  const result = await docker(['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}', id]);
-  const address = result.stdout.trim().split(/\s+/)[0];
-  if (result.code !== 0 || !address) throw new DrillError(`could not find the network address of ${service} (${id}): ${result.stderr.trim() || 'no address'}`);
+  const address = await stubAddress(target, service);
+  if (!address) throw new DrillError(`could not find the network address of ${service} in project ${target.project}: is it running?`);
   return address;
 }
 

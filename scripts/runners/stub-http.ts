@@ -1,0 +1,33 @@
+/**
+ * Talking to a stub that publishes no port: over its address on the project's network (the
+ * engine's bridge is reachable from this host on Linux), else through `docker compose exec`
+ * with a one-line Node fetch inside the container. The network path costs nothing in the
+ * container; the exec path starts a Node process there (~100 ms of CPU), which a deploy's
+ * probes would otherwise add to the users' tail latency on a small machine.
+ */
+import { STUB_PORT } from '../../services/contracts/index.js';
+import { tryRun } from './exec.js';
+import { tryCompose, type ComposeTarget } from './stack.js';
+
+/** The container's address on its first network, or undefined (not running, no network). */
+export async function stubAddress(target: ComposeTarget, service: string): Promise<string | undefined> {
+  const id = (await tryCompose(target, ['ps', '-q', service])).stdout.trim().split('\n')[0];
+  if (!id) return undefined;
+  const result = await tryRun(['docker', 'inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}', id]);
+  return result.code === 0 ? result.stdout.trim().split(/\s+/)[0] || undefined : undefined;
+}
+
+/** The body of GET `path` on a stub (empty when it could not be read), and whether it was read at all. */
+export async function fetchStub(target: ComposeTarget, service: string, path: string, address?: string): Promise<{ readonly ok: boolean; readonly text: string; readonly error?: string }> {
+  const host = address ?? (await stubAddress(target, service));
+  if (host) {
+    try {
+      const response = await fetch(`http://${host}:${STUB_PORT}${path}`, { signal: AbortSignal.timeout(3000) });
+      return { ok: true, text: await response.text() };
+    } catch {
+      // Not reachable from this host (e.g. a VM-backed engine): ask from inside the container.
+    }
+  }
+  const result = await tryCompose(target, ['exec', '-T', service, 'node', '-e', `fetch('http://127.0.0.1:${STUB_PORT}${path}').then(r => r.text()).then(t => process.stdout.write(t))`]);
+  return result.code === 0 ? { ok: true, text: result.stdout } : { ok: false, text: '', error: result.stderr.trim() || result.stdout.trim() || `exit ${result.code}` };
+}
