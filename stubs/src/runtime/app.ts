@@ -63,7 +63,7 @@ export interface HealthCheck {
 /**
  * The clients a service connects with. Each service passes in the ones it uses instead of this
  * module importing them all, so its bundle holds only those drivers (pg, ioredis, and the AWS
- * SDK, which alone is most of a bundle and of a stub's idle memory). A client is created only
+ * SDK: 1.4 MB of code and about 10 MiB of an idle stub's memory). A client is created only
  * when its settings are present too: a client the service doesn't name is never created, even
  * if its settings are (compose gives every data service the S3 endpoint).
  */
