@@ -13,13 +13,10 @@ export interface ProjectBundles {
   readonly warnings: readonly string[];
 }
 
-/** The output name of an entry: its file name with `.mjs` (`stubs/src/entries/ivor.ts` → `ivor.mjs`). */
-export const bundleName = (entry: string): string => `${basename(entry, extname(entry))}.mjs`;
-
 /**
- * Bundle `entries` (paths from the repository root) into `outdir`, each to `bundleName(entry)`
- * with a linked source map. `write: false` builds in memory only (what a test reads the
- * metafile of).
+ * Bundle `entries` (paths from the repository root) into `outdir`, each to its file name with
+ * `.mjs` (`stubs/src/entries/ivor.ts` → `ivor.mjs`) and a linked source map. `write: false`
+ * builds in memory only (what a test reads the metafile of).
  */
 export async function bundleProject(entries: readonly string[], outdir: string, options: { readonly write?: boolean } = {}): Promise<ProjectBundles> {
   // esbuild is a devDependency: the host that runs the bake has it.
