@@ -9,6 +9,7 @@ import { cp, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { BuildInput, ImageSpec } from '../../services/images/catalog.js';
 import { ImageBuildError, MissingToolError, ParityError } from '../../services/errors.js';
+import { bundleProject } from './bundle.js';
 import { downloadGoModule } from './go.js';
 import { hasCommand, run, tryRun } from './exec.js';
 import type { Progress } from './progress.js';
@@ -175,25 +176,9 @@ async function stageInput(input: BuildInput, context: string, progress: Progress
       return;
     }
     case 'project-bundle': {
-      progress.step(`${ref}: bundling ${input.entry} with esbuild`);
-      // esbuild is a devDependency: the host that runs the bake has it.
-      const { build } = await import('esbuild');
-      const result = await build({
-        entryPoints: [join(repoRoot, input.entry)],
-        outfile: join(target, 'server.mjs'),
-        bundle: true,
-        platform: 'node',
-        target: 'node22',
-        format: 'esm',
-        sourcemap: 'linked',
-        legalComments: 'none',
-        logLevel: 'silent',
-        // pg's optional native binding isn't installed; the pure-JS client is used.
-        external: ['pg-native'],
-        // CommonJS dependencies bundled into ESM still call require() for Node's built-ins.
-        banner: { js: "import { createRequire as parityCreateRequire } from 'node:module'; const require = parityCreateRequire(import.meta.url);" },
-      });
-      for (const warning of result.warnings) progress.info(`  esbuild: ${warning.text}`);
+      progress.step(`${ref}: bundling ${input.entries.length} entries with esbuild`);
+      const { warnings } = await bundleProject(input.entries, target);
+      for (const warning of warnings) progress.info(`  esbuild: ${warning}`);
       await cp(join(repoRoot, input.assets), join(target, 'public'), { recursive: true });
       return;
     }

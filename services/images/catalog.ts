@@ -6,6 +6,7 @@
  * Pure data. The bake runner (`scripts/runners/images.ts`) reads it; nothing
  * here touches docker or the file system.
  */
+import { STUB_SERVICES } from '../contracts/index.js';
 
 /** An input the bake runner stages into an image's build context before `docker build`. */
 export type BuildInput =
@@ -35,8 +36,11 @@ export type BuildInput =
        * the image needs no npm install and no network), plus static assets copied beside it.
        */
       readonly kind: 'project-bundle';
-      /** Entry module, relative to the repository root. */
-      readonly entry: string;
+      /**
+       * Entry modules, relative to the repository root: each becomes its own self-contained
+       * bundle `<into>/<file name>.mjs`, holding only what that entry imports.
+       */
+      readonly entries: readonly string[];
       /** Folder of static files copied to `<into>/public`. */
       readonly assets: string;
       readonly into: string;
@@ -216,11 +220,13 @@ export const IMAGE_CATALOG: readonly ImageSpec[] = [
     licence: 'MIT',
     from: ['node'],
     role: 'service',
-    project: { sources: ['stubs', 'services/contracts', 'package-lock.json', 'services/images/stubs'] },
+    // The bundler's options are an input too: they decide what each bundle holds.
+    project: { sources: ['stubs', 'services/contracts', 'package-lock.json', 'services/images/stubs', 'scripts/runners/bundle.ts'] },
     recipe: {
       kind: 'dockerfile',
       dir: 'stubs',
-      inputs: [{ kind: 'project-bundle', entry: 'stubs/src/main.ts', assets: 'stubs/public', into: 'app' }],
+      // The launcher (the image's command) and one bundle per service, which it picks by SERVICE.
+      inputs: [{ kind: 'project-bundle', entries: ['stubs/src/launch.ts', ...STUB_SERVICES.map((service) => `stubs/src/entries/${service}.ts`)], assets: 'stubs/public', into: 'app' }],
       args: { UPSTREAM_VERSION: VERSIONS.stubs },
     },
   },

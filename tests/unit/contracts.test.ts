@@ -145,6 +145,6 @@ describe('layer rules (eslint no-restricted-imports)', () => {
       rule('../../../scripts/runners/exec.js', 'stubs/ must not import scripts/: the runners drive the stubs, not the other way round.'),
       rule('../../../services/topology/common.js', 'stubs/ may import only services/contracts from services/ (the contract they share with the generator and the runners).'),
     ]);
-    expect(await restricted('stubs/src/main.ts', "import { ParityError } from '../../services/contracts/index.js';\nimport { auth } from './services/auth.js';\nexport const x = [ParityError, auth];\n")).toEqual([]);
+    expect(await restricted('stubs/src/launch.ts', "import { ParityError } from '../../services/contracts/index.js';\nimport { auth } from './services/auth.js';\nexport const x = [ParityError, auth];\n")).toEqual([]);
   }, 30_000);
 });

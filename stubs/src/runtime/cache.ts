@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { createBreaker, type Breaker } from './breakers.js';
 import type { Metrics } from './metrics.js';
 import type { BreakerSettings } from './settings.js';
+import { withTimeout } from './timeout.js';
 
 export interface Cache {
   readonly breaker: Breaker;
@@ -52,14 +53,4 @@ export function createCache(url: string, breakers: BreakerSettings, metrics: Met
       redis.disconnect();
     },
   };
-}
-
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

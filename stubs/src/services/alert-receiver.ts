@@ -21,6 +21,7 @@ const KEEP = 1000;
 const Alert = z.object({ status: z.string(), labels: z.record(z.string(), z.string()).default({}), annotations: z.record(z.string(), z.string()).default({}) }).loose();
 
 export const alertReceiver: StubDefinition = {
+  clients: {},
   migrations: [],
   requires: [],
   async businessCheck() {

@@ -10,6 +10,8 @@ import { z } from 'zod';
 import { FALLBACK_HEADER } from '../../../services/contracts/index.js';
 import { DependencyUnavailableError } from '../runtime/breakers.js';
 import { HttpError, ROLES, parseInput, type Role, type StubContext, type StubDefinition, type User } from '../runtime/app.js';
+import { createCache } from '../runtime/cache.js';
+import { createDatabase } from '../runtime/database.js';
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;
 
@@ -94,6 +96,7 @@ async function verifiedUser(context: StubContext, request: Parameters<StubContex
 }
 
 export const auth: StubDefinition = {
+  clients: { database: createDatabase, cache: createCache },
   migrations: authMigrations,
   requires: ['postgres-primary', 'redis'],
   async businessCheck(context) {

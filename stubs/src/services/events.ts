@@ -7,6 +7,9 @@ import { z } from 'zod';
 import { FALLBACK_HEADER, READ_FROM_HEADER } from '../../../services/contracts/index.js';
 import { DependencyUnavailableError } from '../runtime/breakers.js';
 import { HttpError, parseInput, type StubDefinition } from '../runtime/app.js';
+import { createCache } from '../runtime/cache.js';
+import { createDatabase } from '../runtime/database.js';
+import { createStore } from '../runtime/store.js';
 import { createSnapshot } from '../runtime/snapshot.js';
 import { EVENTS_FALLBACK } from './fallbacks.js';
 
@@ -107,6 +110,7 @@ export function monthView(month: string, events: readonly EventRecord[]) {
 }
 
 export const events: StubDefinition = {
+  clients: { database: createDatabase, cache: createCache, store: createStore },
   migrations: eventsMigrations,
   requires: ['postgres-primary'],
   async businessCheck(context) {

@@ -16,7 +16,7 @@ import { html, toString, type RawHtml } from './html.js';
 
 type Upstream = 'ivor' | 'events' | 'newsroom';
 
-/** The bundle keeps `public/` beside server.mjs; from the sources it is `stubs/public`. */
+/** The image keeps `public/` beside the bundles (`/app/frontend.mjs`); from the sources it is `stubs/public`. */
 function publicDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const candidates = [process.env.PUBLIC_DIR, join(here, 'public'), join(here, '..', '..', 'public')].filter(Boolean) as string[];
@@ -56,6 +56,7 @@ ${fallbacks.length ? html`<p class="banner" role="status" data-fallback="${fallb
 }
 
 export const frontend: StubDefinition = {
+  clients: {},
   migrations: [],
   requires: [],
   async businessCheck() {

@@ -9,6 +9,8 @@ import { z } from 'zod';
 import { READ_FROM_HEADER } from '../../../services/contracts/index.js';
 import { DependencyUnavailableError } from '../runtime/breakers.js';
 import { HttpError, parseInput, type StubContext, type StubDefinition } from '../runtime/app.js';
+import { createCache } from '../runtime/cache.js';
+import { createDatabase } from '../runtime/database.js';
 import { IVOR_FALLBACK } from './fallbacks.js';
 
 interface Resource {
@@ -87,6 +89,7 @@ async function findAnswer(context: StubContext, user: string | undefined, words:
 }
 
 export const ivor: StubDefinition = {
+  clients: { database: createDatabase, cache: createCache },
   migrations: ivorMigrations,
   requires: ['postgres-primary'],
   async businessCheck(context) {

@@ -7,6 +7,9 @@ import { z } from 'zod';
 import { READ_FROM_HEADER } from '../../../services/contracts/index.js';
 import { DependencyUnavailableError } from '../runtime/breakers.js';
 import { HttpError, parseInput, type StubDefinition } from '../runtime/app.js';
+import { createCache } from '../runtime/cache.js';
+import { createDatabase } from '../runtime/database.js';
+import { createStore } from '../runtime/store.js';
 import { createSnapshot } from '../runtime/snapshot.js';
 import { NEWSROOM_FALLBACK } from './fallbacks.js';
 
@@ -85,6 +88,7 @@ export function slugify(title: string): string {
 }
 
 export const newsroom: StubDefinition = {
+  clients: { database: createDatabase, cache: createCache, store: createStore },
   migrations: newsroomMigrations,
   requires: ['postgres-primary'],
   async businessCheck(context) {

@@ -1,29 +1,19 @@
 /**
- * Entry point of the stubs runtime image: `SERVICE` picks the platform service to run.
- * Bad settings exit 2 before anything listens; SIGTERM lets in-flight requests finish.
+ * Running one platform service: what every service's entry (`stubs/src/entries/<service>.ts`)
+ * does. Bad settings exit 2 before anything listens; SIGTERM lets in-flight requests finish.
  */
-import { createStubApp, migrateUntilDone, type StubDefinition } from './runtime/app.js';
-import { loadSettings, SettingsError, type StubService } from './runtime/settings.js';
-import { alertReceiver } from './services/alert-receiver.js';
-import { auth } from './services/auth.js';
-import { events } from './services/events.js';
-import { frontend } from './services/frontend.js';
-import { ivor } from './services/ivor.js';
-import { newsroom } from './services/newsroom.js';
+import { createStubApp, migrateUntilDone, type StubDefinition } from './app.js';
+import { loadSettings, SettingsError, type Settings, type StubService } from './settings.js';
 
-export const DEFINITIONS: Readonly<Record<StubService, StubDefinition>> = {
-  ivor,
-  events,
-  newsroom,
-  frontend,
-  auth,
-  'alert-receiver': alertReceiver,
-};
-
-async function main(): Promise<void> {
-  let settings;
+/**
+ * The settings, or exit 2 listing every problem. Each bundle runs one service, so a `SERVICE`
+ * naming another is a settings problem too (the launcher never does that; a hand-run bundle may).
+ */
+function settingsFor(service: StubService): Settings {
   try {
-    settings = loadSettings();
+    const settings = loadSettings();
+    if (settings.service !== service) throw new SettingsError([`SERVICE: this bundle runs ${service} (got "${settings.service}")`]);
+    return settings;
   } catch (error) {
     if (error instanceof SettingsError) {
       console.error(error.message);
@@ -31,7 +21,10 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const definition = DEFINITIONS[settings.service];
+}
+
+export async function runStub(service: StubService, definition: StubDefinition): Promise<void> {
+  const settings = settingsFor(service);
   const { app, context } = createStubApp(settings, definition);
   const log = (message: string) => console.log(`${settings.service}[${settings.color}@${settings.version}]: ${message}`);
   const abort = new AbortController();
@@ -52,5 +45,3 @@ async function main(): Promise<void> {
   log(`listening on :${settings.port}${settings.fault.errorRate || settings.fault.latencyMs ? ` with FAULT ${JSON.stringify(settings.fault)}` : ''}`);
   await migrateUntilDone(context, definition, log, abort.signal);
 }
-
-await main();
