@@ -108,7 +108,7 @@ rollback: node_modules ## all traffic back to the previous color at once
 
 .PHONY: bench-deploy
 bench-deploy: node_modules ## benchmark: deploy, rollback and a bad deploy under 200 req/s (needs make up; STEP=seconds)
-	@$(TSX) scripts/bench-deploy.ts $(if $(STEP),--step-seconds $(STEP))
+	@$(if $(STARTING_SHARES),PARITY_STARTING_CPU_SHARES=$(STARTING_SHARES)) $(TSX) scripts/bench-deploy.ts $(if $(STEP),--step-seconds $(STEP))
 
 .PHONY: bench-stubs
 bench-stubs: node_modules ## benchmark: req/s and p95 of GET /api/events and POST /api/chat through Traefik, stub memory (needs make up; DURATION=30)

@@ -84,10 +84,31 @@ export interface ContainerState {
   health: string;
 }
 
+/**
+ * The project's containers with their state and health, from the engine by compose's labels:
+ * two `docker` calls (~10 ms of CPU) instead of `docker compose ps` (~200 ms: it loads the whole
+ * project), which `make up` and the deploys poll every second on a 2-core machine.
+ */
 export async function listContainers(target: ComposeTarget): Promise<ContainerState[]> {
-  const out = await compose(target, ['ps', '-a', '--format', 'json']);
-  const rows = out.trim() ? (out.trim().startsWith('[') ? JSON.parse(out) : out.trim().split('\n').map((line) => JSON.parse(line))) : [];
-  return (rows as Array<{ Service: string; State: string; Health: string }>).map((row) => ({ service: row.Service, state: row.State, health: row.Health }));
+  const ids = await projectContainerIds(target.project);
+  if (ids.length === 0) return [];
+  // A container removed between the two calls fails only its own line: read what came back.
+  const result = await tryRun(['docker', 'inspect', '--format', `{{index .Config.Labels "${SERVICE_LABEL}"}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}`, ...ids]);
+  return result.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [service = '', state = '', health = ''] = line.trim().split(' ');
+      return { service, state, health };
+    });
+}
+
+const SERVICE_LABEL = 'com.docker.compose.service';
+
+/** IDs of a project's containers (of one service, when given); one-off `compose run` containers excluded. */
+export async function projectContainerIds(project: string, service?: string): Promise<string[]> {
+  const filters = [`label=com.docker.compose.project=${project}`, 'label=com.docker.compose.oneoff=False', ...(service ? [`label=${SERVICE_LABEL}=${service}`] : [])];
+  return (await run(['docker', 'ps', '-aq', ...filters.flatMap((filter) => ['--filter', filter])])).split('\n').filter(Boolean);
 }
 
 interface HealthSnapshot {

@@ -7,14 +7,27 @@
  */
 import { STUB_PORT } from '../../services/contracts/index.js';
 import { tryRun } from './exec.js';
-import { tryCompose, type ComposeTarget } from './stack.js';
+import { projectContainerIds, tryCompose, type ComposeTarget } from './stack.js';
 
-/** The container's address on its first network, or undefined (not running, no network). */
+/** Addresses found so far, by project and service; a recreated container drops its entry (`forgetStubAddresses`). */
+const addresses = new Map<string, string>();
+
+/** The running container's address on its first network, or undefined (not running, no network). */
 export async function stubAddress(target: ComposeTarget, service: string): Promise<string | undefined> {
-  const id = (await tryCompose(target, ['ps', '-q', service])).stdout.trim().split('\n')[0];
+  const key = `${target.project}/${service}`;
+  const known = addresses.get(key);
+  if (known) return known;
+  const [id] = await projectContainerIds(target.project, service);
   if (!id) return undefined;
-  const result = await tryRun(['docker', 'inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}', id]);
-  return result.code === 0 ? result.stdout.trim().split(/\s+/)[0] || undefined : undefined;
+  const result = await tryRun(['docker', 'inspect', '-f', '{{if .State.Running}}{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}{{end}}', id]);
+  const address = result.code === 0 ? result.stdout.trim().split(/\s+/)[0] || undefined : undefined;
+  if (address) addresses.set(key, address);
+  return address;
+}
+
+/** Forget the addresses of containers about to be recreated or stopped. */
+export function forgetStubAddresses(target: ComposeTarget, services: readonly string[]): void {
+  for (const service of services) addresses.delete(`${target.project}/${service}`);
 }
 
 /** The body of GET `path` on a stub (empty when it could not be read), and whether it was read at all. */
@@ -25,7 +38,9 @@ export async function fetchStub(target: ComposeTarget, service: string, path: st
       const response = await fetch(`http://${host}:${STUB_PORT}${path}`, { signal: AbortSignal.timeout(3000) });
       return { ok: true, text: await response.text() };
     } catch {
-      // Not reachable from this host (e.g. a VM-backed engine): ask from inside the container.
+      // Not reachable from this host (a VM-backed engine), or the container was replaced: ask
+      // from inside the container, and look the address up again next time.
+      forgetStubAddresses(target, [service]);
     }
   }
   const result = await tryCompose(target, ['exec', '-T', service, 'node', '-e', `fetch('http://127.0.0.1:${STUB_PORT}${path}').then(r => r.text()).then(t => process.stdout.write(t))`]);

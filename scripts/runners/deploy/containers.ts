@@ -2,9 +2,9 @@
 import type { Color } from '../../../services/config/schema.js';
 import { DeployInputError } from '../../../services/errors.js';
 import { run, tryRun } from '../exec.js';
-import { compose, listContainers, type ComposeTarget } from '../stack.js';
+import { compose, listContainers, projectContainerIds, type ComposeTarget } from '../stack.js';
 import { appServices } from './traefik-api.js';
-import { fetchStub } from '../stub-http.js';
+import { fetchStub, forgetStubAddresses } from '../stub-http.js';
 
 /** Where the stack answers on this host (published ports, discovered from compose). */
 export interface Endpoints {
@@ -72,6 +72,8 @@ export async function unhealthyServices(target: ComposeTarget, color: Color): Pr
  * full weight back once healthy, before any traffic reaches them.
  */
 export const STARTING_CPU_SHARES = 128;
+/** `make bench-deploy STARTING_SHARES=1024` compares with the old behaviour (no lowered weight). */
+const startingShares = (): number => Number(process.env.PARITY_STARTING_CPU_SHARES ?? STARTING_CPU_SHARES);
 const DEFAULT_CPU_SHARES = 1024;
 
 /**
@@ -80,12 +82,13 @@ const DEFAULT_CPU_SHARES = 1024;
  */
 export async function startColor(target: ComposeTarget, color: Color, recreate: boolean): Promise<void> {
   const services = appServices(color);
+  forgetStubAddresses(target, services);
   if (!recreate) {
     await compose(target, ['up', '-d', '--no-deps', ...services]);
     return;
   }
   await compose(target, ['up', '--no-start', '--no-deps', '--force-recreate', ...services]);
-  await setCpuShares(target, services, STARTING_CPU_SHARES);
+  await setCpuShares(target, services, startingShares());
   await compose(target, ['start', ...services]);
 }
 
@@ -95,11 +98,12 @@ export async function fullCpuWeight(target: ComposeTarget, color: Color): Promis
 }
 
 async function setCpuShares(target: ComposeTarget, services: readonly string[], shares: number): Promise<void> {
-  const ids = (await compose(target, ['ps', '-aq', ...services])).split('\n').filter(Boolean);
+  const ids = (await Promise.all(services.map((service) => projectContainerIds(target.project, service)))).flat();
   if (ids.length > 0) await run(['docker', 'update', '--cpu-shares', String(shares), ...ids]);
 }
 
 export async function stopColor(target: ComposeTarget, color: Color): Promise<void> {
+  forgetStubAddresses(target, appServices(color));
   await compose(target, ['stop', ...appServices(color)]);
 }
 
