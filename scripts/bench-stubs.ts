@@ -87,7 +87,7 @@ await runMain(async () => {
       ...scenario.options,
       durationSeconds: duration,
       connections,
-      onTick: (done) => progress.step(`${scenario.name}: ${done} requests, ${formatDuration(Date.now() - started)} of ${duration}s`),
+      onTick: (done) => progress.step(`${scenario.name}: ${duration}s of load`, `${done} requests, ${formatDuration(Date.now() - started)}`),
     });
     const r = results[scenario.name]!;
     progress.info(`${scenario.name}: ${r.requestsPerSecond.toFixed(0)} req/s, p95 ${r.latencyMs.p95.toFixed(1)} ms, ${r.non2xx} non-2xx, ${r.errors} errors`);
