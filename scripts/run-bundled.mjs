@@ -12,8 +12,9 @@
  *
  * Plain JavaScript on purpose: it runs before anything could compile TypeScript.
  */
+import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -26,41 +27,67 @@ const BUILD_INPUTS = [SELF, join(REPO_ROOT, 'tsconfig.json'), join(REPO_ROOT, 'p
 
 const LOADERS = { '.ts': 'ts', '.mts': 'ts', '.cts': 'ts', '.js': 'js', '.mjs': 'js', '.cjs': 'js', '.json': 'json' };
 
+/** The bundle's first line: what it was built from. One file, renamed into place, so never out of step. */
+const HEADER = '// parity-bundle ';
+
 /** Where bundles live: PARITY_BUNDLE_CACHE, else node_modules/.cache/parity (gone with `npm ci`). */
-export function bundleCacheDir() {
+function bundleCacheDir() {
   return resolve(process.env.PARITY_BUNDLE_CACHE ?? join(REPO_ROOT, 'node_modules', '.cache', 'parity'));
 }
 
-/** One hash over the files' paths and contents; undefined when one can't be read (then: rebuild). */
-function hashFiles(paths) {
+/** One hash over paths and contents, in the order given. */
+function hashContents(files) {
   const hash = createHash('sha256');
-  for (const path of paths) {
-    let content;
-    try {
-      content = readFileSync(path);
-    } catch {
-      return undefined;
-    }
-    hash.update(`${path}\0${content.length}\0`).update(content);
-  }
+  for (const [path, content] of files) hash.update(`${path}\0${content.length}\0`).update(content);
   return hash.digest('hex');
 }
 
+/** The files as they are now; undefined when one can't be read (then: rebuild). */
+function readInputs(paths) {
+  try {
+    return paths.map((path) => [path, readFileSync(path)]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The header of an existing bundle, undefined when there is none or it can't be read. */
+function readHeader(file) {
+  let fd;
+  try {
+    fd = openSync(file, 'r');
+    const chunks = [];
+    const chunk = Buffer.alloc(64 * 1024);
+    let end = -1;
+    for (let read; end === -1 && (read = readSync(fd, chunk)) > 0; ) {
+      end = chunk.subarray(0, read).indexOf(0x0a);
+      chunks.push(Buffer.from(chunk.subarray(0, end === -1 ? read : end)));
+    }
+    const line = Buffer.concat(chunks).toString('utf8');
+    return line.startsWith(HEADER) ? JSON.parse(line.slice(HEADER.length)) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 /**
- * Loads every file itself, so the inputs recorded are exactly what was bundled (an edit during
- * the build shows up as a changed hash next time), and gives each module its own
- * `import.meta.url`: code that finds the repository from its own location (state.ts's repoRoot)
- * must see its source path, not the bundle's.
+ * Loads every file itself, so what is recorded is exactly what was bundled (an edit during the
+ * build shows up as a changed hash next time), and gives each module its own `import.meta.url`:
+ * code that finds the repository from its own location (state.ts's repoRoot) must see its
+ * source path, not the bundle's.
  */
-function recordingLoader(inputs) {
+function recordingLoader(loaded) {
   return {
     name: 'parity-record-inputs',
     setup(build) {
       build.onLoad({ filter: /.*/, namespace: 'file' }, ({ path }) => {
         const loader = LOADERS[extname(path)];
         if (!loader) return undefined;
-        inputs.push(path);
-        let contents = readFileSync(path, 'utf8');
+        const content = readFileSync(path);
+        loaded.set(path, content);
+        let contents = content.toString('utf8');
         if (!path.includes(`${sep}node_modules${sep}`) && contents.includes('import.meta.')) {
           contents = contents
             .replaceAll('import.meta.url', JSON.stringify(pathToFileURL(path).href))
@@ -73,46 +100,46 @@ function recordingLoader(inputs) {
   };
 }
 
-async function buildBundle(entry, outfile) {
+/** Bundle `entry` into `file`, headed by the inputs it was built from and their hash. */
+async function buildBundle(entry, file) {
   const { build } = await import('esbuild');
-  const inputs = [];
-  const temp = `${outfile}.${process.pid}.tmp`;
-  await build({
+  const buildInputs = readInputs(BUILD_INPUTS) ?? [];
+  const loaded = new Map();
+  const result = await build({
     entryPoints: [entry],
-    outfile: temp,
+    outfile: file,
+    write: false,
     bundle: true,
     platform: 'node',
     target: 'node20',
     format: 'esm',
     legalComments: 'none',
     logLevel: 'silent',
-    plugins: [recordingLoader(inputs)],
+    plugins: [recordingLoader(loaded)],
     // CommonJS dependencies (yaml, ajv's runtime) bundled into ESM still call require() for Node's built-ins.
     banner: { js: "import { createRequire as parityCreateRequire } from 'node:module'; const require = parityCreateRequire(import.meta.url);" },
   });
-  renameSync(temp, outfile);
-  return [...BUILD_INPUTS, ...[...new Set(inputs)].sort()];
+  const inputs = [...buildInputs, ...[...loaded].sort(([a], [b]) => (a < b ? -1 : 1))];
+  const header = { entry, hash: hashContents(inputs), inputs: inputs.map(([path]) => path) };
+  const temp = `${file}.${process.pid}.tmp`;
+  // The entry's hashbang (kept by esbuild) may only be a file's first line: the header takes it.
+  const code = result.outputFiles[0].text.replace(/^#!.*\n/, '');
+  writeFileSync(temp, `${HEADER}${JSON.stringify(header)}\n${code}`);
+  renameSync(temp, file);
 }
 
 /**
- * The bundle of `entry`, built again unless every input still hashes as it did.
- * @returns {{ file: string, rebuilt: boolean }}
+ * The bundle of `entry`, built again unless every file it was built from still hashes as it did.
+ * @returns {Promise<{ file: string, rebuilt: boolean }>}
  */
-export async function ensureBundle(entry, cacheDir = bundleCacheDir()) {
+async function ensureBundle(entry, cacheDir = bundleCacheDir()) {
   const source = resolve(entry);
-  const name = `${basename(source, extname(source))}-${createHash('sha256').update(source).digest('hex').slice(0, 12)}`;
-  const file = join(cacheDir, `${name}.mjs`);
-  const manifestPath = join(cacheDir, `${name}.inputs.json`);
-  let manifest;
-  try {
-    manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
-  } catch {
-    manifest = undefined;
-  }
-  if (manifest && existsSync(file) && manifest.hash === hashFiles(manifest.inputs)) return { file, rebuilt: false };
+  const file = join(cacheDir, `${basename(source, extname(source))}-${createHash('sha256').update(source).digest('hex').slice(0, 12)}.mjs`);
+  const header = readHeader(file);
+  const current = header && readInputs(header.inputs);
+  if (current && hashContents(current) === header.hash) return { file, rebuilt: false };
   mkdirSync(cacheDir, { recursive: true });
-  const inputs = await buildBundle(source, file);
-  writeFileSync(manifestPath, `${JSON.stringify({ entry: source, hash: hashFiles(inputs), inputs }, null, 2)}\n`);
+  await buildBundle(source, file);
   return { file, rebuilt: true };
 }
 
@@ -139,4 +166,4 @@ async function main() {
   await import(pathToFileURL(bundle.file).href);
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === SELF) await main();
+await main();
