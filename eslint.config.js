@@ -16,7 +16,8 @@ const MODEL_LAYERS = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.parity/**', 'compose/**'] },
+  // compose-spec.validate.cjs is ajv's generated code (make compose-validator).
+  { ignores: ['node_modules/**', '.parity/**', 'compose/**', 'services/render/compose-spec.validate.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

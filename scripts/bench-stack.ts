@@ -36,8 +36,9 @@ await runMain(async () => {
   const genTimes: number[] = [];
   for (let i = 0; i < runs; i++) {
     const started = Date.now();
-    const result = spawnSync(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'scripts/gen.ts')], { cwd: repoRoot, encoding: 'utf8' });
-    if (result.status !== 0) throw new CommandError('tsx scripts/gen.ts (make gen)', result.status, result.stderr, Date.now() - started);
+    // make itself, so the figure is what a user waits for (the bundle, not tsx: see the Makefile).
+    const result = spawnSync('make', ['--no-print-directory', '-s', 'gen'], { cwd: repoRoot, encoding: 'utf8' });
+    if (result.status !== 0) throw new CommandError('make gen', result.status, result.stderr, Date.now() - started);
     genTimes.push(Date.now() - started);
   }
   genTimes.sort((a, b) => a - b);
@@ -68,7 +69,7 @@ await runMain(async () => {
     await downStack(target, true).catch(() => undefined);
     // The bench stack's secrets and CA belong to a stack that no longer exists.
     await rm(target.stateDir, { recursive: true, force: true });
-    spawnSync(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'scripts/gen.ts')], { cwd: repoRoot });
+    spawnSync('make', ['--no-print-directory', '-s', 'gen'], { cwd: repoRoot });
   }
   process.stdout.write(`\nstack benchmark\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
   await writeFileAtomic(statePath('bench', 'stack.json'), `${JSON.stringify({ at: new Date().toISOString(), ...figures }, null, 2)}\n`);

@@ -9,7 +9,7 @@ import { parseConfig } from '../../services/config/validate.js';
 import { ConfigError } from '../../services/config/validate.js';
 import type { ParityConfig } from '../../services/config/schema.js';
 import { buildTopology, type Topology } from '../../services/topology/index.js';
-import { renderAll, renderComposeObject } from '../../services/render/compose.js';
+import { renderAll, renderComposeObject, renderFiles } from '../../services/render/compose.js';
 import { diffOutput } from './output.js';
 import { assertComposeSchema } from './validate-output.js';
 import { repoRoot, writeFileAtomic } from './state.js';
@@ -43,8 +43,9 @@ export interface GenResult {
 /** Render everything for the config and write what changed into `outDir`. */
 export async function generate(config: ParityConfig, outDir = COMPOSE_DIR): Promise<GenResult> {
   const topology = buildTopology(config);
-  assertComposeSchema(renderComposeObject(topology));
-  const files = renderAll(topology);
+  const rendered = renderFiles(topology);
+  assertComposeSchema(renderComposeObject(topology, rendered));
+  const files = renderAll(topology, rendered);
   const result: GenResult = { topology, written: [], unchanged: [], removed: [] };
   for (const { path, status } of await diffOutput(files, outDir)) {
     const target = join(outDir, path);

@@ -1,32 +1,18 @@
 /**
  * Checks on rendered output before anything is written: the compose file must satisfy the
  * compose-spec JSON schema (the same one Compose v2.40 validates with). A failure here is a
- * renderer bug, reported with the offending paths.
+ * renderer bug, reported with the offending paths. The schema is compiled ahead of time
+ * (compose-spec-code.ts): compiling it here took most of `make gen`'s time.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Ajv, type ValidateFunction } from 'ajv';
+import validate from '../../services/render/compose-spec.validate.cjs';
 import { ParityError } from '../../services/errors.js';
-import { repoRoot } from './state.js';
 
 export class RenderedOutputError extends ParityError {
   readonly exitCode = 1;
 }
 
-let validator: ValidateFunction | undefined;
-
-function composeValidator(): ValidateFunction {
-  if (!validator) {
-    const schema = JSON.parse(readFileSync(join(repoRoot, 'services', 'render', 'compose-spec.json'), 'utf8'));
-    // The schema names draft-07 by an https URL ajv doesn't know; the draft itself is built in.
-    validator = new Ajv({ allErrors: true, strict: false, validateFormats: false, validateSchema: false }).compile(schema);
-  }
-  return validator;
-}
-
 /** Problems as `path: message` lines; empty when the object is a valid compose file. */
 export function checkComposeSchema(compose: unknown): string[] {
-  const validate = composeValidator();
   if (validate(compose)) return [];
   return (validate.errors ?? []).map((error) => `${error.instancePath || '/'}: ${error.message ?? 'invalid'}${error.params ? ` ${JSON.stringify(error.params)}` : ''}`);
 }

@@ -13,6 +13,7 @@ import { renderFile } from '../../services/render/files.js';
 import { checkDrift } from '../../scripts/runners/drift.js';
 import { generate } from '../../scripts/runners/gen.js';
 import { checkComposeSchema } from '../../scripts/runners/validate-output.js';
+import { COMPOSE_VALIDATOR, renderComposeValidator } from '../../scripts/runners/compose-spec-code.js';
 import { IMAGE_CATALOG } from '../../services/images/catalog.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -130,6 +131,10 @@ describe('generator: the compose file', () => {
   it('a schema violation is caught before anything is written, with its path', () => {
     const broken = { ...compose, services: { ...compose.services, traefik: { ...compose.services.traefik, ports: 'all of them' } } };
     expect(checkComposeSchema(broken)).toEqual(['/services/traefik/ports: must be array {"type":"array"}']);
+  });
+
+  it('is checked by the validator compiled from compose-spec.json with the installed ajv (make compose-validator rewrites it)', () => {
+    expect(readFileSync(COMPOSE_VALIDATOR, 'utf8') === renderComposeValidator(), `${relative(root, COMPOSE_VALIDATOR)} is stale: run make compose-validator`).toBe(true);
   });
 
   it('gives every service a health check', () => {
