@@ -81,8 +81,8 @@ up: node_modules ## the whole stack, healthy, with a status table (engine, image
 down: node_modules ## stop the stack: no containers or networks left (volumes kept)
 	@$(TSX) scripts/stack.ts down
 
-clean: node_modules ## down + volumes + generated state (secrets, CA, dynamic config)
-	@$(TSX) scripts/stack.ts clean
+clean: node_modules ## down + volumes + generated state (secrets, CA, dynamic config); asks on a terminal (FORCE=1 does not)
+	@$(TSX) scripts/stack.ts clean $(if $(filter 1,$(FORCE)),--force)
 
 seed: node_modules ## load the demo data set through the platform's APIs (idempotent; make up does it on an empty platform)
 	@$(TSX) scripts/seed.ts

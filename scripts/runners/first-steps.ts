@@ -17,6 +17,6 @@ export function describeFirstSteps(config: ParityConfig, up: UpResult, seeded: S
     'Open first:',
     ...open.map(([what, where]) => `  ${what.padEnd(14)} ${where}`),
     `TLS: trust the local CA to avoid warnings: ${up.caFile}  (e.g. curl --cacert ${up.caFile} ${origin}/)`,
-    ...(seeded ? [describeAccounts(seeded)] : ['  demo data: off (parity.yaml demo: false); make seed loads it']),
+    ...(seeded ? [describeAccounts(seeded)] : [config.demo ? '  demo data: not loaded (see the warning above); make seed loads it' : '  demo data: off (parity.yaml demo: false); make seed loads it']),
   ].join('\n');
 }

@@ -3,6 +3,7 @@
  * logs. Everything goes through `docker compose` with the generated compose/compose.yaml.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { join } from 'node:path';
@@ -287,10 +288,25 @@ export async function downStack(target: ComposeTarget, removeVolumes: boolean): 
   await compose(target, ['down', '--remove-orphans', ...(removeVolumes ? ['--volumes'] : [])]);
 }
 
+/** The state directory's parts `make clean` removes: secrets, CA, certificate, dynamic config, deploy state. */
+const CLEANED_STATE = ['secrets', 'ca', 'tls', 'traefik', 'deploy'] as const;
+
 /** `make clean`: the stack, its volumes, and generated state (secrets, CA, dynamic config). */
 export async function cleanStack(target: ComposeTarget): Promise<void> {
   await downStack(target, true);
-  for (const dir of ['secrets', 'ca', 'tls', 'traefik', 'deploy']) await rm(join(target.stateDir, dir), { recursive: true, force: true });
+  for (const dir of CLEANED_STATE) await rm(join(target.stateDir, dir), { recursive: true, force: true });
+}
+
+/** What `make clean` would destroy, one line each (empty: nothing to clean). */
+export async function describeClean(target: ComposeTarget): Promise<string[]> {
+  const containers = await projectContainerIds(target.project);
+  const volumes = (await run(['docker', 'volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${target.project}`])).split('\n').filter(Boolean);
+  const state = CLEANED_STATE.filter((dir) => existsSync(join(target.stateDir, dir)));
+  return [
+    ...(containers.length ? [`${containers.length} containers of project ${target.project}`] : []),
+    ...(volumes.length ? [`${volumes.length} volumes, with all their data: ${volumes.join(', ')}`] : []),
+    ...(state.length ? [`in ${target.stateDir}: ${state.map((dir) => `${dir}/`).join(', ')} (secrets and the local CA can't be recovered)`] : []),
+  ];
 }
 
 export interface UpResult {

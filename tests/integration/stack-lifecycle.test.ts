@@ -4,7 +4,7 @@
  * networks but keeps volumes; `clean` removes the volumes too.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,7 +97,37 @@ describe('stack lifecycle runners', () => {
     }
   });
 
+  it('make clean on a terminal: says what it will destroy and removes nothing without "yes"; FORCE=1 goes ahead without asking', () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'parity-clean-'));
+    try {
+      mkdirSync(join(stateDir, 'secrets'));
+      writeFileSync(join(stateDir, 'secrets', 'jwt_key'), 'x');
+      mkdirSync(join(stateDir, 'ca'));
+      const env = { ...process.env, PARITY_PROJECT: target.project, PARITY_COMPOSE_DIR: dir, PARITY_STATE_DIR: stateDir, FORCE: '' };
+      // `script` gives the command a pseudo-terminal, as a person's shell would; "no" is typed in.
+      const cli = `${join(import.meta.dirname, '..', '..', 'node_modules', '.bin', 'tsx')} ${join(import.meta.dirname, '..', '..', 'scripts', 'stack.ts')} clean`;
+      const declined = spawnSync('script', ['-qec', cli, '/dev/null'], { env, input: 'no\n', encoding: 'utf8' });
+      expect(declined.status, declined.stdout).toBe(1);
+      expect(declined.stdout).toContain('make clean will destroy:');
+      expect(declined.stdout).toContain(`- 1 volumes, with all their data: ${target.project}_data`);
+      expect(declined.stdout).toContain(`- in ${stateDir}: secrets/, ca/ (secrets and the local CA can't be recovered)`);
+      expect(declined.stdout).toContain('nothing was removed');
+      expect(existsSync(join(stateDir, 'secrets', 'jwt_key'))).toBe(true);
+      expect(list('volume', target.project).length).toBe(1);
+
+      const forced = spawnSync('script', ['-qec', cli, '/dev/null'], { env: { ...env, FORCE: '1' }, encoding: 'utf8' });
+      expect(forced.status, forced.stdout).toBe(0);
+      expect(forced.stdout).not.toContain('Type "yes"');
+      expect(forced.stdout).toContain('removed:');
+      expect(existsSync(join(stateDir, 'secrets'))).toBe(false);
+      expect(list('volume', target.project)).toEqual([]);
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+
   it('down leaves no containers or networks and keeps volumes; clean removes volumes', async () => {
+    await compose(target, ['up', '-d']);
     expect(list('ps', target.project).length).toBe(2);
     await downStack(target, false);
     expect(list('ps', target.project)).toEqual([]);
