@@ -75,7 +75,7 @@ export async function seedDemo(options: SeedOptions): Promise<SeedCounts> {
   const { progress } = options;
 
   progress.step('seeding: accounts');
-  const admin = await login(call, options.admin.email, options.admin.password);
+  const admin = await login(call, options.admin.email, options.admin.password, '.parity/secrets/admin_password');
   const tokens: Record<string, string> = {};
   for (const account of data.accounts) tokens[account.email] = await ensureAccount(call, account, options.passwords, admin, count);
   const editor = tokens[data.accounts.find((account) => account.role === 'editor')!.email]!;
@@ -105,18 +105,21 @@ export async function seedDemo(options: SeedOptions): Promise<SeedCounts> {
   return counts;
 }
 
-async function login(call: Call, email: string, password: string): Promise<string> {
+type Count = (kind: SeedKind, created: boolean) => void;
+
+/** Log in; `passwordFile` names where the password came from, for the error when it is refused. */
+async function login(call: Call, email: string, password: string, passwordFile = `.parity/secrets/${DEMO_PASSWORDS_FILE}`): Promise<string> {
   const answer = await call('auth', 'POST', '/auth/login', { body: { email, password }, expect: [200, 401] });
   if (answer.status === 401) {
     throw new DemoAccountError(
-      `seeding: ${email} exists but refuses this state directory's password (.parity/secrets/demo_accounts.json): ` +
-        'it was seeded by another state directory. Restore that one, or `make clean` and seed again.',
+      `seeding: ${email} exists but refuses this state directory's password (${passwordFile}): ` +
+        'it was set by another state directory. Restore that one, or `make clean` and seed again.',
     );
   }
   return answer.body.accessToken as string;
 }
 
-async function ensureAccount(call: Call, account: DemoAccount, passwords: Readonly<Record<string, string>>, admin: string, count: (kind: SeedKind, created: boolean) => void): Promise<string> {
+async function ensureAccount(call: Call, account: DemoAccount, passwords: Readonly<Record<string, string>>, admin: string, count: Count): Promise<string> {
   const password = passwords[account.email];
   if (!password) throw new DemoAccountError(`seeding: no password for the demo account ${account.email}`);
   const registered = await call('auth', 'POST', '/auth/register', { body: { email: account.email, password, displayName: account.displayName }, expect: [201, 409] });
@@ -126,8 +129,6 @@ async function ensureAccount(call: Call, account: DemoAccount, passwords: Readon
   return login(call, account.email, password);
 }
 
-type Count = (kind: SeedKind, created: boolean) => void;
-
 async function seedArticles(call: Call, data: DemoDataset, editor: string, tokens: Record<string, string>, count: Count): Promise<void> {
   for (const article of data.articles) {
     const { comments, attachment, ...input } = article;
@@ -135,8 +136,8 @@ async function seedArticles(call: Call, data: DemoDataset, editor: string, token
     count('articles', posted.status === 201);
     // Read as the editor who wrote it: the primary, so a just-published article is there.
     const id = posted.status === 201 ? (posted.body.id as string) : await articleId(call, editor, article.category, article.slug);
-    const detail = (await call('newsroom', 'GET', `/api/articles/${id}`, { token: editor })).body as { attachments?: { name: string }[] };
     if (attachment) {
+      const detail = (await call('newsroom', 'GET', `/api/articles/${id}`, { token: editor })).body as { attachments?: { name: string }[] };
       const present = detail.attachments?.some((existing) => existing.name === attachment.name) ?? false;
       if (!present) await call('newsroom', 'PUT', `/api/articles/${id}/attachments/${attachment.name}`, { token: editor, bytes: Buffer.from(attachment.text), type: 'text/plain' });
       count('attachments', !present);

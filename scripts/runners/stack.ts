@@ -1,6 +1,7 @@
 /**
  * The stack's lifecycle on the engine: up (with a live health view), status, down, clean,
- * logs. Everything goes through `docker compose` with the generated compose/compose.yaml.
+ * logs. Changes go through `docker compose` with the generated compose/compose.yaml; what is
+ * only read (containers, health) comes from the engine by compose's labels, which is cheaper.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { ensureEngine } from './engine.js';
 import { COMPOSE_DIR, generate } from './gen.js';
 import { bakeImages, createDockerProbe } from './images.js';
 import { prepareState } from './stack-state.js';
-import { checkVolumesMatchState, recordVolumes } from './volumes.js';
+import { checkVolumesMatchState, projectVolumeNames, recordVolumes } from './volumes.js';
 import { done, pending, pollUntil } from './poll.js';
 import type { Progress } from './progress.js';
 import { colorImageEnvironment, readDeployState } from './deploy-state.js';
@@ -300,7 +301,7 @@ export async function cleanStack(target: ComposeTarget): Promise<void> {
 /** What `make clean` would destroy, one line each (empty: nothing to clean). */
 export async function describeClean(target: ComposeTarget): Promise<string[]> {
   const containers = await projectContainerIds(target.project);
-  const volumes = (await run(['docker', 'volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${target.project}`])).split('\n').filter(Boolean);
+  const volumes = await projectVolumeNames(target.project);
   const state = CLEANED_STATE.filter((dir) => existsSync(join(target.stateDir, dir)));
   return [
     ...(containers.length ? [`${containers.length} containers of project ${target.project}`] : []),

@@ -30,13 +30,13 @@ export function forgetStubAddresses(target: ComposeTarget, services: readonly st
   for (const service of services) addresses.delete(`${target.project}/${service}`);
 }
 
-/** The body of GET `path` on a stub (empty when it could not be read), and whether it was read at all. */
-export async function fetchStub(target: ComposeTarget, service: string, path: string, address?: string): Promise<{ readonly ok: boolean; readonly text: string; readonly error?: string }> {
-  const host = address ?? (await stubAddress(target, service));
+/** The body of GET `path` on a stub; empty, with `error` saying why, when it could not be read. */
+export async function fetchStub(target: ComposeTarget, service: string, path: string): Promise<{ readonly text: string; readonly error?: string }> {
+  const host = await stubAddress(target, service);
   if (host) {
     try {
       const response = await fetch(`http://${host}:${STUB_PORT}${path}`, { signal: AbortSignal.timeout(3000) });
-      return { ok: true, text: await response.text() };
+      return { text: await response.text() };
     } catch {
       // Not reachable from this host (a VM-backed engine), or the container was replaced: ask
       // from inside the container, and look the address up again next time.
@@ -44,5 +44,5 @@ export async function fetchStub(target: ComposeTarget, service: string, path: st
     }
   }
   const result = await tryCompose(target, ['exec', '-T', service, 'node', '-e', `fetch('http://127.0.0.1:${STUB_PORT}${path}').then(r => r.text()).then(t => process.stdout.write(t))`]);
-  return result.code === 0 ? { ok: true, text: result.stdout } : { ok: false, text: '', error: result.stderr.trim() || result.stdout.trim() || `exit ${result.code}` };
+  return result.code === 0 ? { text: result.stdout } : { text: '', error: result.stderr.trim() || result.stdout.trim() || `exit ${result.code}` };
 }

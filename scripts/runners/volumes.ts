@@ -25,9 +25,14 @@ function recordPath(stateDir: string): string {
   return join(stateDir, 'secrets', 'volumes.json');
 }
 
-/** The compose project's volumes on the engine (by compose's project label). */
+/** The names of the compose project's volumes on the engine (by compose's project label). */
+export async function projectVolumeNames(project: string): Promise<string[]> {
+  return (await run(['docker', 'volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`])).split('\n').filter(Boolean);
+}
+
+/** The compose project's volumes on the engine, with when their data last changed. */
 export async function projectVolumes(project: string): Promise<VolumeIdentity[]> {
-  const names = (await run(['docker', 'volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`])).split('\n').filter(Boolean);
+  const names = await projectVolumeNames(project);
   if (names.length === 0) return [];
   const lines = await run(['docker', 'volume', 'inspect', '--format', '{{.Name}} {{.CreatedAt}}', ...names]);
   return lines
@@ -73,7 +78,7 @@ export async function checkVolumesMatchState(project: string, stateDir: string):
 
 /** After `compose up` created them: these volumes belong to this state directory's secrets. */
 export async function recordVolumes(project: string, stateDir: string): Promise<void> {
-  const names = (await projectVolumes(project)).map((volume) => ({ name: volume.name }));
+  const names = (await projectVolumeNames(project)).sort().map((name) => ({ name }));
   await writeFileAtomic(recordPath(stateDir), `${JSON.stringify(names, null, 2)}\n`);
 }
 
