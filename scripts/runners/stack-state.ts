@@ -7,7 +7,7 @@ import { EDGE_FILE } from '../../services/topology/traefik.js';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SECRETS, type SecretName } from '../../services/topology/common.js';
+import { SECRETS, TLS_SECRETS, type SecretName } from '../../services/topology/common.js';
 import { MissingToolError } from '../../services/errors.js';
 import { hasCommand, run } from './exec.js';
 import { COMPOSE_DIR } from './gen.js';
@@ -37,6 +37,7 @@ export async function ensureSecrets(stateDir: string): Promise<string[]> {
   const created: string[] = [];
   const value = async (name: SecretName): Promise<string> => (await readFile(join(dir, name), 'utf8')).trim();
   for (const name of SECRETS) {
+    if (TLS_SECRETS.includes(name)) continue;
     const path = join(dir, name);
     if (await exists(path)) continue;
     let content: string;
@@ -89,6 +90,29 @@ export async function ensureTls(stateDir: string): Promise<{ created: boolean; c
 }
 
 /**
+ * The S3 store's HTTPS certificate (host name `s3` inside the network), signed by the local CA,
+ * and a copy of the CA, as compose secrets (pgBackRest and rclone check the store against it).
+ * Created once; a state directory from before backups gets them on its next `make up`.
+ */
+export async function ensureS3Certificate(stateDir: string): Promise<boolean> {
+  const secrets = join(stateDir, 'secrets');
+  const caDir = join(stateDir, 'ca');
+  const [cert, key, ca] = ['s3_tls_cert', 's3_tls_key', 'ca_cert'].map((name) => join(secrets, name)) as [string, string, string];
+  if ((await exists(cert)) && (await exists(key)) && (await exists(ca))) return false;
+  const ext = join(caDir, 's3.ext');
+  await writeFile(ext, 'subjectAltName=DNS:s3,DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n');
+  await run(['openssl', 'req', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-keyout', key, '-out', join(caDir, 's3.csr'), '-subj', '/CN=s3']);
+  await run([
+    'openssl', 'x509', '-req', '-sha256', '-days', '825', '-in', join(caDir, 's3.csr'),
+    '-CA', join(caDir, 'parity-ca.pem'), '-CAkey', join(caDir, 'parity-ca.key'), '-CAcreateserial', '-out', cert, '-extfile', ext,
+  ]);
+  await writeFile(ca, await readFile(join(caDir, 'parity-ca.pem')));
+  // The store runs as uid 1000 and Postgres as 999: readable inside the 0700 secrets directory, like the other secrets.
+  for (const file of [cert, key, ca]) await chmod(file, 0o644);
+  return true;
+}
+
+/**
  * Traefik's watched directory gets the generated routes, written atomically (temp file +
  * rename in the same directory, so the file provider sees one complete file).
  */
@@ -108,6 +132,7 @@ export async function prepareState(stateDir = statePath(), composeDir = COMPOSE_
   const created = await ensureSecrets(stateDir);
   const tls = await ensureTls(stateDir);
   if (tls.created) created.push('local CA and *.localhost certificate');
+  if (await ensureS3Certificate(stateDir)) created.push('S3 HTTPS certificate (s3)');
   await installDynamicConfig(stateDir, composeDir);
   await ensureColorEnvFiles(stateDir);
   return { created, caFile: tls.caFile };

@@ -63,5 +63,7 @@ export function profileServices(config: ParityConfig): Set<string> {
     if (config.services.nodeExporter.enabled) running.add('node-exporter');
     if (config.services.grafana.enabled) running.add('grafana');
   }
+  // Backups go to the S3 store, whatever the profile.
+  if (config.backup.enabled) running.add('s3');
   return running;
 }

@@ -110,6 +110,8 @@ export interface ParityConfig {
   readonly deploy: DeployConfig;
   /** The database tier: plain streaming replication, or a Patroni HA cluster. */
   readonly postgres: PostgresConfig;
+  /** Continuous backup (pgBackRest to the S3 store over TLS) and the file buckets' copies. */
+  readonly backup: BackupConfig;
   /** Budgets of the failure drills (`make drill-failover`, …): a drill exits 1 when one is exceeded. */
   readonly drills: DrillsConfig;
   /** Circuit breakers: in every stub (opossum) and at the edge (Traefik's circuitBreaker middleware). */
@@ -247,6 +249,46 @@ export interface PostgresConfig {
   };
 }
 
+export const BACKUP_COMPRESSION = ['lz4', 'zst', 'gz', 'none'] as const;
+export type BackupCompression = (typeof BACKUP_COMPRESSION)[number];
+
+export interface BackupConfig {
+  /**
+   * pgBackRest archives WAL from whichever Patroni node leads and takes scheduled backups into
+   * the S3 store's `backups` bucket (HTTPS, the stack's CA); the file buckets are copied there too.
+   * Needs `postgres.ha: patroni` (and runs the S3 store in any profile).
+   * @default true with postgres.ha patroni in profile full, else false
+   */
+  readonly enabled: boolean;
+  /** A full backup when the last full one is older than this. @default 86400 */
+  readonly fullIntervalSeconds: number;
+  /** A differential backup when the last backup of any type is older than this. @default 3600 */
+  readonly diffIntervalSeconds: number;
+  /** Full backups kept (pgBackRest `repo1-retention-full`); older ones expire with their WAL. @default 2 */
+  readonly retentionFull: number;
+  /** Differential backups kept (`repo1-retention-diff`). @default 6 */
+  readonly retentionDiff: number;
+  /** AES-256-CBC on every file in the repository, with a generated passphrase (secrets/backup_cipher_pass). @default true */
+  readonly encryption: boolean;
+  /** pgBackRest `compress-type`. @default 'lz4' */
+  readonly compression: BackupCompression;
+  /** pgBackRest `process-max`: parallel workers for backup and restore. @default 2 */
+  readonly processMax: number;
+  /** Postgres `archive_timeout`: a WAL segment with writes in it is archived at most this long after its first write. @default 60 */
+  readonly archiveTimeoutSeconds: number;
+  /** The `images` and `documents` buckets are copied to `backups/files/` this often (the files RPO). @default 60 */
+  readonly filesIntervalSeconds: number;
+  /** Alert budgets: Prometheus fires when one is passed. */
+  readonly alerts: {
+    /** Newest backup (any type) older than this. @default 7800 */
+    readonly backupAgeSeconds: number;
+    /** WAL waiting to be archived for longer than this (or archive_command failing). @default 300 */
+    readonly walAgeSeconds: number;
+    /** A file bucket not copied for longer than this. @default 600 */
+    readonly filesAgeSeconds: number;
+  };
+}
+
 export interface DrillsConfig {
   readonly chaos: {
     /** Requests that failed outright (no fallback) after the expected breakers opened. @default 0 */
@@ -273,6 +315,14 @@ export interface DrillsConfig {
      * candidate's next 1 s loop, promotion, HAProxy's next check). @default 3000
      */
     readonly switchoverStallMs: number;
+  };
+  readonly restore: {
+    /** Restore started → the restored cluster answers queries, recovered to the target. @default 60 */
+    readonly rtoSeconds: number;
+    /** Target time − the last transaction recovered (PITR), in milliseconds. @default 1000 */
+    readonly rpoMs: number;
+    /** Writes acknowledged at or before the target that the restored cluster lacks. @default 0 */
+    readonly lostWrites: number;
   };
 }
 
@@ -390,7 +440,21 @@ export const DEFAULT_CONFIG: ParityConfig = {
     dcsProxy: false,
     patroni: { ttl: 5, loopWait: 1, retryTimeout: 2, maximumLagOnFailoverBytes: 1_048_576 },
   },
+  backup: {
+    enabled: true,
+    fullIntervalSeconds: 86_400,
+    diffIntervalSeconds: 3600,
+    retentionFull: 2,
+    retentionDiff: 6,
+    encryption: true,
+    compression: 'lz4',
+    processMax: 2,
+    archiveTimeoutSeconds: 60,
+    filesIntervalSeconds: 60,
+    alerts: { backupAgeSeconds: 7800, walAgeSeconds: 300, filesAgeSeconds: 600 },
+  },
   drills: {
+    restore: { rtoSeconds: 60, rpoMs: 1000, lostWrites: 0 },
     chaos: { failedAfterOpen: 0, openSeconds: 15, recoverSeconds: 75 },
     failover: { rtoSeconds: 10, apiRecoverySeconds: 15, rejoinSeconds: 30, ackedWritesLost: 0, falseFailovers: 0, switchoverStallMs: 3000 },
   },
@@ -409,6 +473,9 @@ export const DEFAULT_CONFIG: ParityConfig = {
 
 /** `postgres.ha` when the config file doesn't say: HA in the full profile, plain streaming in minimal (faster, smaller). */
 export const defaultHa = (profile: Profile): PostgresHa => (profile === 'full' ? 'patroni' : 'streaming');
+
+/** `backup.enabled` when the config file doesn't say: with the Patroni cluster of the full profile. */
+export const defaultBackup = (profile: Profile, ha: PostgresHa): boolean => profile === 'full' && ha === 'patroni';
 
 /** `chaos.enabled` when the config file doesn't say: on in the full profile, off in minimal (one container fewer, direct connections). */
 export const defaultChaos = (profile: Profile): boolean => profile === 'full';
@@ -509,9 +576,40 @@ export const CONFIG_SCHEMA: FieldSchema = {
         },
       },
     },
+    backup: {
+      kind: 'object',
+      fields: {
+        enabled: { kind: 'boolean' },
+        fullIntervalSeconds: { kind: 'number', min: 60, max: 31_536_000, integer: true, unit: 'seconds' },
+        diffIntervalSeconds: { kind: 'number', min: 60, max: 31_536_000, integer: true, unit: 'seconds' },
+        retentionFull: { kind: 'number', min: 1, max: 9_999_999, integer: true, unit: 'full backups' },
+        retentionDiff: { kind: 'number', min: 1, max: 9_999_999, integer: true, unit: 'differential backups' },
+        encryption: { kind: 'boolean' },
+        compression: { kind: 'enum', values: BACKUP_COMPRESSION },
+        processMax: { kind: 'number', min: 1, max: 64, integer: true, unit: 'processes' },
+        archiveTimeoutSeconds: { kind: 'number', min: 1, max: 3600, integer: true, unit: 'seconds' },
+        filesIntervalSeconds: { kind: 'number', min: 10, max: 86_400, integer: true, unit: 'seconds' },
+        alerts: {
+          kind: 'object',
+          fields: {
+            backupAgeSeconds: { kind: 'number', min: 60, max: 31_536_000, integer: true, unit: 'seconds' },
+            walAgeSeconds: { kind: 'number', min: 10, max: 86_400, integer: true, unit: 'seconds' },
+            filesAgeSeconds: { kind: 'number', min: 10, max: 31_536_000, integer: true, unit: 'seconds' },
+          },
+        },
+      },
+    },
     drills: {
       kind: 'object',
       fields: {
+        restore: {
+          kind: 'object',
+          fields: {
+            rtoSeconds: { kind: 'number', min: 1, max: 86_400, unit: 'seconds' },
+            rpoMs: { kind: 'number', min: 0, max: 86_400_000, integer: true, unit: 'milliseconds' },
+            lostWrites: { kind: 'number', min: 0, max: 1_000_000, integer: true, unit: 'writes' },
+          },
+        },
         chaos: {
           kind: 'object',
           fields: {

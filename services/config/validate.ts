@@ -6,7 +6,7 @@
  */
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
 import { ParityError, suggest } from '../errors.js';
-import { CONFIG_SCHEMA, DEFAULT_CONFIG, defaultChaos, defaultHa, type FieldSchema, type ParityConfig } from './schema.js';
+import { CONFIG_SCHEMA, DEFAULT_CONFIG, defaultBackup, defaultChaos, defaultHa, type FieldSchema, type ParityConfig } from './schema.js';
 import { checkBreakerExpression } from './breaker-expression.js';
 import { checkChaos, completeScenarios } from './chaos-rules.js';
 import { needsOf, profileServices } from './profiles.js';
@@ -73,9 +73,12 @@ export function parseConfig(text: string, file = 'parity.yaml'): ParityConfig {
   const merged = mergeDefaults(DEFAULT_CONFIG, user) as ParityConfig;
   const userPostgres = (user as { postgres?: { ha?: unknown } }).postgres;
   const userChaos = (user as { chaos?: { enabled?: unknown } }).chaos;
+  const userBackup = (user as { backup?: { enabled?: unknown } }).backup;
+  const postgres = userPostgres?.ha === undefined ? { ...merged.postgres, ha: defaultHa(merged.profile) } : merged.postgres;
   const config: ParityConfig = {
     ...merged,
-    postgres: userPostgres?.ha === undefined ? { ...merged.postgres, ha: defaultHa(merged.profile) } : merged.postgres,
+    postgres,
+    backup: userBackup?.enabled === undefined ? { ...merged.backup, enabled: defaultBackup(merged.profile, postgres.ha) } : merged.backup,
     chaos: {
       enabled: userChaos?.enabled === undefined ? defaultChaos(merged.profile) : merged.chaos.enabled,
       scenarios: completeScenarios(merged.chaos.scenarios),
@@ -268,11 +271,44 @@ function checkConsistency(config: ParityConfig, positions: Positions): ConfigIss
   if (config.services.s3.provider !== 'seaweedfs' && !running.has('s3')) {
     issues.push({ path: 'services.s3.provider', ...pos('services.s3.provider'), message: `an S3 provider was chosen, but ${profileNote}` });
   }
-  issues.push(...checkPostgres(config, positions));
+  issues.push(...checkPostgres(config, positions), ...checkBackup(config, positions));
   for (const name of Object.keys(config.resources)) {
     if (!running.has(name)) {
       issues.push({ path: `resources.${name}`, ...pos(`resources.${name}`), message: `${name} does not run with this config (profile "${config.profile}" or disabled), so it can't be sized` });
     }
+  }
+  return issues;
+}
+
+/** Backups need the Patroni cluster and SeaweedFS (served over TLS); alert budgets must outlast the schedule. */
+function checkBackup(config: ParityConfig, positions: Positions): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const pos = (path: string) => positions.get(path) ?? {};
+  const { backup } = config;
+  if (!backup.enabled) return issues;
+  const enabledAt = positions.has('backup.enabled') ? 'backup.enabled' : 'backup';
+  if (config.postgres.ha !== 'patroni') {
+    issues.push({ path: enabledAt, ...pos(enabledAt), message: 'backups need postgres.ha: patroni (pgBackRest archives from whichever Patroni node leads); set postgres.ha: patroni or backup.enabled: false' });
+  }
+  if (config.services.s3.provider !== 'seaweedfs') {
+    issues.push({ path: enabledAt, ...pos(enabledAt), message: 'backups need services.s3.provider: seaweedfs (the stack serves it over TLS for pgBackRest); set it, or backup.enabled: false' });
+  }
+  if (backup.diffIntervalSeconds > backup.fullIntervalSeconds) {
+    const path = positions.has('backup.diffIntervalSeconds') ? 'backup.diffIntervalSeconds' : 'backup.fullIntervalSeconds';
+    issues.push({ path, ...pos(path), message: `expected diffIntervalSeconds (${backup.diffIntervalSeconds}) ≤ fullIntervalSeconds (${backup.fullIntervalSeconds}): a differential backup is taken between full ones` });
+  }
+  const newest = Math.min(backup.diffIntervalSeconds, backup.fullIntervalSeconds);
+  if (backup.alerts.backupAgeSeconds <= newest) {
+    const path = 'backup.alerts.backupAgeSeconds';
+    issues.push({ path, ...pos(path), message: `expected more than the backup interval (${newest} s), got ${backup.alerts.backupAgeSeconds}: the alert would fire between every two scheduled backups` });
+  }
+  if (backup.alerts.walAgeSeconds <= backup.archiveTimeoutSeconds) {
+    const path = 'backup.alerts.walAgeSeconds';
+    issues.push({ path, ...pos(path), message: `expected more than backup.archiveTimeoutSeconds (${backup.archiveTimeoutSeconds} s), got ${backup.alerts.walAgeSeconds}: WAL waits up to that long by design` });
+  }
+  if (backup.alerts.filesAgeSeconds <= backup.filesIntervalSeconds) {
+    const path = 'backup.alerts.filesAgeSeconds';
+    issues.push({ path, ...pos(path), message: `expected more than backup.filesIntervalSeconds (${backup.filesIntervalSeconds} s), got ${backup.alerts.filesAgeSeconds}: the alert would fire between every two copies` });
   }
   return issues;
 }

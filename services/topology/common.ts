@@ -19,7 +19,14 @@ export const SECRETS = [
   's3_secret_key',
   's3_config',
   'grafana_admin_password',
+  'backup_cipher_pass',
+  // Made by the TLS step (stack-state.ts), not random: the S3 store's HTTPS certificate and the CA that signed it.
+  's3_tls_cert',
+  's3_tls_key',
+  'ca_cert',
 ] as const;
+/** Secrets the TLS step writes (certificates), not the random generator. */
+export const TLS_SECRETS: readonly SecretName[] = ['s3_tls_cert', 's3_tls_key', 'ca_cert'];
 export type SecretName = (typeof SECRETS)[number];
 
 /** The database every platform service uses. */

@@ -8,6 +8,7 @@ import type { ParityConfig } from '../config/schema.js';
 import { DATABASE, hostFor, publish } from './common.js';
 import type { AlertRule } from './alerting.js';
 import { httpHealth, type FileSpec, type ServiceSpec } from './types.js';
+import { agentEnvironment, archiveParameters, backupFiles, backupScrapeJob, backupSecrets, RESTORE_COMMAND } from './backup.js';
 
 /** Patroni's REST API (health, role checks for HAProxy, /cluster, /switchover, /metrics). */
 export const PATRONI_REST_PORT = 8008;
@@ -71,13 +72,14 @@ export function patroniServices(config: ParityConfig, image: string): ServiceSpe
       PATRONI_POSTGRESQL_CONNECT_ADDRESS: `${node}:5432`,
       PATRONI_SUPERUSER_PASSWORD_FILE: '/run/secrets/postgres_password',
       PATRONI_REPLICATION_PASSWORD_FILE: '/run/secrets/replication_password',
+      ...(config.backup.enabled ? agentEnvironment(config) : {}),
     },
     // The REST API on an ephemeral loopback port: drills and `make status` read /cluster there.
     ports: [{ bind: '127.0.0.1', container: PATRONI_REST_PORT }],
-    volumes: [`${node}:${PG_DATA}`, './patroni:/etc/parity/patroni:ro'],
-    secrets: ['postgres_password', 'replication_password'],
+    volumes: [`${node}:${PG_DATA}`, './patroni:/etc/parity/patroni:ro', ...(config.backup.enabled ? ['./pgbackrest:/etc/pgbackrest:ro'] : [])],
+    secrets: ['postgres_password', 'replication_password', ...(config.backup.enabled ? backupSecrets(config) : [])],
     dnsOptions: ['timeout:1', 'attempts:1'],
-    dependsOn: Object.fromEntries([...ETCD_MEMBERS, ...(config.postgres.dcsProxy ? ['toxiproxy'] : [])].map((member) => [member, 'service_healthy'])),
+    dependsOn: Object.fromEntries([...ETCD_MEMBERS, ...(config.postgres.dcsProxy ? ['toxiproxy'] : []), ...(config.backup.enabled ? ['s3'] : [])].map((member) => [member, 'service_healthy'])),
     // 200 once Postgres runs on this node, as leader or replica.
     healthcheck: { ...httpHealth(PATRONI_REST_PORT, '/health'), interval: '2s', startPeriod: '30s' },
   }));
@@ -136,6 +138,8 @@ export function patroniConfig(config: ParityConfig): object {
         replication: { username: DATABASE.replicationUser },
       },
       parameters: { unix_socket_directories: '/var/run/postgresql' },
+      // A replica too far behind for the leader's WAL fetches the segments from the archive.
+      ...(config.backup.enabled ? { recovery_conf: { restore_command: RESTORE_COMMAND } } : {}),
     },
     tags: { nofailover: false, noloadbalance: false, clonefrom: false, nosync: false },
     log: { level: 'INFO' },
@@ -169,6 +173,7 @@ export function dynamicConfig(config: ParityConfig): Record<string, unknown> {
         // senders; with the default 60 s they hang on the dead connections and the node rejoins a
         // minute late (measured: 56 s). Replicas answer keepalives at once, so 5 s is plenty.
         wal_sender_timeout: '5s',
+        ...archiveParameters(config),
       },
     },
   };
@@ -249,6 +254,7 @@ export function patroniFiles(config: ParityConfig): FileSpec[] {
     { path: 'patroni/patroni.yml', format: 'yaml', value: patroniConfig(config), source },
     { path: 'haproxy/postgres-writer.cfg', format: 'config', value: haproxyWriterConfig(config), source },
     { path: 'haproxy/postgres-reader.cfg', format: 'config', value: haproxyReaderConfig(config), source },
+    ...backupFiles(config),
   ];
 }
 
@@ -258,6 +264,7 @@ export function patroniScrapeJobs(config: ParityConfig): { readonly name: string
     { name: 'patroni', targets: patroniNodes(config).map((node) => `${node}:${PATRONI_REST_PORT}`) },
     { name: 'haproxy', targets: ['postgres-writer', 'postgres-reader'].map((endpoint) => `${endpoint}:${HAPROXY_ADMIN_PORT}`) },
     { name: 'etcd', targets: ETCD_MEMBERS.map((member) => `${member}:${ETCD_CLIENT_PORT}`) },
+    ...(config.backup.enabled ? [backupScrapeJob(patroniNodes(config))] : []),
   ];
 }
 

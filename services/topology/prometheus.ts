@@ -10,6 +10,7 @@ import { hostFor, publish } from './common.js';
 import { SEAWEEDFS_METRICS_PORT } from './s3.js';
 import { TRAEFIK_METRICS_PORT } from './traefik.js';
 import { PATRONI_ALERT_RULES, patroniScrapeJobs } from './patroni.js';
+import { backupAlertRules } from './backup.js';
 import { httpHealth, type FileSpec, type ServiceSpec } from './types.js';
 
 /** Thresholds from the architecture's health-check hierarchy and alerting design. */
@@ -187,7 +188,7 @@ export const BREAKER_ALERT_RULES: readonly AlertRule[] = [
 
 /** The rules for a config: the platform's, the breakers', plus the HA cluster's when Patroni runs. */
 export function alertRules(config: ParityConfig): readonly AlertRule[] {
-  return [...ALERT_RULES, ...BREAKER_ALERT_RULES, ...(config.postgres.ha === 'patroni' ? PATRONI_ALERT_RULES : [])];
+  return [...ALERT_RULES, ...BREAKER_ALERT_RULES, ...(config.postgres.ha === 'patroni' ? PATRONI_ALERT_RULES : []), ...backupAlertRules(config)];
 }
 
 const SCRAPE_INTERVAL = '5s';

@@ -2,6 +2,7 @@
 import type { ParityConfig } from '../config/schema.js';
 import { hostFor, publish } from './common.js';
 import { httpHealth, type ServiceSpec } from './types.js';
+import { S3_HTTPS_PORT } from './backup.js';
 
 export const S3_BUCKETS = ['images', 'documents', 'backups'] as const;
 
@@ -44,9 +45,11 @@ export function s3Service(config: ParityConfig, image: string): ServiceSpec {
       // No phoning home from an offline, local stack.
       '-master.telemetry=false',
       '-admin.ui=false',
+      // HTTPS beside HTTP for pgBackRest (it refuses plain HTTP), with a certificate for "s3" from the stack's CA.
+      ...(config.backup.enabled ? [`-s3.port.https=${S3_HTTPS_PORT}`, '-s3.cert.file=/run/secrets/s3_tls_cert', '-s3.key.file=/run/secrets/s3_tls_key'] : []),
     ],
     volumes: ['s3:/data'],
-    secrets: ['s3_config'],
+    secrets: ['s3_config', ...(config.backup.enabled ? (['s3_tls_cert', 's3_tls_key'] as const) : [])],
     healthcheck: { ...httpHealth(8333, '/healthz'), startPeriod: '10s' },
   };
 }

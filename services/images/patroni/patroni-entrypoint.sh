@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts Patroni as the postgres user: secrets from files, per-node defaults from the host name,
-# a stale postmaster.pid cleared, then `exec patroni CONFIG` (CONFIG: $1, else $PATRONI_CONFIG).
+# a stale postmaster.pid cleared, the backup agent started when asked (PARITY_BACKUP_AGENT=1),
+# then `exec patroni CONFIG` (CONFIG: $1, else $PATRONI_CONFIG).
 set -Eeo pipefail
 
 config="${1:-$PATRONI_CONFIG}"
@@ -67,6 +68,12 @@ export PATRONI_POSTGRESQL_CONNECT_ADDRESS="${PATRONI_POSTGRESQL_CONNECT_ADDRESS:
 if [ -n "$dir" ] && [ -s "$dir/postmaster.pid" ] && ! pgrep -x postgres >/dev/null; then
   echo >&2 "patroni-entrypoint: removing stale $dir/postmaster.pid (no postgres process runs)"
   rm -f "$dir/postmaster.pid"
+fi
+
+# The backup agent (PARITY_BACKUP_AGENT=1): scheduled pgBackRest backups and file copies on the
+# leader, their figures on every node. It runs beside Patroni and stops with the container.
+if [ "${PARITY_BACKUP_AGENT:-0}" = 1 ]; then
+  parity-backup-agent &
 fi
 
 exec patroni "$config"
