@@ -226,3 +226,13 @@ export class StackNotUpError extends ParityError {
 export class StaleVolumesError extends ParityError {
   readonly exitCode = 2;
 }
+
+/** A backup command that can't run: backups are off, no leader to back up, a backup set that doesn't exist. Nothing was changed. */
+export class BackupInputError extends ParityError {
+  readonly exitCode = 2;
+}
+
+/** pgBackRest failed (a corrupt or unreadable backup, the repository unreachable): the message carries its own error line. */
+export class BackupError extends ParityError {
+  readonly exitCode = 1;
+}
