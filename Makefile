@@ -122,6 +122,10 @@ bench-deploy: node_modules ## benchmark: deploy, rollback and a bad deploy under
 bench-stubs: node_modules ## benchmark: req/s and p95 of GET /api/events and POST /api/chat through Traefik, stub memory (needs make up; DURATION=30)
 	@$(TSX) scripts/bench-stubs.ts $(if $(DURATION),--duration $(DURATION))
 
+.PHONY: drill-restore
+drill-restore: node_modules ## restore the backups into an isolated cluster and verify it (TARGET=mid|latest|<set label>|<ISO time>; mid without)
+	@$(NODE_TS) scripts/drill.ts restore $(if $(TARGET),--target "$(TARGET)")
+
 .PHONY: drill-failover bench-failover
 drill-failover: node_modules ## failover drill on the running stack (SCENARIO=kill-primary|stop-primary|partition-primary|kill-replica|lose-etcd-member|switchover; all without)
 	@$(NODE_TS) scripts/drill.ts failover $(if $(SCENARIO),--scenario "$(SCENARIO)")

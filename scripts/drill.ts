@@ -1,9 +1,10 @@
 #!/usr/bin/env -S npx tsx
-/** `make drill-failover [SCENARIO=…]`: failure drills against the running stack. */
+/** `make drill-failover [SCENARIO=…]`, `make drill-restore [TARGET=…]`: drills against the running stack. */
 import { FAILOVER_SCENARIOS } from '../services/drills/failover.js';
 import { UsageError } from '../services/errors.js';
 import { abortOnSignals, parseCli, runMain } from './runners/cli.js';
 import { runFailoverDrill, validateScenario } from './runners/drill/failover.js';
+import { parseDrillTarget, runRestoreDrill } from './runners/drill/restore.js';
 import { runEach } from './runners/drill/run-each.js';
 import { loadConfig } from './runners/gen.js';
 import { createProgress } from './runners/progress.js';
@@ -11,7 +12,19 @@ import { defaultTarget } from './runners/stack.js';
 
 const HELP = `
 Usage: node --import tsx scripts/drill.ts failover [--scenario NAME]     (make drill-failover [SCENARIO=NAME])
+       node --import tsx scripts/drill.ts restore [--target TARGET]      (make drill-restore [TARGET=…])
 
+restore: writes sequence-numbered rows (20/s) on the live cluster for 3 s before and 3 s after the
+target, archives the WAL, restores the backups with pgBackRest into a fresh container on a network
+and volume of its own (the live cluster is never touched; the S3 store joins that network for the
+drill), waits for WAL replay and promotion, then checks which rows came back and compares the
+platform's table checksums. TARGET: mid (default: a moment between the drill's own writes),
+latest (every acknowledged write), a backup set label (make backups), or an ISO-8601 time with a
+zone (2026-11-28T16:30:00Z). Figures: RTO, RPO, acked writes missing, writes past the target.
+A corrupt backup fails with pgBackRest's own error (exit 1); a missing set is bad input (exit 2).
+Budgets: drills.restore.* in parity.yaml.
+
+failover:
 Runs a failure drill against the running stack (make up) while users keep working: a writer does
 sequence-numbered INSERTs through postgres-writer (20/s) and users read and write through Traefik
 (GET and POST /api/events). It injects the fault, watches Patroni elect a new leader, puts back
@@ -34,10 +47,19 @@ Options:
 `;
 
 await runMain(async () => {
-  const { values, positionals } = parseCli(process.argv.slice(2), { scenario: { type: 'string' } }, HELP);
+  const { values, positionals } = parseCli(process.argv.slice(2), { scenario: { type: 'string' }, target: { type: 'string' } }, HELP);
   const [family, ...rest] = positionals;
-  if (family !== 'failover') throw new UsageError(`expected a drill: failover (got ${family ? `"${family}"` : 'none'}); see --help`);
+  if (family !== 'failover' && family !== 'restore') throw new UsageError(`expected a drill: failover or restore (got ${family ? `"${family}"` : 'none'}); see --help`);
   if (rest.length) throw new UsageError(`unexpected arguments: ${rest.join(' ')} (see --help)`);
+  if (family === 'restore') {
+    const restoreTarget = values.target ?? 'mid';
+    parseDrillTarget(restoreTarget);
+    const config = await loadConfig();
+    const progress = createProgress('[drill]');
+    const signal = abortOnSignals(progress, 'stopping the drill and removing the isolated cluster');
+    await runRestoreDrill({ target: defaultTarget(), config, restoreTarget, progress, signal });
+    return;
+  }
   const scenarios = values.scenario ? [validateScenario(values.scenario)] : [...FAILOVER_SCENARIOS];
   const config = await loadConfig();
   const progress = createProgress('[drill]');

@@ -64,6 +64,8 @@ export function pgbackrestConfig(config: ParityConfig): string[] {
     'log-level-console=warn',
     'log-level-file=off',
     'lock-path=/tmp/pgbackrest',
+    // The restore_command pgBackRest writes names this wrapper (which loads the secrets), not /usr/bin/pgbackrest.
+    'cmd=/usr/local/bin/pgbackrest',
     '',
     `[${STANZA}]`,
     `pg1-path=${PG_DATA_DIR}`,
