@@ -126,6 +126,10 @@ bench-stubs: node_modules ## benchmark: req/s and p95 of GET /api/events and POS
 drill-restore: node_modules ## restore the backups into an isolated cluster and verify it (TARGET=mid|latest|<set label>|<ISO time>; mid without)
 	@$(NODE_TS) scripts/drill.ts restore $(if $(TARGET),--target "$(TARGET)")
 
+.PHONY: bench-dr
+bench-dr: node_modules engine images ## benchmark: 1 GB backup and restore, PITR RPO, backup storage per day (own stack; SCALE=pgbench scale)
+	@$(NODE_TS) scripts/bench-dr.ts $(if $(SCALE),--scale $(SCALE))
+
 .PHONY: drill-failover bench-failover
 drill-failover: node_modules ## failover drill on the running stack (SCENARIO=kill-primary|stop-primary|partition-primary|kill-replica|lose-etcd-member|switchover; all without)
 	@$(NODE_TS) scripts/drill.ts failover $(if $(SCENARIO),--scenario "$(SCENARIO)")
