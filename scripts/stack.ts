@@ -7,6 +7,8 @@ import { createProgress } from './runners/progress.js';
 import { describeCounts, seedStack } from './runners/seed.js';
 import { describeFirstSteps } from './runners/first-steps.js';
 import { ask } from './runners/ask.js';
+import { downRegions, upRegions } from './runners/regions.js';
+import { hasDr } from '../services/topology/region.js';
 import { cleanStack, describeClean, defaultTarget, downStack, followLogs, formatStatusTable, readStatus, upStack } from './runners/stack.js';
 
 const HELP = `
@@ -48,6 +50,7 @@ await runMain(async () => {
       if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new UsageError(`--timeout: expected a number of seconds, got "${values.timeout}"`);
       const config = await loadConfig();
       const result = await upStack(config, target, progress, timeoutSeconds * 1000);
+      if (hasDr(config)) await upRegions(config, target, progress, timeoutSeconds * 1000);
       // A first start of an empty platform gets the demo data (parity.yaml `demo: false` turns it off).
       // The stack is up either way: a seed that fails is a warning with the way to retry.
       const seeded = config.demo
@@ -85,6 +88,7 @@ await runMain(async () => {
       return;
     }
     case 'down':
+      await downRegions(target, false);
       await downStack(target, false);
       progress.info('stack stopped; containers and networks removed, volumes kept (make clean removes them)');
       return;
@@ -104,6 +108,7 @@ await runMain(async () => {
           return;
         }
       }
+      await downRegions(target, true);
       await cleanStack(target);
       progress.info(`removed:\n${list}`);
       return;

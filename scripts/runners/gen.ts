@@ -9,7 +9,9 @@ import { parseConfig } from '../../services/config/validate.js';
 import { ConfigError } from '../../services/config/validate.js';
 import type { ParityConfig } from '../../services/config/schema.js';
 import { buildTopology, type Topology } from '../../services/topology/index.js';
-import { renderAll, renderComposeObject, renderFiles } from '../../services/render/compose.js';
+import { renderAll, renderComposeObject, renderFiles, renderRegionFiles } from '../../services/render/compose.js';
+import { hasDr } from '../../services/topology/region.js';
+import { linkComposeObject } from '../../services/topology/link.js';
 import { diffOutput } from './output.js';
 import { assertComposeSchema } from './validate-output.js';
 import { repoRoot, writeFileAtomic } from './state.js';
@@ -46,6 +48,12 @@ export async function generate(config: ParityConfig, outDir = COMPOSE_DIR): Prom
   const rendered = renderFiles(topology);
   assertComposeSchema(renderComposeObject(topology, rendered));
   const files = renderAll(topology, rendered);
+  // A DR region and the link between the regions, from the same model (dr.enabled).
+  if (hasDr(config)) {
+    assertComposeSchema(renderComposeObject(buildTopology(config, 'dr')));
+    assertComposeSchema(linkComposeObject(config));
+  }
+  for (const file of renderRegionFiles(config)) files.set(file.path, file);
   const result: GenResult = { topology, written: [], unchanged: [], removed: [] };
   for (const { path, status } of await diffOutput(files, outDir)) {
     const target = join(outDir, path);

@@ -98,9 +98,12 @@ export async function ensureS3Certificate(stateDir: string): Promise<boolean> {
   const secrets = join(stateDir, 'secrets');
   const caDir = join(stateDir, 'ca');
   const [cert, key, ca] = ['s3_tls_cert', 's3_tls_key', 'ca_cert'].map((name) => join(secrets, name)) as [string, string, string];
-  if ((await exists(cert)) && (await exists(key)) && (await exists(ca))) return false;
   const ext = join(caDir, 's3.ext');
-  await writeFile(ext, 'subjectAltName=DNS:s3,DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n');
+  // `link`: the primary reaches the DR region's store through the link between the regions.
+  const extension = 'subjectAltName=DNS:s3,DNS:link,DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n';
+  const current = await readFile(ext, 'utf8').catch(() => '');
+  if ((await exists(cert)) && (await exists(key)) && (await exists(ca)) && current === extension) return false;
+  await writeFile(ext, extension);
   await run(['openssl', 'req', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-keyout', key, '-out', join(caDir, 's3.csr'), '-subj', '/CN=s3']);
   await run([
     'openssl', 'x509', '-req', '-sha256', '-days', '825', '-in', join(caDir, 's3.csr'),

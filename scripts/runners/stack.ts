@@ -34,6 +34,8 @@ export interface ComposeTarget {
   project: string;
   composeDir: string;
   stateDir: string;
+  /** More variables for compose's interpolation (the link's network names). */
+  environment?: Readonly<Record<string, string>>;
 }
 
 export function defaultTarget(): ComposeTarget {
@@ -48,7 +50,7 @@ function composeArgv(target: ComposeTarget, args: string[]): string[] {
 
 function composeEnv(target: ComposeTarget): NodeJS.ProcessEnv {
   // A color deployed on another image keeps it across `make up` (compose reads the variable).
-  return { PARITY_STATE_DIR: target.stateDir, ...colorImageEnvironment(target.stateDir) };
+  return { PARITY_STATE_DIR: target.stateDir, ...colorImageEnvironment(target.stateDir), ...target.environment };
 }
 
 export async function compose(target: ComposeTarget, args: string[], onLine?: (line: string) => void): Promise<string> {

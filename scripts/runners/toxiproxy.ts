@@ -64,3 +64,13 @@ export async function listProxies(api: string): Promise<ProxyView[]> {
 
 /** The proxies with a fault on them: a toxic, or disabled (`down`). */
 export const faultyProxies = (proxies: readonly ProxyView[]): ProxyView[] => proxies.filter((proxy) => proxy.toxics.length > 0 || !proxy.enabled);
+
+/** Point a proxy at another upstream (the link's edge: the local stand-in for a DNS change). */
+export async function setProxyUpstream(api: string, proxy: string, upstream: string): Promise<void> {
+  await call(api, 'POST', `/proxies/${encodeURIComponent(proxy)}`, { upstream });
+}
+
+/** A proxy's upstream and whether it is enabled. */
+export async function readProxy(api: string, proxy: string): Promise<{ upstream: string; enabled: boolean }> {
+  return (await call(api, 'GET', `/proxies/${encodeURIComponent(proxy)}`)) as { upstream: string; enabled: boolean };
+}

@@ -112,6 +112,8 @@ export interface ParityConfig {
   readonly postgres: PostgresConfig;
   /** Continuous backup (pgBackRest to the S3 store over TLS) and the file buckets' copies. */
   readonly backup: BackupConfig;
+  /** A standby region: a second compose project (`<project>-dr`) with a Patroni standby cluster. */
+  readonly dr: DrConfig;
   /** Budgets of the failure drills (`make drill-failover`, …): a drill exits 1 when one is exceeded. */
   readonly drills: DrillsConfig;
   /** Circuit breakers: in every stub (opossum) and at the edge (Traefik's circuitBreaker middleware). */
@@ -289,6 +291,20 @@ export interface BackupConfig {
   };
 }
 
+export interface DrConfig {
+  /**
+   * `make up` also starts the DR region (`compose/dr/`, project `<project>-dr`: its own network,
+   * Traefik, apps, Redis, S3 store and a Patroni standby cluster streaming from the primary's
+   * writer, with the WAL archive as fallback) and the link between the regions (`compose/edge/`:
+   * Toxiproxy carrying the replication, the backup repository and the users' edge address).
+   * The backup repository then lives in the DR region's S3 store (off-site), and the file buckets
+   * are copied there. Needs backup.enabled. @default false
+   */
+  readonly enabled: boolean;
+  /** The users' edge address on this host (the stand-in for DNS): it forwards to the serving region's Traefik. @default 8444 */
+  readonly edgePort: number;
+}
+
 export interface DrillsConfig {
   readonly chaos: {
     /** Requests that failed outright (no fallback) after the expected breakers opened. @default 0 */
@@ -323,6 +339,12 @@ export interface DrillsConfig {
     readonly rpoMs: number;
     /** Writes acknowledged at or before the target that the restored cluster lacks. @default 0 */
     readonly lostWrites: number;
+  };
+  readonly region: {
+    /** Primary region lost → users' writes through the edge succeed in the DR region. @default 30 */
+    readonly rtoSeconds: number;
+    /** Writes acknowledged in the DR region that are missing after failing back. @default 0 */
+    readonly failbackLostWrites: number;
   };
 }
 
@@ -453,7 +475,9 @@ export const DEFAULT_CONFIG: ParityConfig = {
     filesIntervalSeconds: 60,
     alerts: { backupAgeSeconds: 7800, walAgeSeconds: 300, filesAgeSeconds: 600 },
   },
+  dr: { enabled: false, edgePort: 8444 },
   drills: {
+    region: { rtoSeconds: 30, failbackLostWrites: 0 },
     restore: { rtoSeconds: 60, rpoMs: 1000, lostWrites: 0 },
     chaos: { failedAfterOpen: 0, openSeconds: 15, recoverSeconds: 75 },
     failover: { rtoSeconds: 10, apiRecoverySeconds: 15, rejoinSeconds: 30, ackedWritesLost: 0, falseFailovers: 0, switchoverStallMs: 3000 },
@@ -599,9 +623,17 @@ export const CONFIG_SCHEMA: FieldSchema = {
         },
       },
     },
+    dr: { kind: 'object', fields: { enabled: { kind: 'boolean' }, edgePort: { kind: 'port' } } },
     drills: {
       kind: 'object',
       fields: {
+        region: {
+          kind: 'object',
+          fields: {
+            rtoSeconds: { kind: 'number', min: 1, max: 86_400, unit: 'seconds' },
+            failbackLostWrites: { kind: 'number', min: 0, max: 1_000_000, integer: true, unit: 'writes' },
+          },
+        },
         restore: {
           kind: 'object',
           fields: {

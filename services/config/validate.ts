@@ -285,6 +285,10 @@ function checkBackup(config: ParityConfig, positions: Positions): ConfigIssue[] 
   const issues: ConfigIssue[] = [];
   const pos = (path: string) => positions.get(path) ?? {};
   const { backup } = config;
+  if (config.dr.enabled && !backup.enabled) {
+    const path = positions.has('dr.enabled') ? 'dr.enabled' : 'dr';
+    issues.push({ path, ...pos(path), message: 'a DR region needs backup.enabled: true (the standby cluster falls back to the WAL archive, which lives in the DR region)' });
+  }
   if (!backup.enabled) return issues;
   const enabledAt = positions.has('backup.enabled') ? 'backup.enabled' : 'backup';
   if (config.postgres.ha !== 'patroni') {

@@ -2,7 +2,10 @@
  * Topology → the compose file (compose-spec). Pure; key order is fixed by `renderYaml`.
  */
 import { PROJECT, STATE } from '../topology/common.js';
-import type { Topology } from '../topology/index.js';
+import { buildTopology, type Topology } from '../topology/index.js';
+import type { ParityConfig } from '../config/schema.js';
+import { hasDr } from '../topology/region.js';
+import { linkComposeObject, linkProxiesFile } from '../topology/link.js';
 import type { ServiceSpec } from '../topology/types.js';
 import { Document } from 'yaml';
 import { configHash, renderFile, type RenderedFile } from './files.js';
@@ -33,6 +36,7 @@ function renderService(service: ServiceSpec, topology: Topology, files: readonly
     },
     user: service.user,
     dns_opt: service.dnsOptions?.length ? service.dnsOptions : undefined,
+    networks: service.aliases?.length ? { default: { aliases: [...service.aliases] } } : undefined,
     mem_limit: resources?.memory,
     cpus: resources?.cpus,
     labels: {
@@ -48,7 +52,7 @@ function renderService(service: ServiceSpec, topology: Topology, files: readonly
 /** The compose file as an object; `files` are the topology's files, rendered (for the config hashes). */
 export function renderComposeObject(topology: Topology, files: readonly RenderedFile[] = renderFiles(topology)): Record<string, unknown> {
   return {
-    name: PROJECT,
+    name: topology.region === 'dr' ? `${PROJECT}-dr` : PROJECT,
     services: Object.fromEntries(topology.services.map((service) => [service.name, renderService(service, topology, files)])),
     volumes: Object.fromEntries(topology.volumes.map((volume) => [volume, {}])),
     secrets: Object.fromEntries(topology.secrets.map((secret) => [secret, { file: `${STATE}/secrets/${secret}` }])),
@@ -90,4 +94,17 @@ export function renderAll(topology: Topology, rendered: readonly RenderedFile[] 
     ...rendered,
   ];
   return new Map(files.map((file): [string, RenderedFile] => [file.path, file]).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** With a DR region: its project under `dr/`, and the link between the regions under `link/`. */
+export function renderRegionFiles(config: ParityConfig): RenderedFile[] {
+  if (!hasDr(config)) return [];
+  const dr = buildTopology(config, 'dr');
+  const drFiles = [...renderAll(dr).values()].map((file) => ({ ...file, path: `dr/${file.path}` }));
+  const proxies = linkProxiesFile();
+  return [
+    ...drFiles,
+    { path: 'link/compose.yaml', content: renderYaml(linkComposeObject(config), 'services/topology/link.ts (linkComposeObject)'), executable: false },
+    { path: `link/${proxies.path}`, content: `${JSON.stringify(proxies.value, null, 2)}\n`, executable: false },
+  ];
 }

@@ -13,6 +13,7 @@ import type { ParityConfig } from '../config/schema.js';
 import type { AlertRule } from './alerting.js';
 import { DATABASE } from './common.js';
 import type { FileSpec } from './types.js';
+import { hasDr, LINK, LINK_PORTS, type Region } from './region.js';
 
 /** pgBackRest's stanza: the cluster's name in the repository. */
 export const STANZA = 'parity';
@@ -37,15 +38,23 @@ export const CIPHER_SECRET = 'backup_cipher_pass' as const;
 export const backupSecrets = (config: ParityConfig) => [...BACKUP_SECRETS, ...(config.backup.encryption ? [CIPHER_SECRET] : [])];
 
 /** `/etc/pgbackrest/pgbackrest.conf` on every node (secrets come from files: the image's pgbackrest wrapper). */
-export function pgbackrestConfig(config: ParityConfig): string[] {
+/**
+ * Where the repository is: the region's own S3 store, or with a DR region the DR region's store
+ * (off-site), which the primary reaches through the link.
+ */
+export const repositoryEndpoint = (config: ParityConfig, region: Region) =>
+  hasDr(config) && region === 'primary' ? { host: LINK, port: LINK_PORTS['dr-s3'] } : { host: 's3', port: S3_HTTPS_PORT };
+
+export function pgbackrestConfig(config: ParityConfig, region: Region = 'primary'): string[] {
   const { backup } = config;
+  const repo = repositoryEndpoint(config, region);
   return [
     '# pgBackRest: the repository is s3://backups/pgbackrest on the stack\'s S3 store, over HTTPS.',
     '# Keys and the cipher passphrase are read from /run/secrets by /usr/local/bin/pgbackrest.',
     '[global]',
     'repo1-type=s3',
-    'repo1-s3-endpoint=s3',
-    `repo1-storage-port=${S3_HTTPS_PORT}`,
+    `repo1-s3-endpoint=${repo.host}`,
+    `repo1-storage-port=${repo.port}`,
     `repo1-s3-bucket=${BACKUP_BUCKET}`,
     'repo1-s3-region=us-east-1',
     'repo1-s3-uri-style=path',
@@ -90,25 +99,29 @@ export function archiveParameters(config: ParityConfig): Record<string, string> 
 export const RESTORE_COMMAND = `pgbackrest --stanza=${STANZA} archive-get %f "%p"`;
 
 /** The backup agent's settings (environment of each Patroni node). */
-export function agentEnvironment(config: ParityConfig): Record<string, string> {
+export function agentEnvironment(config: ParityConfig, region: Region = 'primary'): Record<string, string> {
   const { backup } = config;
+  // With a DR region the primary copies its file buckets into the DR region's buckets of the same
+  // names (the DR apps serve them); the DR region copies nothing until it is rebuilt as the primary.
+  const toDr = hasDr(config);
   return {
     PARITY_BACKUP_AGENT: '1',
     PGBACKREST_STANZA: STANZA,
     PARITY_BACKUP_FULL_SECONDS: String(backup.fullIntervalSeconds),
     PARITY_BACKUP_DIFF_SECONDS: String(backup.diffIntervalSeconds),
     PARITY_FILES_SECONDS: String(backup.filesIntervalSeconds),
-    PARITY_FILES_BUCKETS: FILE_BUCKETS.join(','),
-    PARITY_FILES_TARGET: `${BACKUP_BUCKET}/${FILES_PREFIX}`,
+    PARITY_FILES_BUCKETS: toDr && region === 'dr' ? '' : FILE_BUCKETS.join(','),
+    PARITY_FILES_TARGET: toDr ? '' : `${BACKUP_BUCKET}/${FILES_PREFIX}`,
     PARITY_S3_ENDPOINT: `https://s3:${S3_HTTPS_PORT}`,
+    ...(toDr ? { PARITY_FILES_TARGET_ENDPOINT: `https://${LINK}:${LINK_PORTS['dr-s3']}` } : {}),
     PARITY_PG_USER: DATABASE.user,
     PARITY_BACKUP_METRICS_PORT: String(BACKUP_METRICS_PORT),
   };
 }
 
-export function backupFiles(config: ParityConfig): FileSpec[] {
+export function backupFiles(config: ParityConfig, region: Region = 'primary'): FileSpec[] {
   if (!config.backup.enabled) return [];
-  return [{ path: 'pgbackrest/pgbackrest.conf', format: 'config', value: pgbackrestConfig(config), source: 'services/topology/backup.ts' }];
+  return [{ path: 'pgbackrest/pgbackrest.conf', format: 'config', value: pgbackrestConfig(config, region), source: 'services/topology/backup.ts' }];
 }
 
 /** The agents' /metrics on the Patroni nodes (`postgres-1` …). */

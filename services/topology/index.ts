@@ -18,9 +18,12 @@ import { redisService } from './redis.js';
 import { s3Service } from './s3.js';
 import { traefikFiles, traefikService } from './traefik.js';
 import type { FileSpec, ServiceSpec } from './types.js';
+import { hasDr, regionAlias, type Region } from './region.js';
 
 export interface Topology {
   readonly config: ParityConfig;
+  /** Which region this is: the primary (`make up`'s project), or the standby region (`dr.enabled`). */
+  readonly region: Region;
   readonly services: readonly ServiceSpec[];
   /** Files beside compose.yaml, described; services/render/ writes them out. */
   readonly files: readonly FileSpec[];
@@ -51,20 +54,20 @@ export function imagesFor(config: ParityConfig) {
   } as const;
 }
 
-export function buildTopology(config: ParityConfig): Topology {
+export function buildTopology(config: ParityConfig, region: Region = 'primary'): Topology {
   const running = profileServices(config);
   const images = imagesFor(config);
   const colors: Color[] = ['blue', 'green'];
 
   const services: ServiceSpec[] = [
-    traefikService(config, images.traefik),
+    withAlias(traefikService(config, images.traefik), config, region, 'traefik'),
     authService(config, images.stubs, running),
     ...APP_SERVICES.flatMap((app) => colors.map((color) => appService(app, color, config, images.stubs, running))),
     ...(config.postgres.ha === 'patroni'
       ? [
           ...etcdServices(images.etcd),
-          ...patroniServices(config, images.patroni),
-          ...haproxyServices(config, images.haproxy),
+          ...patroniServices(config, images.patroni, region),
+          ...haproxyServices(config, images.haproxy, region),
         ]
       : [postgresPrimary(config, images.postgres), postgresReplica(config, images.postgres)]),
     redisService(config, images.redis),
@@ -73,10 +76,10 @@ export function buildTopology(config: ParityConfig): Topology {
   ];
   const files: FileSpec[] = [
     ...traefikFiles(config),
-    ...(config.postgres.ha === 'patroni' ? patroniFiles(config) : postgresFiles()),
+    ...(config.postgres.ha === 'patroni' ? patroniFiles(config, region) : postgresFiles()),
     ...(running.has('toxiproxy') ? toxiproxyFiles(config, running) : []),
   ];
-  if (running.has('s3')) services.push(s3Service(config, images.s3));
+  if (running.has('s3')) services.push(withAlias(s3Service(config, images.s3), config, region, 's3'));
   if (running.has('prometheus')) {
     services.push(prometheusService(config, images.prometheus, running), alertmanagerService(config, images.alertmanager));
     services.push(...exporterServices(config, { postgres: images.postgresExporter, redis: images.redisExporter, node: images.nodeExporter }, running));
@@ -89,7 +92,14 @@ export function buildTopology(config: ParityConfig): Topology {
   // Grafana's provisioning is generated whatever the profile, so enabling it later is one line of config.
   files.push(...grafanaFiles());
 
+  // The DR region publishes nothing on fixed host ports (the primary holds them): ephemeral loopback ports.
+  if (region === 'dr') services.splice(0, services.length, ...services.map((service) => (service.ports ? { ...service, ports: service.ports.map((port) => ({ bind: '127.0.0.1', container: port.container })) } : service)));
   const secrets = SECRETS.filter((secret) => services.some((service) => service.secrets?.includes(secret)));
   const volumes = [...new Set(services.flatMap((service) => (service.volumes ?? []).map((v) => v.split(':')[0]!).filter((source) => /^[a-z][a-z0-9-]*$/.test(source))))].sort();
-  return { config, services, files, secrets, volumes };
+  return { config, region, services, files, secrets, volumes };
+}
+
+/** With a DR region, the services the link reaches carry a name unique to their region (`primary-s3`). */
+function withAlias(service: ServiceSpec, config: ParityConfig, region: Region, as: 's3' | 'traefik'): ServiceSpec {
+  return hasDr(config) ? { ...service, aliases: [regionAlias(region, as)] } : service;
 }

@@ -9,6 +9,7 @@ import { DATABASE, hostFor, publish } from './common.js';
 import type { AlertRule } from './alerting.js';
 import { httpHealth, type FileSpec, type ServiceSpec } from './types.js';
 import { agentEnvironment, archiveParameters, backupFiles, backupScrapeJob, backupSecrets, RESTORE_COMMAND } from './backup.js';
+import { hasDr, regionAlias, standbySource, type Region } from './region.js';
 
 /** Patroni's REST API (health, role checks for HAProxy, /cluster, /switchover, /metrics). */
 export const PATRONI_REST_PORT = 8008;
@@ -57,14 +58,15 @@ export function etcdServices(image: string): ServiceSpec[] {
   }));
 }
 
-export function patroniServices(config: ParityConfig, image: string): ServiceSpec[] {
+export function patroniServices(config: ParityConfig, image: string, region: Region = 'primary'): ServiceSpec[] {
   return patroniNodes(config).map((node) => ({
     name: node,
     logical: 'postgres',
     tier: 'data',
     image,
     // The image's entrypoint (secrets from files, stale postmaster.pid cleared) runs Patroni with this file.
-    command: ['/etc/parity/patroni/patroni.yml'],
+    // With a DR region, PARITY_PATRONI_CONFIG=patroni-standby.yml bootstraps an empty cluster as a standby of the other region (failing back).
+    command: [hasDr(config) ? '/etc/parity/patroni/${PARITY_PATRONI_CONFIG:-patroni.yml}' : '/etc/parity/patroni/patroni.yml'],
     environment: {
       POSTGRES_DB: DATABASE.name,
       PATRONI_NAME: node,
@@ -72,7 +74,7 @@ export function patroniServices(config: ParityConfig, image: string): ServiceSpe
       PATRONI_POSTGRESQL_CONNECT_ADDRESS: `${node}:5432`,
       PATRONI_SUPERUSER_PASSWORD_FILE: '/run/secrets/postgres_password',
       PATRONI_REPLICATION_PASSWORD_FILE: '/run/secrets/replication_password',
-      ...(config.backup.enabled ? agentEnvironment(config) : {}),
+      ...(config.backup.enabled ? agentEnvironment(config, region) : {}),
     },
     // The REST API on an ephemeral loopback port: drills and `make status` read /cluster there.
     ports: [{ bind: '127.0.0.1', container: PATRONI_REST_PORT }],
@@ -86,7 +88,7 @@ export function patroniServices(config: ParityConfig, image: string): ServiceSpe
 }
 
 /** The two HAProxy endpoints; each publishes its port on the host (`ports.postgres`, `ports.postgresReplica`). */
-export function haproxyServices(config: ParityConfig, image: string): ServiceSpec[] {
+export function haproxyServices(config: ParityConfig, image: string, region: Region = 'primary'): ServiceSpec[] {
   const endpoint = (name: 'postgres-writer' | 'postgres-reader', hostPort: number, what: string): ServiceSpec => ({
     name,
     logical: name,
@@ -99,12 +101,14 @@ export function haproxyServices(config: ParityConfig, image: string): ServiceSpe
     dependsOn: Object.fromEntries(patroniNodes(config).map((node) => [node, 'service_started'])),
     healthcheck: { ...httpHealth(HAPROXY_ADMIN_PORT, '/health'), interval: '2s', startPeriod: '60s' },
     url: `postgresql://${DATABASE.user}@${hostFor(config)}:${hostPort}/${DATABASE.name} (${what})`,
+    // The other region's standby cluster streams from this writer, through the link.
+    ...(hasDr(config) && name === 'postgres-writer' ? { aliases: [regionAlias(region, 'postgres')] } : {}),
   });
   return [endpoint('postgres-writer', config.ports.postgres, 'writer: the Patroni leader'), endpoint('postgres-reader', config.ports.postgresReplica, 'reader: replicas, else the leader')];
 }
 
 /** Patroni's config, shared by every node (each node's name and addresses come from its environment). */
-export function patroniConfig(config: ParityConfig): object {
+export function patroniConfig(config: ParityConfig, region: Region = 'primary', standby = false): object {
   return {
     scope: PATRONI_SCOPE,
     namespace: '/parity/',
@@ -116,7 +120,7 @@ export function patroniConfig(config: ParityConfig): object {
     bootstrap: {
       // Applied when the cluster is first created; `make up` and the drills PATCH /config to
       // keep a running cluster in line with parity.yaml.
-      dcs: dynamicConfig(config),
+      dcs: standby ? { ...dynamicConfig(config), standby_cluster: standbyCluster(region) } : dynamicConfig(config),
       initdb: [{ encoding: 'UTF8' }, { locale: 'en_US.UTF-8' }, 'data-checksums'],
       pg_hba: [
         'local all all trust',
@@ -146,6 +150,14 @@ export function patroniConfig(config: ParityConfig): object {
     // No /dev/watchdog in a container; without this Patroni warns on every loop.
     watchdog: { mode: 'off' },
   };
+}
+
+/**
+ * A standby cluster follows the other region's writer through the link (streaming; the WAL archive
+ * as fallback). Patroni runs it with a standby leader; removing this key promotes it.
+ */
+export function standbyCluster(region: Region): Record<string, unknown> {
+  return { ...standbySource(region), create_replica_methods: ['basebackup'], restore_command: RESTORE_COMMAND };
 }
 
 /** The settings Patroni keeps in etcd (`PATCH /config` changes them on a running cluster). */
@@ -220,12 +232,15 @@ const adminFrontend = (condition: string) => [
   '  http-request use-service prometheus-exporter if { path /metrics }',
 ];
 
+/** Patroni's check for "the node that leads": with a DR region also a standby leader (`/leader`), so a standby region's writer has a server. */
+const leaderCheck = (config: ParityConfig) => (hasDr(config) ? '/leader' : '/primary');
+
 export function haproxyWriterConfig(config: ParityConfig): string[] {
   return [
     ...haproxyCommon('postgres-writer: only the Patroni leader (REST /primary answers 200 on the leader alone). OPTIONS, not GET: Patroni then sends only a status line, which HAProxy reads whole before closing (GET logs a reset traceback per check).'),
     'listen postgres',
     '  bind :5432',
-    ...checkedServers(config, '/primary'),
+    ...checkedServers(config, leaderCheck(config)),
     ...adminFrontend('{ nbsrv(postgres) lt 1 }'),
   ];
 }
@@ -243,18 +258,20 @@ export function haproxyReaderConfig(config: ParityConfig): string[] {
     ...checkedServers(config, '/replica?lag=1MB'),
     '',
     'backend leader',
-    ...checkedServers(config, '/primary'),
+    ...checkedServers(config, leaderCheck(config)),
     ...adminFrontend('{ nbsrv(replicas) lt 1 } { nbsrv(leader) lt 1 }'),
   ];
 }
 
-export function patroniFiles(config: ParityConfig): FileSpec[] {
+export function patroniFiles(config: ParityConfig, region: Region = 'primary'): FileSpec[] {
   const source = 'services/topology/patroni.ts';
   return [
-    { path: 'patroni/patroni.yml', format: 'yaml', value: patroniConfig(config), source },
+    // The DR region bootstraps as a standby of the primary; the primary, rebuilt to fail back, as a standby of the DR region.
+    { path: 'patroni/patroni.yml', format: 'yaml', value: patroniConfig(config, region, region === 'dr'), source },
+    ...(hasDr(config) && region === 'primary' ? [{ path: 'patroni/patroni-standby.yml', format: 'yaml' as const, value: patroniConfig(config, region, true), source }] : []),
     { path: 'haproxy/postgres-writer.cfg', format: 'config', value: haproxyWriterConfig(config), source },
     { path: 'haproxy/postgres-reader.cfg', format: 'config', value: haproxyReaderConfig(config), source },
-    ...backupFiles(config),
+    ...backupFiles(config, region),
   ];
 }
 

@@ -60,6 +60,8 @@ export interface ServiceSpec {
    * kept a partitioned leader writable for 20–30 s in a prototype, long after another was promoted.
    */
   readonly dnsOptions?: readonly string[];
+  /** More names on the project's network (a region's `primary-postgres`, reached from the link between regions). */
+  readonly aliases?: readonly string[];
   readonly color?: Color;
   /** What a person opens or connects to, for the status table. */
   readonly url?: string;

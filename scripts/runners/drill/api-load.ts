@@ -66,16 +66,16 @@ export function startApiLoad(options: ApiLoadOptions): StartedApiLoad {
   let stopped = false;
   let written = 0;
   const isStopped = () => stopped;
-  const record = async (kind: 'read' | 'write', path: string, send: () => ReturnType<HttpClient>) => {
+  const record = async (kind: 'read' | 'write', path: string, send: () => ReturnType<HttpClient>, seq?: number) => {
     const startedAt = options.now();
     const route = path.split('?')[0]!;
     try {
       const response = await send();
       const outcome = classify(response.status, response.headers);
       const detail = outcome === 'failed' ? `HTTP ${response.status}` : outcome === 'fallback' ? fallbackOf(response.headers) : undefined;
-      options.onSample({ kind, atMs: startedAt, lane: 'api', outcome, latencyMs: options.now() - startedAt, status: response.status, route, ...(detail ? { detail } : {}) });
+      options.onSample({ kind, atMs: startedAt, lane: 'api', outcome, latencyMs: options.now() - startedAt, status: response.status, route, ...(detail ? { detail } : {}), ...(seq !== undefined ? { seq } : {}) });
     } catch (error) {
-      options.onSample({ kind, atMs: startedAt, lane: 'api', outcome: 'failed', latencyMs: options.now() - startedAt, route, detail: (error as Error).message.slice(0, 120) });
+      options.onSample({ kind, atMs: startedAt, lane: 'api', outcome: 'failed', latencyMs: options.now() - startedAt, route, detail: (error as Error).message.slice(0, 120), ...(seq !== undefined ? { seq } : {}) });
     }
   };
   const readHeaders: Record<string, string> = options.authenticatedReads && options.token ? { authorization: `Bearer ${options.token}` } : {};
@@ -86,9 +86,13 @@ export function startApiLoad(options: ApiLoadOptions): StartedApiLoad {
   );
   const writes = paced(options.token ? (options.writesPerSecond ?? 0) : 0, isStopped, () => {
     written += 1;
-    const body = JSON.stringify({ title: `${options.writeTag} #${written}`, startsAt: new Date(Date.now() + 86_400_000).toISOString() });
-    return record('write', '/api/events', () =>
-      options.http(`${options.base}/api/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${options.token}` }, body, timeoutMs: 5000 }),
+    const seq = written;
+    const body = JSON.stringify({ title: `${options.writeTag} #${seq}`, startsAt: new Date(Date.now() + 86_400_000).toISOString() });
+    return record(
+      'write',
+      '/api/events',
+      () => options.http(`${options.base}/api/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${options.token}` }, body, timeoutMs: 5000 }),
+      seq,
     );
   });
   return {

@@ -31,6 +31,8 @@ CHECK_SECONDS = float(ENV.get("PARITY_BACKUP_CHECK_SECONDS", "10"))
 FILES_SECONDS = int(ENV.get("PARITY_FILES_SECONDS", "60"))
 FILES_BUCKETS = [b for b in ENV.get("PARITY_FILES_BUCKETS", "").split(",") if b]
 FILES_TARGET = ENV.get("PARITY_FILES_TARGET", "backups/files")
+# Another S3 store to copy into (a DR region's, through the link); empty: the same store.
+FILES_TARGET_ENDPOINT = ENV.get("PARITY_FILES_TARGET_ENDPOINT", "")
 PORT = int(ENV.get("PARITY_BACKUP_METRICS_PORT", "9854"))
 PATRONI = ENV.get("PARITY_PATRONI_URL", "http://127.0.0.1:8008")
 PG_DATA = ENV.get("PARITY_PG_DATA", "/var/lib/postgresql/data/pgdata")
@@ -142,16 +144,16 @@ def rclone_env():
     def secret(name):
         with open(os.path.join(SECRETS, name)) as handle:
             return handle.read().strip()
-    env.update({
-        "RCLONE_CONFIG_REPO_TYPE": "s3",
-        "RCLONE_CONFIG_REPO_PROVIDER": "Other",
-        "RCLONE_CONFIG_REPO_ENDPOINT": S3_ENDPOINT,
-        "RCLONE_CONFIG_REPO_ACCESS_KEY_ID": secret("s3_access_key"),
-        "RCLONE_CONFIG_REPO_SECRET_ACCESS_KEY": secret("s3_secret_key"),
-        "RCLONE_CONFIG_REPO_REGION": "us-east-1",
-        "RCLONE_CA_CERT": os.path.join(SECRETS, "ca_cert"),
-        "RCLONE_CONFIG": "/dev/null",
-    })
+    for remote, endpoint in (("REPO", S3_ENDPOINT), ("TARGET", FILES_TARGET_ENDPOINT or S3_ENDPOINT)):
+        env.update({
+            f"RCLONE_CONFIG_{remote}_TYPE": "s3",
+            f"RCLONE_CONFIG_{remote}_PROVIDER": "Other",
+            f"RCLONE_CONFIG_{remote}_ENDPOINT": endpoint,
+            f"RCLONE_CONFIG_{remote}_ACCESS_KEY_ID": secret("s3_access_key"),
+            f"RCLONE_CONFIG_{remote}_SECRET_ACCESS_KEY": secret("s3_secret_key"),
+            f"RCLONE_CONFIG_{remote}_REGION": "us-east-1",
+        })
+    env.update({"RCLONE_CA_CERT": os.path.join(SECRETS, "ca_cert"), "RCLONE_CONFIG": "/dev/null"})
     return env
 
 
@@ -159,7 +161,8 @@ def copy_files():
     env = rclone_env()
     for bucket in FILES_BUCKETS:
         started = time.time()
-        result = subprocess.run(["rclone", "sync", f"repo:{bucket}", f"repo:{FILES_TARGET}/{bucket}", "--s3-no-check-bucket", "--retries", "1", "--stats", "0"],
+        destination = f"target:{FILES_TARGET}/{bucket}" if FILES_TARGET else f"target:{bucket}"
+        result = subprocess.run(["rclone", "sync", f"repo:{bucket}", destination, "--s3-no-check-bucket", "--retries", "1", "--stats", "0"],
                                 capture_output=True, text=True, env=env, timeout=600)
         with state_lock:
             if result.returncode == 0:

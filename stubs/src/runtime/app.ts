@@ -323,7 +323,8 @@ export async function migrateUntilDone(context: StubContext, definition: StubDef
     context.migration.attempts += 1;
     try {
       context.migration.result = await runMigrations(context.db.primary, context.settings.service, definition.migrations);
-      await definition.afterMigrations?.(context);
+      // On a standby (a DR region before promotion) what afterMigrations writes came by replication.
+      if (!context.migration.result.standby) await definition.afterMigrations?.(context);
       context.migration.done = true;
       const { applied, alreadyApplied, waitedForLockMs } = context.migration.result;
       log(`migrations: ${applied.length ? `applied ${applied.join(', ')}` : 'nothing to apply'} (${alreadyApplied} already applied, waited ${waitedForLockMs} ms for the lock)`);

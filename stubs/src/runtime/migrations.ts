@@ -19,11 +19,21 @@ export interface MigrationResult {
   readonly applied: readonly string[];
   readonly alreadyApplied: number;
   readonly waitedForLockMs: number;
+  /** The database was a read-only standby: nothing applied, nothing to apply. */
+  readonly standby?: boolean;
 }
 
 export async function runMigrations(pool: pg.Pool, service: string, migrations: readonly Migration[]): Promise<MigrationResult> {
   const client = await pool.connect();
   try {
+    // A standby region's database is read-only until it is promoted: its schema came by
+    // replication, so the service may serve reads once every migration is already there.
+    if ((await client.query<{ standby: boolean }>('SELECT pg_is_in_recovery() AS standby')).rows[0]?.standby) {
+      const done = new Set((await client.query<{ id: number }>("SELECT id FROM parity_migrations WHERE service = $1", [service]).catch(() => ({ rows: [] as { id: number }[] }))).rows.map((row) => row.id));
+      const missing = migrations.filter((migration) => !done.has(migration.id)).map((migration) => `${migration.id}-${migration.name}`);
+      if (missing.length) throw new Error(`the database is a read-only standby and lacks migrations ${missing.join(', ')} (they apply once it is promoted)`);
+      return { applied: [], alreadyApplied: done.size, waitedForLockMs: 0, standby: true };
+    }
     await client.query('BEGIN');
     const started = performance.now();
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);

@@ -1,0 +1,81 @@
+/**
+ * The region drill's figures, pure: per-phase times from the drill's markers (the primary region
+ * lost → detected → DR promoted → DR apps ready → traffic switched → validated; then the fail
+ * back), users' failed requests, and the writes lost by sequence number, against the budgets.
+ */
+import type { DrillsConfig } from '../config/schema.js';
+import type { Figure, Marker, Sample } from './model.js';
+
+/** The drill's moments, in order; each phase's figure is the time from the previous one. */
+export const REGION_MOMENTS = ['primary region lost', 'loss detected', 'DR promoted', 'DR apps ready', 'traffic switched to DR', 'validated in DR'] as const;
+export const FAILBACK_MOMENTS = ['failback: primary rebuilt as a standby of DR', 'failback: DR demoted', 'failback: primary promoted', 'failback: traffic switched to the primary', 'failback: validated'] as const;
+
+export interface RegionObservations {
+  readonly markers: readonly Marker[];
+  readonly samples: readonly Sample[];
+  /** Acknowledged API writes (sequence numbers) before the loss that the DR region lacks after promotion (null: not checked). */
+  readonly lostAtFailover: number | null;
+  /** Acknowledged writes (any time) missing from the primary after failing back (null: no failback). */
+  readonly lostAtFailback: number | null;
+  /** The loss minus the newest complete copy of the file buckets into the DR region (ms; null: never copied). */
+  readonly filesRpoMs: number | null;
+  /** Failback ran (its figures are required then). */
+  readonly failback: boolean;
+}
+
+const at = (markers: readonly Marker[], name: string) => markers.find((m) => m.name === name)?.atMs;
+
+/** Writes only: the users' POSTs through the edge, in a window. */
+const failedWrites = (samples: readonly Sample[], fromMs: number | undefined, toMs: number | undefined) =>
+  fromMs === undefined ? null : samples.filter((s) => s.route === '/api/events' && s.seq !== undefined && s.outcome === 'failed' && s.atMs >= fromMs && (toMs === undefined || s.atMs <= toMs)).length;
+
+export function regionFigures(observed: RegionObservations, budgets: DrillsConfig['region']): Figure[] {
+  const { markers } = observed;
+  const lost = at(markers, REGION_MOMENTS[0]);
+  const phase = (name: string, from: string, to: string, how: string): Figure => {
+    const start = at(markers, from);
+    const end = at(markers, to);
+    return { name, value: start !== undefined && end !== undefined ? Math.round(end - start) : null, unit: 'ms', required: true, how };
+  };
+  const validated = at(markers, REGION_MOMENTS[5]);
+  const figures: Figure[] = [
+    phase('detection', REGION_MOMENTS[0], REGION_MOMENTS[1], 'kill → 3 failed probes of the primary\'s Traefik in a row (every 250 ms)'),
+    phase('promotion', REGION_MOMENTS[1], REGION_MOMENTS[2], 'standby_cluster removed (Patroni PATCH /config) → the DR leader writable'),
+    phase('apps ready', REGION_MOMENTS[2], REGION_MOMENTS[3], 'DR leader writable → a POST /api/events through the DR Traefik succeeds'),
+    phase('traffic switched', REGION_MOMENTS[3], REGION_MOMENTS[4], 'the edge repointed to the DR Traefik (the link\'s edge proxy, like a DNS change)'),
+    phase('validated', REGION_MOMENTS[4], REGION_MOMENTS[5], 'first user write through the edge acknowledged by the DR region'),
+    {
+      name: 'RTO (region lost → users write again)',
+      value: lost !== undefined && validated !== undefined ? Math.round(validated - lost) : null,
+      unit: 'ms',
+      budget: budgets.rtoSeconds * 1000,
+      required: true,
+      how: 'the sum of the phases above',
+    },
+    { name: 'user writes failed during the switch', value: failedWrites(observed.samples, lost, validated), unit: 'count', how: 'POST /api/events through the edge, from the loss to validation' },
+    {
+      name: 'RPO: acked writes lost with the primary region',
+      value: observed.lostAtFailover,
+      unit: 'count',
+      required: true,
+      how: 'acknowledged sequence numbers missing in the DR region after promotion (cross-region replication is asynchronous)',
+    },
+    { name: 'files RPO', value: observed.filesRpoMs, unit: 'ms', how: 'the loss − the last complete copy of images and documents into the DR region' },
+  ];
+  if (observed.failback) {
+    const back = at(markers, FAILBACK_MOMENTS[1]);
+    const backValidated = at(markers, FAILBACK_MOMENTS[4]);
+    figures.push(
+      phase('failback: rebuild the primary from DR', REGION_MOMENTS[5], FAILBACK_MOMENTS[0], 'primary region started with fresh database volumes, cloned from the DR writer through the link'),
+      {
+        name: 'failback write stall',
+        value: back !== undefined && backValidated !== undefined ? Math.round(backValidated - back) : null,
+        unit: 'ms',
+        required: true,
+        how: 'DR demoted → the first user write through the edge acknowledged by the primary',
+      },
+      { name: 'failback: acked writes lost', value: observed.lostAtFailback, unit: 'count', budget: budgets.failbackLostWrites, required: true, how: 'every acknowledged sequence number, looked up on the primary after failing back' },
+    );
+  }
+  return figures;
+}

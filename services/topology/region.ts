@@ -1,0 +1,50 @@
+/**
+ * Two regions from one model: `primary` (the compose project `parity`) and `dr` (`parity-dr`),
+ * each on its own network, joined only by the link (`compose/edge/`: one Toxiproxy attached to
+ * both networks). Every cross-region path goes through the link, so cutting it is one switch,
+ * and each region reaches the other by a name that is unique on its own network (`link`).
+ *
+ * Through the link:
+ *  - the DR standby cluster streams from the primary's writer (`link:15432`), and a rebuilt
+ *    primary streams back from the DR writer (`link:15433`) when failing back;
+ *  - the backup repository and the file copies live in the DR region's S3 store (`link:18443`);
+ *  - users reach whichever region serves through the edge address (`link:9443` → that region's
+ *    Traefik, published on the host as `dr.edgePort`): the drill repoints it like DNS.
+ */
+import type { ParityConfig } from '../config/schema.js';
+
+export type Region = 'primary' | 'dr';
+export const REGIONS: readonly Region[] = ['primary', 'dr'];
+export const otherRegion = (region: Region): Region => (region === 'primary' ? 'dr' : 'primary');
+
+/** The link's service name, and the name each region's network knows it by. */
+export const LINK = 'link';
+/** The link's listeners (Toxiproxy proxies). */
+export const LINK_PORTS = { 'primary-postgres': 15432, 'dr-postgres': 15433, 'dr-s3': 18443, edge: 9443 } as const;
+export type LinkProxy = keyof typeof LINK_PORTS;
+export const LINK_API_PORT = 8474;
+
+/** The names a region's services carry on its own network, for the link to reach them. */
+export const regionAlias = (region: Region, service: 'postgres' | 's3' | 'traefik') => `${region}-${service}`;
+
+/** The compose project of a region, from the primary's. */
+export const regionProject = (primaryProject: string, region: Region) => (region === 'dr' ? `${primaryProject}-dr` : primaryProject);
+/** The link's own compose project. */
+export const linkProject = (primaryProject: string) => `${primaryProject}-link`;
+
+/** The proxies of the link (Toxiproxy's config file): upstreams by the regions' aliases. */
+export function linkProxies(): object[] {
+  const proxy = (name: LinkProxy, upstream: string) => ({ name, listen: `0.0.0.0:${LINK_PORTS[name]}`, upstream, enabled: true });
+  return [
+    proxy('primary-postgres', `${regionAlias('primary', 'postgres')}:5432`),
+    proxy('dr-postgres', `${regionAlias('dr', 'postgres')}:5432`),
+    proxy('dr-s3', `${regionAlias('dr', 's3')}:8443`),
+    proxy('edge', `${regionAlias('primary', 'traefik')}:443`),
+  ];
+}
+
+/** Where a region's Patroni cluster streams from when it is a standby cluster (the other region's writer, through the link). */
+export const standbySource = (region: Region) => ({ host: LINK, port: LINK_PORTS[region === 'dr' ? 'primary-postgres' : 'dr-postgres'] });
+
+/** Regions are on when the config asks for a DR region. */
+export const hasDr = (config: ParityConfig) => config.dr.enabled;
