@@ -7,9 +7,12 @@ import { BACKUP_TYPES, type BackupSet, type Repository } from './catalog.js';
 
 const MIB = 1024 * 1024;
 
-/** Bytes as MiB with one decimal: the unit and rounding of pgBackRest's own `info` (which writes "MB"). */
+/**
+ * Bytes as MiB with one decimal: the unit and rounding of pgBackRest's own `info` (which writes
+ * "MB"). A few bytes are `<0.1 MiB`, not `0.0 MiB`: a diff of an idle database adds some.
+ */
 export function formatMiB(bytes: number): string {
-  return `${(bytes / MIB).toFixed(1)} MiB`;
+  return bytes > 0 && bytes < 0.05 * MIB ? '<0.1 MiB' : `${(bytes / MIB).toFixed(1)} MiB`;
 }
 
 /** `2026-11-28T16:26:20Z`: UTC, to the second. */

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { baseSetFor, defaultBackupType, parseBackupType, parseInfo, parseRestoreTarget, type Repository } from '../../services/backup/catalog.js';
-import { backupProgressLine, formatAge, formatRepository } from '../../services/backup/format.js';
+import { backupProgressLine, formatAge, formatMiB, formatRepository } from '../../services/backup/format.js';
 import { BackupInputError } from '../../services/errors.js';
+import { pgbackrestError } from '../../scripts/runners/backup.js';
 
 /** `pgbackrest info --output=json` from the dev stack: a full set and a diff on it. */
 const SAMPLE = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'backup', 'info.json'), 'utf8');
@@ -150,6 +151,16 @@ describe('backup catalog: the table', () => {
   });
 
   it.each([
+    [0, '0.0 MiB'],
+    [576, '<0.1 MiB'],
+    [52_428, '<0.1 MiB'],
+    [52_429, '0.1 MiB'],
+    [31_321_687, '29.9 MiB'],
+  ])('GIVEN %i bytes THEN "%s"', (bytes, text) => {
+    expect(formatMiB(bytes)).toBe(text);
+  });
+
+  it.each([
     [0, '0 s ago'],
     [-5, '0 s ago'],
     [59, '59 s ago'],
@@ -176,5 +187,25 @@ describe('backup progress: pgBackRest\'s console lines', () => {
     ['', undefined],
   ])('GIVEN %j THEN %j', (line, shown) => {
     expect(backupProgressLine(line)).toBe(shown);
+  });
+});
+
+describe('backup runner: what pgBackRest said went wrong', () => {
+  it('GIVEN its ERROR line among others THEN that line, without timestamp and process id', () => {
+    expect(pgbackrestError('P00   INFO: backup command begin 2.45\n2026-11-28 16:50:01.123 P00  ERROR: [082]: WAL segment 000000010000000000000009 was not archived before the 60000ms timeout\n')).toBe(
+      'ERROR: [082]: WAL segment 000000010000000000000009 was not archived before the 60000ms timeout',
+    );
+  });
+
+  it('GIVEN a lock held by another command THEN whose it likely is and what to do', () => {
+    // As seen on the dev stack: make backup while another backup ran.
+    expect(pgbackrestError("ERROR: [050]: unable to acquire lock on file '/tmp/pgbackrest/parity-backup.lock': Resource temporarily unavailable\n")).toBe(
+      "ERROR: [050]: unable to acquire lock on file '/tmp/pgbackrest/parity-backup.lock': Resource temporarily unavailable (another pgBackRest command holds the stanza's lock: a backup the agent scheduled, or another make backup; try again when it ends)",
+    );
+  });
+
+  it('GIVEN no ERROR line THEN the last three lines, or that there was no output', () => {
+    expect(pgbackrestError('a\nb\n\nc\nd\n')).toBe('b / c / d');
+    expect(pgbackrestError(' \n')).toBe('no output');
   });
 });
