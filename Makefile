@@ -60,7 +60,7 @@ bench-images: node_modules engine ## benchmark: cold bake per image, warm re-run
 clean-images: node_modules ## remove the images Parity built locally (label dev.parity.built-locally=true)
 	@$(TSX) scripts/bench-images.ts --remove-only
 
-.PHONY: gen gen-check compose-validator up down clean status logs seed
+.PHONY: gen gen-check compose-validator up down clean status logs seed backup backups
 # The generator runs from a cached esbuild bundle, rebuilt when any of its inputs changes
 # (scripts/run-bundled.mjs): tsx would cost more than the whole run. --no-opt: a run is over
 # before TurboFan's optimized code pays back its compile time (measured: ~80 ms less CPU).
@@ -86,6 +86,12 @@ clean: node_modules ## down + volumes + generated state (secrets, CA, dynamic co
 
 seed: node_modules ## load the demo data set through the platform's APIs (idempotent; make up does it on an empty platform)
 	@$(TSX) scripts/seed.ts
+
+backup: node_modules ## a pgBackRest backup now, on the Patroni leader (TYPE=full|diff|incr; default diff once a full exists, else full)
+	@$(TSX) scripts/backup.ts backup $(if $(TYPE),--type "$(TYPE)")
+
+backups: node_modules ## the backup repository: sets, ages, sizes, WAL archive range (FORMAT=json for machines)
+	@$(TSX) scripts/backup.ts list $(if $(FORMAT),--format "$(FORMAT)")
 
 status: node_modules ## the status table (FORMAT=json for machines)
 	@$(TSX) scripts/stack.ts status $(if $(FORMAT),--format $(FORMAT))

@@ -32,11 +32,15 @@ export async function leaderNode(target: ComposeTarget, config: ParityConfig): P
   return view.leader;
 }
 
+/** pgBackRest's error 50 names a lock file; say whose it is likely to be. */
+const LOCK_HINT = ' (another pgBackRest command holds the stanza\'s lock: a backup the agent scheduled, or another make backup; try again when it ends)';
+
 /** The last lines pgBackRest wrote that say what went wrong (its ERROR line first). */
 export function pgbackrestError(output: string): string {
   const lines = output.split('\n').map((line) => line.trim()).filter(Boolean);
   const error = lines.find((line) => /ERROR: \[\d+\]/.test(line));
-  return error ? error.replace(/^.*?ERROR: /, 'ERROR: ') : lines.slice(-3).join(' / ') || 'no output';
+  if (!error) return lines.slice(-3).join(' / ') || 'no output';
+  return `${error.replace(/^.*?ERROR: /, 'ERROR: ')}${/ERROR: \[050\]/.test(error) ? LOCK_HINT : ''}`;
 }
 
 /** `pgbackrest ARGS` in a container (the stanza comes from PGBACKREST_STANZA or is passed). */
@@ -47,12 +51,16 @@ export async function pgbackrest(container: string, args: readonly string[], onL
   return result.stdout;
 }
 
+/** The repository as pgBackRest in `container` reads it. */
+async function readCatalog(container: string): Promise<Repository> {
+  return parseInfo(await pgbackrest(container, ['info', '--output=json'], undefined, 60_000), STANZA);
+}
+
 /** The repository as any running Patroni node reads it. */
 export async function readRepository(target: ComposeTarget, config: ParityConfig): Promise<Repository> {
   requireBackups(config);
   const node = await leaderNode(target, config).catch(() => patroniNodes(config)[0]!);
-  const json = await pgbackrest(await containerOf(target, node), ['info', '--output=json'], undefined, 60_000);
-  return parseInfo(json, STANZA);
+  return readCatalog(await containerOf(target, node));
 }
 
 /** A backup now, on the leader; resolves with the new set. */
@@ -62,9 +70,10 @@ export async function takeBackup(target: ComposeTarget, config: ParityConfig, ty
   const container = await containerOf(target, leader);
   // Idempotent: a cluster whose agent hasn't created the stanza yet gets it now.
   await pgbackrest(container, ['stanza-create'], undefined, 120_000);
-  const before = new Set((await readRepository(target, config)).backups.map((set) => set.label));
+  // Read where the backup runs: finding the leader again costs a compose call per node.
+  const before = new Set((await readCatalog(container)).backups.map((set) => set.label));
   await pgbackrest(container, ['backup', `--type=${type}`, '--log-level-console=info'], onLine);
-  const made = (await readRepository(target, config)).backups.find((set) => !before.has(set.label));
+  const made = (await readCatalog(container)).backups.find((set) => !before.has(set.label));
   if (!made) throw new BackupError(`pgbackrest backup --type=${type} on ${leader} finished but no new set is in the repository`);
   return made;
 }

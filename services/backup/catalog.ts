@@ -61,7 +61,8 @@ export function parseInfo(json: string, stanza: string): Repository {
   const archive = info.archive?.find((entry) => entry.min && entry.max);
   return {
     stanza,
-    status: info.status,
+    // Only what the type promises: pgBackRest's status also carries lock details.
+    status: { code: info.status.code, message: info.status.message },
     cipher: info.cipher ?? 'none',
     backups: (info.backup ?? []).map((b) => ({
       label: b.label,
@@ -77,6 +78,21 @@ export function parseInfo(json: string, stanza: string): Repository {
     })),
     ...(archive ? { archive: { min: archive.min!, max: archive.max! } } : {}),
   };
+}
+
+/** `full`, `diff` or `incr` (`make backup TYPE=…`); anything else is bad input naming the three. */
+export function parseBackupType(text: string): BackupType {
+  const found = BACKUP_TYPES.find((type) => type === text.trim());
+  if (!found) throw new BackupInputError(`backup type "${text}": expected full, diff or incr`);
+  return found;
+}
+
+/**
+ * The type of a backup nobody named: differential once a full set exists (it copies only what
+ * changed since that full one), else full (pgBackRest would turn a diff without one into a full anyway).
+ */
+export function defaultBackupType(repository: Repository): BackupType {
+  return repository.backups.some((set) => set.type === 'full') ? 'diff' : 'full';
 }
 
 /** What a restore is asked for: the newest state, the end of a named set, or a moment. */

@@ -66,6 +66,29 @@ describe('scripts reject bad input with exit code 2 before touching the engine',
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('make backup with an unknown TYPE: exit 2 naming the three, before looking for the stack', () => {
+    const result = runScript('backup.ts', ['backup', '--type', 'differential']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('✖ BackupInputError: backup type "differential": expected full, diff or incr');
+  });
+
+  it('make backups with an unknown FORMAT', () => {
+    const result = runScript('backup.ts', ['list', '--format', 'yaml']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('✖ UsageError: --format: expected table or json, got "yaml"');
+  });
+
+  it('make backups with backups off: exit 2, saying what to set', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parity-backup-'));
+    writeFileSync(join(dir, 'parity.yaml'), 'profile: minimal\n');
+    const result = runScript('backup.ts', ['list'], { PARITY_CONFIG: join(dir, 'parity.yaml') });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(
+      '✖ BackupInputError: backups are off in this config (backup.enabled: false, or a profile without the Patroni cluster): set backup.enabled: true with postgres.ha: patroni, then make up',
+    );
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('--help prints usage and exits 0', () => {
     const result = runScript('engine.ts', ['--help']);
     expect(result.status).toBe(0);
