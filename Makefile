@@ -128,12 +128,16 @@ bench-deploy: node_modules ## benchmark: deploy, rollback and a bad deploy under
 bench-stubs: node_modules ## benchmark: req/s and p95 of GET /api/events and POST /api/chat through Traefik, stub memory (needs make up; DURATION=30)
 	@$(TSX) scripts/bench-stubs.ts $(if $(DURATION),--duration $(DURATION))
 
+.PHONY: drill-region
+drill-region: node_modules ## lose the whole primary region under load: DR promoted, the edge repointed, then fail back (dr.enabled)
+	@$(NODE_TS) scripts/drill.ts region
+
 .PHONY: drill-restore
 drill-restore: node_modules ## restore the backups into an isolated cluster and verify it (TARGET=mid|latest|<set label>|<ISO time>; mid without)
 	@$(NODE_TS) scripts/drill.ts restore $(if $(TARGET),--target "$(TARGET)")
 
 .PHONY: bench-dr
-bench-dr: node_modules engine images ## benchmark: 1 GB backup and restore, PITR RPO, backup storage per day (own stack; SCALE=pgbench scale)
+bench-dr: node_modules engine images ## benchmark: 1 GB backup and restore, PITR RPO, storage per day, region drill RTO per phase (own two-region stack; SCALE=pgbench scale)
 	@$(NODE_TS) scripts/bench-dr.ts $(if $(SCALE),--scale $(SCALE))
 
 .PHONY: drill-failover bench-failover

@@ -13,6 +13,8 @@ import { STANZA } from '../services/topology/backup.js';
 import { containerOf, leaderNode, pgbackrest, takeBackup } from './runners/backup.js';
 import { abortOnSignals, parseCli, runMain } from './runners/cli.js';
 import { runRestoreDrill } from './runners/drill/restore.js';
+import { runRegionDrill } from './runners/drill/region.js';
+import { downRegions, startLink, upDrRegion } from './runners/regions.js';
 import { ensureWriterTable, startWriter } from './runners/drill/writer.js';
 import { preflightCluster } from './runners/drill/restore-live.js';
 import { run } from './runners/exec.js';
@@ -24,14 +26,17 @@ import { statePath, writeFileAtomic } from './runners/state.js';
 const HELP = `
 Usage: npx tsx scripts/bench-dr.ts [--scale N] [--steady-seconds S]     (make bench-dr [SCALE=N])
 
-On a stack of its own (minimal profile + the Patroni cluster, synchronous, backups on):
+On a stack of its own (minimal profile, 2-node Patroni clusters, backups on, a DR region: the
+repository lives in the DR region's store, reached through the link):
   - a database of about 1 GB (pgbench -i -s N, default 70): full backup time and repository size;
   - a restore of it with the restore drill (TARGET=latest): files restored, RTO to a promoted,
     answering cluster;
   - PITR: the restore drill with TARGET=mid, 3 times: RPO (target − last recovered commit);
   - backup storage per day of a steady write load (20 inserts/s for S seconds, default 120, plus a
-    differential backup), from the repository's own listing, extrapolated to a day.
-Figures go to stdout and .parity/bench/dr.json. Takes about 10 minutes.
+    differential backup), from the repository's own listing, extrapolated to a day;
+  - the region drill twice: per-phase times, RTO, user writes failed, writes lost, files RPO,
+    the failback's stall.
+Figures go to stdout and .parity/bench/dr.json. Takes about 15 minutes.
 `;
 
 const figure = (report: DrillReport, prefix: string) => report.figures.find((f) => f.name.startsWith(prefix))?.value ?? null;
@@ -40,6 +45,16 @@ async function drill(target: ComposeTarget, config: ReturnType<typeof parseConfi
   const quiet: Progress = { info: () => {}, step: (m) => progress.step(m), done: () => {} };
   try {
     return (await runRestoreDrill({ target, config, restoreTarget, progress: quiet, signal })).report;
+  } catch (error) {
+    if (error instanceof DrillBudgetError) return JSON.parse(await readFile(join(error.reportDir, 'report.json'), 'utf8')) as DrillReport;
+    throw error;
+  }
+}
+
+async function regionDrill(target: ComposeTarget, config: ReturnType<typeof parseConfig>, progress: Progress, signal: AbortSignal): Promise<DrillReport> {
+  const quiet: Progress = { info: () => {}, step: (m) => progress.step(m), done: () => {} };
+  try {
+    return (await runRegionDrill({ target, config, progress: quiet, signal })).report;
   } catch (error) {
     if (error instanceof DrillBudgetError) return JSON.parse(await readFile(join(error.reportDir, 'report.json'), 'utf8')) as DrillReport;
     throw error;
@@ -58,13 +73,14 @@ await runMain(async () => {
   const steadySeconds = Number(values['steady-seconds'] ?? 120);
   const progress = createProgress('[bench-dr]');
   const signal = abortOnSignals(progress, 'stopping the benchmark and removing its stack');
-  const config = parseConfig('profile: minimal\npostgres:\n  ha: patroni\n  synchronous: true\nbackup:\n  enabled: true\n');
+  const config = parseConfig('profile: minimal\ndemo: false\npostgres:\n  ha: patroni\n  nodes: 2\n  synchronous: true\nbackup:\n  enabled: true\ndr:\n  enabled: true\n  edgePort: 28444\n');
   const stateDir = statePath('bench-dr');
   const target: ComposeTarget = { project: 'parity-bench-dr', composeDir: join(stateDir, 'compose'), stateDir };
   const results: Record<string, unknown> = {};
   const say = (line: string) => progress.info(line);
   try {
-    await upStack(config, target, progress, 300_000);
+    await upStack(config, target, progress, 400_000, { beforeUp: () => startLink(target, progress) });
+    await upDrRegion(config, target, progress, 400_000);
     const leader = await containerOf(target, await leaderNode(target, config));
     await takeBackup(target, config, 'full');
     const started = performance.now();
@@ -96,9 +112,16 @@ await runMain(async () => {
     const perDay = (grown * 86_400) / steadySeconds;
     say(`storage: ${(grown / 2 ** 20).toFixed(1)} MiB for ${steadySeconds} s of 20 inserts/s and one diff backup → ${(perDay / 2 ** 30).toFixed(2)} GiB per day at that rate (WAL segments forced every ${config.backup.archiveTimeoutSeconds} s by archive_timeout dominate)`);
     results.storage = { steadySeconds, grownBytes: grown, perDayBytes: Math.round(perDay), stanza: STANZA };
+    const regions: DrillReport[] = [];
+    for (let index = 0; index < 2; index += 1) regions.push(await regionDrill(target, config, progress, signal));
+    for (const [index, report] of regions.entries()) {
+      say(`region drill ${index + 1}: ${['detection', 'promotion', 'apps ready', 'traffic switched', 'validated', 'RTO', 'user writes failed', 'RPO: acked writes lost', 'files RPO', 'failback write stall', 'failback: acked writes lost'].map((name) => `${name} ${figure(report, name) ?? 'n/a'}`).join(', ')} (result ${report.result})`);
+    }
+    results.region = regions.map((report) => Object.fromEntries(report.figures.map((f) => [f.name, f.value])));
     await writeFileAtomic(join(statePath('bench'), 'dr.json'), `${JSON.stringify(results, null, 2)}\n`);
   } finally {
     progress.done();
+    await downRegions(target, true).catch(() => undefined);
     await downStack(target, true).catch(() => undefined);
     await rm(stateDir, { recursive: true, force: true });
   }

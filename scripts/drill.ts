@@ -5,6 +5,7 @@ import { UsageError } from '../services/errors.js';
 import { abortOnSignals, parseCli, runMain } from './runners/cli.js';
 import { runFailoverDrill, validateScenario } from './runners/drill/failover.js';
 import { parseDrillTarget, runRestoreDrill } from './runners/drill/restore.js';
+import { runRegionDrill } from './runners/drill/region.js';
 import { runEach } from './runners/drill/run-each.js';
 import { loadConfig } from './runners/gen.js';
 import { createProgress } from './runners/progress.js';
@@ -23,6 +24,14 @@ latest (every acknowledged write), a backup set label (make backups), or an ISO-
 zone (2026-11-28T16:30:00Z). Figures: RTO, RPO, acked writes missing, writes past the target.
 A corrupt backup fails with pgBackRest's own error (exit 1); a missing set is bad input (exit 2).
 Budgets: drills.restore.* in parity.yaml.
+
+region: (dr.enabled) users read and write through the edge (10 reads/s, 5 sequence-numbered
+event writes/s); every container of the primary region is killed; the drill detects the loss,
+promotes the DR standby cluster, waits for the DR apps, repoints the edge (the local stand-in for
+DNS) and validates; then fails back: the primary's database is rebuilt from DR as a standby
+cluster, DR is demoted, the primary promoted, users moved back, and every acknowledged write is
+looked up. Per-phase times, RTO, writes lost (asynchronous between regions), files RPO.
+Budgets: drills.region.* in parity.yaml. --no-failback stops with DR serving (make failback later).
 
 failover:
 Runs a failure drill against the running stack (make up) while users keep working: a writer does
@@ -47,10 +56,17 @@ Options:
 `;
 
 await runMain(async () => {
-  const { values, positionals } = parseCli(process.argv.slice(2), { scenario: { type: 'string' }, target: { type: 'string' } }, HELP);
+  const { values, positionals } = parseCli(process.argv.slice(2), { scenario: { type: 'string' }, target: { type: 'string' }, 'no-failback': { type: 'boolean' } }, HELP);
   const [family, ...rest] = positionals;
-  if (family !== 'failover' && family !== 'restore') throw new UsageError(`expected a drill: failover or restore (got ${family ? `"${family}"` : 'none'}); see --help`);
+  if (family !== 'failover' && family !== 'restore' && family !== 'region') throw new UsageError(`expected a drill: failover, restore or region (got ${family ? `"${family}"` : 'none'}); see --help`);
   if (rest.length) throw new UsageError(`unexpected arguments: ${rest.join(' ')} (see --help)`);
+  if (family === 'region') {
+    const config = await loadConfig();
+    const progress = createProgress('[drill]');
+    const signal = abortOnSignals(progress, 'stopping the drill at a consistent state');
+    await runRegionDrill({ target: defaultTarget(), config, progress, signal, failback: !values['no-failback'] });
+    return;
+  }
   if (family === 'restore') {
     const restoreTarget = values.target ?? 'mid';
     parseDrillTarget(restoreTarget);

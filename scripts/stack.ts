@@ -7,7 +7,7 @@ import { createProgress } from './runners/progress.js';
 import { describeCounts, seedStack } from './runners/seed.js';
 import { describeFirstSteps } from './runners/first-steps.js';
 import { ask } from './runners/ask.js';
-import { downRegions, upRegions } from './runners/regions.js';
+import { describeRegionClean, downRegions, startLink, upDrRegion } from './runners/regions.js';
 import { hasDr } from '../services/topology/region.js';
 import { cleanStack, describeClean, defaultTarget, downStack, followLogs, formatStatusTable, readStatus, upStack } from './runners/stack.js';
 
@@ -49,8 +49,9 @@ await runMain(async () => {
       const timeoutSeconds = Number(values.timeout ?? 240);
       if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new UsageError(`--timeout: expected a number of seconds, got "${values.timeout}"`);
       const config = await loadConfig();
-      const result = await upStack(config, target, progress, timeoutSeconds * 1000);
-      if (hasDr(config)) await upRegions(config, target, progress, timeoutSeconds * 1000);
+      const dr = hasDr(config);
+      const result = await upStack(config, target, progress, timeoutSeconds * 1000, dr ? { beforeUp: () => startLink(target, progress) } : {});
+      if (dr) await upDrRegion(config, target, progress, timeoutSeconds * 1000);
       // A first start of an empty platform gets the demo data (parity.yaml `demo: false` turns it off).
       // The stack is up either way: a seed that fails is a warning with the way to retry.
       const seeded = config.demo
@@ -93,7 +94,7 @@ await runMain(async () => {
       progress.info('stack stopped; containers and networks removed, volumes kept (make clean removes them)');
       return;
     case 'clean': {
-      const doomed = await describeClean(target);
+      const doomed = [...(await describeRegionClean(target)), ...(await describeClean(target))];
       if (doomed.length === 0) {
         progress.info(`nothing to clean for project ${target.project}`);
         return;

@@ -58,7 +58,8 @@ export async function readCluster(rest: RestEndpoints, timeoutMs = 800, prefer?:
       ...(typeof m.timeline === 'number' ? { timeline: m.timeline } : {}),
       ...(typeof m.lag === 'number' ? { lag: m.lag } : {}),
     }));
-    return { members, leader: members.find((m) => m.role === 'leader')?.name, from: node } satisfies ClusterView;
+    // A standby cluster (a DR region) is led by its standby leader.
+    return { members, leader: (members.find((m) => m.role === 'leader') ?? members.find((m) => m.role === 'standby_leader'))?.name, from: node } satisfies ClusterView;
   });
   try {
     return await Promise.any(attempts);
@@ -69,7 +70,7 @@ export async function readCluster(rest: RestEndpoints, timeoutMs = 800, prefer?:
 
 /** True when a member replicates from the leader (Patroni 3.0 says `running`, later versions `streaming`). */
 export const isReplicating = (member: Member | undefined): boolean =>
-  member !== undefined && member.role !== 'leader' && (member.state === 'streaming' || member.state === 'running') && member.lag !== undefined;
+  member !== undefined && member.role !== 'leader' && member.role !== 'standby_leader' && (member.state === 'streaming' || member.state === 'running') && member.lag !== undefined;
 
 /** A healthy cluster: one leader, every other expected node replicating. */
 export function clusterHealthy(view: ClusterView | undefined, nodes: readonly string[]): boolean {

@@ -7,30 +7,17 @@
 import type { ParityConfig } from '../../services/config/schema.js';
 import { DrillError, DrillInputError, ServiceAnswerError } from '../../services/errors.js';
 import { ETCD_MEMBERS, patroniNodes, standbyCluster } from '../../services/topology/patroni.js';
-import { LINK_API_PORT, otherRegion, regionAlias, type Region } from '../../services/topology/region.js';
+import { LINK_API_PORT, otherRegion, type Region } from '../../services/topology/region.js';
 import { readCluster, type ClusterView, type RestEndpoints } from './patroni.js';
 import { compose, patroniRest, publishedPort, type ComposeTarget } from './stack.js';
-import { readProxy, setProxyUpstream } from './toxiproxy.js';
-import { regionTargets, type RegionTargets } from './regions.js';
-
-export const EDGE_PROXY = 'edge';
+import { tryRun } from './exec.js';
+import { pointEdgeAt, regionTargets, servingRegion, type RegionTargets } from './regions.js';
 
 /** The link's Toxiproxy API on this host; bad input when the link isn't up. */
 export async function linkApi(targets: RegionTargets): Promise<string> {
   const port = await publishedPort(targets.link, 'link', LINK_API_PORT);
   if (port === undefined) throw new DrillInputError(`the link between the regions (project ${targets.link.project}) is not up: dr.enabled: true in parity.yaml, then make up`);
   return `http://127.0.0.1:${port}`;
-}
-
-/** Which region the edge sends users to now. */
-export async function servingRegion(api: string): Promise<Region> {
-  const { upstream } = await readProxy(api, EDGE_PROXY);
-  return upstream.startsWith(`${regionAlias('dr', 'traefik')}:`) ? 'dr' : 'primary';
-}
-
-/** Send users to `region` (its Traefik, through the link): like a DNS change, but instant. */
-export async function pointEdgeAt(api: string, region: Region): Promise<void> {
-  await setProxyUpstream(api, EDGE_PROXY, `${regionAlias(region, 'traefik')}:443`);
 }
 
 export const regionTarget = (targets: RegionTargets, region: Region): ComposeTarget => (region === 'dr' ? targets.dr : targets.primary);
@@ -71,16 +58,14 @@ export async function rebuildPrimaryFromDr(targets: RegionTargets, config: Parit
   const primary = targets.primary;
   const dbServices = [...ETCD_MEMBERS, ...patroniNodes(config)];
   await compose(primary, ['rm', '-s', '-f', '-v', ...dbServices]);
-  const volumes = dbServices.map((service) => `${primary.project}_${service}`);
-  for (const volume of volumes) await compose(primary, ['version']).then(() => removeVolume(volume));
+  for (const service of dbServices) await removeVolume(`${primary.project}_${service}`);
   const standby: ComposeTarget = { ...primary, environment: { ...primary.environment, PARITY_PATRONI_CONFIG: 'patroni-standby.yml' } };
   await compose(standby, ['up', '-d']);
 }
 
 async function removeVolume(name: string): Promise<void> {
-  const { tryRun } = await import('./exec.js');
   const result = await tryRun(['docker', 'volume', 'rm', '-f', name]);
   if (result.code !== 0) throw new DrillError(`could not remove volume ${name}: ${result.stderr.trim()}`);
 }
 
-export { otherRegion, regionTargets };
+export { otherRegion, pointEdgeAt, regionTargets, servingRegion };

@@ -10,9 +10,13 @@ import type { ParityConfig } from '../../services/config/schema.js';
 import { formatDuration } from '../../services/errors.js';
 import { buildTopology } from '../../services/topology/index.js';
 import { LINK_NETWORK_VARIABLES } from '../../services/topology/link.js';
-import { linkProject, regionProject } from '../../services/topology/region.js';
+import { EDGE_FILE, edgeRoute, linkProject, regionProject, type Region } from '../../services/topology/region.js';
+import { renderYaml } from '../../services/render/yaml.js';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from './state.js';
 import type { Progress } from './progress.js';
-import { compose, waitForHealthy, type ComposeTarget } from './stack.js';
+import { compose, projectContainerIds, waitForHealthy, type ComposeTarget } from './stack.js';
+import { projectVolumeNames } from './volumes.js';
 
 export interface RegionTargets {
   readonly primary: ComposeTarget;
@@ -30,14 +34,27 @@ export function regionTargets(primary: ComposeTarget): RegionTargets {
   };
 }
 
-/** After the primary is up: the DR region and the link, healthy. */
-export async function upRegions(config: ParityConfig, primary: ComposeTarget, progress: Progress, timeoutMs: number): Promise<void> {
+/**
+ * Before the primary starts: both regions' networks (compose create), the link between them and
+ * the DR region's S3 store (the backup repository), healthy.
+ */
+export async function startLink(primary: ComposeTarget, progress: Progress): Promise<void> {
   const { dr, link } = regionTargets(primary);
-  const started = Date.now();
-  progress.step('DR region: containers and network');
+  progress.step('the link between the regions (both networks, then the link)');
+  await compose(primary, ['create', '--remove-orphans']);
   await compose(dr, ['create', '--remove-orphans']);
-  progress.step('the link between the regions');
+  // The edge serves the primary unless a drill left it on DR (the route file is the record).
+  if (!existsSync(join(primary.stateDir, 'link', EDGE_FILE))) await pointEdgeAt(primary.stateDir, 'primary');
   await compose(link, ['up', '-d', '--wait', '--remove-orphans']);
+  // The repository lives in the DR region's store: the primary's WAL archive and its replicas' fallback need it from the start.
+  await compose(dr, ['up', '-d', '--wait', 's3']);
+  progress.done();
+}
+
+/** After the primary is up: the DR region, its standby cluster cloning the primary through the link. */
+export async function upDrRegion(config: ParityConfig, primary: ComposeTarget, progress: Progress, timeoutMs: number): Promise<void> {
+  const { dr } = regionTargets(primary);
+  const started = Date.now();
   progress.step('DR region: standby cluster cloning the primary through the link');
   await compose(dr, ['up', '-d']);
   progress.done();
@@ -51,4 +68,32 @@ export async function downRegions(primary: ComposeTarget, removeVolumes: boolean
   const { dr, link } = regionTargets(primary);
   if (existsSync(join(link.composeDir, 'compose.yaml'))) await compose(link, ['down', '--remove-orphans']);
   if (existsSync(join(dr.composeDir, 'compose.yaml'))) await compose(dr, ['down', '--remove-orphans', ...(removeVolumes ? ['--volumes'] : [])]);
+}
+
+const routeFile = (stateDir: string) => join(stateDir, 'link', EDGE_FILE);
+
+/** Which region the edge sends users to now (its route file; the primary until a drill moves it). */
+export async function servingRegion(stateDir: string): Promise<Region> {
+  const text = await readFile(routeFile(stateDir), 'utf8').catch(() => '');
+  return /service: dr\b/.test(text) ? 'dr' : 'primary';
+}
+
+/** Send users to `region`: the edge's watched route file, rewritten atomically (like a DNS change, with Traefik's file watch as the TTL). */
+export async function pointEdgeAt(stateDir: string, region: Region): Promise<void> {
+  await mkdir(join(stateDir, 'link'), { recursive: true });
+  await writeFileAtomic(routeFile(stateDir), renderYaml(edgeRoute(region), 'scripts/runners/region-ops.ts (pointEdgeAt)'));
+}
+
+
+/** What `make clean` also destroys with a DR region: the DR project's and the link's containers and volumes. */
+export async function describeRegionClean(primary: ComposeTarget): Promise<string[]> {
+  const { dr, link } = regionTargets(primary);
+  const lines: string[] = [];
+  for (const target of [dr, link]) {
+    const containers = await projectContainerIds(target.project);
+    const volumes = await projectVolumeNames(target.project);
+    if (containers.length) lines.push(`${containers.length} containers of project ${target.project}`);
+    if (volumes.length) lines.push(`${volumes.length} volumes of project ${target.project}, with all their data: ${volumes.join(', ')}`);
+  }
+  return lines;
 }

@@ -292,7 +292,7 @@ export async function downStack(target: ComposeTarget, removeVolumes: boolean): 
 }
 
 /** The state directory's parts `make clean` removes: secrets, CA, certificate, dynamic config, deploy state. */
-const CLEANED_STATE = ['secrets', 'ca', 'tls', 'traefik', 'deploy'] as const;
+const CLEANED_STATE = ['secrets', 'ca', 'tls', 'traefik', 'deploy', 'link'] as const;
 
 /** `make clean`: the stack, its volumes, and generated state (secrets, CA, dynamic config). */
 export async function cleanStack(target: ComposeTarget): Promise<void> {
@@ -324,7 +324,7 @@ export interface UpResult {
  * `make up`: engine, images (local → pull → build), gen, state (secrets, TLS, dynamic
  * config), `docker compose up`, then wait for every health check.
  */
-export async function upStack(config: ParityConfig, target: ComposeTarget, progress: Progress, timeoutMs: number): Promise<UpResult> {
+export async function upStack(config: ParityConfig, target: ComposeTarget, progress: Progress, timeoutMs: number, hooks: { readonly beforeUp?: () => Promise<void> } = {}): Promise<UpResult> {
   const started = Date.now();
   const topology = buildTopology(config);
   await ensureEngine(progress);
@@ -338,6 +338,8 @@ export async function upStack(config: ParityConfig, target: ComposeTarget, progr
   await checkVolumesMatchState(target.project, target.stateDir);
   const prepared = await prepareState(target.stateDir, target.composeDir);
   for (const item of prepared.created) progress.info(`created ${item}`);
+  // With a DR region, the link between the regions first: the primary's repository is behind it.
+  await hooks.beforeUp?.();
   progress.step('docker compose up');
   const upStarted = Date.now();
   try {

@@ -7,7 +7,9 @@
  */
 import type { ParityConfig } from '../config/schema.js';
 import { catalogRef } from '../images/catalog.js';
-import { LINK, LINK_API_PORT, LINK_PORTS, linkProxies } from './region.js';
+import { imageFor } from './common.js';
+import { EDGE, EDGE_PORT, LINK, LINK_API_PORT, linkProxies } from './region.js';
+import { STATE } from './common.js';
 import { httpHealth } from './types.js';
 
 /** The compose networks the link joins: the regions' default networks, named by the runner. */
@@ -22,11 +24,24 @@ export function linkComposeObject(config: ParityConfig): Record<string, unknown>
         image: catalogRef('toxiproxy'),
         command: ['-host=0.0.0.0', '-config=/etc/toxiproxy/link.json'],
         volumes: ['./link.json:/etc/toxiproxy/link.json:ro'],
-        // The users' edge address on the host, and the API for the drills (ephemeral).
-        ports: [`${config.bindAddress}:${config.dr.edgePort}:${LINK_PORTS.edge}`, `127.0.0.1::${LINK_API_PORT}`],
+        // The API for the drills (cutting a path), on an ephemeral loopback port.
+        ports: [`127.0.0.1::${LINK_API_PORT}`],
         networks: { primary: { aliases: [LINK] }, dr: { aliases: [LINK] } },
         healthcheck: { test: httpHealth(LINK_API_PORT, '/version').test, interval: '2s', timeout: '3s', retries: 30, start_period: '5s' },
-        labels: { 'dev.parity.logical': LINK, 'dev.parity.tier': 'edge' },
+        labels: { 'dev.parity.logical': LINK, 'dev.parity.tier': 'data' },
+        restart: 'unless-stopped',
+      },
+      // Users' edge: TLS passed through to the serving region's Traefik. A Traefik rather than a
+      // Toxiproxy proxy: Toxiproxy 2.5 hangs changing an upstream while a connection to a killed
+      // container is still open (measured), and a route file is what a DNS change looks like here.
+      [EDGE]: {
+        image: imageFor('traefik', config.versions.traefik),
+        command: [`--entryPoints.${EDGE}.address=:${EDGE_PORT}`, '--entryPoints.ping.address=:8082', '--ping.entryPoint=ping', '--providers.file.directory=/etc/traefik/dynamic', '--providers.file.watch=true', '--log.level=WARN'],
+        volumes: [`${STATE}/link:/etc/traefik/dynamic:ro`],
+        ports: [`${config.bindAddress}:${config.dr.edgePort}:${EDGE_PORT}`],
+        networks: ['primary', 'dr'],
+        healthcheck: { test: ['CMD', 'traefik', 'healthcheck', '--entryPoints.ping.address=:8082', '--ping.entryPoint=ping'], interval: '2s', timeout: '3s', retries: 30, start_period: '5s' },
+        labels: { 'dev.parity.logical': EDGE, 'dev.parity.tier': 'edge' },
         restart: 'unless-stopped',
       },
     },

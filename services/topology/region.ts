@@ -8,8 +8,9 @@
  *  - the DR standby cluster streams from the primary's writer (`link:15432`), and a rebuilt
  *    primary streams back from the DR writer (`link:15433`) when failing back;
  *  - the backup repository and the file copies live in the DR region's S3 store (`link:18443`);
- *  - users reach whichever region serves through the edge address (`link:9443` → that region's
- *    Traefik, published on the host as `dr.edgePort`): the drill repoints it like DNS.
+ *  - users reach whichever region serves through the edge (`compose/link/`'s Traefik, TCP
+ *    passthrough to that region's Traefik, published on the host as `dr.edgePort`): the drill
+ *    repoints it like a DNS change, by rewriting its watched route file.
  */
 import type { ParityConfig } from '../config/schema.js';
 
@@ -20,7 +21,11 @@ export const otherRegion = (region: Region): Region => (region === 'primary' ? '
 /** The link's service name, and the name each region's network knows it by. */
 export const LINK = 'link';
 /** The link's listeners (Toxiproxy proxies). */
-export const LINK_PORTS = { 'primary-postgres': 15432, 'dr-postgres': 15433, 'dr-s3': 18443, edge: 9443 } as const;
+export const LINK_PORTS = { 'primary-postgres': 15432, 'dr-postgres': 15433, 'dr-s3': 18443 } as const;
+/** The users' edge (a Traefik TCP passthrough in the link's project): its entrypoint, and the file that says which region it serves. */
+export const EDGE = 'edge';
+export const EDGE_PORT = 9443;
+export const EDGE_FILE = 'edge-route.yml';
 export type LinkProxy = keyof typeof LINK_PORTS;
 export const LINK_API_PORT = 8474;
 
@@ -39,8 +44,18 @@ export function linkProxies(): object[] {
     proxy('primary-postgres', `${regionAlias('primary', 'postgres')}:5432`),
     proxy('dr-postgres', `${regionAlias('dr', 'postgres')}:5432`),
     proxy('dr-s3', `${regionAlias('dr', 's3')}:8443`),
-    proxy('edge', `${regionAlias('primary', 'traefik')}:443`),
   ];
+}
+
+/** The edge's route: every TLS connection, passed through untouched, to the serving region's Traefik. */
+export function edgeRoute(serving: Region): object {
+  const service = (region: Region) => ({ loadBalancer: { servers: [{ address: `${regionAlias(region, 'traefik')}:443` }] } });
+  return {
+    tcp: {
+      routers: { users: { entryPoints: [EDGE], rule: 'HostSNI(`*`)', service: serving } },
+      services: { primary: service('primary'), dr: service('dr') },
+    },
+  };
 }
 
 /** Where a region's Patroni cluster streams from when it is a standby cluster (the other region's writer, through the link). */

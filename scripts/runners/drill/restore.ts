@@ -22,6 +22,8 @@ import type { ComposeTarget } from '../stack.js';
 import { preflightCluster, type LiveIdentity } from './restore-live.js';
 import { createIsolatedCluster, removeIsolatedCluster, restoredQuery, restoreFiles, startRestored, type IsolatedCluster } from './restore-cluster.js';
 import { saveDrillReport } from './report.js';
+import { hasDr } from '../../../services/topology/region.js';
+import { regionTargets } from '../regions.js';
 
 export interface RestoreOptions {
   readonly target: ComposeTarget;
@@ -131,10 +133,12 @@ function restoreArgs(run: Run): string[] {
 async function restoreAndVerify(run: Run): Promise<void> {
   const { target, config, progress } = run.options;
   const phase = run.recorder.phase;
-  run.s3 = await containerOf(target, 's3');
+  // The repository's store: the region's own, or with a DR region the DR region's (off-site), read with the DR region's pgBackRest config.
+  const repository = hasDr(config) ? regionTargets(target).dr : target;
+  run.s3 = await containerOf(repository, 's3');
   const started = performance.now();
   run.markers.push({ name: 'restore started', atMs: run.now() });
-  run.cluster = await phase('isolated cluster (own network and volume)', () => createIsolatedCluster(target, config, `${target.project}-restore-${process.pid}`, run.s3!));
+  run.cluster = await phase('isolated cluster (own network and volume)', () => createIsolatedCluster(repository, config, `${target.project}-restore-${process.pid}`, run.s3!));
   run.filesMs = await phase('pgbackrest restore (files)', () => restoreFiles(run.cluster!, restoreArgs(run), (line) => /INFO: (restore backup set|restore size|restore command end)/.test(line) && progress.info(`  ${line.replace(/^.*INFO: /, '')}`)));
   await phase('WAL replay and promotion', () => startRestored(run.cluster!, config.drills.restore.rtoSeconds * 1000 + 120_000, run.options.signal));
   run.rtoMs = Math.round(performance.now() - started);

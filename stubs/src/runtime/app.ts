@@ -164,8 +164,13 @@ async function checkDependencies(context: StubContext, definition: StubDefinitio
   const { db, cache, store } = context;
   if (db) {
     checks['postgres-primary'] = timed(definition.requires.includes('postgres-primary'), async () => {
-      const row = (await db.primary.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!;
-      return { pool: { total: db.primary.totalCount, idle: db.primary.idleCount, waiting: db.primary.waitingCount }, lsn: row.lsn, breaker: db.primaryBreaker.state() };
+      // A standby region's writer is a standby leader until it is promoted: it serves reads, and says so.
+      const row = (
+        await db.primary.query<{ lsn: string; standby: boolean }>(
+          'SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text AS lsn, pg_is_in_recovery() AS standby',
+        )
+      ).rows[0]!;
+      return { pool: { total: db.primary.totalCount, idle: db.primary.idleCount, waiting: db.primary.waitingCount }, lsn: row.lsn, ...(row.standby ? { standby: true } : {}), breaker: db.primaryBreaker.state() };
     });
     if (db.replica) {
       checks['postgres-replica'] = timed(false, async () => {

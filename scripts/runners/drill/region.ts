@@ -1,0 +1,318 @@
+/**
+ * `make drill-region`: the whole primary region is lost while users keep working through the edge
+ * (the link's edge proxy, the local stand-in for DNS). Phases: preflight (both regions healthy,
+ * the edge on the primary) → load and baseline → the primary region killed → loss detected →
+ * the DR standby cluster promoted → DR apps ready → traffic switched → validated; then failing
+ * back: the primary rebuilt as a standby of DR → DR demoted → the primary promoted → traffic
+ * switched back → validated → every acknowledged write checked on the primary. Ctrl-C stops at
+ * a consistent state and says which one (see `leaveConsistent`). One runner serves the make
+ * target, bench-dr and the integration test.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { ParityConfig } from '../../../services/config/schema.js';
+import { bucketize, drillResult, judgeFigures, type DrillReport, type Marker, type Sample } from '../../../services/drills/model.js';
+import { FAILBACK_MOMENTS, REGION_MOMENTS, regionFigures } from '../../../services/drills/region.js';
+import { DrillBudgetError, DrillError, DrillInputError, formatDuration, InterruptedError, ParityError } from '../../../services/errors.js';
+import { ADMIN_EMAIL } from '../../../services/topology/apps.js';
+import { DATABASE } from '../../../services/topology/common.js';
+import { patroniNodes } from '../../../services/topology/patroni.js';
+import { hasDr, type Region } from '../../../services/topology/region.js';
+import { createClient, type HttpClient } from '../http.js';
+import { clusterHealthy } from '../patroni.js';
+import { createPhaseRecorder, type PhaseRecorder } from '../phases.js';
+import { systemClock } from '../poll.js';
+import type { Progress } from '../progress.js';
+import { httpsEndpoint, projectContainerIds, publishedPort, type ComposeTarget } from '../stack.js';
+import { tryRun } from '../exec.js';
+import { demoteCluster, linkApi, pointEdgeAt, promoteCluster, readRegionCluster, rebuildPrimaryFromDr, regionRest, regionTarget, regionTargets, servingRegion, writableLeader } from '../region-ops.js';
+import type { RegionTargets } from '../regions.js';
+import { startApiLoad, type StartedApiLoad } from './api-load.js';
+import { mark, waitUntil } from './moments.js';
+import { saveDrillReport } from './report.js';
+
+export interface RegionOptions {
+  readonly target: ComposeTarget;
+  readonly config: ParityConfig;
+  readonly progress: Progress;
+  readonly signal?: AbortSignal;
+  /** Fail back once DR serves. @default true */
+  readonly failback?: boolean;
+}
+
+interface Run {
+  readonly options: RegionOptions;
+  readonly targets: RegionTargets;
+  readonly recorder: PhaseRecorder;
+  readonly startedAt: Date;
+  readonly now: () => number;
+  readonly tag: string;
+  readonly samples: Sample[];
+  readonly markers: Marker[];
+  readonly restored: string[];
+  readonly notes: string[];
+  api?: string;
+  http?: HttpClient;
+  token?: string;
+  edge?: string;
+  load?: StartedApiLoad;
+  filesCopiedAt?: number;
+  lostAtMs?: number;
+  lostAtFailover: number | null;
+  lostAtFailback: number | null;
+  failedBack: boolean;
+}
+
+const acked = (run: Run) => new Set(run.samples.filter((s) => s.route === '/api/events' && s.seq !== undefined && s.outcome === 'ok').map((s) => s.seq!));
+
+/** The drill's events present in a region (through its writer, published on this host). */
+async function eventSeqs(run: Run, region: Region): Promise<Set<number>> {
+  const target = regionTarget(run.targets, region);
+  const port = await publishedPort(target, 'postgres-writer', 5432);
+  if (port === undefined) throw new DrillError(`${target.project}: postgres-writer publishes no port`);
+  const password = (await readFile(join(target.stateDir, 'secrets', 'postgres_password'), 'utf8')).trim();
+  const client = new pg.Client({ host: '127.0.0.1', port, user: DATABASE.user, password, database: DATABASE.name, connectionTimeoutMillis: 3000 });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ title: string }>('SELECT title FROM events.events WHERE title LIKE $1', [`${run.tag} #%`]);
+    return new Set(rows.map((row) => Number(row.title.split('#').at(-1))));
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** The drill's events go, from whichever region takes writes now. */
+async function removeEvents(run: Run): Promise<void> {
+  if (!run.api) return;
+  const region = await servingRegion(run.targets.primary.stateDir);
+  const target = regionTarget(run.targets, region);
+  const port = await publishedPort(target, 'postgres-writer', 5432);
+  if (port === undefined) return;
+  const password = (await readFile(join(target.stateDir, 'secrets', 'postgres_password'), 'utf8')).trim();
+  const client = new pg.Client({ host: '127.0.0.1', port, user: DATABASE.user, password, database: DATABASE.name, connectionTimeoutMillis: 3000 });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('DELETE FROM events.events WHERE title LIKE $1', [`${run.tag} %`]);
+    run.restored.push(`removed the drill's ${rowCount ?? 0} events from the ${region} region`);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function preflight(run: Run): Promise<void> {
+  const { config } = run.options;
+  if (!hasDr(config)) throw new DrillInputError('the region drill needs a DR region: dr.enabled: true in parity.yaml (with postgres.ha: patroni and backup.enabled: true), then make up');
+  run.api = await linkApi(run.targets);
+  const nodes = patroniNodes(config);
+  const primary = await readRegionCluster(run.targets, 'primary', config);
+  const dr = await readRegionCluster(run.targets, 'dr', config);
+  if (!writableLeader(primary) || !clusterHealthy(primary, nodes)) throw new DrillInputError(`the primary region's cluster is not healthy with a read-write leader (make status): ${JSON.stringify(primary?.members ?? 'no answer')}`);
+  if (!dr?.leader || dr.members.find((m) => m.name === dr.leader)?.role !== 'standby_leader') throw new DrillInputError(`the DR region's cluster is not a standby cluster following the primary (make status): ${JSON.stringify(dr?.members ?? 'no answer')}`);
+  if ((await servingRegion(run.targets.primary.stateDir)) !== 'primary') throw new DrillInputError('the edge serves the DR region already: fail back first (make failback)');
+  run.edge = `https://localhost:${config.dr.edgePort}`;
+  run.http = createClient(join(run.targets.primary.stateDir, 'ca', 'parity-ca.pem'));
+  const password = (await readFile(join(run.targets.primary.stateDir, 'secrets', 'admin_password'), 'utf8')).trim();
+  const login = await run.http(`${run.edge}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ADMIN_EMAIL, password }) });
+  if (login.status !== 200) throw new DrillInputError(`logging in through the edge (${run.edge}) as ${ADMIN_EMAIL} answered HTTP ${login.status}`);
+  run.token = (JSON.parse(login.body) as { accessToken: string }).accessToken;
+}
+
+/** Through a region's own Traefik: does a user write succeed there? */
+async function writesIn(run: Run, region: Region): Promise<boolean> {
+  const base = await httpsEndpoint(regionTarget(run.targets, region)).catch(() => undefined);
+  if (!base) return false;
+  const body = JSON.stringify({ title: `${run.tag} probe`, startsAt: new Date(Date.now() + 86_400_000).toISOString() });
+  const answer = await run.http!(`${base}/api/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${run.token}` }, body, timeoutMs: 3000 }).catch(() => undefined);
+  return answer?.status === 201;
+}
+
+/** The first user write through the edge acknowledged after `sinceMs`. */
+const firstAckAfter = (run: Run, sinceMs: number) => run.samples.find((s) => s.route === '/api/events' && s.seq !== undefined && s.outcome === 'ok' && s.atMs >= sinceMs);
+
+async function loseThePrimary(run: Run): Promise<void> {
+  const { config, signal } = run.options;
+  const primaryHttps = await httpsEndpoint(run.targets.primary);
+  const containers = await projectContainerIds(run.targets.primary.project);
+  const atMs = run.now();
+  run.lostAtMs = Date.now();
+  // One SIGKILL for every container at once, like a region's power going.
+  await tryRun(['docker', 'kill', ...containers]);
+  mark(run, REGION_MOMENTS[0], atMs, `every container of ${run.targets.primary.project} killed`);
+  // Detection: three failed probes of the primary's Traefik in a row, every 250 ms.
+  let failures = 0;
+  await waitUntil(run, 'the loss detected', async () => {
+    const answer = await run.http!(`${primaryHttps}/`, { timeoutMs: 500 }).catch(() => undefined);
+    failures = answer && answer.status < 500 ? 0 : failures + 1;
+    return failures >= 3;
+  }, 30_000, 250);
+  mark(run, REGION_MOMENTS[1], run.now());
+  await promoteCluster(await regionRest(run.targets, 'dr', config));
+  await waitUntil(run, 'the DR leader writable', async () => Boolean(writableLeader(await readRegionCluster(run.targets, 'dr', config))), 60_000, 100);
+  mark(run, REGION_MOMENTS[2], run.now());
+  await waitUntil(run, 'DR apps taking writes', () => writesIn(run, 'dr'), 60_000, 200);
+  mark(run, REGION_MOMENTS[3], run.now());
+  await pointEdgeAt(run.targets.primary.stateDir, 'dr');
+  const switchedAt = run.now();
+  mark(run, REGION_MOMENTS[4], switchedAt);
+  await waitUntil(run, 'a user write through the edge in DR', () => Boolean(firstAckAfter(run, switchedAt)), 30_000, 50);
+  const first = firstAckAfter(run, switchedAt);
+  mark(run, REGION_MOMENTS[5], first ? first.atMs + first.latencyMs : undefined);
+  if (signal?.aborted) throw new InterruptedError('region drill: interrupted after the switch to DR');
+}
+
+async function failBack(run: Run): Promise<void> {
+  const { config } = run.options;
+  const nodes = patroniNodes(config);
+  await rebuildPrimaryFromDr(run.targets, config);
+  await waitUntil(run, 'the primary rebuilt as a standby of DR', async () => {
+    const view = await readRegionCluster(run.targets, 'primary', config);
+    return view?.members.find((m) => m.name === view.leader)?.role === 'standby_leader' && clusterHealthy(view, nodes);
+  }, 240_000, 500);
+  // Everything ready before users lose writes: the primary's apps answer reads (from its standby) through its own Traefik.
+  const primaryHttps = await httpsEndpoint(run.targets.primary);
+  await waitUntil(run, 'the primary\'s apps answering', async () => (await run.http!(`${primaryHttps}/api/events?limit=1`, { timeoutMs: 2000 }).catch(() => undefined))?.status === 200, 120_000, 500);
+  mark(run, FAILBACK_MOMENTS[0], run.now());
+  await demoteCluster(await regionRest(run.targets, 'dr', config), 'dr');
+  mark(run, FAILBACK_MOMENTS[1], run.now());
+  await waitUntil(run, 'DR a standby', async () => !writableLeader(await readRegionCluster(run.targets, 'dr', config)), 60_000, 100);
+  // The primary's standby leader has what DR wrote last once DR's demotion checkpoint is replayed; Patroni's lag says so.
+  await waitUntil(run, 'the primary caught up', async () => {
+    const view = await readRegionCluster(run.targets, 'primary', config);
+    return (view?.members.find((m) => m.name === view.leader)?.lag ?? 0) === 0;
+  }, 30_000, 100);
+  await promoteCluster(await regionRest(run.targets, 'primary', config));
+  await waitUntil(run, 'the primary writable', async () => Boolean(writableLeader(await readRegionCluster(run.targets, 'primary', config))), 60_000, 100);
+  mark(run, FAILBACK_MOMENTS[2], run.now());
+  await waitUntil(run, 'primary apps taking writes', () => writesIn(run, 'primary'), 60_000, 200);
+  await pointEdgeAt(run.targets.primary.stateDir, 'primary');
+  const switchedAt = run.now();
+  mark(run, FAILBACK_MOMENTS[3], switchedAt);
+  await waitUntil(run, 'a user write through the edge in the primary', () => Boolean(firstAckAfter(run, switchedAt)), 30_000, 50);
+  const first = firstAckAfter(run, switchedAt);
+  mark(run, FAILBACK_MOMENTS[4], first ? first.atMs + first.latencyMs : undefined);
+  run.failedBack = true;
+}
+
+/** Whatever happened: the edge points at a region that takes writes, and the report says which state both regions are in. */
+async function leaveConsistent(run: Run): Promise<void> {
+  if (!run.api) return;
+  const { config } = run.options;
+  const primary = writableLeader(await readRegionCluster(run.targets, 'primary', config).catch(() => undefined));
+  const dr = writableLeader(await readRegionCluster(run.targets, 'dr', config).catch(() => undefined));
+  const serving = await servingRegion(run.targets.primary.stateDir);
+  const wanted: Region | undefined = primary ? 'primary' : dr ? 'dr' : undefined;
+  if (wanted && serving !== wanted) {
+    await pointEdgeAt(run.targets.primary.stateDir, wanted);
+    run.restored.push(`edge pointed at the ${wanted} region (the one that takes writes)`);
+  }
+  run.restored.push(
+    primary && !dr
+      ? 'state: the primary region serves; the DR region is its standby cluster (as before the drill)'
+      : dr
+        ? 'state: the DR region serves (promoted); the primary region is down or rebuilding. make failback rebuilds it from DR and moves users back'
+        : 'WARNING: no region has a writable leader; see make status',
+  );
+}
+
+function buildReport(run: Run, error?: Error): DrillReport {
+  const durationMs = run.now();
+  const figures = judgeFigures(
+    regionFigures(
+      {
+        markers: run.markers,
+        samples: run.samples,
+        lostAtFailover: run.lostAtFailover,
+        lostAtFailback: run.lostAtFailback,
+        filesRpoMs: run.filesCopiedAt !== undefined && run.lostAtMs !== undefined ? Math.max(0, Math.round(run.lostAtMs - run.filesCopiedAt)) : null,
+        failback: run.options.failback !== false,
+      },
+      run.options.config.drills.region,
+    ),
+  );
+  const lost = run.markers.find((m) => m.name === REGION_MOMENTS[0])?.atMs;
+  const validated = run.markers.find((m) => m.name === REGION_MOMENTS[5])?.atMs;
+  return {
+    kind: 'drill',
+    drill: 'region',
+    scenario: 'lose-primary-region',
+    description: 'every container of the primary region killed under user load through the edge; the DR standby cluster promoted and the edge repointed; then failing back',
+    startedAt: run.startedAt.toISOString(),
+    durationMs,
+    phases: run.recorder.phases,
+    markers: run.markers,
+    bands: lost !== undefined && validated !== undefined ? [{ lane: 'api', label: 'region switch', fromMs: lost, toMs: validated, tone: 'bad' }] : [],
+    figures,
+    timeline: { api: bucketize(run.samples, 'api', durationMs), write: bucketize(run.samples, 'write', durationMs) },
+    restored: run.restored,
+    result: drillResult(figures, error?.message),
+    ...(error ? { error: error.message } : {}),
+    notes: run.notes,
+  };
+}
+
+/** The files RPO's reference: the primary agent's newest complete copy into the DR region (read before the loss). */
+async function readFilesCopiedAt(run: Run): Promise<number | undefined> {
+  const leader = (await readRegionCluster(run.targets, 'primary', run.options.config))?.leader;
+  if (!leader) return undefined;
+  const metrics = await tryRun(['docker', 'exec', `${run.targets.primary.project}-${leader}-1`, 'curl', '-fsS', 'localhost:9854/metrics']);
+  const times = [...metrics.stdout.matchAll(/^parity_files_copy_last_success_timestamp_seconds\{bucket="[^"]+"\} ([\d.]+)$/gm)].map((m) => Number(m[1]) * 1000);
+  return times.length ? Math.min(...times) : undefined;
+}
+
+export async function runRegionDrill(options: RegionOptions): Promise<{ report: DrillReport; dir: string }> {
+  const startedAt = new Date();
+  const origin = performance.now();
+  const run: Run = {
+    options,
+    targets: regionTargets(options.target),
+    recorder: createPhaseRecorder(options.progress),
+    startedAt,
+    now: () => performance.now() - origin,
+    tag: `region-${startedAt.toISOString()}`,
+    samples: [],
+    markers: [],
+    restored: [],
+    notes: [],
+    lostAtFailover: null,
+    lostAtFailback: null,
+    failedBack: false,
+  };
+  const { phase } = run.recorder;
+  await phase('preflight (both regions healthy, the edge on the primary)', () => preflight(run));
+  let failure: Error | undefined;
+  try {
+    run.load = startApiLoad({ http: run.http!, base: run.edge!, readsPerSecond: 10, writesPerSecond: 5, token: run.token!, writeTag: run.tag, now: run.now, onSample: ({ kind: _kind, ...s }) => run.samples.push(s) });
+    await phase('load through the edge and a 3 s baseline', () => systemClock.sleep(3000, options.signal));
+    run.filesCopiedAt = await readFilesCopiedAt(run).catch(() => undefined);
+    await phase('lose the primary region, switch to DR', () => loseThePrimary(run));
+    await phase('3 s of users on DR', () => systemClock.sleep(3000, options.signal));
+    const inDr = await eventSeqs(run, 'dr');
+    const lostAt = run.markers.find((m) => m.name === REGION_MOMENTS[0])?.atMs ?? 0;
+    const ackedBeforeLoss = [...acked(run)].filter((seq) => run.samples.some((s) => s.seq === seq && s.outcome === 'ok' && s.atMs + s.latencyMs <= lostAt));
+    run.lostAtFailover = ackedBeforeLoss.filter((seq) => !inDr.has(seq)).length;
+    if (options.failback !== false) {
+      await phase('fail back: rebuild the primary from DR, switch users back', () => failBack(run));
+      await phase('3 s of users on the primary', () => systemClock.sleep(3000, options.signal));
+    }
+  } catch (error) {
+    failure = error as Error;
+  } finally {
+    await run.load?.stop();
+    await leaveConsistent(run).catch((error: Error) => run.restored.push(`WARNING: could not check the regions: ${error.message}`));
+  }
+  if (!failure && run.failedBack) {
+    const onPrimary = await eventSeqs(run, 'primary');
+    run.lostAtFailback = [...acked(run)].filter((seq) => !onPrimary.has(seq)).length;
+  }
+  await removeEvents(run).catch((error: Error) => run.restored.push(`WARNING: could not remove the drill's events (${run.tag} …): ${error.message}`));
+  const report = buildReport(run, failure);
+  const saved = await saveDrillReport(options.target.stateDir, report);
+  options.progress.done();
+  process.stdout.write(`${saved.summary}\n`);
+  if (failure) throw failure instanceof ParityError ? failure : new DrillError(`${failure.message} (after ${formatDuration(run.now())}; report: ${saved.dir})`);
+  if (report.result === 'fail') throw new DrillBudgetError(report.figures.filter((f) => !f.pass).map((f) => f.reason), saved.dir);
+  return { report, dir: saved.dir };
+}
