@@ -128,6 +128,16 @@ bench-deploy: node_modules ## benchmark: deploy, rollback and a bad deploy under
 bench-stubs: node_modules ## benchmark: req/s and p95 of GET /api/events and POST /api/chat through Traefik, stub memory (needs make up; DURATION=30)
 	@$(TSX) scripts/bench-stubs.ts $(if $(DURATION),--duration $(DURATION))
 
+.PHONY: regions dr-link failback
+regions: node_modules ## with dr.enabled: which region serves, both Patroni clusters, the link's paths
+	@$(TSX) scripts/region.ts status
+
+dr-link: node_modules ## cut or open the link between the regions (STATE=cut|mend)
+	@$(TSX) scripts/region.ts $(if $(filter cut mend,$(STATE)),$(STATE),$(error STATE=cut or STATE=mend))
+
+failback: node_modules ## while DR serves: rebuild the primary from DR and move users back (never two writable regions)
+	@$(NODE_TS) scripts/region.ts failback
+
 .PHONY: drill-region
 drill-region: node_modules ## lose the whole primary region under load: DR promoted, the edge repointed, then fail back (dr.enabled)
 	@$(NODE_TS) scripts/drill.ts region

@@ -8,7 +8,8 @@ import type { ParityConfig } from '../../services/config/schema.js';
 import { DrillError, DrillInputError, ServiceAnswerError } from '../../services/errors.js';
 import { ETCD_MEMBERS, patroniNodes, standbyCluster } from '../../services/topology/patroni.js';
 import { LINK_API_PORT, otherRegion, type Region } from '../../services/topology/region.js';
-import { readCluster, type ClusterView, type RestEndpoints } from './patroni.js';
+import { clusterHealthy, readCluster, type ClusterView, type RestEndpoints } from './patroni.js';
+import { FAILBACK_MOMENTS } from '../../services/drills/region.js';
 import { compose, patroniRest, publishedPort, type ComposeTarget } from './stack.js';
 import { tryRun } from './exec.js';
 import { pointEdgeAt, regionTargets, servingRegion, type RegionTargets } from './regions.js';
@@ -69,3 +70,56 @@ async function removeVolume(name: string): Promise<void> {
 }
 
 export { otherRegion, pointEdgeAt, regionTargets, servingRegion };
+
+/** How the failback waits, says its moments, and asks a region's apps (through that region's Traefik) whether they serve. */
+export interface FailbackSteps {
+  wait(subject: string, condition: () => Promise<boolean>, timeoutMs: number, intervalMs?: number): Promise<boolean>;
+  moment(name: (typeof FAILBACK_MOMENTS)[number]): void;
+  reads(region: Region): Promise<boolean>;
+  writes(region: Region): Promise<boolean>;
+}
+
+/**
+ * Move users back to the primary region while DR serves: rebuild the primary's database from DR
+ * (a standby cluster), wait until its apps answer, demote DR to a standby of the primary, promote
+ * the primary once it has everything DR wrote, and repoint the edge. Each step that would leave no
+ * writable region if it went wrong is checked first; a check that fails stops here with DR
+ * serving (or, after DR's demotion, with the reason), never with two writable regions.
+ */
+export async function failBackToPrimary(targets: RegionTargets, config: ParityConfig, steps: FailbackSteps): Promise<void> {
+  const nodes = patroniNodes(config);
+  const must = async (subject: string, condition: () => Promise<boolean>, timeoutMs: number, intervalMs = 200) => {
+    if (!(await steps.wait(subject, condition, timeoutMs, intervalMs))) throw new DrillError(`failback stopped: ${subject} did not happen within ${timeoutMs / 1000} s (make status shows both regions)`);
+  };
+  if (!writableLeader(await readRegionCluster(targets, 'dr', config))) throw new DrillInputError('failback needs the DR region serving (a writable leader there); it has none (make status)');
+  await rebuildPrimaryFromDr(targets, config);
+  await must('the primary rebuilt as a standby of DR', async () => {
+    const view = await readRegionCluster(targets, 'primary', config);
+    return view?.members.find((m) => m.name === view.leader)?.role === 'standby_leader' && clusterHealthy(view, nodes);
+  }, 240_000, 500);
+  // Everything ready before users lose writes: the primary's apps answer reads (from its standby).
+  await must('the primary\'s apps answering', () => steps.reads('primary'), 120_000, 500);
+  steps.moment(FAILBACK_MOMENTS[0]);
+  await demoteCluster(await regionRest(targets, 'dr', config), 'dr');
+  steps.moment(FAILBACK_MOMENTS[1]);
+  await must('DR a standby', async () => !writableLeader(await readRegionCluster(targets, 'dr', config)), 60_000, 100);
+  // Everything DR wrote, up to its demotion, replayed on the primary's standby leader (Patroni's WAL positions).
+  const drEnd = await leaderWalPosition(targets, 'dr', config);
+  await must('the primary caught up with DR', async () => (await leaderWalPosition(targets, 'primary', config)) >= drEnd, 30_000, 100);
+  await promoteCluster(await regionRest(targets, 'primary', config));
+  await must('the primary writable', async () => Boolean(writableLeader(await readRegionCluster(targets, 'primary', config))), 60_000, 100);
+  steps.moment(FAILBACK_MOMENTS[2]);
+  await must('the primary\'s apps taking writes', () => steps.writes('primary'), 60_000, 200);
+  await pointEdgeAt(targets.primary.stateDir, 'primary');
+  steps.moment(FAILBACK_MOMENTS[3]);
+}
+
+/** The WAL position a region's leader has (written, or replayed on a standby leader), from Patroni's GET /patroni. */
+export async function leaderWalPosition(targets: RegionTargets, region: Region, config: ParityConfig): Promise<number> {
+  const rest = await regionRest(targets, region, config);
+  const view = await readCluster(rest, 1500);
+  const url = view?.leader ? rest[view.leader] : undefined;
+  if (!url) return -1;
+  const status = (await (await fetch(`${url}/patroni`, { signal: AbortSignal.timeout(3000) })).json()) as { xlog?: { location?: number; received_location?: number; replayed_location?: number } };
+  return Math.max(status.xlog?.location ?? -1, status.xlog?.replayed_location ?? -1);
+}

@@ -69,6 +69,11 @@ export function pgbackrestConfig(config: ParityConfig, region: Region = 'primary
     // A backup starts with an immediate checkpoint instead of waiting for the next spread one.
     'start-fast=y',
     'archive-check=y',
+    // Asynchronous archiving: pushes and (during a restore's replay) fetches WAL in parallel,
+    // prefetching the segments recovery will ask for next; a segment is still acknowledged to
+    // Postgres only once it is in the repository.
+    'archive-async=y',
+    'spool-path=/tmp/pgbackrest-spool',
     // Quiet archive-push/-get in Postgres's log; the agent and make backup ask for info.
     'log-level-console=warn',
     'log-level-file=off',

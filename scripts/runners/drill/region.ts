@@ -26,7 +26,7 @@ import { systemClock } from '../poll.js';
 import type { Progress } from '../progress.js';
 import { httpsEndpoint, projectContainerIds, publishedPort, type ComposeTarget } from '../stack.js';
 import { tryRun } from '../exec.js';
-import { demoteCluster, linkApi, pointEdgeAt, promoteCluster, readRegionCluster, rebuildPrimaryFromDr, regionRest, regionTarget, regionTargets, servingRegion, writableLeader } from '../region-ops.js';
+import { failBackToPrimary, linkApi, pointEdgeAt, promoteCluster, readRegionCluster, regionRest, regionTarget, regionTargets, servingRegion, writableLeader } from '../region-ops.js';
 import type { RegionTargets } from '../regions.js';
 import { startApiLoad, type StartedApiLoad } from './api-load.js';
 import { mark, waitUntil } from './moments.js';
@@ -164,32 +164,13 @@ async function loseThePrimary(run: Run): Promise<void> {
 }
 
 async function failBack(run: Run): Promise<void> {
-  const { config } = run.options;
-  const nodes = patroniNodes(config);
-  await rebuildPrimaryFromDr(run.targets, config);
-  await waitUntil(run, 'the primary rebuilt as a standby of DR', async () => {
-    const view = await readRegionCluster(run.targets, 'primary', config);
-    return view?.members.find((m) => m.name === view.leader)?.role === 'standby_leader' && clusterHealthy(view, nodes);
-  }, 240_000, 500);
-  // Everything ready before users lose writes: the primary's apps answer reads (from its standby) through its own Traefik.
-  const primaryHttps = await httpsEndpoint(run.targets.primary);
-  await waitUntil(run, 'the primary\'s apps answering', async () => (await run.http!(`${primaryHttps}/api/events?limit=1`, { timeoutMs: 2000 }).catch(() => undefined))?.status === 200, 120_000, 500);
-  mark(run, FAILBACK_MOMENTS[0], run.now());
-  await demoteCluster(await regionRest(run.targets, 'dr', config), 'dr');
-  mark(run, FAILBACK_MOMENTS[1], run.now());
-  await waitUntil(run, 'DR a standby', async () => !writableLeader(await readRegionCluster(run.targets, 'dr', config)), 60_000, 100);
-  // The primary's standby leader has what DR wrote last once DR's demotion checkpoint is replayed; Patroni's lag says so.
-  await waitUntil(run, 'the primary caught up', async () => {
-    const view = await readRegionCluster(run.targets, 'primary', config);
-    return (view?.members.find((m) => m.name === view.leader)?.lag ?? 0) === 0;
-  }, 30_000, 100);
-  await promoteCluster(await regionRest(run.targets, 'primary', config));
-  await waitUntil(run, 'the primary writable', async () => Boolean(writableLeader(await readRegionCluster(run.targets, 'primary', config))), 60_000, 100);
-  mark(run, FAILBACK_MOMENTS[2], run.now());
-  await waitUntil(run, 'primary apps taking writes', () => writesIn(run, 'primary'), 60_000, 200);
-  await pointEdgeAt(run.targets.primary.stateDir, 'primary');
+  await failBackToPrimary(run.targets, run.options.config, {
+    wait: (subject, condition, timeoutMs, intervalMs) => waitUntil(run, subject, condition, timeoutMs, intervalMs),
+    moment: (name) => mark(run, name, run.now()),
+    reads: async (region) => (await run.http!(`${await httpsEndpoint(regionTarget(run.targets, region))}/api/events?limit=1`, { timeoutMs: 2000 }).catch(() => undefined))?.status === 200,
+    writes: (region) => writesIn(run, region),
+  });
   const switchedAt = run.now();
-  mark(run, FAILBACK_MOMENTS[3], switchedAt);
   await waitUntil(run, 'a user write through the edge in the primary', () => Boolean(firstAckAfter(run, switchedAt)), 30_000, 50);
   const first = firstAckAfter(run, switchedAt);
   mark(run, FAILBACK_MOMENTS[4], first ? first.atMs + first.latencyMs : undefined);
