@@ -62,8 +62,8 @@ async function regionDrill(target: ComposeTarget, config: ReturnType<typeof pars
 }
 
 /** Bytes under a path of the repository (pgBackRest's own listing). */
-async function repoBytes(container: string, path: string): Promise<number> {
-  const json = await pgbackrest(container, ['repo-ls', '--recurse', '--output=json', path]);
+async function repoBytes(container: string): Promise<number> {
+  const json = await pgbackrest(container, ['repo-ls', '--recurse', '--output=json']);
   return Object.values(JSON.parse(json) as Record<string, { type: string; size?: number }>).reduce((sum, entry) => sum + (entry.size ?? 0), 0);
 }
 
@@ -101,14 +101,14 @@ await runMain(async () => {
     for (let index = 0; index < 3; index += 1) rpos.push(figure(await drill(target, config, 'mid', progress, signal), 'RPO'));
     say(`PITR RPO (drill TARGET=mid, 3 runs): ${rpos.map((ms) => `${ms} ms`).join(', ')}`);
     results.pitrRpoMs = rpos;
-    const repoBefore = await repoBytes(leader, '/');
+    const repoBefore = await repoBytes(leader);
     const { writer } = await preflightCluster(target, config);
     await ensureWriterTable(writer);
     const load = startWriter({ target: writer, ratePerSecond: 20, run: 'bench-dr-steady', now: () => 0, onSample: () => {} });
     await systemClock.sleep(steadySeconds * 1000, signal).catch(() => undefined);
     await load.stop();
     await takeBackup(target, config, 'diff');
-    const grown = (await repoBytes(leader, '/')) - repoBefore;
+    const grown = (await repoBytes(leader)) - repoBefore;
     const perDay = (grown * 86_400) / steadySeconds;
     say(`storage: ${(grown / 2 ** 20).toFixed(1)} MiB for ${steadySeconds} s of 20 inserts/s and one diff backup → ${(perDay / 2 ** 30).toFixed(2)} GiB per day at that rate (WAL segments forced every ${config.backup.archiveTimeoutSeconds} s by archive_timeout dominate)`);
     results.storage = { steadySeconds, grownBytes: grown, perDayBytes: Math.round(perDay), stanza: STANZA };

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../services/config/validate.js';
 import { BackupError, BackupInputError } from '../../services/errors.js';
-import type { DrillReport, FigureVerdict } from '../../services/drills/model.js';
+import type { DrillReport } from '../../services/drills/model.js';
 import { BACKUP_METRICS_PORT, REPO_PATH, STANZA } from '../../services/topology/backup.js';
 import { patroniNodes } from '../../services/topology/patroni.js';
 import { containerOf, leaderNode, readRepository, takeBackup } from '../../scripts/runners/backup.js';
@@ -15,22 +15,16 @@ import { runRestoreDrill } from '../../scripts/runners/drill/restore.js';
 import { RESTORE_LABEL } from '../../scripts/runners/drill/restore-cluster.js';
 import { tryRun } from '../../scripts/runners/exec.js';
 import { clusterHealthy, readCluster, switchover } from '../../scripts/runners/patroni.js';
-import type { Progress } from '../../scripts/runners/progress.js';
 import { patroniRest } from '../../scripts/runners/stack.js';
-import { eventually, startGeneratedStack, type GeneratedStack } from './helpers.js';
+import { eventually, figureOf, recordingProgress, startGeneratedStack, type GeneratedStack } from './helpers.js';
 
 const project = `parity-backup-${process.pid}`;
 const CONFIG_YAML = 'profile: minimal\npostgres:\n  ha: patroni\n  synchronous: true\nbackup:\n  enabled: true\n';
 const config = parseConfig(CONFIG_YAML);
 let stack: GeneratedStack;
 const log: string[] = [];
-const progress: Progress = { info: (message) => log.push(message), step: () => {}, done: () => {} };
-
-const figure = (report: DrillReport, name: string): FigureVerdict => {
-  const found = report.figures.find((f) => f.name.startsWith(name));
-  if (!found) throw new Error(`no figure "${name}" in ${report.figures.map((f) => f.name).join(', ')}`);
-  return found;
-};
+const progress = recordingProgress(log);
+const figure = figureOf;
 const printed = (report: DrillReport) => `FIGURES restore ${report.scenario}: ${report.figures.map((f) => `${f.name}=${f.value ?? 'n/a'}${f.unit === 'ms' ? 'ms' : ''}`).join(', ')}`;
 
 /** Containers, networks and volumes a restore drill made: none may be left. */

@@ -7,6 +7,8 @@ import type { ComposeTarget } from '../../scripts/runners/stack.js';
 import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
 import { catalogRef } from '../../services/images/catalog.js';
 import { done, pending, pollUntil } from '../../scripts/runners/poll.js';
+import type { DrillReport, FigureVerdict } from '../../services/drills/model.js';
+import type { Progress } from '../../scripts/runners/progress.js';
 
 /** The catalog reference of an image, so tests run exactly what the bake produced. */
 export const imageRef = catalogRef;
@@ -82,3 +84,13 @@ export async function startGeneratedStack(name: string, project: string, configY
     },
   };
 }
+
+/** A drill's figure by the start of its name; a clear failure when it is missing. */
+export function figureOf(report: DrillReport, name: string): FigureVerdict {
+  const found = report.figures.find((f) => f.name.startsWith(name));
+  if (!found) throw new Error(`no figure "${name}" in ${report.figures.map((f) => f.name).join(', ')}`);
+  return found;
+}
+
+/** A Progress that keeps what a runner says in `log` (for the suite's printout) and shows nothing. */
+export const recordingProgress = (log: string[]): Progress => ({ info: (message) => log.push(message), step: () => {}, done: () => {} });

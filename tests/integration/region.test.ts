@@ -8,13 +8,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../services/config/validate.js';
-import type { DrillReport, FigureVerdict } from '../../services/drills/model.js';
 import { runRegionDrill } from '../../scripts/runners/drill/region.js';
 import { tryRun } from '../../scripts/runners/exec.js';
-import type { Progress } from '../../scripts/runners/progress.js';
 import { readRegionCluster, servingRegion } from '../../scripts/runners/region-ops.js';
 import { downRegions, regionTargets, startLink, upDrRegion } from '../../scripts/runners/regions.js';
 import { downStack, upStack, type ComposeTarget } from '../../scripts/runners/stack.js';
+import { figureOf, recordingProgress } from './helpers.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const project = `parity-region-${process.pid}`;
@@ -22,13 +21,8 @@ const CONFIG_YAML = 'profile: minimal\ndemo: false\npostgres:\n  ha: patroni\n  
 const config = parseConfig(CONFIG_YAML);
 let target: ComposeTarget;
 const log: string[] = [];
-const progress: Progress = { info: (message) => log.push(message), step: () => {}, done: () => {} };
-
-const figure = (report: DrillReport, name: string): FigureVerdict => {
-  const found = report.figures.find((f) => f.name.startsWith(name));
-  if (!found) throw new Error(`no figure "${name}" in ${report.figures.map((f) => f.name).join(', ')}`);
-  return found;
-};
+const progress = recordingProgress(log);
+const figure = figureOf;
 
 /** Containers, networks or volumes of the three projects (`kind`: ps, network, volume). */
 async function leftovers(kind: 'ps' | 'network' | 'volume'): Promise<string> {

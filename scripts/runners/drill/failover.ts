@@ -7,7 +7,7 @@
  */
 import { bucketize, drillResult, judgeFigures, type DrillReport } from '../../../services/drills/model.js';
 import { FAILOVER_SCENARIOS, failoverFigures, SCENARIOS, type FailoverScenario } from '../../../services/drills/failover.js';
-import { DrillBudgetError, DrillError, DrillInputError, formatDuration, InterruptedError, ParityError } from '../../../services/errors.js';
+import { DrillInputError, InterruptedError } from '../../../services/errors.js';
 import { clusterHealthy, readCluster } from '../patroni.js';
 import { createPhaseRecorder } from '../phases.js';
 import { listContainers } from '../stack.js';
@@ -15,7 +15,7 @@ import { ETCD_MEMBERS } from '../../../services/topology/patroni.js';
 import { systemClock } from '../poll.js';
 import { awaitApiHealthy, awaitFailover, fault, restoreAndRejoin, undoAll } from './failover-phases.js';
 import { preflight, startLoads, waitUntil, type FailoverOptions, type FailoverResult, type Run } from './failover-run.js';
-import { saveDrillReport } from './report.js';
+import { concludeDrill } from './report.js';
 import { findLostWrites, removeDrillEvents, removeWriterRows } from './writer.js';
 
 export type { FailoverOptions, FailoverResult } from './failover-run.js';
@@ -150,10 +150,5 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
   if (!failure) await verify(run).catch((error: Error) => run.notes.push(`could not verify the writes: ${error.message}`));
   await cleanUp(run);
   const report = buildReport(run, failure);
-  const saved = await saveDrillReport(options.target.stateDir, report);
-  options.progress.done();
-  process.stdout.write(`${saved.summary}\n`);
-  if (failure) throw failure instanceof ParityError ? failure : new DrillError(`${failure.message} (after ${formatDuration(run.now())}; report: ${saved.dir})`);
-  if (report.result === 'fail') throw new DrillBudgetError(report.figures.filter((f) => !f.pass).map((f) => f.reason), saved.dir);
-  return { report, dir: saved.dir };
+  return concludeDrill(options.target.stateDir, report, failure, options.progress, run.now());
 }

@@ -12,16 +12,15 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { ParityConfig } from '../../../services/config/schema.js';
-import { bucketize, drillResult, judgeFigures, type DrillReport, type Marker, type Sample } from '../../../services/drills/model.js';
+import { bucketize, drillResult, judgeFigures, type DrillReport } from '../../../services/drills/model.js';
 import { FAILBACK_MOMENTS, REGION_MOMENTS, regionFigures } from '../../../services/drills/region.js';
-import { DrillBudgetError, DrillError, DrillInputError, formatDuration, InterruptedError, ParityError } from '../../../services/errors.js';
+import { DrillError, DrillInputError, InterruptedError } from '../../../services/errors.js';
 import { ADMIN_EMAIL } from '../../../services/topology/apps.js';
 import { DATABASE } from '../../../services/topology/common.js';
 import { patroniNodes } from '../../../services/topology/patroni.js';
 import { hasDr, type Region } from '../../../services/topology/region.js';
 import { createClient, type HttpClient } from '../http.js';
 import { clusterHealthy } from '../patroni.js';
-import { createPhaseRecorder, type PhaseRecorder } from '../phases.js';
 import { systemClock } from '../poll.js';
 import type { Progress } from '../progress.js';
 import { httpsEndpoint, projectContainerIds, publishedPort, type ComposeTarget } from '../stack.js';
@@ -29,8 +28,8 @@ import { tryRun } from '../exec.js';
 import { failBackToPrimary, linkApi, pointEdgeAt, promoteCluster, readRegionCluster, regionRest, regionTarget, regionTargets, servingRegion, writableLeader } from '../region-ops.js';
 import type { RegionTargets } from '../regions.js';
 import { startApiLoad, type StartedApiLoad } from './api-load.js';
-import { mark, waitUntil } from './moments.js';
-import { saveDrillReport } from './report.js';
+import { mark, startDrillRun, waitUntil, type DrillRun } from './moments.js';
+import { concludeDrill } from './report.js';
 
 export interface RegionOptions {
   readonly target: ComposeTarget;
@@ -41,17 +40,9 @@ export interface RegionOptions {
   readonly failback?: boolean;
 }
 
-interface Run {
+interface Run extends DrillRun {
   readonly options: RegionOptions;
   readonly targets: RegionTargets;
-  readonly recorder: PhaseRecorder;
-  readonly startedAt: Date;
-  readonly now: () => number;
-  readonly tag: string;
-  readonly samples: Sample[];
-  readonly markers: Marker[];
-  readonly restored: string[];
-  readonly notes: string[];
   api?: string;
   http?: HttpClient;
   token?: string;
@@ -244,19 +235,10 @@ async function readFilesCopiedAt(run: Run): Promise<number | undefined> {
 }
 
 export async function runRegionDrill(options: RegionOptions): Promise<{ report: DrillReport; dir: string }> {
-  const startedAt = new Date();
-  const origin = performance.now();
   const run: Run = {
+    ...startDrillRun(options.progress, 'region'),
     options,
     targets: regionTargets(options.target),
-    recorder: createPhaseRecorder(options.progress),
-    startedAt,
-    now: () => performance.now() - origin,
-    tag: `region-${startedAt.toISOString()}`,
-    samples: [],
-    markers: [],
-    restored: [],
-    notes: [],
     lostAtFailover: null,
     lostAtFailback: null,
     failedBack: false,
@@ -290,10 +272,5 @@ export async function runRegionDrill(options: RegionOptions): Promise<{ report: 
   }
   await removeEvents(run).catch((error: Error) => run.restored.push(`WARNING: could not remove the drill's events (${run.tag} …): ${error.message}`));
   const report = buildReport(run, failure);
-  const saved = await saveDrillReport(options.target.stateDir, report);
-  options.progress.done();
-  process.stdout.write(`${saved.summary}\n`);
-  if (failure) throw failure instanceof ParityError ? failure : new DrillError(`${failure.message} (after ${formatDuration(run.now())}; report: ${saved.dir})`);
-  if (report.result === 'fail') throw new DrillBudgetError(report.figures.filter((f) => !f.pass).map((f) => f.reason), saved.dir);
-  return { report, dir: saved.dir };
+  return concludeDrill(options.target.stateDir, report, failure, options.progress, run.now());
 }

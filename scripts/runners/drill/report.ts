@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import type { DrillReport } from '../../../services/drills/model.js';
 import { renderDrillJunit, renderDrillSummary, renderDrillTimelineSvg } from '../../../services/render/drill-report.js';
 import { writeFileAtomic } from '../state.js';
+import { DrillBudgetError, DrillError, formatDuration, ParityError } from '../../../services/errors.js';
+import type { Progress } from '../progress.js';
 
 export interface SavedReport {
   readonly dir: string;
@@ -21,4 +23,18 @@ export async function saveDrillReport(stateDir: string, report: DrillReport): Pr
   await writeFileAtomic(join(dir, 'timeline.svg'), renderDrillTimelineSvg(report));
   await writeFileAtomic(join(dir, 'summary.txt'), `${summary}\n`);
   return { dir, summary };
+}
+
+/**
+ * Every drill ends the same way: the report saved and its summary printed, then the outcome as
+ * an exit code: the drill's own error (a ParityError keeps its code; anything else is a
+ * DrillError naming the report), a DrillBudgetError listing each exceeded budget, or the report.
+ */
+export async function concludeDrill(stateDir: string, report: DrillReport, failure: Error | undefined, progress: Progress, elapsedMs: number): Promise<{ report: DrillReport; dir: string }> {
+  const saved = await saveDrillReport(stateDir, report);
+  progress.done();
+  process.stdout.write(`${saved.summary}\n`);
+  if (failure) throw failure instanceof ParityError ? failure : new DrillError(`${failure.message} (after ${formatDuration(elapsedMs)}; report: ${saved.dir})`);
+  if (report.result === 'fail') throw new DrillBudgetError(report.figures.filter((f) => !f.pass).map((f) => f.reason), saved.dir);
+  return { report, dir: saved.dir };
 }

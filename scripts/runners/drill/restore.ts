@@ -8,20 +8,20 @@
  * leave the live database. The same runner serves the make target, bench-dr and the tests.
  */
 import pg from 'pg';
-import { BackupInputError, DrillBudgetError, DrillError, DrillInputError, formatDuration, InterruptedError, ParityError } from '../../../services/errors.js';
+import { BackupInputError, DrillError, DrillInputError, InterruptedError } from '../../../services/errors.js';
 import { baseSetFor, parseRestoreTarget, type Repository } from '../../../services/backup/catalog.js';
 import type { ParityConfig } from '../../../services/config/schema.js';
-import { bucketize, drillResult, judgeFigures, type DrillReport, type Marker, type Sample } from '../../../services/drills/model.js';
+import { bucketize, drillResult, judgeFigures, type DrillReport } from '../../../services/drills/model.js';
 import { describeTarget, restoreFigures, type DrillRestoreTarget } from '../../../services/drills/restore.js';
 import { DRILL_TABLE, ensureWriterTable, removeWriterRows, startWriter, type WriterTarget } from './writer.js';
 import { containerOf, readRepository, requireBackups } from '../backup.js';
-import { createPhaseRecorder, type PhaseRecorder } from '../phases.js';
 import { systemClock } from '../poll.js';
 import type { Progress } from '../progress.js';
 import type { ComposeTarget } from '../stack.js';
 import { preflightCluster, type LiveIdentity } from './restore-live.js';
 import { createIsolatedCluster, removeIsolatedCluster, restoredQuery, restoreFiles, startRestored, type IsolatedCluster } from './restore-cluster.js';
-import { saveDrillReport } from './report.js';
+import { concludeDrill } from './report.js';
+import { startDrillRun, type DrillRun } from './moments.js';
 import { hasDr } from '../../../services/topology/region.js';
 import { regionTargets } from '../regions.js';
 
@@ -41,17 +41,9 @@ export interface RestoreResult {
   readonly dir: string;
 }
 
-interface Run {
+interface Run extends DrillRun {
   readonly options: RestoreOptions;
-  readonly recorder: PhaseRecorder;
   readonly target: DrillRestoreTarget;
-  readonly startedAt: Date;
-  readonly now: () => number;
-  readonly tag: string;
-  readonly samples: Sample[];
-  readonly markers: Marker[];
-  readonly restored: string[];
-  readonly notes: string[];
   writer?: WriterTarget;
   live?: LiveIdentity;
   repository?: Repository;
@@ -221,19 +213,10 @@ async function cleanUp(run: Run): Promise<void> {
 
 /** Run the restore drill; throws DrillBudgetError (exit 1) over budget, BackupError (exit 1) on a corrupt backup, bad input (exit 2). */
 export async function runRestoreDrill(options: RestoreOptions): Promise<RestoreResult> {
-  const startedAt = new Date();
-  const origin = performance.now();
   const run: Run = {
+    ...startDrillRun(options.progress, 'restore'),
     options,
-    recorder: createPhaseRecorder(options.progress),
     target: parseDrillTarget(options.restoreTarget),
-    startedAt,
-    now: () => performance.now() - origin,
-    tag: `restore-${startedAt.toISOString()}`,
-    samples: [],
-    markers: [],
-    restored: [],
-    notes: [],
     written: [],
     restoredSeqs: null,
     rtoMs: null,
@@ -282,12 +265,7 @@ export async function runRestoreDrill(options: RestoreOptions): Promise<RestoreR
     await cleanUp(run);
   }
   const report = buildReport(run, failure);
-  const saved = await saveDrillReport(options.target.stateDir, report);
-  options.progress.done();
-  process.stdout.write(`${saved.summary}\n`);
-  if (failure) throw failure instanceof ParityError ? failure : new DrillError(`${failure.message} (after ${formatDuration(run.now())}; report: ${saved.dir})`);
-  if (report.result === 'fail') throw new DrillBudgetError(report.figures.filter((f) => !f.pass).map((f) => f.reason), saved.dir);
-  return { report, dir: saved.dir };
+  return concludeDrill(options.target.stateDir, report, failure, options.progress, run.now());
 }
 
 function check(run: Run, phase: string): void {
