@@ -96,7 +96,8 @@ describe('restore drills into an isolated cluster', () => {
   it('after a switchover the new leader archives, and a restore across the timeline switch recovers everything', async () => {
     const rest = await patroniRest(stack.target, config);
     const before = await readCluster(rest, 2000);
-    const candidate = patroniNodes(config).find((node) => node !== before!.leader)!;
+    // Synchronous mode: Patroni switches over only to the synchronous standby.
+    const candidate = before!.members.find((m) => m.role === 'sync_standby')?.name ?? patroniNodes(config).find((node) => node !== before!.leader)!;
     await switchover(rest, before!.leader!, candidate);
     await eventually(async () => {
       const view = await readCluster(rest, 2000);
