@@ -9,7 +9,7 @@ import { parseConfig } from '../../services/config/validate.js';
 import { ConfigError } from '../../services/config/validate.js';
 import type { ParityConfig } from '../../services/config/schema.js';
 import { buildTopology, type Topology } from '../../services/topology/index.js';
-import { renderAll, renderComposeObject, renderFiles, renderRegionFiles } from '../../services/render/compose.js';
+import { renderComposeObject, renderFiles, renderOutput } from '../../services/render/compose.js';
 import { hasDr } from '../../services/topology/region.js';
 import { linkComposeObject } from '../../services/topology/link.js';
 import { diffOutput } from './output.js';
@@ -47,13 +47,12 @@ export async function generate(config: ParityConfig, outDir = COMPOSE_DIR): Prom
   const topology = buildTopology(config);
   const rendered = renderFiles(topology);
   assertComposeSchema(renderComposeObject(topology, rendered));
-  const files = renderAll(topology, rendered);
   // A DR region and the link between the regions, from the same model (dr.enabled).
   if (hasDr(config)) {
     assertComposeSchema(renderComposeObject(buildTopology(config, 'dr')));
     assertComposeSchema(linkComposeObject(config));
   }
-  for (const file of renderRegionFiles(config)) files.set(file.path, file);
+  const files = renderOutput(config, topology, rendered);
   const result: GenResult = { topology, written: [], unchanged: [], removed: [] };
   for (const { path, status } of await diffOutput(files, outDir)) {
     const target = join(outDir, path);

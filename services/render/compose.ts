@@ -108,3 +108,10 @@ export function renderRegionFiles(config: ParityConfig): RenderedFile[] {
     { path: `link/${proxies.path}`, content: `${JSON.stringify(proxies.value, null, 2)}\n`, executable: false },
   ];
 }
+
+/** Everything `make gen` writes for a config: the primary's files, and with a DR region its project and the link's. */
+export function renderOutput(config: ParityConfig, topology: Topology = buildTopology(config), rendered: readonly RenderedFile[] = renderFiles(topology)): Map<string, RenderedFile> {
+  const files = renderAll(topology, rendered);
+  for (const file of renderRegionFiles(config)) files.set(file.path, file);
+  return files;
+}

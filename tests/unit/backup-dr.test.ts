@@ -13,6 +13,11 @@ import { linkComposeObject } from '../../services/topology/link.js';
 import { renderRegionFiles } from '../../services/render/compose.js';
 import { parseDrillTarget } from '../../scripts/runners/drill/restore.js';
 import { DrillInputError } from '../../services/errors.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generate } from '../../scripts/runners/gen.js';
+import { checkDrift } from '../../scripts/runners/drift.js';
 
 const problems = (text: string): string => {
   try {
@@ -75,6 +80,19 @@ describe('the model, per region', () => {
     const link = linkComposeObject(dr) as { services: Record<string, { ports: string[] }>; networks: Record<string, { name: string }> };
     expect(link.networks.primary!.name).toMatch(/^\$\{PARITY_PRIMARY_NETWORK:\?/);
     expect(link.services.edge!.ports).toEqual(['127.0.0.1:8444:9443']);
+  });
+
+  it('GIVEN dr.enabled THEN make gen writes dr/ and link/, and the drift check covers them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parity-dr-'));
+    try {
+      const written = (await generate(dr, dir)).written;
+      expect(written).toEqual(expect.arrayContaining(['dr/compose.yaml', 'dr/patroni/patroni.yml', 'link/compose.yaml', 'link/link.json', 'patroni/patroni-standby.yml']));
+      expect(await checkDrift(dr, dir)).toEqual([]);
+      rmSync(join(dir, 'dr', 'compose.yaml'));
+      expect(await checkDrift(dr, dir)).toEqual(['missing dr/compose.yaml']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('GIVEN no DR region THEN nothing of it is rendered', () => {
