@@ -259,5 +259,5 @@ describe('make gen with bad input', () => {
     expect(result.stderr).toContain(':1:10 profile: expected one of "minimal", "full", got "maximal"');
     expect(result.stderr).toContain(':5:3 ports.redsi: unknown key (did you mean "redis"?)');
     expect(treeHash(join(root, 'compose'))).toBe(before);
-  });
+  }, 30_000); // two CLI processes: seconds on a loaded 2-core machine (5 s timed out once beside a running stack)
 });
