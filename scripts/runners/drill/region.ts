@@ -19,6 +19,7 @@ import { ADMIN_EMAIL } from '../../../services/topology/apps.js';
 import { DATABASE } from '../../../services/topology/common.js';
 import { patroniNodes } from '../../../services/topology/patroni.js';
 import { hasDr, type Region } from '../../../services/topology/region.js';
+import { BACKUP_METRICS_PORT } from '../../../services/topology/backup.js';
 import { createClient, type HttpClient } from '../http.js';
 import { clusterHealthy } from '../patroni.js';
 import { systemClock } from '../poll.js';
@@ -229,7 +230,7 @@ function buildReport(run: Run, error?: Error): DrillReport {
 async function readFilesCopiedAt(run: Run): Promise<number | undefined> {
   const leader = (await readRegionCluster(run.targets, 'primary', run.options.config))?.leader;
   if (!leader) return undefined;
-  const metrics = await tryRun(['docker', 'exec', `${run.targets.primary.project}-${leader}-1`, 'curl', '-fsS', 'localhost:9854/metrics']);
+  const metrics = await tryRun(['docker', 'exec', `${run.targets.primary.project}-${leader}-1`, 'curl', '-fsS', `localhost:${BACKUP_METRICS_PORT}/metrics`]);
   const times = [...metrics.stdout.matchAll(/^parity_files_copy_last_success_timestamp_seconds\{bucket="[^"]+"\} ([\d.]+)$/gm)].map((m) => Number(m[1]) * 1000);
   return times.length ? Math.min(...times) : undefined;
 }
