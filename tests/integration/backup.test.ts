@@ -30,7 +30,8 @@ const printed = (report: DrillReport) => `FIGURES restore ${report.scenario}: ${
 /** Containers, networks and volumes a restore drill made: none may be left. */
 async function drillLeftovers(): Promise<string[]> {
   const kinds = [['ps', '-aq'], ['network', 'ls', '-q'], ['volume', 'ls', '-q']];
-  const found = await Promise.all(kinds.map(async (args) => (await tryRun(['docker', ...args, '--filter', `label=${RESTORE_LABEL}`])).stdout.trim()));
+  // This stack's drills only (`<project>-restore-<pid>`): another checkout's leftovers on the same engine are not ours.
+  const found = await Promise.all(kinds.map(async (args) => (await tryRun(['docker', ...args, '--filter', `label=${RESTORE_LABEL}`, '--filter', `name=${project}-restore-`])).stdout.trim()));
   return found.filter(Boolean);
 }
 
