@@ -10,16 +10,15 @@ import { ADMIN_EMAIL } from '../services/topology/apps.js';
 import { parseCli, runMain } from './runners/cli.js';
 import { containerRss, mib } from './runners/container-stats.js';
 import { createClient } from './runners/http.js';
-import { loadConfig } from './runners/gen.js';
 import { runLoad, type LoadResult } from './runners/load.js';
 import { createProgress } from './runners/progress.js';
-import { compose, defaultTarget, listContainers } from './runners/stack.js';
+import { compose, defaultTarget, httpsEndpoint, listContainers } from './runners/stack.js';
 import { statePath, writeFileAtomic } from './runners/state.js';
 
 const HELP = `
 Usage: npx tsx scripts/bench-stubs.ts [--duration SECONDS] [--connections N]   (make bench-stubs)
 
-Needs the stack running (make up). Through Traefik (https, the configured port), for
+Needs the stack running (make up). Through Traefik (https, the operators' entrypoint), for
 --duration seconds each (default 30) with --connections concurrent connections (default 10):
   GET  /api/events   anonymous listing (read from the replica)
   POST /api/chat     a member asking IVOR (answer from the Redis cache, turns written to the primary)
@@ -36,13 +35,13 @@ await runMain(async () => {
   if (!Number.isInteger(duration) || duration < 1) throw new UsageError(`--duration: expected whole seconds ≥ 1, got "${values.duration}"`);
   if (!Number.isInteger(connections) || connections < 1) throw new UsageError(`--connections: expected a whole number ≥ 1, got "${values.connections}"`);
   const progress = createProgress('[bench]');
-  const config = await loadConfig();
   const target = defaultTarget();
   const containers = await listContainers(target);
   const unhealthy = ['traefik', 'auth', 'events-blue', 'ivor-blue'].filter((name) => containers.find((c) => c.service === name)?.health !== 'healthy');
   if (unhealthy.length) throw new UsageError(`the stack isn't running (${unhealthy.join(', ')} not healthy): start it with \`make up\` first`);
 
-  const base = `https://localhost:${config.ports.https}`;
+  // The operators' entrypoint: a throughput benchmark from one address would otherwise measure the users' rate limit.
+  const base = await httpsEndpoint(target);
   // Seeding trusts the stack's own CA; autocannon (loopback only) doesn't verify certificates.
   const http = createClient(statePath('ca', 'parity-ca.pem'));
   const request = async (method: string, path: string, body?: unknown, token?: string) => {

@@ -4,7 +4,8 @@
  * lives in the ignored state directory and is created once (idempotent).
  */
 import { EDGE_FILE } from '../../services/topology/traefik.js';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { DASHBOARD_USER } from '../../services/topology/edge-security.js';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SECRETS, TLS_SECRETS, type SecretName } from '../../services/topology/common.js';
@@ -42,6 +43,8 @@ export async function ensureSecrets(stateDir: string): Promise<string[]> {
     if (await exists(path)) continue;
     let content: string;
     if (name === 's3_access_key') content = `parity${randomBytes(8).toString('hex')}`;
+    // Traefik's basicAuth reads htpasswd lines; {SHA} is unsalted, which is harmless for a random 256-bit password (nothing to guess).
+    else if (name === 'traefik_dashboard_users') content = `${DASHBOARD_USER}:{SHA}${createHash('sha1').update(await value('traefik_dashboard_password')).digest('base64')}`;
     else if (name === 's3_config') {
       // SeaweedFS identities, derived from the two S3 keys (generated first, above).
       content = JSON.stringify(
@@ -58,7 +61,7 @@ export async function ensureSecrets(stateDir: string): Promise<string[]> {
         null,
         2,
       );
-    } else content = randomBytes(24).toString('base64url');
+    } else content = randomBytes(32).toString('base64url');
     await writeFile(path, `${content}\n`, { mode: 0o644 });
     await chmod(path, 0o644);
     created.push(name);

@@ -120,6 +120,41 @@ export interface ParityConfig {
   readonly breakers: BreakersConfig;
   /** Fault injection: Toxiproxy between the apps and their dependencies, and declared scenarios (`make chaos`). */
   readonly chaos: ChaosConfig;
+  /** The users' edge: the front that keeps client addresses, rate limits, body limits. */
+  readonly edge: EdgeConfig;
+}
+
+/** A rate-limit bucket: `average` requests per `periodSeconds` per client address, `burst` at once. */
+export interface RateLimitBucket {
+  /** @default 100 */
+  readonly average: number;
+  /** @default 20 */
+  readonly burst: number;
+}
+
+export interface EdgeConfig {
+  /**
+   * Traefik's rateLimit middleware on the users' entrypoint (the front's), per *real* client address:
+   * the front (HAProxy on the host network) sees it and passes it on in the PROXY protocol, which
+   * Traefik trusts from the front alone. Operators' tools use the loopback-only operator entrypoint.
+   */
+  readonly rateLimit: RateLimitBucket & {
+    /** @default true */
+    readonly enabled: boolean;
+    /** The period `average` counts over. @default 60 */
+    readonly periodSeconds: number;
+    /** Client addresses or CIDRs never limited (probes, a monitoring service). @default [] */
+    readonly trustedSources: readonly string[];
+    /**
+     * Tighter buckets for the routes of the route table under a path prefix (a second bucket: the
+     * default one applies too). @default { '/auth/login': { average: 10, burst: 5 }, '/auth/register': { average: 10, burst: 5 } }
+     */
+    readonly routes: Readonly<Record<string, RateLimitBucket>>;
+  };
+  /** Largest request body the edge accepts (413 above it), bytes. @default 1048576 */
+  readonly bodyLimitBytes: number;
+  /** Larger (or smaller) body limits for routes under a path prefix (uploads). @default { '/api/articles': 2097152, '/api/events': 2097152 } */
+  readonly routeBodyLimits: Readonly<Record<string, number>>;
 }
 
 /** Dependencies a stub calls through a breaker, each with its own call timeout. */
@@ -493,6 +528,18 @@ export const DEFAULT_CONFIG: ParityConfig = {
     },
   },
   chaos: { enabled: true, scenarios: DEFAULT_SCENARIOS },
+  edge: {
+    rateLimit: {
+      enabled: true,
+      average: 100,
+      periodSeconds: 60,
+      burst: 20,
+      trustedSources: [],
+      routes: { '/auth/login': { average: 10, burst: 5 }, '/auth/register': { average: 10, burst: 5 } },
+    },
+    bodyLimitBytes: 1_048_576,
+    routeBodyLimits: { '/api/articles': 2_097_152, '/api/events': 2_097_152 },
+  },
 };
 
 /** `postgres.ha` when the config file doesn't say: HA in the full profile, plain streaming in minimal (faster, smaller). */
@@ -529,6 +576,18 @@ const semver = (prefix: string, example: string): FieldSchema => ({
   pattern: new RegExp(`^${prefix}\\d+\\.\\d+(\\.\\d+)?$`),
   example,
 });
+
+const RATE_BUCKET_FIELDS: Readonly<Record<string, FieldSchema>> = {
+  average: { kind: 'number', min: 1, max: 1_000_000, integer: true, unit: 'requests per period' },
+  burst: { kind: 'number', min: 1, max: 1_000_000, integer: true, unit: 'requests' },
+};
+const PATH_PREFIX = /^\/[A-Za-z0-9/_.-]*$/;
+const PATH_PREFIX_RULE = 'a path prefix starting with / (/auth/login)';
+const CIDR: FieldSchema = {
+  kind: 'text',
+  pattern: /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}(\/(3[0-2]|[12]?\d))?$/,
+  rule: 'an IPv4 address or CIDR (127.0.0.2, 10.0.0.0/8)',
+};
 
 export const CONFIG_SCHEMA: FieldSchema = {
   kind: 'object',
@@ -624,6 +683,23 @@ export const CONFIG_SCHEMA: FieldSchema = {
       },
     },
     dr: { kind: 'object', fields: { enabled: { kind: 'boolean' }, edgePort: { kind: 'port' } } },
+    edge: {
+      kind: 'object',
+      fields: {
+        rateLimit: {
+          kind: 'object',
+          fields: {
+            enabled: { kind: 'boolean' },
+            ...RATE_BUCKET_FIELDS,
+            periodSeconds: { kind: 'number', min: 1, max: 86_400, integer: true, unit: 'seconds' },
+            trustedSources: { kind: 'list', item: CIDR },
+            routes: { kind: 'record', keyPattern: PATH_PREFIX, keyRule: PATH_PREFIX_RULE, value: { kind: 'object', fields: RATE_BUCKET_FIELDS } },
+          },
+        },
+        bodyLimitBytes: { kind: 'number', min: 1024, max: 1_073_741_824, integer: true, unit: 'bytes' },
+        routeBodyLimits: { kind: 'record', keyPattern: PATH_PREFIX, keyRule: PATH_PREFIX_RULE, value: { kind: 'number', min: 1024, max: 1_073_741_824, integer: true, unit: 'bytes' } },
+      },
+    },
     drills: {
       kind: 'object',
       fields: {

@@ -8,3 +8,4 @@ export * from './errors.js';
 export * from './fault.js';
 export * from './http.js';
 export * from './version.js';
+export * from './routes.js';

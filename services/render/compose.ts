@@ -8,6 +8,7 @@ import { hasDr } from '../topology/region.js';
 import { linkComposeObject, linkProxiesFile } from '../topology/link.js';
 import type { ServiceSpec } from '../topology/types.js';
 import { Document } from 'yaml';
+import { FRONT_PROFILE } from '../topology/front.js';
 import { configHash, renderFile, type RenderedFile } from './files.js';
 import { GENERATED_BY, renderYaml } from './yaml.js';
 
@@ -36,6 +37,7 @@ function renderService(service: ServiceSpec, topology: Topology, files: readonly
     },
     user: service.user,
     dns_opt: service.dnsOptions?.length ? service.dnsOptions : undefined,
+    network_mode: service.networkMode,
     networks: service.aliases?.length ? { default: { aliases: [...service.aliases] } } : undefined,
     mem_limit: resources?.memory,
     cpus: resources?.cpus,
@@ -75,6 +77,12 @@ export function renderFiles(topology: Topology): RenderedFile[] {
 export function renderComposeTestOverlay(topology: Topology): string {
   const doc = new Document({ services: {} });
   for (const service of [...topology.services].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    // The front binds fixed host ports on the host network: test stacks run side by side without it
+    // (their clients use Traefik's ephemeral ports), and only start it when a suite asks (profile).
+    if (service.networkMode === 'host') {
+      doc.setIn(['services', service.name, 'profiles'], doc.createNode([FRONT_PROFILE]));
+      continue;
+    }
     if (!service.ports?.length) continue;
     const ports = doc.createNode(service.ports.map((port) => `127.0.0.1::${port.container}`));
     ports.tag = '!override';

@@ -20,6 +20,9 @@ export const SECRETS = [
   's3_config',
   'grafana_admin_password',
   'backup_cipher_pass',
+  // The Traefik dashboard's basic auth (user admin): the password, and the htpasswd line made from it.
+  'traefik_dashboard_password',
+  'traefik_dashboard_users',
   // Made by the TLS step (stack-state.ts), not random: the S3 store's HTTPS certificate and the CA that signed it.
   's3_tls_cert',
   's3_tls_key',

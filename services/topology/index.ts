@@ -17,6 +17,7 @@ import { prometheusFiles, prometheusService } from './prometheus.js';
 import { redisService } from './redis.js';
 import { s3Service } from './s3.js';
 import { traefikFiles, traefikService } from './traefik.js';
+import { frontFiles, frontService } from './front.js';
 import type { FileSpec, ServiceSpec } from './types.js';
 import { hasDr, regionAlias, type Region } from './region.js';
 
@@ -79,6 +80,11 @@ export function buildTopology(config: ParityConfig, region: Region = 'primary'):
     ...(config.postgres.ha === 'patroni' ? patroniFiles(config, region) : postgresFiles()),
     ...(running.has('toxiproxy') ? toxiproxyFiles(config, running) : []),
   ];
+  // The front exists where users arrive: the primary region (the DR region is reached through the link's edge).
+  if (region === 'primary') {
+    services.push(frontService(config, images.haproxy));
+    files.push(...frontFiles(config));
+  }
   if (running.has('s3')) services.push(withAlias(s3Service(config, images.s3), config, region, 's3'));
   if (running.has('prometheus')) {
     services.push(prometheusService(config, images.prometheus, running), alertmanagerService(config, images.alertmanager));

@@ -6,6 +6,8 @@ import type { Color, ParityConfig } from '../config/schema.js';
 import { APP_SERVICES, type AppService } from '../config/profiles.js';
 import { COLOR_HEADER, STUB_PORT } from '../contracts/index.js';
 import { STATE, hostFor, publish } from './common.js';
+import { FRONT_ENTRYPOINTS, frontNetwork } from './front.js';
+import { edgeSecurityConfig, DASHBOARD_USERS_SECRET, EDGE_MIDDLEWARES } from './edge-security.js';
 import { appEndpoint, CHAOS_APIS } from './chaos.js';
 import type { FileSpec, ServiceSpec } from './types.js';
 
@@ -20,8 +22,12 @@ export const APP_ROUTES: Readonly<Record<AppService, readonly string[]>> = {
 /** Admin routes: forwardAuth requires the admin role before the request reaches the app. */
 export const ADMIN_ROUTES: readonly string[] = ['/admin', '/api/admin'];
 
-/** Inside the container. */
-const PORTS = { web: 80, websecure: 443, traefik: 8080, metrics: 8082 } as const;
+/**
+ * Inside the container. `websecure`/`web` are the operators' entrypoints (published on loopback
+ * only: deploy gates, drills, benchmarks; the only ones where a color may be pinned); the front
+ * sends users to `public` (and `public-web`), and sources trusted in `edge.rateLimit` to `trusted`.
+ */
+const PORTS = { web: 80, websecure: 443, traefik: 8080, metrics: 8082, ...FRONT_ENTRYPOINTS } as const;
 export const TRAEFIK_METRICS_PORT = PORTS.metrics;
 
 export function traefikService(config: ParityConfig, image: string): ServiceSpec {
@@ -31,10 +37,12 @@ export function traefikService(config: ParityConfig, image: string): ServiceSpec
     tier: 'edge',
     image,
     command: ['--configFile=/etc/traefik/traefik.yml'],
+    // Users reach Traefik through the front (ports.http/https); these are for operators, on loopback
+    // whatever bindAddress says, on ephemeral ports (`docker compose port traefik 443` finds them).
     ports: [
-      publish(config, config.ports.http, PORTS.web),
-      publish(config, config.ports.https, PORTS.websecure),
-      publish(config, config.ports.dashboard, PORTS.traefik),
+      { bind: '127.0.0.1', container: PORTS.web },
+      { bind: '127.0.0.1', container: PORTS.websecure },
+      { ...publish(config, config.ports.dashboard, PORTS.traefik), bind: '127.0.0.1' },
     ],
     volumes: [
       './traefik/traefik.yml:/etc/traefik/traefik.yml:ro',
@@ -43,6 +51,7 @@ export function traefikService(config: ParityConfig, image: string): ServiceSpec
       `${STATE}/traefik/dynamic:/etc/traefik/dynamic:ro`,
       `${STATE}/tls:/etc/traefik/tls:ro`,
     ],
+    secrets: [DASHBOARD_USERS_SECRET],
     healthcheck: { test: ['CMD', 'traefik', 'healthcheck', '--configFile=/etc/traefik/traefik.yml'] },
     dependsOn: { auth: 'service_healthy' },
     url: `https://${hostFor(config)}:${config.ports.https}/ (dashboard http://${hostFor(config)}:${config.ports.dashboard}/dashboard/)`,
@@ -50,18 +59,22 @@ export function traefikService(config: ParityConfig, image: string): ServiceSpec
 }
 
 export function traefikStaticConfig(config: ParityConfig): object {
+  // Redirect to the users' https port (the front's), not a container port.
+  const redirect = { redirections: { entryPoint: { to: `:${config.ports.https}`, scheme: 'https', permanent: false } } };
+  // The PROXY protocol header is believed from the front alone: its connections come from the front network's gateway.
+  const fromFront = { proxyProtocol: { trustedIPs: [`${frontNetwork(config).gateway}/32`] } };
   return {
     entryPoints: {
-      web: {
-        address: `:${PORTS.web}`,
-        // Redirect to the *host* port of websecure, not the container's 443.
-        http: { redirections: { entryPoint: { to: `:${config.ports.https}`, scheme: 'https', permanent: false } } },
-      },
-      websecure: { address: `:${PORTS.websecure}`, http: { tls: {} } },
+      web: { address: `:${PORTS.web}`, http: redirect },
+      websecure: { address: `:${PORTS.websecure}`, http: { tls: {}, middlewares: ['operators@file'] } },
+      public: { address: `:${PORTS.public}`, ...fromFront, http: { tls: {}, middlewares: ['users@file'] } },
+      trusted: { address: `:${PORTS.trusted}`, ...fromFront, http: { tls: {}, middlewares: ['trusted-users@file'] } },
+      'public-web': { address: `:${PORTS['public-web']}`, ...fromFront, http: redirect },
       traefik: { address: `:${PORTS.traefik}` },
       metrics: { address: `:${PORTS.metrics}` },
     },
-    api: { dashboard: true, insecure: true },
+    // The dashboard and API: on their own entrypoint (loopback), behind basic auth (the edge file's `dashboard` router).
+    api: { dashboard: true },
     ping: { entryPoint: 'traefik' },
     metrics: {
       prometheus: {
@@ -80,6 +93,9 @@ export function traefikStaticConfig(config: ParityConfig): object {
     global: { checkNewVersion: false, sendAnonymousUsage: false },
   };
 }
+
+/** Every entrypoint users or operators reach the platform on (pinned colors: operators' `websecure` only). */
+export const ALL_ENTRYPOINTS: readonly string[] = ['websecure', 'public', 'trusted'];
 
 const pathRule = (prefixes: readonly string[]) => prefixes.map((prefix) => `PathPrefix(\`${prefix}\`)`).join(' || ');
 
@@ -120,8 +136,9 @@ export function traefikDynamicConfig(weights: Record<Color, number>, options: Dy
     const rule = pathRule(APP_ROUTES[app]);
     // Users' routes only: a request pinned to a color (deploy gates, operators) gets the color's
     // real answer, never the edge's fallback or a breaker tripped by someone else's traffic.
-    const middlewares = isEdgeApi(app) ? { middlewares: [edgeChain(app)] } : {};
-    routers[app] = { rule, service: app, entryPoints: ['websecure'], ...middlewares, tls: {} };
+    // Paths the route table doesn't list (static files, fallback pages): the default body limit.
+    const middlewares = { middlewares: [EDGE_MIDDLEWARES.bodyDefault, ...(isEdgeApi(app) ? [edgeChain(app)] : [])] };
+    routers[app] = { rule, service: app, entryPoints: ALL_ENTRYPOINTS, ...middlewares, tls: {} };
     services[app] = {
       weighted: {
         services: (['blue', 'green'] as const).map((color) => ({ name: `${app}-${color}`, weight: weights[color] })),
@@ -142,12 +159,12 @@ export function traefikDynamicConfig(weights: Record<Color, number>, options: Dy
   routers.admin = {
     rule: pathRule(ADMIN_ROUTES),
     service: 'frontend',
-    entryPoints: ['websecure'],
+    entryPoints: ALL_ENTRYPOINTS,
     middlewares: ['admin-auth'],
     tls: {},
     priority: 2000,
   };
-  routers.auth = { rule: pathRule(['/auth']), service: 'auth', entryPoints: ['websecure'], tls: {} };
+  routers.auth = { rule: pathRule(['/auth']), service: 'auth', entryPoints: ALL_ENTRYPOINTS, tls: {} };
   return { http: { routers, services } };
 }
 
@@ -209,11 +226,13 @@ export function traefikEdgeConfig(config: ParityConfig): object {
     middlewares[`${api}-retry`] = { retry: { attempts: 2, initialInterval: '50ms' } };
     middlewares[edgeChain(api)] = { chain: { middlewares: [`${api}-fallback`, ...(edge.enabled ? [`${api}-breaker`] : []), `${api}-retry`] } };
   }
+  const security = edgeSecurityConfig(config);
   return {
-    http: { services, middlewares },
+    http: { routers: security.routers, services, middlewares: { ...middlewares, ...security.middlewares } },
     tls: {
       certificates: [{ certFile: '/etc/traefik/tls/cert.pem', keyFile: '/etc/traefik/tls/key.pem' }],
       stores: { default: { defaultCertificate: { certFile: '/etc/traefik/tls/cert.pem', keyFile: '/etc/traefik/tls/key.pem' } } },
+      options: security.tlsOptions,
     },
   };
 }

@@ -60,6 +60,11 @@ export interface ServiceSpec {
    * kept a partitioned leader writable for 20–30 s in a prototype, long after another was promoted.
    */
   readonly dnsOptions?: readonly string[];
+  /**
+   * `host`: the container shares the host's network stack (the front, which must see clients' real
+   * addresses). It joins no project network and publishes nothing: it binds host ports itself.
+   */
+  readonly networkMode?: 'host';
   /** More names on the project's network (a region's `primary-postgres`, reached from the link between regions). */
   readonly aliases?: readonly string[];
   readonly color?: Color;

@@ -3,13 +3,13 @@ import type { Color } from '../../../services/config/schema.js';
 import { DeployInputError } from '../../../services/errors.js';
 import { run, tryRun } from '../exec.js';
 import { compose, listContainers, projectContainerIds, type ComposeTarget } from '../stack.js';
-import { appServices } from './traefik-api.js';
+import { appServices, dashboardAuthorization, type TraefikApi } from './traefik-api.js';
 import { fetchStub, forgetStubAddresses } from '../stub-http.js';
 
 /** Where the stack answers on this host (published ports, discovered from compose). */
 export interface Endpoints {
   readonly https: string;
-  readonly traefikApi: string;
+  readonly traefikApi: TraefikApi;
   readonly prometheus: string;
 }
 
@@ -23,7 +23,7 @@ export async function discoverEndpoints(target: ComposeTarget): Promise<Endpoint
   };
   return {
     https: `https://localhost:${await port('traefik', 443)}`,
-    traefikApi: `http://127.0.0.1:${await port('traefik', 8080)}`,
+    traefikApi: { url: `http://127.0.0.1:${await port('traefik', 8080)}`, authorization: await dashboardAuthorization(target.stateDir) },
     prometheus: `http://127.0.0.1:${await port('prometheus', 9090)}`,
   };
 }

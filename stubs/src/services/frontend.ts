@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { createBreaker, type Breaker } from '../runtime/breakers.js';
 import { FALLBACK_HEADER } from '../../../services/contracts/index.js';
-import { parseInput, type StubContext, type StubDefinition } from '../runtime/app.js';
+import { Counter } from 'prom-client';
+import { HttpError, parseInput, type StubContext, type StubDefinition } from '../runtime/app.js';
 import { EVENTS_FALLBACK, IVOR_FALLBACK, NEWSROOM_FALLBACK, type Link } from './fallbacks.js';
 import { html, toString, type RawHtml } from './html.js';
 
@@ -33,7 +34,11 @@ interface Section<T> {
   readonly fallback?: string;
 }
 
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+/** The same policy the edge sets (services/topology/edge-security.ts): violations are reported to CSP_REPORT_PATH. */
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; report-uri /csp-report";
+
+/** The last CSP violation reports browsers sent (the attack suite reads them from inside the container). */
+const CSP_REPORTS_KEPT = 100;
 
 /**
  * What an empty list means and how to fill it; said only when the API answered (an offline
@@ -194,6 +199,27 @@ export const frontend: StubDefinition = {
       metrics.fallbacks.inc({ fallback: `edge-${api}` });
       return reply.header(FALLBACK_HEADER, `edge-${api}`).header('cache-control', 'no-store').send({ fallback: true, fallbackReason: why, ...EDGE_FALLBACKS[api] });
     });
+    // Browsers POST a violation of the policy here (`report-uri`): counted, and the last ones kept for
+    // `GET /frontend/csp-reports` (operators read it on the container: the edge doesn't route it to users).
+    const cspReports: unknown[] = [];
+    const violations = new Counter({ name: 'csp_violations_total', help: 'Content-Security-Policy violations browsers reported, by directive.', labelNames: ['directive'], registers: [metrics.registry] });
+    app.addContentTypeParser(['application/csp-report', 'application/reports+json'], { parseAs: 'string', bodyLimit: 16 * 1024 }, (_request, body, done) => {
+      try {
+        done(null, JSON.parse(String(body)));
+      } catch {
+        done(new HttpError(400, 'body: expected a CSP report (JSON)', 'body'), undefined);
+      }
+    });
+    app.post('/csp-report', async (request, reply) => {
+      const report = (request.body as { 'csp-report'?: Record<string, unknown> } | undefined)?.['csp-report'];
+      if (!report || typeof report !== 'object') throw new HttpError(400, 'body: expected {"csp-report": {...}}', 'body');
+      const directive = String(report['effective-directive'] ?? report['violated-directive'] ?? 'unknown').split(' ')[0]!.slice(0, 40);
+      violations.inc({ directive });
+      cspReports.push({ at: new Date().toISOString(), directive, blocked: String(report['blocked-uri'] ?? '').slice(0, 200), document: String(report['document-uri'] ?? '').slice(0, 200) });
+      if (cspReports.length > CSP_REPORTS_KEPT) cspReports.shift();
+      return reply.code(204).send();
+    });
+    app.get('/frontend/csp-reports', async (_request, reply) => reply.header('cache-control', 'no-store').send({ reports: cspReports }));
     app.get('/static/:file', async (request, reply) => {
       const { file } = parseInput(z.object({ file: z.enum(['app.js', 'style.css']) }), request.params, 'params');
       return reply.header('content-type', file.endsWith('.js') ? 'text/javascript; charset=utf-8' : 'text/css; charset=utf-8').header('cache-control', 'public, max-age=300').send(files[file]);

@@ -1,0 +1,181 @@
+/**
+ * The edge's security layer, rendered into Traefik's edge file: security headers on every answer,
+ * TLS 1.2+ with AEAD ciphers only, body limits, the rate limit per client address, the color-pin
+ * header stripped from users, forwardAuth by role on every write route of the route table, and
+ * the dashboard behind basic auth on its own entrypoint.
+ *
+ * Which entrypoint a request arrives on says who sent it (traefik.ts): `public` (users, through the
+ * front, rate limited), `trusted` (the sources `edge.rateLimit.trustedSources` lists, not limited by
+ * the default bucket), `websecure` (operators, loopback only). Routers here carry priorities above
+ * the routes file's per-app routers and below its pinned-color ones (operators only).
+ */
+import type { ParityConfig } from '../config/schema.js';
+import { APP_SERVICES } from '../config/profiles.js';
+import { COLOR_HEADER, OPERATOR_PATHS, ROUTES, STUB_PORT, WRITE_METHODS, isWrite, routeRegexp, type Route, type RouteAccess } from '../contracts/index.js';
+
+/** The secret with the dashboard's htpasswd line (user `admin`), made from `traefik_dashboard_password`. */
+export const DASHBOARD_USERS_SECRET = 'traefik_dashboard_users';
+export const DASHBOARD_USER = 'admin';
+
+/** Where the browser reports CSP violations (the frontend counts and keeps them). */
+export const CSP_REPORT_PATH = '/csp-report';
+
+/** The policy every answer carries: no inline script or style, nothing framed, nothing from elsewhere. */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  `report-uri ${CSP_REPORT_PATH}`,
+].join('; ');
+
+const PRIORITY = { catchAllWrite: 500, route: 600, operatorPaths: 3000 } as const;
+
+/** Middleware names (the static config's entrypoints name the chains). */
+export const EDGE_MIDDLEWARES = { users: 'users', trustedUsers: 'trusted-users', operators: 'operators', bodyDefault: 'body-default' } as const;
+
+const slug = (prefix: string) => prefix.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'root';
+
+/** The longest configured prefix `path` falls under, if any. */
+function longestPrefix(path: string, prefixes: readonly string[]): string | undefined {
+  return prefixes.filter((prefix) => path.startsWith(prefix)).sort((a, b) => b.length - a.length)[0];
+}
+
+const isApi = (service: Route['service']) => service === 'ivor' || service === 'events' || service === 'newsroom';
+
+/** The router name and middlewares of one route-table entry, for users (`public`, `trusted`) or operators (`websecure`). */
+function routeRouter(config: ParityConfig, route: Route, audience: 'users' | 'operators'): [string, object] {
+  const bodyPrefix = longestPrefix(route.path, Object.keys(config.edge.routeBodyLimits));
+  const ratePrefix = audience === 'users' && config.edge.rateLimit.enabled ? longestPrefix(route.path, Object.keys(config.edge.rateLimit.routes)) : undefined;
+  const middlewares = [
+    ...(ratePrefix ? [`rate-${slug(ratePrefix)}`] : []),
+    ...(isWrite(route.method) && route.access !== 'anonymous' ? [`auth-${route.access}`] : []),
+    bodyPrefix ? `body-${slug(bodyPrefix)}` : EDGE_MIDDLEWARES.bodyDefault,
+    ...(isApi(route.service) ? [`${route.service}-edge`] : []),
+  ];
+  const name = `route-${audience}-${route.method.toLowerCase()}-${slug(route.path)}`;
+  return [
+    name,
+    {
+      rule: `Method(\`${route.method}\`) && PathRegexp(\`${routeRegexp(route.path)}\`)`,
+      service: route.service,
+      entryPoints: audience === 'users' ? ['public', 'trusted'] : ['websecure'],
+      middlewares,
+      tls: {},
+      priority: PRIORITY.route,
+    },
+  ];
+}
+
+const PREFIXES: Readonly<Record<string, readonly string[]>> = {
+  ivor: ['/api/chat', '/api/resources'],
+  events: ['/api/events', '/api/calendar'],
+  newsroom: ['/api/articles', '/api/categories'],
+  auth: ['/auth'],
+};
+
+/** Writes to a path the route table doesn't list still need a signed-in user (default deny for anonymous writes). */
+function catchAllWriteRouters(): Record<string, object> {
+  const methods = WRITE_METHODS.map((method) => `Method(\`${method}\`)`).join(' || ');
+  return Object.fromEntries(
+    Object.entries(PREFIXES).map(([service, prefixes]) => [
+      `writes-${service}`,
+      {
+        rule: `(${prefixes.map((prefix) => `PathPrefix(\`${prefix}\`)`).join(' || ')}) && (${methods})`,
+        service,
+        entryPoints: ['websecure', 'public', 'trusted'],
+        middlewares: ['auth-member', EDGE_MIDDLEWARES.bodyDefault, ...(isApi(service as Route['service']) ? [`${service}-edge`] : [])],
+        tls: {},
+        priority: PRIORITY.catchAllWrite,
+      },
+    ]),
+  );
+}
+
+const forwardAuth = (access: Exclude<RouteAccess, 'anonymous'>) => ({
+  forwardAuth: { address: `http://auth:${STUB_PORT}/verify?role=${access}`, authResponseHeaders: ['X-Auth-User', 'X-Auth-Role'] },
+});
+
+function middlewares(config: ParityConfig): Record<string, object> {
+  const limit = config.edge.rateLimit;
+  const bucket = (average: number, burst: number) => ({ rateLimit: { average, burst, period: `${limit.periodSeconds}s` } });
+  const out: Record<string, object> = {
+    'security-headers': {
+      headers: {
+        stsSeconds: 31_536_000,
+        stsIncludeSubdomains: true,
+        contentSecurityPolicy: CONTENT_SECURITY_POLICY,
+        frameDeny: true,
+        contentTypeNosniff: true,
+        referrerPolicy: 'strict-origin-when-cross-origin',
+        permissionsPolicy: 'camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()',
+        customResponseHeaders: { 'X-Powered-By': '' },
+      },
+    },
+    // An empty value removes the header: users can't pin a color (the idle one is the previous version).
+    'strip-color': { headers: { customRequestHeaders: { [COLOR_HEADER]: '' } } },
+    [EDGE_MIDDLEWARES.bodyDefault]: { buffering: { maxRequestBodyBytes: config.edge.bodyLimitBytes } },
+    'auth-member': forwardAuth('member'),
+    'auth-editor': forwardAuth('editor'),
+    'auth-admin': forwardAuth('admin'),
+    // 255.255.255.255 is never a client: every request is refused (403).
+    'deny-all': { ipAllowList: { sourceRange: ['255.255.255.255/32'] } },
+    'dashboard-auth': { basicAuth: { usersFile: `/run/secrets/${DASHBOARD_USERS_SECRET}`, realm: 'Parity Traefik dashboard', removeHeader: true } },
+    [EDGE_MIDDLEWARES.operators]: { chain: { middlewares: ['security-headers'] } },
+    [EDGE_MIDDLEWARES.trustedUsers]: { chain: { middlewares: ['strip-color', 'security-headers'] } },
+    [EDGE_MIDDLEWARES.users]: { chain: { middlewares: [...(limit.enabled ? ['rate-default'] : []), 'strip-color', 'security-headers'] } },
+  };
+  if (limit.enabled) {
+    out['rate-default'] = bucket(limit.average, limit.burst);
+    for (const [prefix, route] of Object.entries(limit.routes)) out[`rate-${slug(prefix)}`] = bucket(route.average, route.burst);
+  }
+  for (const [prefix, bytes] of Object.entries(config.edge.routeBodyLimits)) out[`body-${slug(prefix)}`] = { buffering: { maxRequestBodyBytes: bytes } };
+  return out;
+}
+
+/** Go's names for TLS 1.2's AEAD suites with forward secrecy (TLS 1.3's are fixed and all good). */
+const CIPHER_SUITES = [
+  'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256',
+  'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256',
+  'TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384',
+  'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384',
+  'TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256',
+  'TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256',
+];
+
+export interface EdgeSecurity {
+  readonly routers: Record<string, object>;
+  readonly middlewares: Record<string, object>;
+  readonly tlsOptions: object;
+}
+
+export function edgeSecurityConfig(config: ParityConfig): EdgeSecurity {
+  const routers: Record<string, object> = {
+    dashboard: { rule: 'PathPrefix(`/api`) || PathPrefix(`/dashboard`)', entryPoints: ['traefik'], service: 'api@internal', middlewares: ['dashboard-auth'] },
+    ...catchAllWriteRouters(),
+    // Health, metrics and diagnostics are for operators: users get 403 (no address is allowed).
+    'operator-paths': {
+      rule: OPERATOR_PATHS.map((path) => `PathPrefix(\`${path}\`)`).join(' || '),
+      service: 'frontend',
+      entryPoints: ['public', 'trusted'],
+      middlewares: ['deny-all'],
+      tls: {},
+      priority: PRIORITY.operatorPaths,
+    },
+  };
+  for (const route of ROUTES.filter((r) => r.service === 'auth' || (APP_SERVICES as readonly string[]).includes(r.service))) {
+    for (const audience of ['users', 'operators'] as const) {
+      const [name, router] = routeRouter(config, route, audience);
+      routers[name] = router;
+    }
+  }
+  return {
+    routers,
+    middlewares: middlewares(config),
+    tlsOptions: { default: { minVersion: 'VersionTLS12', cipherSuites: CIPHER_SUITES, curvePreferences: ['X25519', 'CurveP256'] } },
+  };
+}

@@ -1,0 +1,266 @@
+/**
+ * The attack suite: a stack with the front (HAProxy on the host network, PROXY protocol to
+ * Traefik), attacked from several loopback source addresses the way outside clients would be.
+ * Each case asserts the exact status; the data listings are compared before and after.
+ */
+import { request, type RequestOptions } from 'node:https';
+import { connect as tcpConnect } from 'node:net';
+import { connect } from 'node:tls';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COLOR_HEADER, ROUTES, admits, headerKey, type Route, type RouteAccess } from '../../services/contracts/index.js';
+import { parseConfig } from '../../services/config/validate.js';
+import { FRONT_PROFILE } from '../../services/topology/front.js';
+import { ADMIN_EMAIL } from '../../services/topology/apps.js';
+import { publishedPort } from '../../scripts/runners/stack.js';
+import { startGeneratedStack, type GeneratedStack } from './helpers.js';
+
+const PORTS = { http: 28080, https: 28443, dashboard: 28081 } as const;
+const CONFIG_YAML = `profile: minimal\nports:\n  http: ${PORTS.http}\n  https: ${PORTS.https}\n  dashboard: ${PORTS.dashboard}\n`;
+const config = parseConfig(CONFIG_YAML);
+const project = `parity-security-${process.pid}`;
+let stack: GeneratedStack;
+let ca: string;
+let operatorPort: number;
+const figures: string[] = [];
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+interface Call {
+  /** Source address on the loopback range: the client the front sees. */
+  from?: string;
+  /** `users` (through the front) or `operators` (Traefik's loopback websecure entrypoint). */
+  via?: 'users' | 'operators';
+  method?: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+}
+
+function send(call: Call): Promise<Answer> {
+  const options: RequestOptions = {
+    host: '127.0.0.1',
+    port: call.via === 'operators' ? operatorPort : PORTS.https,
+    localAddress: call.from ?? '127.0.0.1',
+    method: call.method ?? 'GET',
+    path: call.path,
+    headers: { host: 'localhost', ...(call.body ? { 'content-type': 'application/json' } : {}), ...call.headers },
+    ca,
+    servername: 'localhost',
+    agent: false,
+  };
+  return new Promise((resolve, reject) => {
+    const req = request(options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.setTimeout(10_000, () => req.destroy(new Error(`${call.method ?? 'GET'} ${call.path}: no answer within 10 s`)));
+    req.end(call.body);
+  });
+}
+
+const json = (value: unknown) => JSON.stringify(value);
+const secret = (name: string) => readFileSync(join(stack.stateDir, 'secrets', name), 'utf8').trim();
+
+async function login(email: string, password: string): Promise<string> {
+  const answer = await send({ via: 'operators', method: 'POST', path: '/auth/login', body: json({ email, password }) });
+  expect(answer.status, answer.body).toBe(200);
+  return (JSON.parse(answer.body) as { accessToken: string }).accessToken;
+}
+
+/** A signed-in user per role (registered and promoted through the operators' entrypoint). */
+async function tokensByRole(): Promise<Record<RouteAccess, string | undefined>> {
+  const admin = await login(ADMIN_EMAIL, secret('admin_password'));
+  const tokens: Record<RouteAccess, string | undefined> = { anonymous: undefined, member: undefined, editor: undefined, admin };
+  for (const role of ['member', 'editor'] as const) {
+    const email = `${role}-${process.pid}@security.test`;
+    const password = `correct horse ${role} battery`;
+    const registered = await send({ via: 'operators', method: 'POST', path: '/auth/register', body: json({ email, password }) });
+    expect([201, 409]).toContain(registered.status);
+    if (role !== 'member') {
+      const promoted = await send({ via: 'operators', method: 'PUT', path: `/auth/users/${encodeURIComponent(email)}/role`, headers: { authorization: `Bearer ${admin}` }, body: json({ role }) });
+      expect(promoted.status, promoted.body).toBe(200);
+    }
+    tokens[role] = await login(email, password);
+  }
+  return tokens;
+}
+
+/** What users can list: compared before and after the attacks. */
+async function listings(): Promise<string> {
+  const paths = ['/api/events?limit=100', '/api/articles?limit=100', '/api/categories'];
+  const bodies = await Promise.all(paths.map((path) => send({ via: 'operators', path })));
+  return bodies.map((answer) => answer.body).join('\n');
+}
+
+beforeAll(async () => {
+  stack = await startGeneratedStack('security', project, CONFIG_YAML, [FRONT_PROFILE]);
+  ca = readFileSync(join(stack.stateDir, 'ca', 'parity-ca.pem'), 'utf8');
+  operatorPort = (await publishedPort(stack.target, 'traefik', 443))!;
+}, 600_000);
+
+afterAll(async () => {
+  await stack?.down();
+  process.stdout.write(`\nsecurity suite:\n${figures.join('\n')}\n`);
+}, 120_000);
+
+describe('the edge: rate limit per real client address (front → PROXY protocol → Traefik)', () => {
+  /** `perMinute` requests spread over `seconds` from `from`; the statuses and the first Retry-After. */
+  async function paced(from: string, perMinute: number, seconds: number) {
+    const statuses: number[] = [];
+    let retryAfter: string | undefined;
+    const gap = 60_000 / perMinute;
+    const started = Date.now();
+    const pending: Promise<void>[] = [];
+    for (let i = 0; Date.now() - started < seconds * 1000; i++) {
+      pending.push(
+        send({ from, path: '/static/style.css' }).then((answer) => {
+          statuses.push(answer.status);
+          if (answer.status === 429) retryAfter ??= String(answer.headers['retry-after']);
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + (i + 1) * gap - Date.now())));
+    }
+    await Promise.all(pending);
+    return { sent: statuses.length, allowed: statuses.filter((s) => s === 200).length, limited: statuses.filter((s) => s === 429).length, other: statuses.filter((s) => s !== 200 && s !== 429), retryAfter };
+  }
+
+  it('2× and 10× the limit for a minute: 100 ± burst allowed per address; another address is unaffected', async () => {
+    const { average, burst } = config.edge.rateLimit;
+    const [twice, tenTimes, quiet] = await Promise.all([paced('127.0.0.2', 2 * average, 60), paced('127.0.0.3', 10 * average, 60), paced('127.0.0.4', 20, 60)]);
+    figures.push(`FIGURES rate limit 2×: ${twice.allowed} of ${twice.sent} allowed in 60 s; 10×: ${tenTimes.allowed} of ${tenTimes.sent}; a quiet address: ${quiet.allowed} of ${quiet.sent}; Retry-After ${tenTimes.retryAfter}`);
+    for (const run of [twice, tenTimes]) {
+      expect(run.other).toEqual([]);
+      expect(run.allowed).toBeGreaterThanOrEqual(average - burst);
+      expect(run.allowed).toBeLessThanOrEqual(average + burst);
+    }
+    expect(Number(tenTimes.retryAfter)).toBeGreaterThanOrEqual(1);
+    expect(quiet.allowed).toBe(quiet.sent);
+  }, 120_000);
+
+  it('a tighter bucket on /auth/login: 429 with Retry-After after its burst, from that address only', async () => {
+    const body = json({ email: 'nobody@security.test', password: 'wrong password' });
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) statuses.push((await send({ from: '127.0.0.5', method: 'POST', path: '/auth/login', body })).status);
+    const bucket = config.edge.rateLimit.routes['/auth/login']!;
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(bucket.burst + 1);
+    expect(statuses.at(-1)).toBe(429);
+    expect((await send({ from: '127.0.0.6', method: 'POST', path: '/auth/login', body })).status).toBe(401);
+    figures.push(`FIGURES login bucket (${bucket.average}/min, burst ${bucket.burst}): ${statuses.join(' ')}`);
+  }, 60_000);
+});
+
+describe('the edge: headers, TLS, body limits, operator-only paths, the color pin, the dashboard', () => {
+  it('every answer through the front carries the security headers', async () => {
+    for (const path of ['/', '/api/events', '/nope']) {
+      const answer = await send({ from: '127.0.0.7', path });
+      expect(answer.headers['strict-transport-security'], path).toBe('max-age=31536000; includeSubDomains');
+      expect(answer.headers['content-security-policy'], path).toMatch(/default-src 'self'/);
+      expect(String(answer.headers['content-security-policy'])).not.toContain('unsafe-inline');
+      expect(answer.headers['x-frame-options'], path).toBe('DENY');
+      expect(answer.headers['x-content-type-options'], path).toBe('nosniff');
+      expect(answer.headers['referrer-policy'], path).toBe('strict-origin-when-cross-origin');
+      expect(answer.headers['permissions-policy'], path).toContain('camera=()');
+    }
+  });
+
+  it('TLS 1.2 with an AEAD suite is accepted; a CBC suite and TLS 1.1 are refused', async () => {
+    const handshake = (options: { maxVersion: 'TLSv1.2' | 'TLSv1.1'; minVersion?: 'TLSv1' | 'TLSv1.2'; ciphers?: string }) =>
+      new Promise<string>((resolve) => {
+        // From its own source address (the front sees 127.0.0.8), TLS over that connection.
+        const socket = connect({ socket: tcpConnect({ host: '127.0.0.1', port: PORTS.https, localAddress: '127.0.0.8' }), servername: 'localhost', ca, ...options }, () => {
+          resolve(socket.getProtocol() ?? 'none');
+          socket.end();
+        });
+        socket.on('error', (error) => resolve(`refused: ${error.message}`));
+      });
+    expect(await handshake({ maxVersion: 'TLSv1.2' })).toBe('TLSv1.2');
+    expect(await handshake({ maxVersion: 'TLSv1.2', ciphers: 'AES128-SHA:ECDHE-RSA-AES128-SHA' })).toMatch(/^refused/);
+    expect(await handshake({ maxVersion: 'TLSv1.1', minVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0' })).toMatch(/^refused/);
+  });
+
+  it('a body over the limit is refused at the edge (413); an upload route allows its own larger limit', async () => {
+    const big = Buffer.alloc(config.edge.bodyLimitBytes + 1024, 'a');
+    expect((await send({ from: '127.0.0.9', method: 'POST', path: '/auth/register', body: big })).status).toBe(413);
+    const upload = Buffer.alloc(config.edge.bodyLimitBytes + 1024, 'a');
+    const status = (await send({ from: '127.0.0.9', method: 'PUT', path: '/api/articles/00000000-0000-0000-0000-000000000000/attachments/a.txt', headers: { 'content-type': 'text/plain' }, body: upload })).status;
+    expect(status).toBe(401); // past the body limit: the role check answers
+  });
+
+  it('health, metrics and diagnostics: 403 for users, served to operators', async () => {
+    for (const path of ['/metrics', '/health', '/frontend/csp-reports']) {
+      expect((await send({ from: '127.0.0.10', path })).status, path).toBe(403);
+      expect((await send({ via: 'operators', path })).status, path).toBe(200);
+    }
+  });
+
+  it('X-Parity-Color is ignored from users (the active color answers) and honoured from operators', async () => {
+    const idle = config.activeColor === 'blue' ? 'green' : 'blue';
+    const user = await send({ from: '127.0.0.11', path: '/api/resources', headers: { [COLOR_HEADER]: idle } });
+    expect(user.headers[headerKey(COLOR_HEADER)]).toBe(config.activeColor);
+    const operator = await send({ via: 'operators', path: '/api/resources', headers: { [COLOR_HEADER]: idle } });
+    expect(operator.headers[headerKey(COLOR_HEADER)]).toBe(idle);
+  });
+
+  it('the dashboard and API answer 401 without the generated credentials, 200 with them', async () => {
+    const dashboard = (await publishedPort(stack.target, 'traefik', 8080))!;
+    const url = `http://127.0.0.1:${dashboard}/api/overview`;
+    expect((await fetch(url)).status).toBe(401);
+    expect((await fetch(url, { headers: { authorization: `Basic ${Buffer.from(`admin:wrong`).toString('base64')}` } })).status).toBe(401);
+    expect((await fetch(url, { headers: { authorization: `Basic ${Buffer.from(`admin:${secret('traefik_dashboard_password')}`).toString('base64')}` } })).status).toBe(200);
+  });
+});
+
+describe('the RBAC matrix: every route of the route table × anonymous, member, editor, admin', () => {
+  const concrete = (path: string) => path.replace(/:email/g, encodeURIComponent('nobody@security.test')).replace(/:name/g, 'a.txt').replace(/:[A-Za-z]+/g, '00000000-0000-0000-0000-000000000000');
+  // Logging out ends the caller's session: last.
+  const routes = [...ROUTES].sort((a, b) => Number(a.path === '/auth/logout') - Number(b.path === '/auth/logout'));
+  const sources: Record<RouteAccess, string> = { anonymous: '127.0.1.1', member: '127.0.1.2', editor: '127.0.1.3', admin: '127.0.1.4' };
+
+  it('each caller gets its exact answer: 401 without a token, 403 below the role, never either when allowed; no data changed', async () => {
+    const tokens = await tokensByRole();
+    const before = await listings();
+    const failures: string[] = [];
+    const rows: string[] = [];
+    for (const route of routes as Route[]) {
+      const cells: string[] = [];
+      for (const caller of ['anonymous', 'member', 'editor', 'admin'] as const) {
+        const token = tokens[caller];
+        const answer = await send({ from: sources[caller], method: route.method, path: concrete(route.path), headers: token ? { authorization: `Bearer ${token}` } : {}, ...(route.method === 'GET' ? {} : { body: '{}' }) });
+        const allowed = admits(route.access, caller);
+        const ok = allowed ? answer.status !== 401 && answer.status !== 403 && answer.status < 500 : answer.status === (caller === 'anonymous' ? 401 : 403);
+        if (!ok) failures.push(`${route.method} ${route.path} as ${caller}: ${answer.status} (${allowed ? 'allowed' : 'denied'}) ${answer.body.slice(0, 120)}`);
+        cells.push(String(answer.status));
+      }
+      rows.push(`${`${route.method} ${route.path}`.padEnd(44)} ${route.access.padEnd(9)} ${cells.join(' ')}`);
+    }
+    figures.push(`FIGURES RBAC matrix (${routes.length} routes × 4 callers; anonymous member editor admin):\n${rows.join('\n')}`);
+    expect(failures).toEqual([]);
+    expect(await listings()).toBe(before);
+  }, 180_000);
+});
+
+describe('no secret in logs, generated files or status', () => {
+  it('no secret value appears in any container log or file under compose/', async () => {
+    const values = readdirSync(join(stack.stateDir, 'secrets'))
+      .map((name) => [name, readFileSync(join(stack.stateDir, 'secrets', name), 'utf8').trim()] as const)
+      .filter(([, value]) => value.length >= 16 && !value.includes('\n'));
+    const containers = spawnSync('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    const logs = containers.map((id) => { const out = spawnSync('docker', ['logs', id], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }); return `${out.stdout}${out.stderr}`; }).join('\n');
+    const files = (function walk(dir: string): string[] {
+      return readdirSync(dir).flatMap((name) => (statSync(join(dir, name)).isDirectory() ? walk(join(dir, name)) : [readFileSync(join(dir, name), 'utf8')]));
+    })(stack.composeDir).join('\n');
+    const status = spawnSync('node', ['--import', 'tsx', 'scripts/stack.ts', 'status'], { encoding: 'utf8', env: stack.cliEnv(), cwd: join(import.meta.dirname, '..', '..') });
+    const leaks = values.filter(([, value]) => logs.includes(value) || files.includes(value) || `${status.stdout}${status.stderr}`.includes(value)).map(([name]) => name);
+    figures.push(`FIGURES secrets checked: ${values.length} values against ${containers.length} container logs, compose/ and make status`);
+    expect(leaks).toEqual([]);
+  }, 120_000);
+});

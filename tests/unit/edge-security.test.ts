@@ -1,0 +1,131 @@
+/**
+ * The edge's security layer as rendered: forwardAuth by role on every write route of the route
+ * table, rate-limit buckets for users only, pinned colors for operators only, headers, TLS, the
+ * dashboard behind auth, and the front that keeps client addresses.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../services/config/validate.js';
+import { ROUTES, isWrite, routeRegexp, admits } from '../../services/contracts/index.js';
+import { edgeSecurityConfig, CONTENT_SECURITY_POLICY } from '../../services/topology/edge-security.js';
+import { frontConfig, frontNetwork } from '../../services/topology/front.js';
+import { traefikDynamicConfig, traefikEdgeConfig, traefikStaticConfig } from '../../services/topology/traefik.js';
+
+type Router = { rule: string; entryPoints: string[]; middlewares?: string[]; service: string; priority?: number };
+const config = parseConfig('');
+const routers = edgeSecurityConfig(config).routers as Record<string, Router>;
+const routerFor = (method: string, path: string, audience: 'users' | 'operators') =>
+  Object.values(routers).find((router) => router.rule.includes(`Method(\`${method}\`)`) && router.rule.includes(routeRegexp(path)) && router.entryPoints.includes(audience === 'users' ? 'public' : 'websecure'));
+
+describe('the route table at the edge', () => {
+  it.each(ROUTES.filter((route) => isWrite(route.method)).map((route) => [`${route.method} ${route.path}`, route] as const))('%s: forwardAuth for its role on both audiences', (_name, route) => {
+    for (const audience of ['users', 'operators'] as const) {
+      const router = routerFor(route.method, route.path, audience);
+      expect(router, `${audience} router`).toBeDefined();
+      const auth = router!.middlewares!.filter((m) => m.startsWith('auth-'));
+      expect(auth).toEqual(route.access === 'anonymous' ? [] : [`auth-${route.access}`]);
+      expect(router!.service).toBe(route.service);
+    }
+  });
+
+  it('writes to paths the table does not list need a signed-in user', () => {
+    expect(routers['writes-events']).toMatchObject({ middlewares: expect.arrayContaining(['auth-member']), priority: 500 });
+    expect(routers['writes-events']!.rule).toContain('Method(`DELETE`)');
+  });
+
+  it('route regexps match one segment per parameter, anchored', () => {
+    const re = new RegExp(routeRegexp('/api/articles/:id/attachments/:name'));
+    expect(re.test('/api/articles/42/attachments/a.png')).toBe(true);
+    expect(re.test('/api/articles/42/attachments/a/b')).toBe(false);
+    expect(re.test('/x/api/articles/42/attachments/a')).toBe(false);
+  });
+
+  it('roles are ordered anonymous < member < editor < admin', () => {
+    expect(admits('editor', 'admin')).toBe(true);
+    expect(admits('editor', 'member')).toBe(false);
+    expect(admits('anonymous', 'anonymous')).toBe(true);
+  });
+
+  it('per-route rate buckets apply to users only; body limits follow the longest prefix', () => {
+    expect(routerFor('POST', '/auth/login', 'users')!.middlewares).toEqual(['rate-auth-login', 'body-default']);
+    expect(routerFor('POST', '/auth/login', 'operators')!.middlewares).toEqual(['body-default']);
+    expect(routerFor('PUT', '/api/articles/:id/attachments/:name', 'users')!.middlewares).toEqual(['auth-editor', 'body-api-articles', 'newsroom-edge']);
+  });
+
+  it('health, metrics and diagnostics are refused to users, not to operators', () => {
+    expect(routers['operator-paths']).toMatchObject({ entryPoints: ['public', 'trusted'], middlewares: ['deny-all'] });
+  });
+});
+
+describe('middlewares, TLS and entrypoints', () => {
+  const edge = traefikEdgeConfig(config) as { http: { middlewares: Record<string, Record<string, Record<string, unknown>>> }; tls: { options: { default: Record<string, unknown> } } };
+  const middlewares = edge.http.middlewares;
+
+  it('users: default bucket, color header stripped, security headers; trusted sources skip the bucket', () => {
+    expect(middlewares.users).toEqual({ chain: { middlewares: ['rate-default', 'strip-color', 'security-headers'] } });
+    expect(middlewares['trusted-users']).toEqual({ chain: { middlewares: ['strip-color', 'security-headers'] } });
+    expect(middlewares['rate-default']).toEqual({ rateLimit: { average: 100, burst: 20, period: '60s' } });
+    expect(middlewares['strip-color']).toEqual({ headers: { customRequestHeaders: { 'X-Parity-Color': '' } } });
+  });
+
+  it('security headers: HSTS, a CSP without unsafe-inline, no framing, referrer and permissions policies, nosniff', () => {
+    expect(middlewares['security-headers']!.headers).toMatchObject({ stsSeconds: 31_536_000, frameDeny: true, contentTypeNosniff: true, referrerPolicy: 'strict-origin-when-cross-origin' });
+    expect(CONTENT_SECURITY_POLICY).not.toContain('unsafe-inline');
+    expect(CONTENT_SECURITY_POLICY).toContain("frame-ancestors 'none'");
+  });
+
+  it('TLS 1.2 or newer with AEAD suites only', () => {
+    expect(edge.tls.options.default.minVersion).toBe('VersionTLS12');
+    expect((edge.tls.options.default.cipherSuites as string[]).every((suite) => /GCM|CHACHA20/.test(suite))).toBe(true);
+  });
+
+  it('turning the rate limit off removes every bucket', () => {
+    const off = traefikEdgeConfig(parseConfig('edge:\n  rateLimit:\n    enabled: false\n')) as typeof edge;
+    expect(Object.keys(off.http.middlewares).filter((name) => name.startsWith('rate-'))).toEqual([]);
+    expect(off.http.middlewares.users).toEqual({ chain: { middlewares: ['strip-color', 'security-headers'] } });
+  });
+
+  it('the dashboard is not insecure, and the PROXY header is believed from the front network gateway only', () => {
+    const stat = traefikStaticConfig(config) as { api: Record<string, unknown>; entryPoints: Record<string, { proxyProtocol?: { trustedIPs: string[] } }> };
+    expect(stat.api).toEqual({ dashboard: true });
+    expect(stat.entryPoints.public!.proxyProtocol).toEqual({ trustedIPs: [`${frontNetwork(config).gateway}/32`] });
+    expect(stat.entryPoints.websecure!.proxyProtocol).toBeUndefined();
+  });
+
+  it('a color can be pinned on the operators\' entrypoint only', () => {
+    const dynamic = traefikDynamicConfig({ blue: 100, green: 0 }) as { http: { routers: Record<string, Router> } };
+    const pinned = Object.values(dynamic.http.routers).filter((router) => router.rule.includes('X-Parity-Color'));
+    expect(pinned.length).toBeGreaterThan(0);
+    for (const router of pinned) expect(router.entryPoints).toEqual(['websecure']);
+  });
+});
+
+describe('the front', () => {
+  it('binds the users\' ports on bindAddress and sends PROXY v2 to Traefik\'s fixed address', () => {
+    const lines = frontConfig(config);
+    const network = frontNetwork(config);
+    expect(lines).toContain('  bind 127.0.0.1:8443');
+    expect(lines).toContain(`  server traefik ${network.traefik}:8443 send-proxy-v2`);
+    expect(lines.some((line) => line.includes('trusted src'))).toBe(false);
+  });
+
+  it('sends trusted sources to the trusted entrypoint', () => {
+    const lines = frontConfig(parseConfig('edge:\n  rateLimit:\n    trustedSources: [127.0.0.9, 10.1.0.0/16]\n'));
+    expect(lines).toContain('  acl trusted src 127.0.0.9 10.1.0.0/16');
+    expect(lines).toContain('  use_backend traefik-trusted if trusted');
+  });
+
+  it('a /29 per users\' port, stable, and apart for stacks on other ports', () => {
+    const a = frontNetwork(config);
+    const b = frontNetwork(parseConfig('ports:\n  https: 9443\n  http: 9080\n  dashboard: 9081\n'));
+    expect(a).toEqual(frontNetwork(config));
+    expect(a.subnet).toMatch(/^10\.213\.\d+\.\d+\/29$/);
+    expect(b.subnet).not.toBe(a.subnet);
+    expect(a.gateway.split('.').at(-1)).toBe(String(Number(a.subnet.split('.').at(-1)!.split('/')[0]) + 1));
+  });
+
+  it('a trusted source that is not an address is bad input, with its line', () => {
+    expect(() => parseConfig('edge:\n  rateLimit:\n    trustedSources: [localhost]\n')).toThrow(
+      'parity.yaml:3:22 edge.rateLimit.trustedSources[0]: expected an IPv4 address or CIDR (127.0.0.2, 10.0.0.0/8), got "localhost"',
+    );
+  });
+});
