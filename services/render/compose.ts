@@ -6,7 +6,7 @@ import { buildTopology, type Topology } from '../topology/index.js';
 import type { ParityConfig } from '../config/schema.js';
 import { hasDr } from '../topology/region.js';
 import { linkComposeObject, linkProxiesFile } from '../topology/link.js';
-import type { ServiceSpec } from '../topology/types.js';
+import { NETWORKS, networksOf, type ServiceSpec } from '../topology/types.js';
 import { Document } from 'yaml';
 import { configHash, renderFile, type RenderedFile } from './files.js';
 import { GENERATED_BY, renderYaml } from './yaml.js';
@@ -36,7 +36,7 @@ function renderService(service: ServiceSpec, topology: Topology, files: readonly
     },
     user: service.user,
     dns_opt: service.dnsOptions?.length ? service.dnsOptions : undefined,
-    networks: service.aliases?.length ? { default: { aliases: [...service.aliases] } } : undefined,
+    networks: service.aliases?.length ? Object.fromEntries(networksOf(service).map((network) => [network, { aliases: [...service.aliases!] }])) : [...networksOf(service)],
     mem_limit: resources?.memory,
     cpus: resources?.cpus,
     labels: {
@@ -54,6 +54,7 @@ export function renderComposeObject(topology: Topology, files: readonly Rendered
   return {
     name: topology.region === 'dr' ? `${PROJECT}-dr` : PROJECT,
     services: Object.fromEntries(topology.services.map((service) => [service.name, renderService(service, topology, files)])),
+    networks: Object.fromEntries(NETWORKS.filter((network) => topology.services.some((service) => networksOf(service).includes(network))).map((network) => [network, {}])),
     volumes: Object.fromEntries(topology.volumes.map((volume) => [volume, {}])),
     secrets: Object.fromEntries(topology.secrets.map((secret) => [secret, { file: `${STATE}/secrets/${secret}` }])),
   };

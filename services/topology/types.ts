@@ -27,6 +27,25 @@ export interface HealthSpec {
 
 export type Tier = 'edge' | 'app' | 'data' | 'monitoring';
 
+/**
+ * The project's networks (compose names them `<project>_<network>`, so several projects run side
+ * by side). Each is a trust zone: a container reaches only what shares a network with it.
+ */
+export const NETWORKS = ['edge', 'apps', 'data', 'monitoring'] as const;
+export type NetworkName = (typeof NETWORKS)[number];
+
+/**
+ * Where a tier sits by default: the edge reaches the apps (never the data), the apps reach the
+ * data, the data services only each other. Monitoring gets, per service, what it must scrape
+ * (`ServiceSpec.networks`): Prometheus the apps and the data, an exporter what it exports.
+ */
+export const TIER_NETWORKS: Readonly<Record<Tier, readonly NetworkName[]>> = {
+  edge: ['edge', 'apps'],
+  app: ['apps', 'data'],
+  data: ['data'],
+  monitoring: ['monitoring'],
+};
+
 export interface ServiceSpec {
   /** Compose service name (also its DNS name on the network). */
   readonly name: string;
@@ -60,12 +79,23 @@ export interface ServiceSpec {
    * kept a partitioned leader writable for 20–30 s in a prototype, long after another was promoted.
    */
   readonly dnsOptions?: readonly string[];
-  /** More names on the project's network (a region's `primary-postgres`, reached from the link between regions). */
+  /** More names on each of its networks (a region's `primary-postgres`, reached from the link between regions). */
   readonly aliases?: readonly string[];
+  /**
+   * The networks it joins, when its tier's (`TIER_NETWORKS`) are not enough: a proxy or a scraper
+   * that must reach another zone. @default TIER_NETWORKS[tier]
+   */
+  readonly networks?: readonly NetworkName[];
   readonly color?: Color;
   /** What a person opens or connects to, for the status table. */
   readonly url?: string;
 }
+
+/** The networks a service joins: its own list, else its tier's. */
+export const networksOf = (service: ServiceSpec): readonly NetworkName[] => service.networks ?? TIER_NETWORKS[service.tier];
+
+/** A project's network as the engine names it (`parity_data`): compose's `<project>_<network>`. */
+export const projectNetwork = (project: string, network: NetworkName): string => `${project}_${network}`;
 
 interface FileSpecBase {
   /** Path relative to compose/. */
