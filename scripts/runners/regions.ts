@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { ParityConfig } from '../../services/config/schema.js';
 import { formatDuration } from '../../services/errors.js';
 import { buildTopology } from '../../services/topology/index.js';
-import { LINK_NETWORK_VARIABLES } from '../../services/topology/link.js';
+import { linkNetworkNames } from '../../services/topology/link.js';
 import { EDGE_FILE, edgeRoute, linkProject, regionProject, type Region } from '../../services/topology/region.js';
 import { renderYaml } from '../../services/render/yaml.js';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -26,7 +26,7 @@ export interface RegionTargets {
 
 /** The DR region's and the link's targets beside a primary target (same state directory). */
 export function regionTargets(primary: ComposeTarget): RegionTargets {
-  const environment = { [LINK_NETWORK_VARIABLES.primary]: `${primary.project}_default`, [LINK_NETWORK_VARIABLES.dr]: `${regionProject(primary.project, 'dr')}_default` };
+  const environment = linkNetworkNames(primary.project);
   return {
     primary,
     dr: { project: regionProject(primary.project, 'dr'), composeDir: join(primary.composeDir, 'dr'), stateDir: primary.stateDir },

@@ -92,6 +92,9 @@ export function toxiproxyService(config: ParityConfig, image: string): ServiceSp
     name: 'toxiproxy',
     logical: 'toxiproxy',
     tier: 'data',
+    // Traefik and the frontend reach the API colors through it (apps), the apps their data and
+    // Patroni etcd (data). The edge network never reaches it: Traefik's side of it is apps.
+    networks: ['apps', 'data'],
     image,
     command: ['-host=0.0.0.0', '-config=/etc/toxiproxy/proxies.json'],
     ports: [{ bind: '127.0.0.1', container: TOXIPROXY_API_PORT }],

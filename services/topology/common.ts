@@ -32,6 +32,16 @@ export const SECRETS = [
 export const TLS_SECRETS: readonly SecretName[] = ['s3_tls_cert', 's3_tls_key', 'ca_cert'];
 export type SecretName = (typeof SECRETS)[number];
 
+/**
+ * The most WAL a replication slot may hold back (`max_slot_wal_keep_size`). Unbounded (Postgres'
+ * default), a replica that is gone for long, or a DR standby behind a cut link, keeps its slot's WAL
+ * until the primary's disk is full and the primary stops. Past this size the slot is invalidated
+ * and that replica must be re-cloned (Patroni does it; the plain replica says so in its log): the
+ * primary stays up. 2 GB is twice what `make bench-dr` loads in one go, so a replica that is only
+ * slow (a bulk load on a 2-core machine) never loses its slot.
+ */
+export const MAX_SLOT_WAL_KEEP_SIZE = '2GB';
+
 /** The database every platform service uses. */
 export const DATABASE = { name: 'platform', user: 'parity', replicationUser: 'replicator', slot: 'replica1' } as const;
 

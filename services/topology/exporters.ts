@@ -34,6 +34,8 @@ export function exporterServices(config: ParityConfig, images: { postgres: strin
     name,
     logical: 'postgres-exporter',
     tier: 'monitoring',
+    // Scraped on monitoring, connects to the database on data.
+    networks: ['monitoring', 'data'],
     image: images.postgres,
     environment: {
       DATA_SOURCE_URI: `${host}:5432/${DATABASE.name}?sslmode=disable`,
@@ -53,6 +55,7 @@ export function exporterServices(config: ParityConfig, images: { postgres: strin
       name: 'redis-exporter',
       logical: 'redis-exporter',
       tier: 'monitoring',
+      networks: ['monitoring', 'data'],
       image: images.redis,
       environment: { REDIS_ADDR: 'redis://redis:6379' },
       dependsOn: { redis: 'service_healthy' },

@@ -17,8 +17,8 @@ import { prometheusFiles, prometheusService } from './prometheus.js';
 import { redisService } from './redis.js';
 import { s3Service } from './s3.js';
 import { traefikFiles, traefikService } from './traefik.js';
-import { frontFiles, frontService } from './front.js';
-import type { FileSpec, ServiceSpec } from './types.js';
+import { frontFiles, frontNetwork, frontService } from './front.js';
+import { networksOf, type FileSpec, type ServiceSpec } from './types.js';
 import { hasDr, regionAlias, type Region } from './region.js';
 
 export interface Topology {
@@ -82,6 +82,9 @@ export function buildTopology(config: ParityConfig, region: Region = 'primary'):
   ];
   // The front exists where users arrive: the primary region (the DR region is reached through the link's edge).
   if (region === 'primary') {
+    const traefik = services.findIndex((service) => service.name === 'traefik');
+    const spec = services[traefik]!;
+    services[traefik] = { ...spec, networks: ['front', ...networksOf(spec)], addresses: { front: frontNetwork(config).traefik } };
     services.push(frontService(config, images.haproxy));
     files.push(...frontFiles(config));
   }

@@ -5,7 +5,7 @@
  * and `postgres-reader:5432` (healthy replicas, `/replica`; the leader when no replica is healthy).
  */
 import type { ParityConfig } from '../config/schema.js';
-import { DATABASE, hostFor, publish } from './common.js';
+import { DATABASE, MAX_SLOT_WAL_KEEP_SIZE, hostFor, publish } from './common.js';
 import type { AlertRule } from './alerting.js';
 import { httpHealth, type FileSpec, type ServiceSpec } from './types.js';
 import { agentEnvironment, archiveParameters, backupFiles, backupScrapeJob, backupSecrets, RESTORE_COMMAND } from './backup.js';
@@ -180,6 +180,7 @@ export function dynamicConfig(config: ParityConfig): Record<string, unknown> {
         max_wal_senders: 10,
         max_replication_slots: 10,
         wal_keep_size: '256MB',
+        max_slot_wal_keep_size: MAX_SLOT_WAL_KEEP_SIZE,
         hot_standby_feedback: 'on',
         // A leader cut off the network demotes itself with a fast shutdown, which waits for its WAL
         // senders; with the default 60 s they hang on the dead connections and the node rejoins a

@@ -3,7 +3,7 @@
  * replication slot), and the scripts that set replication up.
  */
 import type { ParityConfig } from '../config/schema.js';
-import { DATABASE, hostFor, publish } from './common.js';
+import { DATABASE, MAX_SLOT_WAL_KEEP_SIZE, hostFor, publish } from './common.js';
 import type { FileSpec, ServiceSpec } from './types.js';
 
 const PG_DATA = '/var/lib/postgresql/data';
@@ -21,6 +21,7 @@ export function postgresPrimary(config: ParityConfig, image: string): ServiceSpe
       '-c', 'max_replication_slots=10',
       '-c', 'hot_standby=on',
       '-c', 'wal_keep_size=256MB',
+      '-c', `max_slot_wal_keep_size=${MAX_SLOT_WAL_KEEP_SIZE}`,
       '-c', 'wal_log_hints=on',
     ],
     environment: {

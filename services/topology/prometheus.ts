@@ -198,6 +198,10 @@ export function prometheusService(config: ParityConfig, image: string, running: 
     name: 'prometheus',
     logical: 'prometheus',
     tier: 'monitoring',
+    // It scrapes the apps and Traefik (apps network) and the data tier's own metrics (SeaweedFS,
+    // Patroni, HAProxy, etcd): it joins those zones rather than each of them joining monitoring,
+    // so Grafana and Alertmanager stay out of the data network.
+    networks: ['monitoring', 'apps', 'data'],
     image,
     command: [
       '--config.file=/etc/prometheus/prometheus.yml',

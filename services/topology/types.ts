@@ -27,6 +27,27 @@ export interface HealthSpec {
 
 export type Tier = 'edge' | 'app' | 'data' | 'monitoring';
 
+/**
+ * The project's networks (compose names them `<project>_<network>`, so several projects run side
+ * by side). Each is a trust zone: a container reaches only what shares a network with it. `front`
+ * holds Traefik alone, at a fixed address: the front (on the host network) reaches it there, and
+ * Traefik believes PROXY headers from that network's gateway only (services/topology/front.ts).
+ */
+export const NETWORKS = ['front', 'edge', 'apps', 'data', 'monitoring'] as const;
+export type NetworkName = (typeof NETWORKS)[number];
+
+/**
+ * Where a tier sits by default: the edge reaches the apps (never the data), the apps reach the
+ * data, the data services only each other. Monitoring gets, per service, what it must scrape
+ * (`ServiceSpec.networks`): Prometheus the apps and the data, an exporter what it exports.
+ */
+export const TIER_NETWORKS: Readonly<Record<Tier, readonly NetworkName[]>> = {
+  edge: ['edge', 'apps'],
+  app: ['apps', 'data'],
+  data: ['data'],
+  monitoring: ['monitoring'],
+};
+
 export interface ServiceSpec {
   /** Compose service name (also its DNS name on the network). */
   readonly name: string;
@@ -65,12 +86,25 @@ export interface ServiceSpec {
    * addresses). It joins no project network and publishes nothing: it binds host ports itself.
    */
   readonly networkMode?: 'host';
-  /** More names on the project's network (a region's `primary-postgres`, reached from the link between regions). */
+  /** More names on each of its networks (a region's `primary-postgres`, reached from the link between regions). */
   readonly aliases?: readonly string[];
+  /**
+   * The networks it joins, when its tier's (`TIER_NETWORKS`) are not enough: a proxy or a scraper
+   * that must reach another zone. @default TIER_NETWORKS[tier]
+   */
+  readonly networks?: readonly NetworkName[];
+  /** A fixed address on a network (Traefik on `front`, where the front finds it and Traefik trusts the gateway). */
+  readonly addresses?: Readonly<Partial<Record<NetworkName, string>>>;
   readonly color?: Color;
   /** What a person opens or connects to, for the status table. */
   readonly url?: string;
 }
+
+/** The networks a service joins: its own list, else its tier's. */
+export const networksOf = (service: ServiceSpec): readonly NetworkName[] => service.networks ?? TIER_NETWORKS[service.tier];
+
+/** A project's network as the engine names it (`parity_data`): compose's `<project>_<network>`. */
+export const projectNetwork = (project: string, network: NetworkName): string => `${project}_${network}`;
 
 interface FileSpecBase {
   /** Path relative to compose/. */

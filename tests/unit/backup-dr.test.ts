@@ -9,7 +9,7 @@ import { expectedRows, recoveryPointMs, restoreFigures } from '../../services/dr
 import { FAILBACK_MOMENTS, REGION_MOMENTS, regionFigures } from '../../services/drills/region.js';
 import { buildTopology } from '../../services/topology/index.js';
 import { pgbackrestConfig } from '../../services/topology/backup.js';
-import { linkComposeObject } from '../../services/topology/link.js';
+import { linkComposeObject, linkNetworkNames } from '../../services/topology/link.js';
 import { renderRegionFiles } from '../../services/render/compose.js';
 import { parseDrillTarget } from '../../scripts/runners/drill/restore.js';
 import { DrillInputError } from '../../services/errors.js';
@@ -77,8 +77,17 @@ describe('the model, per region', () => {
   });
 
   it('GIVEN dr.enabled THEN the link joins both regions\' networks by name from the runner, and the edge publishes the users\' port', () => {
-    const link = linkComposeObject(dr) as { services: Record<string, { ports: string[] }>; networks: Record<string, { name: string }> };
-    expect(link.networks.primary!.name).toMatch(/^\$\{PARITY_PRIMARY_NETWORK:\?/);
+    const link = linkComposeObject(dr) as { services: Record<string, { ports: string[]; networks: unknown }>; networks: Record<string, { name: string }> };
+    expect(link.networks['primary-data']!.name).toMatch(/^\$\{PARITY_PRIMARY_DATA_NETWORK:\?/);
+    // The link's proxy on the regions' data networks only, the users' edge on their edge networks only.
+    expect(link.services.link!.networks).toEqual({ 'primary-data': { aliases: ['link'] }, 'dr-data': { aliases: ['link'] } });
+    expect(link.services.edge!.networks).toEqual(['primary-edge', 'dr-edge']);
+    expect(linkNetworkNames('parity-x')).toEqual({
+      PARITY_PRIMARY_DATA_NETWORK: 'parity-x_data',
+      PARITY_DR_DATA_NETWORK: 'parity-x-dr_data',
+      PARITY_PRIMARY_EDGE_NETWORK: 'parity-x_edge',
+      PARITY_DR_EDGE_NETWORK: 'parity-x-dr_edge',
+    });
     expect(link.services.edge!.ports).toEqual(['127.0.0.1:8444:9443']);
   });
 

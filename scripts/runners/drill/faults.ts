@@ -4,6 +4,7 @@
  * failure, Ctrl-C, SIGTERM), so a drill never leaves the stack broken.
  */
 import { ETCD_MEMBERS } from '../../../services/topology/patroni.js';
+import { projectNetwork } from '../../../services/topology/types.js';
 import type { FailoverScenario } from '../../../services/drills/failover.js';
 import { DrillError, ServiceAnswerError } from '../../../services/errors.js';
 import { readCluster, switchover, type ClusterView, type RestEndpoints } from '../patroni.js';
@@ -58,7 +59,8 @@ export async function prepareFault(scenario: FailoverScenario, target: ComposeTa
     case 'stop-primary':
       return { victim, undo: startAgain, apply: () => must(['stop', '--time', '10', id], `stopping ${victim}`) };
     case 'partition-primary': {
-      const network = `${target.project}_default`;
+      // A Patroni node is on the data network only: leaving it cuts it off everything.
+      const network = projectNetwork(target.project, 'data');
       const reconnect = async () => {
         const result = await docker(['network', 'connect', '--alias', victim, network, id]);
         if (result.code !== 0 && !/already exists|already connected/i.test(result.stderr)) throw new DrillError(`reconnecting ${victim}: ${result.stderr.trim()}`);
