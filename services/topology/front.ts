@@ -87,7 +87,7 @@ export function frontService(config: ParityConfig, image: string): ServiceSpec {
     command: ['-f', '/usr/local/etc/haproxy/haproxy.cfg'],
     networkMode: 'host',
     volumes: ['./front:/usr/local/etc/haproxy:ro'],
-    healthcheck: { test: ['CMD-SHELL', `exec 3<>/dev/tcp/${probe}/${config.ports.https}`] },
+    healthcheck: { test: ['CMD', 'bash', '-c', `exec 3<>/dev/tcp/${probe}/${config.ports.https}`] },
     dependsOn: { traefik: 'service_started' },
     url: `https://${config.bindAddress === '0.0.0.0' ? 'localhost' : config.bindAddress}:${config.ports.https}/ (users: through the front, rate limited per client address)`,
   };
