@@ -157,6 +157,10 @@ drill-failover: node_modules ## failover drill on the running stack (SCENARIO=ki
 bench-failover: node_modules engine images ## benchmark: kill-primary RTO over KILLS=10 kills, tuned vs Patroni's defaults, jitter, switchover, loss, memory
 	@$(NODE_TS) scripts/bench-failover.ts $(if $(KILLS),--kills $(KILLS))
 
+.PHONY: bench-edge
+bench-edge: node_modules ## benchmark: p95 the edge's security middlewares add at 200 req/s, and the users' path through the front (needs make up; RATE, DURATION)
+	@$(NODE_TS) scripts/bench-edge.ts $(if $(RATE),--rate $(RATE)) $(if $(DURATION),--seconds $(DURATION))
+
 .PHONY: chaos chaos-reset chaos-list bench-chaos
 chaos: node_modules ## chaos drill on the running stack: a declared Toxiproxy fault under load (SCENARIO=name; all without; make chaos-list)
 	@$(NODE_TS) scripts/chaos.ts run $(if $(SCENARIO),--scenario "$(SCENARIO)")

@@ -128,7 +128,10 @@ export interface ParityConfig {
 export interface RateLimitBucket {
   /** @default 100 */
   readonly average: number;
-  /** @default 20 */
+  /**
+   * Requests at once. At most what the bucket refills in the time Traefik keeps an idle address's
+   * bucket (2 s at 100/min: 3); validation says why. @default 3
+   */
   readonly burst: number;
 }
 
@@ -147,7 +150,7 @@ export interface EdgeConfig {
     readonly trustedSources: readonly string[];
     /**
      * Tighter buckets for the routes of the route table under a path prefix (a second bucket: the
-     * default one applies too). @default { '/auth/login': { average: 10, burst: 5 }, '/auth/register': { average: 10, burst: 5 } }
+     * default one applies too). @default { '/auth/login': { average: 10, burst: 1 }, '/auth/register': { average: 10, burst: 1 } }
      */
     readonly routes: Readonly<Record<string, RateLimitBucket>>;
   };
@@ -533,9 +536,9 @@ export const DEFAULT_CONFIG: ParityConfig = {
       enabled: true,
       average: 100,
       periodSeconds: 60,
-      burst: 20,
+      burst: 3,
       trustedSources: [],
-      routes: { '/auth/login': { average: 10, burst: 5 }, '/auth/register': { average: 10, burst: 5 } },
+      routes: { '/auth/login': { average: 10, burst: 1 }, '/auth/register': { average: 10, burst: 1 } },
     },
     bodyLimitBytes: 1_048_576,
     routeBodyLimits: { '/api/articles': 2_097_152, '/api/events': 2_097_152 },

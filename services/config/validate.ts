@@ -271,7 +271,7 @@ function checkConsistency(config: ParityConfig, positions: Positions): ConfigIss
   if (config.services.s3.provider !== 'seaweedfs' && !running.has('s3')) {
     issues.push({ path: 'services.s3.provider', ...pos('services.s3.provider'), message: `an S3 provider was chosen, but ${profileNote}` });
   }
-  issues.push(...checkPostgres(config, positions), ...checkBackup(config, positions));
+  issues.push(...checkPostgres(config, positions), ...checkBackup(config, positions), ...checkEdge(config, positions));
   for (const name of Object.keys(config.resources)) {
     if (!running.has(name)) {
       issues.push({ path: `resources.${name}`, ...pos(`resources.${name}`), message: `${name} does not run with this config (profile "${config.profile}" or disabled), so it can't be sized` });
@@ -281,6 +281,39 @@ function checkConsistency(config: ParityConfig, positions: Positions): ConfigIss
 }
 
 /** Backups need the Patroni cluster and SeaweedFS (served over TLS); alert budgets must outlast the schedule. */
+/**
+ * Traefik's in-memory rate limiter forgets an address's bucket after a short idle time (1 s, or one
+ * token's interval below 1 request/s, plus 1 s) and starts it again full. A burst larger than what
+ * the bucket refills in that time would come back every few seconds: at 100/min with burst 20, a
+ * client sending 20 at once every 2 s got ~600/min through (measured). So the burst may not exceed it.
+ */
+export function largestSafeBurst(average: number, periodSeconds: number): number {
+  const rate = average / periodSeconds;
+  return Math.max(1, Math.floor(rate * forgetSeconds(rate)));
+}
+
+/** How long Traefik keeps an idle address's bucket, at `rate` requests per second. */
+const forgetSeconds = (rate: number): number => (rate >= 1 ? 1 : Math.floor(1 / rate)) + 1;
+
+function checkEdge(config: ParityConfig, positions: Positions): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const limit = config.edge.rateLimit;
+  const check = (path: string, average: number, burst: number) => {
+    const largest = largestSafeBurst(average, limit.periodSeconds);
+    if (burst <= largest) return;
+    const at = positions.has(`${path}.burst`) ? `${path}.burst` : path;
+    issues.push({
+      path: at,
+      ...(positions.get(at) ?? {}),
+      message: `expected at most ${largest} for ${average} requests per ${limit.periodSeconds} s, got ${burst}: Traefik starts an idle address's bucket full again after ${forgetSeconds(average / limit.periodSeconds)} s, so a larger burst would pass again every few seconds`,
+    });
+  };
+  if (!limit.enabled) return issues;
+  check('edge.rateLimit', limit.average, limit.burst);
+  for (const [prefix, bucket] of Object.entries(limit.routes)) check(`edge.rateLimit.routes.${prefix}`, bucket.average, bucket.burst);
+  return issues;
+}
+
 function checkBackup(config: ParityConfig, positions: Positions): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const pos = (path: string) => positions.get(path) ?? {};

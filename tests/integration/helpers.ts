@@ -35,10 +35,13 @@ export async function eventually<T>(probe: () => Promise<T>, timeoutMs = 30_000,
  * The generated stack (compose.yaml + the ephemeral-port test overlay) under its own project
  * name and state directory, every service healthy.
  */
-export function startComposeStack(project: string, stateDir: string, composeDir = join(import.meta.dirname, '..', '..', 'compose'), profiles: readonly string[] = []): Promise<StartedDockerComposeEnvironment> {
-  return new DockerComposeEnvironment(composeDir, ['compose.yaml', 'compose.test.yaml'])
+/**
+ * `overlay: false` starts compose.yaml alone: the published ports are the config's, and the front
+ * runs (the overlay leaves it out, since it binds fixed host ports on the host network).
+ */
+export function startComposeStack(project: string, stateDir: string, composeDir = join(import.meta.dirname, '..', '..', 'compose'), overlay = true): Promise<StartedDockerComposeEnvironment> {
+  return new DockerComposeEnvironment(composeDir, overlay ? ['compose.yaml', 'compose.test.yaml'] : ['compose.yaml'])
     .withProjectName(project)
-    .withProfiles(...profiles)
     .withEnvironment({ PARITY_STATE_DIR: stateDir })
     .withDefaultWaitStrategy(Wait.forHealthCheck())
     .withStartupTimeout(300_000)
@@ -59,7 +62,7 @@ export interface GeneratedStack {
 }
 
 /** Generate compose/ for `configYaml` under .parity/test-<name>-*, prepare its state, start it healthy. */
-export async function startGeneratedStack(name: string, project: string, configYaml: string, profiles: readonly string[] = []): Promise<GeneratedStack> {
+export async function startGeneratedStack(name: string, project: string, configYaml: string, options: { readonly overlay?: boolean } = {}): Promise<GeneratedStack> {
   const stateDir = mkdtempSync(join(import.meta.dirname, '..', '..', '.parity', `test-${name}-`));
   const composeDir = join(stateDir, 'compose');
   const configFile = join(stateDir, 'parity.yaml');
@@ -68,7 +71,7 @@ export async function startGeneratedStack(name: string, project: string, configY
   await prepareState(stateDir, composeDir);
   let stack: StartedDockerComposeEnvironment | undefined;
   try {
-    stack = await startComposeStack(project, stateDir, composeDir, profiles);
+    stack = await startComposeStack(project, stateDir, composeDir, options.overlay ?? true);
   } catch (error) {
     rmSync(stateDir, { recursive: true, force: true });
     throw error;

@@ -63,7 +63,7 @@ describe('middlewares, TLS and entrypoints', () => {
   it('users: default bucket, color header stripped, security headers; trusted sources skip the bucket', () => {
     expect(middlewares.users).toEqual({ chain: { middlewares: ['rate-default', 'strip-color', 'security-headers'] } });
     expect(middlewares['trusted-users']).toEqual({ chain: { middlewares: ['strip-color', 'security-headers'] } });
-    expect(middlewares['rate-default']).toEqual({ rateLimit: { average: 100, burst: 20, period: '60s' } });
+    expect(middlewares['rate-default']).toEqual({ rateLimit: { average: 100, burst: 3, period: '60s' } });
     expect(middlewares['strip-color']).toEqual({ headers: { customRequestHeaders: { 'X-Parity-Color': '' } } });
   });
 
@@ -121,6 +121,13 @@ describe('the front', () => {
     expect(a.subnet).toMatch(/^10\.213\.\d+\.\d+\/29$/);
     expect(b.subnet).not.toBe(a.subnet);
     expect(a.gateway.split('.').at(-1)).toBe(String(Number(a.subnet.split('.').at(-1)!.split('/')[0]) + 1));
+  });
+
+  it('a burst Traefik would hand out again after forgetting an idle address is bad input, with why', () => {
+    expect(() => parseConfig('edge:\n  rateLimit:\n    burst: 20\n')).toThrow(
+      "parity.yaml:3:5 edge.rateLimit.burst: expected at most 3 for 100 requests per 60 s, got 20: Traefik starts an idle address's bucket full again after 2 s, so a larger burst would pass again every few seconds",
+    );
+    expect(() => parseConfig('edge:\n  rateLimit:\n    routes:\n      /auth/login: { average: 10, burst: 2 }\n')).toThrow('edge.rateLimit.routes./auth/login.burst: expected at most 1 for 10 requests per 60 s, got 2');
   });
 
   it('a trusted source that is not an address is bad input, with its line', () => {
