@@ -186,9 +186,32 @@ export const BREAKER_ALERT_RULES: readonly AlertRule[] = [
   },
 ];
 
+/**
+ * The architecture's security metrics: failed logins (auth's counter) and requests the edge refused
+ * with 429 on the users' entrypoints (Traefik's, by entrypoint: no client address in the labels).
+ */
+export const SECURITY_ALERT_RULES: readonly AlertRule[] = [
+  {
+    alert: 'FailedLoginsHigh',
+    expr: 'sum(rate(parity_auth_failed_logins_total[5m])) * 60 > 20',
+    for: '2m',
+    severity: 'high',
+    summary: 'more than 20 failed logins a minute for 2 minutes: password guessing? (lockouts: parity_auth_lockouts_total)',
+    test: { series: [{ series: 'parity_auth_failed_logins_total{job="auth",instance="auth:3000"}', values: '0+30x30' }], evalTime: '10m', labels: {} },
+  },
+  {
+    alert: 'ClientsRateLimited',
+    expr: 'sum(rate(traefik_entrypoint_requests_total{entrypoint=~"public|trusted",code="429"}[5m])) * 60 > 60',
+    for: '5m',
+    severity: 'medium',
+    summary: 'the edge refuses more than 60 requests a minute with 429 (rate limit) for 5 minutes: a client hammering the platform',
+    test: { series: [{ series: 'traefik_entrypoint_requests_total{job="traefik",entrypoint="public",code="429",method="GET",protocol="http"}', values: '0+120x30' }], evalTime: '12m', labels: {} },
+  },
+];
+
 /** The rules for a config: the platform's, the breakers', plus the HA cluster's when Patroni runs. */
 export function alertRules(config: ParityConfig): readonly AlertRule[] {
-  return [...ALERT_RULES, ...BREAKER_ALERT_RULES, ...(config.postgres.ha === 'patroni' ? PATRONI_ALERT_RULES : []), ...backupAlertRules(config)];
+  return [...ALERT_RULES, ...BREAKER_ALERT_RULES, ...SECURITY_ALERT_RULES, ...(config.postgres.ha === 'patroni' ? PATRONI_ALERT_RULES : []), ...backupAlertRules(config)];
 }
 
 const SCRAPE_INTERVAL = '5s';
