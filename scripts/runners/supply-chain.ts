@@ -40,7 +40,8 @@ export interface SupplyChainOptions {
 
 /** The policy file, parsed; an unreadable file is bad input (exit 2) like a malformed one. */
 export async function loadSupplyPolicy(path: string): Promise<SupplyPolicy> {
-  const shown = relative(process.cwd(), path) || path;
+  const inside = relative(process.cwd(), path);
+  const shown = inside && !inside.startsWith('..') ? inside : path;
   let text: string;
   try {
     text = await readFile(path, 'utf8');

@@ -79,7 +79,7 @@ const normalise = (text: string): string => text.toLowerCase().replace(/[\s*#>]+
 /**
  * Titles that name a licence; matched near the top of a file only, because licence bodies cite
  * each other (GPL-3.0 names the Affero licence in its section 13, MPL-2.0 names the GPL).
- * Order matters where one title contains another.
+ * Where one title contains another, the longer one is listed first.
  */
 const TITLES: readonly (readonly [RegExp, string])[] = [
   [/gnu affero general public license/, 'AGPL-3.0'],
@@ -114,7 +114,13 @@ const BODIES: readonly (readonly [(text: string) => boolean, string])[] = [
 export function classifyLicenceText(text: string): string | undefined {
   const normalised = normalise(text);
   const head = normalised.slice(0, 600);
-  for (const [title, id] of TITLES) if (title.test(head)) return id;
+  // The title that comes first names the file; on a tie, the more specific one listed first.
+  let best: { at: number; id: string } | undefined;
+  for (const [title, id] of TITLES) {
+    const at = head.search(title);
+    if (at >= 0 && (!best || at < best.at)) best = { at, id };
+  }
+  if (best) return best.id;
   for (const [matches, id] of BODIES) if (matches(normalised)) return id;
   return undefined;
 }
