@@ -14,16 +14,7 @@ import type { CheckReport } from '../../services/supply/report.js';
 import { hashSources } from './image-build.js';
 import type { Progress } from './progress.js';
 import { repoRoot } from './state.js';
-import {
-  inspectCatalogImages,
-  listDebianPackages,
-  readBundledPackages,
-  readDebianLicences,
-  readGoModules,
-  readLockPackages,
-  runNpmAudit,
-  readNpmTree,
-} from './supply-collect.js';
+import { inspectCatalogImages, readImageLicences, readLockPackages, readNpmTree, runNpmAudit } from './supply-collect.js';
 
 export const DEFAULT_POLICY_PATH = join(repoRoot, 'supply-chain.policy.yaml');
 const LOCK_PATH = join(repoRoot, 'services', 'images', 'images.lock.json');
@@ -65,6 +56,8 @@ export async function runSupplyChain(options: SupplyChainOptions): Promise<Check
   const lockPackages = await readLockPackages();
   const { progress } = options;
 
+  const local = await inspectCatalogImages(catalog);
+
   progress.step('npm audit');
   // npm talks to the registry while the image checks use the engine: both at once.
   const auditReport = timed(async () => judgeAudit(await runNpmAudit(), lockPackages, policy, today));
@@ -74,26 +67,19 @@ export async function runSupplyChain(options: SupplyChainOptions): Promise<Check
     const lock = JSON.parse(await readFile(LOCK_PATH, 'utf8')) as Record<string, ImageLockEntry>;
     const hashes: Record<string, string> = {};
     for (const spec of catalog) if (spec.project) hashes[spec.name] = await hashSources(spec.project.sources);
-    return judgeLabels(catalog, lock, await inspectCatalogImages(catalog), hashes);
+    return judgeLabels(catalog, lock, local, hashes);
   });
 
   const licences = await timed(async () => {
-    const present = new Set((await inspectCatalogImages(catalog)).filter((image) => image.labels).map((image) => image.name));
+    const present = new Set(local.filter((image) => image.labels).map((image) => image.name));
     const images = catalog.filter((spec) => present.has(spec.name));
     progress.step('licences: npm tree');
     const items = [...(await readNpmTree(lockPackages))];
-    const stubs = images.filter((spec) => spec.recipe.kind === 'dockerfile' && spec.recipe.inputs.some((input) => input.kind === 'project-bundle'));
-    for (const spec of stubs) {
-      progress.step(`licences: ${spec.ref} bundles`);
-      items.push(...(await readBundledPackages(spec)));
-    }
-    progress.step('licences: Go modules in images');
-    const go = await readGoModules(images, join(repoRoot, 'services', 'images'));
-    items.push(...go.items);
-    progress.step('licences: Debian packages in images');
-    items.push(...(await readDebianLicences(await listDebianPackages(images), policy.licences)));
+    progress.step(`licences: what is built into ${images.length} images`);
+    const inImages = await readImageLicences(images, join(repoRoot, 'services', 'images'), policy.licences);
+    items.push(...inImages.items);
     for (const spec of images) items.push({ scope: 'image', name: spec.name, version: spec.version, images: [spec.name], licence: spec.licence });
-    return judgeLicences(items, catalog, policy, go.notes);
+    return judgeLicences(items, catalog, policy, inImages.notes);
   });
   const audit = await auditReport;
   progress.done();

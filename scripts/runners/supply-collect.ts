@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { ImageSpec } from '../../services/images/catalog.js';
 import { readAuditOutput, type AuditAnswer, type LockPackages } from '../../services/supply/audit.js';
 import type { LicenceItem } from '../../services/supply/licence-check.js';
-import { builtBinaries, classifyLicenceText, deniedInCopyright, escapeModulePath, npmLicence, packageOfSource, parseGoVersionM, type LicenceLists } from '../../services/supply/licences.js';
+import { builtBinaries, classifyLicenceText, deniedInCopyright, escapeModulePath, npmLicence, packageOfSource, parseDpkgStatus, parseGoVersionM, type LicenceLists } from '../../services/supply/licences.js';
 import type { LocalImage } from '../../services/supply/labels.js';
 import type { Finding } from '../../services/supply/report.js';
 import { hasCommand, run, tryRun } from './exec.js';
@@ -61,18 +61,19 @@ export async function readNpmTree(lock: LockPackages): Promise<LicenceItem[]> {
  * (esbuild lists every input file), with their licences from the host tree the image was built
  * from (the label check proves it is the same one: the lock file is in the source hash).
  */
-export async function readBundledPackages(image: ImageSpec): Promise<LicenceItem[]> {
-  const script = "const fs=require('fs');const s=new Set();for(const f of fs.readdirSync('/app'))if(f.endsWith('.map'))for(const x of JSON.parse(fs.readFileSync('/app/'+f,'utf8')).sources)s.add(x);console.log(JSON.stringify([...s]))";
-  const sources = JSON.parse(await run(['docker', 'run', '--rm', '--network', 'none', '--entrypoint', 'node', image.ref, '-e', script])) as string[];
+async function readBundledPackages(spec: ImageSpec, appDir: string): Promise<LicenceItem[]> {
   const dirs = new Map<string, string>();
-  for (const source of sources) {
-    const found = packageOfSource(source);
-    if (found) dirs.set(found.dir, found.name);
+  for (const file of (await readdir(appDir)).filter((name) => name.endsWith('.map'))) {
+    const { sources } = JSON.parse(await readFile(join(appDir, file), 'utf8')) as { sources: string[] };
+    for (const source of sources) {
+      const found = packageOfSource(source);
+      if (found) dirs.set(found.dir, found.name);
+    }
   }
   const items: LicenceItem[] = [];
   for (const [dir, name] of [...dirs].sort()) {
     const manifest = await readManifest(dir);
-    items.push(manifest ? npmItem(manifest, name, [image.name], 'bundle') : { scope: 'bundle', name, version: '?', images: [image.name], unavailable: `${dir} is not in this checkout's node_modules` });
+    items.push(manifest ? npmItem(manifest, name, [spec.name], 'bundle') : { scope: 'bundle', name, version: '?', images: [spec.name], unavailable: `${dir} is not in this checkout's node_modules` });
   }
   return items;
 }
@@ -87,29 +88,11 @@ export async function inspectCatalogImages(catalog: readonly ImageSpec[]): Promi
   );
 }
 
-/** Debian packages installed in each image, as `package → images`; images without dpkg hold none. */
-export async function listDebianPackages(images: readonly ImageSpec[]): Promise<Map<string, { version: string; images: string[] }>> {
-  const packages = new Map<string, { version: string; images: string[] }>();
-  const lists = await mapLimited(images, 2, async (spec) => {
-    const result = await tryRun(['docker', 'run', '--rm', '--network', 'none', '--entrypoint', 'dpkg-query', spec.ref, '-W', '-f', '${binary:Package}\t${Version}\n']);
-    return { spec, lines: result.code === 0 ? result.stdout.trim().split('\n').filter(Boolean) : [] };
-  });
-  for (const { spec, lines } of lists) {
-    for (const line of lines) {
-      const [name, version] = line.split('\t') as [string, string];
-      const entry = packages.get(name) ?? { version, images: [] };
-      entry.images.push(spec.name);
-      packages.set(name, entry);
-    }
-  }
-  return packages;
-}
-
 /**
  * Debian packages judged from this host's copyright files (the images exclude /usr/share/doc;
  * host and images are both Debian bookworm). A package this host lacks is unreadable offline.
  */
-export async function readDebianLicences(packages: Map<string, { version: string; images: string[] }>, lists: LicenceLists): Promise<LicenceItem[]> {
+async function readDebianLicences(packages: Map<string, { version: string; images: string[] }>, lists: LicenceLists): Promise<LicenceItem[]> {
   const items: LicenceItem[] = [];
   for (const [name, { version, images }] of [...packages].sort(([a], [b]) => a.localeCompare(b))) {
     const bare = name.split(':')[0]!;
@@ -136,51 +119,103 @@ async function goModuleLicence(cache: string, path: string, version: string): Pr
   return { licence: unique.length === 1 ? unique[0]! : unique.join(' AND ') };
 }
 
+/** What was copied out of one image: its dpkg status, the binaries it compiled, the stubs' bundles. */
+interface ImageContents {
+  readonly spec: ImageSpec;
+  readonly dpkg: Map<string, string>;
+  /** Local copies of the binaries its Dockerfile copies from its build stage. */
+  readonly binaries: readonly string[];
+  /** Local copy of a project bundle's folder. */
+  readonly appDir?: string;
+}
+
+const goSource = (spec: ImageSpec) => (spec.recipe.kind === 'dockerfile' ? spec.recipe.inputs.find((input) => input.kind === 'go-module') : undefined);
+const bundleInput = (spec: ImageSpec) => (spec.recipe.kind === 'dockerfile' ? spec.recipe.inputs.find((input) => input.kind === 'project-bundle') : undefined);
+
 /**
- * The Go modules compiled into the images built from Go sources: each binary the Dockerfile
- * copies from its build stage, copied out and read with `go version -m`; licences from the
- * module cache the bake vendored them from. Without Go on PATH, a note says what was skipped.
+ * Copy what the licence check reads out of one image, from a container that is created and
+ * never started (cheaper than `docker run` on a loaded machine, and nothing in it runs).
  */
-export async function readGoModules(images: readonly ImageSpec[], dockerfileRoot: string): Promise<{ items: LicenceItem[]; notes: Finding[] }> {
-  const goImages = images.filter((spec) => spec.recipe.kind === 'dockerfile' && spec.recipe.inputs.some((input) => input.kind === 'go-module'));
-  if (goImages.length === 0) return { items: [], notes: [] };
-  if (!(await hasCommand('go'))) {
-    return { items: [], notes: [{ outcome: 'warn', subject: 'Go modules', message: `no go on PATH: the modules inside ${goImages.map((s) => s.name).join(', ')} were not read (install Go, which the bake needs anyway)` }] };
-  }
-  const cache = await run(['go', 'env', 'GOMODCACHE']);
-  const byModule = new Map<string, LicenceItem>();
-  const scratch = await mkdtemp(join(tmpdir(), 'parity-supply-'));
+async function copyOut(spec: ImageSpec, scratch: string, dockerfileRoot: string): Promise<ImageContents> {
+  const container = await run(['docker', 'create', '--network', 'none', '--entrypoint', '/bin/true', spec.ref]);
   try {
-    for (const spec of goImages) {
-      if (spec.recipe.kind !== 'dockerfile') continue;
-      const source = spec.recipe.inputs.find((input) => input.kind === 'go-module');
+    const status = join(scratch, `${spec.name}-dpkg-status`);
+    const copied = await tryRun(['docker', 'cp', `${container}:/var/lib/dpkg/status`, status]);
+    const dpkg = copied.code === 0 ? parseDpkgStatus(await readFile(status, 'utf8')) : new Map<string, string>();
+    const binaries: string[] = [];
+    if (goSource(spec) && spec.recipe.kind === 'dockerfile') {
       const dockerfile = await readFile(join(dockerfileRoot, spec.recipe.dir, 'Dockerfile'), 'utf8');
-      const container = await run(['docker', 'create', spec.ref]);
-      try {
-        for (const [index, binary] of builtBinaries(dockerfile).entries()) {
-          const local = join(scratch, `${spec.name}-${index}`);
-          await run(['docker', 'cp', `${container}:${binary}`, local]);
-          for (const module of parseGoVersionM(await run(['go', 'version', '-m', local]))) {
-            // A main module built from a source tree says (devel): the catalog pins what was built.
-            const version = module.main && source?.kind === 'go-module' && module.version === '(devel)' ? source.version : module.version;
-            const key = `${module.path}@${version}`;
-            const known = byModule.get(key);
-            if (known) {
-              if (!known.images.includes(spec.name)) byModule.set(key, { ...known, images: [...known.images, spec.name] });
-              continue;
-            }
-            byModule.set(key, { scope: 'go', name: module.path, version, images: [spec.name], ...(await goModuleLicence(cache, module.path, version)) });
-          }
-          await rm(local, { force: true });
-        }
-      } finally {
-        await tryRun(['docker', 'rm', container]);
+      for (const [index, binary] of builtBinaries(dockerfile).entries()) {
+        const local = join(scratch, `${spec.name}-bin-${index}`);
+        await run(['docker', 'cp', `${container}:${binary}`, local]);
+        binaries.push(local);
       }
     }
+    const bundle = bundleInput(spec);
+    let appDir: string | undefined;
+    if (bundle) {
+      appDir = join(scratch, `${spec.name}-app`);
+      await run(['docker', 'cp', `${container}:/${bundle.into}`, appDir]);
+    }
+    return { spec, dpkg, binaries, ...(appDir ? { appDir } : {}) };
+  } finally {
+    await tryRun(['docker', 'rm', container]);
+  }
+}
+
+/** The Go modules in one image's binaries (`go version -m`), licences from the module cache. */
+async function readGoModules(contents: ImageContents, cache: string, byModule: Map<string, LicenceItem>): Promise<void> {
+  const source = goSource(contents.spec);
+  for (const binary of contents.binaries) {
+    for (const module of parseGoVersionM(await run(['go', 'version', '-m', binary]))) {
+      // A main module built from a source tree says (devel): the catalog pins what was built.
+      const version = module.main && source?.kind === 'go-module' && module.version === '(devel)' ? source.version : module.version;
+      const key = `${module.path}@${version}`;
+      const known = byModule.get(key);
+      if (known) {
+        if (!known.images.includes(contents.spec.name)) byModule.set(key, { ...known, images: [...known.images, contents.spec.name] });
+        continue;
+      }
+      byModule.set(key, { scope: 'go', name: module.path, version, images: [contents.spec.name], ...(await goModuleLicence(cache, module.path, version)) });
+    }
+  }
+}
+
+/**
+ * Everything built into the local catalog images: their Debian packages (judged from this
+ * host's copyright files), the Go modules compiled into the images built from Go sources
+ * (licences from the module cache the bake vendored them from) and the stubs' bundled npm
+ * packages. Without Go on PATH, a note says which images' modules were skipped.
+ */
+export async function readImageLicences(images: readonly ImageSpec[], dockerfileRoot: string, lists: LicenceLists): Promise<{ items: LicenceItem[]; notes: Finding[] }> {
+  const scratch = await mkdtemp(join(tmpdir(), 'parity-supply-'));
+  try {
+    const contents = await mapLimited(images, 2, (spec) => copyOut(spec, scratch, dockerfileRoot));
+    const items: LicenceItem[] = [];
+    const notes: Finding[] = [];
+    for (const image of contents) if (image.appDir) items.push(...(await readBundledPackages(image.spec, image.appDir)));
+    const withGo = contents.filter((image) => image.binaries.length > 0);
+    if (withGo.length > 0 && !(await hasCommand('go'))) {
+      notes.push({ outcome: 'warn', subject: 'Go modules', message: `no go on PATH: the modules inside ${withGo.map((image) => image.spec.name).join(', ')} were not read (install Go, which the bake needs anyway)` });
+    } else if (withGo.length > 0) {
+      const cache = await run(['go', 'env', 'GOMODCACHE']);
+      const byModule = new Map<string, LicenceItem>();
+      for (const image of withGo) await readGoModules(image, cache, byModule);
+      items.push(...byModule.values());
+    }
+    const packages = new Map<string, { version: string; images: string[] }>();
+    for (const { spec, dpkg } of contents) {
+      for (const [name, version] of dpkg) {
+        const entry = packages.get(name) ?? { version, images: [] };
+        entry.images.push(spec.name);
+        packages.set(name, entry);
+      }
+    }
+    items.push(...(await readDebianLicences(packages, lists)));
+    return { items, notes };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
-  return { items: [...byModule.values()], notes: [] };
 }
 
 /** `work` over `items`, at most `limit` at a time (2 cores, shared), results in order. */

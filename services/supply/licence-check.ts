@@ -62,11 +62,10 @@ function judgeItem(item: LicenceItem, policy: SupplyPolicy): { verdict: Verdict;
     return { verdict: 'denied', finding: { outcome: 'fail', subject, message: `${licence} is denied (licences.denied: ${policy.licences.denied.join(', ')}); ${where(item)}` } };
   }
   if (accepted) return { verdict: 'accepted', finding: { outcome: 'report', subject, message: `accepted as ${accepted.licence}: ${accepted.reason}` } };
-  const outcome: Outcome = standing === 'unavailable' ? policy.licences.unavailable : policy.licences.unrecognised;
-  const message =
-    standing === 'unavailable'
-      ? `licence not readable offline (${item.unavailable ?? 'no licence found'}); ${where(item)} (licences.unavailable: ${outcome})`
-      : `"${item.licence}" is not on licences.allowed; ${where(item)}: review it and list it in licences.accepted (licences.unrecognised: ${outcome})`;
+  // Unreadable ones are reported together by the caller.
+  if (standing === 'unavailable') return { verdict: 'unavailable' };
+  const outcome: Outcome = policy.licences.unrecognised;
+  const message = `"${item.licence}" is not on licences.allowed; ${where(item)}: review it and list it in licences.accepted (licences.unrecognised: ${outcome})`;
   return { verdict: standing, finding: { outcome, subject, message } };
 }
 
@@ -98,10 +97,11 @@ export function judgeLicences(items: readonly LicenceItem[], catalog: readonly I
     const counts = tally.get(item.scope) ?? { allowed: 0, accepted: 0, unrecognised: 0, unavailable: 0, denied: 0 };
     counts[verdict]++;
     tally.set(item.scope, counts);
+    if (finding) findings.push(finding);
     if (verdict === 'unavailable') {
       const key = `${item.scope}\0${item.unavailable ?? 'no licence found'}`;
       unreadable.set(key, [...(unreadable.get(key) ?? []), item]);
-    } else if (finding) findings.push(finding);
+    }
   }
   for (const [key, group] of unreadable) {
     const [scope, reason] = key.split('\0') as [LicenceScope, string];

@@ -153,6 +153,18 @@ export function parseDebianCopyright(text: string): DebianCopyright {
   return { licences: [...licences].sort(), machineReadable };
 }
 
+/** The installed packages in a dpkg status file (`/var/lib/dpkg/status`), name → version. */
+export function parseDpkgStatus(text: string): Map<string, string> {
+  const installed = new Map<string, string>();
+  for (const block of text.split(/\n\s*\n/)) {
+    const field = (name: string): string | undefined => new RegExp(`^${name}: (.*)$`, 'm').exec(block)?.[1]?.trim();
+    const name = field('Package');
+    const version = field('Version');
+    if (name && version && / installed$/.test(field('Status') ?? '')) installed.set(name, version);
+  }
+  return installed;
+}
+
 /** A Go module as `go version -m` lists it: the one built (`mod`) or a dependency (`dep`), after replacements. */
 export interface GoModule {
   readonly path: string;

@@ -16,6 +16,7 @@ import {
   judgeExpression,
   npmLicence,
   packageOfSource,
+  parseDpkgStatus,
   parseGoVersionM,
 } from '../../services/supply/licences.js';
 import { parseSupplyPolicy, SupplyPolicyError, type SupplyPolicy } from '../../services/supply/policy.js';
@@ -117,6 +118,15 @@ describe('licence facts', () => {
     expect(deniedInCopyright(dep5.replace('AGPL-3+', 'Expat'), lists)).toEqual([]);
     expect(deniedInCopyright('This package is under the GNU Affero General Public License v3.', lists)).toEqual(['AGPL-3.0']);
     expect(deniedInCopyright('See /usr/share/common-licenses/GPL-2.', lists)).toEqual([]);
+  });
+
+  it('GIVEN a dpkg status file WHEN parsed THEN only installed packages come back, with their versions', () => {
+    const status = [
+      'Package: gosu\nStatus: install ok installed\nVersion: 1.14-1+b10\n',
+      'Package: old\nStatus: deinstall ok config-files\nVersion: 1.0\n',
+      'Package: libc6\nStatus: install ok installed\nMulti-Arch: same\nVersion: 2.36-9+deb12u13\nDescription: GNU C Library\n shared libraries\n',
+    ].join('\n');
+    expect([...parseDpkgStatus(status)]).toEqual([['gosu', '1.14-1+b10'], ['libc6', '2.36-9+deb12u13']]);
   });
 
   it('GIVEN go version -m output WHEN parsed THEN the main module, its deps and replacements come back', () => {
