@@ -67,16 +67,16 @@ export async function runSupplyChain(options: SupplyChainOptions): Promise<Check
     const lock = JSON.parse(await readFile(LOCK_PATH, 'utf8')) as Record<string, ImageLockEntry>;
     const hashes: Record<string, string> = {};
     for (const spec of catalog) if (spec.project) hashes[spec.name] = await hashSources(spec.project.sources);
-    return judgeLabels(catalog, lock, local, hashes);
+    return judgeLabels(catalog, lock, local, hashes, policy.labels.unlabelled);
   });
 
   const licences = await timed(async () => {
-    const present = new Set(local.filter((image) => image.labels).map((image) => image.name));
-    const images = catalog.filter((spec) => present.has(spec.name));
+    const present = local.filter((image) => image.labels);
     progress.step('licences: npm tree');
     const items = [...(await readNpmTree(lockPackages))];
-    progress.step(`licences: what is built into ${images.length} images`);
-    const inImages = await readImageLicences(images, join(repoRoot, 'services', 'images'), policy.licences);
+    progress.step(`licences: what is built into ${present.length} images`);
+    const inImages = await readImageLicences(present, catalog, join(repoRoot, 'services', 'images'), policy.licences);
+    const images = catalog.filter((spec) => present.some((image) => image.name === spec.name));
     items.push(...inImages.items);
     for (const spec of images) items.push({ scope: 'image', name: spec.name, version: spec.version, images: [spec.name], licence: spec.licence });
     return judgeLicences(items, catalog, policy, inImages.notes);

@@ -10,11 +10,23 @@ import { join } from 'node:path';
 import type { ImageSpec } from '../../services/images/catalog.js';
 import { readAuditOutput, type AuditAnswer, type LockPackages } from '../../services/supply/audit.js';
 import type { LicenceItem } from '../../services/supply/licence-check.js';
-import { builtBinaries, classifyLicenceText, deniedInCopyright, escapeModulePath, npmLicence, packageOfSource, parseDpkgStatus, parseGoVersionM, type LicenceLists } from '../../services/supply/licences.js';
+import {
+  builtBinaries,
+  classifyLicenceText,
+  deniedInCopyright,
+  escapeModulePath,
+  npmLicence,
+  packageOfSource,
+  parseDpkgStatus,
+  parseGoVersionM,
+  type GoModule,
+  type LicenceLists,
+} from '../../services/supply/licences.js';
 import type { LocalImage } from '../../services/supply/labels.js';
 import type { Finding } from '../../services/supply/report.js';
 import { hasCommand, run, tryRun } from './exec.js';
-import { repoRoot } from './state.js';
+import type { ImageState } from './images.js';
+import { readJson, repoRoot, statePath, writeFileAtomic } from './state.js';
 
 const AUDIT_TIMEOUT_MS = 20_000;
 
@@ -57,33 +69,30 @@ export async function readNpmTree(lock: LockPackages): Promise<LicenceItem[]> {
 }
 
 /**
- * The npm packages inside the stubs image's bundles, from the source maps shipped beside them
- * (esbuild lists every input file), with their licences from the host tree the image was built
- * from (the label check proves it is the same one: the lock file is in the source hash).
+ * The npm packages inside the stubs image's bundles (from its source maps), with their licences
+ * from the host tree the image was built from (the label check proves it is the same one: the
+ * lock file is in the source hash).
  */
-async function readBundledPackages(spec: ImageSpec, appDir: string): Promise<LicenceItem[]> {
-  const dirs = new Map<string, string>();
-  for (const file of (await readdir(appDir)).filter((name) => name.endsWith('.map'))) {
-    const { sources } = JSON.parse(await readFile(join(appDir, file), 'utf8')) as { sources: string[] };
-    for (const source of sources) {
-      const found = packageOfSource(source);
-      if (found) dirs.set(found.dir, found.name);
-    }
-  }
+async function bundledPackageItems(image: string, packages: readonly BundledPackage[]): Promise<LicenceItem[]> {
   const items: LicenceItem[] = [];
-  for (const [dir, name] of [...dirs].sort()) {
+  for (const { dir, name } of packages) {
     const manifest = await readManifest(dir);
-    items.push(manifest ? npmItem(manifest, name, [spec.name], 'bundle') : { scope: 'bundle', name, version: '?', images: [spec.name], unavailable: `${dir} is not in this checkout's node_modules` });
+    items.push(manifest ? npmItem(manifest, name, [image], 'bundle') : { scope: 'bundle', name, version: '?', images: [image], unavailable: `${dir} is not in this checkout's node_modules` });
   }
   return items;
 }
 
-/** The labels of each catalog image present locally. */
+/** The labels of each catalog image present locally, and how `make images` got it when it recorded that. */
 export async function inspectCatalogImages(catalog: readonly ImageSpec[]): Promise<LocalImage[]> {
+  const state = await readJson<Record<string, ImageState>>(statePath('images.json'), {});
   return Promise.all(
     catalog.map(async (spec): Promise<LocalImage> => {
-      const result = await tryRun(['docker', 'image', 'inspect', '--format', '{{json .Config.Labels}}', spec.ref]);
-      return result.code === 0 ? { name: spec.name, ref: spec.ref, labels: (JSON.parse(result.stdout) as Record<string, string> | null) ?? {} } : { name: spec.name, ref: spec.ref };
+      const result = await tryRun(['docker', 'image', 'inspect', '--format', '{{.Id}} {{json .Config.Labels}}', spec.ref]);
+      if (result.code !== 0) return { name: spec.name, ref: spec.ref };
+      const [id, ...json] = result.stdout.trim().split(' ');
+      const labels = (JSON.parse(json.join(' ')) as Record<string, string> | null) ?? {};
+      const record = state[spec.name];
+      return { name: spec.name, ref: spec.ref, id, labels, ...(record && record.imageId === id ? { recorded: record.source } : {}) };
     }),
   );
 }
@@ -119,65 +128,102 @@ async function goModuleLicence(cache: string, path: string, version: string): Pr
   return { licence: unique.length === 1 ? unique[0]! : unique.join(' AND ') };
 }
 
-/** What was copied out of one image: its dpkg status, the binaries it compiled, the stubs' bundles. */
-interface ImageContents {
-  readonly spec: ImageSpec;
-  readonly dpkg: Map<string, string>;
-  /** Local copies of the binaries its Dockerfile copies from its build stage. */
-  readonly binaries: readonly string[];
-  /** Local copy of a project bundle's folder. */
-  readonly appDir?: string;
+type BundledPackage = { readonly name: string; readonly dir: string };
+
+/** What the licence check reads from one image; it depends on the image ID only, so it is cached by it. */
+interface ImageFacts {
+  /** Installed Debian packages: name, version. */
+  readonly dpkg: readonly (readonly [string, string])[];
+  /** The modules of the binaries its Dockerfile copies from its build stage (`go version -m`). */
+  readonly goModules: readonly GoModule[];
+  /** The npm packages in a project bundle, from its source maps. */
+  readonly bundled: readonly BundledPackage[];
+  /** What could not be read (no dpkg status, a binary missing). */
+  readonly missing: readonly string[];
 }
+
+/** Bump when what `readImageFacts` reads changes: older cache entries are read again. */
+const FACTS_FORMAT = 1;
+const FACTS_CACHE = (): string => statePath('supply-chain', 'image-facts.json');
 
 const goSource = (spec: ImageSpec) => (spec.recipe.kind === 'dockerfile' ? spec.recipe.inputs.find((input) => input.kind === 'go-module') : undefined);
 const bundleInput = (spec: ImageSpec) => (spec.recipe.kind === 'dockerfile' ? spec.recipe.inputs.find((input) => input.kind === 'project-bundle') : undefined);
 
+/** The npm packages named by the source maps in a copied bundle folder. */
+async function packagesOfMaps(appDir: string): Promise<BundledPackage[]> {
+  const dirs = new Map<string, string>();
+  for (const file of (await readdir(appDir)).filter((name) => name.endsWith('.map'))) {
+    const { sources } = JSON.parse(await readFile(join(appDir, file), 'utf8')) as { sources: string[] };
+    for (const source of sources) {
+      const found = packageOfSource(source);
+      if (found) dirs.set(found.dir, found.name);
+    }
+  }
+  return [...dirs].sort().map(([dir, name]) => ({ dir, name }));
+}
+
 /**
- * Copy what the licence check reads out of one image, from a container that is created and
- * never started (cheaper than `docker run` on a loaded machine, and nothing in it runs).
+ * Read one image from a container that is created and never started (cheaper than `docker run`
+ * on a loaded machine, and nothing in it runs): its dpkg status, the Go modules of its built
+ * binaries (needs `go` on PATH), its bundles' packages.
  */
-async function copyOut(spec: ImageSpec, scratch: string, dockerfileRoot: string): Promise<ImageContents> {
+async function readImageFacts(spec: ImageSpec, scratch: string, dockerfileRoot: string): Promise<ImageFacts> {
   const container = await run(['docker', 'create', '--network', 'none', '--entrypoint', '/bin/true', spec.ref]);
+  const local = join(scratch, spec.name);
   try {
-    const status = join(scratch, `${spec.name}-dpkg-status`);
-    const copied = await tryRun(['docker', 'cp', `${container}:/var/lib/dpkg/status`, status]);
-    const dpkg = copied.code === 0 ? parseDpkgStatus(await readFile(status, 'utf8')) : new Map<string, string>();
-    const binaries: string[] = [];
-    if (goSource(spec) && spec.recipe.kind === 'dockerfile') {
+    const missing: string[] = [];
+    const copied = await tryRun(['docker', 'cp', `${container}:/var/lib/dpkg/status`, local]);
+    if (copied.code !== 0) missing.push('/var/lib/dpkg/status (no Debian packages: an upstream image on another distribution?)');
+    const dpkg = copied.code === 0 ? [...parseDpkgStatus(await readFile(local, 'utf8'))] : [];
+    await rm(local, { recursive: true, force: true });
+    const goModules: GoModule[] = [];
+    const source = goSource(spec);
+    if (source?.kind === 'go-module' && spec.recipe.kind === 'dockerfile') {
       const dockerfile = await readFile(join(dockerfileRoot, spec.recipe.dir, 'Dockerfile'), 'utf8');
-      for (const [index, binary] of builtBinaries(dockerfile).entries()) {
-        const local = join(scratch, `${spec.name}-bin-${index}`);
-        await run(['docker', 'cp', `${container}:${binary}`, local]);
-        binaries.push(local);
+      for (const binary of builtBinaries(dockerfile)) {
+        if ((await tryRun(['docker', 'cp', `${container}:${binary}`, local])).code !== 0) {
+          missing.push(`${binary} (its Go modules were not read)`);
+          continue;
+        }
+        // A main module built from a source tree says (devel): the catalog pins what was built.
+        for (const module of parseGoVersionM(await run(['go', 'version', '-m', local]))) {
+          goModules.push(module.main && module.version === '(devel)' ? { ...module, version: source.version } : module);
+        }
+        await rm(local, { force: true });
       }
     }
     const bundle = bundleInput(spec);
-    let appDir: string | undefined;
+    let bundled: BundledPackage[] = [];
     if (bundle) {
-      appDir = join(scratch, `${spec.name}-app`);
-      await run(['docker', 'cp', `${container}:/${bundle.into}`, appDir]);
+      await run(['docker', 'cp', `${container}:/${bundle.into}`, local]);
+      bundled = await packagesOfMaps(local);
+      await rm(local, { recursive: true, force: true });
     }
-    return { spec, dpkg, binaries, ...(appDir ? { appDir } : {}) };
+    return { dpkg, goModules, bundled, missing };
   } finally {
     await tryRun(['docker', 'rm', container]);
   }
 }
 
-/** The Go modules in one image's binaries (`go version -m`), licences from the module cache. */
-async function readGoModules(contents: ImageContents, cache: string, byModule: Map<string, LicenceItem>): Promise<void> {
-  const source = goSource(contents.spec);
-  for (const binary of contents.binaries) {
-    for (const module of parseGoVersionM(await run(['go', 'version', '-m', binary]))) {
-      // A main module built from a source tree says (devel): the catalog pins what was built.
-      const version = module.main && source?.kind === 'go-module' && module.version === '(devel)' ? source.version : module.version;
-      const key = `${module.path}@${version}`;
-      const known = byModule.get(key);
-      if (known) {
-        if (!known.images.includes(contents.spec.name)) byModule.set(key, { ...known, images: [...known.images, contents.spec.name] });
-        continue;
-      }
-      byModule.set(key, { scope: 'go', name: module.path, version, images: [contents.spec.name], ...(await goModuleLicence(cache, module.path, version)) });
-    }
+/**
+ * Every image's facts: from the cache when its image ID was read before, else read now (two
+ * at a time: 2 shared cores). The cache keeps only the images present now.
+ */
+async function collectImageFacts(images: readonly LocalImage[], catalog: readonly ImageSpec[], dockerfileRoot: string): Promise<Map<string, ImageFacts>> {
+  const cached = await readJson<{ format?: number; images?: Record<string, ImageFacts> }>(FACTS_CACHE(), {});
+  const known = cached.format === FACTS_FORMAT ? (cached.images ?? {}) : {};
+  const scratch = await mkdtemp(join(tmpdir(), 'parity-supply-'));
+  try {
+    const facts = await mapLimited(images, 2, async (image) => {
+      const spec = catalog.find((candidate) => candidate.name === image.name)!;
+      return [image.name, (image.id && known[image.id]) || (await readImageFacts(spec, scratch, dockerfileRoot))] as const;
+    });
+    const keep: Record<string, ImageFacts> = {};
+    for (const [index, [, fact]] of facts.entries()) if (images[index]!.id) keep[images[index]!.id!] = fact;
+    await writeFileAtomic(FACTS_CACHE(), `${JSON.stringify({ format: FACTS_FORMAT, images: keep })}\n`);
+    return new Map(facts);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
   }
 }
 
@@ -185,37 +231,42 @@ async function readGoModules(contents: ImageContents, cache: string, byModule: M
  * Everything built into the local catalog images: their Debian packages (judged from this
  * host's copyright files), the Go modules compiled into the images built from Go sources
  * (licences from the module cache the bake vendored them from) and the stubs' bundled npm
- * packages. Without Go on PATH, a note says which images' modules were skipped.
+ * packages. Without Go on PATH the Go-built images' modules are skipped, with a note.
  */
-export async function readImageLicences(images: readonly ImageSpec[], dockerfileRoot: string, lists: LicenceLists): Promise<{ items: LicenceItem[]; notes: Finding[] }> {
-  const scratch = await mkdtemp(join(tmpdir(), 'parity-supply-'));
-  try {
-    const contents = await mapLimited(images, 2, (spec) => copyOut(spec, scratch, dockerfileRoot));
-    const items: LicenceItem[] = [];
-    const notes: Finding[] = [];
-    for (const image of contents) if (image.appDir) items.push(...(await readBundledPackages(image.spec, image.appDir)));
-    const withGo = contents.filter((image) => image.binaries.length > 0);
-    if (withGo.length > 0 && !(await hasCommand('go'))) {
-      notes.push({ outcome: 'warn', subject: 'Go modules', message: `no go on PATH: the modules inside ${withGo.map((image) => image.spec.name).join(', ')} were not read (install Go, which the bake needs anyway)` });
-    } else if (withGo.length > 0) {
-      const cache = await run(['go', 'env', 'GOMODCACHE']);
-      const byModule = new Map<string, LicenceItem>();
-      for (const image of withGo) await readGoModules(image, cache, byModule);
-      items.push(...byModule.values());
-    }
-    const packages = new Map<string, { version: string; images: string[] }>();
-    for (const { spec, dpkg } of contents) {
-      for (const [name, version] of dpkg) {
-        const entry = packages.get(name) ?? { version, images: [] };
-        entry.images.push(spec.name);
-        packages.set(name, entry);
-      }
-    }
-    items.push(...(await readDebianLicences(packages, lists)));
-    return { items, notes };
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
+export async function readImageLicences(
+  images: readonly LocalImage[],
+  catalog: readonly ImageSpec[],
+  dockerfileRoot: string,
+  lists: LicenceLists,
+): Promise<{ items: LicenceItem[]; notes: Finding[] }> {
+  const notes: Finding[] = [];
+  const hasGo = await hasCommand('go');
+  const withoutGo = hasGo ? [] : images.filter((image) => goSource(catalog.find((spec) => spec.name === image.name)!));
+  if (withoutGo.length > 0) {
+    notes.push({ outcome: 'warn', subject: 'Go modules', message: `no go on PATH: the modules inside ${withoutGo.map((image) => image.name).join(', ')} were not read (install Go, which the bake needs anyway)` });
   }
+  const facts = await collectImageFacts(images.filter((image) => !withoutGo.includes(image)), catalog, dockerfileRoot);
+  const items: LicenceItem[] = [];
+  const byModule = new Map<string, LicenceItem>();
+  const packages = new Map<string, { version: string; images: string[] }>();
+  const cache = hasGo ? await run(['go', 'env', 'GOMODCACHE']) : '';
+  for (const [name, fact] of facts) {
+    if (fact.missing.length > 0) notes.push({ outcome: 'warn', subject: `image ${name}`, message: `not found in the image: ${fact.missing.join('; ')}` });
+    items.push(...(await bundledPackageItems(name, fact.bundled)));
+    for (const module of fact.goModules) {
+      const key = `${module.path}@${module.version}`;
+      const known = byModule.get(key);
+      if (known) byModule.set(key, { ...known, images: [...new Set([...known.images, name])] });
+      else byModule.set(key, { scope: 'go', name: module.path, version: module.version, images: [name], ...(await goModuleLicence(cache, module.path, module.version)) });
+    }
+    for (const [pkg, version] of fact.dpkg) {
+      const entry = packages.get(pkg) ?? { version, images: [] };
+      entry.images.push(name);
+      packages.set(pkg, entry);
+    }
+  }
+  items.push(...byModule.values(), ...(await readDebianLicences(packages, lists)));
+  return { items, notes };
 }
 
 /** `work` over `items`, at most `limit` at a time (2 cores, shared), results in order. */

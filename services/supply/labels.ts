@@ -5,14 +5,19 @@
  */
 import type { ImageSpec } from '../images/catalog.js';
 import type { ImageLockEntry } from '../images/resolve.js';
+import type { Outcome } from './policy.js';
 import type { CheckReport, Finding } from './report.js';
 
 /** What the engine has for one catalog image. */
 export interface LocalImage {
   readonly name: string;
   readonly ref: string;
+  /** The image ID, when present. */
+  readonly id?: string;
   /** Undefined when the image isn't present locally. */
   readonly labels?: Readonly<Record<string, string>>;
+  /** How `make images` got this very image (`.parity/images.json`, same image ID), when it recorded it. */
+  readonly recorded?: 'local' | 'pulled' | 'build';
 }
 
 /**
@@ -40,10 +45,12 @@ export function judgeLabels(
   lock: Readonly<Record<string, ImageLockEntry>>,
   images: readonly LocalImage[],
   sourceHashes: Readonly<Record<string, string>>,
+  unlabelled: Outcome = 'warn',
 ): CheckReport {
   const findings: Finding[] = [];
   let present = 0;
   let matching = 0;
+  let upstream = 0;
   for (const spec of catalog) {
     const entry = lock[spec.name];
     if (!entry) {
@@ -57,6 +64,13 @@ export function judgeLabels(
       continue;
     }
     present++;
+    // The project's own images are always built here; any other may come from its publisher.
+    if (!spec.project && image.labels['dev.parity.built-locally'] === undefined) {
+      upstream++;
+      const how = image.recorded === 'pulled' ? 'pulled from upstream by make images' : 'not built here and not recorded as pulled (loaded by hand?)';
+      findings.push({ outcome: unlabelled, subject: `image ${spec.name}`, message: `${image.ref} has no bake labels: ${how}; its publisher's labels are not checked (labels.unlabelled: ${unlabelled})` });
+      continue;
+    }
     const mismatches = Object.entries(expectedLabels(spec.name, entry, sourceHashes[spec.name])).filter(([label, value]) => image.labels?.[label] !== value);
     for (const [label, expected] of mismatches) {
       const found = image.labels[label];
@@ -78,7 +92,8 @@ export function judgeLabels(
       ['catalog images', catalog.length],
       ['present locally', present],
       ['labels match the lock', matching],
-      ['mismatched', present - matching],
+      ['upstream (no bake labels)', upstream],
+      ['mismatched', present - matching - upstream],
     ],
     findings,
   };

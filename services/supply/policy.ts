@@ -58,6 +58,13 @@ export interface SupplyPolicy {
     readonly unreachable: Outcome;
     readonly accepted: readonly AcceptedAdvisory[];
   };
+  readonly labels: {
+    /**
+     * A catalog image present without the bake's labels: pulled from upstream (where a registry
+     * answers, as in CI) or loaded by hand. Its publisher's labels can't match the lock. @default 'warn'
+     */
+    readonly unlabelled: Outcome;
+  };
   readonly licences: {
     readonly allowed: readonly string[];
     /** Prefixes of licence identifiers never allowed in anything built into an image. */
@@ -80,7 +87,7 @@ class FieldReader {
   constructor(
     private readonly file: string,
     private readonly path: string,
-    private readonly value: Fields,
+    readonly value: Fields,
   ) {}
 
   static of(file: string, path: string, value: unknown): FieldReader {
@@ -139,7 +146,9 @@ export function parseSupplyPolicy(text: string, file: string): SupplyPolicy {
   const severityReader = audit.section('severities');
   const severities = Object.fromEntries(SEVERITIES.map((severity) => [severity, severityReader.oneOf(severity, RULES)])) as Record<Severity, SeverityRule>;
   const licences = root.section('licences');
+  const labels = root.value.labels === undefined ? undefined : root.section('labels');
   return {
+    labels: { unlabelled: labels?.oneOf('unlabelled', OUTCOMES, 'warn') ?? 'warn' },
     audit: {
       severities,
       devOnly: audit.oneOf('devOnly', OUTCOMES, 'report'),

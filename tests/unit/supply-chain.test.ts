@@ -34,6 +34,10 @@ describe('the policy file', () => {
     expect(policy.audit.unreachable).toBe('warn');
     expect(policy.audit.devOnly).toBe('report');
     expect(policy.licences.denied).toEqual(['AGPL', 'SSPL', 'BUSL']);
+    expect(policy.labels.unlabelled).toBe('warn');
+    const withoutLabels = POLICY_TEXT.replace(/^labels:\n( {2}.*\n|\n)*/m, '');
+    expect(withoutLabels).not.toContain('unlabelled:');
+    expect(parseSupplyPolicy(withoutLabels, 'p.yaml').labels.unlabelled).toBe('warn');
   });
 
   const bad = (text: string): string => {
@@ -260,7 +264,29 @@ describe('the label check', () => {
   it('GIVEN every image as the bake labels it WHEN judged THEN all match', () => {
     const report = judgeLabels(IMAGE_CATALOG, lock, IMAGE_CATALOG.map(labelled), hashes);
     expect(report.findings).toEqual([]);
-    expect(report.counts).toEqual([['catalog images', IMAGE_CATALOG.length], ['present locally', IMAGE_CATALOG.length], ['labels match the lock', IMAGE_CATALOG.length], ['mismatched', 0]]);
+    expect(report.counts).toEqual([
+      ['catalog images', IMAGE_CATALOG.length],
+      ['present locally', IMAGE_CATALOG.length],
+      ['labels match the lock', IMAGE_CATALOG.length],
+      ['upstream (no bake labels)', 0],
+      ['mismatched', 0],
+    ]);
+  });
+
+  it('GIVEN upstream images without the bake\'s labels WHEN judged THEN the policy decides, saying how each got here; the project\'s own images are always checked', () => {
+    const upstream = (name: string, recorded?: 'pulled') => ({ name, ref: IMAGE_CATALOG.find((spec) => spec.name === name)!.ref, labels: { 'org.opencontainers.image.version': '3.6.12' }, ...(recorded ? { recorded } : {}) });
+    const images = [...IMAGE_CATALOG.filter((spec) => !['traefik', 'debian', 'etcd'].includes(spec.name)).map(labelled), upstream('traefik', 'pulled'), upstream('debian'), upstream('etcd')];
+    const report = judgeLabels(IMAGE_CATALOG, lock, images, hashes, 'warn');
+    expect(report.findings.map((f) => `${f.outcome} ${f.subject}: ${f.message}`)).toEqual([
+      'warn image debian: debian:bookworm-slim has no bake labels: not built here and not recorded as pulled (loaded by hand?); its publisher\'s labels are not checked (labels.unlabelled: warn)',
+      'warn image traefik: traefik:v3.6.12 has no bake labels: pulled from upstream by make images; its publisher\'s labels are not checked (labels.unlabelled: warn)',
+      'fail image etcd: parity/etcd:3.4.23 label org.opencontainers.image.version: expected "3.4.23", found "3.6.12"',
+      ...['org.opencontainers.image.source', 'org.opencontainers.image.licenses', 'org.opencontainers.image.ref.name', 'dev.parity.built-locally', 'dev.parity.catalog-name', 'dev.parity.source-hash'].map(
+        (label) => expect.stringMatching(new RegExp(`^fail image etcd: parity/etcd:3\\.4\\.23 label ${label.replace(/\./g, '\\.')}: expected ".*", found no such label`)),
+      ),
+    ]);
+    expect(report.counts.slice(2)).toEqual([['labels match the lock', 14], ['upstream (no bake labels)', 2], ['mismatched', 1]]);
+    expect(judgeLabels(IMAGE_CATALOG, lock, images, hashes, 'fail').findings[0]!.outcome).toBe('fail');
   });
 
   it('GIVEN a wrong version, a stale stubs image, an absent image and a lock without an entry WHEN judged THEN each is named with expected and found', () => {
