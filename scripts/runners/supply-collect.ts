@@ -134,8 +134,8 @@ type BundledPackage = { readonly name: string; readonly dir: string };
 interface ImageFacts {
   /** Installed Debian packages: name, version. */
   readonly dpkg: readonly (readonly [string, string])[];
-  /** The modules of the binaries its Dockerfile copies from its build stage (`go version -m`). */
-  readonly goModules: readonly GoModule[];
+  /** The modules of the binaries its Dockerfile copies from its build stage (`go version -m`); null when not read (no go). */
+  readonly goModules: readonly GoModule[] | null;
   /** The npm packages in a project bundle, from its source maps. */
   readonly bundled: readonly BundledPackage[];
   /** What could not be read (no dpkg status, a binary missing). */
@@ -167,7 +167,7 @@ async function packagesOfMaps(appDir: string): Promise<BundledPackage[]> {
  * on a loaded machine, and nothing in it runs): its dpkg status, the Go modules of its built
  * binaries (needs `go` on PATH), its bundles' packages.
  */
-async function readImageFacts(spec: ImageSpec, scratch: string, dockerfileRoot: string): Promise<ImageFacts> {
+async function readImageFacts(spec: ImageSpec, scratch: string, dockerfileRoot: string, hasGo: boolean): Promise<ImageFacts> {
   const container = await run(['docker', 'create', '--network', 'none', '--entrypoint', '/bin/true', spec.ref]);
   const local = join(scratch, spec.name);
   try {
@@ -176,9 +176,9 @@ async function readImageFacts(spec: ImageSpec, scratch: string, dockerfileRoot: 
     if (copied.code !== 0) missing.push('/var/lib/dpkg/status (no Debian packages: an upstream image on another distribution?)');
     const dpkg = copied.code === 0 ? [...parseDpkgStatus(await readFile(local, 'utf8'))] : [];
     await rm(local, { recursive: true, force: true });
-    const goModules: GoModule[] = [];
     const source = goSource(spec);
-    if (source?.kind === 'go-module' && spec.recipe.kind === 'dockerfile') {
+    const goModules: GoModule[] | null = source && !hasGo ? null : [];
+    if (goModules && source?.kind === 'go-module' && spec.recipe.kind === 'dockerfile') {
       const dockerfile = await readFile(join(dockerfileRoot, spec.recipe.dir, 'Dockerfile'), 'utf8');
       for (const binary of builtBinaries(dockerfile)) {
         if ((await tryRun(['docker', 'cp', `${container}:${binary}`, local])).code !== 0) {
@@ -209,14 +209,17 @@ async function readImageFacts(spec: ImageSpec, scratch: string, dockerfileRoot: 
  * Every image's facts: from the cache when its image ID was read before, else read now (two
  * at a time: 2 shared cores). The cache keeps only the images present now.
  */
-async function collectImageFacts(images: readonly LocalImage[], catalog: readonly ImageSpec[], dockerfileRoot: string): Promise<Map<string, ImageFacts>> {
+async function collectImageFacts(images: readonly LocalImage[], catalog: readonly ImageSpec[], dockerfileRoot: string, hasGo: boolean): Promise<Map<string, ImageFacts>> {
   const cached = await readJson<{ format?: number; images?: Record<string, ImageFacts> }>(FACTS_CACHE(), {});
   const known = cached.format === FACTS_FORMAT ? (cached.images ?? {}) : {};
   const scratch = await mkdtemp(join(tmpdir(), 'parity-supply-'));
   try {
     const facts = await mapLimited(images, 2, async (image) => {
       const spec = catalog.find((candidate) => candidate.name === image.name)!;
-      return [image.name, (image.id && known[image.id]) || (await readImageFacts(spec, scratch, dockerfileRoot))] as const;
+      const hit = image.id ? known[image.id] : undefined;
+      // Facts read without go are read again once go is there.
+      const usable = hit && !(hit.goModules === null && hasGo);
+      return [image.name, usable ? hit : await readImageFacts(spec, scratch, dockerfileRoot, hasGo)] as const;
     });
     const keep: Record<string, ImageFacts> = {};
     for (const [index, [, fact]] of facts.entries()) if (images[index]!.id) keep[images[index]!.id!] = fact;
@@ -245,7 +248,7 @@ export async function readImageLicences(
   if (withoutGo.length > 0) {
     notes.push({ outcome: 'warn', subject: 'Go modules', message: `no go on PATH: the modules inside ${withoutGo.map((image) => image.name).join(', ')} were not read (install Go, which the bake needs anyway)` });
   }
-  const facts = await collectImageFacts(images.filter((image) => !withoutGo.includes(image)), catalog, dockerfileRoot);
+  const facts = await collectImageFacts(images, catalog, dockerfileRoot, hasGo);
   const items: LicenceItem[] = [];
   const byModule = new Map<string, LicenceItem>();
   const packages = new Map<string, { version: string; images: string[] }>();
@@ -253,7 +256,7 @@ export async function readImageLicences(
   for (const [name, fact] of facts) {
     if (fact.missing.length > 0) notes.push({ outcome: 'warn', subject: `image ${name}`, message: `not found in the image: ${fact.missing.join('; ')}` });
     items.push(...(await bundledPackageItems(name, fact.bundled)));
-    for (const module of fact.goModules) {
+    for (const module of hasGo ? (fact.goModules ?? []) : []) {
       const key = `${module.path}@${module.version}`;
       const known = byModule.get(key);
       if (known) byModule.set(key, { ...known, images: [...new Set([...known.images, name])] });
