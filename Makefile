@@ -15,7 +15,7 @@ RESULTS := .parity/test-results
 export TESTCONTAINERS_RYUK_DISABLED ?= true
 export TESTCONTAINERS_HOST_OVERRIDE ?= localhost
 
-.PHONY: help engine images lock typecheck lint test test-unit test-integration bench-images clean-images
+.PHONY: help engine images lock typecheck lint supply-chain test test-unit test-integration bench-images clean-images
 
 help: ## list the targets
 	@echo "Parity: the BLKOUT platform's production architecture on one machine."
@@ -43,6 +43,9 @@ typecheck: node_modules ## type-check everything (tsc --noEmit)
 lint: node_modules ## lint (eslint; services/ must stay free of I/O)
 	@node_modules/.bin/eslint .
 
+supply-chain: node_modules ## npm audit, licences (no AGPL/SSPL/BUSL in images) and image labels vs the lock file, by supply-chain.policy.yaml (JSON=1)
+	@$(TSX) scripts/supply-chain.ts $(if $(JSON),--json)
+
 test-unit: node_modules ## unit tests (no docker)
 	@mkdir -p $(RESULTS)
 	@$(VITEST) run --project unit --reporter=default --reporter=json --outputFile.json=$(RESULTS)/unit.json
@@ -51,7 +54,7 @@ test-integration: node_modules engine images ## integration tests (real containe
 	@mkdir -p $(RESULTS)
 	@$(VITEST) run --project integration --reporter=default --reporter=json --outputFile.json=$(RESULTS)/integration.json
 
-test: node_modules engine images typecheck lint gen-check test-unit test-integration ## everything: engine, images, type-check, lint, drift check, unit and integration tests
+test: node_modules engine images typecheck lint gen-check supply-chain test-unit test-integration ## everything: engine, images, type-check, lint, drift check, supply chain, unit and integration tests
 	@$(TSX) scripts/test-summary.ts $(RESULTS)/unit.json $(RESULTS)/integration.json
 
 bench-images: node_modules engine ## benchmark: cold bake per image, warm re-run, disk size (COLD=1 removes the catalog images first)
