@@ -140,10 +140,12 @@ describe('the edge: rate limit per real client address (front → PROXY protocol
     const { average, burst } = config.edge.rateLimit;
     const [twice, tenTimes, quiet] = await Promise.all([paced('127.0.0.2', 2 * average, 60), paced('127.0.0.3', 10 * average, 60), paced('127.0.0.4', 20, 60)]);
     figures.push(`FIGURES rate limit 2×: ${twice.allowed} of ${twice.sent} allowed in 60 s; 10×: ${tenTimes.allowed} of ${tenTimes.sent}; a quiet address: ${quiet.allowed} of ${quiet.sent}; Retry-After ${tenTimes.retryAfter}`);
+    // 100 ± burst, and 2 more for the minute's edges: Traefik admits a request it can serve within its
+    // maxDelay by delaying it, and the last tokens of the minute refill while the last requests are in flight.
     for (const run of [twice, tenTimes]) {
       expect(run.other).toEqual([]);
-      expect(run.allowed).toBeGreaterThanOrEqual(average - burst);
-      expect(run.allowed).toBeLessThanOrEqual(average + burst);
+      expect(run.allowed).toBeGreaterThanOrEqual(average - burst - 2);
+      expect(run.allowed).toBeLessThanOrEqual(average + burst + 2);
     }
     expect(Number(tenTimes.retryAfter)).toBeGreaterThanOrEqual(1);
     expect(quiet.allowed).toBe(quiet.sent);
@@ -278,6 +280,10 @@ describe('XSS: payloads in every user-text field, rendered by a real headless ch
     const comment = await send({ via: 'operators', method: 'POST', path: `/api/articles/${articleId}/comments`, headers: as('member'), body: json({ text: marked('comment', 0) }) });
     expect(comment.status, comment.body).toBe(201);
 
+    const stored = [
+      marked('event-title', 0), marked('event-description', 1), marked('event-location', 2), marked('category', 3),
+      marked('article-title', 1), marked('article-summary', 2), marked('article-body', 4), marked('comment', 0),
+    ];
     const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--ignore-certificate-errors', '--no-sandbox'] });
     const shown: string[] = [];
     try {
@@ -290,7 +296,10 @@ describe('XSS: payloads in every user-text field, rendered by a real headless ch
         const text = String(await page.evaluate('document.body.innerText'));
         shown.push(...[...text.matchAll(/XSS-[a-z-]+-\d/g)].map((m) => m[0]));
         expect(await page.evaluate('window.__xss'), path).toBeUndefined();
-        expect(text, path).toContain(PAYLOADS[0]); // the script tag is text on the page
+        // Each stored value the page shows is there whole, as text (the markup came back encoded).
+        const onPage = stored.filter((value) => text.includes(value.split(' ')[0]!));
+        expect(onPage.length, `${path}: no stored value shown`).toBeGreaterThan(0);
+        for (const value of onPage) expect(text, path).toContain(value);
       }
       // A chat message, typed in the chat page (its script renders user text with textContent).
       await page.goto(`${origin}/chat`, { waitUntil: 'load' });
@@ -345,8 +354,9 @@ describe('injection, traversal and malformed input: exact answers, nothing chang
       cases.push([`login email ${payload}`, { via: 'operators', method: 'POST', path: '/auth/login', body: json({ email: payload, password: 'x' }) }, 400]);
     }
     const article = '00000000-0000-0000-0000-000000000000';
-    for (const name of ['..', '.', '..%2F..%2Fetc%2Fpasswd', '%2E%2E', 'a%5C..%5Cb']) {
-      cases.push([`attachment name ${name}`, { via: 'operators', method: 'PUT', path: `/api/articles/${article}/attachments/${name}`, headers: { ...editor, 'content-type': 'text/plain' }, body: 'x' }, 400]);
+    // Dot segments are removed by the edge (RFC 3986) before any app sees them: no route (404). Encoded slashes and backslashes reach the app: bad input (400).
+    for (const [name, expected] of [['..', 404], ['.', 404], ['%2E%2E', 404], ['..%2F..%2Fetc%2Fpasswd', 400], ['a%5C..%5Cb', 400]] as const) {
+      cases.push([`attachment name ${name}`, { via: 'operators', method: 'PUT', path: `/api/articles/${article}/attachments/${name}`, headers: { ...editor, 'content-type': 'text/plain' }, body: 'x' }, expected]);
     }
     cases.push(['static file traversal', { via: 'operators', path: '/static/..%2F..%2Fpackage.json' }, 400]);
     cases.push(['malformed JSON', { via: 'operators', method: 'POST', path: '/api/events', headers: editor, body: '{"title": ' }, 400]);
