@@ -14,6 +14,6 @@ export function redisService(config: ParityConfig, image: string): ServiceSpec {
     ports: [publish(config, config.ports.redis, 6379)],
     volumes: ['redis:/data'],
     healthcheck: { test: ['CMD', 'redis-cli', 'ping'] },
-    url: `redis://${hostFor(config)}:${config.ports.redis}`,
+    url: `redis://${hostFor(config, 'redis')}:${config.ports.redis}`,
   };
 }

@@ -1,9 +1,9 @@
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../services/config/validate.js';
+import { ConfigError, parseConfig } from '../../services/config/validate.js';
 import { buildTopology } from '../../services/topology/index.js';
 import { renderAll } from '../../services/render/compose.js';
-import { MAX_SLOT_WAL_KEEP_SIZE } from '../../services/topology/common.js';
+import { MAX_SLOT_WAL_KEEP_SIZE, describeExposure, hostFor } from '../../services/topology/common.js';
 import { networksOf } from '../../services/topology/types.js';
 
 type ComposeService = { command?: string[]; networks?: string[] | Record<string, { aliases: string[] }> };
@@ -62,5 +62,49 @@ describe('hardening: networks', () => {
     const compose = parse(rendered('profile: minimal\npostgres:\n  ha: patroni\n  nodes: 2\nbackup:\n  enabled: true\ndr:\n  enabled: true\n').get('compose.yaml')!.content) as { services: Record<string, ComposeService> };
     expect(compose.services['postgres-writer']!.networks).toEqual({ data: { aliases: ['primary-postgres'] } });
     expect(compose.services.traefik!.networks).toEqual({ edge: { aliases: ['primary-traefik'] }, apps: { aliases: ['primary-traefik'] } });
+  });
+});
+
+describe('hardening: publishing', () => {
+  const ports = (yaml: string) => Object.fromEntries(Object.entries(composeOf(yaml).services as Record<string, { ports?: string[] }>).filter(([, service]) => service.ports).map(([name, service]) => [name, service.ports!]));
+
+  it('GIVEN bindAddress 0.0.0.0 THEN only the users\' entrypoints leave loopback; the dashboard, the data and monitoring stay on 127.0.0.1', () => {
+    const published = ports('bindAddress: 0.0.0.0\n');
+    expect(published.traefik).toEqual(['0.0.0.0:8080:80', '0.0.0.0:8443:443', '127.0.0.1:8081:8080']);
+    const others = Object.entries(published).filter(([name]) => name !== 'traefik').flatMap(([, list]) => list);
+    expect(others.length).toBeGreaterThan(5);
+    for (const port of others) expect(port).toMatch(/^127\.0\.0\.1:/);
+    expect(describeExposure(parseConfig('bindAddress: 0.0.0.0\n'))).toEqual(['the edge (http :8080, https :8443) on 0.0.0.0']);
+  });
+
+  it('GIVEN expose: [grafana, traefik] THEN those follow bindAddress too, make up warns about each, and their URLs say where', () => {
+    const yaml = 'bindAddress: 0.0.0.0\nexpose: [grafana, traefik]\nservices:\n  grafana:\n    enabled: true\n';
+    const published = ports(yaml);
+    expect(published.grafana).toEqual(['0.0.0.0:3000:3000']);
+    expect(published.traefik).toEqual(['0.0.0.0:8080:80', '0.0.0.0:8443:443', '0.0.0.0:8081:8080']);
+    expect(published.redis).toEqual(['127.0.0.1:6379:6379']);
+    const config = parseConfig(yaml);
+    expect(describeExposure(config)).toEqual(['the edge (http :8080, https :8443) on 0.0.0.0', 'grafana on 0.0.0.0 (expose)', 'traefik on 0.0.0.0 (expose)']);
+    expect([hostFor(config, 'grafana'), hostFor(config, 'redis'), hostFor(config)]).toEqual(['localhost', '127.0.0.1', 'localhost']);
+  });
+
+  it('GIVEN a loopback bindAddress THEN expose changes nothing and nothing is announced', () => {
+    expect(ports('expose: [redis]\n').redis).toEqual(['127.0.0.1:6379:6379']);
+    expect(describeExposure(parseConfig('expose: [redis]\n'))).toEqual([]);
+  });
+
+  it.each([
+    ['an unknown name, with a near miss', 'bindAddress: 0.0.0.0\nexpose:\n  - grafna\n', 'parity.yaml:3:5 expose[0]: expected one of "traefik", "postgres-writer", "postgres-reader", "postgres-primary", "postgres-replica", "redis", "s3", "prometheus", "alertmanager", "grafana", got "grafna" (did you mean "grafana"?)'],
+    ['a service this config does not publish', 'expose: [postgres-primary]\n', 'parity.yaml:1:10 expose[0]: postgres-primary publishes no port with this config (profile full, postgres.ha patroni); expected one of: traefik, postgres-writer, postgres-reader, redis, s3, prometheus, alertmanager'],
+  ])('GIVEN %s in expose THEN exit 2 with file:line', (_, yaml, message) => {
+    let error: unknown;
+    try {
+      parseConfig(yaml);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).exitCode).toBe(2);
+    expect((error as ConfigError).message).toBe(`parity.yaml: 1 problem; nothing was written\n  ${message}`);
   });
 });
