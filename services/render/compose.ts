@@ -35,9 +35,15 @@ function renderService(service: ServiceSpec, topology: Topology, files: readonly
       start_period: health.startPeriod ?? '5s',
     },
     user: service.user,
+    // Every container: no privilege gains through setuid binaries, no capability it isn't given back.
+    security_opt: ['no-new-privileges:true'],
+    cap_drop: ['ALL'],
+    cap_add: service.capAdd?.length ? [...service.capAdd] : undefined,
+    read_only: service.readOnly || undefined,
+    tmpfs: service.tmpfs?.length ? [...service.tmpfs] : undefined,
     dns_opt: service.dnsOptions?.length ? service.dnsOptions : undefined,
     networks: service.aliases?.length ? Object.fromEntries(networksOf(service).map((network) => [network, { aliases: [...service.aliases!] }])) : [...networksOf(service)],
-    mem_limit: resources?.memory,
+    mem_limit: resources?.memory ?? service.memory,
     cpus: resources?.cpus,
     labels: {
       'dev.parity.logical': service.logical,

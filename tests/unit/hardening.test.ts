@@ -32,7 +32,8 @@ describe('hardening: networks', () => {
   it('Traefik on edge + apps, the apps on apps + data, the data services on data, monitoring on monitoring plus what it scrapes', () => {
     const of = (name: string) => networksOf(topology.services.find((service) => service.name === name)!);
     expect(of('traefik')).toEqual(['edge', 'apps']);
-    for (const name of ['auth', 'ivor-blue', 'frontend-green']) expect(of(name), name).toEqual(['apps', 'data']);
+    for (const name of ['auth', 'ivor-blue', 'newsroom-green']) expect(of(name), name).toEqual(['apps', 'data']);
+    expect(of('frontend-green')).toEqual(['apps']);
     for (const name of ['postgres-1', 'etcd-1', 'postgres-writer', 'redis', 's3']) expect(of(name), name).toEqual(['data']);
     expect(of('prometheus')).toEqual(['monitoring', 'apps', 'data']);
     for (const name of ['postgres-exporter', 'redis-exporter']) expect(of(name), name).toEqual(['monitoring', 'data']);
@@ -106,5 +107,45 @@ describe('hardening: publishing', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).exitCode).toBe(2);
     expect((error as ConfigError).message).toBe(`parity.yaml: 1 problem; nothing was written\n  ${message}`);
+  });
+});
+
+describe('hardening: containers', () => {
+  type Hardened = { security_opt?: string[]; cap_drop?: string[]; cap_add?: string[]; read_only?: boolean; tmpfs?: string[]; user?: string; mem_limit?: string };
+  const configs = [
+    'profile: full\nservices:\n  grafana:\n    enabled: true\nchaos:\n  enabled: true\nbackup:\n  enabled: true\n',
+    'profile: full\npostgres:\n  ha: streaming\nservices:\n  s3:\n    provider: minio\n',
+  ];
+  const services = (yaml: string) => (parse(rendered(yaml).get('compose.yaml')!.content) as { services: Record<string, Hardened> }).services;
+
+  it.each(configs)('every container runs with no-new-privileges, every capability dropped and a memory limit (%#)', (yaml) => {
+    for (const [name, service] of Object.entries(services(yaml))) {
+      expect(service.security_opt, name).toEqual(['no-new-privileges:true']);
+      expect(service.cap_drop, name).toEqual(['ALL']);
+      expect(service.mem_limit, name).toMatch(/^\d+[mg]$/);
+    }
+  });
+
+  it('capabilities come back only where an entrypoint starts as root to fix a volume and drop to postgres', () => {
+    const granted = (yaml: string) => Object.entries(services(yaml)).filter(([, service]) => service.cap_add).map(([name, service]) => `${name}: ${service.cap_add!.join(' ')}`);
+    const root = 'CHOWN DAC_OVERRIDE FOWNER SETUID SETGID';
+    expect(granted(configs[0]!)).toEqual([`postgres-1: ${root}`, `postgres-2: ${root}`, `postgres-3: ${root}`]);
+    expect(granted(configs[1]!)).toEqual([`postgres-primary: ${root}`, `postgres-replica: ${root}`]);
+  });
+
+  it('images that would run as root run as their own user; root filesystems are read-only except where an image writes outside its volumes', () => {
+    const full = services(configs[0]!);
+    expect([full.traefik!.user, full.toxiproxy!.user, full.redis!.user, full.s3!.user]).toEqual(['65534:65534', '65534:65534', '999:999', '1000:1000']);
+    const writable = Object.entries(full).filter(([, service]) => !service.read_only).map(([name]) => name);
+    expect(writable).toEqual(['grafana', 'postgres-1', 'postgres-2', 'postgres-3']);
+    expect(full.traefik!.tmpfs).toEqual(['/tmp']);
+    // MinIO's upstream image keeps its own user and a writable root.
+    expect(services(configs[1]!).s3).toMatchObject({ mem_limit: '512m' });
+    expect(services(configs[1]!).s3!.user).toBeUndefined();
+  });
+
+  it('GIVEN resources.<service>.memory THEN it replaces the default limit', () => {
+    expect(services('resources:\n  ivor:\n    memory: 384m\n')['ivor-blue']!.mem_limit).toBe('384m');
+    expect(services('')['ivor-blue']!.mem_limit).toBe('256m');
   });
 });
