@@ -4,10 +4,11 @@
  * lives in the ignored state directory and is created once (idempotent).
  */
 import { EDGE_FILE } from '../../services/topology/traefik.js';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SECRETS, TLS_SECRETS, type SecretName } from '../../services/topology/common.js';
+import { DERIVED_SECRETS, SECRETS, TLS_SECRETS, type SecretName } from '../../services/topology/common.js';
+import { REDIS_PASSWORD_SECRETS, redisAclLines } from '../../services/topology/redis.js';
 import { MissingToolError } from '../../services/errors.js';
 import { hasCommand, run } from './exec.js';
 import { COMPOSE_DIR } from './gen.js';
@@ -37,7 +38,7 @@ export async function ensureSecrets(stateDir: string): Promise<string[]> {
   const created: string[] = [];
   const value = async (name: SecretName): Promise<string> => (await readFile(join(dir, name), 'utf8')).trim();
   for (const name of SECRETS) {
-    if (TLS_SECRETS.includes(name)) continue;
+    if (TLS_SECRETS.includes(name) || DERIVED_SECRETS.includes(name)) continue;
     const path = join(dir, name);
     if (await exists(path)) continue;
     let content: string;
@@ -64,6 +65,21 @@ export async function ensureSecrets(stateDir: string): Promise<string[]> {
     created.push(name);
   }
   return created;
+}
+
+/**
+ * Redis' ACL file from the users' rules (the model) and their passwords' SHA-256: rewritten when
+ * either changes, so a rule change reaches Redis on its next start. Returns whether it changed.
+ */
+export async function ensureRedisAcl(stateDir: string): Promise<boolean> {
+  const dir = join(stateDir, 'secrets');
+  const hash = async (secret: SecretName) => createHash('sha256').update((await readFile(join(dir, secret), 'utf8')).trim()).digest('hex');
+  const content = `${redisAclLines({ app: await hash(REDIS_PASSWORD_SECRETS.app), exporter: await hash(REDIS_PASSWORD_SECRETS.exporter) }).join('\n')}\n`;
+  const path = join(dir, 'redis_acl');
+  if ((await readFile(path, 'utf8').catch(() => undefined)) === content) return false;
+  await writeFileAtomic(path, content);
+  await chmod(path, 0o644);
+  return true;
 }
 
 /** A local CA and a server certificate for *.localhost, localhost and 127.0.0.1 (openssl). */
@@ -133,6 +149,7 @@ export async function installDynamicConfig(stateDir: string, composeDir = COMPOS
 /** Everything the stack needs in the state directory. */
 export async function prepareState(stateDir = statePath(), composeDir = COMPOSE_DIR): Promise<PreparedState> {
   const created = await ensureSecrets(stateDir);
+  if (await ensureRedisAcl(stateDir)) created.push('Redis ACL users (redis_acl)');
   const tls = await ensureTls(stateDir);
   if (tls.created) created.push('local CA and *.localhost certificate');
   if (await ensureS3Certificate(stateDir)) created.push('S3 HTTPS certificate (s3)');

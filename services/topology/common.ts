@@ -20,6 +20,11 @@ export const SECRETS = [
   's3_config',
   'grafana_admin_password',
   'backup_cipher_pass',
+  // Redis ACL users (services/topology/redis.ts): the apps' and the exporter's passwords, and the
+  // ACL file made from them (their SHA-256 only), written by stack-state.ts on every start.
+  'redis_app_password',
+  'redis_exporter_password',
+  'redis_acl',
   // Made by the TLS step (stack-state.ts), not random: the S3 store's HTTPS certificate and the CA that signed it.
   's3_tls_cert',
   's3_tls_key',
@@ -28,6 +33,8 @@ export const SECRETS = [
 /** Secrets the TLS step writes (certificates), not the random generator. */
 export const TLS_SECRETS: readonly SecretName[] = ['s3_tls_cert', 's3_tls_key', 'ca_cert'];
 export type SecretName = (typeof SECRETS)[number];
+/** Secrets derived from others on every start, not generated once. */
+export const DERIVED_SECRETS: readonly SecretName[] = ['redis_acl'];
 
 /**
  * The most WAL a replication slot may hold back (`max_slot_wal_keep_size`). Unbounded (Postgres'

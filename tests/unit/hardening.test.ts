@@ -5,6 +5,13 @@ import { buildTopology } from '../../services/topology/index.js';
 import { renderAll } from '../../services/render/compose.js';
 import { MAX_SLOT_WAL_KEEP_SIZE, describeExposure, hostFor } from '../../services/topology/common.js';
 import { networksOf } from '../../services/topology/types.js';
+import { REDIS_USERS, redisAclLines } from '../../services/topology/redis.js';
+import { loadSettings } from '../../stubs/src/runtime/settings.js';
+import { ensureRedisAcl } from '../../scripts/runners/stack-state.js';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 type ComposeService = { command?: string[]; networks?: string[] | Record<string, { aliases: string[] }> };
 const rendered = (yaml: string) => renderAll(buildTopology(parseConfig(yaml)));
@@ -147,5 +154,67 @@ describe('hardening: containers', () => {
   it('GIVEN resources.<service>.memory THEN it replaces the default limit', () => {
     expect(services('resources:\n  ivor:\n    memory: 384m\n')['ivor-blue']!.mem_limit).toBe('384m');
     expect(services('')['ivor-blue']!.mem_limit).toBe('256m');
+  });
+});
+
+describe('hardening: Redis ACL users', () => {
+  type Service = { command?: string[]; environment?: Record<string, string>; secrets?: string[]; entrypoint?: string[]; healthcheck?: { test: string[] } };
+  const services = (yaml: string) => (parse(rendered(yaml).get('compose.yaml')!.content) as { services: Record<string, Service> }).services;
+
+  it('Redis loads its users from the ACL secret; its health check logs in as the exporter with the password from a file', () => {
+    const redis = services('').redis!;
+    expect(redis.command!.slice(-2)).toEqual(['--aclfile', '/run/secrets/redis_acl']);
+    expect(redis.secrets).toEqual(['redis_acl', 'redis_exporter_password']);
+    expect(redis.healthcheck!.test.join(' ')).toContain('REDISCLI_AUTH="$$(cat /run/secrets/redis_exporter_password)" redis-cli --no-auth-warning --user exporter ping');
+  });
+
+  it.each(['', 'chaos:\n  enabled: false\n'])('the stubs connect as app with the password from a file, the exporter as exporter (%#)', (yaml) => {
+    const all = services(yaml);
+    for (const name of ['auth', 'ivor-blue', 'events-green', 'newsroom-blue']) {
+      expect(all[name]!.environment!.REDIS_URL, name).toMatch(/^redis:\/\/app@(redis:6379|toxiproxy:16379)$/);
+      expect(all[name]!.environment!.REDIS_PASSWORD_FILE, name).toBe('/run/secrets/redis_app_password');
+      expect(all[name]!.secrets, name).toContain('redis_app_password');
+    }
+    expect(all['frontend-blue']!.secrets).toBeUndefined();
+    expect(all['redis-exporter']!.environment).toEqual({ REDIS_ADDR: 'redis://redis:6379', REDIS_USER: 'exporter' });
+    expect(all['redis-exporter']!.secrets).toEqual(['redis_exporter_password']);
+  });
+
+  it('the default user is off; app reaches only the stubs\' key prefixes, without dangerous or admin commands; the exporter no key', () => {
+    expect(redisAclLines({ app: 'a'.repeat(64), exporter: 'e'.repeat(64) })).toEqual([
+      'user default off resetkeys resetchannels -@all',
+      `user app on #${'a'.repeat(64)} ${REDIS_USERS.app.slice(3)}`,
+      `user exporter on #${'e'.repeat(64)} ${REDIS_USERS.exporter.slice(3)}`,
+    ]);
+    expect(REDIS_USERS.app).toMatch(/~auth:\* ~ivor:\* ~ryw:\* ~snapshot:\* ~cache:\* .* -@dangerous -@admin \+info$/);
+    expect(REDIS_USERS.exporter).not.toMatch(/~|allkeys/);
+  });
+
+  it('stack state writes the ACL file from the passwords\' SHA-256 (never the passwords), and rewrites it only when they change', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parity-acl-'));
+    try {
+      mkdirSync(join(dir, 'secrets'));
+      writeFileSync(join(dir, 'secrets', 'redis_app_password'), 'app-secret\n');
+      writeFileSync(join(dir, 'secrets', 'redis_exporter_password'), 'exporter-secret\n');
+      expect(await ensureRedisAcl(dir)).toBe(true);
+      const acl = readFileSync(join(dir, 'secrets', 'redis_acl'), 'utf8');
+      expect(acl).toContain(`user app on #${createHash('sha256').update('app-secret').digest('hex')} `);
+      expect(acl).not.toContain('app-secret');
+      expect(await ensureRedisAcl(dir)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a stub puts the password from REDIS_PASSWORD_FILE into the URL it connects with', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parity-redis-'));
+    try {
+      writeFileSync(join(dir, 'pw'), 'p/w+1\n');
+      const settings = loadSettings({ SERVICE: 'frontend', REDIS_URL: 'redis://app@toxiproxy:16379', REDIS_PASSWORD_FILE: join(dir, 'pw') });
+      expect(settings.redisUrl).toBe('redis://app:p%2Fw%2B1@toxiproxy:16379');
+      expect(loadSettings({ SERVICE: 'frontend', REDIS_URL: 'redis://redis:6379' }).redisUrl).toBe('redis://redis:6379');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
