@@ -14,6 +14,7 @@ import { hasCommand, run } from './exec.js';
 import { COMPOSE_DIR } from './gen.js';
 import { ensureColorEnvFiles, readDeployState, writeRoutes } from './deploy-state.js';
 import { statePath, writeFileAtomic } from './state.js';
+import { installSecretFiles } from './secret-files.js';
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
@@ -28,8 +29,8 @@ export interface PreparedState {
 }
 
 /**
- * Secrets are readable by the container users (postgres runs as uid 999, the exporters as
- * nobody): each file is 0644, inside a 0700 directory so other host users can't reach them.
+ * Secrets are 0600 in a 0700 directory, the runners' copies; each container reads a copy owned by
+ * its own uid (installSecretFiles, after everything is generated).
  */
 export async function ensureSecrets(stateDir: string): Promise<string[]> {
   const dir = join(stateDir, 'secrets');
@@ -60,8 +61,8 @@ export async function ensureSecrets(stateDir: string): Promise<string[]> {
         2,
       );
     } else content = randomBytes(24).toString('base64url');
-    await writeFile(path, `${content}\n`, { mode: 0o644 });
-    await chmod(path, 0o644);
+    await writeFile(path, `${content}\n`, { mode: 0o600 });
+    await chmod(path, 0o600);
     created.push(name);
   }
   return created;
@@ -78,7 +79,7 @@ export async function ensureRedisAcl(stateDir: string): Promise<boolean> {
   const path = join(dir, 'redis_acl');
   if ((await readFile(path, 'utf8').catch(() => undefined)) === content) return false;
   await writeFileAtomic(path, content);
-  await chmod(path, 0o644);
+  await chmod(path, 0o600);
   return true;
 }
 
@@ -101,7 +102,8 @@ export async function ensureTls(stateDir: string): Promise<{ created: boolean; c
     '-CA', caFile, '-CAkey', caKey, '-CAcreateserial', '-out', join(tlsDir, 'cert.pem'), '-extfile', ext,
   ]);
   await chmod(caKey, 0o600);
-  await chmod(join(tlsDir, 'key.pem'), 0o644);
+  // 0600, and Traefik's once installSecretFiles runs.
+  await chmod(join(tlsDir, 'key.pem'), 0o600);
   return { created: true, caFile };
 }
 
@@ -126,8 +128,8 @@ export async function ensureS3Certificate(stateDir: string): Promise<boolean> {
     '-CA', join(caDir, 'parity-ca.pem'), '-CAkey', join(caDir, 'parity-ca.key'), '-CAcreateserial', '-out', cert, '-extfile', ext,
   ]);
   await writeFile(ca, await readFile(join(caDir, 'parity-ca.pem')));
-  // The store runs as uid 1000 and Postgres as 999: readable inside the 0700 secrets directory, like the other secrets.
-  for (const file of [cert, key, ca]) await chmod(file, 0o644);
+  // The containers read their own copies (installSecretFiles).
+  for (const file of [cert, key, ca]) await chmod(file, 0o600);
   return true;
 }
 
@@ -155,6 +157,8 @@ export async function prepareState(stateDir = statePath(), composeDir = COMPOSE_
   if (await ensureS3Certificate(stateDir)) created.push('S3 HTTPS certificate (s3)');
   await installDynamicConfig(stateDir, composeDir);
   await ensureColorEnvFiles(stateDir);
+  // Both regions' compose files when there is a DR region (dr/ is generated beside compose.yaml).
+  await installSecretFiles(stateDir, [composeDir, join(composeDir, 'dr')]);
   return { created, caFile: tls.caFile };
 }
 

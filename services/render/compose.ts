@@ -9,6 +9,7 @@ import { linkComposeObject, linkProxiesFile } from '../topology/link.js';
 import { NETWORKS, networksOf, type ServiceSpec } from '../topology/types.js';
 import { Document } from 'yaml';
 import { configHash, renderFile, type RenderedFile } from './files.js';
+import { secretCopyPath, secretReader, secretSource } from '../topology/hardening.js';
 import { GENERATED_BY, renderYaml } from './yaml.js';
 
 function renderService(service: ServiceSpec, topology: Topology, files: readonly RenderedFile[]): Record<string, unknown> {
@@ -25,7 +26,8 @@ function renderService(service: ServiceSpec, topology: Topology, files: readonly
     env_file: service.envFile?.length ? service.envFile.map((path) => ({ path, required: false })) : undefined,
     ports: service.ports?.map((port) => `${port.bind}:${port.host ?? ''}:${port.container}`),
     volumes: service.volumes,
-    secrets: service.secrets?.length ? service.secrets : undefined,
+    // Long syntax: the copy owned by the reading uid, mounted under the secret's own name.
+    secrets: service.secrets?.length ? service.secrets.map((name) => ({ source: secretSource(name, secretReader(service)), target: name })) : undefined,
     depends_on: dependsOn.length ? Object.fromEntries(dependsOn.map(([name, condition]) => [name, { condition }])) : undefined,
     healthcheck: {
       test: [...health.test],
@@ -62,7 +64,11 @@ export function renderComposeObject(topology: Topology, files: readonly Rendered
     services: Object.fromEntries(topology.services.map((service) => [service.name, renderService(service, topology, files)])),
     networks: Object.fromEntries(NETWORKS.filter((network) => topology.services.some((service) => networksOf(service).includes(network))).map((network) => [network, {}])),
     volumes: Object.fromEntries(topology.volumes.map((volume) => [volume, {}])),
-    secrets: Object.fromEntries(topology.secrets.map((secret) => [secret, { file: `${STATE}/secrets/${secret}` }])),
+    secrets: Object.fromEntries(
+      topology.secrets.flatMap((secret) =>
+        [...new Set(topology.services.filter((service) => service.secrets?.includes(secret)).map(secretReader))].sort((a, b) => a - b).map((uid) => [secretSource(secret, uid), { file: `${STATE}/${secretCopyPath(secret, uid)}` }]),
+      ),
+    ),
   };
 }
 

@@ -21,6 +21,8 @@ export type Hardening = Pick<ServiceSpec, 'user' | 'capAdd' | 'readOnly' | 'tmpf
 const ROOT_THEN_GOSU = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETUID', 'SETGID'] as const;
 /** `nobody`, for images that run as root only because their Dockerfile says nothing. */
 const NOBODY = '65534:65534';
+/** Traefik reads the edge's TLS key as nobody (its user below): the key's owner, mode 0600. */
+export const TLS_KEY_READER = 65534;
 
 // The stubs (one image, user `node`) write nothing but scratch files; 30-50 MiB idle (README).
 const STUB: Hardening = { readOnly: true, tmpfs: ['/tmp'], memory: '256m' };
@@ -55,6 +57,32 @@ export const HARDENING: Readonly<Record<string, Hardening | ((service: ServiceSp
   'redis-exporter': { readOnly: true, memory: '128m' },
   'node-exporter': { readOnly: true, memory: '128m' },
 };
+
+/**
+ * The uid that reads a service's secrets (and the edge's TLS key): compose can't set a file
+ * secret's owner or mode (v2.40 ignores `uid`/`gid`/`mode` for `file:` secrets; measured), so each
+ * is a copy owned by its reader with mode 0600 (scripts/runners/secret-files.ts). The image's user
+ * after any switch its entrypoint makes (Postgres' gosu to postgres, 999).
+ */
+/** The postgres user of the Postgres and Patroni images. */
+export const POSTGRES_UID = 999;
+const SECRET_READERS: Readonly<Record<string, number>> = {
+  frontend: 1000, ivor: 1000, events: 1000, newsroom: 1000, auth: 1000, 'alert-receiver': 1000,
+  postgres: 999, 'postgres-primary': 999, 'postgres-replica': 999,
+  'postgres-exporter': 65534, 'redis-exporter': 65534,
+  grafana: 472,
+};
+
+/** Who reads this service's secrets: its `user`'s uid when numeric, else the image's (the table), else root. */
+export function secretReader(service: ServiceSpec): number {
+  const uid = /^(\d+)/.exec(service.user ?? '')?.[1];
+  return uid !== undefined ? Number(uid) : (SECRET_READERS[service.logical] ?? 0);
+}
+
+/** The compose secret a reader gets: the secret's copy for that uid. */
+export const secretSource = (name: string, uid: number) => `${name}_uid${uid}`;
+/** Where that copy lives, relative to the state directory. */
+export const secretCopyPath = (name: string, uid: number) => `secrets/uid-${uid}/${name}`;
 
 /** The service with its table entry; what the service module set itself wins. */
 export function harden(service: ServiceSpec): ServiceSpec {

@@ -8,7 +8,9 @@ import { networksOf } from '../../services/topology/types.js';
 import { REDIS_USERS, redisAclLines } from '../../services/topology/redis.js';
 import { loadSettings } from '../../stubs/src/runtime/settings.js';
 import { ensureRedisAcl } from '../../scripts/runners/stack-state.js';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { installSecretFiles, secretCopiesOf } from '../../scripts/runners/secret-files.js';
+import { renderCompose } from '../../services/render/compose.js';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -158,13 +160,13 @@ describe('hardening: containers', () => {
 });
 
 describe('hardening: Redis ACL users', () => {
-  type Service = { command?: string[]; environment?: Record<string, string>; secrets?: string[]; entrypoint?: string[]; healthcheck?: { test: string[] } };
+  type Service = { command?: string[]; environment?: Record<string, string>; secrets?: Array<{ source: string; target: string }>; entrypoint?: string[]; healthcheck?: { test: string[] } };
   const services = (yaml: string) => (parse(rendered(yaml).get('compose.yaml')!.content) as { services: Record<string, Service> }).services;
 
   it('Redis loads its users from the ACL secret; its health check logs in as the exporter with the password from a file', () => {
     const redis = services('').redis!;
     expect(redis.command!.slice(-2)).toEqual(['--aclfile', '/run/secrets/redis_acl']);
-    expect(redis.secrets).toEqual(['redis_acl', 'redis_exporter_password']);
+    expect(redis.secrets).toEqual([{ source: 'redis_acl_uid999', target: 'redis_acl' }, { source: 'redis_exporter_password_uid999', target: 'redis_exporter_password' }]);
     expect(redis.healthcheck!.test.join(' ')).toContain('REDISCLI_AUTH="$$(cat /run/secrets/redis_exporter_password)" redis-cli --no-auth-warning --user exporter ping');
   });
 
@@ -173,11 +175,11 @@ describe('hardening: Redis ACL users', () => {
     for (const name of ['auth', 'ivor-blue', 'events-green', 'newsroom-blue']) {
       expect(all[name]!.environment!.REDIS_URL, name).toMatch(/^redis:\/\/app@(redis:6379|toxiproxy:16379)$/);
       expect(all[name]!.environment!.REDIS_PASSWORD_FILE, name).toBe('/run/secrets/redis_app_password');
-      expect(all[name]!.secrets, name).toContain('redis_app_password');
+      expect(all[name]!.secrets, name).toContainEqual({ source: 'redis_app_password_uid1000', target: 'redis_app_password' });
     }
     expect(all['frontend-blue']!.secrets).toBeUndefined();
     expect(all['redis-exporter']!.environment).toEqual({ REDIS_ADDR: 'redis://redis:6379', REDIS_USER: 'exporter' });
-    expect(all['redis-exporter']!.secrets).toEqual(['redis_exporter_password']);
+    expect(all['redis-exporter']!.secrets).toEqual([{ source: 'redis_exporter_password_uid65534', target: 'redis_exporter_password' }]);
   });
 
   it('the default user is off; app reaches only the stubs\' key prefixes, without dangerous or admin commands; the exporter no key', () => {
@@ -215,6 +217,50 @@ describe('hardening: Redis ACL users', () => {
       expect(loadSettings({ SERVICE: 'frontend', REDIS_URL: 'redis://redis:6379' }).redisUrl).toBe('redis://redis:6379');
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('hardening: secret files', () => {
+  it('each container mounts the copy of a secret owned by its own uid; the compose file names one copy per secret and reader', () => {
+    const compose = parse(rendered('').get('compose.yaml')!.content) as { secrets: Record<string, { file: string }>; services: Record<string, { secrets?: Array<{ source: string; target: string }> }> };
+    expect(compose.services['postgres-1']!.secrets).toContainEqual({ source: 'postgres_password_uid999', target: 'postgres_password' });
+    expect(compose.services['postgres-exporter']!.secrets).toEqual([{ source: 'postgres_password_uid65534', target: 'postgres_password' }]);
+    expect(compose.services.auth!.secrets).toContainEqual({ source: 'postgres_password_uid1000', target: 'postgres_password' });
+    expect(Object.keys(compose.secrets).filter((name) => name.startsWith('postgres_password'))).toEqual(['postgres_password_uid1000', 'postgres_password_uid65534', 'postgres_password_uid999']);
+    expect(compose.secrets.postgres_password_uid999!.file).toMatch(/\/secrets\/uid-999\/postgres_password$/);
+  });
+
+  it('GIVEN a state directory THEN every secret and key is 0600 in 0700 directories, each copy goes to its reader, and stale copies go', async () => {
+    const state = mkdtempSync(join(tmpdir(), 'parity-secrets-'));
+    const composeDir = mkdtempSync(join(tmpdir(), 'parity-compose-'));
+    try {
+      const topology = buildTopology(parseConfig(''));
+      writeFileSync(join(composeDir, 'compose.yaml'), renderCompose(topology));
+      mkdirSync(join(state, 'secrets'), { mode: 0o700 });
+      for (const name of topology.secrets) writeFileSync(join(state, 'secrets', name), `value of ${name}\n`, { mode: 0o644 });
+      mkdirSync(join(state, 'secrets', 'uid-4242'), { mode: 0o700 });
+      writeFileSync(join(state, 'secrets', 'uid-4242', 'jwt_key'), 'stale');
+      mkdirSync(join(state, 'tls'));
+      writeFileSync(join(state, 'tls', 'key.pem'), 'key', { mode: 0o644 });
+      const given: Array<{ path: string; uid: number }> = [];
+      const written = await installSecretFiles(state, [composeDir, join(composeDir, 'dr')], async (_, files) => void given.push(...files));
+
+      const copies = secretCopiesOf(readFileSync(join(composeDir, 'compose.yaml'), 'utf8'));
+      expect(written.sort()).toEqual([...copies.map((copy) => `secrets/uid-${copy.uid}/${copy.name}`), 'tls/key.pem'].sort());
+      expect(given.find((file) => file.path.endsWith('uid-999/postgres_password'))?.uid).toBe(999);
+      expect(given.find((file) => file.path.endsWith('tls/key.pem'))?.uid).toBe(65534);
+      expect(readFileSync(join(state, 'secrets', 'uid-65534', 'postgres_password'), 'utf8')).toBe('value of postgres_password\n');
+      expect(readdirSync(join(state, 'secrets', 'uid-4242'))).toEqual([]);
+      const mode = (path: string) => statSync(path).mode & 0o777;
+      const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? [join(dir, entry.name), ...walk(join(dir, entry.name))] : [join(dir, entry.name)]));
+      for (const path of walk(join(state, 'secrets'))) expect(mode(path), path).toBe(statSync(path).isDirectory() ? 0o700 : 0o600);
+      expect(mode(join(state, 'tls', 'key.pem'))).toBe(0o600);
+      // Nothing changed: nothing is copied or given again.
+      expect(await installSecretFiles(state, [composeDir], async () => {})).toEqual(['tls/key.pem']);
+    } finally {
+      rmSync(state, { recursive: true, force: true });
+      rmSync(composeDir, { recursive: true, force: true });
     }
   });
 });
