@@ -44,7 +44,10 @@ Figures go to .parity/bench/chaos.json; each drill's report to .parity/drills/.
 const HOP_SCRIPT = `
 import net from 'node:net';
 const [directHost, directPort, proxyHost, proxyPort, rate, seconds] = process.argv.slice(1);
-const open = (host, port) => new Promise((resolve, reject) => { const s = net.connect(Number(port), host, () => resolve(s)); s.setNoDelay(true); s.on('error', reject); });
+import { readFileSync } from 'node:fs';
+// Redis' default user is off: each connection logs in as the apps do (their secret, in this container).
+const auth = \`AUTH app \${readFileSync('/run/secrets/redis_app_password', 'utf8').trim()}\\r\\n\`;
+const open = (host, port) => new Promise((resolve, reject) => { const s = net.connect(Number(port), host, () => { s.write(auth); s.once('data', () => resolve(s)); }); s.setNoDelay(true); s.on('error', reject); });
 const paths = { direct: await open(directHost, directPort), proxied: await open(proxyHost, proxyPort) };
 const rtts = { direct: [], proxied: [] }; let errors = 0;
 const ping = (name) => new Promise((resolve) => {

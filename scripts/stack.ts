@@ -9,6 +9,7 @@ import { describeFirstSteps } from './runners/first-steps.js';
 import { ask } from './runners/ask.js';
 import { describeRegionClean, downRegions, startLink, upDrRegion } from './runners/regions.js';
 import { hasDr } from '../services/topology/region.js';
+import { describeExposure } from '../services/topology/common.js';
 import { cleanStack, describeClean, defaultTarget, downStack, followLogs, formatStatusTable, readStatus, upStack } from './runners/stack.js';
 
 const HELP = `
@@ -50,6 +51,8 @@ await runMain(async () => {
       if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new UsageError(`--timeout: expected a number of seconds, got "${values.timeout}"`);
       const config = await loadConfig();
       const dr = hasDr(config);
+      const exposed = describeExposure(config);
+      if (exposed.length) progress.info(`warning: reachable from other machines: ${exposed.join('; ')}`);
       const result = await upStack(config, target, progress, timeoutSeconds * 1000, dr ? { beforeUp: () => startLink(target, progress) } : {});
       if (dr) await upDrRegion(config, target, progress, timeoutSeconds * 1000);
       // A first start of an empty platform gets the demo data (parity.yaml `demo: false` turns it off).

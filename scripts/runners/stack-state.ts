@@ -8,12 +8,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { DASHBOARD_USER } from '../../services/topology/edge-security.js';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SECRETS, TLS_SECRETS, type SecretName } from '../../services/topology/common.js';
+import { DERIVED_SECRETS, SECRETS, TLS_SECRETS, type SecretName } from '../../services/topology/common.js';
+import { REDIS_PASSWORD_SECRETS, redisAclLines } from '../../services/topology/redis.js';
 import { MissingToolError } from '../../services/errors.js';
 import { hasCommand, run } from './exec.js';
 import { COMPOSE_DIR } from './gen.js';
 import { ensureColorEnvFiles, readDeployState, writeRoutes } from './deploy-state.js';
 import { statePath, writeFileAtomic } from './state.js';
+import { installSecretFiles } from './secret-files.js';
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
@@ -28,8 +30,8 @@ export interface PreparedState {
 }
 
 /**
- * Secrets are readable by the container users (postgres runs as uid 999, the exporters as
- * nobody): each file is 0644, inside a 0700 directory so other host users can't reach them.
+ * Secrets are 0600 in a 0700 directory, the runners' copies; each container reads a copy owned by
+ * its own uid (installSecretFiles, after everything is generated).
  */
 export async function ensureSecrets(stateDir: string): Promise<string[]> {
   const dir = join(stateDir, 'secrets');
@@ -38,7 +40,7 @@ export async function ensureSecrets(stateDir: string): Promise<string[]> {
   const created: string[] = [];
   const value = async (name: SecretName): Promise<string> => (await readFile(join(dir, name), 'utf8')).trim();
   for (const name of SECRETS) {
-    if (TLS_SECRETS.includes(name)) continue;
+    if (TLS_SECRETS.includes(name) || DERIVED_SECRETS.includes(name)) continue;
     const path = join(dir, name);
     if (await exists(path)) continue;
     let content: string;
@@ -62,11 +64,26 @@ export async function ensureSecrets(stateDir: string): Promise<string[]> {
         2,
       );
     } else content = randomBytes(32).toString('base64url');
-    await writeFile(path, `${content}\n`, { mode: 0o644 });
-    await chmod(path, 0o644);
+    await writeFile(path, `${content}\n`, { mode: 0o600 });
+    await chmod(path, 0o600);
     created.push(name);
   }
   return created;
+}
+
+/**
+ * Redis' ACL file from the users' rules (the model) and their passwords' SHA-256: rewritten when
+ * either changes, so a rule change reaches Redis on its next start. Returns whether it changed.
+ */
+export async function ensureRedisAcl(stateDir: string): Promise<boolean> {
+  const dir = join(stateDir, 'secrets');
+  const hash = async (secret: SecretName) => createHash('sha256').update((await readFile(join(dir, secret), 'utf8')).trim()).digest('hex');
+  const content = `${redisAclLines({ app: await hash(REDIS_PASSWORD_SECRETS.app), exporter: await hash(REDIS_PASSWORD_SECRETS.exporter) }).join('\n')}\n`;
+  const path = join(dir, 'redis_acl');
+  if ((await readFile(path, 'utf8').catch(() => undefined)) === content) return false;
+  await writeFileAtomic(path, content);
+  await chmod(path, 0o600);
+  return true;
 }
 
 /** A local CA and a server certificate for *.localhost, localhost and 127.0.0.1 (openssl). */
@@ -88,7 +105,8 @@ export async function ensureTls(stateDir: string): Promise<{ created: boolean; c
     '-CA', caFile, '-CAkey', caKey, '-CAcreateserial', '-out', join(tlsDir, 'cert.pem'), '-extfile', ext,
   ]);
   await chmod(caKey, 0o600);
-  await chmod(join(tlsDir, 'key.pem'), 0o644);
+  // 0600, and Traefik's once installSecretFiles runs.
+  await chmod(join(tlsDir, 'key.pem'), 0o600);
   return { created: true, caFile };
 }
 
@@ -113,8 +131,8 @@ export async function ensureS3Certificate(stateDir: string): Promise<boolean> {
     '-CA', join(caDir, 'parity-ca.pem'), '-CAkey', join(caDir, 'parity-ca.key'), '-CAcreateserial', '-out', cert, '-extfile', ext,
   ]);
   await writeFile(ca, await readFile(join(caDir, 'parity-ca.pem')));
-  // The store runs as uid 1000 and Postgres as 999: readable inside the 0700 secrets directory, like the other secrets.
-  for (const file of [cert, key, ca]) await chmod(file, 0o644);
+  // The containers read their own copies (installSecretFiles).
+  for (const file of [cert, key, ca]) await chmod(file, 0o600);
   return true;
 }
 
@@ -136,11 +154,14 @@ export async function installDynamicConfig(stateDir: string, composeDir = COMPOS
 /** Everything the stack needs in the state directory. */
 export async function prepareState(stateDir = statePath(), composeDir = COMPOSE_DIR): Promise<PreparedState> {
   const created = await ensureSecrets(stateDir);
+  if (await ensureRedisAcl(stateDir)) created.push('Redis ACL users (redis_acl)');
   const tls = await ensureTls(stateDir);
   if (tls.created) created.push('local CA and *.localhost certificate');
   if (await ensureS3Certificate(stateDir)) created.push('S3 HTTPS certificate (s3)');
   await installDynamicConfig(stateDir, composeDir);
   await ensureColorEnvFiles(stateDir);
+  // Both regions' compose files when there is a DR region (dr/ is generated beside compose.yaml).
+  await installSecretFiles(stateDir, [composeDir, join(composeDir, 'dr')]);
   return { created, caFile: tls.caFile };
 }
 

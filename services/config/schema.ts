@@ -36,6 +36,13 @@ export const SIZABLE_SERVICES = [
 ] as const;
 export type SizableService = (typeof SIZABLE_SERVICES)[number];
 
+/**
+ * Services with host ports that `expose` may open beyond loopback (`traefik`: its dashboard; the
+ * users' entrypoints, web and websecure, follow `bindAddress` anyway).
+ */
+export const EXPOSABLE_SERVICES = ['traefik', 'postgres-writer', 'postgres-reader', 'postgres-primary', 'postgres-replica', 'redis', 's3', 'prometheus', 'alertmanager', 'grafana'] as const;
+export type ExposableService = (typeof EXPOSABLE_SERVICES)[number];
+
 export interface Resources {
   /** Memory limit, docker syntax (`256m`, `1g`). @default none */
   readonly memory?: string;
@@ -46,8 +53,16 @@ export interface Resources {
 export interface ParityConfig {
   /** `minimal` = edge + apps + postgres + redis; `full` = everything. @default 'full' */
   readonly profile: Profile;
-  /** Host address every published port binds to. @default '127.0.0.1' */
+  /**
+   * Host address the users' entrypoints (Traefik's web and websecure) bind to. Every other published
+   * port stays on 127.0.0.1 unless `expose` names its service. @default '127.0.0.1'
+   */
   readonly bindAddress: string;
+  /**
+   * Services whose published ports also bind to a non-loopback `bindAddress` (`[grafana]`): each is
+   * reachable from other machines, and `make up` says so. @default []
+   */
+  readonly expose: readonly ExposableService[];
   /** Color that serves 100 % of traffic at start. @default 'blue' */
   readonly activeColor: Color;
   /**
@@ -459,6 +474,7 @@ export const DEFAULT_SCENARIOS: Readonly<Record<string, ChaosScenario>> = {
 export const DEFAULT_CONFIG: ParityConfig = {
   profile: 'full',
   bindAddress: '127.0.0.1',
+  expose: [],
   activeColor: 'blue',
   demo: true,
   ports: {
@@ -556,7 +572,8 @@ export const defaultChaos = (profile: Profile): boolean => profile === 'full';
 
 /** What the validator knows about each field. */
 export type FieldSchema =
-  | { readonly kind: 'enum'; readonly values: readonly string[] }
+  /** `suggest`: a wrong value gets a "did you mean" (names, where a near miss is a typo). @default false */
+  | { readonly kind: 'enum'; readonly values: readonly string[]; readonly suggest?: boolean }
   | { readonly kind: 'port' }
   | { readonly kind: 'boolean' }
   | { readonly kind: 'ipv4' }
@@ -597,6 +614,7 @@ export const CONFIG_SCHEMA: FieldSchema = {
   fields: {
     profile: { kind: 'enum', values: ['minimal', 'full'] },
     bindAddress: { kind: 'ipv4' },
+    expose: { kind: 'list', item: { kind: 'enum', values: EXPOSABLE_SERVICES, suggest: true } },
     activeColor: { kind: 'enum', values: ['blue', 'green'] },
     demo: { kind: 'boolean' },
     ports: {

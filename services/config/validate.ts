@@ -163,10 +163,11 @@ function readNode(
   if (!isScalar(node)) return fail(`expected a single value, got ${describe(node.toJSON())}`);
   const value = node.value;
   switch (schema.kind) {
-    case 'enum':
-      return typeof value === 'string' && schema.values.includes(value)
-        ? value
-        : fail(`expected one of ${schema.values.map((v) => `"${v}"`).join(', ')}, got ${describe(value)}`);
+    case 'enum': {
+      if (typeof value === 'string' && schema.values.includes(value)) return value;
+      const hint = schema.suggest && typeof value === 'string' ? suggest(value, schema.values) : undefined;
+      return fail(`expected one of ${schema.values.map((v) => `"${v}"`).join(', ')}, got ${describe(value)}${hint ? ` (did you mean "${hint}"?)` : ''}`);
+    }
     case 'port':
       return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535
         ? value
@@ -250,6 +251,11 @@ export function publishedPorts(config: ParityConfig): Array<{ path: string; port
 function checkConsistency(config: ParityConfig, positions: Positions): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const pos = (path: string) => positions.get(path) ?? {};
+
+  const published = new Set(publishedPorts(config).map((candidate) => candidate.service));
+  config.expose.forEach((service, index) => {
+    if (!published.has(service)) issues.push({ path: `expose[${index}]`, ...pos(`expose[${index}]`), message: `${service} publishes no port with this config (profile ${config.profile}, postgres.ha ${config.postgres.ha}); expected one of: ${[...published].join(', ')}` });
+  });
 
   const seen = new Map<number, string>();
   for (const { path, port } of publishedPorts(config)) {

@@ -11,7 +11,7 @@ export const STUB_SERVICES = ['ivor', 'events', 'newsroom', 'frontend', 'auth', 
 export type StubService = (typeof STUB_SERVICES)[number];
 
 /** Secrets: the value itself, or `<NAME>_FILE`, the path of a file holding it (compose secrets). */
-export const STUB_SECRETS = ['DATABASE_PASSWORD', 'JWT_KEY', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'ADMIN_PASSWORD'] as const;
+export const STUB_SECRETS = ['DATABASE_PASSWORD', 'JWT_KEY', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'ADMIN_PASSWORD', 'REDIS_PASSWORD'] as const;
 export type StubSecret = (typeof STUB_SECRETS)[number];
 
 /** The variables a stub reads as plain values (defaults are the stub's). */
@@ -38,7 +38,7 @@ export interface StubPlainEnvironment {
   readonly DATABASE_NAME?: string;
   /** @default 'parity' */
   readonly DATABASE_USER?: string;
-  /** `redis://host:port`; absent → no cache. */
+  /** `redis://[user@]host:port`; absent → no cache. The user's password is `REDIS_PASSWORD` (or its file). */
   readonly REDIS_URL?: string;
   /** The S3 endpoint URL; absent → no object store (needs both S3 keys when set). */
   readonly S3_ENDPOINT?: string;

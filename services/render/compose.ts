@@ -10,6 +10,7 @@ import { NETWORKS, networksOf, type ServiceSpec } from '../topology/types.js';
 import { Document } from 'yaml';
 import { FRONT_PROFILE, frontNetwork } from '../topology/front.js';
 import { configHash, renderFile, type RenderedFile } from './files.js';
+import { secretCopyPath, secretReader, secretSource } from '../topology/hardening.js';
 import { GENERATED_BY, renderYaml } from './yaml.js';
 
 /** The front network's fixed subnet (Traefik's address on it is fixed too). */
@@ -45,7 +46,8 @@ function renderService(service: ServiceSpec, topology: Topology, files: readonly
     env_file: service.envFile?.length ? service.envFile.map((path) => ({ path, required: false })) : undefined,
     ports: service.ports?.map((port) => `${port.bind}:${port.host ?? ''}:${port.container}`),
     volumes: service.volumes,
-    secrets: service.secrets?.length ? service.secrets : undefined,
+    // Long syntax: the copy owned by the reading uid, mounted under the secret's own name.
+    secrets: service.secrets?.length ? service.secrets.map((name) => ({ source: secretSource(name, secretReader(service)), target: name })) : undefined,
     depends_on: dependsOn.length ? Object.fromEntries(dependsOn.map(([name, condition]) => [name, { condition }])) : undefined,
     healthcheck: {
       test: [...health.test],
@@ -55,10 +57,16 @@ function renderService(service: ServiceSpec, topology: Topology, files: readonly
       start_period: health.startPeriod ?? '5s',
     },
     user: service.user,
+    // Every container: no privilege gains through setuid binaries, no capability it isn't given back.
+    security_opt: ['no-new-privileges:true'],
+    cap_drop: ['ALL'],
+    cap_add: service.capAdd?.length ? [...service.capAdd] : undefined,
+    read_only: service.readOnly || undefined,
+    tmpfs: service.tmpfs?.length ? [...service.tmpfs] : undefined,
     dns_opt: service.dnsOptions?.length ? service.dnsOptions : undefined,
     network_mode: service.networkMode,
     networks: renderNetworks(service),
-    mem_limit: resources?.memory,
+    mem_limit: resources?.memory ?? service.memory,
     cpus: resources?.cpus,
     labels: {
       'dev.parity.logical': service.logical,
@@ -79,7 +87,11 @@ export function renderComposeObject(topology: Topology, files: readonly Rendered
       NETWORKS.filter((network) => topology.services.some((service) => service.networkMode !== 'host' && networksOf(service).includes(network))).map((network) => [network, network === 'front' ? frontIpam(topology) : {}]),
     ),
     volumes: Object.fromEntries(topology.volumes.map((volume) => [volume, {}])),
-    secrets: Object.fromEntries(topology.secrets.map((secret) => [secret, { file: `${STATE}/secrets/${secret}` }])),
+    secrets: Object.fromEntries(
+      topology.secrets.flatMap((secret) =>
+        [...new Set(topology.services.filter((service) => service.secrets?.includes(secret)).map(secretReader))].sort((a, b) => a - b).map((uid) => [secretSource(secret, uid), { file: `${STATE}/${secretCopyPath(secret, uid)}` }]),
+      ),
+    ),
   };
 }
 

@@ -17,7 +17,7 @@ export function alertmanagerService(config: ParityConfig, image: string): Servic
     // /alertmanager, and an anonymous one would be orphaned by every down/up cycle.
     volumes: ['./alertmanager:/etc/alertmanager:ro', 'alertmanager:/alertmanager'],
     healthcheck: httpHealth(9093, '/-/ready'),
-    url: `http://${hostFor(config)}:${config.ports.alertmanager}`,
+    url: `http://${hostFor(config, 'alertmanager')}:${config.ports.alertmanager}`,
   };
 }
 

@@ -47,7 +47,9 @@ function dataEnvironment(config: ParityConfig, running: ReadonlySet<string>): Om
     DATABASE_NAME: DATABASE.name,
     DATABASE_USER: DATABASE.user,
     DATABASE_PASSWORD_FILE: '/run/secrets/postgres_password',
-    REDIS_URL: `redis://${redis.host}:${redis.port}`,
+    // The ACL user in the URL, its password from the secret file (the stub puts them together).
+    REDIS_URL: `redis://app@${redis.host}:${redis.port}`,
+    REDIS_PASSWORD_FILE: '/run/secrets/redis_app_password',
     JWT_KEY_FILE: '/run/secrets/jwt_key',
     ...breakerEnvironment(config),
     ...(running.has('s3')
@@ -67,7 +69,7 @@ function upstreamEnvironment(config: ParityConfig, color: Color): Partial<StubEn
 }
 
 const dataSecrets = (running: ReadonlySet<string>) =>
-  ['postgres_password', 'jwt_key', ...(running.has('s3') ? (['s3_access_key', 's3_secret_key'] as const) : [])] as const;
+  ['postgres_password', 'jwt_key', 'redis_app_password', ...(running.has('s3') ? (['s3_access_key', 's3_secret_key'] as const) : [])] as const;
 
 /** A color's deploy settings file (VERSION, FAULT), written by `make up` (defaults) and `make deploy`. */
 export const colorEnvFile = (color: Color): string => `${STATE}/deploy/${color}.env`;
@@ -91,7 +93,8 @@ export function appService(app: AppService, color: Color, config: ParityConfig, 
       PORT: String(STUB_PORT),
       ...(frontendOnly ? { ...breakerEnvironment(config), ...upstreamEnvironment(config, color) } : dataEnvironment(config, running)),
     }),
-    ...(frontendOnly ? {} : { secrets: [...dataSecrets(running)] }),
+    // The frontend talks to the APIs only: it stays off the data network.
+    ...(frontendOnly ? { networks: ['apps'] as const } : { secrets: [...dataSecrets(running)] }),
     dependsOn: dependsOn(app, config, running),
     healthcheck: nodeHealth(STUB_PORT, '/health'),
     url: `https://${hostFor(config)}:${config.ports.https}${app === 'frontend' ? '/' : `/api/${app === 'ivor' ? 'resources' : app === 'events' ? 'events' : 'articles'}`}`,

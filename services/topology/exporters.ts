@@ -2,6 +2,7 @@
 import type { ParityConfig } from '../config/schema.js';
 import { databaseEndpoints } from '../config/profiles.js';
 import { DATABASE } from './common.js';
+import { REDIS_PASSWORD_SECRETS } from './redis.js';
 import { httpHealth, type FileSpec, type ServiceSpec } from './types.js';
 
 /**
@@ -57,7 +58,11 @@ export function exporterServices(config: ParityConfig, images: { postgres: strin
       tier: 'monitoring',
       networks: ['monitoring', 'data'],
       image: images.redis,
-      environment: { REDIS_ADDR: 'redis://redis:6379' },
+      // The exporter reads its password from REDIS_PASSWORD only: the shell sets it from the secret
+      // file at start, so it is in no compose file and no `docker inspect` output.
+      entrypoint: ['/bin/sh', '-c', `read -r REDIS_PASSWORD < /run/secrets/${REDIS_PASSWORD_SECRETS.exporter} && export REDIS_PASSWORD && exec /usr/local/bin/redis_exporter "$$@"`, '--'],
+      environment: { REDIS_ADDR: 'redis://redis:6379', REDIS_USER: 'exporter' },
+      secrets: [REDIS_PASSWORD_SECRETS.exporter],
       dependsOn: { redis: 'service_healthy' },
       healthcheck: httpHealth(9121, '/metrics'),
     },

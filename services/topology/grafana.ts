@@ -20,7 +20,7 @@ export function grafanaService(config: ParityConfig, image: string): ServiceSpec
     secrets: ['grafana_admin_password'],
     dependsOn: { prometheus: 'service_healthy' },
     healthcheck: { test: ['CMD', 'wget', '-q', '-O-', 'http://127.0.0.1:3000/api/health'] },
-    url: `http://${hostFor(config)}:${config.ports.grafana} (admin / see .parity/secrets/grafana_admin_password)`,
+    url: `http://${hostFor(config, 'grafana')}:${config.ports.grafana} (admin / see .parity/secrets/grafana_admin_password)`,
   };
 }
 

@@ -6,7 +6,8 @@ import type { Color, ParityConfig } from '../config/schema.js';
 import { APP_SERVICES, profileServices } from '../config/profiles.js';
 import { DEBIAN_SUITE, catalogRef } from '../images/catalog.js';
 import { alertReceiverService, appService, authService } from './apps.js';
-import { SECRETS, imageFor, type SecretName } from './common.js';
+import { SECRETS, imageFor, restrictBind, type SecretName } from './common.js';
+import { harden } from './hardening.js';
 import { alertmanagerFiles, alertmanagerService } from './alertmanager.js';
 import { exporterServices, postgresExporterFiles } from './exporters.js';
 import { grafanaFiles, grafanaService } from './grafana.js';
@@ -101,6 +102,8 @@ export function buildTopology(config: ParityConfig, region: Region = 'primary'):
   // Grafana's provisioning is generated whatever the profile, so enabling it later is one line of config.
   files.push(...grafanaFiles());
 
+  services.splice(0, services.length, ...services.map(harden));
+  for (const [index, service] of services.entries()) if (service.ports) services[index] = { ...service, ports: service.ports.map((port) => restrictBind(config, service, port)) };
   // The DR region publishes nothing on fixed host ports (the primary holds them): ephemeral loopback ports.
   if (region === 'dr') services.splice(0, services.length, ...services.map((service) => (service.ports ? { ...service, ports: service.ports.map((port) => ({ bind: '127.0.0.1', container: port.container })) } : service)));
   const secrets = SECRETS.filter((secret) => services.some((service) => service.secrets?.includes(secret)));

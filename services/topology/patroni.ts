@@ -100,7 +100,7 @@ export function haproxyServices(config: ParityConfig, image: string, region: Reg
     volumes: ['./haproxy:/usr/local/etc/haproxy:ro'],
     dependsOn: Object.fromEntries(patroniNodes(config).map((node) => [node, 'service_started'])),
     healthcheck: { ...httpHealth(HAPROXY_ADMIN_PORT, '/health'), interval: '2s', startPeriod: '60s' },
-    url: `postgresql://${DATABASE.user}@${hostFor(config)}:${hostPort}/${DATABASE.name} (${what})`,
+    url: `postgresql://${DATABASE.user}@${hostFor(config, name)}:${hostPort}/${DATABASE.name} (${what})`,
     // The other region's standby cluster streams from this writer, through the link.
     ...(hasDr(config) && name === 'postgres-writer' ? { aliases: [regionAlias(region, 'postgres')] } : {}),
   });

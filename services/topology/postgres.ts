@@ -34,7 +34,7 @@ export function postgresPrimary(config: ParityConfig, image: string): ServiceSpe
     volumes: [`postgres-primary:${PG_DATA}`, './postgres/init-primary.sh:/docker-entrypoint-initdb.d/10-replication.sh:ro'],
     secrets: ['postgres_password', 'replication_password'],
     healthcheck: { test: ['CMD-SHELL', `pg_isready -h 127.0.0.1 -U ${DATABASE.user} -d ${DATABASE.name}`] },
-    url: `postgresql://${DATABASE.user}@${hostFor(config)}:${config.ports.postgres}/${DATABASE.name}`,
+    url: `postgresql://${DATABASE.user}@${hostFor(config, 'postgres-primary')}:${config.ports.postgres}/${DATABASE.name}`,
   };
 }
 
@@ -61,7 +61,7 @@ export function postgresReplica(config: ParityConfig, image: string): ServiceSpe
       test: ['CMD-SHELL', `pg_isready -h 127.0.0.1 -U ${DATABASE.user} -d ${DATABASE.name} && [ "$(psql -U ${DATABASE.user} -d ${DATABASE.name} -tAc 'select pg_is_in_recovery()')" = t ]`],
       startPeriod: '20s',
     },
-    url: `postgresql://${DATABASE.user}@${hostFor(config)}:${config.ports.postgresReplica}/${DATABASE.name} (read-only)`,
+    url: `postgresql://${DATABASE.user}@${hostFor(config, 'postgres-replica')}:${config.ports.postgresReplica}/${DATABASE.name} (read-only)`,
   };
 }
 

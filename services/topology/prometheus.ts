@@ -236,7 +236,7 @@ export function prometheusService(config: ParityConfig, image: string, running: 
     volumes: ['./prometheus:/etc/prometheus:ro', 'prometheus:/prometheus'],
     dependsOn: running.has('alertmanager') ? { alertmanager: 'service_healthy' } : {},
     healthcheck: httpHealth(9090, '/-/ready'),
-    url: `http://${hostFor(config)}:${config.ports.prometheus}`,
+    url: `http://${hostFor(config, 'prometheus')}:${config.ports.prometheus}`,
   };
 }
 

@@ -16,7 +16,7 @@ export function s3Service(config: ParityConfig, image: string): ServiceSpec {
     logical: 's3',
     tier: 'data' as const,
     ports: [publish(config, config.ports.s3, 8333)],
-    url: `http://${hostFor(config)}:${config.ports.s3} (buckets: ${S3_BUCKETS.join(', ')})`,
+    url: `http://${hostFor(config, 's3')}:${config.ports.s3} (buckets: ${S3_BUCKETS.join(', ')})`,
   };
   if (config.services.s3.provider === 'minio') {
     return {

@@ -74,7 +74,19 @@ export interface ServiceSpec {
   readonly dependsOn?: Readonly<Record<string, 'service_healthy' | 'service_started'>>;
   /** Every service has one: `make up` waits on it. */
   readonly healthcheck: HealthSpec;
+  /** `uid:gid` (or a name) the container runs as. @default the image's (services/topology/hardening.ts may set one) */
   readonly user?: string;
+  /**
+   * Capabilities added back: every container starts with all of them dropped and
+   * `no-new-privileges`. @default [] (none)
+   */
+  readonly capAdd?: readonly string[];
+  /** A read-only root filesystem: the image writes only to its volumes and `tmpfs`. @default false */
+  readonly readOnly?: boolean;
+  /** Scratch directories in memory (compose `tmpfs`), for a read-only root filesystem. @default [] */
+  readonly tmpfs?: readonly string[];
+  /** Memory limit (docker syntax, `256m`) when `resources.<service>.memory` doesn't set one. @default none */
+  readonly memory?: string;
   /**
    * resolv.conf options (compose `dns_opt`). A Patroni node cut off the network must fail its etcd
    * calls fast to demote itself in time; Docker's default DNS timeouts (5 s × 2 tries per lookup)

@@ -37,7 +37,7 @@ describe('parity.yaml: malformed configs, each with its exact message', () => {
     [
       'an unknown top-level key, with a suggestion',
       'prots:\n  http: 8080\n',
-      one('parity.yaml:1:1 prots: unknown key (did you mean "ports"?); expected one of: profile, bindAddress, activeColor, demo, ports, versions, services, resources, alerting, deploy, postgres, backup, dr, edge, drills, breakers, chaos'),
+      one('parity.yaml:1:1 prots: unknown key (did you mean "ports"?); expected one of: profile, bindAddress, expose, activeColor, demo, ports, versions, services, resources, alerting, deploy, postgres, backup, dr, edge, drills, breakers, chaos'),
     ],
     [
       'an unknown nested key, with a suggestion',

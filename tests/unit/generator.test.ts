@@ -155,7 +155,7 @@ describe('generator: the compose file', () => {
   });
 
   it('passes secrets as files from the state directory, never as values', () => {
-    for (const secret of Object.values(compose.secrets)) expect(secret.file).toMatch(/^\$\{PARITY_STATE_DIR:\?[^}]*\}\/secrets\/[a-z0-9_]+$/);
+    for (const secret of Object.values(compose.secrets)) expect(secret.file).toMatch(/^\$\{PARITY_STATE_DIR:\?[^}]*\}\/secrets\/uid-\d+\/[a-z0-9_]+$/);
     for (const service of Object.values(compose.services)) {
       for (const [key, value] of Object.entries(service.environment ?? {})) {
         if (/PASSWORD|SECRET|KEY/.test(key) && !key.endsWith('_FILE')) expect.fail(`${key}=${value} carries a secret in plain text`);

@@ -123,7 +123,7 @@ async function preflight(run: Run): Promise<void> {
   const writerPort = await publishedPort(target, databaseEndpoints(config).writer, 5432);
   if (writerPort !== undefined) {
     const password = (await readFile(join(target.stateDir, 'secrets', 'postgres_password'), 'utf8')).trim();
-    run.writer = { host: hostFor(config), port: writerPort, user: DATABASE.user, password, database: DATABASE.name };
+    run.writer = { host: hostFor(config, databaseEndpoints(config).writer), port: writerPort, user: DATABASE.user, password, database: DATABASE.name };
   }
 }
 

@@ -10,6 +10,7 @@ import type { FailoverScenario } from '../../../services/drills/failover.js';
 import { DrillInputError } from '../../../services/errors.js';
 import { ADMIN_EMAIL } from '../../../services/topology/apps.js';
 import { DATABASE, hostFor } from '../../../services/topology/common.js';
+import { databaseEndpoints } from '../../../services/config/profiles.js';
 import { patroniNodes } from '../../../services/topology/patroni.js';
 import { createClient } from '../http.js';
 import { clusterHealthy, readCluster, type ClusterView, type RestEndpoints } from '../patroni.js';
@@ -89,7 +90,7 @@ export async function preflight(run: Run): Promise<void> {
   const port = await publishedPort(target, 'postgres-writer', 5432);
   if (port === undefined) throw new DrillInputError(`postgres-writer publishes no port in project ${target.project}: is the stack up? (make up)`);
   const password = (await readFile(join(target.stateDir, 'secrets', 'postgres_password'), 'utf8')).trim();
-  run.writerTarget = { host: hostFor(config), port, user: DATABASE.user, password, database: DATABASE.name };
+  run.writerTarget = { host: hostFor(config, databaseEndpoints(config).writer), port, user: DATABASE.user, password, database: DATABASE.name };
 }
 
 export async function startLoads(run: Run): Promise<void> {

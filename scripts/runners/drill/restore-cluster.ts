@@ -15,6 +15,7 @@ import { pgbackrestError } from '../backup.js';
 import { tryRun } from '../exec.js';
 import type { ComposeTarget } from '../stack.js';
 import { docker } from './docker.js';
+import { POSTGRES_UID, secretCopyPath } from '../../../services/topology/hardening.js';
 
 export const RESTORE_LABEL = 'dev.parity.drill=restore';
 
@@ -39,7 +40,8 @@ export async function createIsolatedCluster(target: ComposeTarget, config: Parit
   cluster.created.push(`s3 on network ${name}`);
   await ok(['volume', 'create', '--label', RESTORE_LABEL, name], 'creating the drill\'s volume');
   cluster.created.push(`volume ${name}`);
-  const secrets = backupSecrets(config).flatMap((secret) => ['-v', `${join(target.stateDir, 'secrets', secret)}:/run/secrets/${secret}:ro`]);
+  // pgBackRest runs as postgres: the copies owned by its uid, as the Patroni nodes mount them.
+  const secrets = backupSecrets(config).flatMap((secret) => ['-v', `${join(target.stateDir, secretCopyPath(secret, POSTGRES_UID))}:/run/secrets/${secret}:ro`]);
   await ok(
     [
       'run', '-d', '--name', name, '--label', RESTORE_LABEL, '--network', name, '--hostname', name,

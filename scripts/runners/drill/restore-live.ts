@@ -9,6 +9,7 @@ import pg from 'pg';
 import type { ParityConfig } from '../../../services/config/schema.js';
 import { DrillInputError } from '../../../services/errors.js';
 import { DATABASE, hostFor } from '../../../services/topology/common.js';
+import { databaseEndpoints } from '../../../services/config/profiles.js';
 import { patroniNodes } from '../../../services/topology/patroni.js';
 import { clusterHealthy, readCluster } from '../patroni.js';
 import { patroniRest, publishedPort, type ComposeTarget } from '../stack.js';
@@ -31,7 +32,7 @@ export async function preflightCluster(target: ComposeTarget, config: ParityConf
   const port = await publishedPort(target, 'postgres-writer', 5432);
   if (port === undefined) throw new DrillInputError(`postgres-writer publishes no port in project ${target.project}: is the stack up? (make up)`);
   const password = (await readFile(join(target.stateDir, 'secrets', 'postgres_password'), 'utf8')).trim();
-  const writer: WriterTarget = { host: hostFor(config), port, user: DATABASE.user, password, database: DATABASE.name };
+  const writer: WriterTarget = { host: hostFor(config, databaseEndpoints(config).writer), port, user: DATABASE.user, password, database: DATABASE.name };
   const client = new pg.Client({ ...writer, connectionTimeoutMillis: 3000 });
   client.on('error', () => {});
   await client.connect();

@@ -143,6 +143,14 @@ function readSecret(env: Env, name: StubSecret, problems: string[]): string | un
   }
 }
 
+/** The Redis URL with its ACL user's password (kept out of the URL in the environment, which `docker inspect` shows). */
+function withPassword(redisUrl: string, password: string | undefined): string {
+  if (!password) return redisUrl;
+  const url = new URL(redisUrl);
+  url.password = encodeURIComponent(password);
+  return url.toString();
+}
+
 export function loadSettings(env: Env = process.env): Settings {
   const problems: string[] = [];
   let fault: Fault = { errorRate: 0, latencyMs: 0 };
@@ -163,6 +171,7 @@ export function loadSettings(env: Env = process.env): Settings {
     S3_ACCESS_KEY: readSecret(env, 'S3_ACCESS_KEY', problems),
     S3_SECRET_KEY: readSecret(env, 'S3_SECRET_KEY', problems),
     ADMIN_PASSWORD: readSecret(env, 'ADMIN_PASSWORD', problems),
+    REDIS_PASSWORD: readSecret(env, 'REDIS_PASSWORD', problems),
   };
   const present: Record<string, unknown> = { ...e, ...secrets };
   for (const name of REQUIRED[e.SERVICE]) {
@@ -192,7 +201,7 @@ export function loadSettings(env: Env = process.env): Settings {
           },
         }
       : {}),
-    ...(e.REDIS_URL ? { redisUrl: e.REDIS_URL } : {}),
+    ...(e.REDIS_URL ? { redisUrl: withPassword(e.REDIS_URL, secrets.REDIS_PASSWORD) } : {}),
     ...(e.S3_ENDPOINT
       ? { s3: { endpoint: e.S3_ENDPOINT, accessKey: secrets.S3_ACCESS_KEY!, secretKey: secrets.S3_SECRET_KEY!, region: e.S3_REGION } }
       : {}),
