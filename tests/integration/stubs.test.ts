@@ -100,6 +100,19 @@ describe('auth', () => {
     expect((await call(api('auth'), 'GET', '/auth/me', { token: again.accessToken })).status).toBe(401);
   });
 
+  it('GIVEN a logout THEN the unexpired access token is refused by every API from the next request on', async () => {
+    const email = `revoke-${stamp}@example.org`;
+    expect((await call(api('auth'), 'POST', '/auth/register', { body: { email, password: PASSWORD } })).status).toBe(201);
+    const session = await login(email, PASSWORD);
+    expect((await call(api('ivor'), 'GET', '/api/chat', { token: session.accessToken })).status).toBe(200);
+    expect((await call(api('auth'), 'POST', '/auth/logout', { token: session.accessToken })).status).toBe(204);
+    const ended = { error: 'session ended (logged out or revoked): log in again' };
+    expect(await call(api('ivor'), 'GET', '/api/chat', { token: session.accessToken })).toMatchObject({ status: 401, body: ended });
+    expect(await call(api('ivor'), 'POST', '/api/chat', { token: session.accessToken, body: { message: 'housing' } })).toMatchObject({ status: 401, body: ended });
+    expect(await call(api('events'), 'POST', '/api/events/00000000-0000-4000-8000-000000000000/rsvp', { token: session.accessToken })).toMatchObject({ status: 401, body: ended });
+    expect(await call(api('auth'), 'GET', '/verify?role=member', { token: session.accessToken })).toMatchObject({ status: 401, body: ended });
+  });
+
   it('rejects bad input with the field named, wrong passwords, and duplicate accounts', async () => {
     const bad = await call(api('auth'), 'POST', '/auth/register', { body: { email: 'not-an-email', password: 'short' } });
     expect(bad.status).toBe(400);
@@ -384,9 +397,15 @@ describe('circuit breakers: dependencies stopped and started again', () => {
       expect(verify.status).toBe(200);
       expect(verify.headers.get(FALLBACK_HEADER)).toBe('auth-stateless');
       expect(verify.body.degraded).toBe(true);
+      // Sessions can't be looked up: writes fail closed, reads go on the token alone and say so.
       const chat = await call(api('ivor'), 'POST', '/api/chat', { token: tokens.member, body: { message: 'mentor for my career' } });
-      expect(chat.status).toBe(200);
-      expect(chat.body.stored).toBe(true);
+      expect(chat.status).toBe(503);
+      expect(chat.body.error).toBe("sessions can't be checked (redis unavailable): POST is refused until it is back; reads still work on the token alone");
+      const history = await call(api('ivor'), 'GET', '/api/chat', { token: tokens.member });
+      expect(history.status).toBe(200);
+      expect(history.headers.get(FALLBACK_HEADER)).toBe('auth-stateless');
+      const forwardedWrite = await fetch(`${api('auth')}/verify?role=member`, { headers: { authorization: `Bearer ${tokens.member}`, 'x-forwarded-method': 'POST' } });
+      expect(forwardedWrite.status).toBe(503);
       const health = await call(api('ivor'), 'GET', '/health');
       expect(health.status).toBe(200);
       expect(health.body.status).toBe('warn');

@@ -97,6 +97,7 @@ describe('the launcher (SERVICE picks the bundle)', () => {
         '  - DATABASE_HOST: required by ivor',
         '  - DATABASE_PASSWORD: required by ivor (or DATABASE_PASSWORD_FILE)',
         '  - JWT_KEY: required by ivor (or JWT_KEY_FILE)',
+        '  - REDIS_URL: required by ivor',
       ].join('\n'),
     );
   });

@@ -15,18 +15,25 @@ import { frontend } from '../../stubs/src/services/frontend.js';
 import { escapeHtml, html, toString } from '../../stubs/src/services/html.js';
 import { composeAnswer, normalizeQuestion } from '../../stubs/src/services/ivor.js';
 import { slugify } from '../../stubs/src/services/newsroom.js';
+import { memoryCache } from './stubs-fakes.js';
 
 const KEY = 'unit-test-key-unit-test-key-unit-test-key';
 /** Nothing listens on port 1: every dependency call fails fast. */
-const UNREACHABLE = { DATABASE_HOST: '127.0.0.1', DATABASE_PORT: '1', DATABASE_PASSWORD: 'x', JWT_KEY: KEY };
+const UNREACHABLE = { DATABASE_HOST: '127.0.0.1', DATABASE_PORT: '1', DATABASE_PASSWORD: 'x', JWT_KEY: KEY, REDIS_URL: 'redis://127.0.0.1:1' };
+
+/** Every app gets this in-memory Redis, where each role's token has a live session. */
+const sessions = memoryCache();
+for (const role of ['member', 'editor', 'admin']) {
+  sessions.entries.set(`auth:session:${role}-sid`, { value: JSON.stringify({ userId: `${role}-id`, email: `${role}@example.org`, role, refreshHash: 'x' }), expiresAt: Number.MAX_SAFE_INTEGER });
+}
 
 const token = (role: string) =>
-  new SignJWT({ role, email: `${role}@example.org`, sid: 's' }).setProtectedHeader({ alg: 'HS256' }).setSubject(`${role}-id`).setIssuer('parity-auth').setExpirationTime('5m').sign(new TextEncoder().encode(KEY));
+  new SignJWT({ role, email: `${role}@example.org`, sid: `${role}-sid` }).setProtectedHeader({ alg: 'HS256' }).setSubject(`${role}-id`).setIssuer('parity-auth').setExpirationTime('5m').sign(new TextEncoder().encode(KEY));
 
 const apps: { close(): Promise<unknown> }[] = [];
 function appFor(definition: Parameters<typeof createStubApp>[1], env: Record<string, string>) {
   const settings: Settings = loadSettings(env);
-  const { app } = createStubApp(settings, definition);
+  const { app } = createStubApp(settings, { ...definition, clients: { ...definition.clients, cache: () => sessions } });
   apps.push(app);
   return app;
 }

@@ -120,11 +120,11 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug']).default('warn'),
 } satisfies Record<keyof StubPlainEnvironment, z.ZodType>);
 
-/** Which settings each service can't run without. */
+/** Which settings each service can't run without (the APIs look every token's session up in Redis). */
 const REQUIRED: Readonly<Record<StubService, readonly (keyof StubPlainEnvironment | StubSecret)[]>> = {
-  ivor: ['DATABASE_HOST', 'DATABASE_PASSWORD', 'JWT_KEY'],
-  events: ['DATABASE_HOST', 'DATABASE_PASSWORD', 'JWT_KEY'],
-  newsroom: ['DATABASE_HOST', 'DATABASE_PASSWORD', 'JWT_KEY'],
+  ivor: ['DATABASE_HOST', 'DATABASE_PASSWORD', 'JWT_KEY', 'REDIS_URL'],
+  events: ['DATABASE_HOST', 'DATABASE_PASSWORD', 'JWT_KEY', 'REDIS_URL'],
+  newsroom: ['DATABASE_HOST', 'DATABASE_PASSWORD', 'JWT_KEY', 'REDIS_URL'],
   auth: ['DATABASE_HOST', 'DATABASE_PASSWORD', 'JWT_KEY', 'REDIS_URL'],
   frontend: [],
   'alert-receiver': [],

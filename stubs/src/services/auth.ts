@@ -7,11 +7,11 @@ import { randomBytes, randomUUID, scrypt, timingSafeEqual, createHash } from 'no
 import { promisify } from 'node:util';
 import { SignJWT } from 'jose';
 import { z } from 'zod';
-import { FALLBACK_HEADER } from '../../../services/contracts/index.js';
-import { DependencyUnavailableError } from '../runtime/breakers.js';
-import { HttpError, ROLES, parseInput, type Role, type StubContext, type StubDefinition, type User } from '../runtime/app.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { HttpError, ROLES, parseInput, type Role, type StubContext, type StubDefinition } from '../runtime/app.js';
 import { createCache } from '../runtime/cache.js';
 import { createDatabase } from '../runtime/database.js';
+import { sessionKey } from '../runtime/sessions.js';
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;
 
@@ -63,7 +63,6 @@ interface Session {
 }
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
-const sessionKey = (id: string) => `auth:session:${id}`;
 
 async function issueTokens(context: StubContext, user: { id: string; email: string; role: Role }, sessionId: string) {
   const { settings } = context;
@@ -86,13 +85,11 @@ async function issueTokens(context: StubContext, user: { id: string; email: stri
   };
 }
 
-/** The bearer token's user, also accepting the `parity_token` cookie (browser navigation to /admin). */
-async function verifiedUser(context: StubContext, request: Parameters<StubContext['requireUser']>[0]): Promise<User | undefined> {
-  if (!request.headers.authorization) {
-    const cookie = /(?:^|;\s*)parity_token=([^;]+)/.exec(request.headers.cookie ?? '')?.[1];
-    if (cookie) request.headers.authorization = `Bearer ${cookie}`;
-  }
-  return context.optionalUser(request);
+/** Take the `parity_token` cookie as the bearer token when there is none (browser navigation to /admin). */
+function acceptCookieToken(request: FastifyRequest): void {
+  if (request.headers.authorization) return;
+  const cookie = /(?:^|;\s*)parity_token=([^;]+)/.exec(request.headers.cookie ?? '')?.[1];
+  if (cookie) request.headers.authorization = `Bearer ${cookie}`;
 }
 
 export const auth: StubDefinition = {
@@ -103,7 +100,7 @@ export const auth: StubDefinition = {
     // A real token round trip: sign, then verify it the way the APIs do.
     const probe = { id: randomUUID(), email: 'health@parity.invalid', role: 'member' as Role };
     const token = await new SignJWT({ role: probe.role, sid: 'health' }).setProtectedHeader({ alg: 'HS256' }).setSubject(probe.id).setIssuer('parity-auth').setExpirationTime('10s').sign(new TextEncoder().encode(context.settings.jwtKey!));
-    const user = await context.optionalUser({ headers: { authorization: `Bearer ${token}` } } as never);
+    const user = await context.verifyToken(token);
     if (user?.id !== probe.id) throw new Error('a freshly signed token did not verify');
     const users = await context.db!.read<{ n: number }>(undefined, 'SELECT count(*)::int AS n FROM auth.users');
     return { tokenRoundTrip: true, users: users.rows[0]!.n };
@@ -180,7 +177,6 @@ export const auth: StubDefinition = {
 
     app.get('/auth/me', async (request, reply) => {
       const user = await context.requireUser(request);
-      if (!(await cache.get(sessionKey(user.sessionId)))) throw new HttpError(401, 'session ended: log in again');
       return reply.send({ id: user.id, email: user.email, role: user.role });
     });
 
@@ -193,23 +189,16 @@ export const auth: StubDefinition = {
       return reply.send({ email, role, note: 'takes effect at the next login or refresh' });
     });
 
-    // forwardAuth: 200 with the user's identity, 401 without a valid token, 403 without the role.
-    const verify = async (request: Parameters<StubContext['requireUser']>[0], reply: import('fastify').FastifyReply) => {
+    // forwardAuth: 200 with the user's identity, 401 without a valid token or session, 403
+    // without the role. Traefik sends the guarded request's method: with Redis away a read is
+    // let through on the token alone, a write is refused (503), as on every API.
+    const verify = async (request: FastifyRequest, reply: FastifyReply) => {
       const { role } = parseInput(z.object({ role: z.enum(ROLES).optional() }), request.query, 'query');
-      const user = await verifiedUser(context, request);
-      if (!user) throw new HttpError(401, 'a valid bearer token is required (POST /auth/login)');
-      let degraded = false;
-      try {
-        if (!(await cache.get(sessionKey(user.sessionId)))) throw new HttpError(401, 'session ended: log in again');
-      } catch (error) {
-        if (!(error instanceof DependencyUnavailableError)) throw error;
-        // Redis away: fall back to the token alone (short-lived), and say so.
-        degraded = true;
-      }
-      if (role && ROLES.indexOf(user.role) < ROLES.indexOf(role)) throw new HttpError(403, `role ${role} required (you are ${user.role})`);
+      acceptCookieToken(request);
+      const forwarded = request.headers['x-forwarded-method'];
+      const user = await context.requireUser(request, role, typeof forwarded === 'string' && forwarded ? forwarded : request.method);
       reply.header('x-auth-user', user.email || user.id).header('x-auth-role', user.role);
-      if (degraded) reply.header(FALLBACK_HEADER, 'auth-stateless');
-      return reply.code(200).send({ user: user.id, role: user.role, degraded });
+      return reply.code(200).send({ user: user.id, role: user.role, degraded: context.isStateless(request) });
     };
     app.get('/verify', verify);
     app.get('/auth/verify', verify);

@@ -1,0 +1,96 @@
+/**
+ * Auth hardening without containers: session checks on every API (revocation within one
+ * request; Redis away: reads on the token alone, writes refused), through Fastify's inject
+ * with an in-memory Redis.
+ */
+import { SignJWT } from 'jose';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FALLBACK_HEADER, headerKey } from '../../services/contracts/index.js';
+import { createStubApp, type StubDefinition } from '../../stubs/src/runtime/app.js';
+import { loadSettings } from '../../stubs/src/runtime/settings.js';
+import { auth } from '../../stubs/src/services/auth.js';
+import { events } from '../../stubs/src/services/events.js';
+import { memoryCache, type MemoryCache } from './stubs-fakes.js';
+
+const KEY = 'unit-test-key-unit-test-key-unit-test-key';
+/** Nothing listens on port 1: every database call fails fast. */
+const ENV = { DATABASE_HOST: '127.0.0.1', DATABASE_PORT: '1', DATABASE_PASSWORD: 'x', JWT_KEY: KEY, REDIS_URL: 'redis://127.0.0.1:1' };
+
+const apps: { close(): Promise<unknown> }[] = [];
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+});
+
+function appFor(definition: StubDefinition, service: 'auth' | 'events', cache: MemoryCache) {
+  const { app } = createStubApp(loadSettings({ SERVICE: service, ...ENV }), { ...definition, clients: { ...definition.clients, cache: () => cache } });
+  apps.push(app);
+  return app;
+}
+
+async function login(cache: MemoryCache, role: 'member' | 'editor' | 'admin', sid = `${role}-sid`): Promise<string> {
+  await cache.set(`auth:session:${sid}`, JSON.stringify({ userId: `${role}-id`, email: `${role}@example.org`, role, refreshHash: 'x' }), 60);
+  return new SignJWT({ role, email: `${role}@example.org`, sid }).setProtectedHeader({ alg: 'HS256' }).setSubject(`${role}-id`).setIssuer('parity-auth').setExpirationTime('5m').sign(new TextEncoder().encode(KEY));
+}
+
+const bearer = (token: string, extra: Record<string, string> = {}) => ({ authorization: `Bearer ${token}`, ...extra });
+const EVENT = { title: 'Gathering', startsAt: '2026-12-01T18:00:00Z' };
+
+describe('sessions checked on every API', () => {
+  it('GIVEN a logged-out session THEN its still-unexpired token is refused at once by auth and by the APIs (401)', async () => {
+    const cache = memoryCache();
+    const token = await login(cache, 'editor');
+    const authApp = appFor(auth, 'auth', cache);
+    const eventsApp = appFor(events, 'events', cache);
+    expect((await authApp.inject({ method: 'GET', url: '/auth/me', headers: bearer(token) })).json()).toEqual({ id: 'editor-id', email: 'editor@example.org', role: 'editor' });
+    expect((await authApp.inject({ method: 'POST', url: '/auth/logout', headers: bearer(token) })).statusCode).toBe(204);
+    const ended = { error: 'session ended (logged out or revoked): log in again' };
+    for (const response of [
+      await authApp.inject({ method: 'GET', url: '/auth/me', headers: bearer(token) }),
+      await authApp.inject({ method: 'GET', url: '/verify?role=member', headers: bearer(token) }),
+      await eventsApp.inject({ method: 'POST', url: '/api/events', payload: EVENT, headers: bearer(token) }),
+    ]) {
+      expect(response.statusCode).toBe(401);
+      expect(response.json()).toEqual(ended);
+    }
+  });
+
+  it("GIVEN a token whose sid names another user's session THEN 401", async () => {
+    const cache = memoryCache();
+    await login(cache, 'member', 'shared-sid');
+    const forged = await new SignJWT({ role: 'admin', sid: 'shared-sid' }).setProtectedHeader({ alg: 'HS256' }).setSubject('admin-id').setIssuer('parity-auth').setExpirationTime('5m').sign(new TextEncoder().encode(KEY));
+    expect((await appFor(auth, 'auth', cache).inject({ method: 'GET', url: '/auth/me', headers: bearer(forged) })).statusCode).toBe(401);
+  });
+
+  it('GIVEN Redis away THEN reads are served on the token alone and say auth-stateless; writes get 503 with the reason (forwardAuth judges the forwarded method)', async () => {
+    const cache = memoryCache();
+    const token = await login(cache, 'editor');
+    cache.down = true;
+    const authApp = appFor(auth, 'auth', cache);
+    const me = await authApp.inject({ method: 'GET', url: '/auth/me', headers: bearer(token) });
+    expect(me.statusCode).toBe(200);
+    expect(me.headers[headerKey(FALLBACK_HEADER)]).toBe('auth-stateless');
+    const read = await authApp.inject({ method: 'GET', url: '/verify?role=editor', headers: bearer(token, { 'x-forwarded-method': 'GET' }) });
+    expect(read.statusCode).toBe(200);
+    expect(read.json()).toEqual({ user: 'editor-id', role: 'editor', degraded: true });
+    expect(read.headers[headerKey(FALLBACK_HEADER)]).toBe('auth-stateless');
+    expect((await authApp.inject({ method: 'GET', url: '/verify?role=editor', headers: bearer(token) })).statusCode).toBe(200);
+    const refused = "sessions can't be checked (redis unavailable): DELETE is refused until it is back; reads still work on the token alone";
+    const write = await authApp.inject({ method: 'GET', url: '/verify?role=editor', headers: bearer(token, { 'x-forwarded-method': 'DELETE' }) });
+    expect(write.statusCode).toBe(503);
+    expect(write.json()).toEqual({ error: refused });
+    expect(write.headers['retry-after']).toBe('5');
+    // Below the role is 403 whether or not Redis answers.
+    expect((await authApp.inject({ method: 'GET', url: '/verify?role=admin', headers: bearer(token, { 'x-forwarded-method': 'POST' }) })).statusCode).toBe(403);
+
+    const eventsApp = appFor(events, 'events', cache);
+    const post = await eventsApp.inject({ method: 'POST', url: '/api/events', payload: EVENT, headers: bearer(token) });
+    expect(post.statusCode).toBe(503);
+    expect(post.json()).toEqual({ error: refused.replace('DELETE', 'POST') });
+    const metrics = (await eventsApp.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).not.toContain('fallback_responses_total{fallback="auth-stateless"');
+    // A read with a token: the user is taken from the token (the database is away here, so its own fallback follows).
+    const list = await eventsApp.inject({ method: 'GET', url: '/api/events', headers: bearer(token) });
+    expect(String(list.headers[headerKey(FALLBACK_HEADER)]).split(',')).toContain('auth-stateless');
+    expect((await eventsApp.inject({ method: 'GET', url: '/metrics' })).body).toContain('fallback_responses_total{fallback="auth-stateless",service="events"');
+  });
+});
