@@ -5,7 +5,12 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FALLBACK_HEADER, READ_FROM_HEADER, VERSION_HEADER } from '../../services/contracts/index.js';
+import type { FastifyInstance } from 'fastify';
+import { createStubApp, migrateUntilDone } from '../../stubs/src/runtime/app.js';
 import { runMigrations } from '../../stubs/src/runtime/migrations.js';
+import { loadSettings } from '../../stubs/src/runtime/settings.js';
+import { auth } from '../../stubs/src/services/auth.js';
+import { DATABASE } from '../../services/topology/common.js';
 import { ivorMigrations } from '../../stubs/src/services/ivor.js';
 import { eventually } from './helpers.js';
 import { call, startPlatform, type Platform } from './platform.js';
@@ -380,6 +385,44 @@ describe('demo data through the APIs (make seed)', () => {
     expect(home).not.toContain('No news yet.');
     const eventsPage = await (await fetch(`${api('frontend')}/events`)).text();
     expect(dataset.events.filter((event) => eventsPage.includes(`<strong>${event.title.replace('&', '&#38;')}</strong>`))).toHaveLength(32);
+  });
+});
+
+describe("auth hardening: this checkout's auth code in-process, on the platform's Redis and Postgres", () => {
+  // The containers run the baked image; these cases run the worktree's code, so they prove it
+  // before the image is rebuilt.
+  let local: { app: FastifyInstance; url: string } | undefined;
+  const url = () => local!.url;
+
+  beforeAll(async () => {
+    const settings = loadSettings({
+      SERVICE: 'auth',
+      DATABASE_HOST: platform.primary.getHost(),
+      DATABASE_PORT: String(platform.primary.getMappedPort(5432)),
+      DATABASE_NAME: DATABASE.name,
+      DATABASE_USER: DATABASE.user,
+      DATABASE_PASSWORD: platform.secrets.postgres,
+      REDIS_URL: `redis://${platform.redis.getHost()}:${platform.redis.getMappedPort(6379)}`,
+      JWT_KEY: platform.secrets.jwt,
+      LOG_LEVEL: 'warn',
+    });
+    const { app, context } = createStubApp(settings, auth);
+    const address = await app.listen({ host: '127.0.0.1', port: 0 });
+    local = { app, url: address };
+    await migrateUntilDone(context, auth, () => {});
+  });
+  afterAll(async () => {
+    await local?.app.close();
+  });
+
+  it('GIVEN ten concurrent refreshes of one token (real Redis, a Lua swap) THEN exactly one 200, nine 401, and the session is ended', async () => {
+    const email = `race-${stamp}@example.org`;
+    expect((await call(url(), 'POST', '/auth/register', { body: { email, password: PASSWORD } })).status).toBe(201);
+    const session = (await call(url(), 'POST', '/auth/login', { body: { email, password: PASSWORD } })).body as { refreshToken: string };
+    const answers = await Promise.all(Array.from({ length: 10 }, () => call(url(), 'POST', '/auth/refresh', { body: { refreshToken: session.refreshToken } })));
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 401, 401, 401, 401, 401, 401, 401, 401, 401]);
+    const winner = answers.find((answer) => answer.status === 200)!.body as { accessToken: string };
+    expect((await call(url(), 'GET', '/auth/me', { token: winner.accessToken })).status).toBe(401);
   });
 });
 

@@ -8,9 +8,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FALLBACK_HEADER, headerKey } from '../../services/contracts/index.js';
 import { createStubApp, type StubDefinition } from '../../stubs/src/runtime/app.js';
 import { loadSettings } from '../../stubs/src/runtime/settings.js';
-import { auth } from '../../stubs/src/services/auth.js';
+import { auth, hashPassword } from '../../stubs/src/services/auth.js';
 import { events } from '../../stubs/src/services/events.js';
-import { memoryCache, type MemoryCache } from './stubs-fakes.js';
+import { fakeDatabase, memoryCache, type FakeDatabase, type MemoryCache } from './stubs-fakes.js';
 
 const KEY = 'unit-test-key-unit-test-key-unit-test-key';
 /** Nothing listens on port 1: every database call fails fast. */
@@ -21,8 +21,9 @@ afterEach(async () => {
   await Promise.all(apps.splice(0).map((app) => app.close()));
 });
 
-function appFor(definition: StubDefinition, service: 'auth' | 'events', cache: MemoryCache) {
-  const { app } = createStubApp(loadSettings({ SERVICE: service, ...ENV }), { ...definition, clients: { ...definition.clients, cache: () => cache } });
+function appFor(definition: StubDefinition, service: 'auth' | 'events', cache: MemoryCache, db?: FakeDatabase) {
+  const clients = { ...definition.clients, cache: () => cache, ...(db ? { database: () => db } : {}) };
+  const { app } = createStubApp(loadSettings({ SERVICE: service, ...ENV }), { ...definition, clients });
   apps.push(app);
   return app;
 }
@@ -92,5 +93,38 @@ describe('sessions checked on every API', () => {
     const list = await eventsApp.inject({ method: 'GET', url: '/api/events', headers: bearer(token) });
     expect(String(list.headers[headerKey(FALLBACK_HEADER)]).split(',')).toContain('auth-stateless');
     expect((await eventsApp.inject({ method: 'GET', url: '/metrics' })).body).toContain('fallback_responses_total{fallback="auth-stateless",service="events"');
+  });
+});
+
+describe('refresh rotation', () => {
+  it('GIVEN ten concurrent refreshes of one token THEN exactly one wins; the others are reuse, which ends the session (the winner\'s new tokens too)', async () => {
+    const cache = memoryCache();
+    const db = fakeDatabase([{ id: 'u1', email: 'ada@example.org', role: 'member', password_hash: await hashPassword('a long enough password') }]);
+    const app = appFor(auth, 'auth', cache, db);
+    const login = await app.inject({ method: 'POST', url: '/auth/login', payload: { email: 'ada@example.org', password: 'a long enough password' } });
+    expect(login.statusCode).toBe(200);
+    const { refreshToken } = login.json<{ refreshToken: string }>();
+    const answers = await Promise.all(Array.from({ length: 10 }, () => app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken } })));
+    expect(answers.map((answer) => answer.statusCode).sort()).toEqual([200, 401, 401, 401, 401, 401, 401, 401, 401, 401]);
+    // The first loser ends the session; later ones may find it gone already.
+    const errors = new Set(answers.filter((answer) => answer.statusCode === 401).map((answer) => answer.json<{ error: string }>().error));
+    expect(errors).toContain('refresh token already used: the session has been revoked, log in again');
+    expect([...errors].every((error) => ['refresh token already used: the session has been revoked, log in again', 'refresh token expired or revoked: log in again'].includes(error))).toBe(true);
+    const winner = answers.find((answer) => answer.statusCode === 200)!.json<{ accessToken: string; refreshToken: string }>();
+    expect((await app.inject({ method: 'GET', url: '/auth/me', headers: bearer(winner.accessToken) })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken: winner.refreshToken } })).statusCode).toBe(401);
+  });
+
+  it('GIVEN one refresh at a time THEN each rotates the token and the session lives on', async () => {
+    const cache = memoryCache();
+    const db = fakeDatabase([{ id: 'u1', email: 'ada@example.org', role: 'member', password_hash: await hashPassword('a long enough password') }]);
+    const app = appFor(auth, 'auth', cache, db);
+    let { refreshToken, accessToken } = (await app.inject({ method: 'POST', url: '/auth/login', payload: { email: 'ada@example.org', password: 'a long enough password' } })).json<{ refreshToken: string; accessToken: string }>();
+    for (let round = 0; round < 3; round += 1) {
+      const next = await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken } });
+      expect(next.statusCode).toBe(200);
+      ({ refreshToken, accessToken } = next.json<{ refreshToken: string; accessToken: string }>());
+    }
+    expect((await app.inject({ method: 'GET', url: '/auth/me', headers: bearer(accessToken) })).json()).toEqual({ id: 'u1', email: 'ada@example.org', role: 'member' });
   });
 });

@@ -11,7 +11,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, ROLES, parseInput, type Role, type StubContext, type StubDefinition } from '../runtime/app.js';
 import { createCache } from '../runtime/cache.js';
 import { createDatabase } from '../runtime/database.js';
-import { sessionKey } from '../runtime/sessions.js';
+import { sessionKey, type SessionRecord } from '../runtime/sessions.js';
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;
 
@@ -55,16 +55,10 @@ const Registration = z
   })
   .strict();
 
-interface Session {
-  userId: string;
-  email: string;
-  role: Role;
-  refreshHash: string;
-}
-
 const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
 
-async function issueTokens(context: StubContext, user: { id: string; email: string; role: Role }, sessionId: string) {
+/** A new access token and refresh token for `user` in session `sessionId`, and the session record that goes with them. */
+async function mintTokens(context: StubContext, user: { id: string; email: string; role: Role }, sessionId: string) {
   const { settings } = context;
   const accessToken = await new SignJWT({ role: user.role, email: user.email, sid: sessionId })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
@@ -74,16 +68,18 @@ async function issueTokens(context: StubContext, user: { id: string; email: stri
     .setExpirationTime(`${settings.accessTokenTtlSeconds}s`)
     .sign(new TextEncoder().encode(settings.jwtKey!));
   const secret = randomBytes(32).toString('base64url');
-  const session: Session = { userId: user.id, email: user.email, role: user.role, refreshHash: sha256(secret) };
-  await context.cache!.set(sessionKey(sessionId), JSON.stringify(session), settings.refreshTokenTtlSeconds);
-  return {
+  const session: SessionRecord = { userId: user.id, email: user.email, role: user.role, refreshHash: sha256(secret) };
+  const body = {
     tokenType: 'Bearer',
     accessToken,
     expiresIn: settings.accessTokenTtlSeconds,
     refreshToken: `${sessionId}.${secret}`,
     user: { id: user.id, email: user.email, role: user.role },
   };
+  return { body, session };
 }
+
+const REFRESH_REUSED = 'refresh token already used: the session has been revoked, log in again';
 
 /** Take the `parity_token` cookie as the bearer token when there is none (browser navigation to /admin). */
 function acceptCookieToken(request: FastifyRequest): void {
@@ -150,7 +146,10 @@ export const auth: StubDefinition = {
       // Unknown emails pay for a hash too, so timing doesn't tell which accounts exist.
       const matches = await checkPassword(input.password, user?.password_hash ?? DUMMY_HASH);
       if (!user || !matches) throw new HttpError(401, 'email or password is wrong');
-      return reply.send(await issueTokens(context, user, randomUUID()));
+      const sessionId = randomUUID();
+      const { body, session } = await mintTokens(context, user, sessionId);
+      await cache.set(sessionKey(sessionId), JSON.stringify(session), context.settings.refreshTokenTtlSeconds);
+      return reply.send(body);
     });
 
     app.post('/auth/refresh', async (request, reply) => {
@@ -158,15 +157,23 @@ export const auth: StubDefinition = {
       const [sessionId, secret] = refreshToken.split('.') as [string, string];
       const raw = await cache.get(sessionKey(sessionId));
       if (!raw) throw new HttpError(401, 'refresh token expired or revoked: log in again');
-      const session = JSON.parse(raw) as Session;
-      if (session.refreshHash !== sha256(secret)) {
+      const session = JSON.parse(raw) as SessionRecord;
+      const presented = sha256(secret);
+      if (session.refreshHash !== presented) {
         // A rotated-out token came back: someone holds a copy. End the session for both.
         await cache.del(sessionKey(sessionId));
-        throw new HttpError(401, 'refresh token already used: the session has been revoked, log in again');
+        throw new HttpError(401, REFRESH_REUSED);
       }
       const current = await db.read<{ role: Role; email: string }>(session.userId, 'SELECT role, email FROM auth.users WHERE id = $1', [session.userId]);
       if (!current.rows[0]) throw new HttpError(401, 'the account no longer exists');
-      return reply.send(await issueTokens(context, { id: session.userId, email: current.rows[0].email, role: current.rows[0].role }, sessionId));
+      const next = await mintTokens(context, { id: session.userId, email: current.rows[0].email, role: current.rows[0].role }, sessionId);
+      // The check above and this swap are apart: two requests with one token may both pass the
+      // check. The swap is atomic (a Lua script) and only succeeds for the hash it was given, so
+      // exactly one wins; the other finds the hash changed, which is reuse: the session ends.
+      const outcome = await cache.replaceIfField(sessionKey(sessionId), 'refreshHash', presented, JSON.stringify(next.session), context.settings.refreshTokenTtlSeconds);
+      if (outcome === 'missing') throw new HttpError(401, 'refresh token expired or revoked: log in again');
+      if (outcome === 'mismatch') throw new HttpError(401, REFRESH_REUSED);
+      return reply.send(next.body);
     });
 
     app.post('/auth/logout', async (request, reply) => {
