@@ -431,7 +431,7 @@ describe('circuit breakers: dependencies stopped and started again', () => {
     for (let index = 0; index < times; index += 1) await request();
   };
 
-  it('Redis stopped: the redis breaker opens, auth falls back to stateless tokens, IVOR still answers; it closes after recovery', async () => {
+  it('Redis stopped: the redis breaker opens, auth and IVOR serve reads on the token alone (auth-stateless) and refuse writes (503); it closes after recovery', async () => {
     platform.stop(platform.redis);
     try {
       await hammer(12, () => call(api('auth'), 'GET', '/verify?role=member', { token: tokens.member }));

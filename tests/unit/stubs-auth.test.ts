@@ -3,12 +3,14 @@
  * request; Redis away: reads on the token alone, writes refused), through Fastify's inject
  * with an in-memory Redis.
  */
+import { randomBytes, scryptSync } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FALLBACK_HEADER, headerKey } from '../../services/contracts/index.js';
 import { createStubApp, type StubDefinition } from '../../stubs/src/runtime/app.js';
 import { loadSettings } from '../../stubs/src/runtime/settings.js';
-import { auth, hashPassword } from '../../stubs/src/services/auth.js';
+import { auth } from '../../stubs/src/services/auth.js';
+import { checkPassword, hashPassword, needsRehash, SCRYPT_COST } from '../../stubs/src/services/passwords.js';
 import { events } from '../../stubs/src/services/events.js';
 import { fakeDatabase, memoryCache, type FakeDatabase, type MemoryCache } from './stubs-fakes.js';
 
@@ -126,5 +128,39 @@ describe('refresh rotation', () => {
       ({ refreshToken, accessToken } = next.json<{ refreshToken: string; accessToken: string }>());
     }
     expect((await app.inject({ method: 'GET', url: '/auth/me', headers: bearer(accessToken) })).json()).toEqual({ id: 'u1', email: 'ada@example.org', role: 'member' });
+  });
+});
+
+describe('password hashes', () => {
+  const legacyHash = (password: string) => {
+    const salt = randomBytes(16);
+    return `scrypt$${salt.toString('base64url')}$${scryptSync(password, salt, 32).toString('base64url')}`;
+  };
+
+  it("hash at OWASP's scrypt cost with the parameters in the string; older hashes still verify and are marked for an upgrade", async () => {
+    expect(SCRYPT_COST).toEqual({ N: 131072, r: 8, p: 1 });
+    const hash = await hashPassword('correct horse battery');
+    expect(hash).toMatch(/^scrypt\$N=131072,r=8,p=1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
+    expect(await checkPassword('correct horse battery', hash)).toBe(true);
+    expect(await checkPassword('correct horse battery!', hash)).toBe(false);
+    expect(needsRehash(hash)).toBe(false);
+    const legacy = legacyHash('correct horse battery');
+    expect(await checkPassword('correct horse battery', legacy)).toBe(true);
+    expect(needsRehash(legacy)).toBe(true);
+  });
+
+  it('a stored hash asking for more than 256 MiB, or malformed, never verifies (and allocates nothing)', async () => {
+    expect(await checkPassword('x', 'scrypt$N=1048576,r=8,p=1$c2FsdA$aGFzaA')).toBe(false);
+    expect(await checkPassword('x', 'scrypt$N=1000,r=8,p=1$c2FsdA$aGFzaA')).toBe(false);
+    expect(await checkPassword('x', 'bcrypt$whatever')).toBe(false);
+    expect(await checkPassword('x', 'scrypt$$')).toBe(false);
+  });
+
+  it('GIVEN a user with an older hash THEN a good login upgrades it to the current cost', async () => {
+    const db = fakeDatabase([{ id: 'u1', email: 'ada@example.org', role: 'member', password_hash: legacyHash('a long enough password') }]);
+    const app = appFor(auth, 'auth', memoryCache(), db);
+    expect((await app.inject({ method: 'POST', url: '/auth/login', payload: { email: 'ada@example.org', password: 'a long enough password' } })).statusCode).toBe(200);
+    expect(db.users[0]!.password_hash).toMatch(/^scrypt\$N=131072,r=8,p=1\$/);
+    expect(await checkPassword('a long enough password', db.users[0]!.password_hash)).toBe(true);
   });
 });

@@ -3,8 +3,7 @@
  * locally) plus rotating refresh tokens, sessions in Redis, roles member < editor < admin, and
  * the `/verify` endpoint Traefik's forwardAuth calls on admin routes.
  */
-import { randomBytes, randomUUID, scrypt, timingSafeEqual, createHash } from 'node:crypto';
-import { promisify } from 'node:util';
+import { randomBytes, randomUUID, createHash } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { z } from 'zod';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -12,8 +11,7 @@ import { HttpError, ROLES, parseInput, type Role, type StubContext, type StubDef
 import { createCache } from '../runtime/cache.js';
 import { createDatabase } from '../runtime/database.js';
 import { sessionKey, type SessionRecord } from '../runtime/sessions.js';
-
-const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;
+import { checkPassword, DUMMY_HASH, hashPassword, needsRehash } from './passwords.js';
 
 export const authMigrations = [
   {
@@ -27,23 +25,6 @@ export const authMigrations = [
         created_at timestamptz NOT NULL DEFAULT now());`,
   },
 ] as const;
-
-export async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(16);
-  const hash = await scryptAsync(password, salt, 32);
-  return `scrypt$${salt.toString('base64url')}$${hash.toString('base64url')}`;
-}
-
-export async function checkPassword(password: string, stored: string): Promise<boolean> {
-  const [scheme, salt, hash] = stored.split('$');
-  if (scheme !== 'scrypt' || !salt || !hash) return false;
-  const expected = Buffer.from(hash, 'base64url');
-  const actual = await scryptAsync(password, Buffer.from(salt, 'base64url'), expected.length);
-  return timingSafeEqual(expected, actual);
-}
-
-/** A valid hash of a random password nobody knows: compared against when the email is unknown. */
-const DUMMY_HASH = `scrypt$${randomBytes(16).toString('base64url')}$${randomBytes(32).toString('base64url')}`;
 
 const Email = z.email('an email address').max(200).transform((email) => email.toLowerCase());
 const Credentials = z.object({ email: Email, password: z.string().min(1, 'must not be empty').max(200) }).strict();
@@ -146,6 +127,11 @@ export const auth: StubDefinition = {
       // Unknown emails pay for a hash too, so timing doesn't tell which accounts exist.
       const matches = await checkPassword(input.password, user?.password_hash ?? DUMMY_HASH);
       if (!user || !matches) throw new HttpError(401, 'email or password is wrong');
+      if (needsRehash(user.password_hash)) {
+        // Made at an older cost: the password is at hand now, so store it at today's.
+        const upgraded = await hashPassword(input.password);
+        await db.write(user.id, (client) => client.query('UPDATE auth.users SET password_hash = $2 WHERE id = $1', [user.id, upgraded]));
+      }
       const sessionId = randomUUID();
       const { body, session } = await mintTokens(context, user, sessionId);
       await cache.set(sessionKey(sessionId), JSON.stringify(session), context.settings.refreshTokenTtlSeconds);
