@@ -48,6 +48,15 @@ export interface StubPlainEnvironment {
   readonly ACCESS_TOKEN_TTL_SECONDS?: string;
   /** Refresh token lifetime, seconds (auth). @default '604800' */
   readonly REFRESH_TOKEN_TTL_SECONDS?: string;
+  /** Failed logins for one email within the lockout window before auth answers 429 (auth). @default '5' */
+  readonly LOGIN_MAX_FAILURES?: string;
+  /**
+   * Failed logins from one client address within the window before 429 (auth). Higher than the
+   * per-email limit: many people may share an address (NAT, or Docker's bridge gateway). @default '20'
+   */
+  readonly LOGIN_MAX_FAILURES_PER_IP?: string;
+  /** The window failed logins are counted in, and how long a lockout lasts, seconds (auth). @default '900' */
+  readonly LOGIN_LOCKOUT_SECONDS?: string;
   /** The admin account auth creates at start (needs ADMIN_PASSWORD). */
   readonly ADMIN_EMAIL?: string;
   /** Where the frontend reaches IVOR. @default `http://ivor-<COLOR>:<PORT>` */

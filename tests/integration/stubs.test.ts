@@ -424,6 +424,17 @@ describe("auth hardening: this checkout's auth code in-process, on the platform'
     const winner = answers.find((answer) => answer.status === 200)!.body as { accessToken: string };
     expect((await call(url(), 'GET', '/auth/me', { token: winner.accessToken })).status).toBe(401);
   });
+
+  it('GIVEN five failed logins for one email THEN 429 with Retry-After (counted in real Redis), even with the right password', async () => {
+    const email = `lockout-${stamp}@example.org`;
+    expect((await call(url(), 'POST', '/auth/register', { body: { email, password: PASSWORD } })).status).toBe(201);
+    for (let attempt = 0; attempt < 5; attempt += 1) expect((await call(url(), 'POST', '/auth/login', { body: { email, password: 'wrong password' } })).status).toBe(401);
+    const locked = await call(url(), 'POST', '/auth/login', { body: { email, password: PASSWORD } });
+    expect(locked.status).toBe(429);
+    const seconds = Number(locked.headers.get('retry-after'));
+    expect(seconds).toBeGreaterThan(800);
+    expect(locked.body).toEqual({ error: `too many failed logins for this account: try again in ${seconds} s` });
+  });
 });
 
 describe('circuit breakers: dependencies stopped and started again', () => {

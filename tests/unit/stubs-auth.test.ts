@@ -23,9 +23,9 @@ afterEach(async () => {
   await Promise.all(apps.splice(0).map((app) => app.close()));
 });
 
-function appFor(definition: StubDefinition, service: 'auth' | 'events', cache: MemoryCache, db?: FakeDatabase) {
+function appFor(definition: StubDefinition, service: 'auth' | 'events', cache: MemoryCache, db?: FakeDatabase, env: Record<string, string> = {}) {
   const clients = { ...definition.clients, cache: () => cache, ...(db ? { database: () => db } : {}) };
-  const { app } = createStubApp(loadSettings({ SERVICE: service, ...ENV }), { ...definition, clients });
+  const { app } = createStubApp(loadSettings({ SERVICE: service, ...ENV, ...env }), { ...definition, clients });
   apps.push(app);
   return app;
 }
@@ -34,6 +34,13 @@ async function login(cache: MemoryCache, role: 'member' | 'editor' | 'admin', si
   await cache.set(`auth:session:${sid}`, JSON.stringify({ userId: `${role}-id`, email: `${role}@example.org`, role, refreshHash: 'x' }), 60);
   return new SignJWT({ role, email: `${role}@example.org`, sid }).setProtectedHeader({ alg: 'HS256' }).setSubject(`${role}-id`).setIssuer('parity-auth').setExpirationTime('5m').sign(new TextEncoder().encode(KEY));
 }
+
+/**
+ * Fixture users get a cheap hash: a wrong password then costs little. A good login re-hashes
+ * at the real cost (128 MiB, up to seconds on a loaded machine): hence the long timeouts below.
+ */
+const CHEAP = { N: 2 ** 10, r: 8, p: 1 };
+const SLOW = { timeout: 60_000 };
 
 const bearer = (token: string, extra: Record<string, string> = {}) => ({ authorization: `Bearer ${token}`, ...extra });
 const EVENT = { title: 'Gathering', startsAt: '2026-12-01T18:00:00Z' };
@@ -98,10 +105,10 @@ describe('sessions checked on every API', () => {
   });
 });
 
-describe('refresh rotation', () => {
+describe('refresh rotation', SLOW, () => {
   it('GIVEN ten concurrent refreshes of one token THEN exactly one wins; the others are reuse, which ends the session (the winner\'s new tokens too)', async () => {
     const cache = memoryCache();
-    const db = fakeDatabase([{ id: 'u1', email: 'ada@example.org', role: 'member', password_hash: await hashPassword('a long enough password') }]);
+    const db = fakeDatabase([{ id: 'u1', email: 'ada@example.org', role: 'member', password_hash: await hashPassword('a long enough password', CHEAP) }]);
     const app = appFor(auth, 'auth', cache, db);
     const login = await app.inject({ method: 'POST', url: '/auth/login', payload: { email: 'ada@example.org', password: 'a long enough password' } });
     expect(login.statusCode).toBe(200);
@@ -119,7 +126,7 @@ describe('refresh rotation', () => {
 
   it('GIVEN one refresh at a time THEN each rotates the token and the session lives on', async () => {
     const cache = memoryCache();
-    const db = fakeDatabase([{ id: 'u1', email: 'ada@example.org', role: 'member', password_hash: await hashPassword('a long enough password') }]);
+    const db = fakeDatabase([{ id: 'u1', email: 'ada@example.org', role: 'member', password_hash: await hashPassword('a long enough password', CHEAP) }]);
     const app = appFor(auth, 'auth', cache, db);
     let { refreshToken, accessToken } = (await app.inject({ method: 'POST', url: '/auth/login', payload: { email: 'ada@example.org', password: 'a long enough password' } })).json<{ refreshToken: string; accessToken: string }>();
     for (let round = 0; round < 3; round += 1) {
@@ -131,7 +138,7 @@ describe('refresh rotation', () => {
   });
 });
 
-describe('password hashes', () => {
+describe('password hashes', SLOW, () => {
   const legacyHash = (password: string) => {
     const salt = randomBytes(16);
     return `scrypt$${salt.toString('base64url')}$${scryptSync(password, salt, 32).toString('base64url')}`;
@@ -162,5 +169,57 @@ describe('password hashes', () => {
     expect((await app.inject({ method: 'POST', url: '/auth/login', payload: { email: 'ada@example.org', password: 'a long enough password' } })).statusCode).toBe(200);
     expect(db.users[0]!.password_hash).toMatch(/^scrypt\$N=131072,r=8,p=1\$/);
     expect(await checkPassword('a long enough password', db.users[0]!.password_hash)).toBe(true);
+  });
+});
+
+describe('login lockout', SLOW, () => {
+  const PASSWORD = 'a long enough password';
+  const setup = async (env: Record<string, string>) => {
+    const db = fakeDatabase([
+      { id: 'u1', email: 'ada@example.org', role: 'member', password_hash: await hashPassword(PASSWORD, CHEAP) },
+      { id: 'u2', email: 'bob@example.org', role: 'member', password_hash: await hashPassword(PASSWORD, CHEAP) },
+    ]);
+    const app = appFor(auth, 'auth', memoryCache(), db, env);
+    const login = (email: string, password: string, forwardedFor = '203.0.113.7') =>
+      app.inject({ method: 'POST', url: '/auth/login', payload: { email, password }, headers: { 'x-forwarded-for': forwardedFor } });
+    const metric = async (name: string) => (await app.inject({ method: 'GET', url: '/metrics' })).body.split('\n').filter((line) => line.startsWith(name));
+    return { login, metric };
+  };
+
+  it('defaults: 5 failures per email, 20 per address, in 15 minutes', () => {
+    expect(loadSettings({ SERVICE: 'auth', ...ENV }).lockout).toEqual({ maxFailures: 5, maxFailuresPerAddress: 20, windowSeconds: 900 });
+  });
+
+  it('GIVEN the limit of failed logins for one email THEN 429 with Retry-After, even with the right password; other accounts are unaffected; both counted in Prometheus', async () => {
+    const { login, metric } = await setup({ LOGIN_MAX_FAILURES: '3' });
+    for (let attempt = 0; attempt < 3; attempt += 1) expect((await login('ada@example.org', 'wrong password')).statusCode).toBe(401);
+    const locked = await login('ada@example.org', PASSWORD);
+    expect(locked.statusCode).toBe(429);
+    const seconds = Number(locked.headers['retry-after']);
+    expect(seconds).toBeGreaterThan(800);
+    expect(seconds).toBeLessThanOrEqual(900);
+    expect(locked.json()).toEqual({ error: `too many failed logins for this account: try again in ${seconds} s` });
+    expect((await login('bob@example.org', PASSWORD)).statusCode).toBe(200);
+    expect(await metric('parity_auth_failed_logins_total')).toEqual([expect.stringMatching(/^parity_auth_failed_logins_total\{service="auth",.*\} 3$/)]);
+    expect(await metric('parity_auth_lockouts_total')).toEqual([expect.stringMatching(/^parity_auth_lockouts_total\{by="email",service="auth",.*\} 1$/)]);
+  });
+
+  it('GIVEN a good login THEN the email count starts again', async () => {
+    const { login } = await setup({ LOGIN_MAX_FAILURES: '3' });
+    for (let attempt = 0; attempt < 2; attempt += 1) expect((await login('ada@example.org', 'wrong password')).statusCode).toBe(401);
+    expect((await login('ada@example.org', PASSWORD)).statusCode).toBe(200);
+    for (let attempt = 0; attempt < 2; attempt += 1) expect((await login('ada@example.org', 'wrong password')).statusCode).toBe(401);
+    expect((await login('ada@example.org', PASSWORD)).statusCode).toBe(200);
+  });
+
+  it("GIVEN the limit from one address (Traefik's hop: the last X-Forwarded-For entry) THEN that address gets 429 for every account; another address does not", async () => {
+    const { login } = await setup({ LOGIN_MAX_FAILURES_PER_IP: '2' });
+    // What a client writes into X-Forwarded-For itself comes first; Traefik appends what it saw.
+    expect((await login('ada@example.org', 'wrong', 'spoofed-1, 203.0.113.7')).statusCode).toBe(401);
+    expect((await login('nobody@example.org', 'wrong', 'spoofed-2, 203.0.113.7')).statusCode).toBe(401);
+    const locked = await login('bob@example.org', PASSWORD, 'spoofed-3, 203.0.113.7');
+    expect(locked.statusCode).toBe(429);
+    expect(locked.json()).toEqual({ error: `too many failed logins from this address: try again in ${String(locked.headers['retry-after'])} s` });
+    expect((await login('bob@example.org', PASSWORD, '198.51.100.1')).statusCode).toBe(200);
   });
 });

@@ -38,6 +38,8 @@ export class HttpError extends ParityError {
     message: string,
     readonly field?: string,
     readonly details?: unknown,
+    /** Response headers that go with the answer (e.g. `retry-after`). */
+    readonly headers?: Readonly<Record<string, string>>,
   ) {
     super(message);
     this.exitCode = status < 500 ? 2 : 1;
@@ -290,6 +292,7 @@ export function createStubApp(settings: Settings, definition: StubDefinition): {
   app.setErrorHandler(async (error, request, reply) => {
     if (error instanceof HttpError) {
       if (error.status === 503) reply.header('retry-after', '5');
+      if (error.headers) reply.headers(error.headers);
       return reply.code(error.status).send({ error: error.message, ...(error.field ? { field: error.field } : {}), ...(error.details ? { issues: error.details } : {}) });
     }
     if (error instanceof DependencyUnavailableError) {

@@ -64,6 +64,8 @@ export interface Settings {
   readonly jwtKey?: string;
   readonly accessTokenTtlSeconds: number;
   readonly refreshTokenTtlSeconds: number;
+  /** Login backoff (auth): failures counted per email and per client address within `windowSeconds`. */
+  readonly lockout: { readonly maxFailures: number; readonly maxFailuresPerAddress: number; readonly windowSeconds: number };
   /** The admin account auth creates at start (its password is a generated secret). */
   readonly admin?: { readonly email: string; readonly password: string };
   /** Where the frontend reaches the APIs (cross-service calls, each behind a breaker). */
@@ -105,6 +107,9 @@ const EnvSchema = z.object({
   S3_REGION: z.string().default('us-east-1'),
   ACCESS_TOKEN_TTL_SECONDS: integer(10, 86_400).default(900),
   REFRESH_TOKEN_TTL_SECONDS: integer(60, 30 * 86_400).default(7 * 86_400),
+  LOGIN_MAX_FAILURES: integer(1, 1000).default(5),
+  LOGIN_MAX_FAILURES_PER_IP: integer(1, 100_000).default(20),
+  LOGIN_LOCKOUT_SECONDS: integer(1, 86_400).default(900),
   ADMIN_EMAIL: z.email().optional(),
   IVOR_URL: z.url().optional(),
   EVENTS_URL: z.url().optional(),
@@ -199,6 +204,7 @@ export function loadSettings(env: Env = process.env): Settings {
     ...(secrets.JWT_KEY ? { jwtKey: secrets.JWT_KEY } : {}),
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+    lockout: { maxFailures: e.LOGIN_MAX_FAILURES, maxFailuresPerAddress: e.LOGIN_MAX_FAILURES_PER_IP, windowSeconds: e.LOGIN_LOCKOUT_SECONDS },
     ...(e.ADMIN_EMAIL ? { admin: { email: e.ADMIN_EMAIL.toLowerCase(), password: secrets.ADMIN_PASSWORD! } } : {}),
     upstreams: {
       // The frontend of a color talks to the APIs of the same color, so a deploy tests them together.

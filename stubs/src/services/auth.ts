@@ -11,6 +11,7 @@ import { HttpError, ROLES, parseInput, type Role, type StubContext, type StubDef
 import { createCache } from '../runtime/cache.js';
 import { createDatabase } from '../runtime/database.js';
 import { sessionKey, type SessionRecord } from '../runtime/sessions.js';
+import { loginGuard } from './lockout.js';
 import { checkPassword, DUMMY_HASH, hashPassword, needsRehash } from './passwords.js';
 
 export const authMigrations = [
@@ -119,6 +120,8 @@ export const auth: StubDefinition = {
 
     app.post('/auth/login', async (request, reply) => {
       const input = parseInput(Credentials, request.body, 'body');
+      const guard = loginGuard(context, request, input.email);
+      await guard.refuseIfLocked();
       // Logins read the primary: a user who just registered must be able to log in at once.
       const found = await db.primaryBreaker.call('query', () =>
         db.primary.query<{ id: string; email: string; role: Role; password_hash: string }>('SELECT id, email, role, password_hash FROM auth.users WHERE email = $1', [input.email]),
@@ -126,7 +129,11 @@ export const auth: StubDefinition = {
       const user = found.rows[0];
       // Unknown emails pay for a hash too, so timing doesn't tell which accounts exist.
       const matches = await checkPassword(input.password, user?.password_hash ?? DUMMY_HASH);
-      if (!user || !matches) throw new HttpError(401, 'email or password is wrong');
+      if (!user || !matches) {
+        await guard.recordFailure();
+        throw new HttpError(401, 'email or password is wrong');
+      }
+      await guard.recordSuccess();
       if (needsRehash(user.password_hash)) {
         // Made at an older cost: the password is at hand now, so store it at today's.
         const upgraded = await hashPassword(input.password);
