@@ -12,6 +12,10 @@ import { loadSettings } from '../../stubs/src/runtime/settings.js';
 import { auth } from '../../stubs/src/services/auth.js';
 import { checkPassword, hashPassword, needsRehash, SCRYPT_COST } from '../../stubs/src/services/passwords.js';
 import { events } from '../../stubs/src/services/events.js';
+import { AttachmentName, newsroom } from '../../stubs/src/services/newsroom.js';
+import { createBreaker } from '../../stubs/src/runtime/breakers.js';
+import { createMetrics } from '../../stubs/src/runtime/metrics.js';
+import { isS3ClientError } from '../../stubs/src/runtime/store.js';
 import { fakeDatabase, memoryCache, type FakeDatabase, type MemoryCache } from './stubs-fakes.js';
 
 const KEY = 'unit-test-key-unit-test-key-unit-test-key';
@@ -23,7 +27,7 @@ afterEach(async () => {
   await Promise.all(apps.splice(0).map((app) => app.close()));
 });
 
-function appFor(definition: StubDefinition, service: 'auth' | 'events', cache: MemoryCache, db?: FakeDatabase, env: Record<string, string> = {}) {
+function appFor(definition: StubDefinition, service: 'auth' | 'events' | 'newsroom', cache: MemoryCache, db?: FakeDatabase, env: Record<string, string> = {}) {
   const clients = { ...definition.clients, cache: () => cache, ...(db ? { database: () => db } : {}) };
   const { app } = createStubApp(loadSettings({ SERVICE: service, ...ENV, ...env }), { ...definition, clients });
   apps.push(app);
@@ -221,5 +225,37 @@ describe('login lockout', SLOW, () => {
     expect(locked.statusCode).toBe(429);
     expect(locked.json()).toEqual({ error: `too many failed logins from this address: try again in ${String(locked.headers['retry-after'])} s` });
     expect((await login('bob@example.org', PASSWORD, '198.51.100.1')).statusCode).toBe(200);
+  });
+});
+
+describe('newsroom attachments: names and the S3 breaker', () => {
+  it('GIVEN an attachment name of only dots THEN 400 naming the field, before S3 is asked', async () => {
+    const app = appFor(newsroom, 'newsroom', memoryCache());
+    // '.' and '..' themselves: inject resolves such segments as URL parsing does (a raw HTTP
+    // client may send them as they are), so the schema is asked directly.
+    expect(['.', '..', 'a.b', '.hidden'].map((name) => AttachmentName.safeParse(name).success)).toEqual([false, false, true, true]);
+    for (const name of ['...', '....']) {
+      const response = await app.inject({ method: 'GET', url: `/api/articles/3f1c0f56-4f3b-4a55-9d4e-2b1f1c7e9a10/attachments/${name}` });
+      expect(response.statusCode, name).toBe(400);
+      expect(response.json()).toEqual({ error: 'params.name: not only dots (".", "..")', field: 'params.name', issues: [{ field: 'params.name', message: 'not only dots (".", "..")' }] });
+    }
+    for (const name of ['a%2Fb', 'a%5Cb', '..%2Fetc']) {
+      const response = await app.inject({ method: 'GET', url: `/api/articles/3f1c0f56-4f3b-4a55-9d4e-2b1f1c7e9a10/attachments/${name}` });
+      expect(response.statusCode, name).toBe(400);
+      expect(response.json().field).toBe('params.name');
+    }
+  });
+
+  it("GIVEN S3 answering 4xx (NoSuchKey, AccessDenied, InvalidKey) THEN the s3 breaker stays closed; 5xx and timeouts open it", async () => {
+    const s3Error = (name: string, status: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+    expect([s3Error('NoSuchKey', 404), s3Error('AccessDenied', 403), s3Error('InvalidArgument', 400)].map(isS3ClientError)).toEqual([true, true, true]);
+    expect([s3Error('InternalError', 500), s3Error('SlowDown', 503), new Error('socket hang up')].map(isS3ClientError)).toEqual([false, false, false]);
+    const metrics = createMetrics({ service: 't', color: 't', version: 't' });
+    const breaker = createBreaker('s3', { resetMs: 60_000, errorThresholdPercentage: 5, volumeThreshold: 3 }, metrics, { timeoutMs: 200, isClientError: isS3ClientError });
+    for (let index = 0; index < 20; index += 1) await breaker.call('get', () => Promise.reject(s3Error('AccessDenied', 403))).catch(() => {});
+    expect(breaker.state()).toBe('closed');
+    for (let index = 0; index < 3; index += 1) await breaker.call('get', () => Promise.reject(s3Error('InternalError', 500))).catch(() => {});
+    expect(breaker.state()).toBe('open');
+    breaker.shutdown();
   });
 });
