@@ -435,6 +435,21 @@ describe("auth hardening: this checkout's auth code in-process, on the platform'
     expect(seconds).toBeGreaterThan(800);
     expect(locked.body).toEqual({ error: `too many failed logins for this account: try again in ${seconds} s` });
   });
+
+  it('GIVEN logins THEN auth.audit holds them, and refuses UPDATE, DELETE and TRUNCATE even from the superuser', async () => {
+    const email = `lockout-${stamp}@example.org`;
+    const client = new pg.Client(platform.primaryClientConfig());
+    await client.connect();
+    try {
+      const rows = (await client.query<{ action: string }>('SELECT action FROM auth.audit WHERE subject = $1 ORDER BY id', [email])).rows.map((row) => row.action);
+      expect(rows).toEqual(['register', 'login-failed', 'login-failed', 'login-failed', 'login-failed', 'login-failed', 'login-locked']);
+      for (const statement of ["UPDATE auth.audit SET action = 'login'", 'DELETE FROM auth.audit', 'TRUNCATE auth.audit']) {
+        await expect(client.query(statement), statement).rejects.toThrow(/^auth\.audit is append-only: (UPDATE|DELETE|TRUNCATE) refused$/);
+      }
+    } finally {
+      await client.end();
+    }
+  });
 });
 
 describe('circuit breakers: dependencies stopped and started again', () => {

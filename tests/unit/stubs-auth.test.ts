@@ -53,7 +53,7 @@ describe('sessions checked on every API', () => {
   it('GIVEN a logged-out session THEN its still-unexpired token is refused at once by auth and by the APIs (401)', async () => {
     const cache = memoryCache();
     const token = await login(cache, 'editor');
-    const authApp = appFor(auth, 'auth', cache);
+    const authApp = appFor(auth, 'auth', cache, fakeDatabase());
     const eventsApp = appFor(events, 'events', cache);
     expect((await authApp.inject({ method: 'GET', url: '/auth/me', headers: bearer(token) })).json()).toEqual({ id: 'editor-id', email: 'editor@example.org', role: 'editor' });
     expect((await authApp.inject({ method: 'POST', url: '/auth/logout', headers: bearer(token) })).statusCode).toBe(204);
@@ -257,5 +257,29 @@ describe('newsroom attachments: names and the S3 breaker', () => {
     for (let index = 0; index < 3; index += 1) await breaker.call('get', () => Promise.reject(s3Error('InternalError', 500))).catch(() => {});
     expect(breaker.state()).toBe('open');
     breaker.shutdown();
+  });
+});
+
+describe('audit log', SLOW, () => {
+  it('GIVEN logins, a failure, a lockout, a role change and a logout THEN each appends an auth.audit row with actor, subject and address', async () => {
+    const db = fakeDatabase([
+      { id: 'admin-id', email: 'admin@example.org', role: 'admin', password_hash: await hashPassword('the admin password', CHEAP) },
+      { id: 'u1', email: 'ada@example.org', role: 'member', password_hash: await hashPassword('a long enough password', CHEAP) },
+    ]);
+    const app = appFor(auth, 'auth', memoryCache(), db, { LOGIN_MAX_FAILURES: '1' });
+    const from = { 'x-forwarded-for': '203.0.113.9' };
+    const admin = (await app.inject({ method: 'POST', url: '/auth/login', payload: { email: 'admin@example.org', password: 'the admin password' }, headers: from })).json<{ accessToken: string }>();
+    expect((await app.inject({ method: 'POST', url: '/auth/login', payload: { email: 'ada@example.org', password: 'wrong' }, headers: from })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'POST', url: '/auth/login', payload: { email: 'ada@example.org', password: 'a long enough password' }, headers: from })).statusCode).toBe(429);
+    expect((await app.inject({ method: 'PUT', url: '/auth/users/ada@example.org/role', payload: { role: 'editor' }, headers: bearer(admin.accessToken, from) })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'POST', url: '/auth/logout', headers: bearer(admin.accessToken, from) })).statusCode).toBe(204);
+    const rows = db.statements.filter((statement) => statement.sql.startsWith('INSERT INTO auth.audit')).map((statement) => statement.params);
+    expect(rows).toEqual([
+      ['login', 'admin-id', 'admin@example.org', '203.0.113.9', '{}'],
+      ['login-failed', null, 'ada@example.org', '203.0.113.9', '{"knownEmail":true}'],
+      ['login-locked', null, 'ada@example.org', '203.0.113.9', '{}'],
+      ['role-change', 'admin-id', 'ada@example.org', '203.0.113.9', '{"role":"editor"}'],
+      ['logout', 'admin-id', 'admin@example.org', '203.0.113.9', '{}'],
+    ]);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Auth: register and login, short-lived JWTs (HS256, shared with the APIs, which verify them
  * locally) plus rotating refresh tokens, sessions in Redis, roles member < editor < admin, and
- * the `/verify` endpoint Traefik's forwardAuth calls on admin routes.
+ * the `/verify` endpoint Traefik's forwardAuth calls on admin routes. Security events go to
+ * the append-only `auth.audit` table (audit.ts); failed logins back off (lockout.ts).
  */
 import { randomBytes, randomUUID, createHash } from 'node:crypto';
 import { SignJWT } from 'jose';
@@ -11,6 +12,7 @@ import { HttpError, ROLES, parseInput, type Role, type StubContext, type StubDef
 import { createCache } from '../runtime/cache.js';
 import { createDatabase } from '../runtime/database.js';
 import { sessionKey, type SessionRecord } from '../runtime/sessions.js';
+import { AUDIT_MIGRATION, insertAudit, recordAudit } from './audit.js';
 import { loginGuard } from './lockout.js';
 import { checkPassword, DUMMY_HASH, hashPassword, needsRehash } from './passwords.js';
 
@@ -25,6 +27,7 @@ export const authMigrations = [
         password_hash text NOT NULL, role text NOT NULL DEFAULT 'member' CHECK (role IN ('member', 'editor', 'admin')),
         created_at timestamptz NOT NULL DEFAULT now());`,
   },
+  AUDIT_MIGRATION,
 ] as const;
 
 const Email = z.email('an email address').max(200).transform((email) => email.toLowerCase());
@@ -115,13 +118,17 @@ export const auth: StubDefinition = {
           if ((error as { code?: string }).code === '23505') throw new HttpError(409, 'body.email: already registered', 'body.email');
           throw error;
         });
+      await recordAudit(context, request, { action: 'register', actor: user.id, subject: user.email });
       return reply.code(201).send(user);
     });
 
     app.post('/auth/login', async (request, reply) => {
       const input = parseInput(Credentials, request.body, 'body');
       const guard = loginGuard(context, request, input.email);
-      await guard.refuseIfLocked();
+      await guard.refuseIfLocked().catch(async (error: unknown) => {
+        await recordAudit(context, request, { action: 'login-locked', subject: input.email });
+        throw error;
+      });
       // Logins read the primary: a user who just registered must be able to log in at once.
       const found = await db.primaryBreaker.call('query', () =>
         db.primary.query<{ id: string; email: string; role: Role; password_hash: string }>('SELECT id, email, role, password_hash FROM auth.users WHERE email = $1', [input.email]),
@@ -131,9 +138,11 @@ export const auth: StubDefinition = {
       const matches = await checkPassword(input.password, user?.password_hash ?? DUMMY_HASH);
       if (!user || !matches) {
         await guard.recordFailure();
+        await recordAudit(context, request, { action: 'login-failed', subject: input.email, detail: { knownEmail: Boolean(user) } });
         throw new HttpError(401, 'email or password is wrong');
       }
       await guard.recordSuccess();
+      await recordAudit(context, request, { action: 'login', actor: user.id, subject: user.email });
       if (needsRehash(user.password_hash)) {
         // Made at an older cost: the password is at hand now, so store it at today's.
         const upgraded = await hashPassword(input.password);
@@ -155,6 +164,7 @@ export const auth: StubDefinition = {
       if (session.refreshHash !== presented) {
         // A rotated-out token came back: someone holds a copy. End the session for both.
         await cache.del(sessionKey(sessionId));
+        await recordAudit(context, request, { action: 'refresh-reused', actor: session.userId, subject: session.email, detail: { sessionId } });
         throw new HttpError(401, REFRESH_REUSED);
       }
       const current = await db.read<{ role: Role; email: string }>(session.userId, 'SELECT role, email FROM auth.users WHERE id = $1', [session.userId]);
@@ -165,13 +175,17 @@ export const auth: StubDefinition = {
       // exactly one wins; the other finds the hash changed, which is reuse: the session ends.
       const outcome = await cache.replaceIfField(sessionKey(sessionId), 'refreshHash', presented, JSON.stringify(next.session), context.settings.refreshTokenTtlSeconds);
       if (outcome === 'missing') throw new HttpError(401, 'refresh token expired or revoked: log in again');
-      if (outcome === 'mismatch') throw new HttpError(401, REFRESH_REUSED);
+      if (outcome === 'mismatch') {
+        await recordAudit(context, request, { action: 'refresh-reused', actor: session.userId, subject: session.email, detail: { sessionId, concurrent: true } });
+        throw new HttpError(401, REFRESH_REUSED);
+      }
       return reply.send(next.body);
     });
 
     app.post('/auth/logout', async (request, reply) => {
       const user = await context.requireUser(request);
       await cache.del(sessionKey(user.sessionId));
+      await recordAudit(context, request, { action: 'logout', actor: user.id, subject: user.email });
       return reply.code(204).send();
     });
 
@@ -184,7 +198,11 @@ export const auth: StubDefinition = {
       const admin = await context.requireUser(request, 'admin');
       const { email } = parseInput(z.object({ email: Email }), request.params, 'params');
       const { role } = parseInput(z.object({ role: z.enum(ROLES) }).strict(), request.body, 'body');
-      const updated = await db.write(admin.id, async (client) => (await client.query('UPDATE auth.users SET role = $2 WHERE email = $1', [email, role])).rowCount);
+      const updated = await db.write(admin.id, async (client) => {
+        const count = (await client.query('UPDATE auth.users SET role = $2 WHERE email = $1', [email, role])).rowCount;
+        if (count) await insertAudit(client, request, { action: 'role-change', actor: admin.id, subject: email, detail: { role } });
+        return count;
+      });
       if (!updated) throw new HttpError(404, `params.email: no user ${email}`, 'params.email');
       return reply.send({ email, role, note: 'takes effect at the next login or refresh' });
     });
