@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FALLBACK_HEADER, headerKey } from '../../services/contracts/index.js';
 import { createStubApp, type StubDefinition } from '../../stubs/src/runtime/app.js';
 import { loadSettings } from '../../stubs/src/runtime/settings.js';
-import { auth } from '../../stubs/src/services/auth.js';
+import { auth as realAuth, createAuth } from '../../stubs/src/services/auth.js';
 import { checkPassword, hashPassword, needsRehash, SCRYPT_COST } from '../../stubs/src/services/passwords.js';
 import { events } from '../../stubs/src/services/events.js';
 import { AttachmentName, newsroom } from '../../stubs/src/services/newsroom.js';
@@ -40,10 +40,11 @@ async function login(cache: MemoryCache, role: 'member' | 'editor' | 'admin', si
 }
 
 /**
- * Fixture users get a cheap hash: a wrong password then costs little. A good login re-hashes
- * at the real cost (128 MiB, up to seconds on a loaded machine): hence the long timeouts below.
+ * Auth with a cheap password cost: the real one takes 128 MiB and up to seconds a hash on a
+ * loaded machine. 'password hashes' below checks the real cost and the upgrade to it.
  */
 const CHEAP = { N: 2 ** 10, r: 8, p: 1 };
+const auth = createAuth({ passwordCost: CHEAP });
 const SLOW = { timeout: 60_000 };
 
 const bearer = (token: string, extra: Record<string, string> = {}) => ({ authorization: `Bearer ${token}`, ...extra });
@@ -169,7 +170,7 @@ describe('password hashes', SLOW, () => {
 
   it('GIVEN a user with an older hash THEN a good login upgrades it to the current cost', async () => {
     const db = fakeDatabase([{ id: 'u1', email: 'ada@example.org', role: 'member', password_hash: legacyHash('a long enough password') }]);
-    const app = appFor(auth, 'auth', memoryCache(), db);
+    const app = appFor(realAuth, 'auth', memoryCache(), db);
     expect((await app.inject({ method: 'POST', url: '/auth/login', payload: { email: 'ada@example.org', password: 'a long enough password' } })).statusCode).toBe(200);
     expect(db.users[0]!.password_hash).toMatch(/^scrypt\$N=131072,r=8,p=1\$/);
     expect(await checkPassword('a long enough password', db.users[0]!.password_hash)).toBe(true);

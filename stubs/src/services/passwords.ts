@@ -94,5 +94,11 @@ export function needsRehash(stored: string, cost: ScryptCost = SCRYPT_COST): boo
   return !parsed || parsed.cost.N !== cost.N || parsed.cost.r !== cost.r || parsed.cost.p !== cost.p;
 }
 
-/** A valid hash of a random password nobody knows, at today's cost: unknown emails pay for a hash too. */
-export const DUMMY_HASH = `scrypt$N=${SCRYPT_COST.N},r=${SCRYPT_COST.r},p=${SCRYPT_COST.p}$${randomBytes(16).toString('base64url')}$${randomBytes(32).toString('base64url')}`;
+const dummies = new Map<string, string>();
+
+/** A valid hash of a random password nobody knows, at `cost`: unknown emails pay for a hash too. */
+export function dummyHash(cost: ScryptCost = SCRYPT_COST): string {
+  const params = `N=${cost.N},r=${cost.r},p=${cost.p}`;
+  if (!dummies.has(params)) dummies.set(params, `scrypt$${params}$${randomBytes(16).toString('base64url')}$${randomBytes(32).toString('base64url')}`);
+  return dummies.get(params)!;
+}
