@@ -7,11 +7,12 @@ import { EDGE_FILE } from '../../services/topology/traefik.js';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SECRETS, TLS_SECRETS, type SecretName } from '../../services/topology/common.js';
+import { SECRETS, SIGNING_KEY_SECRETS, TLS_SECRETS, type SecretName } from '../../services/topology/common.js';
 import { MissingToolError } from '../../services/errors.js';
 import { hasCommand, run } from './exec.js';
 import { COMPOSE_DIR } from './gen.js';
 import { ensureColorEnvFiles, readDeployState, writeRoutes } from './deploy-state.js';
+import { ensureSigningKeys } from './signing-keys.js';
 import { statePath, writeFileAtomic } from './state.js';
 
 async function exists(path: string): Promise<boolean> {
@@ -37,7 +38,7 @@ export async function ensureSecrets(stateDir: string): Promise<string[]> {
   const created: string[] = [];
   const value = async (name: SecretName): Promise<string> => (await readFile(join(dir, name), 'utf8')).trim();
   for (const name of SECRETS) {
-    if (TLS_SECRETS.includes(name)) continue;
+    if (TLS_SECRETS.includes(name) || SIGNING_KEY_SECRETS.includes(name)) continue;
     const path = join(dir, name);
     if (await exists(path)) continue;
     let content: string;
@@ -133,6 +134,7 @@ export async function installDynamicConfig(stateDir: string, composeDir = COMPOS
 /** Everything the stack needs in the state directory. */
 export async function prepareState(stateDir = statePath(), composeDir = COMPOSE_DIR): Promise<PreparedState> {
   const created = await ensureSecrets(stateDir);
+  if (await ensureSigningKeys(stateDir)) created.push('JWT signing keys (Ed25519)');
   const tls = await ensureTls(stateDir);
   if (tls.created) created.push('local CA and *.localhost certificate');
   if (await ensureS3Certificate(stateDir)) created.push('S3 HTTPS certificate (s3)');

@@ -10,8 +10,12 @@
 export const STUB_SERVICES = ['ivor', 'events', 'newsroom', 'frontend', 'auth', 'alert-receiver'] as const;
 export type StubService = (typeof STUB_SERVICES)[number];
 
-/** Secrets: the value itself, or `<NAME>_FILE`, the path of a file holding it (compose secrets). */
-export const STUB_SECRETS = ['DATABASE_PASSWORD', 'JWT_KEY', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'ADMIN_PASSWORD'] as const;
+/**
+ * Secrets: the value itself, or `<NAME>_FILE`, the path of a file holding it (compose secrets).
+ * JWT_SIGNING_KEYS (auth only) and JWT_PUBLIC_KEYS (everyone) are Ed25519 JWK sets; read from a
+ * file, they are read again while the service runs (key rotation).
+ */
+export const STUB_SECRETS = ['DATABASE_PASSWORD', 'JWT_SIGNING_KEYS', 'JWT_PUBLIC_KEYS', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'ADMIN_PASSWORD'] as const;
 export type StubSecret = (typeof STUB_SECRETS)[number];
 
 /** The variables a stub reads as plain values (defaults are the stub's). */

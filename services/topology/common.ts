@@ -13,7 +13,9 @@ export const STATE = '${PARITY_STATE_DIR:?PARITY_STATE_DIR must be set (make up 
 export const SECRETS = [
   'postgres_password',
   'replication_password',
-  'jwt_key',
+  // Ed25519 JWK sets made by scripts/runners/signing-keys.ts: private (auth) and public (everyone).
+  'jwt_signing_keys',
+  'jwt_public_keys',
   'admin_password',
   's3_access_key',
   's3_secret_key',
@@ -28,6 +30,8 @@ export const SECRETS = [
 /** Secrets the TLS step writes (certificates), not the random generator. */
 export const TLS_SECRETS: readonly SecretName[] = ['s3_tls_cert', 's3_tls_key', 'ca_cert'];
 export type SecretName = (typeof SECRETS)[number];
+/** Secrets the signing-key step writes (JWK sets, rotated by rotateSigningKeys), not the random generator. */
+export const SIGNING_KEY_SECRETS: readonly SecretName[] = ['jwt_signing_keys', 'jwt_public_keys'];
 
 /** The database every platform service uses. */
 export const DATABASE = { name: 'platform', user: 'parity', replicationUser: 'replicator', slot: 'replica1' } as const;

@@ -403,7 +403,8 @@ describe("auth hardening: this checkout's auth code in-process, on the platform'
       DATABASE_USER: DATABASE.user,
       DATABASE_PASSWORD: platform.secrets.postgres,
       REDIS_URL: `redis://${platform.redis.getHost()}:${platform.redis.getMappedPort(6379)}`,
-      JWT_KEY: platform.secrets.jwt,
+      JWT_SIGNING_KEYS: platform.secrets.signingKeys,
+      JWT_PUBLIC_KEYS: platform.secrets.publicKeys,
       LOG_LEVEL: 'warn',
     });
     const { app, context } = createStubApp(settings, auth);

@@ -4,7 +4,12 @@
  * with an in-memory Redis.
  */
 import { randomBytes, scryptSync } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeProtectedHeader, importJWK, SignJWT, type JWK } from 'jose';
+import { ensureSigningKeys, generateSigningKey, publicKeys, rotateSigningKeys } from '../../scripts/runners/signing-keys.js';
+import { createSigner, keySource } from '../../stubs/src/runtime/keys.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FALLBACK_HEADER, headerKey } from '../../services/contracts/index.js';
 import { createStubApp, type StubDefinition } from '../../stubs/src/runtime/app.js';
@@ -18,9 +23,10 @@ import { createMetrics } from '../../stubs/src/runtime/metrics.js';
 import { isS3ClientError } from '../../stubs/src/runtime/store.js';
 import { fakeDatabase, memoryCache, type FakeDatabase, type MemoryCache } from './stubs-fakes.js';
 
-const KEY = 'unit-test-key-unit-test-key-unit-test-key';
+const KEYS = { keys: [await generateSigningKey()] };
+const sign = createSigner(keySource(KEYS, { needPrivate: true }));
 /** Nothing listens on port 1: every database call fails fast. */
-const ENV = { DATABASE_HOST: '127.0.0.1', DATABASE_PORT: '1', DATABASE_PASSWORD: 'x', JWT_KEY: KEY, REDIS_URL: 'redis://127.0.0.1:1' };
+const ENV = { DATABASE_HOST: '127.0.0.1', DATABASE_PORT: '1', DATABASE_PASSWORD: 'x', JWT_SIGNING_KEYS: JSON.stringify(KEYS), JWT_PUBLIC_KEYS: JSON.stringify(publicKeys(KEYS)), REDIS_URL: 'redis://127.0.0.1:1' };
 
 const apps: { close(): Promise<unknown> }[] = [];
 afterEach(async () => {
@@ -36,7 +42,7 @@ function appFor(definition: StubDefinition, service: 'auth' | 'events' | 'newsro
 
 async function login(cache: MemoryCache, role: 'member' | 'editor' | 'admin', sid = `${role}-sid`): Promise<string> {
   await cache.set(`auth:session:${sid}`, JSON.stringify({ userId: `${role}-id`, email: `${role}@example.org`, role, refreshHash: 'x' }), 60);
-  return new SignJWT({ role, email: `${role}@example.org`, sid }).setProtectedHeader({ alg: 'HS256' }).setSubject(`${role}-id`).setIssuer('parity-auth').setExpirationTime('5m').sign(new TextEncoder().encode(KEY));
+  return sign({ role, email: `${role}@example.org`, sid }, `${role}-id`, 300);
 }
 
 /**
@@ -72,7 +78,7 @@ describe('sessions checked on every API', () => {
   it("GIVEN a token whose sid names another user's session THEN 401", async () => {
     const cache = memoryCache();
     await login(cache, 'member', 'shared-sid');
-    const forged = await new SignJWT({ role: 'admin', sid: 'shared-sid' }).setProtectedHeader({ alg: 'HS256' }).setSubject('admin-id').setIssuer('parity-auth').setExpirationTime('5m').sign(new TextEncoder().encode(KEY));
+    const forged = await sign({ role: 'admin', sid: 'shared-sid' }, 'admin-id', 300);
     expect((await appFor(auth, 'auth', cache).inject({ method: 'GET', url: '/auth/me', headers: bearer(forged) })).statusCode).toBe(401);
   });
 
@@ -282,5 +288,55 @@ describe('audit log', SLOW, () => {
       ['role-change', 'admin-id', 'ada@example.org', '203.0.113.9', '{"role":"editor"}'],
       ['logout', 'admin-id', 'admin@example.org', '203.0.113.9', '{}'],
     ]);
+  });
+});
+
+describe('token keys: EdDSA only, kid, audience, rotation', () => {
+  const context = () => {
+    const { app, context } = createStubApp(loadSettings({ SERVICE: 'events', ...ENV }), { ...events, clients: { ...events.clients, cache: () => memoryCache() } });
+    apps.push(app);
+    return context;
+  };
+  const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const claims = { sub: 'admin-id', role: 'admin', sid: 's', iss: 'parity-auth', aud: 'parity-platform', exp: Math.floor(Date.now() / 1000) + 300 };
+
+  it('GIVEN a token signed by auth THEN it verifies; alg none, HS256, another key, a wrong aud or iss, an unknown kid or an expired one do not', async () => {
+    const verify = context().verifyToken;
+    expect(await verify(await sign({ role: 'admin', sid: 's' }, 'admin-id', 300))).toMatchObject({ id: 'admin-id', role: 'admin' });
+    const kid = KEYS.keys[0]!.kid!;
+    const refused = [
+      `${b64({ alg: 'none', kid })}.${b64(claims)}.`,
+      await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid }).sign(new TextEncoder().encode(KEYS.keys[0]!.x!)),
+      await createSigner(keySource({ keys: [{ ...(await generateSigningKey()), kid }] }, { needPrivate: true }))({ role: 'admin', sid: 's' }, 'admin-id', 300),
+      await createSigner(keySource({ keys: [await generateSigningKey()] }, { needPrivate: true }))({ role: 'admin', sid: 's' }, 'admin-id', 300),
+      await new SignJWT({ ...claims, aud: 'another-platform' }).setProtectedHeader({ alg: 'EdDSA', kid }).sign(await importJWK(KEYS.keys[0]!, 'EdDSA')),
+      await new SignJWT({ ...claims, iss: 'someone-else' }).setProtectedHeader({ alg: 'EdDSA', kid }).sign(await importJWK(KEYS.keys[0]!, 'EdDSA')),
+      await new SignJWT({ ...claims, exp: Math.floor(Date.now() / 1000) - 60 }).setProtectedHeader({ alg: 'EdDSA', kid }).sign(await importJWK(KEYS.keys[0]!, 'EdDSA')),
+    ];
+    expect(await Promise.all(refused.map((token) => verify(token)))).toEqual(refused.map(() => undefined));
+  });
+
+  it('GIVEN the key files rotated while running THEN tokens of the new key verify (unknown kid → the file is read again), the previous key still verifies, and auth signs with the new one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parity-stub-keys-'));
+    try {
+      await ensureSigningKeys(dir);
+      const env = { ...ENV, JWT_SIGNING_KEYS: '', JWT_PUBLIC_KEYS: '', JWT_SIGNING_KEYS_FILE: join(dir, 'secrets', 'jwt_signing_keys'), JWT_PUBLIC_KEYS_FILE: join(dir, 'secrets', 'jwt_public_keys') };
+      const { app, context: running } = createStubApp(loadSettings({ SERVICE: 'auth', ...env }), { ...auth, clients: { ...auth.clients, cache: () => memoryCache() } });
+      apps.push(app);
+      const before = await running.signToken!({ role: 'member', sid: 's' }, 'u1', 300);
+      const [newest, previous] = await rotateSigningKeys(dir);
+      const newKey = JSON.parse(readFileSync(join(dir, 'secrets', 'jwt_signing_keys'), 'utf8')) as { keys: JWK[] };
+      const fresh = await createSigner(keySource(newKey, { needPrivate: true }))({ role: 'member', sid: 's' }, 'u2', 300);
+      expect(decodeProtectedHeader(fresh).kid).toBe(newest);
+      expect(decodeProtectedHeader(before).kid).toBe(previous);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      expect(await running.verifyToken(fresh)).toMatchObject({ id: 'u2' });
+      expect(await running.verifyToken(before)).toMatchObject({ id: 'u1' });
+      const health = await running.signToken!({ role: 'member', sid: 's' }, 'u3', 10);
+      // The signer re-reads its file every 10 s: within that it may still sign with the previous key, which verifies too.
+      expect([newest, previous]).toContain(decodeProtectedHeader(health).kid);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,10 +1,10 @@
 /**
  * What every stub shares: the Fastify server with identity headers (VERSION, color), FAULT
- * injection, prom-client metrics, JSON errors that name the field, JWT checks, the health
+ * injection, prom-client metrics, JSON errors that name the field, JWT checks (EdDSA, keys.ts)
+ * with a session lookup per request (sessions.ts), the health
  * hierarchy (L1 dependencies, L2 application, L3 business check) and fallback responses.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { jwtVerify } from 'jose';
 import { z } from 'zod';
 import { COLOR_HEADER, FALLBACK_HEADER, ParityError, SERVICE_HEADER, VERSION_HEADER } from '../../../services/contracts/index.js';
 import { DependencyUnavailableError } from './breakers.js';
@@ -14,6 +14,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { runMigrations, type Migration, type MigrationResult } from './migrations.js';
 import type { Settings } from './settings.js';
 import type { Store, createStore } from './store.js';
+import { createSigner, createVerifier, keySource, type Signer } from './keys.js';
 import { isWriteMethod, sessionState, STATELESS_FALLBACK } from './sessions.js';
 import { withTimeout } from './timeout.js';
 
@@ -109,6 +110,8 @@ export interface StubContext {
   optionalUser(request: FastifyRequest): Promise<User | undefined>;
   /** The token's claims only, no session lookup (the health check's round trip). */
   verifyToken(token: string): Promise<User | undefined>;
+  /** Sign a token with the newest private key (auth only: the others have no private keys). */
+  readonly signToken?: Signer;
   /** Whether this request's user was accepted on the token alone (Redis unavailable). */
   isStateless(request: FastifyRequest): boolean;
   /** Send a fallback response: it says so in a header and in the body. */
@@ -123,12 +126,15 @@ function createContext(settings: Settings, metrics: Metrics, clients: StubClient
   const cache = settings.redisUrl && clients.cache ? clients.cache(settings.redisUrl, settings.breakers, metrics) : undefined;
   const db = settings.database && clients.database ? clients.database(settings.database, settings.breakers, metrics, cache) : undefined;
   const store = settings.s3 && clients.store ? clients.store(settings.s3, settings.breakers, metrics) : undefined;
-  const key = settings.jwtKey ? new TextEncoder().encode(settings.jwtKey) : undefined;
+  // Auth verifies its own tokens with the public set too; one without it uses its private keys' public halves.
+  const publicSet = settings.publicKeys ?? settings.signingKeys;
+  const verifier = publicSet ? createVerifier(keySource(publicSet.set, { ...(publicSet.file ? { path: publicSet.file } : {}), needPrivate: publicSet === settings.signingKeys })) : undefined;
+  const signer = settings.signingKeys ? createSigner(keySource(settings.signingKeys.set, { ...(settings.signingKeys.file ? { path: settings.signingKeys.file } : {}), needPrivate: true })) : undefined;
 
   const verifyToken = async (token: string): Promise<User | undefined> => {
-    if (!token || !key) return undefined;
+    if (!token || !verifier) return undefined;
     try {
-      const { payload } = await jwtVerify(token, key, { issuer: 'parity-auth', algorithms: ['HS256'] });
+      const payload = await verifier(token);
       const role = ROLES.includes(payload.role as Role) ? (payload.role as Role) : undefined;
       if (!payload.sub || !role) return undefined;
       return { id: payload.sub, email: String(payload.email ?? ''), role, sessionId: String(payload.sid ?? '') };
@@ -154,6 +160,7 @@ function createContext(settings: Settings, metrics: Metrics, clients: StubClient
     ...(store ? { store } : {}),
     migration: { done: false, attempts: 0 },
     verifyToken,
+    ...(signer ? { signToken: signer } : {}),
     isStateless: (request) => statelessRequests.has(request),
     async optionalUser(request) {
       const user = await verifyToken(bearer(request));

@@ -1,11 +1,11 @@
 /**
- * Auth: register and login, short-lived JWTs (HS256, shared with the APIs, which verify them
- * locally) plus rotating refresh tokens, sessions in Redis, roles member < editor < admin, and
+ * Auth: register and login, short-lived JWTs (EdDSA: only auth holds the private keys, the
+ * APIs verify with the public ones, runtime/keys.ts) plus rotating refresh tokens, sessions in Redis, roles member < editor < admin, and
  * the `/verify` endpoint Traefik's forwardAuth calls on admin routes. Security events go to
  * the append-only `auth.audit` table (audit.ts); failed logins back off (lockout.ts).
  */
 import { randomBytes, randomUUID, createHash } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { decodeProtectedHeader } from 'jose';
 import { z } from 'zod';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, ROLES, parseInput, type Role, type StubContext, type StubDefinition } from '../runtime/app.js';
@@ -45,13 +45,7 @@ const sha256 = (value: string) => createHash('sha256').update(value).digest('bas
 /** A new access token and refresh token for `user` in session `sessionId`, and the session record that goes with them. */
 async function mintTokens(context: StubContext, user: { id: string; email: string; role: Role }, sessionId: string) {
   const { settings } = context;
-  const accessToken = await new SignJWT({ role: user.role, email: user.email, sid: sessionId })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject(user.id)
-    .setIssuer('parity-auth')
-    .setIssuedAt()
-    .setExpirationTime(`${settings.accessTokenTtlSeconds}s`)
-    .sign(new TextEncoder().encode(settings.jwtKey!));
+  const accessToken = await context.signToken!({ role: user.role, email: user.email, sid: sessionId }, user.id, settings.accessTokenTtlSeconds);
   const secret = randomBytes(32).toString('base64url');
   const session: SessionRecord = { userId: user.id, email: user.email, role: user.role, refreshHash: sha256(secret) };
   const body = {
@@ -87,11 +81,11 @@ export function createAuth(options: AuthOptions = {}): StubDefinition {
     async businessCheck(context) {
       // A real token round trip: sign, then verify it the way the APIs do.
       const probe = { id: randomUUID(), email: 'health@parity.invalid', role: 'member' as Role };
-      const token = await new SignJWT({ role: probe.role, sid: 'health' }).setProtectedHeader({ alg: 'HS256' }).setSubject(probe.id).setIssuer('parity-auth').setExpirationTime('10s').sign(new TextEncoder().encode(context.settings.jwtKey!));
+      const token = await context.signToken!({ role: probe.role, sid: 'health' }, probe.id, 10);
       const user = await context.verifyToken(token);
-      if (user?.id !== probe.id) throw new Error('a freshly signed token did not verify');
+      if (user?.id !== probe.id) throw new Error('a freshly signed token did not verify with the public keys');
       const users = await context.db!.read<{ n: number }>(undefined, 'SELECT count(*)::int AS n FROM auth.users');
-      return { tokenRoundTrip: true, users: users.rows[0]!.n };
+      return { tokenRoundTrip: true, signingKey: decodeProtectedHeader(token).kid, users: users.rows[0]!.n };
     },
     async afterMigrations(context) {
       const admin = context.settings.admin;
