@@ -8,12 +8,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { DASHBOARD_USER } from '../../services/topology/edge-security.js';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DERIVED_SECRETS, SECRETS, TLS_SECRETS, type SecretName } from '../../services/topology/common.js';
+import { DERIVED_SECRETS, SECRETS, SIGNING_KEY_SECRETS, TLS_SECRETS, type SecretName } from '../../services/topology/common.js';
 import { REDIS_PASSWORD_SECRETS, redisAclLines } from '../../services/topology/redis.js';
 import { MissingToolError } from '../../services/errors.js';
 import { hasCommand, run } from './exec.js';
 import { COMPOSE_DIR } from './gen.js';
 import { ensureColorEnvFiles, readDeployState, writeRoutes } from './deploy-state.js';
+import { ensureSigningKeys } from './signing-keys.js';
 import { statePath, writeFileAtomic } from './state.js';
 import { installSecretFiles } from './secret-files.js';
 
@@ -40,7 +41,7 @@ export async function ensureSecrets(stateDir: string): Promise<string[]> {
   const created: string[] = [];
   const value = async (name: SecretName): Promise<string> => (await readFile(join(dir, name), 'utf8')).trim();
   for (const name of SECRETS) {
-    if (TLS_SECRETS.includes(name) || DERIVED_SECRETS.includes(name)) continue;
+    if (TLS_SECRETS.includes(name) || DERIVED_SECRETS.includes(name) || SIGNING_KEY_SECRETS.includes(name)) continue;
     const path = join(dir, name);
     if (await exists(path)) continue;
     let content: string;
@@ -155,6 +156,7 @@ export async function installDynamicConfig(stateDir: string, composeDir = COMPOS
 export async function prepareState(stateDir = statePath(), composeDir = COMPOSE_DIR): Promise<PreparedState> {
   const created = await ensureSecrets(stateDir);
   if (await ensureRedisAcl(stateDir)) created.push('Redis ACL users (redis_acl)');
+  if (await ensureSigningKeys(stateDir)) created.push('JWT signing keys (Ed25519)');
   const tls = await ensureTls(stateDir);
   if (tls.created) created.push('local CA and *.localhost certificate');
   if (await ensureS3Certificate(stateDir)) created.push('S3 HTTPS certificate (s3)');

@@ -445,7 +445,7 @@ export const DEFAULT_SCENARIOS: Readonly<Record<string, ChaosScenario>> = {
     expect: { breakers: ['newsroom:s3'], fallbacks: ['newsroom-attachment'], p95Ms: 250 },
   },
   'redis-down': {
-    description: 'Redis unreachable: auth verifies tokens alone (auth-stateless) until it is back',
+    description: 'Redis unreachable: auth verifies tokens alone for reads (auth-stateless) and refuses writes until it is back',
     target: 'redis',
     toxic: { type: 'down' },
     durationSeconds: 20,

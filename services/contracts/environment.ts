@@ -10,8 +10,12 @@
 export const STUB_SERVICES = ['ivor', 'events', 'newsroom', 'frontend', 'auth', 'alert-receiver'] as const;
 export type StubService = (typeof STUB_SERVICES)[number];
 
-/** Secrets: the value itself, or `<NAME>_FILE`, the path of a file holding it (compose secrets). */
-export const STUB_SECRETS = ['DATABASE_PASSWORD', 'JWT_KEY', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'ADMIN_PASSWORD', 'REDIS_PASSWORD'] as const;
+/**
+ * Secrets: the value itself, or `<NAME>_FILE`, the path of a file holding it (compose secrets).
+ * JWT_SIGNING_KEYS (auth only) and JWT_PUBLIC_KEYS (everyone) are Ed25519 JWK sets; read from a
+ * file, they are read again while the service runs (key rotation).
+ */
+export const STUB_SECRETS = ['DATABASE_PASSWORD', 'JWT_SIGNING_KEYS', 'JWT_PUBLIC_KEYS', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'ADMIN_PASSWORD', 'REDIS_PASSWORD'] as const;
 export type StubSecret = (typeof STUB_SECRETS)[number];
 
 /** The variables a stub reads as plain values (defaults are the stub's). */
@@ -48,6 +52,15 @@ export interface StubPlainEnvironment {
   readonly ACCESS_TOKEN_TTL_SECONDS?: string;
   /** Refresh token lifetime, seconds (auth). @default '604800' */
   readonly REFRESH_TOKEN_TTL_SECONDS?: string;
+  /** Failed logins for one email within the lockout window before auth answers 429 (auth). @default '5' */
+  readonly LOGIN_MAX_FAILURES?: string;
+  /**
+   * Failed logins from one client address within the window before 429 (auth). Higher than the
+   * per-email limit: many people may share an address (NAT, or Docker's bridge gateway). @default '20'
+   */
+  readonly LOGIN_MAX_FAILURES_PER_IP?: string;
+  /** The window failed logins are counted in, and how long a lockout lasts, seconds (auth). @default '900' */
+  readonly LOGIN_LOCKOUT_SECONDS?: string;
   /** The admin account auth creates at start (needs ADMIN_PASSWORD). */
   readonly ADMIN_EMAIL?: string;
   /** Where the frontend reaches IVOR. @default `http://ivor-<COLOR>:<PORT>` */

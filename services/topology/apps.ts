@@ -50,7 +50,8 @@ function dataEnvironment(config: ParityConfig, running: ReadonlySet<string>): Om
     // The ACL user in the URL, its password from the secret file (the stub puts them together).
     REDIS_URL: `redis://app@${redis.host}:${redis.port}`,
     REDIS_PASSWORD_FILE: '/run/secrets/redis_app_password',
-    JWT_KEY_FILE: '/run/secrets/jwt_key',
+    // Public keys only: the APIs verify tokens, only auth can sign them.
+    JWT_PUBLIC_KEYS_FILE: '/run/secrets/jwt_public_keys',
     ...breakerEnvironment(config),
     ...(running.has('s3')
       ? { S3_ENDPOINT: `http://${s3.host}:${s3.port}`, S3_ACCESS_KEY_FILE: '/run/secrets/s3_access_key', S3_SECRET_KEY_FILE: '/run/secrets/s3_secret_key' }
@@ -69,7 +70,7 @@ function upstreamEnvironment(config: ParityConfig, color: Color): Partial<StubEn
 }
 
 const dataSecrets = (running: ReadonlySet<string>) =>
-  ['postgres_password', 'jwt_key', 'redis_app_password', ...(running.has('s3') ? (['s3_access_key', 's3_secret_key'] as const) : [])] as const;
+  ['postgres_password', 'jwt_public_keys', 'redis_app_password', ...(running.has('s3') ? (['s3_access_key', 's3_secret_key'] as const) : [])] as const;
 
 /** A color's deploy settings file (VERSION, FAULT), written by `make up` (defaults) and `make deploy`. */
 export const colorEnvFile = (color: Color): string => `${STATE}/deploy/${color}.env`;
@@ -111,11 +112,12 @@ export function authService(config: ParityConfig, image: string, running: Readon
       SERVICE: 'auth',
       PORT: String(STUB_PORT),
       ...dataEnvironment(config, running),
+      JWT_SIGNING_KEYS_FILE: '/run/secrets/jwt_signing_keys',
       ADMIN_EMAIL,
       ADMIN_PASSWORD_FILE: '/run/secrets/admin_password',
       ACCESS_TOKEN_TTL_SECONDS: '900',
     }),
-    secrets: [...dataSecrets(running), 'admin_password'],
+    secrets: [...dataSecrets(running), 'jwt_signing_keys', 'admin_password'],
     dependsOn: dependsOn('auth', config, running),
     healthcheck: nodeHealth(STUB_PORT, '/health'),
     url: `https://${hostFor(config)}:${config.ports.https}/auth/login (admin: ${ADMIN_EMAIL}, password in .parity/secrets/admin_password)`,

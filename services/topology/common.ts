@@ -13,7 +13,9 @@ export const STATE = '${PARITY_STATE_DIR:?PARITY_STATE_DIR must be set (make up 
 export const SECRETS = [
   'postgres_password',
   'replication_password',
-  'jwt_key',
+  // Ed25519 JWK sets made by scripts/runners/signing-keys.ts: private (auth) and public (everyone).
+  'jwt_signing_keys',
+  'jwt_public_keys',
   'admin_password',
   's3_access_key',
   's3_secret_key',
@@ -48,6 +50,9 @@ export const DERIVED_SECRETS: readonly SecretName[] = ['redis_acl'];
  * slow (a bulk load on a 2-core machine) never loses its slot.
  */
 export const MAX_SLOT_WAL_KEEP_SIZE = '2GB';
+
+/** Secrets the signing-key step writes (JWK sets, rotated by rotateSigningKeys), not the random generator. */
+export const SIGNING_KEY_SECRETS: readonly SecretName[] = ['jwt_signing_keys', 'jwt_public_keys'];
 
 /** The database every platform service uses. */
 export const DATABASE = { name: 'platform', user: 'parity', replicationUser: 'replicator', slot: 'replica1' } as const;

@@ -14,6 +14,7 @@ import { DATABASE } from '../../services/topology/common.js';
 import { postgresFiles } from '../../services/topology/postgres.js';
 import { renderFileContent } from '../../services/render/files.js';
 import { imageRef } from './helpers.js';
+import { generateSigningKey, publicKeys } from '../../scripts/runners/signing-keys.js';
 
 export const STUB_SERVICES = ['auth', 'ivor', 'events', 'newsroom', 'frontend'] as const;
 export type StubName = (typeof STUB_SERVICES)[number];
@@ -25,7 +26,7 @@ export interface Platform {
   readonly redis: StartedRedisContainer;
   readonly s3: StartedTestContainer;
   readonly stubs: Record<StubName, StartedTestContainer>;
-  readonly secrets: { readonly postgres: string; readonly jwt: string; readonly admin: string; readonly s3Access: string; readonly s3Secret: string };
+  readonly secrets: { readonly postgres: string; readonly signingKeys: string; readonly publicKeys: string; readonly admin: string; readonly s3Access: string; readonly s3Secret: string };
   readonly adminEmail: string;
   /** Base URL of a stub's mapped port. */
   url(service: StubName): string;
@@ -51,10 +52,12 @@ const docker = (...args: string[]) => {
 };
 
 export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
+  const keySet = { keys: [await generateSigningKey()] };
   const secrets = {
     postgres: randomBytes(12).toString('hex'),
     replication: randomBytes(12).toString('hex'),
-    jwt: randomBytes(24).toString('base64url'),
+    signingKeys: JSON.stringify(keySet),
+    publicKeys: JSON.stringify(publicKeys(keySet)),
     admin: randomBytes(12).toString('hex'),
     s3Access: `parity${randomBytes(6).toString('hex')}`,
     s3Secret: randomBytes(16).toString('hex'),
@@ -122,7 +125,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       DATABASE_USER: DATABASE.user,
       DATABASE_PASSWORD: secrets.postgres,
       REDIS_URL: 'redis://redis:6379',
-      JWT_KEY: secrets.jwt,
+      JWT_PUBLIC_KEYS: secrets.publicKeys,
       S3_ENDPOINT: 'http://s3:8333',
       S3_ACCESS_KEY: secrets.s3Access,
       S3_SECRET_KEY: secrets.s3Secret,
@@ -137,7 +140,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
           stubEnvironment({
             ...common,
             SERVICE: service,
-            ...(service === 'auth' ? { ADMIN_EMAIL: adminEmail, ADMIN_PASSWORD: secrets.admin } : {}),
+            ...(service === 'auth' ? { JWT_SIGNING_KEYS: secrets.signingKeys, ADMIN_EMAIL: adminEmail, ADMIN_PASSWORD: secrets.admin } : {}),
             ...(options.environment?.[service] ?? {}),
           }),
         )

@@ -5,7 +5,12 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FALLBACK_HEADER, READ_FROM_HEADER, VERSION_HEADER } from '../../services/contracts/index.js';
+import type { FastifyInstance } from 'fastify';
+import { createStubApp, migrateUntilDone } from '../../stubs/src/runtime/app.js';
 import { runMigrations } from '../../stubs/src/runtime/migrations.js';
+import { loadSettings } from '../../stubs/src/runtime/settings.js';
+import { auth } from '../../stubs/src/services/auth.js';
+import { DATABASE } from '../../services/topology/common.js';
 import { ivorMigrations } from '../../stubs/src/services/ivor.js';
 import { eventually } from './helpers.js';
 import { call, startPlatform, type Platform } from './platform.js';
@@ -98,6 +103,19 @@ describe('auth', () => {
     const again = await login(email, PASSWORD);
     expect((await call(api('auth'), 'POST', '/auth/logout', { token: again.accessToken })).status).toBe(204);
     expect((await call(api('auth'), 'GET', '/auth/me', { token: again.accessToken })).status).toBe(401);
+  });
+
+  it('GIVEN a logout THEN the unexpired access token is refused by every API from the next request on', async () => {
+    const email = `revoke-${stamp}@example.org`;
+    expect((await call(api('auth'), 'POST', '/auth/register', { body: { email, password: PASSWORD } })).status).toBe(201);
+    const session = await login(email, PASSWORD);
+    expect((await call(api('ivor'), 'GET', '/api/chat', { token: session.accessToken })).status).toBe(200);
+    expect((await call(api('auth'), 'POST', '/auth/logout', { token: session.accessToken })).status).toBe(204);
+    const ended = { error: 'session ended (logged out or revoked): log in again' };
+    expect(await call(api('ivor'), 'GET', '/api/chat', { token: session.accessToken })).toMatchObject({ status: 401, body: ended });
+    expect(await call(api('ivor'), 'POST', '/api/chat', { token: session.accessToken, body: { message: 'housing' } })).toMatchObject({ status: 401, body: ended });
+    expect(await call(api('events'), 'POST', '/api/events/00000000-0000-4000-8000-000000000000/rsvp', { token: session.accessToken })).toMatchObject({ status: 401, body: ended });
+    expect(await call(api('auth'), 'GET', '/verify?role=member', { token: session.accessToken })).toMatchObject({ status: 401, body: ended });
   });
 
   it('rejects bad input with the field named, wrong passwords, and duplicate accounts', async () => {
@@ -370,12 +388,77 @@ describe('demo data through the APIs (make seed)', () => {
   });
 });
 
+describe("auth hardening: this checkout's auth code in-process, on the platform's Redis and Postgres", () => {
+  // The containers run the baked image; these cases run the worktree's code, so they prove it
+  // before the image is rebuilt.
+  let local: { app: FastifyInstance; url: string } | undefined;
+  const url = () => local!.url;
+
+  beforeAll(async () => {
+    const settings = loadSettings({
+      SERVICE: 'auth',
+      DATABASE_HOST: platform.primary.getHost(),
+      DATABASE_PORT: String(platform.primary.getMappedPort(5432)),
+      DATABASE_NAME: DATABASE.name,
+      DATABASE_USER: DATABASE.user,
+      DATABASE_PASSWORD: platform.secrets.postgres,
+      REDIS_URL: `redis://${platform.redis.getHost()}:${platform.redis.getMappedPort(6379)}`,
+      JWT_SIGNING_KEYS: platform.secrets.signingKeys,
+      JWT_PUBLIC_KEYS: platform.secrets.publicKeys,
+      LOG_LEVEL: 'warn',
+    });
+    const { app, context } = createStubApp(settings, auth);
+    const address = await app.listen({ host: '127.0.0.1', port: 0 });
+    local = { app, url: address };
+    await migrateUntilDone(context, auth, () => {});
+  });
+  afterAll(async () => {
+    await local?.app.close();
+  });
+
+  it('GIVEN ten concurrent refreshes of one token (real Redis, a Lua swap) THEN exactly one 200, nine 401, and the session is ended', async () => {
+    const email = `race-${stamp}@example.org`;
+    expect((await call(url(), 'POST', '/auth/register', { body: { email, password: PASSWORD } })).status).toBe(201);
+    const session = (await call(url(), 'POST', '/auth/login', { body: { email, password: PASSWORD } })).body as { refreshToken: string };
+    const answers = await Promise.all(Array.from({ length: 10 }, () => call(url(), 'POST', '/auth/refresh', { body: { refreshToken: session.refreshToken } })));
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 401, 401, 401, 401, 401, 401, 401, 401, 401]);
+    const winner = answers.find((answer) => answer.status === 200)!.body as { accessToken: string };
+    expect((await call(url(), 'GET', '/auth/me', { token: winner.accessToken })).status).toBe(401);
+  });
+
+  it('GIVEN five failed logins for one email THEN 429 with Retry-After (counted in real Redis), even with the right password', async () => {
+    const email = `lockout-${stamp}@example.org`;
+    expect((await call(url(), 'POST', '/auth/register', { body: { email, password: PASSWORD } })).status).toBe(201);
+    for (let attempt = 0; attempt < 5; attempt += 1) expect((await call(url(), 'POST', '/auth/login', { body: { email, password: 'wrong password' } })).status).toBe(401);
+    const locked = await call(url(), 'POST', '/auth/login', { body: { email, password: PASSWORD } });
+    expect(locked.status).toBe(429);
+    const seconds = Number(locked.headers.get('retry-after'));
+    expect(seconds).toBeGreaterThan(800);
+    expect(locked.body).toEqual({ error: `too many failed logins for this account: try again in ${seconds} s` });
+  });
+
+  it('GIVEN logins THEN auth.audit holds them, and refuses UPDATE, DELETE and TRUNCATE even from the superuser', async () => {
+    const email = `lockout-${stamp}@example.org`;
+    const client = new pg.Client(platform.primaryClientConfig());
+    await client.connect();
+    try {
+      const rows = (await client.query<{ action: string }>('SELECT action FROM auth.audit WHERE subject = $1 ORDER BY id', [email])).rows.map((row) => row.action);
+      expect(rows).toEqual(['register', 'login-failed', 'login-failed', 'login-failed', 'login-failed', 'login-failed', 'login-locked']);
+      for (const statement of ["UPDATE auth.audit SET action = 'login'", 'DELETE FROM auth.audit', 'TRUNCATE auth.audit']) {
+        await expect(client.query(statement), statement).rejects.toThrow(/^auth\.audit is append-only: (UPDATE|DELETE|TRUNCATE) refused$/);
+      }
+    } finally {
+      await client.end();
+    }
+  });
+});
+
 describe('circuit breakers: dependencies stopped and started again', () => {
   const hammer = async (times: number, request: () => Promise<unknown>) => {
     for (let index = 0; index < times; index += 1) await request();
   };
 
-  it('Redis stopped: the redis breaker opens, auth falls back to stateless tokens, IVOR still answers; it closes after recovery', async () => {
+  it('Redis stopped: the redis breaker opens, auth and IVOR serve reads on the token alone (auth-stateless) and refuse writes (503); it closes after recovery', async () => {
     platform.stop(platform.redis);
     try {
       await hammer(12, () => call(api('auth'), 'GET', '/verify?role=member', { token: tokens.member }));
@@ -384,9 +467,15 @@ describe('circuit breakers: dependencies stopped and started again', () => {
       expect(verify.status).toBe(200);
       expect(verify.headers.get(FALLBACK_HEADER)).toBe('auth-stateless');
       expect(verify.body.degraded).toBe(true);
+      // Sessions can't be looked up: writes fail closed, reads go on the token alone and say so.
       const chat = await call(api('ivor'), 'POST', '/api/chat', { token: tokens.member, body: { message: 'mentor for my career' } });
-      expect(chat.status).toBe(200);
-      expect(chat.body.stored).toBe(true);
+      expect(chat.status).toBe(503);
+      expect(chat.body.error).toBe("sessions can't be checked (redis unavailable): POST is refused until it is back; reads still work on the token alone");
+      const history = await call(api('ivor'), 'GET', '/api/chat', { token: tokens.member });
+      expect(history.status).toBe(200);
+      expect(history.headers.get(FALLBACK_HEADER)).toBe('auth-stateless');
+      const forwardedWrite = await fetch(`${api('auth')}/verify?role=member`, { headers: { authorization: `Bearer ${tokens.member}`, 'x-forwarded-method': 'POST' } });
+      expect(forwardedWrite.status).toBe(503);
       const health = await call(api('ivor'), 'GET', '/health');
       expect(health.status).toBe(200);
       expect(health.body.status).toBe('warn');

@@ -42,7 +42,7 @@ describe('wire names', () => {
 describe('stub environment', () => {
   it('leaves unset variables out and keeps the order it was written in', () => {
     expect(stubEnvironment({ SERVICE: 'ivor', COLOR: 'blue', DATABASE_HOST: undefined, PORT: String(STUB_PORT) })).toEqual({ SERVICE: 'ivor', COLOR: 'blue', PORT: '3000' });
-    expect(Object.keys(stubEnvironment({ SERVICE: 'auth', JWT_KEY_FILE: '/run/secrets/jwt_key', ADMIN_EMAIL: 'a@b.c' }))).toEqual(['SERVICE', 'JWT_KEY_FILE', 'ADMIN_EMAIL']);
+    expect(Object.keys(stubEnvironment({ SERVICE: 'auth', JWT_PUBLIC_KEYS_FILE: '/run/secrets/jwt_public_keys', ADMIN_EMAIL: 'a@b.c' }))).toEqual(['SERVICE', 'JWT_PUBLIC_KEYS_FILE', 'ADMIN_EMAIL']);
     expect(envAssignment('VERSION', '1.4.0')).toBe('VERSION=1.4.0');
   });
 

@@ -96,7 +96,8 @@ describe('the launcher (SERVICE picks the bundle)', () => {
         'invalid stub settings (environment):',
         '  - DATABASE_HOST: required by ivor',
         '  - DATABASE_PASSWORD: required by ivor (or DATABASE_PASSWORD_FILE)',
-        '  - JWT_KEY: required by ivor (or JWT_KEY_FILE)',
+        '  - JWT_PUBLIC_KEYS: required by ivor (or JWT_PUBLIC_KEYS_FILE)',
+        '  - REDIS_URL: required by ivor',
       ].join('\n'),
     );
   });

@@ -3,7 +3,6 @@
  * wrapper (real opossum), and handlers through Fastify's inject — validation, RBAC, FAULT and
  * the frontend's fallbacks, none of which need a database to answer.
  */
-import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { COLOR_HEADER, FALLBACK_HEADER, STUB_PORT, VERSION_HEADER, headerKey } from '../../services/contracts/index.js';
 import { createStubApp } from '../../stubs/src/runtime/app.js';
@@ -15,18 +14,28 @@ import { frontend } from '../../stubs/src/services/frontend.js';
 import { escapeHtml, html, toString } from '../../stubs/src/services/html.js';
 import { composeAnswer, normalizeQuestion } from '../../stubs/src/services/ivor.js';
 import { slugify } from '../../stubs/src/services/newsroom.js';
+import { memoryCache } from './stubs-fakes.js';
+import { generateSigningKey, publicKeys } from '../../scripts/runners/signing-keys.js';
+import { createSigner, keySource } from '../../stubs/src/runtime/keys.js';
 
-const KEY = 'unit-test-key-unit-test-key-unit-test-key';
+const KEYS = { keys: [await generateSigningKey()] };
+const sign = createSigner(keySource(KEYS, { needPrivate: true }));
 /** Nothing listens on port 1: every dependency call fails fast. */
-const UNREACHABLE = { DATABASE_HOST: '127.0.0.1', DATABASE_PORT: '1', DATABASE_PASSWORD: 'x', JWT_KEY: KEY };
+const UNREACHABLE = { DATABASE_HOST: '127.0.0.1', DATABASE_PORT: '1', DATABASE_PASSWORD: 'x', JWT_PUBLIC_KEYS: JSON.stringify(publicKeys(KEYS)), REDIS_URL: 'redis://127.0.0.1:1' };
+
+/** Every app gets this in-memory Redis, where each role's token has a live session. */
+const sessions = memoryCache();
+for (const role of ['member', 'editor', 'admin']) {
+  sessions.entries.set(`auth:session:${role}-sid`, { value: JSON.stringify({ userId: `${role}-id`, email: `${role}@example.org`, role, refreshHash: 'x' }), expiresAt: Number.MAX_SAFE_INTEGER });
+}
 
 const token = (role: string) =>
-  new SignJWT({ role, email: `${role}@example.org`, sid: 's' }).setProtectedHeader({ alg: 'HS256' }).setSubject(`${role}-id`).setIssuer('parity-auth').setExpirationTime('5m').sign(new TextEncoder().encode(KEY));
+  sign({ role, email: `${role}@example.org`, sid: `${role}-sid` }, `${role}-id`, 300);
 
 const apps: { close(): Promise<unknown> }[] = [];
 function appFor(definition: Parameters<typeof createStubApp>[1], env: Record<string, string>) {
   const settings: Settings = loadSettings(env);
-  const { app } = createStubApp(settings, definition);
+  const { app } = createStubApp(settings, { ...definition, clients: { ...definition.clients, cache: () => sessions } });
   apps.push(app);
   return app;
 }
@@ -56,11 +65,13 @@ describe('settings', () => {
         'invalid stub settings (environment):',
         '  - DATABASE_HOST: required by auth',
         '  - DATABASE_PASSWORD: required by auth (or DATABASE_PASSWORD_FILE)',
-        '  - JWT_KEY: required by auth (or JWT_KEY_FILE)',
+        '  - JWT_SIGNING_KEYS: required by auth (or JWT_SIGNING_KEYS_FILE)',
+        '  - JWT_PUBLIC_KEYS: required by auth (or JWT_PUBLIC_KEYS_FILE)',
         '  - REDIS_URL: required by auth',
       ].join('\n'),
     );
-    expect(() => loadSettings({ SERVICE: 'frontend', JWT_KEY_FILE: '/nonexistent/key' })).toThrow('JWT_KEY_FILE: cannot read /nonexistent/key (ENOENT)');
+    expect(() => loadSettings({ SERVICE: 'frontend', JWT_PUBLIC_KEYS_FILE: '/nonexistent/key' })).toThrow('JWT_PUBLIC_KEYS_FILE: cannot read /nonexistent/key (ENOENT)');
+    expect(() => loadSettings({ SERVICE: 'frontend', JWT_PUBLIC_KEYS: '{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}' })).toThrow('JWT_PUBLIC_KEYS: expected a JWK set of Ed25519 public keys, each with a kid');
   });
 
   it('defaults the frontend upstreams to the same color', () => {

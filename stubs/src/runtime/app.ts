@@ -1,10 +1,10 @@
 /**
  * What every stub shares: the Fastify server with identity headers (VERSION, color), FAULT
- * injection, prom-client metrics, JSON errors that name the field, JWT checks, the health
+ * injection, prom-client metrics, JSON errors that name the field, JWT checks (EdDSA, keys.ts)
+ * with a session lookup per request (sessions.ts), the health
  * hierarchy (L1 dependencies, L2 application, L3 business check) and fallback responses.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { jwtVerify } from 'jose';
 import { z } from 'zod';
 import { COLOR_HEADER, FALLBACK_HEADER, ParityError, SERVICE_HEADER, VERSION_HEADER } from '../../../services/contracts/index.js';
 import { DependencyUnavailableError } from './breakers.js';
@@ -14,6 +14,8 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { runMigrations, type Migration, type MigrationResult } from './migrations.js';
 import type { Settings } from './settings.js';
 import type { Store, createStore } from './store.js';
+import { createSigner, createVerifier, keySource, type Signer } from './keys.js';
+import { isWriteMethod, sessionState, STATELESS_FALLBACK } from './sessions.js';
 import { withTimeout } from './timeout.js';
 
 export const ROLES = ['member', 'editor', 'admin'] as const;
@@ -37,6 +39,8 @@ export class HttpError extends ParityError {
     message: string,
     readonly field?: string,
     readonly details?: unknown,
+    /** Response headers that go with the answer (e.g. `retry-after`). */
+    readonly headers?: Readonly<Record<string, string>>,
   ) {
     super(message);
     this.exitCode = status < 500 ? 2 : 1;
@@ -96,33 +100,56 @@ export interface StubContext {
   readonly db?: Database;
   readonly cache?: Cache;
   readonly store?: Store;
-  /** The verified caller, or a 401/403. */
-  requireUser(request: FastifyRequest, role?: Role): Promise<User>;
-  /** The caller if a valid token came with the request (never throws). */
+  /**
+   * The verified caller with a live session, or a 401/403. With Redis unavailable a read is
+   * served on the token alone (the answer says `auth-stateless`) and a write is refused (503).
+   * `method` is the request's unless given (forwardAuth judges the forwarded request's).
+   */
+  requireUser(request: FastifyRequest, role?: Role, method?: string): Promise<User>;
+  /** The caller if a valid token with a live session came with the request (never throws for a bad one). */
   optionalUser(request: FastifyRequest): Promise<User | undefined>;
+  /** The token's claims only, no session lookup (the health check's round trip). */
+  verifyToken(token: string): Promise<User | undefined>;
+  /** Sign a token with the newest private key (auth only: the others have no private keys). */
+  readonly signToken?: Signer;
+  /** Whether this request's user was accepted on the token alone (Redis unavailable). */
+  isStateless(request: FastifyRequest): boolean;
   /** Send a fallback response: it says so in a header and in the body. */
   sendFallback(reply: FastifyReply, fallback: string, reason: unknown, body: Record<string, unknown>, status?: number): FastifyReply;
   readonly migration: { done: boolean; result?: MigrationResult; lastError?: string; attempts: number };
 }
 
+/** Requests served on the token alone (Redis unavailable): their answers say so in FALLBACK_HEADER. */
+const statelessRequests = new WeakSet<FastifyRequest>();
+
 function createContext(settings: Settings, metrics: Metrics, clients: StubClients): StubContext {
   const cache = settings.redisUrl && clients.cache ? clients.cache(settings.redisUrl, settings.breakers, metrics) : undefined;
   const db = settings.database && clients.database ? clients.database(settings.database, settings.breakers, metrics, cache) : undefined;
   const store = settings.s3 && clients.store ? clients.store(settings.s3, settings.breakers, metrics) : undefined;
-  const key = settings.jwtKey ? new TextEncoder().encode(settings.jwtKey) : undefined;
+  // Auth verifies its own tokens with the public set too; one without it uses its private keys' public halves.
+  const publicSet = settings.publicKeys ?? settings.signingKeys;
+  const verifier = publicSet ? createVerifier(keySource(publicSet.set, { ...(publicSet.file ? { path: publicSet.file } : {}), needPrivate: publicSet === settings.signingKeys })) : undefined;
+  const signer = settings.signingKeys ? createSigner(keySource(settings.signingKeys.set, { ...(settings.signingKeys.file ? { path: settings.signingKeys.file } : {}), needPrivate: true })) : undefined;
 
-  const verify = async (request: FastifyRequest): Promise<User | undefined> => {
-    const header = request.headers.authorization ?? '';
-    const token = header.startsWith('Bearer ') ? header.slice(7) : '';
-    if (!token || !key) return undefined;
+  const verifyToken = async (token: string): Promise<User | undefined> => {
+    if (!token || !verifier) return undefined;
     try {
-      const { payload } = await jwtVerify(token, key, { issuer: 'parity-auth', algorithms: ['HS256'] });
+      const payload = await verifier(token);
       const role = ROLES.includes(payload.role as Role) ? (payload.role as Role) : undefined;
       if (!payload.sub || !role) return undefined;
       return { id: payload.sub, email: String(payload.email ?? ''), role, sessionId: String(payload.sid ?? '') };
     } catch {
       return undefined;
     }
+  };
+  const bearer = (request: FastifyRequest) => {
+    const header = request.headers.authorization ?? '';
+    return header.startsWith('Bearer ') ? header.slice(7) : '';
+  };
+  const markStateless = (request: FastifyRequest) => {
+    if (statelessRequests.has(request)) return;
+    statelessRequests.add(request);
+    metrics.fallbacks.inc({ fallback: STATELESS_FALLBACK });
   };
 
   return {
@@ -132,11 +159,31 @@ function createContext(settings: Settings, metrics: Metrics, clients: StubClient
     ...(cache ? { cache } : {}),
     ...(store ? { store } : {}),
     migration: { done: false, attempts: 0 },
-    optionalUser: verify,
-    async requireUser(request, role) {
-      const user = await verify(request);
+    verifyToken,
+    ...(signer ? { signToken: signer } : {}),
+    isStateless: (request) => statelessRequests.has(request),
+    async optionalUser(request) {
+      const user = await verifyToken(bearer(request));
+      if (!user) return undefined;
+      const state = await sessionState(cache, user.sessionId, user.id);
+      if (state === 'live') return user;
+      // A write with sessions unknown proceeds as anonymous: whatever it may do, anyone may.
+      if (state === 'ended' || isWriteMethod(request.method)) return undefined;
+      markStateless(request);
+      return user;
+    },
+    async requireUser(request, role, method = request.method) {
+      const user = await verifyToken(bearer(request));
       if (!user) throw new HttpError(401, 'a valid bearer token is required (POST /auth/login)');
       if (role && ROLES.indexOf(user.role) < ROLES.indexOf(role)) throw new HttpError(403, `role ${role} required (you are ${user.role})`);
+      const state = await sessionState(cache, user.sessionId, user.id);
+      if (state === 'ended') throw new HttpError(401, 'session ended (logged out or revoked): log in again');
+      if (state === 'unavailable') {
+        if (isWriteMethod(method)) {
+          throw new HttpError(503, `sessions can't be checked (redis unavailable): ${method.toUpperCase()} is refused until it is back; reads still work on the token alone`);
+        }
+        markStateless(request);
+      }
       return user;
     },
     sendFallback(reply, fallback, reason, body, status = 200) {
@@ -235,6 +282,13 @@ export function createStubApp(settings: Settings, definition: StubDefinition): {
       }
     }
   });
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (statelessRequests.has(request)) {
+      const existing = reply.getHeader(FALLBACK_HEADER);
+      if (!String(existing ?? '').split(',').includes(STATELESS_FALLBACK)) reply.header(FALLBACK_HEADER, existing ? `${String(existing)},${STATELESS_FALLBACK}` : STATELESS_FALLBACK);
+    }
+    return payload;
+  });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     if (route === '/metrics' || route.startsWith('/health')) return;
@@ -244,6 +298,8 @@ export function createStubApp(settings: Settings, definition: StubDefinition): {
   });
   app.setErrorHandler(async (error, request, reply) => {
     if (error instanceof HttpError) {
+      if (error.status === 503) reply.header('retry-after', '5');
+      if (error.headers) reply.headers(error.headers);
       return reply.code(error.status).send({ error: error.message, ...(error.field ? { field: error.field } : {}), ...(error.details ? { issues: error.details } : {}) });
     }
     if (error instanceof DependencyUnavailableError) {

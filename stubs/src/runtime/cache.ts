@@ -13,10 +13,39 @@ export interface Cache {
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
   del(key: string): Promise<void>;
+  /**
+   * Atomically (one Lua script): when the JSON value at `key` has `field` equal to `expected`,
+   * replace it with `value` (new TTL) → `replaced`; when it differs, delete the key →
+   * `mismatch`; when there is no value → `missing`. Two callers holding the same `expected`:
+   * exactly one replaces.
+   */
+  replaceIfField(key: string, field: string, expected: string, value: string, ttlSeconds: number): Promise<'replaced' | 'mismatch' | 'missing'>;
+  /** Add one to the counter at `key`; a new counter expires after `ttlSeconds`. The new count. */
+  increment(key: string, ttlSeconds: number): Promise<number>;
+  /** Seconds until `key` expires (0 when it doesn't exist or has no expiry). */
+  ttl(key: string): Promise<number>;
   /** PING round trip and memory use, for L1 health (bypasses the breaker: health reports reality). */
   probe(): Promise<{ latencyMs: number; usedBytes: number; maxBytes: number }>;
   close(): Promise<void>;
 }
+
+/** KEYS[1]; ARGV: field, expected, value, ttl. 1 replaced, 0 missing, -1 mismatch (deleted). */
+const REPLACE_IF_FIELD = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local ok, decoded = pcall(cjson.decode, raw)
+if ok and type(decoded) == 'table' and decoded[ARGV[1]] == ARGV[2] then
+  redis.call('SET', KEYS[1], ARGV[3], 'EX', tonumber(ARGV[4]))
+  return 1
+end
+redis.call('DEL', KEYS[1])
+return -1`;
+
+/** KEYS[1]; ARGV: ttl. INCR, and the expiry only on the first increment (a fixed window). */
+const INCREMENT = `
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1])) end
+return count`;
 
 export function createCache(url: string, breakers: BreakerSettings, metrics: Metrics): Cache {
   const redis = new Redis(url, {
@@ -40,6 +69,12 @@ export function createCache(url: string, breakers: BreakerSettings, metrics: Met
     del: async (key) => {
       await breaker.call('del', () => redis.del(key));
     },
+    replaceIfField: async (key, field, expected, value, ttlSeconds) => {
+      const result = Number(await breaker.call('replace', () => redis.eval(REPLACE_IF_FIELD, 1, key, field, expected, value, String(ttlSeconds))));
+      return result === 1 ? 'replaced' : result === 0 ? 'missing' : 'mismatch';
+    },
+    increment: async (key, ttlSeconds) => Number(await breaker.call('incr', () => redis.eval(INCREMENT, 1, key, String(ttlSeconds)))),
+    ttl: async (key) => Math.max(0, await breaker.call('ttl', () => redis.ttl(key))),
     probe: async () => {
       const started = performance.now();
       await withTimeout(redis.ping(), 1000, 'redis PING');

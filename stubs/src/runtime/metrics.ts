@@ -19,6 +19,10 @@ export interface Metrics {
   readonly breakerState: Gauge<'breaker'>;
   readonly breakerEvents: Counter<'breaker' | 'event'>;
   readonly fallbacks: Counter<'fallback'>;
+  /** Logins refused for a wrong password or an unknown email (auth; the architecture's security metrics). */
+  readonly failedLogins: Counter;
+  /** Lockouts started, by what was locked: `email` or `address` (auth). */
+  readonly lockouts: Counter<'by'>;
 }
 
 export function createMetrics(labels: { service: string; color: string; version: string }): Metrics {
@@ -42,5 +46,7 @@ export function createMetrics(labels: { service: string; color: string; version:
     breakerState: new Gauge({ name: 'circuit_breaker_state', help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open.', labelNames: ['breaker'], registers: [registry] }),
     breakerEvents: new Counter({ name: 'circuit_breaker_events_total', help: 'Breaker transitions and rejections.', labelNames: ['breaker', 'event'], registers: [registry] }),
     fallbacks: new Counter({ name: 'fallback_responses_total', help: 'Responses served from a fallback.', labelNames: ['fallback'], registers: [registry] }),
+    failedLogins: new Counter({ name: 'parity_auth_failed_logins_total', help: 'Logins refused for a wrong password or an unknown email.', registers: [registry] }),
+    lockouts: new Counter({ name: 'parity_auth_lockouts_total', help: 'Login lockouts started (429 until the window ends), by email or client address.', labelNames: ['by'], registers: [registry] }),
   };
 }

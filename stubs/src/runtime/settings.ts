@@ -18,6 +18,8 @@ import {
   type StubService,
 } from '../../../services/contracts/index.js';
 
+import { parseKeySet, type JwkSet } from './keys.js';
+
 export { parseFault, STUB_SERVICES, type Fault, type StubService };
 
 export interface DatabaseSettings {
@@ -60,10 +62,14 @@ export interface Settings {
   readonly database?: DatabaseSettings;
   readonly redisUrl?: string;
   readonly s3?: S3Settings;
-  /** HS256 key shared by auth (signs) and the APIs (verify). */
-  readonly jwtKey?: string;
+  /** Ed25519 private JWK set (auth signs with its first key); `file` is re-read for rotations. */
+  readonly signingKeys?: { readonly set: JwkSet; readonly file?: string };
+  /** Ed25519 public JWK set every service verifies tokens with; `file` is re-read for rotations. */
+  readonly publicKeys?: { readonly set: JwkSet; readonly file?: string };
   readonly accessTokenTtlSeconds: number;
   readonly refreshTokenTtlSeconds: number;
+  /** Login backoff (auth): failures counted per email and per client address within `windowSeconds`. */
+  readonly lockout: { readonly maxFailures: number; readonly maxFailuresPerAddress: number; readonly windowSeconds: number };
   /** The admin account auth creates at start (its password is a generated secret). */
   readonly admin?: { readonly email: string; readonly password: string };
   /** Where the frontend reaches the APIs (cross-service calls, each behind a breaker). */
@@ -105,6 +111,9 @@ const EnvSchema = z.object({
   S3_REGION: z.string().default('us-east-1'),
   ACCESS_TOKEN_TTL_SECONDS: integer(10, 86_400).default(900),
   REFRESH_TOKEN_TTL_SECONDS: integer(60, 30 * 86_400).default(7 * 86_400),
+  LOGIN_MAX_FAILURES: integer(1, 1000).default(5),
+  LOGIN_MAX_FAILURES_PER_IP: integer(1, 100_000).default(20),
+  LOGIN_LOCKOUT_SECONDS: integer(1, 86_400).default(900),
   ADMIN_EMAIL: z.email().optional(),
   IVOR_URL: z.url().optional(),
   EVENTS_URL: z.url().optional(),
@@ -120,12 +129,12 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug']).default('warn'),
 } satisfies Record<keyof StubPlainEnvironment, z.ZodType>);
 
-/** Which settings each service can't run without. */
+/** Which settings each service can't run without (the APIs look every token's session up in Redis). */
 const REQUIRED: Readonly<Record<StubService, readonly (keyof StubPlainEnvironment | StubSecret)[]>> = {
-  ivor: ['DATABASE_HOST', 'DATABASE_PASSWORD', 'JWT_KEY'],
-  events: ['DATABASE_HOST', 'DATABASE_PASSWORD', 'JWT_KEY'],
-  newsroom: ['DATABASE_HOST', 'DATABASE_PASSWORD', 'JWT_KEY'],
-  auth: ['DATABASE_HOST', 'DATABASE_PASSWORD', 'JWT_KEY', 'REDIS_URL'],
+  ivor: ['DATABASE_HOST', 'DATABASE_PASSWORD', 'JWT_PUBLIC_KEYS', 'REDIS_URL'],
+  events: ['DATABASE_HOST', 'DATABASE_PASSWORD', 'JWT_PUBLIC_KEYS', 'REDIS_URL'],
+  newsroom: ['DATABASE_HOST', 'DATABASE_PASSWORD', 'JWT_PUBLIC_KEYS', 'REDIS_URL'],
+  auth: ['DATABASE_HOST', 'DATABASE_PASSWORD', 'JWT_SIGNING_KEYS', 'JWT_PUBLIC_KEYS', 'REDIS_URL'],
   frontend: [],
   'alert-receiver': [],
 };
@@ -167,7 +176,8 @@ export function loadSettings(env: Env = process.env): Settings {
   const e = parsed.data;
   const secrets: Record<StubSecret, string | undefined> = {
     DATABASE_PASSWORD: readSecret(env, 'DATABASE_PASSWORD', problems),
-    JWT_KEY: readSecret(env, 'JWT_KEY', problems),
+    JWT_SIGNING_KEYS: readSecret(env, 'JWT_SIGNING_KEYS', problems),
+    JWT_PUBLIC_KEYS: readSecret(env, 'JWT_PUBLIC_KEYS', problems),
     S3_ACCESS_KEY: readSecret(env, 'S3_ACCESS_KEY', problems),
     S3_SECRET_KEY: readSecret(env, 'S3_SECRET_KEY', problems),
     ADMIN_PASSWORD: readSecret(env, 'ADMIN_PASSWORD', problems),
@@ -178,6 +188,15 @@ export function loadSettings(env: Env = process.env): Settings {
     if (!present[name]) problems.push(`${name}: required by ${e.SERVICE}${name in secrets ? ` (or ${name}_FILE)` : ''}`);
   }
   if (e.S3_ENDPOINT && (!secrets.S3_ACCESS_KEY || !secrets.S3_SECRET_KEY)) problems.push('S3_ACCESS_KEY, S3_SECRET_KEY: required when S3_ENDPOINT is set');
+  const keySet = (name: 'JWT_SIGNING_KEYS' | 'JWT_PUBLIC_KEYS') => {
+    const text = secrets[name];
+    if (!text) return undefined;
+    const set = parseKeySet(text, name === 'JWT_SIGNING_KEYS');
+    if (!set) problems.push(`${name}: expected a JWK set of Ed25519 ${name === 'JWT_SIGNING_KEYS' ? 'private' : 'public'} keys, each with a kid`);
+    return set ? { set, ...(env[`${name}_FILE`] && !env[name] ? { file: env[`${name}_FILE`] } : {}) } : undefined;
+  };
+  const signingKeys = keySet('JWT_SIGNING_KEYS');
+  const publicKeys = keySet('JWT_PUBLIC_KEYS');
   if (e.ADMIN_EMAIL && !secrets.ADMIN_PASSWORD) problems.push('ADMIN_PASSWORD: required when ADMIN_EMAIL is set (or ADMIN_PASSWORD_FILE)');
   if (problems.length > 0) throw new SettingsError(problems);
 
@@ -205,9 +224,11 @@ export function loadSettings(env: Env = process.env): Settings {
     ...(e.S3_ENDPOINT
       ? { s3: { endpoint: e.S3_ENDPOINT, accessKey: secrets.S3_ACCESS_KEY!, secretKey: secrets.S3_SECRET_KEY!, region: e.S3_REGION } }
       : {}),
-    ...(secrets.JWT_KEY ? { jwtKey: secrets.JWT_KEY } : {}),
+    ...(signingKeys ? { signingKeys } : {}),
+    ...(publicKeys ? { publicKeys } : {}),
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+    lockout: { maxFailures: e.LOGIN_MAX_FAILURES, maxFailuresPerAddress: e.LOGIN_MAX_FAILURES_PER_IP, windowSeconds: e.LOGIN_LOCKOUT_SECONDS },
     ...(e.ADMIN_EMAIL ? { admin: { email: e.ADMIN_EMAIL.toLowerCase(), password: secrets.ADMIN_PASSWORD! } } : {}),
     upstreams: {
       // The frontend of a color talks to the APIs of the same color, so a deploy tests them together.

@@ -12,14 +12,24 @@ export interface StoredObject {
 export interface Store {
   readonly breaker: Breaker;
   put(bucket: string, key: string, body: Buffer, contentType: string): Promise<void>;
-  /** Undefined when the key doesn't exist (a client error: it doesn't count against the breaker). */
+  /** Undefined when the key doesn't exist. S3's 4xx answers don't count against the breaker. */
   get(bucket: string, key: string): Promise<StoredObject | undefined>;
   /** Upload-and-read round trip for L1 health (the architecture's storage test). */
   probe(bucket: string): Promise<{ latencyMs: number }>;
   close(): void;
 }
 
-const isMissing = (error: unknown) => ['NoSuchKey', 'NotFound'].includes((error as { name?: string }).name ?? '');
+const statusOf = (error: unknown) => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+const isMissing = (error: unknown) => ['NoSuchKey', 'NotFound'].includes((error as { name?: string }).name ?? '') || statusOf(error) === 404;
+/**
+ * S3 answered 4xx: the request was at fault (a missing key, a key it refuses), not the store.
+ * Only 5xx, timeouts and connection errors count against the breaker, so requests for bad keys
+ * can't open it for everybody.
+ */
+export const isS3ClientError = (error: unknown): boolean => {
+  const status = statusOf(error);
+  return isMissing(error) || (status !== undefined && status >= 400 && status < 500);
+};
 
 export function createStore(settings: S3Settings, breakers: BreakerSettings, metrics: Metrics): Store {
   const client = new S3Client({
@@ -30,7 +40,7 @@ export function createStore(settings: S3Settings, breakers: BreakerSettings, met
     maxAttempts: 1,
     requestHandler: { connectionTimeout: 1000, requestTimeout: 3000 },
   });
-  const breaker = createBreaker('s3', breakers, metrics, { timeoutMs: breakers.timeoutsMs.s3, isClientError: isMissing });
+  const breaker = createBreaker('s3', breakers, metrics, { timeoutMs: breakers.timeoutsMs.s3, isClientError: isS3ClientError });
   const ensured = new Set<string>();
   // Buckets are created on first use: SeaweedFS makes them at start, another S3 may not.
   const ensureBucket = async (bucket: string) => {
@@ -38,7 +48,7 @@ export function createStore(settings: S3Settings, breakers: BreakerSettings, met
     try {
       await client.send(new HeadBucketCommand({ Bucket: bucket }));
     } catch (error) {
-      if (!isMissing(error) && (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404) throw error;
+      if (!isMissing(error)) throw error;
       await client.send(new CreateBucketCommand({ Bucket: bucket }));
     }
     ensured.add(bucket);

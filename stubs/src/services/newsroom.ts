@@ -81,7 +81,13 @@ const ArticleInput = z
   })
   .strict();
 const ArticleParams = z.object({ id: z.uuid('must be an article id (UUID)') });
-const AttachmentParams = ArticleParams.extend({ name: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, dot, dash, underscore') });
+/** An attachment's name, which becomes the last segment of its S3 key. */
+export const AttachmentName = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, dot, dash, underscore')
+  // A key segment of only dots is a path step to S3 clients and proxies, not a name.
+  .refine((name) => !/^\.+$/.test(name), 'not only dots (".", "..")');
+const AttachmentParams = ArticleParams.extend({ name: AttachmentName });
 
 export function slugify(title: string): string {
   return title.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 100) || 'article';
