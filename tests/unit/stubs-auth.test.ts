@@ -75,11 +75,13 @@ describe('sessions checked on every API', () => {
     }
   });
 
-  it("GIVEN a token whose sid names another user's session THEN 401", async () => {
+  it('GIVEN a signed token whose session this Redis never saw (a standby region taking over) THEN it is accepted; once denied THEN 401', async () => {
     const cache = memoryCache();
-    await login(cache, 'member', 'shared-sid');
-    const forged = await sign({ role: 'admin', sid: 'shared-sid' }, 'admin-id', 300);
-    expect((await appFor(auth, 'auth', cache).inject({ method: 'GET', url: '/auth/me', headers: bearer(forged) })).statusCode).toBe(401);
+    const token = await sign({ role: 'member', sid: 'from-the-lost-region' }, 'member-id', 300);
+    const app = appFor(auth, 'auth', cache);
+    expect((await app.inject({ method: 'GET', url: '/auth/me', headers: bearer(token) })).statusCode).toBe(200);
+    await cache.set('auth:revoked:from-the-lost-region', '1', 300);
+    expect((await app.inject({ method: 'GET', url: '/auth/me', headers: bearer(token) })).statusCode).toBe(401);
   });
 
   it('GIVEN Redis away THEN reads are served on the token alone and say auth-stateless; writes get 503 with the reason (forwardAuth judges the forwarded method)', async () => {

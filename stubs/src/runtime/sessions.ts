@@ -1,8 +1,11 @@
 /**
- * Sessions as auth keeps them in Redis (`auth:session:<sid>`): written at login and refresh,
- * deleted at logout and when a refresh token is reused. Every API looks the session up on
- * every authenticated request, so a revoked token stops working at once instead of living
- * out its 15 minutes.
+ * Sessions as auth keeps them in Redis (`auth:session:<sid>`: the refresh token's state), written
+ * at login and refresh. Ending one (logout, a reused refresh token) also puts its id on a deny-list
+ * (`auth:revoked:<sid>`) for as long as an access token can live. Every API asks the deny-list on
+ * every authenticated request, so a revoked token stops working at once instead of living out its
+ * 15 minutes — and a token stays good in a region whose Redis never saw its session (a standby
+ * region taking over: users keep working; a token revoked in the lost region lives until it
+ * expires there, at most the access-token lifetime).
  */
 import { DependencyUnavailableError } from './breakers.js';
 import type { Cache } from './cache.js';
@@ -11,6 +14,13 @@ import type { Cache } from './cache.js';
 export const STATELESS_FALLBACK = 'auth-stateless';
 
 export const sessionKey = (id: string): string => `auth:session:${id}`;
+export const revokedKey = (id: string): string => `auth:revoked:${id}`;
+
+/** End a session: its refresh state goes, and its id is denied while its access tokens could live. */
+export async function endSession(cache: Cache, sessionId: string, accessTokenTtlSeconds: number): Promise<void> {
+  await cache.set(revokedKey(sessionId), '1', accessTokenTtlSeconds);
+  await cache.del(sessionKey(sessionId));
+}
 
 /** What auth stores per session (JSON). */
 export interface SessionRecord {
@@ -36,20 +46,13 @@ export const isWriteMethod = (method: string): boolean => !READ_METHODS.has(meth
  */
 export type SessionState = 'live' | 'ended' | 'unavailable';
 
-export async function sessionState(cache: Cache | undefined, sessionId: string, userId: string): Promise<SessionState> {
+export async function sessionState(cache: Cache | undefined, sessionId: string, _userId: string): Promise<SessionState> {
   if (!cache) return 'unavailable';
   if (!sessionId) return 'ended';
-  let raw: string | null;
   try {
-    raw = await cache.get(sessionKey(sessionId));
+    return (await cache.get(revokedKey(sessionId))) ? 'ended' : 'live';
   } catch (error) {
     if (error instanceof DependencyUnavailableError) return 'unavailable';
     throw error;
-  }
-  if (!raw) return 'ended';
-  try {
-    return (JSON.parse(raw) as Partial<SessionRecord>).userId === userId ? 'live' : 'ended';
-  } catch {
-    return 'ended';
   }
 }

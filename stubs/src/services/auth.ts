@@ -11,7 +11,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, ROLES, parseInput, type Role, type StubContext, type StubDefinition } from '../runtime/app.js';
 import { createCache } from '../runtime/cache.js';
 import { createDatabase } from '../runtime/database.js';
-import { sessionKey, type SessionRecord } from '../runtime/sessions.js';
+import { endSession, sessionKey, type SessionRecord } from '../runtime/sessions.js';
 import { AUDIT_MIGRATION, insertAudit, recordAudit } from './audit.js';
 import { loginGuard } from './lockout.js';
 import { checkPassword, dummyHash, hashPassword, needsRehash, SCRYPT_COST, type ScryptCost } from './passwords.js';
@@ -164,7 +164,7 @@ export function createAuth(options: AuthOptions = {}): StubDefinition {
         const presented = sha256(secret);
         if (session.refreshHash !== presented) {
           // A rotated-out token came back: someone holds a copy. End the session for both.
-          await cache.del(sessionKey(sessionId));
+          await endSession(cache, sessionId, context.settings.accessTokenTtlSeconds);
           await recordAudit(context, request, { action: 'refresh-reused', actor: session.userId, subject: session.email, detail: { sessionId } });
           throw new HttpError(401, REFRESH_REUSED);
         }
@@ -177,6 +177,7 @@ export function createAuth(options: AuthOptions = {}): StubDefinition {
         const outcome = await cache.replaceIfField(sessionKey(sessionId), 'refreshHash', presented, JSON.stringify(next.session), context.settings.refreshTokenTtlSeconds);
         if (outcome === 'missing') throw new HttpError(401, 'refresh token expired or revoked: log in again');
         if (outcome === 'mismatch') {
+          await endSession(cache, sessionId, context.settings.accessTokenTtlSeconds);
           await recordAudit(context, request, { action: 'refresh-reused', actor: session.userId, subject: session.email, detail: { sessionId, concurrent: true } });
           throw new HttpError(401, REFRESH_REUSED);
         }
@@ -185,7 +186,7 @@ export function createAuth(options: AuthOptions = {}): StubDefinition {
 
       app.post('/auth/logout', async (request, reply) => {
         const user = await context.requireUser(request);
-        await cache.del(sessionKey(user.sessionId));
+        await endSession(cache, user.sessionId, context.settings.accessTokenTtlSeconds);
         await recordAudit(context, request, { action: 'logout', actor: user.id, subject: user.email });
         return reply.code(204).send();
       });
