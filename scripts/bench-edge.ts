@@ -17,7 +17,7 @@ Usage: node --import tsx scripts/bench-edge.ts [--rate N] [--seconds S]   (make 
 
 Needs the stack running (make up). GET /static/style.css at --rate requests/s (default 200) for
 --seconds (default 20) through three paths, each warmed first:
-  bare   a router on the operators' entrypoint without router middlewares
+  bare   a router on the operators' entrypoint without router middlewares (sent in turn with full)
   full   the same router with every users' middleware (rate limit, color strip, headers, body limit)
   users  the users' path: the front (HAProxy, PROXY protocol) from 250 loopback addresses
 p50/p95/p99 of each; "middlewares added at p95" is full − bare. The bench routers are a file in

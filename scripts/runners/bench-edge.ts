@@ -1,6 +1,6 @@
 /**
  * What the edge's security layer costs: the same cheap request (`GET /static/style.css`) at a steady
- * rate through three paths, each request timed on its own connection pool:
+ * rate through three paths, each request timed (bare and full in turn, in one paced loop):
  *   - bare:  a router on the operators' entrypoint with no router middleware (only the entrypoint's
  *            headers chain, which every path has);
  *   - full:  the same router with every users' middleware added (rate limit with a bucket too large to
@@ -66,31 +66,44 @@ function benchRouters(): object {
   };
 }
 
-/** `rate` requests per second for `seconds`, each timed; `source(i)` picks the client address. */
-async function paced(url: string, options: EdgeBenchOptions, headers: Record<string, string>, source: (i: number) => string): Promise<EdgePathFigures> {
+interface Lane {
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  /** The client address of the i-th request. */
+  readonly source: (i: number) => string;
+}
+
+/**
+ * `rate` requests per second for `seconds`, taken in turn from the lanes (so lanes sent together
+ * share the machine's moments: a fair comparison on a busy 2-core host), each request timed.
+ */
+async function paced(lanes: readonly Lane[], options: EdgeBenchOptions): Promise<EdgePathFigures[]> {
   const agents = new Map<string, Agent>();
   const agentFor = (address: string) => agents.get(address) ?? agents.set(address, new Agent({ keepAlive: true, ca: options.ca, localAddress: address })).get(address)!;
-  const latencies: number[] = [];
-  const other: Record<string, number> = {};
-  const target = new URL(url);
+  const results = lanes.map(() => ({ latencies: [] as number[], other: {} as Record<string, number>, sent: 0 }));
   const total = options.rate * options.seconds;
   const started = performance.now();
   const pending: Promise<void>[] = [];
   for (let i = 0; i < total && !options.signal?.aborted; i++) {
-    const address = source(i);
+    const lane = lanes[i % lanes.length]!;
+    const result = results[i % lanes.length]!;
+    const target = new URL(lane.url);
+    const address = lane.source(Math.floor(i / lanes.length));
+    result.sent += 1;
     pending.push(
       new Promise<void>((resolve) => {
         const sent = performance.now();
-        const req = request({ host: '127.0.0.1', port: target.port, path: PATH, servername: 'localhost', headers: { host: 'localhost', ...headers }, agent: agentFor(address) }, (res) => {
+        const count = (what: string) => (result.other[what] = (result.other[what] ?? 0) + 1);
+        const req = request({ host: '127.0.0.1', port: target.port, path: PATH, servername: 'localhost', headers: { host: 'localhost', ...lane.headers }, agent: agentFor(address) }, (res) => {
           res.resume();
           res.on('end', () => {
-            if (res.statusCode === 200) latencies.push(performance.now() - sent);
-            else other[String(res.statusCode)] = (other[String(res.statusCode)] ?? 0) + 1;
+            if (res.statusCode === 200) result.latencies.push(performance.now() - sent);
+            else count(String(res.statusCode));
             resolve();
           });
         });
         req.on('error', (error) => {
-          other[error.message.slice(0, 40)] = (other[error.message.slice(0, 40)] ?? 0) + 1;
+          count(error.message.slice(0, 40));
           resolve();
         });
         req.end();
@@ -101,9 +114,11 @@ async function paced(url: string, options: EdgeBenchOptions, headers: Record<str
   }
   await Promise.all(pending);
   for (const agent of agents.values()) agent.destroy();
-  const sorted = latencies.sort((a, b) => a - b);
   const round = (ms: number) => Math.round(ms * 100) / 100;
-  return { sent: pending.length, ok: sorted.length, other, p50Ms: round(percentile(sorted, 50)), p95Ms: round(percentile(sorted, 95)), p99Ms: round(percentile(sorted, 99)) };
+  return results.map((result) => {
+    const sorted = result.latencies.sort((a, b) => a - b);
+    return { sent: result.sent, ok: sorted.length, other: result.other, p50Ms: round(percentile(sorted, 50)), p95Ms: round(percentile(sorted, 95)), p99Ms: round(percentile(sorted, 99)) };
+  });
 }
 
 export async function benchEdge(options: EdgeBenchOptions): Promise<EdgeBenchResult> {
@@ -113,20 +128,17 @@ export async function benchEdge(options: EdgeBenchOptions): Promise<EdgeBenchRes
     // Traefik reloads the watched directory within its throttle (500 ms); the first requests would race it.
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const local = () => '127.0.0.1';
-    // Warm each path's connections first, so the figures are steady state, not handshakes.
-    const warm = { ...options, seconds: 1 };
-    await paced(options.operatorsUrl, warm, { [BENCH_HEADER]: 'bare' }, local);
-    options.progress.info(`bare router (operators' entrypoint): ${options.rate}/s for ${options.seconds} s …`);
-    const bare = await paced(options.operatorsUrl, options, { [BENCH_HEADER]: 'bare' }, local);
-    await paced(options.operatorsUrl, warm, { [BENCH_HEADER]: 'full' }, local);
-    options.progress.info(`the users' middlewares on the same router: ${options.rate}/s for ${options.seconds} s …`);
-    const full = await paced(options.operatorsUrl, options, { [BENCH_HEADER]: 'full' }, local);
+    const bareLane: Lane = { url: options.operatorsUrl, headers: { [BENCH_HEADER]: 'bare' }, source: local };
+    const fullLane: Lane = { url: options.operatorsUrl, headers: { [BENCH_HEADER]: 'full' }, source: local };
     // 250 addresses × 100/min ≥ the rate: no bucket refuses.
-    const spread = (i: number) => `127.0.3.${(i % 250) + 1}`;
-    await paced(options.usersUrl, warm, {}, spread);
+    const usersLane: Lane = { url: options.usersUrl, headers: {}, source: (i) => `127.0.3.${(i % 250) + 1}` };
+    // Warm every lane's connections first, so the figures are steady state, not handshakes.
+    await paced([bareLane, fullLane, usersLane], { ...options, seconds: 2 });
+    options.progress.info(`bare and full routers in turn (operators' entrypoint): ${options.rate}/s in all for ${options.seconds} s …`);
+    const [bare, full] = await paced([bareLane, fullLane], options);
     options.progress.info(`the users' path through the front, from 250 loopback addresses: ${options.rate}/s for ${options.seconds} s …`);
-    const users = await paced(options.usersUrl, options, {}, spread);
-    return { rate: options.rate, seconds: options.seconds, bare, full, users, middlewareP95Ms: Math.round((full.p95Ms - bare.p95Ms) * 100) / 100 };
+    const [users] = await paced([usersLane], options);
+    return { rate: options.rate, seconds: options.seconds, bare: bare!, full: full!, users: users!, middlewareP95Ms: Math.round((full!.p95Ms - bare!.p95Ms) * 100) / 100 };
   } finally {
     await rm(file, { force: true });
     options.progress.info(`removed ${BENCH_FILE} from Traefik's watched directory`);
