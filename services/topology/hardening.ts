@@ -37,6 +37,8 @@ export const HARDENING: Readonly<Record<string, Hardening | ((service: ServiceSp
   'alert-receiver': STUB,
   // Ports 80/443 inside the container need no capability: Docker sets ip_unprivileged_port_start=0.
   traefik: { user: NOBODY, readOnly: true, tmpfs: ['/tmp'], memory: '256m' },
+  // HAProxy on the host network: the image's own user (haproxy), nothing written.
+  front: { readOnly: true, tmpfs: ['/tmp'], memory: '64m' },
   postgres: POSTGRES,
   'postgres-primary': POSTGRES,
   'postgres-replica': POSTGRES,

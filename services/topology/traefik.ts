@@ -42,7 +42,8 @@ export function traefikService(config: ParityConfig, image: string): ServiceSpec
     ports: [
       { bind: '127.0.0.1', container: PORTS.web },
       { bind: '127.0.0.1', container: PORTS.websecure },
-      { ...publish(config, config.ports.dashboard, PORTS.traefik), bind: '127.0.0.1' },
+      // Loopback unless `expose` names traefik (restrictBind).
+      publish(config, config.ports.dashboard, PORTS.traefik),
     ],
     volumes: [
       './traefik/traefik.yml:/etc/traefik/traefik.yml:ro',

@@ -112,8 +112,8 @@ export interface ServiceSpec {
   readonly url?: string;
 }
 
-/** The networks a service joins: its own list, else its tier's. */
-export const networksOf = (service: ServiceSpec): readonly NetworkName[] => service.networks ?? TIER_NETWORKS[service.tier];
+/** The networks a service joins: its own list, else its tier's; none on the host network. */
+export const networksOf = (service: ServiceSpec): readonly NetworkName[] => (service.networkMode === 'host' ? [] : (service.networks ?? TIER_NETWORKS[service.tier]));
 
 /** A project's network as the engine names it (`parity_data`): compose's `<project>_<network>`. */
 export const projectNetwork = (project: string, network: NetworkName): string => `${project}_${network}`;

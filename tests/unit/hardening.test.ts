@@ -40,7 +40,9 @@ describe('hardening: networks', () => {
 
   it('Traefik on edge + apps, the apps on apps + data, the data services on data, monitoring on monitoring plus what it scrapes', () => {
     const of = (name: string) => networksOf(topology.services.find((service) => service.name === name)!);
-    expect(of('traefik')).toEqual(['edge', 'apps']);
+    // And the front network, where the front (host network, no project network of its own) reaches it.
+    expect(of('traefik')).toEqual(['front', 'edge', 'apps']);
+    expect(of('front')).toEqual([]);
     for (const name of ['auth', 'ivor-blue', 'newsroom-green']) expect(of(name), name).toEqual(['apps', 'data']);
     expect(of('frontend-green')).toEqual(['apps']);
     for (const name of ['postgres-1', 'etcd-1', 'postgres-writer', 'redis', 's3']) expect(of(name), name).toEqual(['data']);
@@ -64,14 +66,19 @@ describe('hardening: networks', () => {
 
   it('compose declares the networks it uses, project-relative (no fixed names), and no default network', () => {
     const compose = parse(rendered(everything).get('compose.yaml')!.content) as { networks: Record<string, object>; services: Record<string, ComposeService> };
-    expect(compose.networks).toEqual({ edge: {}, apps: {}, data: {}, monitoring: {} });
-    for (const [name, service] of Object.entries(compose.services)) expect(service.networks, name).toBeDefined();
+    expect(Object.keys(compose.networks).sort()).toEqual(['apps', 'data', 'edge', 'front', 'monitoring']);
+    expect(compose.networks.front).toEqual({ ipam: { config: [{ subnet: expect.stringMatching(/^10\.213\./), gateway: expect.stringMatching(/^10\.213\./) }] } });
+    for (const [name, service] of Object.entries(compose.services)) expect(service.networks ?? (service as { network_mode?: string }).network_mode, name).toBeDefined();
   });
 
   it('GIVEN a DR region THEN the aliases the link reaches are on every network of their service', () => {
     const compose = parse(rendered('profile: minimal\npostgres:\n  ha: patroni\n  nodes: 2\nbackup:\n  enabled: true\ndr:\n  enabled: true\n').get('compose.yaml')!.content) as { services: Record<string, ComposeService> };
     expect(compose.services['postgres-writer']!.networks).toEqual({ data: { aliases: ['primary-postgres'] } });
-    expect(compose.services.traefik!.networks).toEqual({ edge: { aliases: ['primary-traefik'] }, apps: { aliases: ['primary-traefik'] } });
+    expect(compose.services.traefik!.networks).toEqual({
+      front: { aliases: ['primary-traefik'], ipv4_address: expect.stringMatching(/^10\.213\./) },
+      edge: { aliases: ['primary-traefik'] },
+      apps: { aliases: ['primary-traefik'] },
+    });
   });
 });
 
@@ -80,7 +87,9 @@ describe('hardening: publishing', () => {
 
   it('GIVEN bindAddress 0.0.0.0 THEN only the users\' entrypoints leave loopback; the dashboard, the data and monitoring stay on 127.0.0.1', () => {
     const published = ports('bindAddress: 0.0.0.0\n');
-    expect(published.traefik).toEqual(['0.0.0.0:8080:80', '0.0.0.0:8443:443', '127.0.0.1:8081:8080']);
+    // Users arrive through the front, which binds bindAddress itself; Traefik's own ports are the operators'.
+    expect(published.traefik).toEqual(['127.0.0.1::80', '127.0.0.1::443', '127.0.0.1:8081:8080']);
+    expect(rendered('bindAddress: 0.0.0.0\n').get('front/haproxy.cfg')!.content).toContain('  bind 0.0.0.0:8443');
     const others = Object.entries(published).filter(([name]) => name !== 'traefik').flatMap(([, list]) => list);
     expect(others.length).toBeGreaterThan(5);
     for (const port of others) expect(port).toMatch(/^127\.0\.0\.1:/);
@@ -91,7 +100,7 @@ describe('hardening: publishing', () => {
     const yaml = 'bindAddress: 0.0.0.0\nexpose: [grafana, traefik]\nservices:\n  grafana:\n    enabled: true\n';
     const published = ports(yaml);
     expect(published.grafana).toEqual(['0.0.0.0:3000:3000']);
-    expect(published.traefik).toEqual(['0.0.0.0:8080:80', '0.0.0.0:8443:443', '0.0.0.0:8081:8080']);
+    expect(published.traefik).toEqual(['127.0.0.1::80', '127.0.0.1::443', '0.0.0.0:8081:8080']);
     expect(published.redis).toEqual(['127.0.0.1:6379:6379']);
     const config = parseConfig(yaml);
     expect(describeExposure(config)).toEqual(['the edge (http :8080, https :8443) on 0.0.0.0', 'grafana on 0.0.0.0 (expose)', 'traefik on 0.0.0.0 (expose)']);
