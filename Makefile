@@ -160,6 +160,10 @@ drill-failover: node_modules ## failover drill on the running stack (SCENARIO=ki
 bench-failover: node_modules engine images ## benchmark: kill-primary RTO over KILLS=10 kills, tuned vs Patroni's defaults, jitter, switchover, loss, memory
 	@$(NODE_TS) scripts/bench-failover.ts $(if $(KILLS),--kills $(KILLS))
 
+.PHONY: rotate-secrets
+rotate-secrets: node_modules ## a new token-signing key on the running stack without downtime (the previous one verifies until its tokens expire)
+	@$(NODE_TS) scripts/rotate-secrets.ts
+
 .PHONY: bench-edge
 bench-edge: node_modules ## benchmark: p95 the edge's security middlewares add at 200 req/s, and the users' path through the front (needs make up; RATE, DURATION)
 	@$(NODE_TS) scripts/bench-edge.ts $(if $(RATE),--rate $(RATE)) $(if $(DURATION),--seconds $(DURATION))

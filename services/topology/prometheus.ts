@@ -151,7 +151,9 @@ export const RECORDING_RULES: readonly { readonly record: string; readonly expr:
   {
     record: 'parity:edge_breaker_rejected:rate30s',
     expr: (() => {
-      const routers = `sum by (api) (label_replace(rate(traefik_router_requests_total{code="503",router=~"${EDGE_API_PATTERN}(-blue|-green)?@file"}[30s]), "api", "$1", "router", "${EDGE_API_PATTERN}.*"))`;
+      // By the routers' service, not their names: an API's requests go through many routers (one per
+      // route of the route table, per entrypoint), all with the API's weighted or pinned service.
+      const routers = `sum by (api) (label_replace(rate(traefik_router_requests_total{code="503",service=~"${EDGE_API_PATTERN}(-blue|-green)?@file"}[30s]), "api", "$1", "service", "${EDGE_API_PATTERN}.*"))`;
       const services = `sum by (api) (label_replace(rate(traefik_service_requests_total{code="503",service=~"${EDGE_API_PATTERN}-(blue|green)@file"}[30s]), "api", "$1", "service", "${EDGE_API_PATTERN}-.*"))`;
       return `(${routers} - ${services}) or ${routers}`;
     })(),
@@ -177,7 +179,7 @@ export const BREAKER_ALERT_RULES: readonly AlertRule[] = [
     summary: 'the edge breaker of {{ $labels.api }} is open: Traefik answers its routes with the fallback page',
     test: {
       series: [
-        { series: 'traefik_router_requests_total{code="503",router="ivor@file"}', values: '0+50x10' },
+        { series: 'traefik_router_requests_total{code="503",router="public-route-users-get-api-resources@file",service="ivor@file"}', values: '0+50x10' },
         { series: 'traefik_service_requests_total{code="503",service="ivor-blue@file"}', values: '0+0x10' },
       ],
       evalTime: '2m',

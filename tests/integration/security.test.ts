@@ -14,7 +14,11 @@ import { COLOR_HEADER, ROUTES, admits, headerKey, type Route, type RouteAccess }
 import { parseConfig } from '../../services/config/validate.js';
 import { ADMIN_EMAIL } from '../../services/topology/apps.js';
 import { publishedPort } from '../../scripts/runners/stack.js';
-import { startGeneratedStack, type GeneratedStack } from './helpers.js';
+import { SignJWT, generateKeyPair, importJWK, type JWK } from 'jose';
+import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '../../stubs/src/runtime/keys.js';
+import { rotateSecrets } from '../../scripts/runners/rotate-secrets.js';
+import { imagesFor } from '../../services/topology/index.js';
+import { startGeneratedStack, recordingProgress, type GeneratedStack } from './helpers.js';
 
 // Its own host ports (no test overlay: the front binds the users' ports itself), apart from a dev stack's.
 const PORTS = { http: 28080, https: 28443, dashboard: 28081, postgres: 28432, postgresReplica: 28433, redis: 28379, s3: 28333, prometheus: 28090, alertmanager: 28093, grafana: 28300 } as const;
@@ -373,10 +377,98 @@ describe('injection, traversal and malformed input: exact answers, nothing chang
   }, 120_000);
 });
 
+describe('JWT tampering, revocation and refresh races, through the front', () => {
+  type SigningKey = Parameters<SignJWT['sign']>[0];
+  const unsigned = (header: object, payload: object) => `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.`;
+
+  it('alg none, HS256 keyed with the public key, another key, a swapped kid, wrong aud or iss, expired: 401 on a write and on /auth/me', async () => {
+    const keys = JSON.parse(readFileSync(join(stack.stateDir, 'secrets', 'jwt_signing_keys'), 'utf8')) as { keys: JWK[] };
+    const real = keys.keys[0]!;
+    const privateKey = await importJWK(real, 'EdDSA');
+    const claims = { role: 'admin', email: ADMIN_EMAIL, sid: '00000000-0000-0000-0000-000000000001' };
+    const signed = (options: { kid?: string; aud?: string; iss?: string; exp?: number; key?: SigningKey; alg?: string } = {}) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: options.alg ?? 'EdDSA', kid: options.kid ?? real.kid!, typ: 'JWT' })
+        .setSubject('00000000-0000-0000-0000-000000000002')
+        .setIssuer(options.iss ?? TOKEN_ISSUER)
+        .setAudience(options.aud ?? TOKEN_AUDIENCE)
+        .setIssuedAt()
+        .setExpirationTime(options.exp ?? Math.floor(Date.now() / 1000) + 300)
+        .sign(options.key ?? privateKey);
+    const other = (await generateKeyPair('EdDSA', { crv: 'Ed25519' })).privateKey;
+    const publicJwk = JSON.stringify({ kty: real.kty, crv: real.crv, x: real.x, kid: real.kid });
+    const forged: [string, string][] = [
+      ['alg none', unsigned({ alg: 'none', typ: 'JWT' }, { ...claims, sub: 'x', iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE, exp: Math.floor(Date.now() / 1000) + 300 })],
+      ['HS256 keyed with the public key', await signed({ alg: 'HS256', key: new TextEncoder().encode(publicJwk) })],
+      ['another Ed25519 key under the real kid', await signed({ key: other })],
+      ['a kid nobody has', await signed({ kid: 'not-a-key' })],
+      ['wrong aud', await signed({ aud: 'somebody-else' })],
+      ['wrong iss', await signed({ iss: 'not-parity' })],
+      ['expired', await signed({ exp: Math.floor(Date.now() / 1000) - 60 })],
+    ];
+    const failures: string[] = [];
+    for (const [name, token] of forged) {
+      for (const [method, path, body] of [['POST', '/api/events', json({ title: 'forged', startsAt: new Date(Date.now() + 86_400_000).toISOString() })], ['GET', '/auth/me', undefined]] as const) {
+        const answer = await send({ from: '127.0.2.1', method, path, headers: { authorization: `Bearer ${token}` }, ...(body ? { body } : {}) });
+        if (answer.status !== 401) failures.push(`${name}: ${method} ${path} → ${answer.status}`);
+      }
+    }
+    figures.push(`FIGURES JWT tampering: ${forged.length * 2 - failures.length} of ${forged.length * 2} forged-token requests refused (401)`);
+    expect(failures).toEqual([]);
+  });
+
+  it('a token after logout is refused on every API at once; of 10 concurrent refreshes exactly one wins', async () => {
+    const email = `racer-${process.pid}@security.test`;
+    await send({ via: 'operators', method: 'POST', path: '/auth/register', body: json({ email, password: 'correct horse racer battery' }) });
+    const session = JSON.parse((await send({ via: 'operators', method: 'POST', path: '/auth/login', body: json({ email, password: 'correct horse racer battery' }) })).body) as { accessToken: string; refreshToken: string };
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => send({ from: `127.0.2.${10 + i}`, method: 'POST', path: '/auth/refresh', body: json({ refreshToken: session.refreshToken }) })));
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 401, 401, 401, 401, 401, 401, 401, 401, 401]);
+    const fresh = JSON.parse((await send({ via: 'operators', method: 'POST', path: '/auth/login', body: json({ email, password: 'correct horse racer battery' }) })).body) as { accessToken: string };
+    const bearer = { authorization: `Bearer ${fresh.accessToken}` };
+    expect((await send({ from: '127.0.2.30', path: '/api/chat', headers: bearer })).status).toBe(200);
+    expect((await send({ from: '127.0.2.30', method: 'POST', path: '/auth/logout', headers: bearer })).status).toBe(204);
+    for (const path of ['/api/chat', '/auth/me']) expect((await send({ from: '127.0.2.31', path, headers: bearer })).status, path).toBe(401);
+  });
+});
+
+describe('networks and published ports', () => {
+  it('from a container on the edge network, Postgres, Redis and the apps\' data are unreachable; Traefik answers', () => {
+    const probe = (host: string, port: number) =>
+      spawnSync('docker', ['run', '--rm', '--network', `${project}_edge`, '--entrypoint', 'node', imagesFor(config).stubs, '-e',
+        `const s=require('net').connect(${port},'${host}');s.setTimeout(3000);s.on('connect',()=>{console.log('open');process.exit(0)});s.on('error',e=>{console.log(e.code);process.exit(0)});s.on('timeout',()=>{console.log('timeout');process.exit(0)})`], { encoding: 'utf8' }).stdout.trim();
+    const seen = Object.fromEntries([['postgres-primary', 5432], ['redis', 6379], ['auth', 3000], ['traefik', 443]].map(([host, port]) => [host, probe(host as string, port as number)]));
+    figures.push(`FIGURES from the edge network: ${JSON.stringify(seen)}`);
+    expect(seen).toEqual({ 'postgres-primary': 'ENOTFOUND', redis: 'ENOTFOUND', auth: 'ENOTFOUND', traefik: 'open' });
+  }, 60_000);
+
+  it('every published port of the stack is on loopback (bindAddress 127.0.0.1): nothing answers on other addresses', () => {
+    const ports = spawnSync('docker', ['ps', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.Ports}}'], { encoding: 'utf8' }).stdout.split(/[\n,]/).map((p) => p.trim()).filter((p) => p.includes('->'));
+    expect(ports.length).toBeGreaterThan(3);
+    for (const port of ports) expect(port).toMatch(/^127\.0\.0\.1:\d+->/);
+    const front = readFileSync(join(stack.composeDir, 'front', 'haproxy.cfg'), 'utf8');
+    expect(front).toContain(`bind 127.0.0.1:${PORTS.https}`);
+  });
+});
+
+describe('make rotate-secrets: a new signing key without downtime', () => {
+  it.skipIf(process.getuid?.() !== 0)('tokens of the previous key keep working; auth signs with the new one; the APIs accept both', async () => {
+    const before = await login(ADMIN_EMAIL, secret('admin_password'));
+    const result = await rotateSecrets(stack.target, recordingProgress(figures));
+    const after = await login(ADMIN_EMAIL, secret('admin_password'));
+    const kid = (token: string) => (JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
+    expect(kid(after)).toBe(result.signingKid);
+    expect(kid(before)).toBe(result.previousKid);
+    for (const token of [before, after]) expect((await send({ via: 'operators', path: '/api/chat', headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    figures.push(`FIGURES rotate-secrets: auth signed with the new key ${(result.tookMs / 1000).toFixed(1)} s after the rotation; ${result.copies.length} copies rewritten in place; no restart`);
+  }, 60_000);
+});
+
 describe('no secret in logs, generated files or status', () => {
   it('no secret value appears in any container log or file under compose/', async () => {
-    const values = readdirSync(join(stack.stateDir, 'secrets'))
-      .map((name) => [name, readFileSync(join(stack.stateDir, 'secrets', name), 'utf8').trim()] as const)
+    // The host's copies (the uid-<n>/ directories hold the containers' copies of the same values).
+    const values = readdirSync(join(stack.stateDir, 'secrets'), { withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => [entry.name, readFileSync(join(stack.stateDir, 'secrets', entry.name), 'utf8').trim()] as const)
       .filter(([, value]) => value.length >= 16 && !value.includes('\n'));
     const containers = spawnSync('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
     const logs = containers.map((id) => { const out = spawnSync('docker', ['logs', id], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }); return `${out.stdout}${out.stderr}`; }).join('\n');
