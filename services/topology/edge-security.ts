@@ -45,17 +45,29 @@ function longestPrefix(path: string, prefixes: readonly string[]): string | unde
   return prefixes.filter((prefix) => path.startsWith(prefix)).sort((a, b) => b.length - a.length)[0];
 }
 
-const isApi = (service: Route['service']) => service === 'ivor' || service === 'events' || service === 'newsroom';
+/**
+ * What the edge file already knows about its services (traefik.ts): the path prefixes each answers,
+ * and the middleware chain in front of an API (its edge fallback and breaker), if it has one.
+ */
+export interface EdgeRouting {
+  readonly prefixes: Readonly<Partial<Record<Route['service'], readonly string[]>>>;
+  readonly chainOf: (service: Route['service']) => string | undefined;
+}
+
+const chainOf = (routing: EdgeRouting, service: Route['service']) => {
+  const chain = routing.chainOf(service);
+  return chain ? [chain] : [];
+};
 
 /** The router name and middlewares of one route-table entry, for users (`public`, `trusted`) or operators (`websecure`). */
-function routeRouter(config: ParityConfig, route: Route, audience: 'users' | 'operators'): [string, object] {
+function routeRouter(config: ParityConfig, routing: EdgeRouting, route: Route, audience: 'users' | 'operators'): [string, object] {
   const bodyPrefix = longestPrefix(route.path, Object.keys(config.edge.routeBodyLimits));
   const ratePrefix = audience === 'users' && config.edge.rateLimit.enabled ? longestPrefix(route.path, Object.keys(config.edge.rateLimit.routes)) : undefined;
   const middlewares = [
     ...(ratePrefix ? [`rate-${slug(ratePrefix)}`] : []),
     ...(isWrite(route.method) && route.access !== 'anonymous' ? [`auth-${route.access}`] : []),
     bodyPrefix ? `body-${slug(bodyPrefix)}` : EDGE_MIDDLEWARES.bodyDefault,
-    ...(isApi(route.service) ? [`${route.service}-edge`] : []),
+    ...chainOf(routing, route.service),
   ];
   const name = `route-${audience}-${route.method.toLowerCase()}-${slug(route.path)}`;
   return [
@@ -71,24 +83,18 @@ function routeRouter(config: ParityConfig, route: Route, audience: 'users' | 'op
   ];
 }
 
-const PREFIXES: Readonly<Record<string, readonly string[]>> = {
-  ivor: ['/api/chat', '/api/resources'],
-  events: ['/api/events', '/api/calendar'],
-  newsroom: ['/api/articles', '/api/categories'],
-  auth: ['/auth'],
-};
-
-/** Writes to a path the route table doesn't list still need a signed-in user (default deny for anonymous writes). */
-function catchAllWriteRouters(): Record<string, object> {
+function catchAllWriteRouters(routing: EdgeRouting): Record<string, object> {
   const methods = WRITE_METHODS.map((method) => `Method(\`${method}\`)`).join(' || ');
+  // The frontend answers no writes: its prefix (/) would catch every other service's.
+  const writers = Object.entries(routing.prefixes).filter(([service]) => service !== 'frontend') as [Route['service'], readonly string[]][];
   return Object.fromEntries(
-    Object.entries(PREFIXES).map(([service, prefixes]) => [
+    writers.map(([service, prefixes]) => [
       `writes-${service}`,
       {
         rule: `(${prefixes.map((prefix) => `PathPrefix(\`${prefix}\`)`).join(' || ')}) && (${methods})`,
         service,
         entryPoints: ['websecure', 'public', 'trusted'],
-        middlewares: ['auth-member', EDGE_MIDDLEWARES.bodyDefault, ...(isApi(service as Route['service']) ? [`${service}-edge`] : [])],
+        middlewares: ['auth-member', EDGE_MIDDLEWARES.bodyDefault, ...chainOf(routing, service)],
         tls: {},
         priority: PRIORITY.catchAllWrite,
       },
@@ -153,10 +159,10 @@ export interface EdgeSecurity {
   readonly tlsOptions: object;
 }
 
-export function edgeSecurityConfig(config: ParityConfig): EdgeSecurity {
+export function edgeSecurityConfig(config: ParityConfig, routing: EdgeRouting): EdgeSecurity {
   const routers: Record<string, object> = {
     dashboard: { rule: 'PathPrefix(`/api`) || PathPrefix(`/dashboard`)', entryPoints: ['traefik'], service: 'api@internal', middlewares: ['dashboard-auth'] },
-    ...catchAllWriteRouters(),
+    ...catchAllWriteRouters(routing),
     // Health, metrics and diagnostics are for operators: users get 403 (no address is allowed).
     'operator-paths': {
       rule: OPERATOR_PATHS.map((path) => `PathPrefix(\`${path}\`)`).join(' || '),
@@ -169,7 +175,7 @@ export function edgeSecurityConfig(config: ParityConfig): EdgeSecurity {
   };
   for (const route of ROUTES.filter((r) => r.service === 'auth' || (APP_SERVICES as readonly string[]).includes(r.service))) {
     for (const audience of ['users', 'operators'] as const) {
-      const [name, router] = routeRouter(config, route, audience);
+      const [name, router] = routeRouter(config, routing, route, audience);
       routers[name] = router;
     }
   }

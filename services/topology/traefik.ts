@@ -227,7 +227,7 @@ export function traefikEdgeConfig(config: ParityConfig): object {
     middlewares[`${api}-retry`] = { retry: { attempts: 2, initialInterval: '50ms' } };
     middlewares[edgeChain(api)] = { chain: { middlewares: [`${api}-fallback`, ...(edge.enabled ? [`${api}-breaker`] : []), `${api}-retry`] } };
   }
-  const security = edgeSecurityConfig(config);
+  const security = edgeSecurityConfig(config, { prefixes: { ...APP_ROUTES, auth: ['/auth'] }, chainOf: (service) => (isEdgeApi(service as AppService) ? edgeChain(service) : undefined) });
   return {
     http: { routers: security.routers, services, middlewares: { ...middlewares, ...security.middlewares } },
     tls: {

@@ -6,13 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../services/config/validate.js';
 import { ROUTES, isWrite, routeRegexp, admits } from '../../services/contracts/index.js';
-import { edgeSecurityConfig, CONTENT_SECURITY_POLICY } from '../../services/topology/edge-security.js';
+import { CONTENT_SECURITY_POLICY } from '../../services/topology/edge-security.js';
 import { frontConfig, frontNetwork } from '../../services/topology/front.js';
 import { traefikDynamicConfig, traefikEdgeConfig, traefikStaticConfig } from '../../services/topology/traefik.js';
 
 type Router = { rule: string; entryPoints: string[]; middlewares?: string[]; service: string; priority?: number };
 const config = parseConfig('');
-const routers = edgeSecurityConfig(config).routers as Record<string, Router>;
+const routers = (traefikEdgeConfig(config) as { http: { routers: Record<string, Router> } }).http.routers;
 const routerFor = (method: string, path: string, audience: 'users' | 'operators') =>
   Object.values(routers).find((router) => router.rule.includes(`Method(\`${method}\`)`) && router.rule.includes(routeRegexp(path)) && router.entryPoints.includes(audience === 'users' ? 'public' : 'websecure'));
 
