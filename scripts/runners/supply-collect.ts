@@ -201,7 +201,7 @@ async function readImageFacts(spec: ImageSpec, scratch: string, dockerfileRoot: 
     }
     return { dpkg, goModules, bundled, missing };
   } finally {
-    await tryRun(['docker', 'rm', container]);
+    await tryRun(['docker', 'rm', '-v', container]);
   }
 }
 
