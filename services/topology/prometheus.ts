@@ -165,10 +165,12 @@ export const RECORDING_RULES: readonly { readonly record: string; readonly expr:
 export const BREAKER_ALERT_RULES: readonly AlertRule[] = [
   {
     alert: 'CircuitBreakerOpen',
-    expr: 'max by (job, color, breaker) (circuit_breaker_state) == 2',
+    // Open now, or opened since the last minute's scrapes began: a breaker that opens and goes
+    // half-open between two scrapes (reset shorter than the scrape interval) is only in the counter.
+    expr: 'max by (job, color, breaker) (circuit_breaker_state) == 2 or max by (job, color, breaker) (increase(circuit_breaker_events_total{event="open"}[1m])) > 0',
     for: '0s',
     severity: 'high',
-    summary: '{{ $labels.job }} ({{ $labels.color }}): the {{ $labels.breaker }} breaker is open; users get fallbacks',
+    summary: '{{ $labels.job }} ({{ $labels.color }}): the {{ $labels.breaker }} breaker is open or opened in the last minute; users get fallbacks',
     test: { series: [{ series: 'circuit_breaker_state{job="events",color="blue",breaker="postgres-replica",instance="events-blue:3000"}', values: '2x5' }], evalTime: '1m', labels: { job: 'events', color: 'blue', breaker: 'postgres-replica' } },
   },
   {

@@ -67,6 +67,10 @@ export function createBreaker(name: string, settings: Pick<BreakerSettings, 'res
     metrics.breakerEvents.inc({ breaker: name, event });
   };
   setState('closed', 'created');
+  // Every transition's series exists from the start at 0: Prometheus' increase() needs a sample
+  // before the first open, and an open shorter than a scrape interval (a 2 s reset against a 5 s
+  // scrape) is then still counted, where the state gauge may only ever be sampled half-open.
+  for (const event of ['open', 'half-open', 'close', 'probe-close', 'reject']) metrics.breakerEvents.inc({ breaker: name, event }, 0);
   let probing: NodeJS.Timeout | undefined;
   const stopProbing = () => {
     if (probing) clearInterval(probing);
