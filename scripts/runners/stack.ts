@@ -86,6 +86,8 @@ export interface ContainerState {
   service: string;
   state: string;
   health: string;
+  /** The exit code once it exited (a job's 0 is its success). */
+  exitCode?: number;
 }
 
 /**
@@ -97,13 +99,13 @@ export async function listContainers(target: ComposeTarget): Promise<ContainerSt
   const ids = await projectContainerIds(target.project);
   if (ids.length === 0) return [];
   // A container removed between the two calls fails only its own line: read what came back.
-  const result = await tryRun(['docker', 'inspect', '--format', `{{index .Config.Labels "${SERVICE_LABEL}"}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}`, ...ids]);
+  const result = await tryRun(['docker', 'inspect', '--format', `{{index .Config.Labels "${SERVICE_LABEL}"}} {{.State.Status}} {{.State.ExitCode}} {{if .State.Health}}{{.State.Health.Status}}{{end}}`, ...ids]);
   return result.stdout
     .split('\n')
     .filter(Boolean)
     .map((line) => {
-      const [service = '', state = '', health = ''] = line.trim().split(' ');
-      return { service, state, health };
+      const [service = '', state = '', exitCode = '', health = ''] = line.trim().split(' ');
+      return { service, state, health, ...(state === 'exited' ? { exitCode: Number(exitCode) } : {}) };
     });
 }
 
@@ -122,12 +124,16 @@ interface HealthSnapshot {
   readonly waiting: readonly string[];
 }
 
-async function healthSnapshot(target: ComposeTarget, expected: readonly string[]): Promise<HealthSnapshot> {
+/** A job (db-init) is done when it exited 0; a long-running service when healthy. */
+export const isReady = (c: ContainerState | undefined, job = false): boolean => (job ? c?.state === 'exited' && c.exitCode === 0 : c?.health === 'healthy');
+
+async function healthSnapshot(target: ComposeTarget, expected: readonly string[], jobs: ReadonlySet<string>): Promise<HealthSnapshot> {
   const containers = await listContainers(target);
   const byService = new Map(containers.map((c) => [c.service, c]));
-  const healthy = expected.filter((name) => byService.get(name)?.health === 'healthy');
+  const healthy = expected.filter((name) => isReady(byService.get(name), jobs.has(name)));
   const broken = expected.filter((name) => {
     const c = byService.get(name);
+    if (jobs.has(name)) return c?.state === 'exited' && c.exitCode !== 0;
     return c && (c.state === 'exited' || c.state === 'dead' || c.health === 'unhealthy');
   });
   return { byService, healthy, broken, waiting: expected.filter((name) => !healthy.includes(name)) };
@@ -141,10 +147,11 @@ async function healthSnapshot(target: ComposeTarget, expected: readonly string[]
  */
 export async function waitForHealthy(target: ComposeTarget, topology: Topology, progress: Progress, timeoutMs: number, since = Date.now()): Promise<number> {
   const expected = topology.services.map((service) => service.name);
+  const jobs = new Set(topology.services.filter((service) => service.job).map((service) => service.name));
   let last: HealthSnapshot | undefined;
   const waited = await pollUntil(
     async () => {
-      last = await healthSnapshot(target, expected);
+      last = await healthSnapshot(target, expected, jobs);
       if (last.waiting.length === 0 || last.broken.length > 0) return done(last);
       progress.step('waiting for every health check', `${last.healthy.length}/${expected.length} healthy; waiting for ${last.waiting.slice(0, 4).join(', ')}${last.waiting.length > 4 ? ` (+${last.waiting.length - 4})` : ''}`);
       return pending(`waiting for ${last.waiting.join(', ')}`);
@@ -245,6 +252,8 @@ export async function readStatus(
     const member = cluster?.members.find((m) => m.name === service.name);
     const color = service.color ? `${service.color}${version}${active && active.color === service.color ? ' (active)' : ''}` : member ? describeMember(member) : '';
     const url = rest[service.name] ? `Patroni REST ${rest[service.name]}/cluster` : service.name === 'toxiproxy' && faults ? faults : (service.url ?? '');
+    // A job that did its work shows so, rather than as a stopped container.
+    if (service.job && c) return { service: service.name, state: isReady(c, true) ? 'completed' : `${c.state}${c.exitCode ? ` (exit ${c.exitCode})` : ''}`, health: '', url, color };
     return { service: service.name, state: c?.state ?? 'absent', health: c?.health || (c ? 'none' : ''), url, color };
   });
   return { rows, activeColor: active?.color, weights: active?.weights, ...(deploy ? { deploy } : {}) };

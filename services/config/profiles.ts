@@ -13,22 +13,24 @@ const MONITORING = ['prometheus', 'alertmanager', 'postgres-exporter', 'redis-ex
 
 /** Stands for "the database's write endpoint" in SERVICE_NEEDS; `needsOf` names the real service. */
 export const DB_WRITER = 'db-writer';
+/** The one-shot that makes the database's roles (services/topology/database-roles.ts): its dependents wait for it to complete. */
+export const DB_INIT = 'db-init';
 
 /** Logical service → the services it needs running (`db-writer`: whichever serves writes). */
 export const SERVICE_NEEDS: Readonly<Record<string, readonly string[]>> = {
   traefik: ['auth'],
-  auth: [DB_WRITER, 'redis'],
+  auth: [DB_WRITER, DB_INIT, 'redis'],
   frontend: [],
-  ivor: [DB_WRITER, 'redis'],
-  events: [DB_WRITER, 's3'],
-  newsroom: [DB_WRITER, 's3'],
+  ivor: [DB_WRITER, DB_INIT, 'redis'],
+  events: [DB_WRITER, DB_INIT, 's3'],
+  newsroom: [DB_WRITER, DB_INIT, 's3'],
+  [DB_INIT]: [DB_WRITER],
   'postgres-replica': ['postgres-primary'],
-  's3-init': ['s3'],
   prometheus: [],
   alertmanager: [],
   'alert-receiver': [],
   grafana: ['prometheus'],
-  'postgres-exporter': [DB_WRITER],
+  'postgres-exporter': [DB_WRITER, DB_INIT],
   'redis-exporter': ['redis'],
   'node-exporter': [],
 };
@@ -54,7 +56,7 @@ function databaseServices(config: ParityConfig): string[] {
 
 /** The logical services that run for this config. */
 export function profileServices(config: ParityConfig): Set<string> {
-  const running = new Set([...EDGE_AND_APPS, ...databaseServices(config), 'redis']);
+  const running = new Set([...EDGE_AND_APPS, ...databaseServices(config), DB_INIT, 'redis']);
   // Toxiproxy: the chaos proxies, and/or Patroni's path to etcd (postgres.dcsProxy).
   if (config.chaos.enabled || (config.postgres.ha === 'patroni' && config.postgres.dcsProxy)) running.add('toxiproxy');
   if (config.profile === 'full') {

@@ -49,13 +49,15 @@ function renderService(service: ServiceSpec, topology: Topology, files: readonly
     // Long syntax: the copy owned by the reading uid, mounted under the secret's own name.
     secrets: service.secrets?.length ? service.secrets.map((name) => ({ source: secretSource(name, secretReader(service)), target: name })) : undefined,
     depends_on: dependsOn.length ? Object.fromEntries(dependsOn.map(([name, condition]) => [name, { condition }])) : undefined,
-    healthcheck: {
-      test: [...health.test],
-      interval: health.interval ?? '5s',
-      timeout: health.timeout ?? '3s',
-      retries: health.retries ?? 30,
-      start_period: health.startPeriod ?? '5s',
-    },
+    healthcheck: service.job
+      ? { disable: true }
+      : {
+          test: [...health.test],
+          interval: health.interval ?? '5s',
+          timeout: health.timeout ?? '3s',
+          retries: health.retries ?? 30,
+          start_period: health.startPeriod ?? '5s',
+        },
     user: service.user,
     // Every container: no privilege gains through setuid binaries, no capability it isn't given back.
     security_opt: ['no-new-privileges:true'],
@@ -74,7 +76,7 @@ function renderService(service: ServiceSpec, topology: Topology, files: readonly
       ...(service.color ? { 'dev.parity.color': service.color } : {}),
       ...(hash ? { 'dev.parity.config-hash': hash } : {}),
     },
-    restart: 'unless-stopped',
+    restart: service.job ? 'no' : 'unless-stopped',
   };
 }
 

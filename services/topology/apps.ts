@@ -4,18 +4,19 @@
  * the image catalog); `SERVICE` picks which one.
  */
 import type { Color, ParityConfig } from '../config/schema.js';
-import { needsOf, type AppService } from '../config/profiles.js';
+import { DB_INIT, needsOf, type AppService } from '../config/profiles.js';
 import { appEndpoint, dataEndpoint } from './chaos.js';
 import { STUB_PORT, stubEnvironment, type StubEnvironment } from '../contracts/index.js';
 import { DATABASE, STATE, hostFor } from './common.js';
+import { dbPasswordSecret, dbRole, type DbService } from './database-roles.js';
 import { nodeHealth, type ServiceSpec } from './types.js';
 
 /** The admin account auth creates at start; its password is the generated `admin_password` secret. */
 export const ADMIN_EMAIL = 'admin@parity.localhost';
 
 
-function dependsOn(logical: string, config: ParityConfig, running: ReadonlySet<string>): Record<string, 'service_healthy'> {
-  return Object.fromEntries(needsOf(logical, config).filter((need) => running.has(need)).map((need) => [need, 'service_healthy']));
+function dependsOn(logical: string, config: ParityConfig, running: ReadonlySet<string>): Record<string, 'service_healthy' | 'service_completed_successfully'> {
+  return Object.fromEntries(needsOf(logical, config).filter((need) => running.has(need)).map((need) => [need, need === DB_INIT ? 'service_completed_successfully' : 'service_healthy']));
 }
 
 /** The breakers' settings from `breakers.app`, for every stub. */
@@ -34,7 +35,7 @@ function breakerEnvironment(config: ParityConfig): Partial<StubEnvironment> {
 }
 
 /** Settings every stub that uses the data tier gets: writer, reader, Redis, S3 (when running), through Toxiproxy with chaos on. */
-function dataEnvironment(config: ParityConfig, running: ReadonlySet<string>): Omit<StubEnvironment, 'SERVICE'> {
+function dataEnvironment(service: DbService, config: ParityConfig, running: ReadonlySet<string>): Omit<StubEnvironment, 'SERVICE'> {
   const writer = dataEndpoint(config, 'postgres-writer');
   const reader = dataEndpoint(config, 'postgres-reader');
   const redis = dataEndpoint(config, 'redis');
@@ -45,8 +46,9 @@ function dataEnvironment(config: ParityConfig, running: ReadonlySet<string>): Om
     DATABASE_REPLICA_HOST: reader.host,
     ...(reader.port !== writer.port ? { DATABASE_REPLICA_PORT: String(reader.port) } : {}),
     DATABASE_NAME: DATABASE.name,
-    DATABASE_USER: DATABASE.user,
-    DATABASE_PASSWORD_FILE: '/run/secrets/postgres_password',
+    // The service's own role (owner of its schema, no superuser): services/topology/database-roles.ts.
+    DATABASE_USER: dbRole(service),
+    DATABASE_PASSWORD_FILE: `/run/secrets/${dbPasswordSecret(service)}`,
     // The ACL user in the URL, its password from the secret file (the stub puts them together).
     REDIS_URL: `redis://app@${redis.host}:${redis.port}`,
     REDIS_PASSWORD_FILE: '/run/secrets/redis_app_password',
@@ -69,8 +71,8 @@ function upstreamEnvironment(config: ParityConfig, color: Color): Partial<StubEn
   return { IVOR_URL: url('ivor'), EVENTS_URL: url('events'), NEWSROOM_URL: url('newsroom') };
 }
 
-const dataSecrets = (running: ReadonlySet<string>) =>
-  ['postgres_password', 'jwt_public_keys', 'redis_app_password', ...(running.has('s3') ? (['s3_access_key', 's3_secret_key'] as const) : [])] as const;
+const dataSecrets = (service: DbService, running: ReadonlySet<string>) =>
+  [dbPasswordSecret(service), 'jwt_public_keys', 'redis_app_password', ...(running.has('s3') ? (['s3_access_key', 's3_secret_key'] as const) : [])] as const;
 
 /** A color's deploy settings file (VERSION, FAULT), written by `make up` (defaults) and `make deploy`. */
 export const colorEnvFile = (color: Color): string => `${STATE}/deploy/${color}.env`;
@@ -92,10 +94,10 @@ export function appService(app: AppService, color: Color, config: ParityConfig, 
       SERVICE: app,
       COLOR: color,
       PORT: String(STUB_PORT),
-      ...(frontendOnly ? { ...breakerEnvironment(config), ...upstreamEnvironment(config, color) } : dataEnvironment(config, running)),
+      ...(frontendOnly ? { ...breakerEnvironment(config), ...upstreamEnvironment(config, color) } : dataEnvironment(app, config, running)),
     }),
     // The frontend talks to the APIs only: it stays off the data network.
-    ...(frontendOnly ? { networks: ['apps'] as const } : { secrets: [...dataSecrets(running)] }),
+    ...(frontendOnly ? { networks: ['apps'] as const } : { secrets: [...dataSecrets(app, running)] }),
     dependsOn: dependsOn(app, config, running),
     healthcheck: nodeHealth(STUB_PORT, '/health'),
     url: `https://${hostFor(config)}:${config.ports.https}${app === 'frontend' ? '/' : `/api/${app === 'ivor' ? 'resources' : app === 'events' ? 'events' : 'articles'}`}`,
@@ -111,13 +113,13 @@ export function authService(config: ParityConfig, image: string, running: Readon
     environment: stubEnvironment({
       SERVICE: 'auth',
       PORT: String(STUB_PORT),
-      ...dataEnvironment(config, running),
+      ...dataEnvironment('auth', config, running),
       JWT_SIGNING_KEYS_FILE: '/run/secrets/jwt_signing_keys',
       ADMIN_EMAIL,
       ADMIN_PASSWORD_FILE: '/run/secrets/admin_password',
       ACCESS_TOKEN_TTL_SECONDS: '900',
     }),
-    secrets: [...dataSecrets(running), 'jwt_signing_keys', 'admin_password'],
+    secrets: [...dataSecrets('auth', running), 'jwt_signing_keys', 'admin_password'],
     dependsOn: dependsOn('auth', config, running),
     healthcheck: nodeHealth(STUB_PORT, '/health'),
     url: `https://${hostFor(config)}:${config.ports.https}/auth/login (admin: ${ADMIN_EMAIL}, password in .parity/secrets/admin_password)`,

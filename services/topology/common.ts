@@ -13,6 +13,12 @@ export const STATE = '${PARITY_STATE_DIR:?PARITY_STATE_DIR must be set (make up 
 export const SECRETS = [
   'postgres_password',
   'replication_password',
+  // Each database user's password (services/topology/database-roles.ts): an app's role, the exporters'.
+  'pg_auth_password',
+  'pg_ivor_password',
+  'pg_events_password',
+  'pg_newsroom_password',
+  'pg_exporter_password',
   // Ed25519 JWK sets made by scripts/runners/signing-keys.ts: private (auth) and public (everyone).
   'jwt_signing_keys',
   'jwt_public_keys',

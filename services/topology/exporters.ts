@@ -1,6 +1,7 @@
 /** The postgres (primary and replica), redis and node exporters. */
 import type { ParityConfig } from '../config/schema.js';
-import { databaseEndpoints } from '../config/profiles.js';
+import { DB_INIT, databaseEndpoints } from '../config/profiles.js';
+import { EXPORTER_PASSWORD_SECRET, EXPORTER_ROLE } from './database-roles.js';
 import { DATABASE } from './common.js';
 import { REDIS_PASSWORD_SECRETS } from './redis.js';
 import { httpHealth, type FileSpec, type ServiceSpec } from './types.js';
@@ -40,13 +41,14 @@ export function exporterServices(config: ParityConfig, images: { postgres: strin
     image: images.postgres,
     environment: {
       DATA_SOURCE_URI: `${host}:5432/${DATABASE.name}?sslmode=disable`,
-      DATA_SOURCE_USER: DATABASE.user,
-      DATA_SOURCE_PASS_FILE: '/run/secrets/postgres_password',
+      // pg_monitor only (services/topology/database-roles.ts), not the superuser.
+      DATA_SOURCE_USER: EXPORTER_ROLE,
+      DATA_SOURCE_PASS_FILE: `/run/secrets/${EXPORTER_PASSWORD_SECRET}`,
       PG_EXPORTER_EXTEND_QUERY_PATH: '/etc/postgres-exporter/queries.yaml',
     },
     volumes: ['./postgres-exporter:/etc/postgres-exporter:ro'],
-    secrets: ['postgres_password'],
-    dependsOn: { [host]: 'service_healthy' },
+    secrets: [EXPORTER_PASSWORD_SECRET],
+    dependsOn: { [host]: 'service_healthy', [DB_INIT]: 'service_completed_successfully' },
     healthcheck: httpHealth(9187, '/metrics'),
   });
   const services: ServiceSpec[] = [

@@ -16,6 +16,7 @@ import { etcdServices, haproxyServices, patroniFiles, patroniServices } from './
 import { toxiproxyFiles, toxiproxyService } from './chaos.js';
 import { prometheusFiles, prometheusService } from './prometheus.js';
 import { redisService } from './redis.js';
+import { dbInitFiles, dbInitService } from './database-roles.js';
 import { s3Service } from './s3.js';
 import { traefikFiles, traefikService } from './traefik.js';
 import { frontFiles, frontNetwork, frontService } from './front.js';
@@ -72,6 +73,7 @@ export function buildTopology(config: ParityConfig, region: Region = 'primary'):
           ...haproxyServices(config, images.haproxy, region),
         ]
       : [postgresPrimary(config, images.postgres), postgresReplica(config, images.postgres)]),
+    dbInitService(config, config.postgres.ha === 'patroni' ? images.patroni : images.postgres),
     redisService(config, images.redis),
     // Which configs run it (chaos, or Patroni's way to etcd) is profileServices' rule.
     ...(running.has('toxiproxy') ? [toxiproxyService(config, images.toxiproxy)] : []),
@@ -79,6 +81,7 @@ export function buildTopology(config: ParityConfig, region: Region = 'primary'):
   const files: FileSpec[] = [
     ...traefikFiles(config),
     ...(config.postgres.ha === 'patroni' ? patroniFiles(config, region) : postgresFiles()),
+    ...dbInitFiles(),
     ...(running.has('toxiproxy') ? toxiproxyFiles(config, running) : []),
   ];
   // The front exists where users arrive: the primary region (the DR region is reached through the link's edge).

@@ -71,9 +71,15 @@ export interface ServiceSpec {
   readonly volumes?: readonly string[];
   /** Names of compose secrets mounted at /run/secrets/<name>. */
   readonly secrets?: readonly string[];
-  readonly dependsOn?: Readonly<Record<string, 'service_healthy' | 'service_started'>>;
-  /** Every service has one: `make up` waits on it. */
+  readonly dependsOn?: Readonly<Record<string, 'service_healthy' | 'service_started' | 'service_completed_successfully'>>;
+  /** Every long-running service has one: `make up` waits on it. A job's is `['NONE']` (rendered disabled). */
   readonly healthcheck: HealthSpec;
+  /**
+   * A one-shot (`db-init`): it runs to completion at every start, never restarts, and the services
+   * that need it wait for it with `service_completed_successfully`. `make up` counts it done when it
+   * exited 0. @default false
+   */
+  readonly job?: boolean;
   /** `uid:gid` (or a name) the container runs as. @default the image's (services/topology/hardening.ts may set one) */
   readonly user?: string;
   /**

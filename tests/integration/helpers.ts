@@ -1,3 +1,4 @@
+import { DB_INIT } from '../../services/config/profiles.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../services/config/validate.js';
@@ -44,6 +45,8 @@ export function startComposeStack(project: string, stateDir: string, composeDir 
     .withProjectName(project)
     .withEnvironment({ PARITY_STATE_DIR: stateDir })
     .withDefaultWaitStrategy(Wait.forHealthCheck())
+    // The one-shot that makes the database roles: done when it exited 0 (the apps waited for it).
+    .withWaitStrategy(`${DB_INIT}-1`, Wait.forOneShotStartup())
     .withStartupTimeout(300_000)
     .up();
 }

@@ -12,6 +12,7 @@ import { GenericContainer, Network, Wait, type StartedNetwork, type StartedTestC
 import { STUB_PORT, stubEnvironment, type StubEnvironment } from '../../services/contracts/index.js';
 import { DATABASE } from '../../services/topology/common.js';
 import { postgresFiles } from '../../services/topology/postgres.js';
+import { DB_ROLE_SECRETS, DB_SERVICES, dbPasswordSecret, dbRole, rolesSql, type DbService } from '../../services/topology/database-roles.js';
 import { renderFileContent } from '../../services/render/files.js';
 import { imageRef } from './helpers.js';
 import { generateSigningKey, publicKeys } from '../../scripts/runners/signing-keys.js';
@@ -27,6 +28,8 @@ export interface Platform {
   readonly s3: StartedTestContainer;
   readonly stubs: Record<StubName, StartedTestContainer>;
   readonly secrets: { readonly postgres: string; readonly signingKeys: string; readonly publicKeys: string; readonly admin: string; readonly s3Access: string; readonly s3Secret: string };
+  /** Each database role's password, by its secret's name (`pg_events_password`). */
+  readonly rolePasswords: Readonly<Record<string, string>>;
   readonly adminEmail: string;
   /** Base URL of a stub's mapped port. */
   url(service: StubName): string;
@@ -82,6 +85,14 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       .withCommand(['postgres', '-c', 'wal_level=replica', '-c', 'max_wal_senders=10', '-c', 'max_replication_slots=10', '-c', 'hot_standby=on', '-c', 'wal_keep_size=64MB'])
       .start();
     started.push(primary);
+    // The stack's db-init step, as generated: each service then connects as its own role, not the superuser.
+    const rolePasswords = Object.fromEntries(DB_ROLE_SECRETS.map((secret) => [secret, randomBytes(12).toString('hex')]));
+    await primary.copyContentToContainer([
+      { content: rolesSql(), target: '/parity/roles.sql', mode: 0o644 },
+      ...DB_ROLE_SECRETS.map((secret) => ({ content: rolePasswords[secret]!, target: `/run/secrets/${secret}`, mode: 0o644 })),
+    ]);
+    const init = await primary.exec(['psql', '-X', '-q', '-U', DATABASE.user, '-d', DATABASE.name, '-f', '/parity/roles.sql']);
+    if (init.exitCode !== 0) throw new Error(`roles.sql failed (exit ${init.exitCode}): ${init.output}`);
     const [replica, redis, s3] = await Promise.all([
       new GenericContainer(imageRef('postgres'))
         .withNetwork(network)
@@ -140,6 +151,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
           stubEnvironment({
             ...common,
             SERVICE: service,
+            ...((DB_SERVICES as readonly string[]).includes(service) ? { DATABASE_USER: dbRole(service as DbService), DATABASE_PASSWORD: rolePasswords[dbPasswordSecret(service as DbService)]! } : {}),
             ...(service === 'auth' ? { JWT_SIGNING_KEYS: secrets.signingKeys, ADMIN_EMAIL: adminEmail, ADMIN_PASSWORD: secrets.admin } : {}),
             ...(options.environment?.[service] ?? {}),
           }),
@@ -173,6 +185,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       s3,
       stubs,
       secrets,
+      rolePasswords,
       adminEmail,
       url: (service) => `http://${stubs[service].getHost()}:${stubs[service].getMappedPort(STUB_PORT)}`,
       stop: (container) => docker('stop', '-t', '2', container.getId()),

@@ -234,9 +234,10 @@ describe('hardening: secret files', () => {
   it('each container mounts the copy of a secret owned by its own uid; the compose file names one copy per secret and reader', () => {
     const compose = parse(rendered('').get('compose.yaml')!.content) as { secrets: Record<string, { file: string }>; services: Record<string, { secrets?: Array<{ source: string; target: string }> }> };
     expect(compose.services['postgres-1']!.secrets).toContainEqual({ source: 'postgres_password_uid999', target: 'postgres_password' });
-    expect(compose.services['postgres-exporter']!.secrets).toEqual([{ source: 'postgres_password_uid65534', target: 'postgres_password' }]);
-    expect(compose.services.auth!.secrets).toContainEqual({ source: 'postgres_password_uid1000', target: 'postgres_password' });
-    expect(Object.keys(compose.secrets).filter((name) => name.startsWith('postgres_password'))).toEqual(['postgres_password_uid1000', 'postgres_password_uid65534', 'postgres_password_uid999']);
+    expect(compose.services['postgres-exporter']!.secrets).toEqual([{ source: 'pg_exporter_password_uid65534', target: 'pg_exporter_password' }]);
+    expect(compose.services.auth!.secrets).toContainEqual({ source: 'pg_auth_password_uid1000', target: 'pg_auth_password' });
+    // The superuser's password: the database nodes and db-init (uid 999) only, never an app or an exporter.
+    expect(Object.keys(compose.secrets).filter((name) => name.startsWith('postgres_password'))).toEqual(['postgres_password_uid999']);
     expect(compose.secrets.postgres_password_uid999!.file).toMatch(/\/secrets\/uid-999\/postgres_password$/);
   });
 
@@ -259,7 +260,7 @@ describe('hardening: secret files', () => {
       expect(written.sort()).toEqual([...copies.map((copy) => `secrets/uid-${copy.uid}/${copy.name}`), 'tls/key.pem'].sort());
       expect(given.find((file) => file.path.endsWith('uid-999/postgres_password'))?.uid).toBe(999);
       expect(given.find((file) => file.path.endsWith('tls/key.pem'))?.uid).toBe(65534);
-      expect(readFileSync(join(state, 'secrets', 'uid-65534', 'postgres_password'), 'utf8')).toBe('value of postgres_password\n');
+      expect(readFileSync(join(state, 'secrets', 'uid-65534', 'pg_exporter_password'), 'utf8')).toBe('value of pg_exporter_password\n');
       expect(readdirSync(join(state, 'secrets', 'uid-4242'))).toEqual([]);
       const mode = (path: string) => statSync(path).mode & 0o777;
       const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? [join(dir, entry.name), ...walk(join(dir, entry.name))] : [join(dir, entry.name)]));

@@ -3,6 +3,7 @@
  * write their reads follow the WAL: the write's LSN is remembered (in Redis, so blue and green
  * share it) and a read goes to the replica only once the replica has replayed past it.
  */
+import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { createBreaker, DependencyUnavailableError, type Breaker } from './breakers.js';
 import type { Cache } from './cache.js';
@@ -29,6 +30,25 @@ const RYW_TTL_SECONDS = 60;
 /** How often an open database breaker checks whether its endpoint answers again. */
 const PROBE_INTERVAL_MS = 1000;
 
+/**
+ * A new connection refused for its password: `make rotate-secrets` is between changing the role's
+ * password and rewriting the file (or the other way round). Such a query never ran, so it is
+ * tried again after this long (up to ROTATION_RETRIES times), with the file read again.
+ */
+const ROTATION_RETRY_MS = 250;
+const ROTATION_RETRIES = 3;
+const isPasswordRefused = (error: unknown): boolean => (error as { code?: string }).code === '28P01';
+
+async function retryingRotation<T>(work: () => Promise<T>, retries = ROTATION_RETRIES): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!isPasswordRefused(error) || retries === 0) throw error;
+    await new Promise((resolve) => setTimeout(resolve, ROTATION_RETRY_MS));
+    return retryingRotation(work, retries - 1);
+  }
+}
+
 export interface Database {
   readonly primaryBreaker: Breaker;
   readonly replicaBreaker?: Breaker;
@@ -42,13 +62,16 @@ export interface Database {
 }
 
 export function createDatabase(settings: DatabaseSettings, breakers: BreakerSettings, metrics: Metrics, cache?: Cache): Database {
+  const { passwordFile } = settings;
+  // The file's current content for every new connection (rotation), the one read at start if it can't be read.
+  const password = passwordFile ? async () => (await readFile(passwordFile, 'utf8').catch(() => settings.password)).trim() : settings.password;
   const poolFor = (host: string, port: number, applicationName: string) => {
     const pool = new pg.Pool({
       host,
       port,
       database: settings.name,
       user: settings.user,
-      password: settings.password,
+      password,
       max: 10,
       connectionTimeoutMillis: 1500,
       idleTimeoutMillis: 10_000,
@@ -70,7 +93,7 @@ export function createDatabase(settings: DatabaseSettings, breakers: BreakerSett
   const probeOn = (host: string, port: number, sql: string) => ({
     intervalMs: PROBE_INTERVAL_MS,
     check: async () => {
-      const client = new pg.Client({ host, port, database: settings.name, user: settings.user, password: settings.password, connectionTimeoutMillis: 1000, query_timeout: 1000 });
+      const client = new pg.Client({ host, port, database: settings.name, user: settings.user, password, connectionTimeoutMillis: 1000, query_timeout: 1000 });
       client.on('error', () => {});
       try {
         await client.connect();
@@ -117,7 +140,7 @@ export function createDatabase(settings: DatabaseSettings, breakers: BreakerSett
   const queryOn = async <R extends pg.QueryResultRow>(which: ReadSource, text: string, params: unknown[]) => {
     const breaker = which === 'primary' ? primaryBreaker : replicaBreaker!;
     const pool = which === 'primary' ? primary : replica!;
-    return breaker.call('query', () => timed(which, () => pool.query<R>(text, params)));
+    return breaker.call('query', () => timed(which, () => retryingRotation(() => pool.query<R>(text, params))));
   };
 
   return {
@@ -128,7 +151,7 @@ export function createDatabase(settings: DatabaseSettings, breakers: BreakerSett
     async write(user, work) {
       const { result, lsn } = await primaryBreaker.call('transaction', () =>
         timed('primary', async () => {
-          const client = await primary.connect();
+          const client = await retryingRotation(() => primary.connect());
           try {
             await client.query('BEGIN');
             const result = await work(client);

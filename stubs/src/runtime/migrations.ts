@@ -12,6 +12,14 @@ export interface Migration {
   readonly sql: string;
 }
 
+/**
+ * A service's schema, when missing. In the stack it exists already, owned by the service's role
+ * (services/topology/database-roles.ts), and that role may not create schemas: `CREATE SCHEMA IF NOT
+ * EXISTS` checks the right before existence, so the check comes first. A superuser (tests) creates it.
+ */
+export const ensureSchema = (schema: string): string =>
+  `DO $ensure$ BEGIN IF NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = '${schema}') THEN CREATE SCHEMA ${schema}; END IF; END $ensure$;`;
+
 /** One lock for every service: migrations are short, and cross-service DDL can't interleave. */
 const MIGRATION_LOCK_KEY = 0x70617269; // "pari"
 
@@ -38,9 +46,13 @@ export async function runMigrations(pool: pg.Pool, service: string, migrations: 
     const started = performance.now();
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
     const waitedForLockMs = Math.round(performance.now() - started);
-    await client.query(`CREATE TABLE IF NOT EXISTS parity_migrations (
-      service text NOT NULL, id integer NOT NULL, name text NOT NULL,
-      applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (service, id))`);
+    // The stack's db-init creates it (with row-level security per service role): an app role may
+    // not create tables in public, and CREATE ... IF NOT EXISTS checks that right before existence.
+    if (!(await client.query<{ present: boolean }>("SELECT to_regclass('public.parity_migrations') IS NOT NULL AS present")).rows[0]?.present) {
+      await client.query(`CREATE TABLE public.parity_migrations (
+        service text NOT NULL, id integer NOT NULL, name text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (service, id))`);
+    }
     const done = new Set((await client.query<{ id: number }>('SELECT id FROM parity_migrations WHERE service = $1', [service])).rows.map((row) => row.id));
     const applied: string[] = [];
     for (const migration of [...migrations].sort((a, b) => a.id - b.id)) {

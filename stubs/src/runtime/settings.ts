@@ -32,6 +32,8 @@ export interface DatabaseSettings {
   readonly name: string;
   readonly user: string;
   readonly password: string;
+  /** Where `password` came from: read again for every new connection, so `make rotate-secrets` needs no restart. */
+  readonly passwordFile?: string;
 }
 
 export interface S3Settings {
@@ -217,6 +219,7 @@ export function loadSettings(env: Env = process.env): Settings {
             name: e.DATABASE_NAME,
             user: e.DATABASE_USER,
             password: secrets.DATABASE_PASSWORD,
+            ...(env.DATABASE_PASSWORD_FILE && !env.DATABASE_PASSWORD ? { passwordFile: env.DATABASE_PASSWORD_FILE } : {}),
           },
         }
       : {}),

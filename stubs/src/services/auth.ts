@@ -4,6 +4,7 @@
  * the `/verify` endpoint Traefik's forwardAuth calls on admin routes. Security events go to
  * the append-only `auth.audit` table (audit.ts); failed logins back off (lockout.ts).
  */
+import { ensureSchema } from '../runtime/migrations.js';
 import { randomBytes, randomUUID, createHash } from 'node:crypto';
 import { decodeProtectedHeader } from 'jose';
 import { z } from 'zod';
@@ -21,7 +22,7 @@ export const authMigrations = [
     id: 1,
     name: 'users',
     sql: `
-      CREATE SCHEMA IF NOT EXISTS auth;
+      ${ensureSchema('auth')}
       CREATE TABLE IF NOT EXISTS auth.users (
         id uuid PRIMARY KEY DEFAULT gen_random_uuid(), email text NOT NULL UNIQUE, display_name text NOT NULL,
         password_hash text NOT NULL, role text NOT NULL DEFAULT 'member' CHECK (role IN ('member', 'editor', 'admin')),

@@ -3,6 +3,7 @@
  * a month view, and event images in the S3 store. With the database down it serves the saved
  * calendar view, the archive of previous events and contact information.
  */
+import { ensureSchema } from '../runtime/migrations.js';
 import { z } from 'zod';
 import { FALLBACK_HEADER, READ_FROM_HEADER } from '../../../services/contracts/index.js';
 import { DependencyUnavailableError } from '../runtime/breakers.js';
@@ -34,7 +35,7 @@ export const eventsMigrations = [
     id: 1,
     name: 'events-and-rsvps',
     sql: `
-      CREATE SCHEMA IF NOT EXISTS events;
+      ${ensureSchema('events')}
       CREATE TABLE IF NOT EXISTS events.events (
         id uuid PRIMARY KEY DEFAULT gen_random_uuid(), title text NOT NULL, description text NOT NULL DEFAULT '',
         starts_at timestamptz NOT NULL, ends_at timestamptz, location text NOT NULL DEFAULT '',

@@ -4,6 +4,7 @@
  * cached in Redis. When the database is down IVOR serves cached answers, predefined guidance
  * and community resource links, and says it is a fallback.
  */
+import { ensureSchema } from '../runtime/migrations.js';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { READ_FROM_HEADER } from '../../../services/contracts/index.js';
@@ -37,7 +38,7 @@ export const ivorMigrations = [
     id: 1,
     name: 'resources-and-conversations',
     sql: `
-      CREATE SCHEMA IF NOT EXISTS ivor;
+      ${ensureSchema('ivor')}
       CREATE TABLE IF NOT EXISTS ivor.resources (
         slug text PRIMARY KEY, title text NOT NULL, url text NOT NULL, pathway text NOT NULL,
         summary text NOT NULL, keywords text[] NOT NULL);

@@ -3,6 +3,7 @@
  * attachments in the S3 store. With the database down it serves cached article summaries,
  * external news sources and community discussion links.
  */
+import { ensureSchema } from '../runtime/migrations.js';
 import { z } from 'zod';
 import { READ_FROM_HEADER } from '../../../services/contracts/index.js';
 import { DependencyUnavailableError } from '../runtime/breakers.js';
@@ -31,7 +32,7 @@ export const newsroomMigrations = [
     id: 1,
     name: 'articles-categories-comments',
     sql: `
-      CREATE SCHEMA IF NOT EXISTS newsroom;
+      ${ensureSchema('newsroom')}
       CREATE TABLE IF NOT EXISTS newsroom.categories (slug text PRIMARY KEY, name text NOT NULL);
       INSERT INTO newsroom.categories VALUES ('community', 'Community'), ('culture', 'Culture'), ('health', 'Health')
         ON CONFLICT (slug) DO NOTHING;
