@@ -236,3 +236,21 @@ export class BackupInputError extends ParityError {
 export class BackupError extends ParityError {
   readonly exitCode = 1;
 }
+
+/** `make audit` input that can't be used (LIMIT, SERVICE, ACTION, SINCE, FORMAT): every problem, by its variable. */
+export class AuditInputError extends ParityError {
+  readonly exitCode = 2;
+  constructor(readonly problems: readonly string[]) {
+    super(problems.length === 1 ? `make audit: ${problems[0]}` : `make audit: bad input:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
+}
+
+/** The running stack has no audit table (a stack created before `make up` made it): nothing to read or write. */
+export class AuditLogMissingError extends ParityError {
+  readonly exitCode = 2;
+}
+
+/** psql on the writer failed for another reason (the database down, a query error): the message carries psql's own words. */
+export class AuditError extends ParityError {
+  readonly exitCode = 1;
+}

@@ -9,7 +9,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Color } from '../../services/config/schema.js';
 import { DEFAULT_CONFIG } from '../../services/config/schema.js';
 import type { ColorCounters, DeployState } from '../../services/deploy/policy.js';
-import { DeployRolledBackError } from '../../services/errors.js';
+import type { DeployEntry } from '../../services/audit/deploy.js';
+import { DeployRolledBackError, formatDuration } from '../../services/errors.js';
 import { GateFailure } from '../../scripts/runners/deploy/gate.js';
 import { deploy, type DeployClients, type DeployReport } from '../../scripts/runners/deploy/index.js';
 import type { Progress } from '../../scripts/runners/progress.js';
@@ -31,6 +32,8 @@ interface World {
   readonly states: DeployState[];
   readonly reports: Record<string, unknown>[];
   readonly containers: string[];
+  /** The audit entries the deploy appended. */
+  readonly audit: DeployEntry[];
 }
 
 /**
@@ -41,7 +44,7 @@ function fakeWorld(options: { greenErrorShare?: number; smokeFails?: boolean; on
   let now = Date.parse('2026-11-28T08:00:00Z');
   let loaded: Record<Color, number> = { blue: 100, green: 0 };
   const totals = { blue: { ok: 0, errors: 0 }, green: { ok: 0, errors: 0 } };
-  const world: World = { routes: [], states: [], reports: [], containers: [], clients: undefined as unknown as DeployClients };
+  const world: World = { routes: [], states: [], reports: [], containers: [], audit: [], clients: undefined as unknown as DeployClients };
   let calls = 0;
   const series = (color: Color): ColorCounters => ({
     requests: [
@@ -99,6 +102,7 @@ function fakeWorld(options: { greenErrorShare?: number; smokeFails?: boolean; on
       return { register: { status: 201, attempts: 1 } };
     },
     answeringColor: async () => 'blue',
+    audit: { record: async (entry) => void world.audit.push(entry) },
   };
   return world;
 }
@@ -120,6 +124,11 @@ describe('deploy phases against fake clients', () => {
     expect(report.phases.map((phase) => phase.name)).toEqual(['start green with 2.0.0', 'gate L1–L3 (/health of every service)', 'gate L4 (smoke journeys through Traefik)', 'canary 5 %', 'canary 25 %', 'switch to 100 %', 'drain blue']);
     expect(outcome(world).state).toMatchObject({ active: 'green', weights: { blue: 0, green: 100 }, lastDeploy: { version: '2.0.0', result: 'promoted', report: '/reports/deploy-2.0.0.json' } });
     expect(outcome(world).state.inProgress).toBeUndefined();
+    const sides = { services: ['frontend-green', 'ivor-green', 'events-green', 'newsroom-green'], from: { color: 'blue', version: '0.0.0-blue' }, to: { color: 'green', version: '2.0.0' }, color: 'green' };
+    expect(world.audit).toEqual([
+      { action: 'deploy.start', subject: '2.0.0', outcome: 'ok', detail: sides },
+      { action: 'deploy.finish', subject: '2.0.0', outcome: 'ok', detail: { ...sides, result: 'promoted', canary: 'passed', durationMs: report.totalMs, duration: formatDuration(report.totalMs) } },
+    ]);
   });
 
   it('L4 fails: all traffic back on blue, green stopped, the report says why, exit 1', async () => {
@@ -153,6 +162,13 @@ describe('deploy phases against fake clients', () => {
     expect(world.containers).toEqual(['start green', 'stop green']);
     expect(outcome(world).state).toMatchObject({ active: 'blue', weights: { blue: 100, green: 0 }, lastDeploy: { result: 'rolled-back' } });
     expect(outcome(world).report.perColor.green.errors).toBeGreaterThan(0);
+    expect(world.audit.map((entry) => [entry.action, entry.outcome, entry.subject])).toEqual([
+      ['deploy.start', 'ok', '2.1.0-bad'],
+      ['deploy.rollback', 'ok', '0.0.0-blue'],
+      ['deploy.finish', 'failed', '2.1.0-bad'],
+    ]);
+    expect(world.audit[1]!.detail).toMatchObject({ automatic: true, failedGate: 'canary 5 %', from: { color: 'green', version: '2.1.0-bad' }, to: { color: 'blue', version: '0.0.0-blue' } });
+    expect(world.audit[2]!.detail).toMatchObject({ canary: `failed at canary 5 %: ${error.reasons[0]}`, failedGate: 'canary 5 %' });
   });
 
   it('an abort (Ctrl-C) mid-step rolls back at that step', async () => {

@@ -11,7 +11,8 @@ import { decodeProtectedHeader, importJWK, SignJWT, type JWK } from 'jose';
 import { ensureSigningKeys, generateSigningKey, publicKeys, rotateSigningKeys } from '../../scripts/runners/signing-keys.js';
 import { createSigner, keySource } from '../../stubs/src/runtime/keys.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FALLBACK_HEADER, headerKey } from '../../services/contracts/index.js';
+import { FALLBACK_HEADER, headerKey, ROUTES } from '../../services/contracts/index.js';
+import { ROUTE_ACTIONS } from '../../stubs/src/services/audit.js';
 import { createStubApp, type StubDefinition } from '../../stubs/src/runtime/app.js';
 import { loadSettings } from '../../stubs/src/runtime/settings.js';
 import { auth as realAuth, createAuth } from '../../stubs/src/services/auth.js';
@@ -270,7 +271,9 @@ describe('newsroom attachments: names and the S3 breaker', () => {
 });
 
 describe('audit log', SLOW, () => {
-  it('GIVEN logins, a failure, a lockout, a role change and a logout THEN each appends an auth.audit row with actor, subject and address', async () => {
+  const auditRows = (db: FakeDatabase) => db.statements.filter((statement) => statement.sql.startsWith('INSERT INTO audit.events'));
+
+  it('GIVEN logins, a failure, a lockout, a role change and a logout THEN each appends an audit.events row with actor, subject, address and outcome', async () => {
     const db = fakeDatabase([
       { id: 'admin-id', email: 'admin@example.org', role: 'admin', password_hash: await hashPassword('the admin password', CHEAP) },
       { id: 'u1', email: 'ada@example.org', role: 'member', password_hash: await hashPassword('a long enough password', CHEAP) },
@@ -282,14 +285,72 @@ describe('audit log', SLOW, () => {
     expect((await app.inject({ method: 'POST', url: '/auth/login', payload: { email: 'ada@example.org', password: 'a long enough password' }, headers: from })).statusCode).toBe(429);
     expect((await app.inject({ method: 'PUT', url: '/auth/users/ada@example.org/role', payload: { role: 'editor' }, headers: bearer(admin.accessToken, from) })).statusCode).toBe(200);
     expect((await app.inject({ method: 'POST', url: '/auth/logout', headers: bearer(admin.accessToken, from) })).statusCode).toBe(204);
-    const rows = db.statements.filter((statement) => statement.sql.startsWith('INSERT INTO auth.audit')).map((statement) => statement.params);
-    expect(rows).toEqual([
-      ['login', 'admin-id', 'admin@example.org', '203.0.113.9', '{}'],
-      ['login-failed', null, 'ada@example.org', '203.0.113.9', '{"knownEmail":true}'],
-      ['login-locked', null, 'ada@example.org', '203.0.113.9', '{}'],
-      ['role-change', 'admin-id', 'ada@example.org', '203.0.113.9', '{"role":"editor"}'],
-      ['logout', 'admin-id', 'admin@example.org', '203.0.113.9', '{}'],
+    // No `service` column: the table's trigger sets it from the session's role.
+    expect(auditRows(db)[0]!.sql).toBe('INSERT INTO audit.events (action, actor, subject, address, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6)');
+    expect(auditRows(db).map((statement) => statement.params)).toEqual([
+      ['login', 'admin-id', 'admin@example.org', '203.0.113.9', 'ok', '{}'],
+      ['login-failed', null, 'ada@example.org', '203.0.113.9', 'failed', '{"knownEmail":true}'],
+      ['login-locked', null, 'ada@example.org', '203.0.113.9', 'denied', '{}'],
+      ['role-change', 'admin-id', 'ada@example.org', '203.0.113.9', 'ok', '{"role":"editor"}'],
+      ['logout', 'admin-id', 'admin@example.org', '203.0.113.9', 'ok', '{}'],
     ]);
+    // The role change and its record: one transaction.
+    const roleChange = db.statements.find((statement) => statement.sql.startsWith('UPDATE auth.users SET role'))!;
+    expect(auditRows(db)[3]!.transaction).toBe(roleChange.transaction);
+    expect(roleChange.transaction).toBeGreaterThan(0);
+  });
+
+  it('GIVEN an editor creating, updating and deleting an event THEN each change and its row share one transaction, with the editor as actor and the event as subject', async () => {
+    const cache = memoryCache();
+    const eventId = '7f1d6c1e-55a4-4c53-9a55-0c3e6f1b2a10';
+    const db = fakeDatabase([], (sql) => {
+      if (sql.startsWith('INSERT INTO events.events')) return [{ id: eventId }];
+      if (sql.startsWith('UPDATE events.events') || sql.startsWith('DELETE FROM events.events')) return [{}];
+      return undefined;
+    });
+    const app = appFor(events, 'events', cache, db);
+    const headers = bearer(await login(cache, 'editor'), { 'x-forwarded-for': '198.51.100.7' });
+    expect((await app.inject({ method: 'POST', url: '/api/events', payload: EVENT, headers })).statusCode).toBe(201);
+    expect((await app.inject({ method: 'PATCH', url: `/api/events/${eventId}`, payload: { title: 'Renamed' }, headers })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'DELETE', url: `/api/events/${eventId}`, headers })).statusCode).toBe(204);
+    expect(auditRows(db).map((statement) => statement.params)).toEqual([
+      ['event.create', 'editor-id', eventId, '198.51.100.7', 'ok', JSON.stringify({ title: 'Gathering', startsAt: EVENT.startsAt })],
+      ['event.update', 'editor-id', eventId, '198.51.100.7', 'ok', '{"fields":["title"]}'],
+      ['event.delete', 'editor-id', eventId, '198.51.100.7', 'ok', '{}'],
+    ]);
+    const changes = db.statements.filter((statement) => /^(INSERT INTO|UPDATE|DELETE FROM) events\.events/.test(statement.sql));
+    expect(auditRows(db).map((statement) => statement.transaction)).toEqual(changes.map((statement) => statement.transaction));
+  });
+
+  it('GIVEN a member on editor routes and an editor on an admin route THEN 403 and a denied row naming the caller; anonymous (401) and a missing event (404) add none', async () => {
+    const cache = memoryCache();
+    const db = fakeDatabase([], (sql) => (sql.startsWith('DELETE FROM events.events') ? [] : undefined));
+    const eventsApp = appFor(events, 'events', cache, db);
+    const newsroomApp = appFor(newsroom, 'newsroom', cache, db);
+    const authApp = appFor(auth, 'auth', cache, db);
+    const eventId = '7f1d6c1e-55a4-4c53-9a55-0c3e6f1b2a10';
+    const member = bearer(await login(cache, 'member'), { 'x-forwarded-for': '198.51.100.8' });
+    const editor = bearer(await login(cache, 'editor'), { 'x-forwarded-for': '198.51.100.9' });
+    expect((await eventsApp.inject({ method: 'DELETE', url: `/api/events/${eventId}`, headers: member })).statusCode).toBe(403);
+    expect((await newsroomApp.inject({ method: 'POST', url: '/api/articles', payload: {}, headers: member })).statusCode).toBe(403);
+    expect((await newsroomApp.inject({ method: 'POST', url: '/api/categories', payload: {}, headers: editor })).statusCode).toBe(403);
+    expect((await authApp.inject({ method: 'PUT', url: '/auth/users/ada@example.org/role', payload: { role: 'admin' }, headers: editor })).statusCode).toBe(403);
+    expect((await eventsApp.inject({ method: 'DELETE', url: `/api/events/${eventId}` })).statusCode).toBe(401);
+    expect((await eventsApp.inject({ method: 'DELETE', url: `/api/events/${eventId}`, headers: editor })).statusCode).toBe(404);
+    // A role check that isn't an audited route (forwardAuth) records nothing either.
+    expect((await authApp.inject({ method: 'GET', url: '/verify?role=admin', headers: member })).statusCode).toBe(403);
+    expect(auditRows(db).map((statement) => statement.params)).toEqual([
+      ['event.delete', 'member-id', eventId, '198.51.100.8', 'denied', '{"role":"member","needed":"editor"}'],
+      ['article.publish', 'member-id', null, '198.51.100.8', 'denied', '{"role":"member","needed":"editor"}'],
+      ['category.create', 'editor-id', null, '198.51.100.9', 'denied', '{"role":"editor","needed":"admin"}'],
+      ['role-change', 'editor-id', 'ada@example.org', '198.51.100.9', 'denied', '{"role":"editor","needed":"admin"}'],
+    ]);
+  });
+
+  it('GIVEN every editor or admin route of the route table THEN an audit action names it (a new one must be added to ROUTE_ACTIONS)', () => {
+    const guarded = ROUTES.filter((route) => route.service !== 'frontend' && (route.access === 'editor' || route.access === 'admin'));
+    expect(guarded.map((route) => `${route.method} ${route.path}`).sort()).toEqual(Object.keys(ROUTE_ACTIONS).sort());
+    expect(Object.values(ROUTE_ACTIONS).filter((action) => action !== 'role-change').every((action) => /^[a-z]+\.[a-z]+$/.test(action))).toBe(true);
   });
 });
 

@@ -73,21 +73,33 @@ export interface FakeUser {
   password_hash: string;
 }
 
-export interface FakeDatabase extends Database {
-  readonly users: FakeUser[];
-  /** Every statement run, in order (SQL with whitespace collapsed, and its parameters). */
-  readonly statements: { sql: string; params: readonly unknown[] }[];
+/** A statement the fake ran: SQL with whitespace collapsed, its parameters, and which `write` ran it (0: outside one). */
+export interface FakeStatement {
+  readonly sql: string;
+  readonly params: readonly unknown[];
+  readonly transaction: number;
 }
 
+export interface FakeDatabase extends Database {
+  readonly users: FakeUser[];
+  /** Every statement run, in order. */
+  readonly statements: FakeStatement[];
+}
+
+/** Rows for a statement the fake doesn't know itself (undefined: it fails the test). */
+export type FakeAnswer = (sql: string, params: readonly unknown[]) => unknown[] | undefined;
+
 /**
- * A database that understands the handful of statements auth runs (users and audit rows), so
- * handlers run without Postgres. Anything else fails the test loudly.
+ * A database that understands the handful of statements auth runs (users and audit rows), and
+ * what `answer` answers, so handlers run without Postgres. Anything else fails the test loudly.
  */
-export function fakeDatabase(users: FakeUser[] = []): FakeDatabase {
-  const statements: { sql: string; params: readonly unknown[] }[] = [];
+export function fakeDatabase(users: FakeUser[] = [], answer: FakeAnswer = () => undefined): FakeDatabase {
+  const statements: FakeStatement[] = [];
+  let transactions = 0;
+  let transaction = 0;
   const query = async (text: string, params: readonly unknown[] = []): Promise<{ rows: unknown[]; rowCount: number }> => {
     const sql = text.replace(/\s+/g, ' ').trim();
-    statements.push({ sql, params });
+    statements.push({ sql, params, transaction });
     const result = (rows: unknown[]) => ({ rows, rowCount: rows.length });
     if (sql.startsWith('SELECT id, email, role, password_hash FROM auth.users WHERE email = $1')) return result(users.filter((user) => user.email === params[0]));
     if (sql.startsWith('SELECT role, email FROM auth.users WHERE id = $1')) return result(users.filter((user) => user.id === params[0]));
@@ -101,7 +113,9 @@ export function fakeDatabase(users: FakeUser[] = []): FakeDatabase {
       if (user) user.role = params[1] as FakeUser['role'];
       return result(user ? [user] : []);
     }
-    if (sql.startsWith('INSERT INTO auth.audit')) return result([]);
+    if (sql.startsWith('INSERT INTO audit.events')) return result([]);
+    const answered = answer(sql, params);
+    if (answered) return result(answered);
     throw new Error(`fake database: unexpected statement ${sql}`);
   };
   const primaryBreaker: Breaker = { name: 'postgres-primary', call: (_label, operation) => operation(), state: () => 'closed', shutdown: () => {} };
@@ -111,7 +125,14 @@ export function fakeDatabase(users: FakeUser[] = []): FakeDatabase {
     statements,
     primaryBreaker,
     primary: { query, totalCount: 0, idleCount: 0, waitingCount: 0 } as unknown as pg.Pool,
-    write: async (_user, work) => work(client),
+    write: async (_user, work) => {
+      transaction = transactions += 1;
+      try {
+        return await work(client);
+      } finally {
+        transaction = 0;
+      }
+    },
     read: async <R extends pg.QueryResultRow>(_user: string | undefined, text: string, params?: unknown[]) => ({ rows: (await query(text, params)).rows as R[], from: 'primary' as const }),
     close: async () => {},
   };

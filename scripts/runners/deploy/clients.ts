@@ -4,11 +4,12 @@
  * fakes. A drill will want the same clients plus its fault.
  */
 import { join } from 'node:path';
-import type { Color } from '../../../services/config/schema.js';
+import type { Color, ParityConfig } from '../../../services/config/schema.js';
 import type { ColorCounters, ColorState, DeployState } from '../../../services/deploy/policy.js';
 import { writeColorEnv, writeDeployState, writeRoutes } from '../deploy-state.js';
 import { systemClock, type Clock } from '../poll.js';
 import type { ComposeTarget } from '../stack.js';
+import { createDeployAudit, type DeployAudit } from '../audit.js';
 import { writeFileAtomic } from '../state.js';
 import { containerHealth, fullCpuWeight, imageInEngine, inFlight, startColor, stopColor, unhealthyServices, type Endpoints, type ServiceHealth } from './containers.js';
 import { createClient } from '../http.js';
@@ -58,10 +59,12 @@ export interface DeployClients {
   smoke(color: Color, version: string): Promise<SmokeJourneys>;
   /** One unpinned request through Traefik: the color that answered (undefined: no answer). */
   answeringColor(): Promise<string | undefined>;
+  /** The platform's audit log (deploy.start, deploy.finish, deploy.rollback). @default none: nothing recorded */
+  readonly audit?: DeployAudit;
 }
 
-/** The real clients for a running stack. */
-export function createDeployClients(target: ComposeTarget, endpoints: Endpoints, clock: Clock = systemClock): DeployClients {
+/** The real clients for a running stack (`config` says where the database's writer is, for the audit log). */
+export function createDeployClients(target: ComposeTarget, endpoints: Endpoints, config: ParityConfig, clock: Clock = systemClock): DeployClients {
   const http = createClient(join(target.stateDir, 'ca', 'parity-ca.pem'));
   return {
     clock,
@@ -92,5 +95,6 @@ export function createDeployClients(target: ComposeTarget, endpoints: Endpoints,
       const color = response?.headers[headerKey(COLOR_HEADER)];
       return typeof color === 'string' ? color : undefined;
     },
+    audit: createDeployAudit(target, config),
   };
 }

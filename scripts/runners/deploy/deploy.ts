@@ -19,6 +19,8 @@ import { discoverEndpoints, imageInEngine } from './containers.js';
 import { GateFailure } from './gate.js';
 import { canaryStep, drainOld, gateHealth, gateSmoke, recordShift, setState, startIdle, switchToFull, waitForWeights, type DeployRun } from './phases.js';
 import { summarize, type DeployReport } from './report.js';
+import { appServices } from './traefik-api.js';
+import { deployFinishEntry, deployStartEntry, rollbackEntry, type DeployEntry, type DeploySides } from '../../../services/audit/deploy.js';
 
 export interface DeployOptions {
   readonly target: ComposeTarget;
@@ -70,7 +72,7 @@ export async function deploy(request: DeployRequest, options: DeployOptions): Pr
     progress.info(`taking over a stale deploy lock: "${stale.command}" (pid ${stale.pid}, started ${stale.startedAt}) is no longer running`),
   );
   try {
-    const clients = options.clients ?? createDeployClients(target, await discoverEndpoints(target));
+    const clients = options.clients ?? createDeployClients(target, await discoverEndpoints(target), config);
     return await runDeploy(await openRun(request, options, clients));
   } finally {
     await release();
@@ -99,11 +101,22 @@ async function openRun(request: DeployRequest, options: DeployOptions, clients: 
   };
 }
 
+/** Append to the audit log; a problem there is one warning in the report, never the deploy's end. */
+const audit = (run: DeployRun, entry: DeployEntry): Promise<void> => run.clients.audit?.record(entry, (message) => run.recorder.warn(message)) ?? Promise.resolve();
+
+/** The deploy's two sides as the audit entries name them (from the active color to the idle one). */
+const sidesOf = (run: DeployRun): DeploySides => ({
+  from: { color: run.active, version: run.state.colors[run.active].version },
+  to: { color: run.idle, version: run.request.version },
+  services: appServices(run.idle),
+});
+
 /** The phases in order; a failure before the switch rolls back. */
 async function runDeploy(run: DeployRun): Promise<DeployReport> {
   const { request, active, idle } = run;
   const at = new Date(run.startedAt).toISOString();
   run.progress.info(`deploying ${request.version} to ${idle} (active: ${active} ${run.state.colors[active].version})`);
+  await audit(run, deployStartEntry(sidesOf(run), { ...(request.image ? { image: request.image } : {}), ...(request.fault ? { fault: request.fault } : {}) }));
   let promoted = false;
   try {
     await setState(run, {
@@ -136,6 +149,8 @@ async function rollBackRun(run: DeployRun, error: unknown): Promise<DeployRolled
   const back = colorWeights(active, 100);
   await clients.store.writeRoutes(back, false);
   recordShift(run, back, `rollback: ${failure.gate} failed`);
+  const { from, to, services } = sidesOf(run);
+  await audit(run, rollbackEntry({ from: to, to: from, services }, clients.clock.now() - run.startedAt, true, { failedGate: failure.gate, reasons: failure.reasons }));
   await waitForWeights(clients, back).catch((waitError: Error) => recorder.warn(waitError.message));
   await clients.containers.stop(idle).catch((stopError: Error) => recorder.warn(`stopping ${idle}: ${stopError.message}`));
   await setState(run, { ...run.state, active, weights: back, sticky: false, inProgress: undefined, lastDeploy: { version: run.request.version, result: 'rolled-back', at: new Date(clients.clock.now()).toISOString() } });
@@ -169,6 +184,8 @@ async function finishReport(run: DeployRun, result: DeployReport['result'], fail
     perColor,
     warnings: run.recorder.warnings,
   };
+  // Before the report is saved: a warning from the audit log belongs in it.
+  await audit(run, deployFinishEntry(sidesOf(run), result, base.totalMs, failure?.gate, failure?.reasons));
   const file = await clients.store.saveReport(`deploy-${request.version}`, base);
   const report: DeployReport = { ...base, file };
   run.progress.done();

@@ -10,6 +10,8 @@ import { recoverInterrupted, type DeployOptions } from './deploy.js';
 import { waitForColorHealthy } from './phases.js';
 import { summarizeRollback, type RollbackReport } from './report.js';
 import type { Color } from '../../../services/config/schema.js';
+import { rollbackEntry } from '../../../services/audit/deploy.js';
+import { appServices } from './traefik-api.js';
 
 /** Unpinned requests in a row that only the restored color must answer before the rollback counts as in effect. */
 const STREAK = 20;
@@ -20,7 +22,7 @@ export async function rollback(options: DeployOptions): Promise<RollbackReport> 
   const { target, config, progress } = options;
   const release = await acquireDeployLock(target.stateDir, 'rollback', (stale) => progress.info(`taking over a stale deploy lock (pid ${stale.pid}, "${stale.command}")`));
   try {
-    const clients = options.clients ?? createDeployClients(target, await discoverEndpoints(target));
+    const clients = options.clients ?? createDeployClients(target, await discoverEndpoints(target), config);
     let state = await currentDeployState(target.stateDir, config.activeColor);
     if (state.inProgress) state = await recoverInterrupted(state, clients.store, progress, clients.clock.now());
     const from = state.active;
@@ -30,6 +32,7 @@ export async function rollback(options: DeployOptions): Promise<RollbackReport> 
         `${to} runs ${state.colors[to].version}, whose deploy was rolled back: there is no good previous version to return to (${from} ${state.colors[from].version} keeps serving)`,
       ]);
     }
+    const startedAt = clients.clock.now();
     const startedColorMs = await ensureWarm(clients, to, options);
     const weights = colorWeights(to, 100);
     const switched = clients.clock.now();
@@ -43,6 +46,8 @@ export async function rollback(options: DeployOptions): Promise<RollbackReport> 
       effectiveAfterMs: effectiveAt - switched,
       ...(startedColorMs !== undefined ? { startedColorMs } : {}),
     };
+    const sides = { from: base.from, to: base.to, services: appServices(to) };
+    await clients.audit?.record(rollbackEntry(sides, clients.clock.now() - startedAt, false, { effectiveAfterMs: base.effectiveAfterMs }), (message) => progress.info(`warning: ${message}`));
     const file = await clients.store.saveReport('rollback', base);
     const report = { ...base, file };
     progress.done();

@@ -31,7 +31,7 @@ export interface User {
 /** An error with an HTTP status and a JSON body; `field` names the input at fault. */
 export class HttpError extends ParityError {
   // Spelled out: a bundler may rename the class, and the name is part of what the logs show.
-  override readonly name = 'HttpError';
+  override readonly name: string = 'HttpError';
   /** 2 for the caller's fault (4xx), 1 for the service's (5xx), like every ParityError. */
   readonly exitCode: number;
   constructor(
@@ -44,6 +44,17 @@ export class HttpError extends ParityError {
   ) {
     super(message);
     this.exitCode = status < 500 ? 2 : 1;
+  }
+}
+
+/** A valid token whose role is below the route's: 403. Carries the caller, so the refusal can be audited with its actor. */
+export class RoleRefusedError extends HttpError {
+  override readonly name = 'RoleRefusedError';
+  constructor(
+    readonly user: User,
+    readonly needed: Role,
+  ) {
+    super(403, `role ${needed} required (you are ${user.role})`);
   }
 }
 
@@ -175,7 +186,7 @@ function createContext(settings: Settings, metrics: Metrics, clients: StubClient
     async requireUser(request, role, method = request.method) {
       const user = await verifyToken(bearer(request));
       if (!user) throw new HttpError(401, 'a valid bearer token is required (POST /auth/login)');
-      if (role && ROLES.indexOf(user.role) < ROLES.indexOf(role)) throw new HttpError(403, `role ${role} required (you are ${user.role})`);
+      if (role && ROLES.indexOf(user.role) < ROLES.indexOf(role)) throw new RoleRefusedError(user, role);
       const state = await sessionState(cache, user.sessionId, user.id);
       if (state === 'ended') throw new HttpError(401, 'session ended (logged out or revoked): log in again');
       if (state === 'unavailable') {

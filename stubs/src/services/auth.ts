@@ -2,7 +2,7 @@
  * Auth: register and login, short-lived JWTs (EdDSA: only auth holds the private keys, the
  * APIs verify with the public ones, runtime/keys.ts) plus rotating refresh tokens, sessions in Redis, roles member < editor < admin, and
  * the `/verify` endpoint Traefik's forwardAuth calls on admin routes. Security events go to
- * the append-only `auth.audit` table (audit.ts); failed logins back off (lockout.ts).
+ * the platform's append-only `audit.events` table (audit.ts); failed logins back off (lockout.ts).
  */
 import { ensureSchema } from '../runtime/migrations.js';
 import { randomBytes, randomUUID, createHash } from 'node:crypto';
@@ -13,7 +13,7 @@ import { HttpError, ROLES, parseInput, type Role, type StubContext, type StubDef
 import { createCache } from '../runtime/cache.js';
 import { createDatabase } from '../runtime/database.js';
 import { endSession, sessionKey, type SessionRecord } from '../runtime/sessions.js';
-import { AUDIT_MIGRATION, insertAudit, recordAudit } from './audit.js';
+import { AUDIT_MIGRATION, auditRefusals, insertAudit, recordAudit } from './audit.js';
 import { loginGuard } from './lockout.js';
 import { checkPassword, dummyHash, hashPassword, needsRehash, SCRYPT_COST, type ScryptCost } from './passwords.js';
 
@@ -103,6 +103,7 @@ export function createAuth(options: AuthOptions = {}): StubDefinition {
     routes(app, context) {
       const db = context.db!;
       const cache = context.cache!;
+      auditRefusals(app, context);
 
       app.post('/auth/register', async (request, reply) => {
         const input = parseInput(Registration, request.body, 'body');
@@ -128,7 +129,7 @@ export function createAuth(options: AuthOptions = {}): StubDefinition {
         const input = parseInput(Credentials, request.body, 'body');
         const guard = loginGuard(context, request, input.email);
         await guard.refuseIfLocked().catch(async (error: unknown) => {
-          await recordAudit(context, request, { action: 'login-locked', subject: input.email });
+          await recordAudit(context, request, { action: 'login-locked', subject: input.email, outcome: 'denied' });
           throw error;
         });
         // Logins read the primary: a user who just registered must be able to log in at once.
@@ -140,7 +141,7 @@ export function createAuth(options: AuthOptions = {}): StubDefinition {
         const matches = await checkPassword(input.password, user?.password_hash ?? dummyHash(cost));
         if (!user || !matches) {
           await guard.recordFailure();
-          await recordAudit(context, request, { action: 'login-failed', subject: input.email, detail: { knownEmail: Boolean(user) } });
+          await recordAudit(context, request, { action: 'login-failed', subject: input.email, outcome: 'failed', detail: { knownEmail: Boolean(user) } });
           throw new HttpError(401, 'email or password is wrong');
         }
         await guard.recordSuccess();
@@ -166,7 +167,7 @@ export function createAuth(options: AuthOptions = {}): StubDefinition {
         if (session.refreshHash !== presented) {
           // A rotated-out token came back: someone holds a copy. End the session for both.
           await endSession(cache, sessionId, context.settings.accessTokenTtlSeconds);
-          await recordAudit(context, request, { action: 'refresh-reused', actor: session.userId, subject: session.email, detail: { sessionId } });
+          await recordAudit(context, request, { action: 'refresh-reused', actor: session.userId, subject: session.email, outcome: 'denied', detail: { sessionId } });
           throw new HttpError(401, REFRESH_REUSED);
         }
         const current = await db.read<{ role: Role; email: string }>(session.userId, 'SELECT role, email FROM auth.users WHERE id = $1', [session.userId]);
@@ -179,7 +180,7 @@ export function createAuth(options: AuthOptions = {}): StubDefinition {
         if (outcome === 'missing') throw new HttpError(401, 'refresh token expired or revoked: log in again');
         if (outcome === 'mismatch') {
           await endSession(cache, sessionId, context.settings.accessTokenTtlSeconds);
-          await recordAudit(context, request, { action: 'refresh-reused', actor: session.userId, subject: session.email, detail: { sessionId, concurrent: true } });
+          await recordAudit(context, request, { action: 'refresh-reused', actor: session.userId, subject: session.email, outcome: 'denied', detail: { sessionId, concurrent: true } });
           throw new HttpError(401, REFRESH_REUSED);
         }
         return reply.send(next.body);

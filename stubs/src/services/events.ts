@@ -1,6 +1,6 @@
 /**
  * Events: the community calendar. CRUD for editors, RSVPs (idempotent per user) for members,
- * a month view, and event images in the S3 store. With the database down it serves the saved
+ * a month view, and event images in the S3 store. Every editor change is audited (audit.ts). With the database down it serves the saved
  * calendar view, the archive of previous events and contact information.
  */
 import { ensureSchema } from '../runtime/migrations.js';
@@ -12,6 +12,7 @@ import { createCache } from '../runtime/cache.js';
 import { createDatabase } from '../runtime/database.js';
 import { createStore } from '../runtime/store.js';
 import { createSnapshot } from '../runtime/snapshot.js';
+import { auditRefusals, insertAudit } from './audit.js';
 import { EVENTS_FALLBACK } from './fallbacks.js';
 
 export interface EventRecord {
@@ -120,6 +121,7 @@ export const events: StubDefinition = {
   },
   routes(app, context) {
     const db = context.db!;
+    auditRefusals(app, context);
     const snapshot = createSnapshot<EventRecord[]>('events', context.cache);
     const fallbackListing = async (reason: unknown) => {
       const saved = await snapshot.load();
@@ -175,14 +177,16 @@ export const events: StubDefinition = {
       const user = await context.requireUser(request, 'editor');
       const input = parseInput(EventInput, request.body, 'body');
       if (input.endsAt && Date.parse(input.endsAt) < Date.parse(input.startsAt)) throw new HttpError(400, 'body.endsAt: must not be before startsAt', 'body.endsAt');
-      const id = await db.write(user.id, async (client) =>
-        (
+      const id = await db.write(user.id, async (client) => {
+        const created = (
           await client.query<{ id: string }>(
             'INSERT INTO events.events (title, description, starts_at, ends_at, location, created_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id',
             [input.title, input.description, input.startsAt, input.endsAt, input.location, user.id],
           )
-        ).rows[0]!.id,
-      );
+        ).rows[0]!.id;
+        await insertAudit(client, request, { action: 'event.create', actor: user.id, subject: created, detail: { title: input.title, startsAt: input.startsAt } });
+        return created;
+      });
       return reply.code(201).header('location', `/api/events/${id}`).send({ id, ...input });
     });
 
@@ -195,9 +199,11 @@ export const events: StubDefinition = {
       if (entries.length === 0) throw new HttpError(400, 'body: nothing to update (title, description, startsAt, endsAt, location)', 'body');
       // Column names come from the fixed map above; values are parameters.
       const assignments = entries.map(([key], index) => `${columns[key]} = $${index + 2}`).join(', ');
-      const updated = await db.write(user.id, async (client) =>
-        (await client.query(`UPDATE events.events SET ${assignments}, updated_at = now() WHERE id = $1`, [id, ...entries.map(([, value]) => value)])).rowCount,
-      );
+      const updated = await db.write(user.id, async (client) => {
+        const count = (await client.query(`UPDATE events.events SET ${assignments}, updated_at = now() WHERE id = $1`, [id, ...entries.map(([, value]) => value)])).rowCount;
+        if (count) await insertAudit(client, request, { action: 'event.update', actor: user.id, subject: id, detail: { fields: entries.map(([key]) => key) } });
+        return count;
+      });
       if (!updated) throw new HttpError(404, `params.id: no event ${id}`, 'params.id');
       return reply.send({ id, updated: entries.map(([key]) => key) });
     });
@@ -205,7 +211,11 @@ export const events: StubDefinition = {
     app.delete('/api/events/:id', async (request, reply) => {
       const user = await context.requireUser(request, 'editor');
       const { id } = parseInput(IdParams, request.params, 'params');
-      const deleted = await db.write(user.id, async (client) => (await client.query('DELETE FROM events.events WHERE id = $1', [id])).rowCount);
+      const deleted = await db.write(user.id, async (client) => {
+        const count = (await client.query('DELETE FROM events.events WHERE id = $1', [id])).rowCount;
+        if (count) await insertAudit(client, request, { action: 'event.delete', actor: user.id, subject: id });
+        return count;
+      });
       if (!deleted) throw new HttpError(404, `params.id: no event ${id}`, 'params.id');
       return reply.code(204).send();
     });
@@ -261,7 +271,11 @@ export const events: StubDefinition = {
       const exists = await db.read(user.id, 'SELECT 1 FROM events.events WHERE id = $1', [id]);
       if (exists.rows.length === 0) throw new HttpError(404, `params.id: no event ${id}`, 'params.id');
       await context.store.put(IMAGE_BUCKET, `events/${id}`, request.body, type);
-      const updated = await db.write(user.id, async (client) => (await client.query('UPDATE events.events SET image_type = $2, updated_at = now() WHERE id = $1', [id, type])).rowCount);
+      const updated = await db.write(user.id, async (client) => {
+        const count = (await client.query('UPDATE events.events SET image_type = $2, updated_at = now() WHERE id = $1', [id, type])).rowCount;
+        if (count) await insertAudit(client, request, { action: 'event.image', actor: user.id, subject: id, detail: { contentType: type, bytes: (request.body as Buffer).length } });
+        return count;
+      });
       if (!updated) throw new HttpError(404, `params.id: no event ${id}`, 'params.id');
       return reply.code(201).send({ id, image: `/api/events/${id}/image`, bytes: request.body.length });
     });

@@ -1,6 +1,6 @@
 /**
  * Newsroom: articles published by editors, categories kept by admins, comments by members,
- * attachments in the S3 store. With the database down it serves cached article summaries,
+ * attachments in the S3 store. Every editor/admin change is audited (audit.ts). With the database down it serves cached article summaries,
  * external news sources and community discussion links.
  */
 import { ensureSchema } from '../runtime/migrations.js';
@@ -12,6 +12,7 @@ import { createCache } from '../runtime/cache.js';
 import { createDatabase } from '../runtime/database.js';
 import { createStore } from '../runtime/store.js';
 import { createSnapshot } from '../runtime/snapshot.js';
+import { auditRefusals, insertAudit } from './audit.js';
 import { NEWSROOM_FALLBACK } from './fallbacks.js';
 
 export interface ArticleSummary {
@@ -106,6 +107,7 @@ export const newsroom: StubDefinition = {
   },
   routes(app, context) {
     const db = context.db!;
+    auditRefusals(app, context);
     const snapshot = createSnapshot<ArticleSummary[]>('articles', context.cache);
     const fallbackBody = async () => {
       const saved = await snapshot.load();
@@ -158,12 +160,14 @@ export const newsroom: StubDefinition = {
         .write(user.id, async (client) => {
           const category = await client.query('SELECT 1 FROM newsroom.categories WHERE slug = $1', [input.category]);
           if (category.rowCount === 0) throw new HttpError(400, `body.category: no category "${input.category}" (GET /api/categories)`, 'body.category');
-          return (
+          const published = (
             await client.query<ArticleRow>(
               'INSERT INTO newsroom.articles (slug, title, summary, body, category, author) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, slug, title, summary, category, author, published_at',
               [slug, input.title, input.summary, input.body, input.category, user.email || user.id],
             )
           ).rows[0]!;
+          await insertAudit(client, request, { action: 'article.publish', actor: user.id, subject: published.id, detail: { slug, category: input.category } });
+          return published;
         })
         .catch((error: unknown) => {
           if ((error as { code?: string }).code === '23505') throw new HttpError(409, `body.slug: an article "${slug}" already exists`, 'body.slug');
@@ -188,7 +192,12 @@ export const newsroom: StubDefinition = {
     app.post('/api/categories', async (request, reply) => {
       const user = await context.requireUser(request, 'admin');
       const input = parseInput(z.object({ slug: z.string().regex(slugPattern, 'lower-case words joined by dashes').max(60), name: z.string().trim().min(1).max(80) }).strict(), request.body, 'body');
-      const created = await db.write(user.id, async (client) => (await client.query('INSERT INTO newsroom.categories (slug, name) VALUES ($1, $2) ON CONFLICT (slug) DO NOTHING', [input.slug, input.name])).rowCount);
+      const created = await db.write(user.id, async (client) => {
+        const count = (await client.query('INSERT INTO newsroom.categories (slug, name) VALUES ($1, $2) ON CONFLICT (slug) DO NOTHING', [input.slug, input.name])).rowCount;
+        // An existing slug changes nothing: nothing to record.
+        if (count) await insertAudit(client, request, { action: 'category.create', actor: user.id, subject: input.slug, detail: { name: input.name } });
+        return count;
+      });
       return reply.code(created ? 201 : 200).send({ ...input, created: Boolean(created) });
     });
 
@@ -227,13 +236,14 @@ export const newsroom: StubDefinition = {
       const exists = await db.read(user.id, 'SELECT 1 FROM newsroom.articles WHERE id = $1', [id]);
       if (exists.rows.length === 0) throw new HttpError(404, `params.id: no article ${id}`, 'params.id');
       await context.store.put(ATTACHMENT_BUCKET, `articles/${id}/${name}`, bytes, type);
-      await db.write(user.id, (client) =>
-        client.query(
+      await db.write(user.id, async (client) => {
+        await client.query(
           `INSERT INTO newsroom.attachments (article_id, name, content_type, bytes) VALUES ($1, $2, $3, $4)
              ON CONFLICT (article_id, name) DO UPDATE SET content_type = EXCLUDED.content_type, bytes = EXCLUDED.bytes`,
           [id, name, type, bytes.length],
-        ),
-      );
+        );
+        await insertAudit(client, request, { action: 'article.attach', actor: user.id, subject: id, detail: { name, contentType: type, bytes: bytes.length } });
+      });
       return reply.code(201).send({ url: `/api/articles/${id}/attachments/${name}`, bytes: bytes.length });
     });
 
