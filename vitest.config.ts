@@ -8,6 +8,8 @@ export default defineConfig({
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
           environment: 'node',
+          // A few cases spawn the CLI (tsx, twice in some): on a loaded 2-core machine one spawn took 6 s.
+          testTimeout: 20_000,
         },
       },
       {

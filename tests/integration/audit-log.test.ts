@@ -1,12 +1,10 @@
 /**
  * The audit log on a real Postgres labelled as a compose project's `postgres-primary`
  * (`postgres.ha: streaming`): what `make audit` and the deploy runner do through `docker exec …
- * psql` before the table exists and after (the table from a fixture standing in for the
- * platform's DDL), and the stubs' INSERT as an app role that may not read the table back.
+ * psql` before the table exists and after (made by the stack's own roles.sql, as db-init runs
+ * it), and the stubs' INSERT as an app role that may not read the table back.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { FastifyRequest } from 'fastify';
 import pg from 'pg';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
@@ -16,6 +14,7 @@ import { parseAuditQuery } from '../../services/audit/log.js';
 import { DEFAULT_CONFIG, type ParityConfig } from '../../services/config/schema.js';
 import { AuditLogMissingError, StackNotUpError } from '../../services/errors.js';
 import { DATABASE } from '../../services/topology/common.js';
+import { DB_ROLE_SECRETS, dbPasswordSecret, rolesSql } from '../../services/topology/database-roles.js';
 import { createDeployAudit, operatorName, readAuditLog } from '../../scripts/runners/audit.js';
 import { run } from '../../scripts/runners/exec.js';
 import { insertAudit } from '../../stubs/src/services/audit.js';
@@ -24,7 +23,7 @@ import { imageRef } from './helpers.js';
 const project = `parity-audit-${process.pid}`;
 const target = { project, composeDir: '/nonexistent', stateDir: '/nonexistent' };
 const config: ParityConfig = { ...DEFAULT_CONFIG, postgres: { ...DEFAULT_CONFIG.postgres, ha: 'streaming' } };
-const appPassword = randomBytes(12).toString('hex');
+const rolePasswords = Object.fromEntries(DB_ROLE_SECRETS.map((secret) => [secret, randomBytes(12).toString('hex')]));
 let database: StartedTestContainer;
 
 const admin = (sql: string) => run(['docker', 'exec', '-i', database.getId(), 'psql', '-h', '/var/run/postgresql', '-U', DATABASE.user, '-d', DATABASE.name, '-X', '-q', '-v', 'ON_ERROR_STOP=1'], { input: sql });
@@ -66,12 +65,14 @@ describe('the audit log through psql on the writer', () => {
   });
 
   it('GIVEN the table THEN a stub appends as its role without reading, the deploy as the admin, and make audit reads both, filtered', async () => {
-    await admin(readFileSync(join(import.meta.dirname, 'fixtures', 'audit-events.sql'), 'utf8'));
-    await admin(`CREATE ROLE app_events LOGIN PASSWORD '${appPassword}';
-      GRANT USAGE ON SCHEMA audit TO app_events;
-      GRANT INSERT ON audit.events TO app_events; GRANT USAGE ON SEQUENCE audit.events_id_seq TO app_events;`);
+    // What db-init does on `make up`: the roles, their passwords from the secret files, the audit table.
+    await database.copyContentToContainer([
+      { content: rolesSql(), target: '/parity/roles.sql', mode: 0o644 },
+      ...DB_ROLE_SECRETS.map((secret) => ({ content: rolePasswords[secret]!, target: `/run/secrets/${secret}`, mode: 0o644 })),
+    ]);
+    await run(['docker', 'exec', database.getId(), 'psql', '-h', '/var/run/postgresql', '-U', DATABASE.user, '-d', DATABASE.name, '-X', '-q', '-f', '/parity/roles.sql']);
 
-    const app = new pg.Client({ host: database.getHost(), port: database.getMappedPort(5432), user: 'app_events', password: appPassword, database: DATABASE.name });
+    const app = new pg.Client({ host: database.getHost(), port: database.getMappedPort(5432), user: 'app_events', password: rolePasswords[dbPasswordSecret('events')]!, database: DATABASE.name });
     await app.connect();
     try {
       const request = { headers: { 'x-forwarded-for': '203.0.113.5' }, ip: '10.0.0.1' } as unknown as FastifyRequest;

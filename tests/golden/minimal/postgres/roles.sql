@@ -70,7 +70,9 @@ CREATE OR REPLACE FUNCTION audit.refuse_change() RETURNS trigger LANGUAGE plpgsq
   BEGIN RAISE EXCEPTION 'audit.events is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege'; END $fn$;
 CREATE OR REPLACE FUNCTION audit.stamp() RETURNS trigger LANGUAGE plpgsql AS $fn$
   BEGIN
-    IF session_user LIKE 'app\_%' THEN NEW.service := substr(session_user, 5); END IF;
+    IF session_user LIKE 'app\_%' THEN NEW.service := substr(session_user, 5);
+    ELSIF NEW.service IS NULL THEN NEW.service := session_user;
+    END IF;
     NEW.at := clock_timestamp();
     RETURN NEW;
   END $fn$;
