@@ -457,6 +457,62 @@ describe("auth hardening: this checkout's auth code in-process, on the platform'
   });
 });
 
+// Before the breaker cases: they stop and start the primary, and a restarted container gets another host port.
+describe('least privilege in the database: each service its own role (what db-init makes)', () => {
+  const as = async <T>(user: 'superuser' | 'events', work: (client: pg.Client) => Promise<T>): Promise<T> => {
+    const config = platform.primaryClientConfig();
+    const client = new pg.Client(user === 'superuser' ? config : { ...config, user: dbRole('events'), password: platform.rolePasswords[dbPasswordSecret('events')]! });
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end();
+    }
+  };
+
+  it("GIVEN the events role THEN it is no superuser, owns its schema, and every other service's data, new schemas and the audit log's rows are refused", async () => {
+    await as('events', async (client) => {
+      expect((await client.query('SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user')).rows).toEqual([{ rolsuper: false, rolcreaterole: false, rolcreatedb: false }]);
+      expect((await client.query("SELECT count(*)::int AS n FROM events.events")).rows[0].n).toBeGreaterThanOrEqual(0);
+      for (const [statement, error] of [
+        ['SELECT count(*) FROM auth.users', /^permission denied for schema auth$/],
+        ['SELECT count(*) FROM newsroom.articles', /^permission denied for schema newsroom$/],
+        ['CREATE SCHEMA stolen', /^permission denied for database platform$/],
+        ['CREATE TABLE public.stolen (id int)', /^permission denied for schema public$/],
+        ['SELECT count(*) FROM audit.events', /^permission denied for table events$/],
+        ["UPDATE audit.events SET action = 'x'", /^permission denied for table events$/],
+        ["INSERT INTO public.parity_migrations (service, id, name) VALUES ('auth', 999, 'forged')", /^new row violates row-level security policy for table "parity_migrations"$/],
+      ] as const) {
+        await expect(client.query(statement), statement).rejects.toThrow(error);
+      }
+      // It sees its own migrations only.
+      expect(new Set((await client.query<{ service: string }>('SELECT service FROM public.parity_migrations')).rows.map((row) => row.service))).toEqual(new Set(['events']));
+      // It may append to the audit log; the row names its service whatever it claims.
+      await client.query("INSERT INTO audit.events (service, action, subject) VALUES ('auth', 'least-privilege-test', $1)", [String(stamp)]);
+    });
+    await as('superuser', async (client) => {
+      expect((await client.query('SELECT service FROM audit.events WHERE action = $1 AND subject = $2', ['least-privilege-test', String(stamp)])).rows).toEqual([{ service: 'events' }]);
+      for (const statement of ["UPDATE audit.events SET action = 'x'", 'DELETE FROM audit.events', 'TRUNCATE audit.events']) {
+        await expect(client.query(statement), statement).rejects.toThrow(/^audit\.events is append-only: (UPDATE|DELETE|TRUNCATE) refused$/);
+      }
+    });
+  });
+
+  it('GIVEN objects the superuser made in a service schema (a cluster from before the roles) THEN db-init hands them to the role, and running it again changes nothing', async () => {
+    await as('superuser', (client) => client.query('CREATE TABLE IF NOT EXISTS events.made_by_superuser (id serial PRIMARY KEY)'));
+    for (let run = 0; run < 2; run += 1) {
+      const init = await platform.primary.exec(['psql', '-X', '-q', '-U', DATABASE.user, '-d', DATABASE.name, '-f', '/parity/roles.sql']);
+      expect(init.exitCode, init.output).toBe(0);
+    }
+    const owners = await as('superuser', (client) =>
+      client.query<{ name: string; owner: string }>("SELECT c.relname AS name, pg_get_userbyid(c.relowner) AS owner FROM pg_class c WHERE c.relnamespace = 'events'::regnamespace AND c.relkind IN ('r', 'S') ORDER BY 1"),
+    );
+    expect(owners.rows.filter((row) => row.owner !== dbRole('events'))).toEqual([]);
+    expect(owners.rows.map((row) => row.name)).toEqual(expect.arrayContaining(['made_by_superuser', 'made_by_superuser_id_seq', 'events']));
+    await as('events', (client) => client.query('DROP TABLE events.made_by_superuser'));
+  });
+});
+
 describe('circuit breakers: dependencies stopped and started again', () => {
   const hammer = async (times: number, request: () => Promise<unknown>) => {
     for (let index = 0; index < times; index += 1) await request();
@@ -572,60 +628,5 @@ describe('circuit breakers: dependencies stopped and started again', () => {
       expect(await metric('events', 'circuit_breaker_state', { breaker: 'postgres-replica' })).toBe(0);
     }, 60_000, 1000);
     await eventually(async () => expect((await call(api('events'), 'GET', '/health')).body.status).toBe('pass'), 60_000, 1000);
-  });
-});
-
-describe('least privilege in the database: each service its own role (what db-init makes)', () => {
-  const as = async <T>(user: 'superuser' | 'events', work: (client: pg.Client) => Promise<T>): Promise<T> => {
-    const config = platform.primaryClientConfig();
-    const client = new pg.Client(user === 'superuser' ? config : { ...config, user: dbRole('events'), password: platform.rolePasswords[dbPasswordSecret('events')]! });
-    await client.connect();
-    try {
-      return await work(client);
-    } finally {
-      await client.end();
-    }
-  };
-
-  it("GIVEN the events role THEN it is no superuser, owns its schema, and every other service's data, new schemas and the audit log's rows are refused", async () => {
-    await as('events', async (client) => {
-      expect((await client.query('SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user')).rows).toEqual([{ rolsuper: false, rolcreaterole: false, rolcreatedb: false }]);
-      expect((await client.query("SELECT count(*)::int AS n FROM events.events")).rows[0].n).toBeGreaterThanOrEqual(0);
-      for (const [statement, error] of [
-        ['SELECT count(*) FROM auth.users', /^permission denied for schema auth$/],
-        ['SELECT count(*) FROM newsroom.articles', /^permission denied for schema newsroom$/],
-        ['CREATE SCHEMA stolen', /^permission denied for database platform$/],
-        ['CREATE TABLE public.stolen (id int)', /^permission denied for schema public$/],
-        ['SELECT count(*) FROM audit.events', /^permission denied for table events$/],
-        ["UPDATE audit.events SET action = 'x'", /^permission denied for table events$/],
-        ["INSERT INTO public.parity_migrations (service, id, name) VALUES ('auth', 999, 'forged')", /^new row violates row-level security policy for table "parity_migrations"$/],
-      ] as const) {
-        await expect(client.query(statement), statement).rejects.toThrow(error);
-      }
-      // It sees its own migrations only.
-      expect(new Set((await client.query<{ service: string }>('SELECT service FROM public.parity_migrations')).rows.map((row) => row.service))).toEqual(new Set(['events']));
-      // It may append to the audit log; the row names its service whatever it claims.
-      await client.query("INSERT INTO audit.events (service, action, subject) VALUES ('auth', 'least-privilege-test', $1)", [String(stamp)]);
-    });
-    await as('superuser', async (client) => {
-      expect((await client.query('SELECT service FROM audit.events WHERE action = $1 AND subject = $2', ['least-privilege-test', String(stamp)])).rows).toEqual([{ service: 'events' }]);
-      for (const statement of ["UPDATE audit.events SET action = 'x'", 'DELETE FROM audit.events', 'TRUNCATE audit.events']) {
-        await expect(client.query(statement), statement).rejects.toThrow(/^audit\.events is append-only: (UPDATE|DELETE|TRUNCATE) refused$/);
-      }
-    });
-  });
-
-  it('GIVEN objects the superuser made in a service schema (a cluster from before the roles) THEN db-init hands them to the role, and running it again changes nothing', async () => {
-    await as('superuser', (client) => client.query('CREATE TABLE IF NOT EXISTS events.made_by_superuser (id serial PRIMARY KEY)'));
-    for (let run = 0; run < 2; run += 1) {
-      const init = await platform.primary.exec(['psql', '-X', '-q', '-U', DATABASE.user, '-d', DATABASE.name, '-f', '/parity/roles.sql']);
-      expect(init.exitCode, init.output).toBe(0);
-    }
-    const owners = await as('superuser', (client) =>
-      client.query<{ name: string; owner: string }>("SELECT c.relname AS name, pg_get_userbyid(c.relowner) AS owner FROM pg_class c WHERE c.relnamespace = 'events'::regnamespace AND c.relkind IN ('r', 'S') ORDER BY 1"),
-    );
-    expect(owners.rows.filter((row) => row.owner !== dbRole('events'))).toEqual([]);
-    expect(owners.rows.map((row) => row.name)).toEqual(expect.arrayContaining(['made_by_superuser', 'made_by_superuser_id_seq', 'events']));
-    await as('events', (client) => client.query('DROP TABLE events.made_by_superuser'));
   });
 });
