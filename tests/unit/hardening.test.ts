@@ -192,10 +192,11 @@ describe('hardening: Redis ACL users', () => {
   });
 
   it('the default user is off; app reaches only the stubs\' key prefixes, without dangerous or admin commands; the exporter no key', () => {
-    expect(redisAclLines({ app: 'a'.repeat(64), exporter: 'e'.repeat(64) })).toEqual([
+    expect(redisAclLines({ app: 'a'.repeat(64), exporter: 'e'.repeat(64), rotation: 'f'.repeat(64) })).toEqual([
       'user default off resetkeys resetchannels -@all',
       `user app on #${'a'.repeat(64)} ${REDIS_USERS.app.slice(3)}`,
       `user exporter on #${'e'.repeat(64)} ${REDIS_USERS.exporter.slice(3)}`,
+      `user rotation on #${'f'.repeat(64)} resetkeys resetchannels -@all +acl|setuser +acl|getuser +acl|log +client|list +ping`,
     ]);
     expect(REDIS_USERS.app).toMatch(/~auth:\* ~ivor:\* ~ryw:\* ~snapshot:\* ~cache:\* .* -@dangerous -@admin \+info$/);
     expect(REDIS_USERS.exporter).not.toMatch(/~|allkeys/);
