@@ -224,6 +224,9 @@ describe('hardening: Redis ACL users', () => {
       writeFileSync(join(dir, 'pw'), 'p/w+1\n');
       const settings = loadSettings({ SERVICE: 'frontend', REDIS_URL: 'redis://app@toxiproxy:16379', REDIS_PASSWORD_FILE: join(dir, 'pw') });
       expect(settings.redisUrl).toBe('redis://app:p%2Fw%2B1@toxiproxy:16379');
+      // Read again on every reconnect (make rotate-secrets); not when the password came from the environment.
+      expect(settings.redisPasswordFile).toBe(join(dir, 'pw'));
+      expect(loadSettings({ SERVICE: 'frontend', REDIS_URL: 'redis://app@redis:6379', REDIS_PASSWORD: 'x', REDIS_PASSWORD_FILE: join(dir, 'pw') }).redisPasswordFile).toBeUndefined();
       expect(loadSettings({ SERVICE: 'frontend', REDIS_URL: 'redis://redis:6379' }).redisUrl).toBe('redis://redis:6379');
     } finally {
       rmSync(dir, { recursive: true, force: true });
