@@ -42,7 +42,7 @@ describe('rotate-secrets: which steps run', () => {
     const result = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'scripts', 'rotate-secrets.ts'), '--only', 'redis,nope'], { cwd: root, encoding: 'utf8', env: { ...process.env, CI: '1' } });
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('✖ UsageError: --only: unknown step "nope"; the steps are signing-keys, redis, dashboard');
-  });
+  }, 30_000);
 });
 
 describe('rotate-secrets: the runner', () => {
