@@ -164,8 +164,8 @@ bench-failover: node_modules engine images ## benchmark: kill-primary RTO over K
 	@$(NODE_TS) scripts/bench-failover.ts $(if $(KILLS),--kills $(KILLS))
 
 .PHONY: rotate-secrets
-rotate-secrets: node_modules ## a new token-signing key on the running stack without downtime (the previous one verifies until its tokens expire)
-	@$(NODE_TS) scripts/rotate-secrets.ts
+rotate-secrets: node_modules ## new signing key, Redis and dashboard passwords on the running stack without downtime (ONLY=redis,dashboard; FORMAT=json)
+	@$(NODE_TS) scripts/rotate-secrets.ts $(if $(ONLY),--only "$(ONLY)") $(if $(FORMAT),--format "$(FORMAT)")
 
 .PHONY: bench-edge
 bench-edge: node_modules ## benchmark: p95 the edge's security middlewares add at 200 req/s, and the users' path through the front (needs make up; RATE, DURATION)

@@ -1,23 +1,30 @@
 #!/usr/bin/env -S npx tsx
-/** `make rotate-secrets`: a new token-signing key on the running stack, without downtime. */
+/** `make rotate-secrets`: new secrets on the running stack, without downtime. */
+import { UsageError } from '../services/errors.js';
 import { parseCli, runMain } from './runners/cli.js';
 import { createProgress } from './runners/progress.js';
-import { rotateSecrets } from './runners/rotate-secrets.js';
+import { formatStepLine, ROTATION_STEPS, rotateSecrets } from './runners/rotate-secrets.js';
 import { defaultTarget } from './runners/stack.js';
 
 const HELP = `
-Usage: node --import tsx scripts/rotate-secrets.ts   (make rotate-secrets)
+Usage: node --import tsx scripts/rotate-secrets.ts [--only STEP,...] [--format text|json]
+       (make rotate-secrets [ONLY=redis,dashboard] [FORMAT=json])
 
-Needs the stack running (make up). Adds a new Ed25519 signing key (auth signs with it from now on),
-keeps the previous one (tokens it signed verify until they expire, at most 15 minutes) and drops
-older ones; rewrites the containers' copies in place and waits until auth signs with the new key.
-No container restarts. Other secrets (database and Redis passwords, the dashboard's) are not rotated
-by this command yet.
+Needs the stack running (make up) and root (the containers' copies of the secrets belong to their
+users). Rotates, in this order (every step unless --only names some):
+${ROTATION_STEPS.map((step) => `  ${step.name.padEnd(13)} ${step.rotates}`).join('\n')}
+Each step writes the new secret where its readers find it (the containers' copies in place), then
+checks that it is live; no container users reach is restarted. A line per step says what was
+rotated and how long it took; no secret is ever printed.
+
+  --only STEP,...         the steps to run (names above, comma-separated); unknown names exit 2
+  --format text|json      json prints the result (every step's name, time and checks) as data
 `;
 
 await runMain(async () => {
-  parseCli(process.argv.slice(2), {}, HELP);
-  const progress = createProgress('[rotate]');
-  const result = await rotateSecrets(defaultTarget(), progress);
-  process.stdout.write(`signing key rotated: ${result.signingKid} signs${result.previousKid ? `, ${result.previousKid} still verifies` : ''}; auth switched in ${(result.tookMs / 1000).toFixed(1)} s, no restart\n`);
+  const { values } = parseCli(process.argv.slice(2), { only: { type: 'string' }, format: { type: 'string' } }, HELP);
+  const format = values.format ?? 'text';
+  if (format !== 'text' && format !== 'json') throw new UsageError(`--format: expected text or json, got "${format}"`);
+  const result = await rotateSecrets(defaultTarget(), createProgress('[rotate]'), { ...(values.only !== undefined ? { only: values.only } : {}) });
+  process.stdout.write(format === 'json' ? `${JSON.stringify(result, null, 2)}\n` : `${result.steps.map(formatStepLine).join('\n')}\n`);
 });

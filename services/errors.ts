@@ -214,6 +214,11 @@ export class DrillBudgetError extends ParityError {
   }
 }
 
+/** `make rotate-secrets`: a step could not put its new secret in place, or the check found it not live (the message says what still works). */
+export class RotationError extends ParityError {
+  readonly exitCode = 1;
+}
+
 /** A command that needs the running stack found it down (or not published where expected); nothing was changed. */
 export class StackNotUpError extends ParityError {
   readonly exitCode = 2;

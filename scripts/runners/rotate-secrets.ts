@@ -1,63 +1,66 @@
 /**
- * `make rotate-secrets`: a new token-signing key without downtime. The new Ed25519 key signs from
- * now on; the previous one stays in both key sets, so tokens it signed verify until they expire.
- * The containers' copies (`secrets/uid-<uid>/…`) are rewritten in place — compose bind-mounts them
- * by inode, and the stubs read the key files again every 10 s (at once when a token names a kid
- * they don't know) — then the runner waits until auth signs with the new key.
+ * `make rotate-secrets`: new secrets on the running stack without downtime, one step per family
+ * (ROTATION_STEPS, in that order): each puts its new secret where its readers find it, then checks
+ * that it is live. The containers' copies (`secrets/uid-<uid>/…`) are rewritten in place, since
+ * compose bind-mounts them by inode; nothing users reach is restarted.
  */
-import { readFile, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { formatDuration, ParityError } from '../../services/errors.js';
-import { PUBLIC_KEYS_SECRET, SIGNING_KEYS_SECRET, rotateSigningKeys } from './signing-keys.js';
-import { fetchStub } from './stub-http.js';
-import type { ComposeTarget } from './stack.js';
+import { RotationError } from '../../services/errors.js';
 import type { Progress } from './progress.js';
+import { dashboardStep } from './rotate/dashboard.js';
+import { redisStep } from './rotate/redis.js';
+import { signingKeysStep } from './rotate/signing-keys.js';
+import { selectSteps, type RotationContext, type RotationStep, type StepResult } from './rotate/steps.js';
+import type { ComposeTarget } from './stack.js';
 
-export class RotationError extends ParityError {
-  override readonly exitCode = 1;
+export { RotationError };
+export type { RotationStep, StepResult };
+
+/** Every step, in the order a full rotation runs them. */
+export const ROTATION_STEPS: readonly RotationStep[] = [signingKeysStep, redisStep, dashboardStep];
+
+export interface RotationOptions {
+  /** Step names (comma-separated); every step when absent (`selectSteps`). */
+  readonly only?: string;
+  /** @default 30000 */
+  readonly timeoutMs?: number;
+  /** @default 5000 (see RotationContext.graceMs) */
+  readonly graceMs?: number;
+  /** @default ROTATION_STEPS */
+  readonly steps?: readonly RotationStep[];
 }
 
 export interface RotationResult {
-  readonly signingKid: string;
-  readonly previousKid?: string;
-  /** Container copies rewritten in place. */
-  readonly copies: readonly string[];
-  /** From the rotation until auth's health check reported the new key. */
+  readonly steps: readonly StepResult[];
   readonly tookMs: number;
 }
 
-/** Rewrite each uid copy of the key sets with the host's content, keeping its inode (and owner). */
-async function refreshCopies(stateDir: string): Promise<string[]> {
-  const dir = join(stateDir, 'secrets');
-  const rewritten: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (!entry.isDirectory() || !/^uid-\d+$/.test(entry.name)) continue;
-    for (const name of [SIGNING_KEYS_SECRET, PUBLIC_KEYS_SECRET]) {
-      const copy = join(dir, entry.name, name);
-      const exists = await readFile(copy).then(() => true, () => false);
-      if (!exists) continue;
-      await writeFile(copy, await readFile(join(dir, name)));
-      rewritten.push(`${entry.name}/${name}`);
-    }
-  }
-  return rewritten;
-}
+/** A step's line for people: what it rotated, how long it took, what it checked. */
+export const formatStepLine = (step: StepResult): string => `${step.name}: rotated in ${(step.tookMs / 1000).toFixed(1)} s; ${step.summary}`;
 
-export async function rotateSecrets(target: ComposeTarget, progress: Progress, timeoutMs = 30_000): Promise<RotationResult> {
+/**
+ * Run the chosen steps one after the other; the first that fails stops the rotation with its
+ * error (the steps before it are done, the message says what still works). Needs root: the
+ * containers' copies belong to their users.
+ */
+export async function rotateSecrets(target: ComposeTarget, progress: Progress, options: RotationOptions = {}): Promise<RotationResult> {
+  const steps = selectSteps(options.steps ?? ROTATION_STEPS, options.only);
   if (process.getuid?.() !== 0) {
-    throw new RotationError('rotating in place needs root (the containers\' copies belong to their users); without it: rotate, then make up recreates the services');
+    throw new RotationError('rotating in place needs root (the containers\' copies belong to their users); nothing was changed');
   }
+  const context: RotationContext = { target, progress, timeoutMs: options.timeoutMs ?? 30_000, graceMs: options.graceMs ?? 5000 };
   const started = performance.now();
-  const [signingKid, previousKid] = await rotateSigningKeys(target.stateDir);
-  progress.info(`new signing key ${signingKid}${previousKid ? `; ${previousKid} kept for the tokens it signed` : ''}`);
-  const copies = await refreshCopies(target.stateDir);
-  progress.info(`rewrote ${copies.length} container copies in place`);
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    last = (await fetchStub(target, 'auth', '/health')).text;
-    if (last.includes(`"${signingKid}"`)) return { signingKid: signingKid!, ...(previousKid ? { previousKid } : {}), copies, tookMs: Math.round(performance.now() - started) };
-    await new Promise((resolve) => setTimeout(resolve, 500));
+  const results: StepResult[] = [];
+  for (const step of steps) {
+    const stepStarted = performance.now();
+    progress.step(`${step.name}: ${step.rotates}`);
+    try {
+      const state = await step.run(context);
+      const report = await step.check(context, state);
+      results.push({ name: step.name, rotates: step.rotates, ...report, tookMs: Math.round(performance.now() - stepStarted) });
+    } finally {
+      progress.done();
+    }
+    progress.info(formatStepLine(results.at(-1)!));
   }
-  throw new RotationError(`auth did not sign with the new key ${signingKid} within ${formatDuration(timeoutMs)} (its /health: ${last.slice(0, 300)}); both keys stay valid, so nothing users hold broke`);
+  return { steps: results, tookMs: Math.round(performance.now() - started) };
 }

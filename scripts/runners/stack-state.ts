@@ -5,11 +5,11 @@
  */
 import { EDGE_FILE } from '../../services/topology/traefik.js';
 import { createHash, randomBytes } from 'node:crypto';
-import { DASHBOARD_USER } from '../../services/topology/edge-security.js';
+import { dashboardUsersLine } from '../../services/topology/edge-security.js';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DERIVED_SECRETS, SECRETS, SIGNING_KEY_SECRETS, TLS_SECRETS, type SecretName } from '../../services/topology/common.js';
-import { REDIS_PASSWORD_SECRETS, redisAclLines } from '../../services/topology/redis.js';
+import { REDIS_PASSWORD_SECRETS, REDIS_ROTATION_PASSWORD_FILE, redisAclLines, type RedisLoginUser } from '../../services/topology/redis.js';
 import { MissingToolError } from '../../services/errors.js';
 import { hasCommand, run } from './exec.js';
 import { COMPOSE_DIR } from './gen.js';
@@ -46,8 +46,7 @@ export async function ensureSecrets(stateDir: string): Promise<string[]> {
     if (await exists(path)) continue;
     let content: string;
     if (name === 's3_access_key') content = `parity${randomBytes(8).toString('hex')}`;
-    // Traefik's basicAuth reads htpasswd lines; {SHA} is unsalted, which is harmless for a random 256-bit password (nothing to guess).
-    else if (name === 'traefik_dashboard_users') content = `${DASHBOARD_USER}:{SHA}${createHash('sha1').update(await value('traefik_dashboard_password')).digest('base64')}`;
+    else if (name === 'traefik_dashboard_users') content = dashboardUsersLine(await value('traefik_dashboard_password'));
     else if (name === 's3_config') {
       // SeaweedFS identities, derived from the two S3 keys (generated first, above).
       content = JSON.stringify(
@@ -64,7 +63,7 @@ export async function ensureSecrets(stateDir: string): Promise<string[]> {
         null,
         2,
       );
-    } else content = randomBytes(32).toString('base64url');
+    } else content = newSecretValue();
     await writeFile(path, `${content}\n`, { mode: 0o600 });
     await chmod(path, 0o600);
     created.push(name);
@@ -72,15 +71,30 @@ export async function ensureSecrets(stateDir: string): Promise<string[]> {
   return created;
 }
 
+/** A new random secret, as every generated one: 256 bits, base64url (nothing to quote anywhere). */
+export const newSecretValue = (): string => randomBytes(32).toString('base64url');
+
+export const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** The SHA-256 of each Redis user's password in the state directory; the rotation user's password is made on first use. */
+export async function redisPasswordHashes(stateDir: string): Promise<Record<RedisLoginUser, string>> {
+  const dir = join(stateDir, 'secrets');
+  const rotation = join(dir, REDIS_ROTATION_PASSWORD_FILE);
+  if (!(await exists(rotation))) await writeFile(rotation, `${newSecretValue()}\n`, { mode: 0o600 });
+  const hash = async (file: string) => sha256Hex((await readFile(join(dir, file), 'utf8')).trim());
+  return { app: await hash(REDIS_PASSWORD_SECRETS.app), exporter: await hash(REDIS_PASSWORD_SECRETS.exporter), rotation: await hash(REDIS_ROTATION_PASSWORD_FILE) };
+}
+
+/** The ACL file for these password hashes (several per user while a rotation moves the clients over). */
+export const redisAclContent = (hashes: Readonly<Record<RedisLoginUser, string | readonly string[]>>): string => `${redisAclLines(hashes).join('\n')}\n`;
+
 /**
  * Redis' ACL file from the users' rules (the model) and their passwords' SHA-256: rewritten when
  * either changes, so a rule change reaches Redis on its next start. Returns whether it changed.
  */
 export async function ensureRedisAcl(stateDir: string): Promise<boolean> {
-  const dir = join(stateDir, 'secrets');
-  const hash = async (secret: SecretName) => createHash('sha256').update((await readFile(join(dir, secret), 'utf8')).trim()).digest('hex');
-  const content = `${redisAclLines({ app: await hash(REDIS_PASSWORD_SECRETS.app), exporter: await hash(REDIS_PASSWORD_SECRETS.exporter) }).join('\n')}\n`;
-  const path = join(dir, 'redis_acl');
+  const content = redisAclContent(await redisPasswordHashes(stateDir));
+  const path = join(stateDir, 'secrets', 'redis_acl');
   if ((await readFile(path, 'utf8').catch(() => undefined)) === content) return false;
   await writeFileAtomic(path, content);
   await chmod(path, 0o600);

@@ -9,6 +9,7 @@
  * the default bucket), `websecure` (operators, loopback only). Routers here carry priorities above
  * the routes file's per-app routers and below its pinned-color ones (operators only).
  */
+import { createHash } from 'node:crypto';
 import type { ParityConfig } from '../config/schema.js';
 import { APP_SERVICES } from '../config/profiles.js';
 import { COLOR_HEADER, OPERATOR_PATHS, ROUTES, STUB_PORT, WRITE_METHODS, isWrite, routeRegexp, type Route, type RouteAccess } from '../contracts/index.js';
@@ -16,6 +17,30 @@ import { COLOR_HEADER, OPERATOR_PATHS, ROUTES, STUB_PORT, WRITE_METHODS, isWrite
 /** The secret with the dashboard's htpasswd line (user `admin`), made from `traefik_dashboard_password`. */
 export const DASHBOARD_USERS_SECRET = 'traefik_dashboard_users';
 export const DASHBOARD_USER = 'admin';
+
+/**
+ * The htpasswd line Traefik's basicAuth reads for the dashboard's user. {SHA} is unsalted, which is
+ * harmless for a random 256-bit password (nothing to guess).
+ */
+export function dashboardUsersLine(password: string): string {
+  return `${DASHBOARD_USER}:{SHA}${createHash('sha1').update(password).digest('base64')}`;
+}
+
+/** The file in Traefik's watched directory that `make rotate-secrets` rewrites to make Traefik read the dashboard's users file again. */
+export const DASHBOARD_RELOAD_FILE = 'dashboard-users.yml';
+
+/**
+ * That file's dynamic configuration. Traefik's basicAuth reads its usersFile only when it builds
+ * the middleware (traefik/traefik#5060, still open), and it rebuilds only on a changed dynamic
+ * configuration: an unchanged one is skipped (pkg/server/configurationwatcher.go compares with
+ * reflect.DeepEqual), so touching a file is not enough. This middleware, used by no router,
+ * carries the rotation's time: a new value is a new configuration, and Traefik builds every router
+ * and middleware again, the dashboard's basicAuth with the new users file. The value is a sentence,
+ * not a bare timestamp: Traefik's YAML reader would take that for a date and refuse the whole file.
+ */
+export function dashboardReloadConfig(rotatedAt: string): object {
+  return { http: { middlewares: { 'dashboard-users-reload': { headers: { customResponseHeaders: { 'X-Parity-Dashboard-Users': `rotated at ${rotatedAt}` } } } } } };
+}
 
 /** Where the browser reports CSP violations (the frontend counts and keeps them). */
 export const CSP_REPORT_PATH = '/csp-report';

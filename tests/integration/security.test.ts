@@ -10,15 +10,16 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COLOR_HEADER, ROUTES, admits, headerKey, type Route, type RouteAccess } from '../../services/contracts/index.js';
+import { COLOR_HEADER, FALLBACK_HEADER, ROUTES, admits, headerKey, type Route, type RouteAccess } from '../../services/contracts/index.js';
 import { parseConfig } from '../../services/config/validate.js';
 import { ADMIN_EMAIL } from '../../services/topology/apps.js';
-import { publishedPort } from '../../scripts/runners/stack.js';
+import { projectContainerIds, publishedPort } from '../../scripts/runners/stack.js';
+import { fetchStub, stubAddress } from '../../scripts/runners/stub-http.js';
 import { SignJWT, generateKeyPair, importJWK, type JWK } from 'jose';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '../../stubs/src/runtime/keys.js';
 import { rotateSecrets } from '../../scripts/runners/rotate-secrets.js';
 import { imagesFor } from '../../services/topology/index.js';
-import { startGeneratedStack, recordingProgress, type GeneratedStack } from './helpers.js';
+import { eventually, startGeneratedStack, recordingProgress, type GeneratedStack } from './helpers.js';
 
 // Its own host ports (no test overlay: the front binds the users' ports itself), apart from a dev stack's.
 const PORTS = { http: 28080, https: 28443, dashboard: 28081, postgres: 28432, postgresReplica: 28433, redis: 28379, s3: 28333, prometheus: 28090, alertmanager: 28093, grafana: 28300 } as const;
@@ -452,17 +453,128 @@ describe('networks and published ports', () => {
   });
 });
 
-describe('make rotate-secrets: a new signing key without downtime', () => {
-  it.skipIf(process.getuid?.() !== 0)('tokens of the previous key keep working; auth signs with the new one; the APIs accept both', async () => {
+/** Secrets rotated away by the rotation case: the leak check looks for them too. */
+const retired: [string, string][] = [];
+
+/** Requests through the edge (the front, users' addresses) until stopped: reads, session-checked reads and writes. */
+function steadyLoad(member: string, perSecond = 10) {
+  const failures: string[] = [];
+  const pending: Promise<void>[] = [];
+  let sent = 0;
+  const calls: Call[] = [
+    { path: '/api/events' },
+    { path: '/api/chat', headers: { authorization: `Bearer ${member}` } },
+    { method: 'POST', path: '/api/chat', headers: { authorization: `Bearer ${member}` }, body: json({ message: 'where can I find support?' }) },
+  ];
+  const timer = setInterval(() => {
+    const call = calls[sent % calls.length]!;
+    // 60 addresses: each stays far below the default bucket (100/min).
+    const from = `127.0.4.${(sent % 60) + 1}`;
+    sent++;
+    pending.push(
+      send({ ...call, from }).then(
+        (answer) => {
+          // A fallback is a failure here too: with Redis refusing the stubs, reads go stateless and writes 503.
+          const fallback = answer.headers[headerKey(FALLBACK_HEADER)];
+          if (answer.status !== 200 || fallback) failures.push(`${call.method ?? 'GET'} ${call.path} → ${answer.status}${fallback ? ` (${String(fallback)})` : ''}`);
+        },
+        (error: Error) => void failures.push(`${call.method ?? 'GET'} ${call.path} → ${error.message}`),
+      ),
+    );
+  }, 1000 / perSecond);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await Promise.all(pending);
+      return { sent, failures };
+    },
+  };
+}
+
+const redisCli = (user: string, password: string) =>
+  spawnSync('docker', ['compose', '-p', project, '-f', join(stack.composeDir, 'compose.yaml'), 'exec', '-T', 'redis', 'redis-cli', '--user', user, '--askpass', 'PING'], {
+    input: `${password}\n`,
+    encoding: 'utf8',
+    env: { ...process.env, PARITY_STATE_DIR: stack.stateDir },
+  });
+
+const APP_NAMES = ['frontend', 'ivor', 'events', 'newsroom'] as const;
+
+/** Each service's container start time (docker inspect), to tell a restart. */
+async function startTimes(services: readonly string[]): Promise<Record<string, string>> {
+  const times: Record<string, string> = {};
+  for (const service of services) {
+    const ids = await projectContainerIds(project, service);
+    times[service] = spawnSync('docker', ['inspect', '-f', '{{.State.StartedAt}}', ...ids], { encoding: 'utf8' }).stdout.trim();
+  }
+  return times;
+}
+
+describe('make rotate-secrets: signing key, Redis and dashboard passwords without downtime', () => {
+  it.skipIf(process.getuid?.() !== 0)('under steady requests through the edge none fails; every new secret is live and every old one refused; no restart users notice', async () => {
     const before = await login(ADMIN_EMAIL, secret('admin_password'));
-    const result = await rotateSecrets(stack.target, recordingProgress(figures));
+    const { member } = await tokensByRole();
+    const old = { dashboard: secret('traefik_dashboard_password'), app: secret('redis_app_password'), exporter: secret('redis_exporter_password') };
+    retired.push(['traefik_dashboard_password (old)', old.dashboard], ['redis_app_password (old)', old.app], ['redis_exporter_password (old)', old.exporter]);
+    const watched = ['traefik', 'redis', 'auth', ...APP_NAMES.map((app) => `${app}-${config.activeColor}`)];
+    const startedBefore = await startTimes(watched);
+    const load = steadyLoad(member!);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const result = await rotateSecrets(stack.target, recordingProgress(figures), { graceMs: 3000 });
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const { sent, failures } = await load.stop();
+    figures.push(`FIGURES rotate-secrets under ${sent} requests through the edge: ${failures.length} failed; ${result.steps.map((step) => `${step.name} ${(step.tookMs / 1000).toFixed(1)} s`).join(', ')}`);
+    expect(result.steps.map((step) => step.name)).toEqual(['signing-keys', 'redis', 'dashboard']);
+    expect(sent).toBeGreaterThan(50);
+    expect(failures).toEqual([]);
+
+    // Signing keys: auth signs with the new key, tokens of the previous one keep working.
+    const keys = result.steps[0]!.details as { signingKid: string; previousKid: string; copies: string[] };
     const after = await login(ADMIN_EMAIL, secret('admin_password'));
     const kid = (token: string) => (JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
-    expect(kid(after)).toBe(result.signingKid);
-    expect(kid(before)).toBe(result.previousKid);
+    expect(kid(after)).toBe(keys.signingKid);
+    expect(kid(before)).toBe(keys.previousKid);
     for (const token of [before, after]) expect((await send({ via: 'operators', path: '/api/chat', headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
-    figures.push(`FIGURES rotate-secrets: auth signed with the new key ${(result.tookMs / 1000).toFixed(1)} s after the rotation; ${result.copies.length} copies rewritten in place; no restart`);
-  }, 60_000);
+
+    // Redis: the stubs' connections from before are all still there; the new passwords log in, the old ones don't.
+    const redis = result.steps[1]!.details as { appConnectionsBefore: number; appConnectionsKept: number; failedLogins: number; exportersRestarted: string[] };
+    expect(redis.appConnectionsBefore).toBeGreaterThan(0);
+    expect(redis.appConnectionsKept).toBe(redis.appConnectionsBefore);
+    expect(redis.failedLogins).toBe(0);
+    // The minimal profile has no redis-exporter to restart (the full one restarts it: it reads its password only at start).
+    expect(redis.exportersRestarted).toEqual([]);
+    for (const user of ['app', 'exporter'] as const) {
+      expect(redisCli(user, secret(`redis_${user}_password`)).stdout.trim(), user).toBe('PONG');
+      expect(redisCli(user, old[user]).stderr, user).toContain('AUTH failed: WRONGPASS');
+    }
+    const exporter = await stubAddress(stack.target, 'redis-exporter');
+    if (exporter) expect(await (await fetch(`http://${exporter}:9121/metrics`)).text()).toMatch(/^redis_up 1$/m);
+
+    // Dashboard: the new password in, the old one out, Traefik never restarted.
+    const dashboard = (await publishedPort(stack.target, 'traefik', 8080))!;
+    const basic = (password: string) => ({ authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` });
+    expect((await fetch(`http://127.0.0.1:${dashboard}/api/overview`, { headers: basic(secret('traefik_dashboard_password')) })).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${dashboard}/api/overview`, { headers: basic(old.dashboard) })).status).toBe(401);
+    // Nothing users reach was restarted: Traefik, Redis, auth and the serving apps kept their start times.
+    expect(await startTimes(watched)).toEqual(startedBefore);
+
+    // A restart of Redis keeps the new state (the ACL file was rewritten), and the stubs log in with
+    // the new password when they reconnect (they read their file again). No load here: the breakers
+    // would stay open for their reset (60 s) after the restart's own failures.
+    expect(spawnSync('docker', ['restart', (await projectContainerIds(project, 'redis'))[0]!]).status).toBe(0);
+    await eventually(async () => {
+      for (const service of watched.slice(2)) {
+        const health = JSON.parse((await fetchStub(stack.target, service, '/health')).text || '{}') as { status?: string };
+        if (health.status !== 'pass' && health.status !== 'warn') throw new Error(`${service}: /health ${health.status ?? 'no answer'}`);
+      }
+    }, 60_000, 1000, 'the stubs reconnected to the restarted Redis with the new password');
+    // A stub that called Redis during the restart may have opened its breaker (reset 60 s): a write succeeds once it closes.
+    await eventually(async () => {
+      const answer = await send({ from: '127.0.4.100', method: 'POST', path: '/api/chat', headers: { authorization: `Bearer ${member!}` }, body: json({ message: 'where can I find support?' }) });
+      const fallback = answer.headers[headerKey(FALLBACK_HEADER)];
+      if (answer.status !== 200 || fallback) throw new Error(`POST /api/chat → ${answer.status}${fallback ? ` (${String(fallback)})` : ''}`);
+    }, 90_000, 2000, 'a member\'s write after the Redis restart');
+  }, 300_000);
 });
 
 describe('no secret in logs, generated files or status', () => {
@@ -471,7 +583,8 @@ describe('no secret in logs, generated files or status', () => {
     const values = readdirSync(join(stack.stateDir, 'secrets'), { withFileTypes: true })
       .filter((entry) => entry.isFile())
       .map((entry) => [entry.name, readFileSync(join(stack.stateDir, 'secrets', entry.name), 'utf8').trim()] as const)
-      .filter(([, value]) => value.length >= 16 && !value.includes('\n'));
+      .filter(([, value]) => value.length >= 16 && !value.includes('\n'))
+      .concat(retired);
     const containers = spawnSync('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
     const logs = containers.map((id) => { const out = spawnSync('docker', ['logs', id], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }); return `${out.stdout}${out.stderr}`; }).join('\n');
     const files = (function walk(dir: string): string[] {

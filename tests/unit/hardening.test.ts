@@ -192,10 +192,11 @@ describe('hardening: Redis ACL users', () => {
   });
 
   it('the default user is off; app reaches only the stubs\' key prefixes, without dangerous or admin commands; the exporter no key', () => {
-    expect(redisAclLines({ app: 'a'.repeat(64), exporter: 'e'.repeat(64) })).toEqual([
+    expect(redisAclLines({ app: 'a'.repeat(64), exporter: 'e'.repeat(64), rotation: 'f'.repeat(64) })).toEqual([
       'user default off resetkeys resetchannels -@all',
       `user app on #${'a'.repeat(64)} ${REDIS_USERS.app.slice(3)}`,
       `user exporter on #${'e'.repeat(64)} ${REDIS_USERS.exporter.slice(3)}`,
+      `user rotation on #${'f'.repeat(64)} resetkeys resetchannels -@all +acl|setuser +acl|getuser +acl|log +client|list +ping`,
     ]);
     expect(REDIS_USERS.app).toMatch(/~auth:\* ~ivor:\* ~ryw:\* ~snapshot:\* ~cache:\* .* -@dangerous -@admin \+info$/);
     expect(REDIS_USERS.exporter).not.toMatch(/~|allkeys/);
@@ -223,6 +224,9 @@ describe('hardening: Redis ACL users', () => {
       writeFileSync(join(dir, 'pw'), 'p/w+1\n');
       const settings = loadSettings({ SERVICE: 'frontend', REDIS_URL: 'redis://app@toxiproxy:16379', REDIS_PASSWORD_FILE: join(dir, 'pw') });
       expect(settings.redisUrl).toBe('redis://app:p%2Fw%2B1@toxiproxy:16379');
+      // Read again on every reconnect (make rotate-secrets); not when the password came from the environment.
+      expect(settings.redisPasswordFile).toBe(join(dir, 'pw'));
+      expect(loadSettings({ SERVICE: 'frontend', REDIS_URL: 'redis://app@redis:6379', REDIS_PASSWORD: 'x', REDIS_PASSWORD_FILE: join(dir, 'pw') }).redisPasswordFile).toBeUndefined();
       expect(loadSettings({ SERVICE: 'frontend', REDIS_URL: 'redis://redis:6379' }).redisUrl).toBe('redis://redis:6379');
     } finally {
       rmSync(dir, { recursive: true, force: true });

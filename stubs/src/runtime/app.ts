@@ -134,7 +134,7 @@ export interface StubContext {
 const statelessRequests = new WeakSet<FastifyRequest>();
 
 function createContext(settings: Settings, metrics: Metrics, clients: StubClients): StubContext {
-  const cache = settings.redisUrl && clients.cache ? clients.cache(settings.redisUrl, settings.breakers, metrics) : undefined;
+  const cache = settings.redisUrl && clients.cache ? clients.cache(settings.redisUrl, settings.breakers, metrics, settings.redisPasswordFile) : undefined;
   const db = settings.database && clients.database ? clients.database(settings.database, settings.breakers, metrics, cache) : undefined;
   const store = settings.s3 && clients.store ? clients.store(settings.s3, settings.breakers, metrics) : undefined;
   // Auth verifies its own tokens with the public set too; one without it uses its private keys' public halves.

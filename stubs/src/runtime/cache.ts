@@ -2,6 +2,7 @@
  * Redis (ioredis) behind a breaker. Commands fail fast instead of queueing while Redis is
  * away, so a stopped Redis shows up as an open breaker within seconds, not as stuck requests.
  */
+import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { createBreaker, type Breaker } from './breakers.js';
 import type { Metrics } from './metrics.js';
@@ -47,7 +48,22 @@ local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1])) end
 return count`;
 
-export function createCache(url: string, breakers: BreakerSettings, metrics: Metrics): Cache {
+/**
+ * The password for the next connection: the file's content now (`make rotate-secrets` rewrites it
+ * in place, with the old password still valid until the clients have the new one), else `current`
+ * when the file can't be read or is empty, so a file caught mid-write doesn't cost a connection
+ * the password that works.
+ */
+export function passwordForReconnect(file: string, current: string | undefined, read: (path: string) => string = (path) => readFileSync(path, 'utf8')): string | undefined {
+  try {
+    return read(file).trim() || current;
+  } catch {
+    return current;
+  }
+}
+
+/** `passwordFile`: where the password came from (Settings.redisPasswordFile), read again before every reconnect. */
+export function createCache(url: string, breakers: BreakerSettings, metrics: Metrics, passwordFile?: string): Cache {
   const redis = new Redis(url, {
     lazyConnect: false,
     enableOfflineQueue: false,
@@ -59,6 +75,14 @@ export function createCache(url: string, breakers: BreakerSettings, metrics: Met
   redis.on('error', () => {
     // Connection errors surface through the breaker on the next call; logging each retry is noise.
   });
+  if (passwordFile) {
+    // ioredis sends `options.password` in the AUTH of every new connection (Redis.connect reads it
+    // each time) and emits 'reconnecting' before it reconnects, a failed AUTH included. An open
+    // connection stays logged in whatever happens to the password later (Redis checks it at AUTH).
+    redis.on('reconnecting', () => {
+      redis.options.password = passwordForReconnect(passwordFile, redis.options.password);
+    });
+  }
   const breaker = createBreaker('redis', breakers, metrics, { timeoutMs: breakers.timeoutsMs.redis });
   return {
     breaker,

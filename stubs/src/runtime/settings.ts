@@ -63,6 +63,12 @@ export interface Settings {
   readonly fault: Fault;
   readonly database?: DatabaseSettings;
   readonly redisUrl?: string;
+  /**
+   * The file the Redis password came from (`REDIS_PASSWORD_FILE`), read again on every reconnect,
+   * so a rotated password (`make rotate-secrets`) is used from the next connection on. Absent when
+   * the password came from `REDIS_PASSWORD` or there is none. @default none
+   */
+  readonly redisPasswordFile?: string;
   readonly s3?: S3Settings;
   /** Ed25519 private JWK set (auth signs with its first key); `file` is re-read for rotations. */
   readonly signingKeys?: { readonly set: JwkSet; readonly file?: string };
@@ -224,6 +230,7 @@ export function loadSettings(env: Env = process.env): Settings {
         }
       : {}),
     ...(e.REDIS_URL ? { redisUrl: withPassword(e.REDIS_URL, secrets.REDIS_PASSWORD) } : {}),
+    ...(e.REDIS_URL && !env.REDIS_PASSWORD && env.REDIS_PASSWORD_FILE ? { redisPasswordFile: env.REDIS_PASSWORD_FILE } : {}),
     ...(e.S3_ENDPOINT
       ? { s3: { endpoint: e.S3_ENDPOINT, accessKey: secrets.S3_ACCESS_KEY!, secretKey: secrets.S3_SECRET_KEY!, region: e.S3_REGION } }
       : {}),
