@@ -7,6 +7,7 @@
 import { RotationError } from '../../services/errors.js';
 import type { Progress } from './progress.js';
 import { dashboardStep } from './rotate/dashboard.js';
+import { postgresStep } from './rotate/postgres.js';
 import { redisStep } from './rotate/redis.js';
 import { signingKeysStep } from './rotate/signing-keys.js';
 import { selectSteps, type RotationContext, type RotationStep, type StepResult } from './rotate/steps.js';
@@ -16,7 +17,7 @@ export { RotationError };
 export type { RotationStep, StepResult };
 
 /** Every step, in the order a full rotation runs them. */
-export const ROTATION_STEPS: readonly RotationStep[] = [signingKeysStep, redisStep, dashboardStep];
+export const ROTATION_STEPS: readonly RotationStep[] = [signingKeysStep, redisStep, postgresStep, dashboardStep];
 
 export interface RotationOptions {
   /** Step names (comma-separated); every step when absent (`selectSteps`). */

@@ -3,6 +3,8 @@
  * Traefik), attacked from several loopback source addresses the way outside clients would be.
  * Each case asserts the exact status; the data listings are compared before and after.
  */
+import pg from 'pg';
+import { DATABASE } from '../../services/topology/common.js';
 import { request, type RequestOptions } from 'node:https';
 import { connect as tcpConnect } from 'node:net';
 import { connect } from 'node:tls';
@@ -18,6 +20,7 @@ import { fetchStub, stubAddress } from '../../scripts/runners/stub-http.js';
 import { SignJWT, generateKeyPair, importJWK, type JWK } from 'jose';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '../../stubs/src/runtime/keys.js';
 import { rotateSecrets } from '../../scripts/runners/rotate-secrets.js';
+import { DB_ROLE_SECRETS, DB_SERVICES, dbPasswordSecret, dbRole } from '../../services/topology/database-roles.js';
 import { imagesFor } from '../../services/topology/index.js';
 import { eventually, startGeneratedStack, recordingProgress, type GeneratedStack } from './helpers.js';
 
@@ -510,12 +513,14 @@ async function startTimes(services: readonly string[]): Promise<Record<string, s
   return times;
 }
 
-describe('make rotate-secrets: signing key, Redis and dashboard passwords without downtime', () => {
+describe('make rotate-secrets: signing key, Redis, database and dashboard passwords without downtime', () => {
   it.skipIf(process.getuid?.() !== 0)('under steady requests through the edge none fails; every new secret is live and every old one refused; no restart users notice', async () => {
     const before = await login(ADMIN_EMAIL, secret('admin_password'));
     const { member } = await tokensByRole();
     const old = { dashboard: secret('traefik_dashboard_password'), app: secret('redis_app_password'), exporter: secret('redis_exporter_password') };
+    const oldDatabase = Object.fromEntries(DB_ROLE_SECRETS.map((name) => [name, secret(name)]));
     retired.push(['traefik_dashboard_password (old)', old.dashboard], ['redis_app_password (old)', old.app], ['redis_exporter_password (old)', old.exporter]);
+    retired.push(...Object.entries(oldDatabase).map(([name, value]) => [`${name} (old)`, value] as [string, string]));
     const watched = ['traefik', 'redis', 'auth', ...APP_NAMES.map((app) => `${app}-${config.activeColor}`)];
     const startedBefore = await startTimes(watched);
     const load = steadyLoad(member!);
@@ -524,7 +529,7 @@ describe('make rotate-secrets: signing key, Redis and dashboard passwords withou
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const { sent, failures } = await load.stop();
     figures.push(`FIGURES rotate-secrets under ${sent} requests through the edge: ${failures.length} failed; ${result.steps.map((step) => `${step.name} ${(step.tookMs / 1000).toFixed(1)} s`).join(', ')}`);
-    expect(result.steps.map((step) => step.name)).toEqual(['signing-keys', 'redis', 'dashboard']);
+    expect(result.steps.map((step) => step.name)).toEqual(['signing-keys', 'redis', 'postgres', 'dashboard']);
     expect(sent).toBeGreaterThan(50);
     expect(failures).toEqual([]);
 
@@ -549,6 +554,25 @@ describe('make rotate-secrets: signing key, Redis and dashboard passwords withou
     }
     const exporter = await stubAddress(stack.target, 'redis-exporter');
     if (exporter) expect(await (await fetch(`http://${exporter}:9121/metrics`)).text()).toMatch(/^redis_up 1$/m);
+
+    // Database: every role logs in with its new password and not with its old one (the apps' own connections never dropped: 0 failed above).
+    const writer = (await publishedPort(stack.target, 'postgres-primary', 5432)) ?? (await publishedPort(stack.target, 'postgres-writer', 5432));
+    const logsIn = async (user: string, password: string) => {
+      const client = new pg.Client({ host: '127.0.0.1', port: writer, user, password, database: DATABASE.name });
+      client.on('error', () => {});
+      try {
+        await client.connect();
+        return true;
+      } catch {
+        return false;
+      } finally {
+        await client.end().catch(() => {});
+      }
+    };
+    for (const service of DB_SERVICES) {
+      expect(await logsIn(dbRole(service), secret(dbPasswordSecret(service))), dbRole(service)).toBe(true);
+      expect(await logsIn(dbRole(service), oldDatabase[dbPasswordSecret(service)]!), `${dbRole(service)} (old)`).toBe(false);
+    }
 
     // Dashboard: the new password in, the old one out, Traefik never restarted.
     const dashboard = (await publishedPort(stack.target, 'traefik', 8080))!;

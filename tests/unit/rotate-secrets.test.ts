@@ -23,7 +23,7 @@ describe('rotate-secrets: which steps run', () => {
   it('every step, in the list order, without --only (or an empty one)', () => {
     expect(selectSteps(steps, undefined)).toEqual(steps);
     expect(selectSteps(steps, '')).toEqual(steps);
-    expect(ROTATION_STEPS.map((step) => step.name)).toEqual(['signing-keys', 'redis', 'dashboard']);
+    expect(ROTATION_STEPS.map((step) => step.name)).toEqual(['signing-keys', 'redis', 'postgres', 'dashboard']);
   });
 
   it('the named ones, in the list order whatever the order given, each once', () => {
@@ -32,8 +32,8 @@ describe('rotate-secrets: which steps run', () => {
   });
 
   it('an unknown name is bad input (exit 2) listing the valid ones', () => {
-    expect(() => selectSteps(steps, 'redis,postgress')).toThrow(new UsageError('--only: unknown step "postgress"; the steps are signing-keys, redis, dashboard'));
-    expect(() => selectSteps(steps, 'a,b')).toThrow(new UsageError('--only: unknown steps "a", "b"; the steps are signing-keys, redis, dashboard'));
+    expect(() => selectSteps(steps, 'redis,postgress')).toThrow(new UsageError('--only: unknown step "postgress"; the steps are signing-keys, redis, postgres, dashboard'));
+    expect(() => selectSteps(steps, 'a,b')).toThrow(new UsageError('--only: unknown steps "a", "b"; the steps are signing-keys, redis, postgres, dashboard'));
     expect(new UsageError('x').exitCode).toBe(2);
   });
 
@@ -41,7 +41,7 @@ describe('rotate-secrets: which steps run', () => {
     const root = join(import.meta.dirname, '..', '..');
     const result = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'scripts', 'rotate-secrets.ts'), '--only', 'redis,nope'], { cwd: root, encoding: 'utf8', env: { ...process.env, CI: '1' } });
     expect(result.status).toBe(2);
-    expect(result.stderr).toContain('✖ UsageError: --only: unknown step "nope"; the steps are signing-keys, redis, dashboard');
+    expect(result.stderr).toContain('✖ UsageError: --only: unknown step "nope"; the steps are signing-keys, redis, postgres, dashboard');
   }, 30_000);
 });
 

@@ -35,12 +35,16 @@ async function overwriteInPlace(path: string, content: Buffer): Promise<void> {
   }
 }
 
-/** Every container copy of `names` rewritten with the host's content, in place. Returns them (`uid-<uid>/<name>`). */
-export async function rewriteCopies(stateDir: string, names: readonly string[]): Promise<string[]> {
+/**
+ * Every container copy of `names` rewritten with the host's content, in place; only the copies of
+ * the uids `forUid` accepts, when given. Returns them (`uid-<uid>/<name>`).
+ */
+export async function rewriteCopies(stateDir: string, names: readonly string[], forUid: (uid: number) => boolean = () => true): Promise<string[]> {
   const dir = join(stateDir, 'secrets');
   const rewritten: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (!entry.isDirectory() || !/^uid-\d+$/.test(entry.name)) continue;
+    const uid = /^uid-(\d+)$/.exec(entry.name)?.[1];
+    if (!entry.isDirectory() || uid === undefined || !forUid(Number(uid))) continue;
     for (const name of names) {
       const copy = join(dir, entry.name, name);
       const exists = await readFile(copy).then(() => true, () => false);
