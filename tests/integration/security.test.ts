@@ -71,7 +71,10 @@ function send(call: Call): Promise<Answer> {
     });
     req.on('error', reject);
     req.setTimeout(10_000, () => req.destroy(new Error(`${call.method ?? 'GET'} ${call.path}: no answer within 10 s`)));
-    req.end(call.body);
+    // A large body waits for the server's go-ahead, as curl does: an edge that refuses it (413,
+    // 401) answers before reading it, and a client still writing would see the reset, not the answer.
+    if (call.headers?.expect === '100-continue') req.on('continue', () => req.end(call.body));
+    else req.end(call.body);
   });
 }
 
@@ -202,9 +205,9 @@ describe('the edge: headers, TLS, body limits, operator-only paths, the color pi
 
   it('a body over the limit is refused at the edge (413); an upload route allows its own larger limit', async () => {
     const big = Buffer.alloc(config.edge.bodyLimitBytes + 1024, 'a');
-    expect((await send({ from: '127.0.0.9', method: 'POST', path: '/auth/register', body: big })).status).toBe(413);
+    expect((await send({ from: '127.0.0.9', method: 'POST', path: '/auth/register', headers: { expect: '100-continue' }, body: big })).status).toBe(413);
     const upload = Buffer.alloc(config.edge.bodyLimitBytes + 1024, 'a');
-    const status = (await send({ from: '127.0.0.9', method: 'PUT', path: '/api/articles/00000000-0000-0000-0000-000000000000/attachments/a.txt', headers: { 'content-type': 'text/plain' }, body: upload })).status;
+    const status = (await send({ from: '127.0.0.9', method: 'PUT', path: '/api/articles/00000000-0000-0000-0000-000000000000/attachments/a.txt', headers: { 'content-type': 'text/plain', expect: '100-continue' }, body: upload })).status;
     expect(status).toBe(401); // past the body limit: the role check answers
   });
 
