@@ -28,6 +28,8 @@ async function exists(path: string): Promise<boolean> {
 export interface PreparedState {
   created: string[];
   caFile: string;
+  /** The ACL file's users changed (a user added, a password not yet in it): a running Redis must load it again. */
+  redisAclChanged: boolean;
 }
 
 /**
@@ -169,7 +171,8 @@ export async function installDynamicConfig(stateDir: string, composeDir = COMPOS
 /** Everything the stack needs in the state directory. */
 export async function prepareState(stateDir = statePath(), composeDir = COMPOSE_DIR): Promise<PreparedState> {
   const created = await ensureSecrets(stateDir);
-  if (await ensureRedisAcl(stateDir)) created.push('Redis ACL users (redis_acl)');
+  const redisAclChanged = await ensureRedisAcl(stateDir);
+  if (redisAclChanged) created.push('Redis ACL users (redis_acl)');
   if (await ensureSigningKeys(stateDir)) created.push('JWT signing keys (Ed25519)');
   const tls = await ensureTls(stateDir);
   if (tls.created) created.push('local CA and *.localhost certificate');
@@ -178,6 +181,6 @@ export async function prepareState(stateDir = statePath(), composeDir = COMPOSE_
   await ensureColorEnvFiles(stateDir);
   // Both regions' compose files when there is a DR region (dr/ is generated beside compose.yaml).
   await installSecretFiles(stateDir, [composeDir, join(composeDir, 'dr')]);
-  return { created, caFile: tls.caFile };
+  return { created, caFile: tls.caFile, redisAclChanged };
 }
 

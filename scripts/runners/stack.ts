@@ -345,6 +345,7 @@ export async function upStack(config: ParityConfig, target: ComposeTarget, progr
   if (gen.written.length > 0) progress.info(`generated compose/ (${gen.written.length} files changed)`);
   // Before any secret is generated: data volumes from another state would fail on passwords.
   await checkVolumesMatchState(target.project, target.stateDir);
+  const redisBefore = await projectContainerIds(target.project, 'redis');
   const prepared = await prepareState(target.stateDir, target.composeDir);
   for (const item of prepared.created) progress.info(`created ${item}`);
   // With a DR region, the link between the regions first: the primary's repository is behind it.
@@ -363,6 +364,12 @@ export async function upStack(config: ParityConfig, target: ComposeTarget, progr
   }
   await recordVolumes(target.project, target.stateDir);
   progress.done();
+  // Compose recreates nothing for a changed secret file: a Redis from before reads its new ACL
+  // file (a user this version added) only when it starts again. Its clients reconnect.
+  if (prepared.redisAclChanged && redisBefore.length) {
+    await compose(target, ['restart', 'redis']);
+    progress.info('Redis restarted: its ACL file changed (new users or passwords)');
+  }
   progress.info(`docker compose up: containers started (${formatDuration(Date.now() - upStarted)})`);
   await waitForHealthy(target, topology, progress, Math.max(0, timeoutMs - (Date.now() - upStarted)), upStarted);
   progress.info(`all ${topology.services.length} services healthy (${formatDuration(Date.now() - upStarted)} after compose up)`);
