@@ -55,7 +55,7 @@ export function traefikService(config: ParityConfig, image: string): ServiceSpec
     secrets: [DASHBOARD_USERS_SECRET],
     healthcheck: { test: ['CMD', 'traefik', 'healthcheck', '--configFile=/etc/traefik/traefik.yml'] },
     dependsOn: { auth: 'service_healthy' },
-    url: `https://${hostFor(config)}:${config.ports.https}/ (dashboard http://${hostFor(config)}:${config.ports.dashboard}/dashboard/, user admin, password in .parity/secrets/traefik_dashboard_password)`,
+    url: `https://${hostFor(config)}:${config.ports.https}/ (dashboard http://${hostFor(config, 'traefik')}:${config.ports.dashboard}/dashboard/, user admin, password in .parity/secrets/traefik_dashboard_password)`,
   };
 }
 
