@@ -17,7 +17,8 @@ import { buildTopology } from '../../services/topology/index.js';
 import { DEFAULT_CONFIG } from '../../services/config/schema.js';
 import { DATABASE } from '../../services/topology/common.js';
 import { ADMIN_EMAIL } from '../../services/topology/apps.js';
-import { eventually, startComposeStack } from './helpers.js';
+import { eventually, imageRef, startComposeStack } from './helpers.js';
+import { spawnSync } from 'node:child_process';
 
 const root = join(import.meta.dirname, '..', '..');
 let stateDir: string;
@@ -75,6 +76,16 @@ describe('the generated stack', () => {
     expect(services.length).toBe(29);
     expect(health).toEqual(Object.fromEntries(services.map((service) => [service.name, service.job ? 'exited/' : 'running/healthy'])));
   });
+
+  it('from a container on the edge network (the full profile), the data tier and monitoring are unreachable; Traefik answers', () => {
+    // A name that doesn't resolve there: the service shares no network with the edge.
+    const probe = (host: string, port: number) =>
+      spawnSync('docker', ['run', '--rm', '--network', `${project}_edge`, '--entrypoint', 'node', imageRef('stubs'), '-e',
+        `const s=require('net').connect(${port},'${host}');s.setTimeout(3000);s.on('connect',()=>{console.log('open');process.exit(0)});s.on('error',e=>{console.log(e.code);process.exit(0)});s.on('timeout',()=>{console.log('timeout');process.exit(0)})`], { encoding: 'utf8' }).stdout.trim();
+    const targets: [string, number][] = [['postgres-writer', 5432], ['postgres-1', 5432], ['redis', 6379], ['s3', 8333], ['etcd-1', 2379], ['prometheus', 9090], ['auth', STUB_PORT], ['traefik', 443]];
+    const seen = Object.fromEntries(targets.map(([host, port]) => [host, probe(host, port)]));
+    expect(seen).toEqual({ 'postgres-writer': 'ENOTFOUND', 'postgres-1': 'ENOTFOUND', redis: 'ENOTFOUND', s3: 'ENOTFOUND', 'etcd-1': 'ENOTFOUND', prometheus: 'ENOTFOUND', auth: 'ENOTFOUND', traefik: 'open' });
+  }, 120_000);
 
   it('a request through Traefik (TLS, local CA) reaches the blue frontend', async () => {
     const response = await eventually(async () => {
