@@ -3,7 +3,7 @@
  * loads the repository's secrets), a backup now, and the repository's catalog.
  */
 import type { ParityConfig } from '../../services/config/schema.js';
-import { BackupError, BackupInputError, formatDuration } from '../../services/errors.js';
+import { BackupError, BackupInputError, formatDuration, StackNotUpError } from '../../services/errors.js';
 import { parseInfo, type BackupSet, type BackupType, type Repository } from '../../services/backup/catalog.js';
 import { STANZA } from '../../services/topology/backup.js';
 import { patroniNodes } from '../../services/topology/patroni.js';
@@ -18,17 +18,17 @@ export function requireBackups(config: ParityConfig): void {
   }
 }
 
-/** The container of a compose service (its first replica), or bad input when it doesn't run. */
+/** The container of a compose service (its first replica); the stack not up (exit 2) when it doesn't run. */
 export async function containerOf(target: ComposeTarget, service: string): Promise<string> {
   const [id] = await projectContainerIds(target.project, service);
-  if (!id) throw new BackupInputError(`${service} is not running in project ${target.project}: is the stack up? (make up)`);
+  if (!id) throw new StackNotUpError(`${service} is not running in project ${target.project}: is the stack up? (make up)`);
   return id;
 }
 
-/** The Patroni node that leads now, as Patroni says; bad input when none does. */
+/** The Patroni node that leads now, as Patroni says; the stack not up (exit 2) when none does. */
 export async function leaderNode(target: ComposeTarget, config: ParityConfig): Promise<string> {
   const view = await readCluster(await patroniRest(target, config), 2000);
-  if (!view?.leader) throw new BackupInputError(`no Patroni leader in project ${target.project} (nodes: ${patroniNodes(config).join(', ')}): is the stack up and healthy? (make status)`);
+  if (!view?.leader) throw new StackNotUpError(`no Patroni leader in project ${target.project} (nodes: ${patroniNodes(config).join(', ')}): is the stack up and healthy? (make status)`);
   return view.leader;
 }
 

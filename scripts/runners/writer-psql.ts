@@ -8,12 +8,11 @@
  */
 import type { ParityConfig } from '../../services/config/schema.js';
 import type { PsqlScript } from '../../services/audit/log.js';
-import { AuditError, AuditLogMissingError, formatDuration, StackNotUpError } from '../../services/errors.js';
+import { AuditError, AuditLogMissingError, formatDuration } from '../../services/errors.js';
 import { DATABASE } from '../../services/topology/common.js';
-import { patroniNodes } from '../../services/topology/patroni.js';
+import { containerOf, leaderNode } from './backup.js';
 import { tryRun } from './exec.js';
-import { readCluster } from './patroni.js';
-import { patroniRest, projectContainerIds, type ComposeTarget } from './stack.js';
+import type { ComposeTarget } from './stack.js';
 
 /** psql gives up connecting after this long (a stopped server), the whole exec after `PSQL_TIMEOUT_MS`. */
 const CONNECT_TIMEOUT_SECONDS = 5;
@@ -21,18 +20,13 @@ const PSQL_TIMEOUT_MS = 20_000;
 
 /** The compose service that takes writes now: the Patroni leader, or the streaming primary. */
 export async function writerService(target: ComposeTarget, config: ParityConfig): Promise<string> {
-  if (config.postgres.ha !== 'patroni') return 'postgres-primary';
-  const view = await readCluster(await patroniRest(target, config), 2000);
-  if (!view?.leader) throw new StackNotUpError(`no Patroni leader in project ${target.project} (nodes: ${patroniNodes(config).join(', ')}): is the stack up and healthy? (make status)`);
-  return view.leader;
+  return config.postgres.ha === 'patroni' ? leaderNode(target, config) : 'postgres-primary';
 }
 
 /** The writer's container id; `StackNotUpError` when it doesn't run. */
 export async function writerContainer(target: ComposeTarget, config: ParityConfig): Promise<{ readonly service: string; readonly container: string }> {
   const service = await writerService(target, config);
-  const [container] = await projectContainerIds(target.project, service).catch(() => []);
-  if (!container) throw new StackNotUpError(`${service} is not running in project ${target.project}: is the stack up? (make up)`);
-  return { service, container };
+  return { service, container: await containerOf(target, service) };
 }
 
 /** The argv of `docker exec … psql` with the script's variables; the SQL itself goes to stdin. */
