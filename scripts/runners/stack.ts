@@ -111,9 +111,9 @@ export async function listContainers(target: ComposeTarget): Promise<ContainerSt
 
 const SERVICE_LABEL = 'com.docker.compose.service';
 
-/** IDs of a project's containers (of one service, when given); one-off `compose run` containers excluded. */
-export async function projectContainerIds(project: string, service?: string): Promise<string[]> {
-  const filters = [`label=com.docker.compose.project=${project}`, 'label=com.docker.compose.oneoff=False', ...(service ? [`label=${SERVICE_LABEL}=${service}`] : [])];
+/** IDs of a project's containers (of one service, when given; running ones only, when asked); one-off `compose run` containers excluded. */
+export async function projectContainerIds(project: string, service?: string, options: { readonly running?: boolean } = {}): Promise<string[]> {
+  const filters = [`label=com.docker.compose.project=${project}`, 'label=com.docker.compose.oneoff=False', ...(service ? [`label=${SERVICE_LABEL}=${service}`] : []), ...(options.running ? ['status=running'] : [])];
   return (await run(['docker', 'ps', '-aq', ...filters.flatMap((filter) => ['--filter', filter])])).split('\n').filter(Boolean);
 }
 

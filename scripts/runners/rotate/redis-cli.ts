@@ -9,7 +9,7 @@
  */
 import { formatDuration, RotationError } from '../../../services/errors.js';
 import { REDIS_ROTATION_USER } from '../../../services/topology/redis.js';
-import { run, tryRun } from '../exec.js';
+import { tryRun } from '../exec.js';
 
 export interface RedisReply {
   readonly value?: unknown;
@@ -43,12 +43,6 @@ export function asRecord(value: unknown): Record<string, unknown> {
     return record;
   }
   return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : {};
-}
-
-/** The running containers of one service of a compose project. */
-export async function runningContainers(project: string, service: string): Promise<string[]> {
-  const filters = [`label=com.docker.compose.project=${project}`, `label=com.docker.compose.service=${service}`, 'label=com.docker.compose.oneoff=False', 'status=running'];
-  return (await run(['docker', 'ps', '-q', ...filters.flatMap((filter) => ['--filter', filter])])).split('\n').filter(Boolean);
 }
 
 async function execRedisCli(container: string, input: string, json: boolean) {

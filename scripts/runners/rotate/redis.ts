@@ -29,9 +29,9 @@ import { run } from '../exec.js';
 import { done, pending, pollUntil, systemClock } from '../poll.js';
 import { regionTargets } from '../regions.js';
 import { newSecretValue, redisAclContent, sha256Hex } from '../stack-state.js';
-import type { ComposeTarget } from '../stack.js';
+import { projectContainerIds, type ComposeTarget } from '../stack.js';
 import { readHostSecret, rewriteCopies, writeHostSecret } from './copies.js';
-import { asRecord, redisAsRotationUser, redisConnectionsOf, redisExpectOk, runningContainers, type RedisReply } from './redis-cli.js';
+import { asRecord, redisAsRotationUser, redisConnectionsOf, redisExpectOk, type RedisReply } from './redis-cli.js';
 import type { RotationContext, RotationStep } from './steps.js';
 
 type RotatedUser = (typeof REDIS_ROTATED_USERS)[number];
@@ -55,7 +55,7 @@ interface RedisRotation {
 const projectsOf = (target: ComposeTarget) => [target.project, regionTargets(target).dr.project];
 
 async function containersOf(target: ComposeTarget, service: string): Promise<string[]> {
-  return (await Promise.all(projectsOf(target).map((project) => runningContainers(project, service)))).flat();
+  return (await Promise.all(projectsOf(target).map((project) => projectContainerIds(project, service, { running: true })))).flat();
 }
 
 function valueOf(reply: RedisReply, what: string, container: string): unknown {
