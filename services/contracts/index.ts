@@ -9,3 +9,4 @@ export * from './fault.js';
 export * from './http.js';
 export * from './version.js';
 export * from './routes.js';
+export * from './migrations.js';

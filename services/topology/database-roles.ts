@@ -9,6 +9,7 @@
  */
 import type { ParityConfig } from '../config/schema.js';
 import { DB_INIT, databaseEndpoints } from '../config/profiles.js';
+import { MIGRATION_LOCK_KEY, MIGRATIONS_TABLE, MIGRATIONS_TABLE_COLUMNS } from '../contracts/index.js';
 import { DATABASE, type SecretName } from './common.js';
 import { POSTGRES_UID } from './hardening.js';
 import type { FileSpec, ServiceSpec } from './types.js';
@@ -31,9 +32,6 @@ export const DB_ROLE_SECRETS: readonly SecretName[] = [...DB_SERVICES.map(dbPass
 
 /** The security audit log: the admin owns it, the apps may only append (a trigger stamps their service). */
 export const AUDIT_TABLE = 'audit.events';
-
-/** The migrations' advisory lock (stubs/src/runtime/migrations.ts): roles and migrations never interleave. */
-const MIGRATION_LOCK_KEY = 0x70617269;
 
 const psqlVariable = (role: string) => `pw_${role}`;
 const roleSecrets = (): { role: string; secret: SecretName }[] => [
@@ -92,13 +90,11 @@ export function rolesSql(): string {
     `GRANT pg_monitor TO ${EXPORTER_ROLE};`,
     ...roleSecrets().map(({ role }) => `ALTER ROLE ${role} PASSWORD :'${psqlVariable(role)}';`),
     '-- Which migrations ran, one table for every service; row-level security keeps each to its own rows.',
-    'CREATE TABLE IF NOT EXISTS public.parity_migrations (',
-    '  service text NOT NULL, id integer NOT NULL, name text NOT NULL,',
-    '  applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (service, id));',
-    'ALTER TABLE public.parity_migrations ENABLE ROW LEVEL SECURITY;',
-    'DROP POLICY IF EXISTS own_service ON public.parity_migrations;',
-    "CREATE POLICY own_service ON public.parity_migrations USING (current_user = 'app_' || service) WITH CHECK (current_user = 'app_' || service);",
-    `GRANT SELECT, INSERT ON public.parity_migrations TO ${apps};`,
+    `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (${MIGRATIONS_TABLE_COLUMNS});`,
+    `ALTER TABLE ${MIGRATIONS_TABLE} ENABLE ROW LEVEL SECURITY;`,
+    `DROP POLICY IF EXISTS own_service ON ${MIGRATIONS_TABLE};`,
+    `CREATE POLICY own_service ON ${MIGRATIONS_TABLE} USING (current_user = 'app_' || service) WITH CHECK (current_user = 'app_' || service);`,
+    `GRANT SELECT, INSERT ON ${MIGRATIONS_TABLE} TO ${apps};`,
     '-- The audit log: append-only for everyone (the superuser too), the apps may only INSERT, and',
     "-- a trigger stamps the row with the inserting app's service and the time (no forging either).",
     'CREATE SCHEMA IF NOT EXISTS audit;',

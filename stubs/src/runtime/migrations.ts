@@ -4,6 +4,7 @@
  * together — or two replicas of one service — never race.
  */
 import type pg from 'pg';
+import { MIGRATION_LOCK_KEY, MIGRATIONS_TABLE, MIGRATIONS_TABLE_COLUMNS } from '../../../services/contracts/index.js';
 
 export interface Migration {
   /** Increasing within a service; never reuse or edit an applied one. */
@@ -20,8 +21,6 @@ export interface Migration {
 export const ensureSchema = (schema: string): string =>
   `DO $ensure$ BEGIN IF NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = '${schema}') THEN CREATE SCHEMA ${schema}; END IF; END $ensure$;`;
 
-/** One lock for every service: migrations are short, and cross-service DDL can't interleave. */
-const MIGRATION_LOCK_KEY = 0x70617269; // "pari"
 
 export interface MigrationResult {
   readonly applied: readonly string[];
@@ -48,10 +47,8 @@ export async function runMigrations(pool: pg.Pool, service: string, migrations: 
     const waitedForLockMs = Math.round(performance.now() - started);
     // The stack's db-init creates it (with row-level security per service role): an app role may
     // not create tables in public, and CREATE ... IF NOT EXISTS checks that right before existence.
-    if (!(await client.query<{ present: boolean }>("SELECT to_regclass('public.parity_migrations') IS NOT NULL AS present")).rows[0]?.present) {
-      await client.query(`CREATE TABLE public.parity_migrations (
-        service text NOT NULL, id integer NOT NULL, name text NOT NULL,
-        applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (service, id))`);
+    if (!(await client.query<{ present: boolean }>(`SELECT to_regclass('${MIGRATIONS_TABLE}') IS NOT NULL AS present`)).rows[0]?.present) {
+      await client.query(`CREATE TABLE ${MIGRATIONS_TABLE} (${MIGRATIONS_TABLE_COLUMNS})`);
     }
     const done = new Set((await client.query<{ id: number }>('SELECT id FROM parity_migrations WHERE service = $1', [service])).rows.map((row) => row.id));
     const applied: string[] = [];

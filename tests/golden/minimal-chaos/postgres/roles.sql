@@ -51,9 +51,7 @@ ALTER ROLE app_events PASSWORD :'pw_app_events';
 ALTER ROLE app_newsroom PASSWORD :'pw_app_newsroom';
 ALTER ROLE exporter PASSWORD :'pw_exporter';
 -- Which migrations ran, one table for every service; row-level security keeps each to its own rows.
-CREATE TABLE IF NOT EXISTS public.parity_migrations (
-  service text NOT NULL, id integer NOT NULL, name text NOT NULL,
-  applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (service, id));
+CREATE TABLE IF NOT EXISTS public.parity_migrations (service text NOT NULL, id integer NOT NULL, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (service, id));
 ALTER TABLE public.parity_migrations ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS own_service ON public.parity_migrations;
 CREATE POLICY own_service ON public.parity_migrations USING (current_user = 'app_' || service) WITH CHECK (current_user = 'app_' || service);
