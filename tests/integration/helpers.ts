@@ -1,4 +1,5 @@
 import { DB_INIT } from '../../services/config/profiles.js';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../services/config/validate.js';
@@ -101,3 +102,13 @@ export function figureOf(report: DrillReport, name: string): FigureVerdict {
 
 /** A Progress that keeps what a runner says in `log` (for the suite's printout) and shows nothing. */
 export const recordingProgress = (log: string[]): Progress => ({ info: (message) => log.push(message), step: () => {}, done: () => {} });
+
+/**
+ * What a TCP connection to `host:port` gets from a throwaway container on `network` (a project's
+ * `<project>_edge`): `open`, or the error's code (`ENOTFOUND`: the name doesn't resolve there, the
+ * service shares no network with it), or `timeout` after 3 s. The container goes with its run.
+ */
+export function probeFrom(network: string, host: string, port: number): string {
+  return spawnSync('docker', ['run', '--rm', '--network', network, '--entrypoint', 'node', imageRef('stubs'), '-e',
+    `const s=require('net').connect(${port},'${host}');s.setTimeout(3000);s.on('connect',()=>{console.log('open');process.exit(0)});s.on('error',e=>{console.log(e.code);process.exit(0)});s.on('timeout',()=>{console.log('timeout');process.exit(0)})`], { encoding: 'utf8' }).stdout.trim();
+}

@@ -21,8 +21,7 @@ import { SignJWT, generateKeyPair, importJWK, type JWK } from 'jose';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '../../stubs/src/runtime/keys.js';
 import { rotateSecrets } from '../../scripts/runners/rotate-secrets.js';
 import { DB_ROLE_SECRETS, DB_SERVICES, dbPasswordSecret, dbRole } from '../../services/topology/database-roles.js';
-import { imagesFor } from '../../services/topology/index.js';
-import { eventually, startGeneratedStack, recordingProgress, type GeneratedStack } from './helpers.js';
+import { eventually, probeFrom, startGeneratedStack, recordingProgress, type GeneratedStack } from './helpers.js';
 
 // Its own host ports (no test overlay: the front binds the users' ports itself), apart from a dev stack's.
 const PORTS = { http: 28080, https: 28443, dashboard: 28081, postgres: 28432, postgresReplica: 28433, redis: 28379, s3: 28333, prometheus: 28090, alertmanager: 28093, grafana: 28300 } as const;
@@ -442,9 +441,7 @@ describe('JWT tampering, revocation and refresh races, through the front', () =>
 
 describe('networks and published ports', () => {
   it('from a container on the edge network, Postgres, Redis and the apps\' data are unreachable; Traefik answers', () => {
-    const probe = (host: string, port: number) =>
-      spawnSync('docker', ['run', '--rm', '--network', `${project}_edge`, '--entrypoint', 'node', imagesFor(config).stubs, '-e',
-        `const s=require('net').connect(${port},'${host}');s.setTimeout(3000);s.on('connect',()=>{console.log('open');process.exit(0)});s.on('error',e=>{console.log(e.code);process.exit(0)});s.on('timeout',()=>{console.log('timeout');process.exit(0)})`], { encoding: 'utf8' }).stdout.trim();
+    const probe = (host: string, port: number) => probeFrom(`${project}_edge`, host, port);
     const seen = Object.fromEntries([['postgres-primary', 5432], ['redis', 6379], ['auth', 3000], ['traefik', 443]].map(([host, port]) => [host, probe(host as string, port as number)]));
     figures.push(`FIGURES from the edge network: ${JSON.stringify(seen)}`);
     expect(seen).toEqual({ 'postgres-primary': 'ENOTFOUND', redis: 'ENOTFOUND', auth: 'ENOTFOUND', traefik: 'open' });

@@ -17,8 +17,7 @@ import { buildTopology } from '../../services/topology/index.js';
 import { DEFAULT_CONFIG } from '../../services/config/schema.js';
 import { DATABASE } from '../../services/topology/common.js';
 import { ADMIN_EMAIL } from '../../services/topology/apps.js';
-import { eventually, imageRef, startComposeStack } from './helpers.js';
-import { spawnSync } from 'node:child_process';
+import { eventually, probeFrom, startComposeStack } from './helpers.js';
 
 const root = join(import.meta.dirname, '..', '..');
 let stateDir: string;
@@ -79,9 +78,7 @@ describe('the generated stack', () => {
 
   it('from a container on the edge network (the full profile), the data tier and monitoring are unreachable; Traefik answers', () => {
     // A name that doesn't resolve there: the service shares no network with the edge.
-    const probe = (host: string, port: number) =>
-      spawnSync('docker', ['run', '--rm', '--network', `${project}_edge`, '--entrypoint', 'node', imageRef('stubs'), '-e',
-        `const s=require('net').connect(${port},'${host}');s.setTimeout(3000);s.on('connect',()=>{console.log('open');process.exit(0)});s.on('error',e=>{console.log(e.code);process.exit(0)});s.on('timeout',()=>{console.log('timeout');process.exit(0)})`], { encoding: 'utf8' }).stdout.trim();
+    const probe = (host: string, port: number) => probeFrom(`${project}_edge`, host, port);
     const targets: [string, number][] = [['postgres-writer', 5432], ['postgres-1', 5432], ['redis', 6379], ['s3', 8333], ['etcd-1', 2379], ['prometheus', 9090], ['auth', STUB_PORT], ['traefik', 443]];
     const seen = Object.fromEntries(targets.map(([host, port]) => [host, probe(host, port)]));
     expect(seen).toEqual({ 'postgres-writer': 'ENOTFOUND', 'postgres-1': 'ENOTFOUND', redis: 'ENOTFOUND', s3: 'ENOTFOUND', 'etcd-1': 'ENOTFOUND', prometheus: 'ENOTFOUND', auth: 'ENOTFOUND', traefik: 'open' });
