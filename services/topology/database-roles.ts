@@ -27,17 +27,19 @@ export const dbPasswordSecret = (service: DbService): SecretName => `pg_${servic
 export const EXPORTER_ROLE = 'exporter';
 export const EXPORTER_PASSWORD_SECRET: SecretName = 'pg_exporter_password';
 
+/** Every role db-init gives a password, with the secret it comes from. */
+export const DB_ROLES: readonly { readonly role: string; readonly secret: SecretName }[] = [
+  ...DB_SERVICES.map((service) => ({ role: dbRole(service), secret: dbPasswordSecret(service) })),
+  { role: EXPORTER_ROLE, secret: EXPORTER_PASSWORD_SECRET },
+];
+
 /** Every secret a database role's password lives in. */
-export const DB_ROLE_SECRETS: readonly SecretName[] = [...DB_SERVICES.map(dbPasswordSecret), EXPORTER_PASSWORD_SECRET];
+export const DB_ROLE_SECRETS: readonly SecretName[] = DB_ROLES.map((entry) => entry.secret);
 
 /** The security audit log: the admin owns it, the apps may only append (a trigger stamps their service). */
 export const AUDIT_TABLE = 'audit.events';
 
 const psqlVariable = (role: string) => `pw_${role}`;
-const roleSecrets = (): { role: string; secret: SecretName }[] => [
-  ...DB_SERVICES.map((service) => ({ role: dbRole(service), secret: dbPasswordSecret(service) })),
-  { role: EXPORTER_ROLE, secret: EXPORTER_PASSWORD_SECRET },
-];
 
 /** The psql script: idempotent, one transaction, under the migrations' lock. */
 export function rolesSql(): string {
@@ -53,7 +55,7 @@ export function rolesSql(): string {
     '\\quit',
     '\\endif',
     // Passwords from the secret files, by psql's backquote expansion: never on a command line.
-    ...roleSecrets().map(({ role, secret }) => `\\set ${psqlVariable(role)} \`cat /run/secrets/${secret}\``),
+    ...DB_ROLES.map(({ role, secret }) => `\\set ${psqlVariable(role)} \`cat /run/secrets/${secret}\``),
     'BEGIN;',
     `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY}) \\gset`,
     'DO $roles$',
@@ -88,7 +90,7 @@ export function rolesSql(): string {
     'END $roles$;',
     `ALTER ROLE ${EXPORTER_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION;`,
     `GRANT pg_monitor TO ${EXPORTER_ROLE};`,
-    ...roleSecrets().map(({ role }) => `ALTER ROLE ${role} PASSWORD :'${psqlVariable(role)}';`),
+    ...DB_ROLES.map(({ role }) => `ALTER ROLE ${role} PASSWORD :'${psqlVariable(role)}';`),
     '-- Which migrations ran, one table for every service; row-level security keeps each to its own rows.',
     `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (${MIGRATIONS_TABLE_COLUMNS});`,
     `ALTER TABLE ${MIGRATIONS_TABLE} ENABLE ROW LEVEL SECURITY;`,
@@ -122,7 +124,7 @@ export function rolesSql(): string {
     `GRANT INSERT ON ${AUDIT_TABLE} TO ${apps};`,
     `GRANT USAGE ON SEQUENCE audit.events_id_seq TO ${apps};`,
     'COMMIT;',
-    `\\echo 'db-init: roles ${[...DB_SERVICES.map(dbRole), EXPORTER_ROLE].join(', ')} ready; audit log ${AUDIT_TABLE} ready'`,
+    `\\echo 'db-init: roles ${DB_ROLES.map((entry) => entry.role).join(', ')} ready; audit log ${AUDIT_TABLE} ready'`,
     '',
   ].join('\n');
 }

@@ -13,7 +13,7 @@ import pg from 'pg';
 import { DB_INIT } from '../../../services/config/profiles.js';
 import { RotationError, StackNotUpError } from '../../../services/errors.js';
 import { DATABASE } from '../../../services/topology/common.js';
-import { DB_ROLE_SECRETS, DB_SERVICES, EXPORTER_PASSWORD_SECRET, EXPORTER_ROLE, dbPasswordSecret, dbRole } from '../../../services/topology/database-roles.js';
+import { DB_ROLE_SECRETS, DB_ROLES } from '../../../services/topology/database-roles.js';
 import { POSTGRES_UID } from '../../../services/topology/hardening.js';
 import { tryRun } from '../exec.js';
 import { newSecretValue } from '../stack-state.js';
@@ -28,11 +28,6 @@ interface PostgresRotation {
   readonly copies: readonly string[];
   readonly exporters: number;
 }
-
-const ROLES: readonly { readonly role: string; readonly secret: string }[] = [
-  ...DB_SERVICES.map((service) => ({ role: dbRole(service), secret: dbPasswordSecret(service) })),
-  { role: EXPORTER_ROLE, secret: EXPORTER_PASSWORD_SECRET },
-];
 
 /** The existing db-init container, started again and waited for; its last lines when it fails. */
 async function rerunDbInit(target: ComposeTarget): Promise<void> {
@@ -62,12 +57,12 @@ async function loginError(port: number, role: string, password: string): Promise
 
 export const postgresStep: RotationStep<PostgresRotation> = {
   name: 'postgres',
-  rotates: `database roles' passwords (${ROLES.map((entry) => entry.role).join(', ')}); apps keep their connections`,
+  rotates: `database roles' passwords (${DB_ROLES.map((entry) => entry.role).join(', ')}); apps keep their connections`,
   async run({ target, progress }) {
     const previous = new Map<string, string>();
     for (const name of DB_ROLE_SECRETS) previous.set(name, await readHostSecret(target.stateDir, name));
-    const passwords = new Map(ROLES.map((entry) => [entry.role, newSecretValue()]));
-    for (const { role, secret } of ROLES) await writeHostSecret(target.stateDir, secret, passwords.get(role)!);
+    const passwords = new Map(DB_ROLES.map((entry) => [entry.role, newSecretValue()]));
+    for (const { role, secret } of DB_ROLES) await writeHostSecret(target.stateDir, secret, passwords.get(role)!);
     await rewriteCopies(target.stateDir, DB_ROLE_SECRETS, (uid) => uid === POSTGRES_UID);
     try {
       await rerunDbInit(target);
@@ -76,7 +71,7 @@ export const postgresStep: RotationStep<PostgresRotation> = {
       await rewriteCopies(target.stateDir, DB_ROLE_SECRETS, (uid) => uid === POSTGRES_UID);
       throw error;
     }
-    progress.info(`postgres: ${DB_INIT} set ${ROLES.length} new passwords`);
+    progress.info(`postgres: ${DB_INIT} set ${DB_ROLES.length} new passwords`);
     const copies = await rewriteCopies(target.stateDir, DB_ROLE_SECRETS, (uid) => uid !== POSTGRES_UID);
     const exporters = [...(await projectContainerIds(target.project, 'postgres-exporter')), ...(await projectContainerIds(target.project, 'postgres-exporter-replica'))];
     if (exporters.length) await tryRun(['docker', 'restart', '-t', '2', ...exporters]);
@@ -85,14 +80,14 @@ export const postgresStep: RotationStep<PostgresRotation> = {
   async check({ target }, state) {
     const port = (await publishedPort(target, 'postgres-writer', 5432)) ?? (await publishedPort(target, 'postgres-primary', 5432));
     if (port === undefined) throw new StackNotUpError(`postgres: no published write endpoint in project ${target.project}: is the stack up? (make up)`);
-    for (const { role, secret } of ROLES) {
+    for (const { role, secret } of DB_ROLES) {
       const refused = await loginError(port, role, state.passwords.get(role)!);
       if (refused) throw new RotationError(`postgres: ${role} can't log in with its new password (${refused})`);
       if ((await loginError(port, role, state.previous.get(secret)!)) === undefined) throw new RotationError(`postgres: ${role} still logs in with its old password`);
     }
     return {
-      summary: `${ROLES.length} roles on new passwords (old ones refused), ${state.copies.length} container copies rewritten in place, ${state.exporters} exporters restarted`,
-      details: { roles: ROLES.map((entry) => entry.role), copies: state.copies, exportersRestarted: state.exporters },
+      summary: `${DB_ROLES.length} roles on new passwords (old ones refused), ${state.copies.length} container copies rewritten in place, ${state.exporters} exporters restarted`,
+      details: { roles: DB_ROLES.map((entry) => entry.role), copies: state.copies, exportersRestarted: state.exporters },
     };
   },
 };
