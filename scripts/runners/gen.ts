@@ -28,7 +28,10 @@ export async function loadConfig(path = configPath()): Promise<ParityConfig> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR') throw new ConfigError(path, [{ path: '(file)', message: 'is a directory; expected a YAML file' }]);
+    if (code === 'EACCES' || code === 'EPERM') throw new ConfigError(path, [{ path: '(file)', message: `can't be read (${code}); expected a readable YAML file` }]);
+    if (code !== 'ENOENT') throw error;
     if (process.env.PARITY_CONFIG) throw new ConfigError(path, [{ path: '(file)', message: 'file not found (PARITY_CONFIG names it)' }]);
   }
   const shown = relative(process.cwd(), path);

@@ -43,6 +43,8 @@ type Positions = Map<string, { line: number; col: number }>;
 
 /** Parse `text` (the content of `file`) into a complete config, or throw `ConfigError`. */
 export function parseConfig(text: string, file = 'parity.yaml'): ParityConfig {
+  const unreadable = notText(text);
+  if (unreadable) throw new ConfigError(file, [unreadable]);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -66,6 +68,11 @@ export function parseConfig(text: string, file = 'parity.yaml'): ParityConfig {
   let user: unknown = {};
   const root = doc.contents as Node | null;
   if (root !== null && !(isScalar(root) && (root.value === null || root.value === undefined))) {
+    if (!isMap(root)) {
+      // Nothing below can be read without a mapping at the top: one issue, not a cascade.
+      const value = isScalar(root) ? root.value : root.toJSON();
+      throw new ConfigError(file, [{ path: '(file)', ...at(root), message: `expected a mapping of settings (e.g. "profile: full"), got ${describe(value)}` }]);
+    }
     user = readNode(root, CONFIG_SCHEMA, '', issues, positions, at, sourceOf);
   }
   // Fields that failed above keep their defaults, so cross-field rules still run and every
@@ -88,6 +95,26 @@ export function parseConfig(text: string, file = 'parity.yaml'): ParityConfig {
   issues.push(...checkChaos(config, (user as { chaos?: { scenarios?: Record<string, unknown> } }).chaos?.scenarios ?? {}, positions));
   if (issues.length > 0) throw new ConfigError(file, sortIssues(issues));
   return config;
+}
+
+/**
+ * A config must be UTF-8 text: a UTF-16/32 file (its byte-order mark, read as UTF-8, becomes
+ * U+FFFD) or a NUL byte anywhere means a binary or mis-encoded file, which YAML would otherwise
+ * read as odd keys.
+ */
+function notText(text: string): ConfigIssue | undefined {
+  const lineOf = (index: number): { line: number; col: number } => {
+    const before = text.slice(0, index).split('\n');
+    return { line: before.length, col: before[before.length - 1]!.length + 1 };
+  };
+  if (/^(\uFFFD\uFFFD|\uFEFF?\u0000)/.test(text) || text.startsWith('\uFEFF\uFEFF')) {
+    return { path: '(file)', line: 1, col: 1, message: 'not UTF-8 text (a UTF-16 or UTF-32 byte-order mark?): save the file as UTF-8' };
+  }
+  const nul = text.indexOf('\u0000');
+  if (nul >= 0) return { path: '(file)', ...lineOf(nul), message: 'a NUL byte: this is a binary file or not UTF-8 text; expected a YAML file saved as UTF-8' };
+  const bad = text.indexOf('\uFFFD');
+  if (bad >= 0) return { path: '(file)', ...lineOf(bad), message: 'bytes that are not UTF-8: expected a YAML file saved as UTF-8' };
+  return undefined;
 }
 
 function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {

@@ -98,6 +98,15 @@ describe('parity.yaml: malformed configs, each with its exact message', () => {
     ['a bad memory size', 'resources:\n  ivor:\n    memory: lots\n', one('parity.yaml:3:13 resources.ivor.memory: expected a memory size such as "256m" or "1g", got "lots"')],
     ['a negative CPU limit', 'resources:\n  ivor:\n    cpus: -1\n', one('parity.yaml:3:11 resources.ivor.cpus: expected a number of cores greater than 0 (e.g. 0.5), got -1')],
     ['a list where a mapping is expected', 'ports: [8080, 8443]\n', one('parity.yaml:1:8 ports: expected a mapping, got a list')],
+    ['a list at the top', '- profile: full\n', one('parity.yaml:1:1 (file): expected a mapping of settings (e.g. "profile: full"), got a list')],
+    ['a lone word at the top', 'full\n', one('parity.yaml:1:1 (file): expected a mapping of settings (e.g. "profile: full"), got "full"')],
+    [
+      'UTF-16 read as UTF-8 (byte-order mark FF FE)',
+      '\uFFFD\uFFFDp\u0000r\u0000',
+      one('parity.yaml:1:1 (file): not UTF-8 text (a UTF-16 or UTF-32 byte-order mark?): save the file as UTF-8'),
+    ],
+    ['a NUL byte on line 2', 'profile: full\nports:\u0000\n', one('parity.yaml:2:7 (file): a NUL byte: this is a binary file or not UTF-8 text; expected a YAML file saved as UTF-8')],
+    ['bytes that are not UTF-8', 'profile: f\uFFFDll\n', one('parity.yaml:1:11 (file): bytes that are not UTF-8: expected a YAML file saved as UTF-8')],
     ['a webhook that is not http(s)', 'alerting:\n  webhookUrl: ftp://x\n', one('parity.yaml:2:15 alerting.webhookUrl: expected an http(s) URL, got "ftp://x"')],
     [
       'Patroni timings that break Patroni\'s own rule (loop_wait + 2 × retry_timeout ≤ ttl)',

@@ -263,4 +263,22 @@ describe('make gen with bad input', () => {
     expect(result.stderr).toContain(':5:3 ports.redsi: unknown key (did you mean "redis"?)');
     expect(treeHash(join(root, 'compose'))).toBe(before);
   }, 30_000); // two CLI processes: seconds on a loaded 2-core machine (5 s timed out once beside a running stack)
+
+  it('GIVEN a binary config (UTF-16 byte-order mark, NUL bytes) or a directory WHEN running make gen THEN one line naming the file, exit 2, compose/ untouched', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parity-gen-'));
+    const bad = join(dir, 'parity.yaml');
+    // What an editor saving "profile: full" as UTF-16 LE writes.
+    writeFileSync(bad, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('profile: full\n', 'utf16le')]));
+    const before = treeHash(join(root, 'compose'));
+    const gen = (config: string) => spawnSync('node', [join(root, 'scripts/run-bundled.mjs'), 'scripts/gen.ts', '--config', config], { cwd: root, encoding: 'utf8' });
+    const binary = gen(bad);
+    const directory = gen(dir);
+    rmSync(dir, { recursive: true, force: true });
+    expect(binary.status).toBe(2);
+    expect(binary.stderr).toContain(`${bad}:1:1 (file): not UTF-8 text (a UTF-16 or UTF-32 byte-order mark?): save the file as UTF-8`);
+    expect(binary.stderr).not.toContain('TypeError');
+    expect(directory.status).toBe(2);
+    expect(directory.stderr).toContain(`${dir} (file): is a directory; expected a YAML file`);
+    expect(treeHash(join(root, 'compose'))).toBe(before);
+  }, 30_000);
 });
