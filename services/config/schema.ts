@@ -198,7 +198,14 @@ export interface BreakersConfig {
   readonly edge: {
     /** @default true */
     readonly enabled: boolean;
-    /** When the breaker trips: Traefik's expression over NetworkErrorRatio(), ResponseCodeRatio(…), LatencyAtQuantileMS(…). */
+    /**
+     * When the breaker trips: Traefik's expression over NetworkErrorRatio(), ResponseCodeRatio(…),
+     * LatencyAtQuantileMS(…). The default leaves out 503: an API answers 503 itself (with
+     * Retry-After) when *its* dependency is down and its own breaker is open, fast and on purpose.
+     * Counting those tripped the edge breaker during a database failover under users' writes and
+     * kept the API shut for its fallback and recovery (~10 s + a ramp) after the database was back.
+     * The edge breaker is for an API that is unreachable, failing (500/502/504…) or slow.
+     */
     readonly expression: string;
     /** How often the expression is evaluated while closed, ms. @default 100 */
     readonly checkPeriodMs: number;
@@ -370,8 +377,14 @@ export interface DrillsConfig {
   readonly failover: {
     /** Fault → first acknowledged write through postgres-writer. @default 10 */
     readonly rtoSeconds: number;
-    /** Fault → API writes (POST /api/events through Traefik) succeed again. @default 15 */
+    /** Fault → API writes (POST /api/events through the front) succeed again. @default 15 */
     readonly apiRecoverySeconds: number;
+    /**
+     * How much longer than the database's RTO users may go without an acknowledged API write (the
+     * longest gap between two acknowledged POST /api/events through the front, from many client
+     * addresses): what the apps, their pools and breakers, HAProxy and the edge add. @default 1000
+     */
+    readonly usersGapOverRtoMs: number;
     /** Old leader restarted → it replicates from the new leader. @default 30 */
     readonly rejoinSeconds: number;
     /** Writes the database acknowledged and then lost. @default 0 */
@@ -534,13 +547,13 @@ export const DEFAULT_CONFIG: ParityConfig = {
     region: { rtoSeconds: 30, failbackLostWrites: 0 },
     restore: { rtoSeconds: 60, rpoMs: 1000, lostWrites: 0 },
     chaos: { failedAfterOpen: 0, openSeconds: 15, recoverSeconds: 75 },
-    failover: { rtoSeconds: 10, apiRecoverySeconds: 15, rejoinSeconds: 30, ackedWritesLost: 0, falseFailovers: 0, switchoverStallMs: 3000 },
+    failover: { rtoSeconds: 10, apiRecoverySeconds: 15, usersGapOverRtoMs: 1000, rejoinSeconds: 30, ackedWritesLost: 0, falseFailovers: 0, switchoverStallMs: 3000 },
   },
   breakers: {
     app: { resetSeconds: 60, errorPercent: 5, volume: 10, timeoutsMs: { postgresWriter: 5000, postgresReader: 1000, redis: 500, s3: 3000, services: 2000 } },
     edge: {
       enabled: true,
-      expression: 'NetworkErrorRatio() > 0.30 || ResponseCodeRatio(500, 600, 0, 600) > 0.50 || LatencyAtQuantileMS(50.0) > 2500',
+      expression: 'NetworkErrorRatio() > 0.30 || ResponseCodeRatio(500, 503, 0, 600) > 0.50 || ResponseCodeRatio(504, 600, 0, 600) > 0.50 || LatencyAtQuantileMS(50.0) > 2500',
       checkPeriodMs: 100,
       fallbackSeconds: 10,
       recoverySeconds: 10,
@@ -752,6 +765,7 @@ export const CONFIG_SCHEMA: FieldSchema = {
           fields: {
             rtoSeconds: { kind: 'number', min: 0.1, max: 3600, unit: 'seconds' },
             apiRecoverySeconds: { kind: 'number', min: 0.1, max: 3600, unit: 'seconds' },
+            usersGapOverRtoMs: { kind: 'number', min: 0, max: 3_600_000, unit: 'ms' },
             rejoinSeconds: { kind: 'number', min: 1, max: 3600, unit: 'seconds' },
             ackedWritesLost: { kind: 'number', min: 0, max: 1_000_000, integer: true, unit: 'writes' },
             falseFailovers: { kind: 'number', min: 0, max: 100, integer: true },

@@ -37,6 +37,8 @@ export const SCENARIOS: Readonly<Record<FailoverScenario, ScenarioSpec>> = {
 export interface FailoverObservations {
   readonly scenario: FailoverScenario;
   readonly faultAtMs: number;
+  /** When the API load stopped (the users' last moment). */
+  readonly loadEndMs?: number;
   readonly samples: readonly Sample[];
   /** API samples that were writes (`POST /api/events`), by time. */
   readonly apiWriteTimes: ReadonlySet<number>;
@@ -64,6 +66,19 @@ export function recoveryMs(samples: readonly Sample[], faultAtMs: number): { rea
   return { ms: recovered ? recovered.atMs + recovered.latencyMs - faultAtMs : Number.NaN, failures: failures.length };
 }
 
+/**
+ * The longest span users went without an acknowledged write: the largest gap between the
+ * acknowledgement times of two consecutive successful writes (a span still open when the drill
+ * ended counts up to `endMs`). NaN without any acknowledged write.
+ */
+export function longestAckGapMs(samples: readonly Sample[], endMs: number): number {
+  const acks = samples.filter((s) => s.outcome === 'ok').map((s) => s.atMs + s.latencyMs).sort((a, b) => a - b);
+  if (acks.length === 0) return Number.NaN;
+  let gap = 0;
+  for (let index = 1; index < acks.length; index += 1) gap = Math.max(gap, acks[index]! - acks[index - 1]!);
+  return Math.max(gap, endMs - acks.at(-1)!);
+}
+
 /** The drill's figures with their budgets (exit 1 when one is exceeded). */
 export function failoverFigures(observed: FailoverObservations, budgets: DrillsConfig['failover']): Figure[] {
   const spec = SCENARIOS[observed.scenario];
@@ -89,8 +104,22 @@ export function failoverFigures(observed: FailoverObservations, budgets: DrillsC
       unit: 'ms',
       budget: budgets.apiRecoverySeconds * 1000,
       required: apiWrites.length > 0,
-      how: 'POST /api/events through Traefik',
+      how: 'POST /api/events through the front',
     },
+  ];
+  if (apiWrites.length > 0 && spec.writeErrorsAllowed) {
+    // What users saw, against what the database did: the extra is the apps', HAProxy's and the edge's.
+    const gap = longestAckGapMs(apiWrites, observed.loadEndMs ?? Math.max(...apiWrites.map((s) => s.atMs + s.latencyMs)));
+    figures.push({
+      name: "users' longest gap without an acked API write",
+      value: Number.isNaN(gap) ? null : Math.round(gap),
+      unit: 'ms',
+      ...(Number.isNaN(rto.ms) ? {} : { budget: Math.round(rto.ms) + budgets.usersGapOverRtoMs }),
+      required: true,
+      how: `consecutive acknowledged POST /api/events through the front; budget RTO + ${budgets.usersGapOverRtoMs} ms`,
+    });
+  }
+  figures.push(
     { name: 'acked writes lost', value: observed.ackedWritesLost, unit: 'count', budget: budgets.ackedWritesLost, required: true, how: 'acknowledged sequence numbers missing afterwards' },
     {
       name: 'write errors seen by clients',
@@ -99,7 +128,7 @@ export function failoverFigures(observed: FailoverObservations, budgets: DrillsC
       ...(spec.writeErrorsAllowed ? {} : { budget: 0 }),
       how: 'failed INSERTs through postgres-writer',
     },
-    { name: 'API non-2xx during the drill', value: api.filter((s) => s.outcome === 'failed').length, unit: 'count', how: 'reads and writes through Traefik' },
+    { name: 'API non-2xx during the drill', value: api.filter((s) => s.outcome === 'failed').length, unit: 'count', how: 'reads and writes through the front' },
     { name: 'API fallback answers', value: api.filter((s) => s.outcome === 'fallback').length, unit: 'count', how: 'X-Parity-Fallback set' },
     {
       name: 'false failovers',
@@ -108,7 +137,7 @@ export function failoverFigures(observed: FailoverObservations, budgets: DrillsC
       budget: budgets.falseFailovers,
       how: `leader changes seen: ${changes}, expected ${expected}`,
     },
-  ];
+  );
   if (expected > 0 && changes === 0) {
     figures.push({ name: 'new leader elected', value: null, unit: 'count', required: true, how: 'no leader change was seen' });
   }

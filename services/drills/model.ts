@@ -31,6 +31,14 @@ export interface Marker {
   readonly detail?: string;
 }
 
+/**
+ * Markers in the order they happened (moments that never came last, in the order they were
+ * awaited): a report reads as a timeline, whatever order the drill learnt of them in.
+ */
+export function inTimeOrder(markers: readonly Marker[]): Marker[] {
+  return markers.map((marker, index) => ({ marker, index })).sort((a, b) => (a.marker.atMs ?? Infinity) - (b.marker.atMs ?? Infinity) || a.index - b.index).map(({ marker }) => marker);
+}
+
 /** A span of time with a state, drawn as a band (e.g. a breaker open, no leader). */
 export interface Band {
   /** The load lane it is drawn over (`api`, `write`), or `strip:<row>`: a row of its own under the lanes (a breaker's states). */

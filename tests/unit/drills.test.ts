@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../services/config/schema.js';
-import { failoverFigures, recoveryMs, type FailoverObservations } from '../../services/drills/failover.js';
+import { failoverFigures, longestAckGapMs, recoveryMs, type FailoverObservations } from '../../services/drills/failover.js';
 import { bucketize, drillResult, judgeFigures, type DrillReport, type Sample } from '../../services/drills/model.js';
 import { renderDrillJunit, renderDrillSummary, renderDrillTimelineSvg } from '../../services/render/drill-report.js';
 
@@ -82,6 +82,37 @@ describe('drills: failover figures and budgets', () => {
   it('GIVEN a partition where the old leader stayed writable after the election THEN "two writable nodes" fails', () => {
     const verdicts = judgeFigures(failoverFigures(observed({ scenario: 'partition-primary', overlapMs: 350 }), budgets));
     expect(verdicts.find((v) => v.name === 'two writable nodes at once')).toMatchObject({ pass: false, value: 350 });
+  });
+});
+
+describe("drills: the users' longest gap without an acknowledged API write", () => {
+  const api = (atMs: number, outcome: Sample['outcome'], latencyMs = 20): Sample => ({ atMs, lane: 'api', outcome, latencyMs });
+
+  it('GIVEN acknowledged writes around a failed stretch THEN the gap runs from the last ack before to the first ack after', () => {
+    const samples = [api(900, 'ok'), api(1000, 'failed', 3000), api(1050, 'ok', 6000), api(4000, 'failed'), api(6900, 'ok', 100), api(6950, 'ok')];
+    // Acks at 920, 6970 (the 1050 write answered late), 7000, 6970: the gap is 920 → 6970.
+    expect(longestAckGapMs(samples, 7100)).toBe(6050);
+  });
+
+  it('GIVEN no acknowledged write after the last one THEN the gap runs to the end of the load', () => {
+    expect(longestAckGapMs([api(100, 'ok'), api(200, 'failed')], 5000)).toBe(4880);
+    expect(Number.isNaN(longestAckGapMs([api(100, 'failed')], 5000))).toBe(true);
+  });
+
+  it("GIVEN users' writes stalled 12 s after a 2 s RTO (the edge breaker kept the API shut) THEN the figure fails against RTO + 1 s", () => {
+    const writes = [api(500, 'ok'), api(1100, 'failed'), api(14_000, 'ok', 20)];
+    const verdicts = judgeFigures(
+      failoverFigures(
+        { scenario: 'kill-primary', faultAtMs: 1000, samples: [write(500, 'ok'), write(1000, 'failed'), write(3000, 'ok', 20), ...writes], apiWriteTimes: new Set(writes.map((s) => s.atMs)), leaderChanges: [{ atMs: 2500, to: 'postgres-2' }], ackedWritesLost: 0, rejoinMs: 4000, loadEndMs: 14_100 },
+        budgets,
+      ),
+    );
+    expect(verdicts.find((v) => v.name.startsWith("users' longest gap"))).toMatchObject({
+      value: 13_500,
+      budget: 3020,
+      pass: false,
+      reason: "users' longest gap without an acked API write 13500 ms > budget 3020 ms (consecutive acknowledged POST /api/events through the front; budget RTO + 1000 ms)",
+    });
   });
 });
 

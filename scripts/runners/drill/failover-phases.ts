@@ -90,8 +90,13 @@ export async function awaitApiHealthy(run: Run): Promise<void> {
     const writes = run.apiWriteTimes.size === 0 || recent.some((s) => run.apiWriteTimes.has(s.atMs) && s.outcome === 'ok');
     return now - faultAt >= 3000 && recent.length > 0 && recent.every((s) => s.outcome !== 'failed') && writes;
   }, config.drills.failover.apiRecoverySeconds * 2000 + 10_000);
-  const apiFailure = lastFailure(run.samples, 'api', faultAt);
-  mark(run, 'API reads and writes healthy', healthy ? Math.max(faultAt, apiFailure ?? faultAt) : undefined);
+  // At acknowledgement time, the same arithmetic as the "API write recovery" figure: the first API
+  // write answered after the last failed one (reads alone when the drill has no writes). A write
+  // can't be acknowledged before a leader exists, so the marker can't come before the election.
+  const api = run.samples.filter((s) => s.lane === 'api');
+  const writes = api.filter((s) => run.apiWriteTimes.has(s.atMs));
+  const recovery = recoveryMs(writes.length ? writes : api, faultAt).ms;
+  mark(run, 'API reads and writes healthy', healthy && !Number.isNaN(recovery) ? faultAt + recovery : undefined);
 }
 
 /** Put back what the fault changed (the undo stack), then wait until the victim is back in the cluster. */

@@ -8,16 +8,15 @@ import type { ParityConfig } from '../../../services/config/schema.js';
 import type { DrillReport, Marker, Sample } from '../../../services/drills/model.js';
 import type { FailoverScenario } from '../../../services/drills/failover.js';
 import { DrillInputError } from '../../../services/errors.js';
-import { ADMIN_EMAIL } from '../../../services/topology/apps.js';
 import { DATABASE, hostFor } from '../../../services/topology/common.js';
 import { databaseEndpoints } from '../../../services/config/profiles.js';
 import { patroniNodes } from '../../../services/topology/patroni.js';
-import { createClient } from '../http.js';
 import { clusterHealthy, readCluster, type ClusterView, type RestEndpoints } from '../patroni.js';
 import type { PhaseRecorder } from '../phases.js';
 import type { Progress } from '../progress.js';
-import { httpsEndpoint, patroniRest, publishedPort, type ComposeTarget } from '../stack.js';
+import { patroniRest, publishedPort, type ComposeTarget } from '../stack.js';
 import { startApiLoad, type StartedApiLoad } from './api-load.js';
+import { DRILL_USER_ADDRESSES, openDrillUsers } from './users.js';
 import type { Undo } from './faults.js';
 import { ensureWriterTable, startWriter, type StartedWriter, type WriterTarget } from './writer.js';
 import { watchCluster, type ClusterWatch } from './watch.js';
@@ -31,9 +30,11 @@ export interface FailoverOptions {
   readonly signal?: AbortSignal;
   /** Writes per second through postgres-writer. @default 20 */
   readonly writesPerSecond?: number;
-  /** API reads and writes per second through Traefik. @default 10 and 2 */
+  /** Users' reads and writes per second through the front, from many client addresses. @default 20 and 20 */
   readonly apiReadsPerSecond?: number;
   readonly apiWritesPerSecond?: number;
+  /** The users' https port (the front's); the config's `ports.https` when absent. */
+  readonly usersPort?: number;
 }
 
 export interface FailoverResult {
@@ -65,6 +66,8 @@ export interface Run {
   /** The fault's victim and when it was injected (ms since the drill started). */
   fault?: { readonly victim: string; readonly atMs: number };
   electedAtMs?: number;
+  /** When the users' load stopped. */
+  loadEndMs?: number;
   rejoinMs?: number;
   overlapMs?: number;
   /** null until the acknowledged writes were read back. */
@@ -93,23 +96,24 @@ export async function preflight(run: Run): Promise<void> {
   run.writerTarget = { host: hostFor(config, databaseEndpoints(config).writer), port, user: DATABASE.user, password, database: DATABASE.name };
 }
 
+/** Users' API load through the front by default: 20 reads/s and 20 writes/s (`make drill-failover API_READS= API_WRITES=`). */
+export const DEFAULT_API_RATES = { reads: 20, writes: 20 } as const;
+
 export async function startLoads(run: Run): Promise<void> {
-  const { target, progress } = run.options;
+  const { target, progress, config } = run.options;
   await ensureWriterTable(run.writerTarget!);
-  const https = await httpsEndpoint(target);
-  const http = createClient(join(target.stateDir, 'ca', 'parity-ca.pem'));
-  const adminPassword = (await readFile(join(target.stateDir, 'secrets', 'admin_password'), 'utf8')).trim();
-  const login = await http(`${https}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ADMIN_EMAIL, password: adminPassword }) });
-  const token = login.status === 200 ? (JSON.parse(login.body) as { accessToken: string }).accessToken : undefined;
-  if (!token) run.notes.push(`no API writes: logging in as ${ADMIN_EMAIL} answered HTTP ${login.status}`);
+  const users = await openDrillUsers(target.stateDir, config, run.options.usersPort !== undefined ? { port: run.options.usersPort } : {});
+  if (users.why) run.notes.push(`no API writes: ${users.why}`);
+  const reads = run.options.apiReadsPerSecond ?? DEFAULT_API_RATES.reads;
+  const writes = users.token ? (run.options.apiWritesPerSecond ?? DEFAULT_API_RATES.writes) : 0;
   run.watch = watchCluster(run.rest, run.before!, run.now);
   run.writer = startWriter({ target: run.writerTarget!, ratePerSecond: run.options.writesPerSecond ?? 20, run: run.tag, now: run.now, onSample: (s) => run.samples.push(s) });
   run.api = startApiLoad({
-    http,
-    base: https,
-    readsPerSecond: run.options.apiReadsPerSecond ?? 10,
-    writesPerSecond: run.options.apiWritesPerSecond ?? 2,
-    ...(token ? { token } : {}),
+    http: users.http,
+    base: users.base,
+    readsPerSecond: reads,
+    writesPerSecond: writes,
+    ...(users.token ? { token: users.token } : {}),
     writeTag: run.tag,
     now: run.now,
     onSample: ({ kind, ...sample }) => {
@@ -117,6 +121,5 @@ export async function startLoads(run: Run): Promise<void> {
       if (kind === 'write') run.apiWriteTimes.add(sample.atMs);
     },
   });
-  progress.info(`load: ${run.options.writesPerSecond ?? 20} writes/s through postgres-writer, API ${run.options.apiReadsPerSecond ?? 10} reads/s + ${token ? (run.options.apiWritesPerSecond ?? 2) : 0} writes/s through Traefik`);
+  progress.info(`load: ${run.options.writesPerSecond ?? 20} writes/s through postgres-writer; users: ${reads} reads/s + ${writes} writes/s through the front (${users.base}) from ${DRILL_USER_ADDRESSES} client addresses`);
 }
-

@@ -5,7 +5,7 @@
  * fault changed is put back and the cluster waited for. The same runner serves the make target,
  * `make bench-failover` and the integration test.
  */
-import { bucketize, drillResult, judgeFigures, type DrillReport } from '../../../services/drills/model.js';
+import { bucketize, drillResult, judgeFigures, type DrillReport, inTimeOrder } from '../../../services/drills/model.js';
 import { FAILOVER_SCENARIOS, failoverFigures, SCENARIOS, type FailoverScenario } from '../../../services/drills/failover.js';
 import { DrillInputError, InterruptedError } from '../../../services/errors.js';
 import { clusterHealthy, readCluster } from '../patroni.js';
@@ -22,6 +22,7 @@ export type { FailoverOptions, FailoverResult } from './failover-run.js';
 
 async function stopLoads(run: Run): Promise<void> {
   await Promise.all([run.writer?.stop(), run.api?.stop(), run.watch?.stop()]);
+  if (run.api) run.loadEndMs = run.now();
 }
 
 async function verify(run: Run): Promise<void> {
@@ -50,6 +51,7 @@ function buildReport(run: Run, error?: Error): DrillReport {
             apiWriteTimes: run.apiWriteTimes,
             leaderChanges: run.watch?.elections() ?? [],
             ackedWritesLost: run.ackedWritesLost,
+            ...(run.loadEndMs !== undefined ? { loadEndMs: run.loadEndMs } : {}),
             ...(run.rejoinMs !== undefined ? { rejoinMs: run.rejoinMs } : {}),
             ...(run.overlapMs !== undefined ? { overlapMs: run.overlapMs } : {}),
           },
@@ -65,7 +67,7 @@ function buildReport(run: Run, error?: Error): DrillReport {
     startedAt: run.startedAt.toISOString(),
     durationMs,
     phases: run.recorder.phases,
-    markers: run.markers,
+    markers: inTimeOrder(run.markers),
     bands: run.electedAtMs !== undefined && run.fault ? [{ lane: 'write', label: 'no leader', fromMs: run.fault.atMs, toMs: run.electedAtMs, tone: 'bad' }] : [],
     figures,
     timeline: { api: bucketize(run.samples, 'api', durationMs), write: bucketize(run.samples, 'write', durationMs) },

@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { ParityConfig } from '../../../services/config/schema.js';
-import { bucketize, drillResult, judgeFigures, type DrillReport } from '../../../services/drills/model.js';
+import { bucketize, drillResult, judgeFigures, type DrillReport, inTimeOrder } from '../../../services/drills/model.js';
 import { FAILBACK_MOMENTS, REGION_MOMENTS, regionFigures } from '../../../services/drills/region.js';
 import { DrillError, DrillInputError, InterruptedError } from '../../../services/errors.js';
 import { ADMIN_EMAIL } from '../../../services/topology/apps.js';
@@ -195,7 +195,7 @@ function buildReport(run: Run, error?: Error): DrillReport {
   const figures = judgeFigures(
     regionFigures(
       {
-        markers: run.markers,
+        markers: inTimeOrder(run.markers),
         samples: run.samples,
         lostAtFailover: run.lostAtFailover,
         lostAtFailback: run.lostAtFailback,
@@ -215,7 +215,7 @@ function buildReport(run: Run, error?: Error): DrillReport {
     startedAt: run.startedAt.toISOString(),
     durationMs,
     phases: run.recorder.phases,
-    markers: run.markers,
+    markers: inTimeOrder(run.markers),
     bands: lost !== undefined && validated !== undefined ? [{ lane: 'api', label: 'region switch', fromMs: lost, toMs: validated, tone: 'bad' }] : [],
     figures,
     timeline: { api: bucketize(run.samples, 'api', durationMs), write: bucketize(run.samples, 'write', durationMs) },

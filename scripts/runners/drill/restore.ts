@@ -11,7 +11,7 @@ import pg from 'pg';
 import { BackupInputError, DrillError, DrillInputError, InterruptedError } from '../../../services/errors.js';
 import { baseSetFor, parseRestoreTarget, type Repository } from '../../../services/backup/catalog.js';
 import type { ParityConfig } from '../../../services/config/schema.js';
-import { bucketize, drillResult, judgeFigures, type DrillReport } from '../../../services/drills/model.js';
+import { bucketize, drillResult, judgeFigures, type DrillReport, inTimeOrder } from '../../../services/drills/model.js';
 import { describeTarget, restoreFigures, type DrillRestoreTarget } from '../../../services/drills/restore.js';
 import { DRILL_TABLE, ensureWriterTable, removeWriterRows, startWriter, type WriterTarget } from './writer.js';
 import { containerOf, readRepository, requireBackups } from '../backup.js';
@@ -176,7 +176,7 @@ function buildReport(run: Run, error?: Error): DrillReport {
     startedAt: run.startedAt.toISOString(),
     durationMs,
     phases: run.recorder.phases,
-    markers: run.markers,
+    markers: inTimeOrder(run.markers),
     bands: [],
     figures,
     timeline: { api: bucketize(run.samples, 'api', durationMs), write: bucketize(run.samples, 'write', durationMs) },
