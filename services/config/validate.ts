@@ -107,7 +107,8 @@ function notText(text: string): ConfigIssue | undefined {
     const before = text.slice(0, index).split('\n');
     return { line: before.length, col: before[before.length - 1]!.length + 1 };
   };
-  if (/^(\uFFFD\uFFFD|\uFEFF?\u0000)/.test(text) || text.startsWith('\uFEFF\uFEFF')) {
+  const utf16 = text.startsWith('\uFFFD\uFFFD') || text.startsWith('\u0000') || text.startsWith('\uFEFF\u0000') || text.startsWith('\uFEFF\uFEFF');
+  if (utf16) {
     return { path: '(file)', line: 1, col: 1, message: 'not UTF-8 text (a UTF-16 or UTF-32 byte-order mark?): save the file as UTF-8' };
   }
   const nul = text.indexOf('\u0000');
