@@ -171,6 +171,10 @@ rotate-secrets: node_modules ## new signing key, Redis and dashboard passwords o
 bench-edge: node_modules ## benchmark: p95 the edge's security middlewares add at 200 req/s, and the users' path through the front (needs make up; RATE, DURATION)
 	@$(NODE_TS) scripts/bench-edge.ts $(if $(RATE),--rate $(RATE)) $(if $(DURATION),--seconds $(DURATION))
 
+.PHONY: bench-users
+bench-users: node_modules ## benchmark: users through the front at growing rates (keep-alive and fresh TLS, 250 addresses): answers, p95, peak memory of every container on the path vs its limit, restarts/OOM (needs make up; RATES, DURATION, ADDRESSES, MODE, PATHS)
+	@$(NODE_TS) scripts/bench-users.ts $(if $(RATES),--rates $(RATES)) $(if $(DURATION),--seconds $(DURATION)) $(if $(ADDRESSES),--addresses $(ADDRESSES)) $(if $(MODE),--mode $(MODE)) $(if $(PATHS),--paths $(PATHS))
+
 .PHONY: chaos chaos-reset chaos-list bench-chaos
 chaos: node_modules ## chaos drill on the running stack: a declared Toxiproxy fault under load (SCENARIO=name; all without; make chaos-list)
 	@$(NODE_TS) scripts/chaos.ts run $(if $(SCENARIO),--scenario "$(SCENARIO)")

@@ -12,6 +12,7 @@ import type { ColorCounters, DeployState } from '../../services/deploy/policy.js
 import type { DeployEntry } from '../../services/audit/deploy.js';
 import { DeployRolledBackError, formatDuration } from '../../services/errors.js';
 import { GateFailure } from '../../scripts/runners/deploy/gate.js';
+import { EDGE_BACK_MS, edgeClient } from '../../scripts/runners/deploy/clients.js';
 import { deploy, type DeployClients, type DeployReport } from '../../scripts/runners/deploy/index.js';
 import type { Progress } from '../../scripts/runners/progress.js';
 
@@ -185,5 +186,45 @@ describe('deploy phases against fake clients', () => {
     expect(world.routes).toEqual([off, { weights: { blue: 95, green: 5 }, sticky: true }, off]);
     expect(outcome(world).state).toMatchObject({ active: 'blue', weights: { blue: 100, green: 0 }, sticky: false, lastDeploy: { version: '2.2.0', result: 'rolled-back' } });
     expect(outcome(world).state.inProgress).toBeUndefined();
+  });
+});
+
+describe('deploy: the edge restarting is the tool\'s time, not a failed gate', () => {
+  it('GIVEN the operators\' port moved after Traefik restarted WHEN a gate request is refused THEN the port is looked up again and the request retried there, with a warning', async () => {
+    let now = 0;
+    const clock = { now: () => now, sleep: async (ms: number) => void (now += ms) };
+    const asked: string[] = [];
+    let up = false;
+    const http = async (url: string) => {
+      asked.push(url);
+      if (url.startsWith('https://localhost:1111')) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1111'), { code: 'ECONNREFUSED' });
+      if (!up) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:2222'), { code: 'ECONNREFUSED' });
+      return { status: 200, headers: {}, body: url };
+    };
+    const warnings: string[] = [];
+    let lookups = 0;
+    const edge = edgeClient(http, 'https://localhost:1111', async () => {
+      lookups += 1;
+      if (lookups === 2) up = true;
+      return 'https://localhost:2222';
+    }, clock, (message) => warnings.push(message));
+    const answer = await edge.http('https://localhost:1111/auth/register', { method: 'POST' });
+    expect(answer.body).toBe('https://localhost:2222/auth/register');
+    expect(edge.base()).toBe('https://localhost:2222');
+    // A URL built on the old address later still reaches the new one.
+    expect((await edge.http('https://localhost:1111/api/events')).body).toBe('https://localhost:2222/api/events');
+    expect(warnings[0]).toBe('the edge did not answer at https://localhost:1111 (connect ECONNREFUSED 127.0.0.1:1111); now at https://localhost:2222: retried (the tool\'s time, not the new version\'s)');
+  });
+
+  it(`GIVEN the edge never comes back THEN the refusal is thrown after ${EDGE_BACK_MS / 1000} s, and other errors at once`, async () => {
+    let now = 0;
+    const clock = { now: () => now, sleep: async (ms: number) => void (now += ms) };
+    const refused = edgeClient(async () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })), 'https://localhost:1111', async () => 'https://localhost:1111', clock, () => {});
+    await expect(refused.http('https://localhost:1111/')).rejects.toThrow('ECONNREFUSED');
+    expect(now).toBeGreaterThan(EDGE_BACK_MS);
+    now = 0;
+    const timedOut = edgeClient(async () => Promise.reject(new Error('expected an answer within 10 s; none came')), 'https://localhost:1111', async () => 'x', clock, () => {});
+    await expect(timedOut.http('https://localhost:1111/')).rejects.toThrow('none came');
+    expect(now).toBe(0);
   });
 });

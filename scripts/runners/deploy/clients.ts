@@ -11,8 +11,8 @@ import { systemClock, type Clock } from '../poll.js';
 import type { ComposeTarget } from '../stack.js';
 import { createDeployAudit, type DeployAudit } from '../audit.js';
 import { writeFileAtomic } from '../state.js';
-import { containerHealth, fullCpuWeight, imageInEngine, inFlight, startColor, stopColor, unhealthyServices, type Endpoints, type ServiceHealth } from './containers.js';
-import { createClient } from '../http.js';
+import { containerHealth, discoverEndpoints, fullCpuWeight, imageInEngine, inFlight, startColor, stopColor, unhealthyServices, type Endpoints, type ServiceHealth } from './containers.js';
+import { createClient, type HttpClient } from '../http.js';
 import { bothCounters } from './prometheus.js';
 import { reportFileName } from './report.js';
 import { runSmoke, type SmokeJourneys } from './smoke.js';
@@ -63,9 +63,48 @@ export interface DeployClients {
   readonly audit?: DeployAudit;
 }
 
+/** Connection-level failures: nothing answered at that address (the edge restarting, its port moved). */
+const isUnreachable = (error: unknown): boolean => /ECONNREFUSED|ECONNRESET|EPIPE|socket hang up/.test(String((error as { code?: string }).code ?? (error as Error).message));
+
+/** How long the deploy waits for the edge to answer again before the failure counts. */
+export const EDGE_BACK_MS = 60_000;
+
+/**
+ * Requests to the operators' entrypoint that survive the edge restarting: its host port is
+ * ephemeral and may change when Traefik's container restarts (an OOM kill did, and a good deploy
+ * was rolled back for `ECONNREFUSED 127.0.0.1:<old port>`). On a connection failure the port is
+ * looked up again and the request retried until the edge answers, within EDGE_BACK_MS; that time
+ * is the tool's, not the new version's, and it is reported as a warning, never as a failed gate.
+ */
+export function edgeClient(http: HttpClient, initial: string, rediscover: () => Promise<string>, clock: Clock, warn: (message: string) => void): { readonly http: HttpClient; base(): string } {
+  let base = initial;
+  // Every address the edge had: a caller may still build URLs on one it learnt before a move.
+  const known = new Set([initial]);
+  const client: HttpClient = async (url, options) => {
+    const was = [...known].find((address) => url.startsWith(address));
+    if (was === undefined) return http(url, options);
+    const path = url.slice(was.length);
+    const started = clock.now();
+    for (;;) {
+      try {
+        return await http(`${base}${path}`, options);
+      } catch (error) {
+        if (!isUnreachable(error) || clock.now() - started > EDGE_BACK_MS) throw error;
+        const before = base;
+        base = await rediscover().catch(() => base);
+        known.add(base);
+        warn(`the edge did not answer at ${before} (${(error as Error).message}); ${base === before ? 'same address' : `now at ${base}`}: retried (the tool's time, not the new version's)`);
+        await clock.sleep(500);
+      }
+    }
+  };
+  return { http: client, base: () => base };
+}
+
 /** The real clients for a running stack (`config` says where the database's writer is, for the audit log). */
-export function createDeployClients(target: ComposeTarget, endpoints: Endpoints, config: ParityConfig, clock: Clock = systemClock): DeployClients {
-  const http = createClient(join(target.stateDir, 'ca', 'parity-ca.pem'));
+export function createDeployClients(target: ComposeTarget, endpoints: Endpoints, config: ParityConfig, clock: Clock = systemClock, warn: (message: string) => void = () => {}): DeployClients {
+  const edge = edgeClient(createClient(join(target.stateDir, 'ca', 'parity-ca.pem')), endpoints.https, async () => (await discoverEndpoints(target)).https, clock, warn);
+  const http = edge.http;
   return {
     clock,
     store: {
@@ -89,9 +128,9 @@ export function createDeployClients(target: ComposeTarget, endpoints: Endpoints,
       inFlight: (color) => inFlight(target, color),
       imageExists: imageInEngine,
     },
-    smoke: (color, version) => runSmoke(http, endpoints.https, color, version, clock),
+    smoke: (color, version) => runSmoke(http, edge.base(), color, version, clock),
     answeringColor: async () => {
-      const response = await http(`${endpoints.https}/api/events`).catch(() => undefined);
+      const response = await http(`${edge.base()}/api/events`).catch(() => undefined);
       const color = response?.headers[headerKey(COLOR_HEADER)];
       return typeof color === 'string' ? color : undefined;
     },

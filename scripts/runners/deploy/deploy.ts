@@ -72,7 +72,7 @@ export async function deploy(request: DeployRequest, options: DeployOptions): Pr
     progress.info(`taking over a stale deploy lock: "${stale.command}" (pid ${stale.pid}, started ${stale.startedAt}) is no longer running`),
   );
   try {
-    const clients = options.clients ?? createDeployClients(target, await discoverEndpoints(target), config);
+    const clients = options.clients ?? createDeployClients(target, await discoverEndpoints(target), config, undefined, (message) => progress.info(message));
     return await runDeploy(await openRun(request, options, clients));
   } finally {
     await release();
