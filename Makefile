@@ -176,8 +176,8 @@ bench-users: node_modules ## benchmark: users through the front at growing rates
 	@$(NODE_TS) scripts/bench-users.ts $(if $(RATES),--rates $(RATES)) $(if $(DURATION),--seconds $(DURATION)) $(if $(ADDRESSES),--addresses $(ADDRESSES)) $(if $(MODE),--mode $(MODE)) $(if $(PATHS),--paths $(PATHS))
 
 .PHONY: chaos chaos-reset chaos-list bench-chaos
-chaos: node_modules ## chaos drill on the running stack: a declared Toxiproxy fault under load (SCENARIO=name; all without; make chaos-list)
-	@$(NODE_TS) scripts/chaos.ts run $(if $(SCENARIO),--scenario "$(SCENARIO)")
+chaos: node_modules ## chaos drill on the running stack: a declared Toxiproxy fault under load (SCENARIO=name; all without; make chaos-list; LOAD=N other users' GET/s)
+	@$(NODE_TS) scripts/chaos.ts run $(if $(SCENARIO),--scenario "$(SCENARIO)") $(if $(LOAD),--load "$(LOAD)")
 
 chaos-reset: node_modules ## remove every Toxiproxy toxic and enable every proxy
 	@$(TSX) scripts/chaos.ts reset
@@ -185,5 +185,5 @@ chaos-reset: node_modules ## remove every Toxiproxy toxic and enable every proxy
 chaos-list: node_modules ## the declared chaos scenarios
 	@$(TSX) scripts/chaos.ts list
 
-bench-chaos: node_modules ## benchmark: Toxiproxy's added latency per hop and memory, then every chaos scenario's figures (needs make up; SCENARIO=name)
-	@$(NODE_TS) scripts/bench-chaos.ts $(if $(SCENARIO),--scenario "$(SCENARIO)")
+bench-chaos: node_modules ## benchmark: Toxiproxy's added latency per hop and memory, then every chaos scenario's figures idle and under load (needs make up; SCENARIO=name, LOAD=50 other users' GET/s, 0 = idle only)
+	@$(NODE_TS) scripts/bench-chaos.ts $(if $(SCENARIO),--scenario "$(SCENARIO)") $(if $(LOAD),--load "$(LOAD)")

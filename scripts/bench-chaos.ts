@@ -24,7 +24,7 @@ import { defaultTarget, readActiveColor } from './runners/stack.js';
 import { statePath, writeFileAtomic } from './runners/state.js';
 
 const HELP = `
-Usage: node --import tsx scripts/bench-chaos.ts [--scenario NAME | --hop-only] [--rate N] [--seconds S]   (make bench-chaos)
+Usage: node --import tsx scripts/bench-chaos.ts [--scenario NAME | --hop-only] [--rate N] [--seconds S] [--load N]   (make bench-chaos)
 
 Needs the stack running with chaos on (make up). Measures, and prints:
   - Toxiproxy's added latency per hop with no toxic: from a stub container, --rate (default 200)
@@ -32,7 +32,9 @@ Needs the stack running with chaos on (make up). Measures, and prints:
     through its proxy, sent in the same tick; p50/p95/p99 of each and the difference;
   - Toxiproxy's memory (RSS) idle and after that load;
   - every chaos scenario (or --scenario NAME) run by the chaos drill: fault → breakers OPEN, users'
-    p95 while OPEN against the fault, fault removed → all CLOSED, failed (no fallback) after OPEN.
+    p95 while OPEN against the fault, fault removed → all CLOSED, failed (no fallback) after OPEN;
+    each scenario twice: idle, and with --load (default 50) other users' GET/s on /, /api/events
+    and /api/articles through the front from 250 addresses (--load 0: idle only).
 Figures go to .parity/bench/chaos.json; each drill's report to .parity/drills/.
 `;
 
@@ -84,7 +86,9 @@ async function measureHop(container: string, direct: string, proxied: string, ra
 }
 
 await runMain(async () => {
-  const { values } = parseCli(process.argv.slice(2), { scenario: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, 'hop-only': { type: 'boolean' } }, HELP);
+  const { values } = parseCli(process.argv.slice(2), { scenario: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, load: { type: 'string' }, 'hop-only': { type: 'boolean' } }, HELP);
+  const load = Number(values.load ?? 50);
+  if (!Number.isInteger(load) || load < 0 || load > 1000) throw new UsageError(`--load: expected whole requests per second from 0 to 1000, got "${values.load}"`);
   const rate = Number(values.rate ?? 200);
   const seconds = Number(values.seconds ?? 10);
   if (!Number.isInteger(rate) || rate < 1 || rate > 2000) throw new UsageError(`--rate: expected whole requests per second from 1 to 2000, got "${values.rate}"`);
@@ -109,23 +113,24 @@ await runMain(async () => {
   progress.info(`hop: direct p50 ${direct.p50.toFixed(2)} ms, through Toxiproxy p50 ${through.p50.toFixed(2)} ms (+${hop.addedP50Ms.toFixed(2)} ms); memory ${mib(idleRss)} idle, ${mib(loadedRss)} after`);
 
   const drills: Record<string, { result: string; figures: Record<string, string>; dir?: string }> = {};
-  for (const scenario of scenarios) {
+  const runs = scenarios.flatMap((scenario) => [{ scenario, load: 0, key: `${scenario} idle` }, ...(load ? [{ scenario, load, key: `${scenario} +${load}/s` }] : [])]);
+  for (const { scenario, load: rate, key } of runs) {
     if (signal.aborted) break;
     try {
-      const { report, dir } = await runChaosDrill({ target, config, scenario, progress, signal });
-      drills[scenario] = { result: report.result, figures: Object.fromEntries(report.figures.map((f) => [f.name, formatFigure(f)])), dir };
+      const { report, dir } = await runChaosDrill({ target, config, scenario, progress, signal, ...(rate ? { background: { rate } } : {}) });
+      drills[key] = { result: report.result, figures: Object.fromEntries(report.figures.map((f) => [f.name, formatFigure(f)])), dir };
     } catch (error) {
       if (error instanceof DrillBudgetError) {
         // Over a budget is a figure too: read it back from the drill's own report.
         const report = JSON.parse(await readFile(join(error.reportDir, 'report.json'), 'utf8')) as DrillReport;
-        drills[scenario] = { result: 'fail', figures: { ...Object.fromEntries(report.figures.map((f) => [f.name, formatFigure(f)])), over: error.reasons.join('; ') }, dir: error.reportDir };
+        drills[key] = { result: 'fail', figures: { ...Object.fromEntries(report.figures.map((f) => [f.name, formatFigure(f)])), over: error.reasons.join('; ') }, dir: error.reportDir };
         continue;
       }
       throw error;
     }
   }
 
-  const row = (cells: string[]) => `  ${cells[0]!.padEnd(26)}${cells.slice(1).map((c) => c.padStart(14)).join('')}`;
+  const row = (cells: string[]) => `  ${cells[0]!.padEnd(34)}${cells.slice(1).map((c) => c.padStart(14)).join('')}`;
   const lines = [
     `chaos benchmark (this machine, ${new Date().toISOString()}; app breaker reset ${config.breakers.app.resetSeconds} s)`,
     `  Toxiproxy hop, no toxic, ${rate} Redis PINGs/s each way for ${seconds} s (from frontend-${color}):`,
@@ -149,5 +154,5 @@ await runMain(async () => {
     ...Object.entries(drills).filter(([, d]) => d.figures.over).map(([name, d]) => `  ${name} over budget: ${d.figures.over}`),
   ];
   process.stdout.write(`\n${lines.join('\n')}\n`);
-  await writeFileAtomic(statePath('bench', 'chaos.json'), `${JSON.stringify({ at: new Date().toISOString(), rate, seconds, hop, drills }, null, 2)}\n`);
+  await writeFileAtomic(statePath('bench', 'chaos.json'), `${JSON.stringify({ at: new Date().toISOString(), rate, seconds, load, hop, drills }, null, 2)}\n`);
 });

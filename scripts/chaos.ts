@@ -11,12 +11,13 @@ import { defaultTarget } from './runners/stack.js';
 import { faultyProxies, listProxies, resetToxics } from './runners/toxiproxy.js';
 
 const HELP = `
-Usage: node --import tsx scripts/chaos.ts run [--scenario NAME]   (make chaos [SCENARIO=NAME])
+Usage: node --import tsx scripts/chaos.ts run [--scenario NAME] [--load N]   (make chaos [SCENARIO=NAME] [LOAD=N])
        node --import tsx scripts/chaos.ts reset                   (make chaos-reset)
        node --import tsx scripts/chaos.ts list
 
 run    A declared fault (chaos.scenarios in parity.yaml; the built-in ones are listed by "list")
-       on the running stack (make up, chaos.enabled) while users keep reading through Traefik.
+       on the running stack (make up, chaos.enabled) while users keep reading through the front
+       (the users' https port) from 250 client addresses.
        It injects the toxic with Toxiproxy, watches the breakers open (the stubs' /metrics; the
        edge's from what users get), holds the fault, removes it, waits for every breaker to close,
        and judges the scenario's promise: which breakers open, which fallbacks users see, users'
@@ -34,11 +35,15 @@ any failure: run the node command to get these codes.)
 
 Options:
   --scenario NAME   one scenario (default: all, in order)
+  --load N          other users meanwhile: N GET/s on /, /api/events, /api/articles through the
+                    front from 250 more addresses (default: none)
   -h, --help        show this help
 `;
 
 await runMain(async () => {
-  const { values, positionals } = parseCli(process.argv.slice(2), { scenario: { type: 'string' } }, HELP);
+  const { values, positionals } = parseCli(process.argv.slice(2), { scenario: { type: 'string' }, load: { type: 'string' } }, HELP);
+  const load = values.load === undefined ? 0 : Number(values.load);
+  if (!Number.isInteger(load) || load < 0 || load > 1000) throw new UsageError(`--load: expected whole requests per second from 0 to 1000, got "${values.load}"`);
   const [command = 'run', ...rest] = positionals;
   if (rest.length) throw new UsageError(`unexpected arguments: ${rest.join(' ')} (see --help)`);
   const config = await loadConfig();
@@ -68,7 +73,7 @@ await runMain(async () => {
       for (const name of scenarios) validateChaosScenario(config, name);
       const progress = createProgress('[chaos]');
       const signal = abortOnSignals(progress, 'stopping the drill and removing its toxics');
-      await runEach(scenarios, signal, (scenario) => runChaosDrill({ target, config, scenario, progress, signal }));
+      await runEach(scenarios, signal, (scenario) => runChaosDrill({ target, config, scenario, progress, signal, ...(load ? { background: { rate: load } } : {}) }));
       return;
     }
     default:

@@ -19,6 +19,8 @@ export interface UsersLoadOptions {
   readonly paths: readonly string[];
   /** Client addresses (127.0.3.1 …). @default 250 */
   readonly addresses?: number;
+  /** The third octet of the first address (`127.0.<n>.1`), so two loads can use different clients. @default 3 */
+  readonly firstAddress?: number;
   /** A new TLS connection per request (no keep-alive). @default false */
   readonly fresh?: boolean;
   /** @default 10000 */
@@ -59,7 +61,7 @@ export function usersFigures(answers: readonly UsersAnswer[]): UsersLoadFigures 
 }
 
 export async function runUsersLoad(options: UsersLoadOptions): Promise<UsersAnswer[]> {
-  const addresses = userAddresses(options.addresses ?? 250);
+  const addresses = userAddresses(options.addresses ?? 250, options.firstAddress);
   const agents = new Map<string, Agent>();
   const agentFor = (address: string) =>
     agents.get(address) ?? agents.set(address, new Agent({ ca: options.ca, keepAlive: !options.fresh, localAddress: address, maxCachedSessions: options.fresh ? 0 : 100 })).get(address)!;

@@ -27,7 +27,11 @@ const project = `parity-chaos-${process.pid}`;
  * The full profile (S3 for the newsroom, the frontend) with plain streaming replication (fewer
  * containers than Patroni), short faults, a 2 s breaker reset, and a slow-API scenario for the edge.
  */
+// Its own host ports and no test overlay: the front runs, and the drill's users come through it.
+const PORTS = { http: 27080, https: 27443, dashboard: 27081, postgres: 27432, postgresReplica: 27433, redis: 27379, s3: 27333, prometheus: 27090, alertmanager: 27093, grafana: 27300 } as const;
 const CONFIG_YAML = `profile: full
+ports:
+${Object.entries(PORTS).map(([key, port]) => `  ${key}: ${port}`).join('\n')}
 postgres:
   ha: streaming
 services:
@@ -99,7 +103,7 @@ function expectKept(report: DrillReport): void {
 }
 
 beforeAll(async () => {
-  generated = await startGeneratedStack('chaos', project, CONFIG_YAML);
+  generated = await startGeneratedStack('chaos', project, CONFIG_YAML, { overlay: false });
   ({ stateDir, target } = generated);
 }, 600_000);
 

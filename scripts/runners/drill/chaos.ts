@@ -17,17 +17,19 @@ import { ADMIN_EMAIL } from '../../../services/topology/apps.js';
 import { proxiesOfTarget, TOXIPROXY_API_PORT } from '../../../services/topology/chaos.js';
 import { DATABASE, hostFor } from '../../../services/topology/common.js';
 import { APP_ROUTES, EDGE_APIS } from '../../../services/topology/traefik.js';
-import { createClient, type HttpClient } from '../http.js';
+import type { HttpClient } from '../http.js';
+import { runUsersLoad, usersFigures, type UsersAnswer } from '../users-load.js';
 import { createPhaseRecorder, type PhaseRecorder } from '../phases.js';
 import { systemClock } from '../poll.js';
 import type { Progress } from '../progress.js';
-import { httpsEndpoint, publishedPort, readActiveColor, type ComposeTarget } from '../stack.js';
+import { publishedPort, readActiveColor, type ComposeTarget } from '../stack.js';
 import { addToxic, faultyProxies, listProxies, removeToxic, setProxyEnabled } from '../toxiproxy.js';
 import { startApiLoad, type StartedApiLoad } from './api-load.js';
 import { watchBreakers, type BreakerWatch } from './breaker-watch.js';
 import { mark, waitUntil } from './moments.js';
 import { saveDrillReport, type SavedReport } from './report.js';
 import { removeChaosArticles, type WriterTarget } from './writer.js';
+import { DRILL_USER_ADDRESSES, openDrillUsers } from './users.js';
 
 export interface ChaosOptions {
   readonly target: ComposeTarget;
@@ -38,7 +40,17 @@ export interface ChaosOptions {
   readonly signal?: AbortSignal;
   /** Users' GETs per second, per path of the scenario's load. @default 10 */
   readonly readsPerSecond?: number;
+  /** The users' https port (the front's); the config's `ports.https` when absent. */
+  readonly usersPort?: number;
+  /**
+   * Other users meanwhile: GETs per second through the front from 250 client addresses, on `paths`
+   * (default /, /api/events, /api/articles), as an incident meets a platform in use. @default none
+   */
+  readonly background?: { readonly rate: number; readonly paths?: readonly string[] };
 }
+
+/** What the background users hit by default: the home page and the two read APIs. */
+export const BACKGROUND_PATHS = ['/', '/api/events', '/api/articles'] as const;
 
 export interface ChaosResult {
   readonly report: DrillReport;
@@ -71,6 +83,7 @@ interface Run {
   loadPaths: string[];
   watch?: BreakerWatch;
   api?: StartedApiLoad;
+  background?: { readonly stop: AbortController; readonly done: Promise<UsersAnswer[]> };
   faultAtMs?: number;
   removedAtMs?: number;
 }
@@ -114,12 +127,12 @@ async function preflight(run: Run): Promise<void> {
     throw new DrillInputError(`faults left from an earlier run: ${dirty.map((p) => `${p.name}${p.enabled ? '' : ' (disabled)'}${p.toxics.length ? ` [${p.toxics.join(', ')}]` : ''}`).join('; ')}; remove them with make chaos-reset`);
   }
   run.color = (await readActiveColor(target.stateDir))?.color ?? config.activeColor;
-  run.https = await httpsEndpoint(target);
-  run.http = createClient(join(target.stateDir, 'ca', 'parity-ca.pem'), { keepAlive: true });
-  const adminPassword = (await readFile(join(target.stateDir, 'secrets', 'admin_password'), 'utf8')).trim();
-  const login = await run.http(`${run.https}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ADMIN_EMAIL, password: adminPassword }) });
-  if (login.status !== 200) throw new DrillInputError(`logging in as ${ADMIN_EMAIL} answered HTTP ${login.status}: is the stack healthy? (make status)`);
-  run.token = (JSON.parse(login.body) as { accessToken: string }).accessToken;
+  // The drill's users come through the front from many client addresses, as users do.
+  const users = await openDrillUsers(target.stateDir, config, run.options.usersPort !== undefined ? { port: run.options.usersPort } : {});
+  if (!users.token) throw new DrillInputError(`${users.why ?? 'no login'}: is the stack healthy? (make status)`);
+  run.https = users.base;
+  run.http = users.http;
+  run.token = users.token;
   const writerPort = await publishedPort(target, databaseEndpoints(config).writer, 5432);
   if (writerPort !== undefined) {
     const password = (await readFile(join(target.stateDir, 'secrets', 'postgres_password'), 'utf8')).trim();
@@ -162,7 +175,25 @@ async function startLoad(run: Run): Promise<void> {
     now: run.now,
     onSample: ({ kind: _kind, ...sample }) => run.samples.push(sample),
   });
-  run.options.progress.info(`load: ${run.options.readsPerSecond ?? 10} GET/s on each of ${run.loadPaths.join(', ')} through Traefik (as ${ADMIN_EMAIL}); watching the breakers of ${services.join(', ') || 'the edge only'}`);
+  run.options.progress.info(`load: ${run.options.readsPerSecond ?? 10} GET/s on each of ${run.loadPaths.join(', ')} through the front (${run.https}, as ${ADMIN_EMAIL}, from ${DRILL_USER_ADDRESSES} addresses); watching the breakers of ${services.join(', ') || 'the edge only'}`);
+  const background = run.options.background;
+  if (background && background.rate > 0) {
+    const stop = new AbortController();
+    const paths = background.paths ?? BACKGROUND_PATHS;
+    const ca = await readFile(join(run.options.target.stateDir, 'ca', 'parity-ca.pem'));
+    // Other addresses than the drill's own users (127.0.10.x …): their buckets are their own.
+    run.background = { stop, done: runUsersLoad({ base: run.https!, ca, rate: background.rate, seconds: 3600, paths, addresses: 250, firstAddress: 10, signal: stop.signal }) };
+    run.options.progress.info(`other users meanwhile: ${background.rate} GET/s on ${paths.join(', ')} through the front from 250 more addresses`);
+  }
+}
+
+/** Stop the other users; their answers go into the report's notes. */
+async function stopBackground(run: Run): Promise<void> {
+  if (!run.background) return;
+  run.background.stop.abort();
+  const answers = await run.background.done;
+  const figures = usersFigures(answers);
+  run.notes.push(`other users (${run.options.background!.rate}/s through the front): ${figures.ok}/${figures.sent} answered, p50 ${figures.p50Ms} ms, p95 ${figures.p95Ms} ms, p99 ${figures.p99Ms} ms; by status ${JSON.stringify(figures.outcomes)}`);
 }
 
 /** Put the fault on every proxy of the target; each step's undo is registered before it is applied. */
@@ -355,7 +386,7 @@ export async function runChaosDrill(options: ChaosOptions): Promise<ChaosResult>
   } finally {
     await removeFault(run);
     if (run.removedAtMs === undefined && run.faultAtMs !== undefined) run.removedAtMs = run.now();
-    await Promise.all([run.api?.stop(), run.watch?.stop()]);
+    await Promise.all([run.api?.stop(), run.watch?.stop(), stopBackground(run)]);
     const left = await listProxies(run.toxiproxy).catch(() => undefined);
     const dirty = left ? faultyProxies(left) : [];
     run.restored.push(left === undefined ? 'WARNING: could not read Toxiproxy back; run make chaos-reset' : dirty.length ? `WARNING: faults still present on ${dirty.map((p) => p.name).join(', ')}; run make chaos-reset` : 'Toxiproxy clean: no toxic left, every proxy enabled');
