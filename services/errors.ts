@@ -242,6 +242,18 @@ export class BackupError extends ParityError {
   readonly exitCode = 1;
 }
 
+/** `make backup` waited its whole wait timeout for the stanza's lock (another backup held it): no backup was taken; the message names the holder. */
+export class BackupLockTimeoutError extends ParityError {
+  readonly exitCode = 1;
+  constructor(
+    message: string,
+    /** How long was really waited. */
+    readonly waitedMs: number,
+  ) {
+    super(message);
+  }
+}
+
 /** `make audit` input that can't be used (LIMIT, SERVICE, ACTION, SINCE, FORMAT): every problem, by its variable. */
 export class AuditInputError extends ParityError {
   readonly exitCode = 2;
