@@ -232,6 +232,11 @@ export class StaleVolumesError extends ParityError {
   readonly exitCode = 2;
 }
 
+/** `make clean` ran every step but the engine or the disk still holds something of the stack: the message lists each with the command that removes it. */
+export class CleanIncompleteError extends ParityError {
+  readonly exitCode = 1;
+}
+
 /** A backup command that can't run: backups are off, no leader to back up, a backup set that doesn't exist. Nothing was changed. */
 export class BackupInputError extends ParityError {
   readonly exitCode = 2;

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { join } from 'node:path';
 import type { Color, ParityConfig } from '../../services/config/schema.js';
@@ -51,6 +51,11 @@ function composeArgv(target: ComposeTarget, args: string[]): string[] {
 function composeEnv(target: ComposeTarget): NodeJS.ProcessEnv {
   // A color deployed on another image keeps it across `make up` (compose reads the variable).
   return { PARITY_STATE_DIR: target.stateDir, ...colorImageEnvironment(target.stateDir), ...target.environment };
+}
+
+/** `docker compose …` for a target as argv and environment, for a runner that starts it its own way. */
+export function composeCommand(target: ComposeTarget, args: string[]): { readonly argv: string[]; readonly env: NodeJS.ProcessEnv } {
+  return { argv: composeArgv(target, args), env: composeEnv(target) };
 }
 
 export async function compose(target: ComposeTarget, args: string[], onLine?: (line: string) => void): Promise<string> {
@@ -300,14 +305,8 @@ export async function downStack(target: ComposeTarget, removeVolumes: boolean): 
   await compose(target, ['down', '--remove-orphans', ...(removeVolumes ? ['--volumes'] : [])]);
 }
 
-/** The state directory's parts `make clean` removes: secrets, CA, certificate, dynamic config, deploy state. */
-const CLEANED_STATE = ['secrets', 'ca', 'tls', 'traefik', 'deploy', 'link'] as const;
-
-/** `make clean`: the stack, its volumes, and generated state (secrets, CA, dynamic config). */
-export async function cleanStack(target: ComposeTarget): Promise<void> {
-  await downStack(target, true);
-  for (const dir of CLEANED_STATE) await rm(join(target.stateDir, dir), { recursive: true, force: true });
-}
+/** The state directory's parts `make clean` removes (clean.ts): secrets, CA, certificate, dynamic config, deploy state. */
+export const CLEANED_STATE = ['secrets', 'ca', 'tls', 'traefik', 'deploy', 'link'] as const;
 
 /** What `make clean` would destroy, one line each (empty: nothing to clean). */
 export async function describeClean(target: ComposeTarget): Promise<string[]> {
