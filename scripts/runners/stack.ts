@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Color, ParityConfig } from '../../services/config/schema.js';
 import { ImageUnavailableError, formatDuration, StackNotUpError, TimeoutError } from '../../services/errors.js';
 import { PROJECT } from '../../services/topology/common.js';
+import { hasDr, regionProject } from '../../services/topology/region.js';
 import { buildTopology, type Topology } from '../../services/topology/index.js';
 import { IMAGE_CATALOG } from '../../services/images/catalog.js';
 import { run, tryRun, type RunResult } from './exec.js';
@@ -342,8 +343,12 @@ export async function upStack(config: ParityConfig, target: ComposeTarget, progr
   await ensureExternalImages(topology, progress);
   const gen = await generate(config, target.composeDir);
   if (gen.written.length > 0) progress.info(`generated compose/ (${gen.written.length} files changed)`);
-  // Before any secret is generated: data volumes from another state would fail on passwords.
-  await checkVolumesMatchState(target.project, target.stateDir);
+  // Before any secret is generated: data volumes from another state would fail on passwords
+  // (the DR region's too: with dr.enabled they are started, else they are only reported).
+  const drProject = regionProject(target.project, 'dr');
+  const unusedVolumes = await checkVolumesMatchState(target.project, target.stateDir, { dr: { project: drProject, enabled: hasDr(config) } });
+  if (unusedVolumes) progress.info(unusedVolumes);
+  const recorded = hasDr(config) ? [drProject] : [];
   const redisBefore = await projectContainerIds(target.project, 'redis');
   const prepared = await prepareState(target.stateDir, target.composeDir);
   for (const item of prepared.created) progress.info(`created ${item}`);
@@ -357,11 +362,11 @@ export async function upStack(config: ParityConfig, target: ComposeTarget, progr
     // compose gives up when a dependency turns unhealthy; report it the same way as a wait
     // that times out: which service, how long since compose started, its last log lines.
     progress.done();
-    await recordVolumes(target.project, target.stateDir);
+    await recordVolumes(target.project, target.stateDir, recorded);
     await waitForHealthy(target, topology, progress, 0, upStarted);
     throw error;
   }
-  await recordVolumes(target.project, target.stateDir);
+  await recordVolumes(target.project, target.stateDir, recorded);
   progress.done();
   // Compose recreates nothing for a changed secret file: a Redis from before reads its new ACL
   // file (a user this version added) only when it starts again. Its clients reconnect.

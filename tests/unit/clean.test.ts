@@ -15,6 +15,7 @@ import { cleanStack } from '../../scripts/runners/clean.js';
 import type { RunResult } from '../../scripts/runners/exec.js';
 import type { Clock } from '../../scripts/runners/poll.js';
 import type { ComposeTarget } from '../../scripts/runners/stack.js';
+import { foreignVolumes, unusedDrVolumesWarning } from '../../scripts/runners/volumes.js';
 
 /** What docker 20.10 said to `docker network rm`, and compose v2.40 to `down`, with a stale endpoint on the network. */
 const DOCKER_REFUSAL = 'Error response from daemon: error while removing network: network parity-dr_apps id 4a3b9c0d1e2f has active endpoints';
@@ -217,3 +218,35 @@ describe('clean on a fake engine', () => {
   });
 });
 
+describe('make up after a clean that left volumes behind', () => {
+  const dr = [{ name: 'parity-dr_postgres-1' }, { name: 'parity-dr_s3' }];
+  const primary = [{ name: 'parity_postgres-1' }];
+
+  it('GIVEN no secrets in the state directory (cleaned, or a second checkout) THEN every volume is foreign: the primary\'s and the DR region\'s', () => {
+    const state = { hasSecrets: false, record: undefined };
+    expect(foreignVolumes(primary, state)).toEqual(primary);
+    expect(foreignVolumes(dr, state, 'parity-dr')).toEqual(dr);
+  });
+
+  it('GIVEN secrets whose record names the DR volumes THEN those are its own, another is foreign', () => {
+    const state = { hasSecrets: true, record: [{ name: 'parity-dr_postgres-1' }, { name: 'parity_postgres-1' }] };
+    expect(foreignVolumes(primary, state)).toEqual([]);
+    expect(foreignVolumes(dr, state, 'parity-dr')).toEqual([{ name: 'parity-dr_s3' }]);
+  });
+
+  it('GIVEN secrets with a record from before it covered the DR region (or none at all) THEN the DR volumes are adopted, as the primary\'s are without a record', () => {
+    expect(foreignVolumes(dr, { hasSecrets: true, record: [{ name: 'parity_postgres-1' }] }, 'parity-dr')).toEqual([]);
+    expect(foreignVolumes(dr, { hasSecrets: true, record: undefined }, 'parity-dr')).toEqual([]);
+    expect(foreignVolumes(primary, { hasSecrets: true, record: undefined })).toEqual([]);
+    // The primary's rule is unchanged: a record that doesn't name a volume makes it foreign.
+    expect(foreignVolumes(primary, { hasSecrets: true, record: [{ name: 'parity-dr_s3' }] })).toEqual(primary);
+  });
+
+  it('GIVEN DR volumes with dr.enabled off THEN one warning line naming them and how to remove them; none without volumes', () => {
+    expect(unusedDrVolumesWarning('parity-dr', dr.map((volume) => volume.name))).toBe(
+      'warning: the engine holds 2 volumes of project parity-dr (a DR region from before; dr.enabled is off, so they are not used, and turning it on would start on their old data): ' +
+        'parity-dr_postgres-1, parity-dr_s3; docker volume rm parity-dr_postgres-1 parity-dr_s3 (or make clean) removes them',
+    );
+    expect(unusedDrVolumesWarning('parity-dr', [])).toBeUndefined();
+  });
+});
