@@ -90,8 +90,8 @@ clean: node_modules ## down + volumes + generated state (secrets, CA, dynamic co
 seed: node_modules ## load the demo data set through the platform's APIs (idempotent; make up does it on an empty platform)
 	@$(TSX) scripts/seed.ts
 
-backup: node_modules ## a pgBackRest backup now, on the Patroni leader (TYPE=full|diff|incr; default diff once a full exists, else full)
-	@$(TSX) scripts/backup.ts backup $(if $(TYPE),--type "$(TYPE)")
+backup: node_modules ## a pgBackRest backup now, on the Patroni leader (TYPE=full|diff|incr; default diff once a full exists, else full; waits up to WAIT=900 s for a backup already running)
+	@$(TSX) scripts/backup.ts backup $(if $(TYPE),--type "$(TYPE)") $(if $(WAIT),--wait-timeout "$(WAIT)")
 
 backups: node_modules ## the backup repository: sets, ages, sizes, WAL archive range (FORMAT=json for machines)
 	@$(TSX) scripts/backup.ts list $(if $(FORMAT),--format "$(FORMAT)")

@@ -10,7 +10,8 @@ import { ask } from './runners/ask.js';
 import { describeRegionClean, downRegions, startLink, upDrRegion } from './runners/regions.js';
 import { hasDr } from '../services/topology/region.js';
 import { describeExposure } from '../services/topology/common.js';
-import { cleanStack, describeClean, defaultTarget, downStack, followLogs, formatStatusTable, readStatus, upStack } from './runners/stack.js';
+import { describeClean, defaultTarget, downStack, followLogs, formatStatusTable, readStatus, upStack } from './runners/stack.js';
+import { cleanStack } from './runners/clean.js';
 
 const HELP = `
 Usage: npx tsx scripts/stack.ts <command> [options]      (make up | down | clean | status | logs)
@@ -24,7 +25,10 @@ Commands:
   down     stop and remove the stack's containers and networks (volumes are kept)
   clean    down, plus volumes and generated state (secrets, CA, dynamic config, deploy
            state). Says what it will destroy; on a terminal it asks for "yes" first
-           (--force or FORCE=1 skips the question; exit 1 when declined)
+           (--force or FORCE=1 skips the question; exit 1 when declined). Every step runs
+           whatever the last one did (a network kept by a stale endpoint is disconnected
+           with --force); anything of the primary, DR and link projects left at the end is
+           listed with the command that removes it (exit 1)
   status   the status table (--format json for machines)
   logs     follow the logs (optionally of one service: logs ivor-blue)
 
@@ -112,8 +116,8 @@ await runMain(async () => {
           return;
         }
       }
-      await downRegions(target, true);
-      await cleanStack(target);
+      // Every step runs whatever the one before did; what is left at the end is an error listing it (exit 1).
+      await cleanStack(target, progress);
       progress.info(`removed:\n${list}`);
       return;
     }

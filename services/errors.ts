@@ -232,6 +232,11 @@ export class StaleVolumesError extends ParityError {
   readonly exitCode = 2;
 }
 
+/** `make clean` ran every step but the engine or the disk still holds something of the stack: the message lists each with the command that removes it. */
+export class CleanIncompleteError extends ParityError {
+  readonly exitCode = 1;
+}
+
 /** A backup command that can't run: backups are off, no leader to back up, a backup set that doesn't exist. Nothing was changed. */
 export class BackupInputError extends ParityError {
   readonly exitCode = 2;
@@ -240,6 +245,18 @@ export class BackupInputError extends ParityError {
 /** pgBackRest failed (a corrupt or unreadable backup, the repository unreachable): the message carries its own error line. */
 export class BackupError extends ParityError {
   readonly exitCode = 1;
+}
+
+/** `make backup` waited its whole wait timeout for the stanza's lock (another backup held it): no backup was taken; the message names the holder. */
+export class BackupLockTimeoutError extends ParityError {
+  readonly exitCode = 1;
+  constructor(
+    message: string,
+    /** How long was really waited. */
+    readonly waitedMs: number,
+  ) {
+    super(message);
+  }
 }
 
 /** `make audit` input that can't be used (LIMIT, SERVICE, ACTION, SINCE, FORMAT): every problem, by its variable. */

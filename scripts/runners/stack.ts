@@ -5,12 +5,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { join } from 'node:path';
 import type { Color, ParityConfig } from '../../services/config/schema.js';
 import { ImageUnavailableError, formatDuration, StackNotUpError, TimeoutError } from '../../services/errors.js';
 import { PROJECT } from '../../services/topology/common.js';
+import { hasDr, regionProject } from '../../services/topology/region.js';
 import { buildTopology, type Topology } from '../../services/topology/index.js';
 import { IMAGE_CATALOG } from '../../services/images/catalog.js';
 import { run, tryRun, type RunResult } from './exec.js';
@@ -51,6 +52,11 @@ function composeArgv(target: ComposeTarget, args: string[]): string[] {
 function composeEnv(target: ComposeTarget): NodeJS.ProcessEnv {
   // A color deployed on another image keeps it across `make up` (compose reads the variable).
   return { PARITY_STATE_DIR: target.stateDir, ...colorImageEnvironment(target.stateDir), ...target.environment };
+}
+
+/** `docker compose …` for a target as argv and environment, for a runner that starts it its own way. */
+export function composeCommand(target: ComposeTarget, args: string[]): { readonly argv: string[]; readonly env: NodeJS.ProcessEnv } {
+  return { argv: composeArgv(target, args), env: composeEnv(target) };
 }
 
 export async function compose(target: ComposeTarget, args: string[], onLine?: (line: string) => void): Promise<string> {
@@ -300,14 +306,8 @@ export async function downStack(target: ComposeTarget, removeVolumes: boolean): 
   await compose(target, ['down', '--remove-orphans', ...(removeVolumes ? ['--volumes'] : [])]);
 }
 
-/** The state directory's parts `make clean` removes: secrets, CA, certificate, dynamic config, deploy state. */
-const CLEANED_STATE = ['secrets', 'ca', 'tls', 'traefik', 'deploy', 'link'] as const;
-
-/** `make clean`: the stack, its volumes, and generated state (secrets, CA, dynamic config). */
-export async function cleanStack(target: ComposeTarget): Promise<void> {
-  await downStack(target, true);
-  for (const dir of CLEANED_STATE) await rm(join(target.stateDir, dir), { recursive: true, force: true });
-}
+/** The state directory's parts `make clean` removes (clean.ts): secrets, CA, certificate, dynamic config, deploy state. */
+export const CLEANED_STATE = ['secrets', 'ca', 'tls', 'traefik', 'deploy', 'link'] as const;
 
 /** What `make clean` would destroy, one line each (empty: nothing to clean). */
 export async function describeClean(target: ComposeTarget): Promise<string[]> {
@@ -343,8 +343,12 @@ export async function upStack(config: ParityConfig, target: ComposeTarget, progr
   await ensureExternalImages(topology, progress);
   const gen = await generate(config, target.composeDir);
   if (gen.written.length > 0) progress.info(`generated compose/ (${gen.written.length} files changed)`);
-  // Before any secret is generated: data volumes from another state would fail on passwords.
-  await checkVolumesMatchState(target.project, target.stateDir);
+  // Before any secret is generated: data volumes from another state would fail on passwords
+  // (the DR region's too: with dr.enabled they are started, else they are only reported).
+  const drProject = regionProject(target.project, 'dr');
+  const unusedVolumes = await checkVolumesMatchState(target.project, target.stateDir, { dr: { project: drProject, enabled: hasDr(config) } });
+  if (unusedVolumes) progress.info(unusedVolumes);
+  const recorded = hasDr(config) ? [drProject] : [];
   const redisBefore = await projectContainerIds(target.project, 'redis');
   const prepared = await prepareState(target.stateDir, target.composeDir);
   for (const item of prepared.created) progress.info(`created ${item}`);
@@ -358,11 +362,11 @@ export async function upStack(config: ParityConfig, target: ComposeTarget, progr
     // compose gives up when a dependency turns unhealthy; report it the same way as a wait
     // that times out: which service, how long since compose started, its last log lines.
     progress.done();
-    await recordVolumes(target.project, target.stateDir);
+    await recordVolumes(target.project, target.stateDir, recorded);
     await waitForHealthy(target, topology, progress, 0, upStarted);
     throw error;
   }
-  await recordVolumes(target.project, target.stateDir);
+  await recordVolumes(target.project, target.stateDir, recorded);
   progress.done();
   // Compose recreates nothing for a changed secret file: a Redis from before reads its new ACL
   // file (a user this version added) only when it starts again. Its clients reconnect.

@@ -45,40 +45,70 @@ export async function projectVolumes(project: string): Promise<VolumeIdentity[]>
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** What the state directory knows: whether it has secrets, and the volumes they were used with (undefined: a record from before there was one). */
+export interface StateRecord {
+  readonly hasSecrets: boolean;
+  readonly record: readonly { readonly name: string }[] | undefined;
+}
+
 /**
- * Refuse to start (exit 2, nothing created) when the project's volumes hold data that isn't
- * this state directory's: its secrets are missing (they would be generated anew), or the
- * record says other volumes went with them. A state directory from before the record adopts
- * the volumes it finds (there is nothing to compare against).
+ * The volumes that aren't this state directory's: all of them when it has no secrets (new ones
+ * would be generated), else those its record doesn't name. A state directory with secrets but no
+ * record (from before there was one) adopts what it finds; so does one whose record names none
+ * of the DR region's volumes (`drProject`: a record from before it covered the DR region).
  */
-export async function checkVolumesMatchState(project: string, stateDir: string): Promise<void> {
+export function foreignVolumes<T extends { readonly name: string }>(volumes: readonly T[], state: StateRecord, drProject?: string): T[] {
+  const recorded = drProject === undefined ? state.record : state.record?.filter((known) => known.name.startsWith(`${drProject}_`));
+  if (state.hasSecrets && (!recorded || (drProject !== undefined && recorded.length === 0))) return [];
+  return volumes.filter((volume) => !recorded?.some((known) => known.name === volume.name));
+}
+
+/** Volumes of a DR region that dr.enabled no longer starts: one warning line saying how to remove them. */
+export function unusedDrVolumesWarning(project: string, names: readonly string[]): string | undefined {
+  if (names.length === 0) return undefined;
+  return `warning: the engine holds ${names.length} volumes of project ${project} (a DR region from before; dr.enabled is off, so they are not used, and turning it on would start on their old data): ${names.join(', ')}; docker volume rm ${names.join(' ')} (or make clean) removes them`;
+}
+
+/**
+ * Refuse to start (exit 2, nothing created) when the project's volumes, or the DR region's when
+ * it is enabled, hold data that isn't this state directory's: its secrets are missing (they
+ * would be generated anew), or the record says other volumes went with them. Resolves with a
+ * warning line when a DR region that is off left volumes behind.
+ */
+export async function checkVolumesMatchState(project: string, stateDir: string, options: { readonly dr?: { readonly project: string; readonly enabled: boolean } } = {}): Promise<string | undefined> {
   const volumes = await projectVolumes(project);
-  if (volumes.length === 0) return;
+  const drVolumes = options.dr ? await projectVolumes(options.dr.project) : [];
+  if (volumes.length === 0 && drVolumes.length === 0) return undefined;
   const secretsDir = join(stateDir, 'secrets');
   const hasSecrets = await stat(join(secretsDir, SECRETS[0])).then(
     () => true,
     () => false,
   );
   const record = await readJson<readonly { readonly name: string }[] | undefined>(recordPath(stateDir), undefined);
-  if (hasSecrets && !record) return;
-  const foreign = volumes.filter((volume) => !record?.some((known) => known.name === volume.name));
-  if (foreign.length === 0) return;
+  const state = { hasSecrets, record };
+  const foreignByProject = [
+    { project, foreign: foreignVolumes(volumes, state) },
+    ...(options.dr?.enabled ? [{ project: options.dr.project, foreign: foreignVolumes(drVolumes, state, options.dr.project) }] : []),
+  ].filter((entry) => entry.foreign.length > 0);
+  if (foreignByProject.length === 0) return options.dr && !options.dr.enabled ? unusedDrVolumesWarning(options.dr.project, drVolumes.map((volume) => volume.name)) : undefined;
+  const projects = foreignByProject.map((entry) => entry.project);
+  const named = projects.length === 1 ? `project ${projects[0]}` : `projects ${projects.join(' and ')}`;
   const why = hasSecrets
     ? `the secrets in ${secretsDir} were never used with them (they were used with: ${(record ?? []).map((known) => known.name).join(', ') || 'none'})`
     : `there are no secrets in ${secretsDir} (a second checkout, or a deleted state directory), so new ones would be generated`;
   throw new StaleVolumesError(
-    `project ${project} has data volumes on the engine from an earlier stack: ${describe(foreign)}.\n` +
+    `${named} ${projects.length === 1 ? 'has' : 'have'} data volumes on the engine from an earlier stack: ${describe(foreignByProject.flatMap((entry) => entry.foreign))}.\n` +
       `They were initialised with that stack's passwords, and ${why}: Postgres would refuse them ` +
       '("password authentication failed") and `make up` would wait in vain. Nothing was started or created.\n' +
       'Two ways out:\n' +
       `  1. keep the data: restore the state directory that goes with it (its secrets/, ca/ and tls/) into ${stateDir}, then make up\n` +
-      `  2. start from empty data: make clean (removes project ${project}'s volumes and the state directory's secrets and CA), then make up`,
+      `  2. start from empty data: make clean (removes ${projects.map((name) => `project ${name}'s`).join(' and ')} volumes and the state directory's secrets and CA), then make up`,
   );
 }
 
-/** After `compose up` created them: these volumes belong to this state directory's secrets. */
-export async function recordVolumes(project: string, stateDir: string): Promise<void> {
-  const names = (await projectVolumeNames(project)).sort().map((name) => ({ name }));
+/** After `compose up` created them: these volumes (the project's, and the other projects' given, the DR region's) belong to this state directory's secrets. */
+export async function recordVolumes(project: string, stateDir: string, others: readonly string[] = []): Promise<void> {
+  const names = (await Promise.all([project, ...others].map((name) => projectVolumeNames(name)))).flat().sort().map((name) => ({ name }));
   await writeFileAtomic(recordPath(stateDir), `${JSON.stringify(names, null, 2)}\n`);
 }
 

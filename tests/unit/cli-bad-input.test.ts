@@ -72,6 +72,12 @@ describe('scripts reject bad input with exit code 2 before touching the engine',
     expect(result.stderr).toContain('✖ BackupInputError: backup type "differential": expected full, diff or incr');
   });
 
+  it('make backup with a WAIT that is no number of seconds: exit 2, before looking for the stack', () => {
+    const result = runScript('backup.ts', ['backup', '--wait-timeout', '15m']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('✖ UsageError: --wait-timeout (WAIT=): expected a number of seconds, 0 or more, got "15m"');
+  });
+
   it('make backups with an unknown FORMAT', () => {
     const result = runScript('backup.ts', ['list', '--format', 'yaml']);
     expect(result.status).toBe(2);
