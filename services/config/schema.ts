@@ -411,6 +411,12 @@ export interface DrillsConfig {
     readonly rtoSeconds: number;
     /** Writes acknowledged in the DR region that are missing after failing back. @default 0 */
     readonly failbackLostWrites: number;
+    /**
+     * The drill refuses to start unless the DR standby streams from the primary and replays the
+     * primary's current WAL position within this long: otherwise the switch would lose what the
+     * primary acknowledged meanwhile. @default 5000
+     */
+    readonly standbyLagMs: number;
   };
 }
 
@@ -544,7 +550,7 @@ export const DEFAULT_CONFIG: ParityConfig = {
   },
   dr: { enabled: false, edgePort: 8444 },
   drills: {
-    region: { rtoSeconds: 30, failbackLostWrites: 0 },
+    region: { rtoSeconds: 30, failbackLostWrites: 0, standbyLagMs: 5000 },
     restore: { rtoSeconds: 60, rpoMs: 1000, lostWrites: 0 },
     chaos: { failedAfterOpen: 0, openSeconds: 15, recoverSeconds: 75 },
     failover: { rtoSeconds: 10, apiRecoverySeconds: 15, usersGapOverRtoMs: 1000, rejoinSeconds: 30, ackedWritesLost: 0, falseFailovers: 0, switchoverStallMs: 3000 },
@@ -742,6 +748,7 @@ export const CONFIG_SCHEMA: FieldSchema = {
           fields: {
             rtoSeconds: { kind: 'number', min: 1, max: 86_400, unit: 'seconds' },
             failbackLostWrites: { kind: 'number', min: 0, max: 1_000_000, integer: true, unit: 'writes' },
+            standbyLagMs: { kind: 'number', min: 100, max: 3_600_000, integer: true, unit: 'ms' },
           },
         },
         restore: {

@@ -23,6 +23,33 @@ export interface RegionObservations {
   readonly failback: boolean;
 }
 
+/** The DR standby as the region drill's preflight found it. */
+export interface StandbyView {
+  /** pg_stat_wal_receiver.status on the DR standby leader (`streaming`), null: no WAL receiver. */
+  readonly receiver: string | null;
+  /** How far the standby's replay was behind the primary's position at the check, bytes (null: unknown). */
+  readonly behindBytes: number | null;
+  /** How long it took to replay the primary's position (null: not within the budget). */
+  readonly caughtUpMs: number | null;
+  readonly budgetMs: number;
+}
+
+const bytes = (n: number) => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} bytes`);
+
+/** Why the drill must not start on this standby (undefined: it may). */
+export function standbyRefusal(view: StandbyView): string | undefined {
+  if (view.receiver !== 'streaming') {
+    return `the DR standby is not streaming from the primary (WAL receiver: ${view.receiver ?? 'none'}; ${view.behindBytes === null ? 'replay position unknown' : `${bytes(Math.max(0, view.behindBytes))} behind`}): a region switch now would lose what the primary acknowledged since it stopped following. Check make status and the DR region's logs (docker compose -p parity-dr logs postgres-1); a standby that followed an old timeline or an old backup must be rebuilt (make down, then make up with dr.enabled)`;
+  }
+  if (view.caughtUpMs === null) {
+    return `the DR standby did not replay the primary's current position within ${view.budgetMs} ms (drills.region.standbyLagMs; still ${view.behindBytes === null ? 'an unknown amount' : bytes(Math.max(0, view.behindBytes))} behind): a region switch now would lose at least that much`;
+  }
+  return undefined;
+}
+
+export const describeStandby = (view: StandbyView): string =>
+  `DR standby before the drill: ${view.receiver}, replayed the primary's position in ${view.caughtUpMs} ms (budget ${view.budgetMs} ms)`;
+
 const at = (markers: readonly Marker[], name: string) => markers.find((m) => m.name === name)?.atMs;
 
 /** Writes only: the users' POSTs through the edge, in a window. */

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../services/config/validate.js';
 import { DEFAULT_CONFIG } from '../../services/config/schema.js';
 import { expectedRows, recoveryPointMs, restoreFigures } from '../../services/drills/restore.js';
-import { FAILBACK_MOMENTS, REGION_MOMENTS, regionFigures } from '../../services/drills/region.js';
+import { FAILBACK_MOMENTS, REGION_MOMENTS, regionFigures, standbyRefusal } from '../../services/drills/region.js';
 import { buildTopology } from '../../services/topology/index.js';
 import { pgbackrestConfig } from '../../services/topology/backup.js';
 import { linkComposeObject, linkNetworkNames } from '../../services/topology/link.js';
@@ -154,5 +154,25 @@ describe('region drill figures', () => {
   it('GIVEN a moment that never came THEN its phase is missing and required', () => {
     const figures = regionFigures({ ...observed, markers: markers.filter((m) => m.name !== REGION_MOMENTS[2]) }, DEFAULT_CONFIG.drills.region);
     expect(figures.find((f) => f.name === 'promotion')).toMatchObject({ value: null, required: true });
+  });
+});
+
+describe('region drill: it starts only on a DR standby that has what the primary acknowledged', () => {
+  const view = { receiver: 'streaming', behindBytes: 0, caughtUpMs: 120, budgetMs: 5000 };
+
+  it('GIVEN a streaming standby that replayed the primary\'s position in time THEN the drill may start', () => {
+    expect(standbyRefusal(view)).toBeUndefined();
+  });
+
+  it('GIVEN a standby with no WAL receiver (an old timeline, an old backup) THEN it refuses, saying how far behind', () => {
+    expect(standbyRefusal({ ...view, receiver: null, behindBytes: 3 * 1024 * 1024, caughtUpMs: null })).toMatch(
+      /^the DR standby is not streaming from the primary \(WAL receiver: none; 3\.0 MiB behind\): a region switch now would lose what the primary acknowledged since it stopped following/,
+    );
+  });
+
+  it('GIVEN a streaming standby that lags past the budget THEN it refuses, naming the budget', () => {
+    expect(standbyRefusal({ ...view, behindBytes: 2048, caughtUpMs: null })).toBe(
+      "the DR standby did not replay the primary's current position within 5000 ms (drills.region.standbyLagMs; still 2.0 KiB behind): a region switch now would lose at least that much",
+    );
   });
 });

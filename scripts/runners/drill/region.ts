@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { ParityConfig } from '../../../services/config/schema.js';
 import { bucketize, drillResult, judgeFigures, type DrillReport, inTimeOrder } from '../../../services/drills/model.js';
-import { FAILBACK_MOMENTS, REGION_MOMENTS, regionFigures } from '../../../services/drills/region.js';
+import { describeStandby, FAILBACK_MOMENTS, REGION_MOMENTS, regionFigures, standbyRefusal, type StandbyView } from '../../../services/drills/region.js';
 import { DrillError, DrillInputError, InterruptedError } from '../../../services/errors.js';
 import { ADMIN_EMAIL } from '../../../services/topology/apps.js';
 import { DATABASE } from '../../../services/topology/common.js';
@@ -58,8 +58,8 @@ interface Run extends DrillRun {
 
 const acked = (run: Run) => new Set(run.samples.filter((s) => s.route === '/api/events' && s.seq !== undefined && s.outcome === 'ok').map((s) => s.seq!));
 
-/** The drill's events present in a region (through its writer, published on this host). */
-async function eventSeqs(run: Run, region: Region): Promise<Set<number>> {
+/** SQL as the admin on a region's writer (published on this host): its Patroni leader, or standby leader. */
+async function onRegionWriter<T>(run: Run, region: Region, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const target = regionTarget(run.targets, region);
   const port = await publishedPort(target, 'postgres-writer', 5432);
   if (port === undefined) throw new DrillError(`${target.project}: postgres-writer publishes no port`);
@@ -68,29 +68,49 @@ async function eventSeqs(run: Run, region: Region): Promise<Set<number>> {
   client.on('error', () => {});
   await client.connect();
   try {
-    const { rows } = await client.query<{ title: string }>('SELECT title FROM events.events WHERE title LIKE $1', [`${run.tag} #%`]);
-    return new Set(rows.map((row) => Number(row.title.split('#').at(-1))));
+    return await work(client);
   } finally {
     await client.end().catch(() => {});
   }
+}
+
+/** The drill's events present in a region. */
+async function eventSeqs(run: Run, region: Region): Promise<Set<number>> {
+  return onRegionWriter(run, region, async (client) => {
+    const { rows } = await client.query<{ title: string }>('SELECT title FROM events.events WHERE title LIKE $1', [`${run.tag} #%`]);
+    return new Set(rows.map((row) => Number(row.title.split('#').at(-1))));
+  });
 }
 
 /** The drill's events go, from whichever region takes writes now. */
 async function removeEvents(run: Run): Promise<void> {
   if (!run.api) return;
   const region = await servingRegion(run.targets.primary.stateDir);
-  const target = regionTarget(run.targets, region);
-  const port = await publishedPort(target, 'postgres-writer', 5432);
-  if (port === undefined) return;
-  const password = (await readFile(join(target.stateDir, 'secrets', 'postgres_password'), 'utf8')).trim();
-  const client = new pg.Client({ host: '127.0.0.1', port, user: DATABASE.user, password, database: DATABASE.name, connectionTimeoutMillis: 3000 });
-  client.on('error', () => {});
-  await client.connect();
-  try {
-    const { rowCount } = await client.query('DELETE FROM events.events WHERE title LIKE $1', [`${run.tag} %`]);
-    run.restored.push(`removed the drill's ${rowCount ?? 0} events from the ${region} region`);
-  } finally {
-    await client.end().catch(() => {});
+  const rowCount = await onRegionWriter(run, region, async (client) => (await client.query('DELETE FROM events.events WHERE title LIKE $1', [`${run.tag} %`])).rowCount);
+  run.restored.push(`removed the drill's ${rowCount ?? 0} events from the ${region} region`);
+}
+
+/**
+ * Is the DR standby a copy worth failing over to? It must be streaming from the primary and replay
+ * the primary's current WAL position within the budget: a standby that follows an old timeline, or
+ * was restored from an old backup and never caught up, would lose everything the primary
+ * acknowledged since (it did: a stack with history lost ~15 minutes of events).
+ */
+async function checkStandby(run: Run): Promise<StandbyView> {
+  const budgetMs = run.options.config.drills.region.standbyLagMs;
+  const target = await onRegionWriter(run, 'primary', async (client) => (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn);
+  const started = Date.now();
+  for (;;) {
+    const view: StandbyView = await onRegionWriter(run, 'dr', async (client) => {
+      const { rows } = await client.query<{ receiver: string | null; behind: string | null }>(
+        'SELECT (SELECT status FROM pg_stat_wal_receiver LIMIT 1) AS receiver, pg_wal_lsn_diff($1::pg_lsn, pg_last_wal_replay_lsn())::text AS behind',
+        [target],
+      );
+      const behind = rows[0]?.behind == null ? null : Number(rows[0].behind);
+      return { receiver: rows[0]?.receiver ?? null, behindBytes: behind, caughtUpMs: behind !== null && behind <= 0 ? Date.now() - started : null, budgetMs };
+    });
+    if (view.caughtUpMs !== null || Date.now() - started > budgetMs) return view;
+    await systemClock.sleep(200, run.options.signal);
   }
 }
 
@@ -104,6 +124,10 @@ async function preflight(run: Run): Promise<void> {
   if (!writableLeader(primary) || !clusterHealthy(primary, nodes)) throw new DrillInputError(`the primary region's cluster is not healthy with a read-write leader (make status): ${JSON.stringify(primary?.members ?? 'no answer')}`);
   if (!dr?.leader || dr.members.find((m) => m.name === dr.leader)?.role !== 'standby_leader') throw new DrillInputError(`the DR region's cluster is not a standby cluster following the primary (make status): ${JSON.stringify(dr?.members ?? 'no answer')}`);
   if ((await servingRegion(run.targets.primary.stateDir)) !== 'primary') throw new DrillInputError('the edge serves the DR region already: fail back first (make failback)');
+  const standby = await checkStandby(run);
+  const refusal = standbyRefusal(standby);
+  if (refusal) throw new DrillInputError(refusal);
+  run.notes.push(describeStandby(standby));
   run.edge = `https://localhost:${config.dr.edgePort}`;
   run.http = createClient(join(run.targets.primary.stateDir, 'ca', 'parity-ca.pem'));
   const password = (await readFile(join(run.targets.primary.stateDir, 'secrets', 'admin_password'), 'utf8')).trim();
