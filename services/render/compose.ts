@@ -7,6 +7,7 @@ import type { ParityConfig } from '../config/schema.js';
 import { hasDr } from '../topology/region.js';
 import { linkComposeObject, linkProxiesFile } from '../topology/link.js';
 import { NETWORKS, networksOf, type ServiceSpec } from '../topology/types.js';
+import { memoryMiB } from '../topology/hardening.js';
 import { Document } from 'yaml';
 import { FRONT_PROFILE, frontNetwork } from '../topology/front.js';
 import { configHash, renderFile, type RenderedFile } from './files.js';
@@ -32,6 +33,18 @@ function renderNetworks(service: ServiceSpec): unknown {
   );
 }
 
+
+/** The share of a Go container's memory limit its runtime aims to stay under (GOMEMLIMIT). */
+export const GO_MEMLIMIT_SHARE = 0.8;
+
+
+/** The service's environment, with GOMEMLIMIT for a Go program under a memory limit. */
+function withGoMemLimit(service: ServiceSpec, limit: string | undefined): Record<string, string> | undefined {
+  const environment = { ...(service.environment ?? {}) };
+  if (service.goRuntime && limit && environment.GOMEMLIMIT === undefined) environment.GOMEMLIMIT = `${Math.floor(memoryMiB(limit) * GO_MEMLIMIT_SHARE)}MiB`;
+  return Object.keys(environment).length ? environment : undefined;
+}
+
 function renderService(service: ServiceSpec, topology: Topology, files: readonly RenderedFile[]): Record<string, unknown> {
   const hash = configHash(service, files);
   const resources = topology.config.resources[service.logical as keyof typeof topology.config.resources];
@@ -41,7 +54,7 @@ function renderService(service: ServiceSpec, topology: Topology, files: readonly
     image: service.imageVariable ? `\${${service.imageVariable}:-${service.image}}` : service.image,
     entrypoint: service.entrypoint,
     command: service.command,
-    environment: service.environment && Object.keys(service.environment).length ? service.environment : undefined,
+    environment: withGoMemLimit(service, resources?.memory ?? service.memory),
     // Not required: before the first `make up` writes them, a color runs as VERSION "dev".
     env_file: service.envFile?.length ? service.envFile.map((path) => ({ path, required: false })) : undefined,
     ports: service.ports?.map((port) => `${port.bind}:${port.host ?? ''}:${port.container}`),

@@ -11,7 +11,7 @@
 import type { ServiceSpec } from './types.js';
 
 /** The part of a ServiceSpec this table decides. */
-export type Hardening = Pick<ServiceSpec, 'user' | 'capAdd' | 'readOnly' | 'tmpfs' | 'memory'>;
+export type Hardening = Pick<ServiceSpec, 'user' | 'capAdd' | 'readOnly' | 'tmpfs' | 'memory' | 'goRuntime'>;
 
 /**
  * Entrypoints that start as root to fix a volume's ownership, then drop to their user with gosu
@@ -36,29 +36,41 @@ export const HARDENING: Readonly<Record<string, Hardening | ((service: ServiceSp
   auth: STUB,
   'alert-receiver': STUB,
   // Ports 80/443 inside the container need no capability: Docker sets ip_unprivileged_port_start=0.
-  traefik: { user: NOBODY, readOnly: true, tmpfs: ['/tmp'], memory: '256m' },
+  // Sized from `make bench-users` (README, benchmarks): ~150 MiB at 100 req/s, past 256 MiB at 200 req/s of
+  // users whose answers queue behind busy apps (each connection and request in flight holds buffers).
+  traefik: { user: NOBODY, readOnly: true, tmpfs: ['/tmp'], memory: '512m', goRuntime: true },
   // HAProxy on the host network: the image's own user (haproxy), nothing written.
-  front: { readOnly: true, tmpfs: ['/tmp'], memory: '64m' },
+  // 45 MiB seen with 500 new TLS connections a second (make bench-users): 64 MiB left no headroom.
+  front: { readOnly: true, tmpfs: ['/tmp'], memory: '128m' },
   postgres: POSTGRES,
   'postgres-primary': POSTGRES,
   'postgres-replica': POSTGRES,
-  etcd: { readOnly: true, tmpfs: ['/tmp'], memory: '256m' },
+  etcd: { readOnly: true, tmpfs: ['/tmp'], memory: '256m', goRuntime: true },
   'postgres-writer': { readOnly: true, tmpfs: ['/tmp'], memory: '128m' },
   'postgres-reader': { readOnly: true, tmpfs: ['/tmp'], memory: '128m' },
   // The image's entrypoint only chowns /data and drops to redis (999); the volume is redis's already.
   redis: { user: '999:999', readOnly: true, memory: '512m' },
   // SeaweedFS' entrypoint, as root, only chowns /data and drops to seaweed (1000), whose the
   // image's /data (so a fresh volume's) is already. MinIO's upstream image: the limit only.
-  s3: (service) => (service.image.startsWith('chrislusf/seaweedfs:') ? { user: '1000:1000', readOnly: true, tmpfs: ['/tmp'], memory: '512m' } : { memory: '512m' }),
-  toxiproxy: { user: NOBODY, readOnly: true, memory: '128m' },
-  prometheus: { readOnly: true, tmpfs: ['/tmp'], memory: '512m' },
-  alertmanager: { readOnly: true, tmpfs: ['/tmp'], memory: '128m' },
+  s3: (service) => (service.image.startsWith('chrislusf/seaweedfs:') ? { user: '1000:1000', readOnly: true, tmpfs: ['/tmp'], memory: '512m', goRuntime: true } : { memory: '512m', goRuntime: true }),
+  // Every proxied connection holds buffers (a latency toxic holds its data): 112 MiB of 128 seen at 100 req/s.
+  toxiproxy: { user: NOBODY, readOnly: true, memory: '256m', goRuntime: true },
+  prometheus: { readOnly: true, tmpfs: ['/tmp'], memory: '512m', goRuntime: true },
+  alertmanager: { readOnly: true, tmpfs: ['/tmp'], memory: '128m', goRuntime: true },
   // Upstream image (user 472); not read-only: plugins and its sqlite database live in the image's paths.
   grafana: { memory: '256m' },
-  'postgres-exporter': { readOnly: true, memory: '128m' },
-  'redis-exporter': { readOnly: true, memory: '128m' },
-  'node-exporter': { readOnly: true, memory: '128m' },
+  'postgres-exporter': { readOnly: true, memory: '128m', goRuntime: true },
+  'redis-exporter': { readOnly: true, memory: '128m', goRuntime: true },
+  'node-exporter': { readOnly: true, memory: '128m', goRuntime: true },
 };
+
+/** docker memory syntax (`256m`, `1g`, `512k`) in MiB. */
+export function memoryMiB(limit: string): number {
+  const match = /^(\d+(?:\.\d+)?)([kmg])$/i.exec(limit);
+  if (!match) throw new Error(`memory limit "${limit}": expected a number and k, m or g`);
+  const unit = { k: 1 / 1024, m: 1, g: 1024 }[match[2]!.toLowerCase() as 'k' | 'm' | 'g'];
+  return Number(match[1]) * unit;
+}
 
 /**
  * The uid that reads a service's secrets (and the edge's TLS key): compose can't set a file

@@ -12,6 +12,7 @@ import { TRAEFIK_METRICS_PORT } from './traefik.js';
 import { PATRONI_ALERT_RULES, patroniScrapeJobs } from './patroni.js';
 import { backupAlertRules } from './backup.js';
 import { httpHealth, type FileSpec, type ServiceSpec } from './types.js';
+import { HARDENING, memoryMiB, type Hardening } from './hardening.js';
 
 /** Thresholds from the architecture's health-check hierarchy and alerting design. */
 export const ALERT_RULES: readonly AlertRule[] = [
@@ -213,9 +214,30 @@ export const SECURITY_ALERT_RULES: readonly AlertRule[] = [
   },
 ];
 
+/** Share of the edge's memory limit at which operators are paged, before the kernel kills it. */
+export const EDGE_MEMORY_ALERT_SHARE = 0.85;
+
+/**
+ * Traefik's resident memory near its container's limit (the configured one, else the hardening
+ * table's). Past the limit the kernel OOM-kills it: every user's connection is cut, and its
+ * operators' port may move on restart. Its Go runtime collects hard above GOMEMLIMIT (80 %) first.
+ */
+export function edgeMemoryRule(config: ParityConfig): AlertRule {
+  const limit = config.resources.traefik?.memory ?? (HARDENING.traefik as Hardening).memory!;
+  const bytes = Math.floor(memoryMiB(limit) * 1024 * 1024 * EDGE_MEMORY_ALERT_SHARE);
+  return {
+    alert: 'EdgeMemoryNearLimit',
+    expr: `process_resident_memory_bytes{job="traefik"} > ${bytes}`,
+    for: '1m',
+    severity: 'high',
+    summary: `Traefik uses more than ${Math.round(EDGE_MEMORY_ALERT_SHARE * 100)} % of its ${limit} memory limit: past it the kernel kills the edge (raise resources.traefik.memory, or shed load)`,
+    test: { series: [{ series: 'process_resident_memory_bytes{job="traefik",instance="traefik:8082"}', values: `${bytes + 1}x10` }], evalTime: '5m', labels: { job: 'traefik', instance: 'traefik:8082' } },
+  };
+}
+
 /** The rules for a config: the platform's, the breakers', plus the HA cluster's when Patroni runs. */
 export function alertRules(config: ParityConfig): readonly AlertRule[] {
-  return [...ALERT_RULES, ...BREAKER_ALERT_RULES, ...SECURITY_ALERT_RULES, ...(config.postgres.ha === 'patroni' ? PATRONI_ALERT_RULES : []), ...backupAlertRules(config)];
+  return [...ALERT_RULES, edgeMemoryRule(config), ...BREAKER_ALERT_RULES, ...SECURITY_ALERT_RULES, ...(config.postgres.ha === 'patroni' ? PATRONI_ALERT_RULES : []), ...backupAlertRules(config)];
 }
 
 const SCRAPE_INTERVAL = '5s';

@@ -94,6 +94,13 @@ export interface ServiceSpec {
   /** Memory limit (docker syntax, `256m`) when `resources.<service>.memory` doesn't set one. @default none */
   readonly memory?: string;
   /**
+   * A Go program: its runtime gets `GOMEMLIMIT` at GO_MEMLIMIT_SHARE of the container's memory
+   * limit. Go doesn't read the cgroup's limit; with GOGC's default it lets the heap grow to twice
+   * the live data, and under load Traefik crossed its 256 MiB limit and was OOM-killed. With the
+   * soft limit below the hard one it collects harder instead. @default false
+   */
+  readonly goRuntime?: boolean;
+  /**
    * resolv.conf options (compose `dns_opt`). A Patroni node cut off the network must fail its etcd
    * calls fast to demote itself in time; Docker's default DNS timeouts (5 s × 2 tries per lookup)
    * kept a partitioned leader writable for 20–30 s in a prototype, long after another was promoted.

@@ -187,7 +187,7 @@ describe('hardening: Redis ACL users', () => {
       expect(all[name]!.secrets, name).toContainEqual({ source: 'redis_app_password_uid1000', target: 'redis_app_password' });
     }
     expect(all['frontend-blue']!.secrets).toBeUndefined();
-    expect(all['redis-exporter']!.environment).toEqual({ REDIS_ADDR: 'redis://redis:6379', REDIS_USER: 'exporter' });
+    expect(all['redis-exporter']!.environment).toEqual({ REDIS_ADDR: 'redis://redis:6379', REDIS_USER: 'exporter', GOMEMLIMIT: '102MiB' });
     expect(all['redis-exporter']!.secrets).toEqual([{ source: 'redis_exporter_password_uid65534', target: 'redis_exporter_password' }]);
   });
 
@@ -276,5 +276,19 @@ describe('hardening: secret files', () => {
       rmSync(state, { recursive: true, force: true });
       rmSync(composeDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('hardening: Go programs know their container\'s memory limit', () => {
+  type Service = { environment?: Record<string, string>; mem_limit?: string };
+  const services = (yaml: string) => (parse(rendered(yaml).get('compose.yaml')!.content) as { services: Record<string, Service> }).services;
+  it('GIVEN the full profile THEN every Go service gets GOMEMLIMIT at 80 % of its limit (a resources override included), and no Node or Postgres service does', () => {
+    const all = services('profile: full\nresources:\n  toxiproxy:\n    memory: 1g\n');
+    expect(all.traefik!.mem_limit).toBe('512m');
+    expect(all.traefik!.environment).toMatchObject({ GOMEMLIMIT: '409MiB' });
+    expect(all.toxiproxy!.environment).toMatchObject({ GOMEMLIMIT: '819MiB' });
+    expect(all.front!.mem_limit).toBe('128m');
+    for (const name of ['prometheus', 'alertmanager', 'etcd-1', 's3', 'postgres-exporter', 'node-exporter']) expect(all[name]!.environment?.GOMEMLIMIT, name).toMatch(/^\d+MiB$/);
+    for (const name of ['auth', 'events-blue', 'postgres-1', 'redis', 'front']) expect(all[name]!.environment?.GOMEMLIMIT, name).toBeUndefined();
   });
 });
