@@ -84,7 +84,8 @@ export function failoverFigures(observed: FailoverObservations, budgets: DrillsC
   const spec = SCENARIOS[observed.scenario];
   const writes = observed.samples.filter((s) => s.lane === 'write');
   const api = observed.samples.filter((s) => s.lane === 'api');
-  const apiWrites = api.filter((s) => observed.apiWriteTimes.has(s.atMs));
+  // A write answered with a fallback page was not written: for writes, only an acknowledgement counts.
+  const apiWrites = api.filter((s) => observed.apiWriteTimes.has(s.atMs)).map((s): Sample => (s.outcome === 'fallback' ? { ...s, outcome: 'failed' } : s));
   const rto = recoveryMs(writes, observed.faultAtMs);
   const apiRecovery = recoveryMs(apiWrites, observed.faultAtMs);
   const expected = spec.leaderChanges;

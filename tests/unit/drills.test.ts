@@ -150,3 +150,14 @@ describe('drills: the report as text, JUnit XML and a picture', () => {
     expect(svg).not.toContain('never came');
   });
 });
+
+describe('drills: a write answered with a fallback page was not written', () => {
+  it('GIVEN API writes that got the edge fallback after the database was back THEN API write recovery ends at the first acknowledged write', () => {
+    const api = (atMs: number, outcome: Sample['outcome']): Sample => ({ atMs, lane: 'api', outcome, latencyMs: 10 });
+    const writes = [api(500, 'ok'), api(1100, 'failed'), api(4000, 'fallback'), api(9000, 'fallback'), api(12_000, 'ok')];
+    const verdicts = judgeFigures(
+      failoverFigures({ scenario: 'kill-primary', faultAtMs: 1000, samples: [write(500, 'ok'), write(1000, 'failed'), write(3000, 'ok', 20), ...writes], apiWriteTimes: new Set(writes.map((s) => s.atMs)), leaderChanges: [{ atMs: 2500, to: 'postgres-2' }], ackedWritesLost: 0, rejoinMs: 4000 }, budgets),
+    );
+    expect(verdicts.find((v) => v.name === 'API write recovery')?.value).toBe(11_010);
+  });
+});
