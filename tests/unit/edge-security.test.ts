@@ -4,7 +4,10 @@
  * the static files'), pinned colors for operators only, headers, TLS, the dashboard behind auth,
  * and the front that keeps client addresses.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG } from '../../services/config/schema.js';
 import { parseConfig } from '../../services/config/validate.js';
 import { ROUTES, isWrite, routeRegexp, admits } from '../../services/contracts/index.js';
 import { CONTENT_SECURITY_POLICY, STATIC_ROUTER } from '../../services/topology/edge-security.js';
@@ -12,6 +15,7 @@ import { frontConfig, frontNetwork } from '../../services/topology/front.js';
 import { traefikDynamicConfig, traefikEdgeConfig, traefikStaticConfig } from '../../services/topology/traefik.js';
 
 type Router = { rule: string; entryPoints: string[]; middlewares?: string[]; service: string; priority?: number; tls?: object };
+const root = join(import.meta.dirname, '..', '..');
 const config = parseConfig('');
 const routers = (traefikEdgeConfig(config) as { http: { routers: Record<string, Router> } }).http.routers;
 const routesFile = (traefikDynamicConfig({ blue: 100, green: 0 }) as { http: { routers: Record<string, Router> } }).http.routers;
@@ -116,6 +120,19 @@ describe('the default bucket: on the users\' routers of `public`, static files a
     expect(runtime.filter((name) => name.startsWith('public-')).length).toBe(onEntrypoint('public').length);
   });
 
+  it('46 users\' routers on `public` carry it: the figure schema.ts and parity.yaml give for what one address can spread over', () => {
+    const bucketed = onEntrypoint('public').filter(([, router]) => router.middlewares?.includes('rate-default'));
+    expect(bucketed).toHaveLength(46);
+    for (const file of ['parity.yaml', join('services', 'config', 'schema.ts')]) expect(readFileSync(join(root, file), 'utf8'), file).toMatch(/46 routers|46 with the route table|46 × /);
+  });
+
+  it('parity.yaml documents the edge section: uncommented, it is the defaults', () => {
+    const lines = readFileSync(join(root, 'parity.yaml'), 'utf8').split('\n');
+    const start = lines.indexOf(lines.find((line) => line.startsWith('# edge:'))!);
+    const section = lines.slice(start, lines.indexOf('', start)).map((line) => line.replace(/^# ?/, '')).join('\n');
+    expect(parseConfig(section).edge).toEqual(DEFAULT_CONFIG.edge);
+  });
+
   it('with the rate limit off, no router has a bucket', () => {
     const off = (traefikEdgeConfig(parseConfig('edge:\n  rateLimit:\n    enabled: false\n')) as { http: { routers: Record<string, Router> } }).http.routers;
     for (const [name, router] of Object.entries(allRouters(off))) expect((router.middlewares ?? []).filter((m) => m.startsWith('rate-')), name).toEqual([]);
@@ -129,7 +146,7 @@ describe('middlewares, TLS and entrypoints', () => {
   it('users: color header stripped, security headers (the default bucket is on their routers); trusted sources the same', () => {
     expect(middlewares.users).toEqual({ chain: { middlewares: ['strip-color', 'security-headers'] } });
     expect(middlewares['trusted-users']).toEqual({ chain: { middlewares: ['strip-color', 'security-headers'] } });
-    expect(middlewares['rate-default']).toEqual({ rateLimit: { average: 100, burst: 3, period: '60s' } });
+    expect(middlewares['rate-default']).toEqual({ rateLimit: { average: 100, burst: 2, period: '60s' } });
     expect(middlewares['strip-color']).toEqual({ headers: { customRequestHeaders: { 'X-Parity-Color': '' } } });
   });
 

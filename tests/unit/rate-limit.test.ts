@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG } from '../../services/config/schema.js';
 import { largestSafeBurst } from '../../services/config/validate.js';
 import {
   HOME_PAGE_LOAD,
@@ -142,5 +143,27 @@ describe('(b) the most an address gets through a bucket in a minute', () => {
     expect(largestHonestBurst(perMinute)).toBe(2);
     expect(largestSafeBurst(100, 60)).toBe(3);
     expect(largestHonestBurst(login)).toBe(1);
+  });
+});
+
+describe('the default bucket (edge.rateLimit)', () => {
+  const { average, periodSeconds, burst } = DEFAULT_CONFIG.edge.rateLimit;
+  const bucket = traefikBucket(average, periodSeconds);
+
+  it('burst 2: a page load of the home page is never limited, nor two at once (in memory, a bucket per router)', () => {
+    expect(burst).toBe(2);
+    expect(burst).toBeGreaterThanOrEqual(smallestBurstAtOnce(fullestBucket(HOME_PAGE_LOAD, 'router', PREFIXES), bucket));
+    expect(burst).toBeGreaterThanOrEqual(smallestBurstAtOnce(fullestBucket([...HOME_PAGE_LOAD, ...HOME_PAGE_LOAD], 'router', PREFIXES), bucket));
+  });
+
+  it('and the most an address gets through one router\'s bucket is average + burst a minute: forgetting gives it nothing', () => {
+    expect(burst).toBe(largestHonestBurst(bucket));
+    expect(worstCasePerWindow(burst, bucket)).toBe(average + burst);
+  });
+
+  it('with one bucket per address (Redis, or buckets shared per middleware), a page load would need 4: 146 a minute', () => {
+    const shared = smallestBurstAtOnce(fullestBucket(HOME_PAGE_LOAD, 'address', PREFIXES), bucket);
+    expect(shared).toBe(4);
+    expect(worstCasePerWindow(shared, bucket)).toBe(146);
   });
 });
