@@ -120,10 +120,10 @@ describe('the default bucket: on the users\' routers of `public`, static files a
     expect(runtime.filter((name) => name.startsWith('public-')).length).toBe(onEntrypoint('public').length);
   });
 
-  it('46 users\' routers on `public` carry it: the figure schema.ts and parity.yaml give for what one address can spread over', () => {
+  it('46 users\' routers on `public` carry it: the figure schema.ts, parity.yaml and the README give for what one address can spread over', () => {
     const bucketed = onEntrypoint('public').filter(([, router]) => router.middlewares?.includes('rate-default'));
     expect(bucketed).toHaveLength(46);
-    for (const file of ['parity.yaml', join('services', 'config', 'schema.ts')]) expect(readFileSync(join(root, file), 'utf8'), file).toMatch(/46 routers|46 with the route table|46 × /);
+    for (const file of ['README.md', 'parity.yaml', join('services', 'config', 'schema.ts')]) expect(readFileSync(join(root, file), 'utf8'), file).toMatch(/46 routers|46 with the route table|46 × /);
   });
 
   it('parity.yaml documents the edge section: uncommented, it is the defaults', () => {
