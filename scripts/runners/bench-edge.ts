@@ -6,7 +6,8 @@
  *   - full:  the same router with every users' middleware added (rate limit with a bucket too large to
  *            refuse, color header stripped, security headers, body limit);
  *   - users: the real users' path, through the front (HAProxy, PROXY protocol) from many loopback
- *            source addresses (so the 100/min bucket per address never refuses).
+ *            source addresses (a static file: `public-static`, the users' router without the
+ *            default bucket; the addresses spread the load as real users would).
  * The two bench routers live in a file of Traefik's watched directory, removed at the end (and on
  * Ctrl-C): the stack is left as it was.
  */
@@ -130,7 +131,7 @@ export async function benchEdge(options: EdgeBenchOptions): Promise<EdgeBenchRes
     const local = () => '127.0.0.1';
     const bareLane: Lane = { url: options.operatorsUrl, headers: { [BENCH_HEADER]: 'bare' }, source: local };
     const fullLane: Lane = { url: options.operatorsUrl, headers: { [BENCH_HEADER]: 'full' }, source: local };
-    // 250 addresses × 100/min ≥ the rate: no bucket refuses.
+    // Static files have no bucket on `public`; 250 addresses all the same, as users would be.
     const usersLane: Lane = { url: options.usersUrl, headers: {}, source: (i) => `127.0.3.${(i % 250) + 1}` };
     // Warm every lane's connections first, so the figures are steady state, not handshakes.
     await paced([bareLane, fullLane, usersLane], { ...options, seconds: 2 });

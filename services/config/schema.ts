@@ -145,16 +145,25 @@ export interface RateLimitBucket {
   readonly average: number;
   /**
    * Requests at once. At most what the bucket refills in the time Traefik keeps an idle address's
-   * bucket (2 s at 100/min: 3); validation says why. @default 3
+   * bucket (2 s at 100/min: 3); validation says why. The default bucket's 2: Traefik 3.6.12 keeps a
+   * bucket per router and address, and a load of the home page draws at most 1 from any of them (its
+   * static files none), so 2 holds the page loaded twice at once. The most one address then gets
+   * through one router's bucket is 102 a minute (average + burst); with 3 it would be 117 (3 at once,
+   * a 4th 100 ms later that Traefik delays rather than refuses, and 2 s of silence, after which
+   * Traefik has forgotten the bucket; services/topology/rate-limit.ts). Per address it is that per
+   * router: an address that spreads its requests over the users' routers on `public` (46 with the
+   * route table of today) gets up to 46 × 102 a minute (traefik/traefik#13706). @default 2
    */
   readonly burst: number;
 }
 
 export interface EdgeConfig {
   /**
-   * Traefik's rateLimit middleware on the users' entrypoint (the front's), per *real* client address:
-   * the front (HAProxy on the host network) sees it and passes it on in the PROXY protocol, which
-   * Traefik trusts from the front alone. Operators' tools use the loopback-only operator entrypoint.
+   * Traefik's rateLimit middleware on the users' routers of the front's entrypoint (`public`), per
+   * *real* client address: the front (HAProxy on the host network) sees it and passes it on in the
+   * PROXY protocol, which Traefik trusts from the front alone. The frontend's static files
+   * (GET/HEAD /static/) go without it, as a CDN would serve them. Operators' tools use the
+   * loopback-only operator entrypoint.
    */
   readonly rateLimit: RateLimitBucket & {
     /** @default true */
@@ -571,7 +580,7 @@ export const DEFAULT_CONFIG: ParityConfig = {
       enabled: true,
       average: 100,
       periodSeconds: 60,
-      burst: 3,
+      burst: 2,
       trustedSources: [],
       routes: { '/auth/login': { average: 10, burst: 1 }, '/auth/register': { average: 10, burst: 1 } },
     },

@@ -8,11 +8,20 @@
  * front, rate limited), `trusted` (the sources `edge.rateLimit.trustedSources` lists, not limited by
  * the default bucket), `websecure` (operators, loopback only). Routers here carry priorities above
  * the routes file's per-app routers and below its pinned-color ones (operators only).
+ *
+ * The default bucket is on the users' routers of `public`, not on the entrypoint, so that the
+ * frontend's static files can do without it (`public-static`, as the architecture's CDN would serve
+ * them): every other router on `public` carries it. Those routers are `public`'s alone, named
+ * `public-<name>` (and `trusted`'s `trusted-<name>`), the names Traefik gave its per-entrypoint
+ * copies of a router shared between the two, so metrics and access logs keep their router labels.
+ * The routes file's routers (traefik.ts) serve `websecure` and `trusted`; their `public` copies live
+ * here, because the bucket follows the config and the routes file doesn't.
  */
 import { createHash } from 'node:crypto';
 import type { ParityConfig } from '../config/schema.js';
 import { APP_SERVICES } from '../config/profiles.js';
 import { COLOR_HEADER, OPERATOR_PATHS, ROUTES, STUB_PORT, WRITE_METHODS, isWrite, routeRegexp, type Route, type RouteAccess } from '../contracts/index.js';
+import { STATIC_PREFIX } from './rate-limit.js';
 
 /** The secret with the dashboard's htpasswd line (user `admin`), made from `traefik_dashboard_password`. */
 export const DASHBOARD_USERS_SECRET = 'traefik_dashboard_users';
@@ -58,10 +67,20 @@ export const CONTENT_SECURITY_POLICY = [
   `report-uri ${CSP_REPORT_PATH}`,
 ].join('; ');
 
-const PRIORITY = { catchAllWrite: 500, route: 600, operatorPaths: 3000 } as const;
+// Static files: above the frontend's catch-all prefix router (its priority is its rule's length).
+const PRIORITY = { staticFiles: 400, catchAllWrite: 500, route: 600, operatorPaths: 3000 } as const;
 
 /** Middleware names (the static config's entrypoints name the chains). */
-export const EDGE_MIDDLEWARES = { users: 'users', trustedUsers: 'trusted-users', operators: 'operators', bodyDefault: 'body-default' } as const;
+export const EDGE_MIDDLEWARES = { users: 'users', trustedUsers: 'trusted-users', operators: 'operators', bodyDefault: 'body-default', rateDefault: 'rate-default' } as const;
+
+/** The users' entrypoints: the front's users, and the sources it trusts. */
+type UsersEntrypoint = 'public' | 'trusted';
+
+/** A users' router on one of the users' entrypoints (see the file's comment). */
+export const onEntrypoint = (entrypoint: UsersEntrypoint, name: string): string => `${entrypoint}-${name}`;
+
+/** The router on `public` for the frontend's static files: the one users' router there without the default bucket. */
+export const STATIC_ROUTER = onEntrypoint('public', 'static');
 
 const slug = (prefix: string) => prefix.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'root';
 
@@ -70,13 +89,25 @@ function longestPrefix(path: string, prefixes: readonly string[]): string | unde
   return prefixes.filter((prefix) => path.startsWith(prefix)).sort((a, b) => b.length - a.length)[0];
 }
 
+/** A router of Traefik's dynamic configuration, as the edge file and the routes file write them. */
+export interface TraefikRouter {
+  readonly rule: string;
+  readonly service: string;
+  readonly entryPoints?: readonly string[];
+  readonly middlewares?: readonly string[];
+  readonly tls?: object;
+  readonly priority?: number;
+}
+
 /**
  * What the edge file already knows about its services (traefik.ts): the path prefixes each answers,
- * and the middleware chain in front of an API (its edge fallback and breaker), if it has one.
+ * the middleware chain in front of an API (its edge fallback and breaker), if it has one, and the
+ * routes file's routers that users reach (without entrypoints: their `public` copies are made here).
  */
 export interface EdgeRouting {
   readonly prefixes: Readonly<Partial<Record<Route['service'], readonly string[]>>>;
   readonly chainOf: (service: Route['service']) => string | undefined;
+  readonly usersRouters: Readonly<Record<string, TraefikRouter>>;
 }
 
 const chainOf = (routing: EdgeRouting, service: Route['service']) => {
@@ -84,23 +115,28 @@ const chainOf = (routing: EdgeRouting, service: Route['service']) => {
   return chain ? [chain] : [];
 };
 
+/** The default bucket, first on every users' router on `public` (but the static files'), when the rate limit is on. */
+const defaultBucket = (config: ParityConfig, entrypoint: UsersEntrypoint | 'websecure'): string[] =>
+  entrypoint === 'public' && config.edge.rateLimit.enabled ? [EDGE_MIDDLEWARES.rateDefault] : [];
+
 /** The router name and middlewares of one route-table entry, for users (`public`, `trusted`) or operators (`websecure`). */
-function routeRouter(config: ParityConfig, routing: EdgeRouting, route: Route, audience: 'users' | 'operators'): [string, object] {
+function routeRouter(config: ParityConfig, routing: EdgeRouting, route: Route, entrypoint: UsersEntrypoint | 'websecure'): [string, TraefikRouter] {
   const bodyPrefix = longestPrefix(route.path, Object.keys(config.edge.routeBodyLimits));
-  const ratePrefix = audience === 'users' && config.edge.rateLimit.enabled ? longestPrefix(route.path, Object.keys(config.edge.rateLimit.routes)) : undefined;
+  const ratePrefix = entrypoint !== 'websecure' && config.edge.rateLimit.enabled ? longestPrefix(route.path, Object.keys(config.edge.rateLimit.routes)) : undefined;
   const middlewares = [
+    ...defaultBucket(config, entrypoint),
     ...(ratePrefix ? [`rate-${slug(ratePrefix)}`] : []),
     ...(isWrite(route.method) && route.access !== 'anonymous' ? [`auth-${route.access}`] : []),
     bodyPrefix ? `body-${slug(bodyPrefix)}` : EDGE_MIDDLEWARES.bodyDefault,
     ...chainOf(routing, route.service),
   ];
-  const name = `route-${audience}-${route.method.toLowerCase()}-${slug(route.path)}`;
+  const name = (audience: 'users' | 'operators') => `route-${audience}-${route.method.toLowerCase()}-${slug(route.path)}`;
   return [
-    name,
+    entrypoint === 'websecure' ? name('operators') : onEntrypoint(entrypoint, name('users')),
     {
       rule: `Method(\`${route.method}\`) && PathRegexp(\`${routeRegexp(route.path)}\`)`,
       service: route.service,
-      entryPoints: audience === 'users' ? ['public', 'trusted'] : ['websecure'],
+      entryPoints: [entrypoint],
       middlewares,
       tls: {},
       priority: PRIORITY.route,
@@ -108,23 +144,42 @@ function routeRouter(config: ParityConfig, routing: EdgeRouting, route: Route, a
   ];
 }
 
-function catchAllWriteRouters(routing: EdgeRouting): Record<string, object> {
+function catchAllWriteRouters(config: ParityConfig, routing: EdgeRouting): Record<string, TraefikRouter> {
   const methods = WRITE_METHODS.map((method) => `Method(\`${method}\`)`).join(' || ');
   // The frontend answers no writes: its prefix (/) would catch every other service's.
   const writers = Object.entries(routing.prefixes).filter(([service]) => service !== 'frontend') as [Route['service'], readonly string[]][];
   return Object.fromEntries(
-    writers.map(([service, prefixes]) => [
-      `writes-${service}`,
-      {
+    writers.flatMap(([service, prefixes]) => {
+      const router = (entryPoints: readonly ('websecure' | UsersEntrypoint)[], bucket: string[]): TraefikRouter => ({
         rule: `(${prefixes.map((prefix) => `PathPrefix(\`${prefix}\`)`).join(' || ')}) && (${methods})`,
         service,
-        entryPoints: ['websecure', 'public', 'trusted'],
-        middlewares: ['auth-member', EDGE_MIDDLEWARES.bodyDefault, ...chainOf(routing, service)],
+        entryPoints,
+        middlewares: [...bucket, 'auth-member', EDGE_MIDDLEWARES.bodyDefault, ...chainOf(routing, service)],
         tls: {},
         priority: PRIORITY.catchAllWrite,
-      },
-    ]),
+      });
+      return [
+        [`writes-${service}`, router(['websecure', 'trusted'], [])],
+        [onEntrypoint('public', `writes-${service}`), router(['public'], defaultBucket(config, 'public'))],
+      ];
+    }),
   );
+}
+
+/**
+ * `public`'s copies of the routes file's routers users reach (each with the default bucket), and the
+ * static files' router: the frontend's router for `GET`/`HEAD` under /static/, without it.
+ */
+function publicAppRouters(config: ParityConfig, routing: EdgeRouting): Record<string, TraefikRouter> {
+  const routers: Record<string, TraefikRouter> = {};
+  const onPublic = ({ rule, service, middlewares = [], ...rest }: TraefikRouter, bucket: string[]): TraefikRouter => ({ rule, service, entryPoints: ['public'], middlewares: [...bucket, ...middlewares], ...rest });
+  for (const [name, router] of Object.entries(routing.usersRouters)) routers[onEntrypoint('public', name)] = onPublic(router, defaultBucket(config, 'public'));
+  const frontend = routing.usersRouters.frontend;
+  if (frontend) {
+    const rule = `(Method(\`GET\`) || Method(\`HEAD\`)) && PathPrefix(\`${STATIC_PREFIX}\`)`;
+    routers[STATIC_ROUTER] = onPublic({ ...frontend, rule, priority: PRIORITY.staticFiles }, []);
+  }
+  return routers;
 }
 
 const forwardAuth = (access: Exclude<RouteAccess, 'anonymous'>) => ({
@@ -158,10 +213,11 @@ function middlewares(config: ParityConfig): Record<string, object> {
     'dashboard-auth': { basicAuth: { usersFile: `/run/secrets/${DASHBOARD_USERS_SECRET}`, realm: 'Parity Traefik dashboard', removeHeader: true } },
     [EDGE_MIDDLEWARES.operators]: { chain: { middlewares: ['security-headers'] } },
     [EDGE_MIDDLEWARES.trustedUsers]: { chain: { middlewares: ['strip-color', 'security-headers'] } },
-    [EDGE_MIDDLEWARES.users]: { chain: { middlewares: [...(limit.enabled ? ['rate-default'] : []), 'strip-color', 'security-headers'] } },
+    // The default bucket is on the routers (every users' router on `public` but the static files').
+    [EDGE_MIDDLEWARES.users]: { chain: { middlewares: ['strip-color', 'security-headers'] } },
   };
   if (limit.enabled) {
-    out['rate-default'] = bucket(limit.average, limit.burst);
+    out[EDGE_MIDDLEWARES.rateDefault] = bucket(limit.average, limit.burst);
     for (const [prefix, route] of Object.entries(limit.routes)) out[`rate-${slug(prefix)}`] = bucket(route.average, route.burst);
   }
   for (const [prefix, bytes] of Object.entries(config.edge.routeBodyLimits)) out[`body-${slug(prefix)}`] = { buffering: { maxRequestBodyBytes: bytes } };
@@ -185,22 +241,25 @@ export interface EdgeSecurity {
 }
 
 export function edgeSecurityConfig(config: ParityConfig, routing: EdgeRouting): EdgeSecurity {
+  // Health, metrics and diagnostics are for operators: users get 403 (no address is allowed).
+  const operatorPaths = (entrypoint: UsersEntrypoint): TraefikRouter => ({
+    rule: OPERATOR_PATHS.map((path) => `PathPrefix(\`${path}\`)`).join(' || '),
+    service: 'frontend',
+    entryPoints: [entrypoint],
+    middlewares: [...defaultBucket(config, entrypoint), 'deny-all'],
+    tls: {},
+    priority: PRIORITY.operatorPaths,
+  });
   const routers: Record<string, object> = {
     dashboard: { rule: 'PathPrefix(`/api`) || PathPrefix(`/dashboard`)', entryPoints: ['traefik'], service: 'api@internal', middlewares: ['dashboard-auth'] },
-    ...catchAllWriteRouters(routing),
-    // Health, metrics and diagnostics are for operators: users get 403 (no address is allowed).
-    'operator-paths': {
-      rule: OPERATOR_PATHS.map((path) => `PathPrefix(\`${path}\`)`).join(' || '),
-      service: 'frontend',
-      entryPoints: ['public', 'trusted'],
-      middlewares: ['deny-all'],
-      tls: {},
-      priority: PRIORITY.operatorPaths,
-    },
+    ...catchAllWriteRouters(config, routing),
+    [onEntrypoint('public', 'operator-paths')]: operatorPaths('public'),
+    [onEntrypoint('trusted', 'operator-paths')]: operatorPaths('trusted'),
+    ...publicAppRouters(config, routing),
   };
   for (const route of ROUTES.filter((r) => r.service === 'auth' || (APP_SERVICES as readonly string[]).includes(r.service))) {
-    for (const audience of ['users', 'operators'] as const) {
-      const [name, router] = routeRouter(config, routing, route, audience);
+    for (const entrypoint of ['public', 'trusted', 'websecure'] as const) {
+      const [name, router] = routeRouter(config, routing, route, entrypoint);
       routers[name] = router;
     }
   }

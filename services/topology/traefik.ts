@@ -7,7 +7,7 @@ import { APP_SERVICES, type AppService } from '../config/profiles.js';
 import { COLOR_HEADER, STUB_PORT } from '../contracts/index.js';
 import { STATE, hostFor, publish } from './common.js';
 import { FRONT_ENTRYPOINTS, frontNetwork } from './front.js';
-import { edgeSecurityConfig, DASHBOARD_USERS_SECRET, EDGE_MIDDLEWARES } from './edge-security.js';
+import { edgeSecurityConfig, DASHBOARD_USERS_SECRET, EDGE_MIDDLEWARES, type TraefikRouter } from './edge-security.js';
 import { appEndpoint, CHAOS_APIS } from './chaos.js';
 import type { FileSpec, ServiceSpec } from './types.js';
 
@@ -95,8 +95,12 @@ export function traefikStaticConfig(config: ParityConfig): object {
   };
 }
 
-/** Every entrypoint users or operators reach the platform on (pinned colors: operators' `websecure` only). */
-export const ALL_ENTRYPOINTS: readonly string[] = ['websecure', 'public', 'trusted'];
+/**
+ * The routes file's routers serve operators (`websecure`) and the trusted sources (`trusted`); users
+ * on `public` get copies of them in the edge file, with the default bucket (edge-security.ts).
+ * Pinned colors: operators' `websecure` only.
+ */
+export const ROUTES_FILE_ENTRYPOINTS: readonly string[] = ['websecure', 'trusted'];
 
 const pathRule = (prefixes: readonly string[]) => prefixes.map((prefix) => `PathPrefix(\`${prefix}\`)`).join(' || ');
 
@@ -126,20 +130,35 @@ export const edgeChain = (api: string): string => `${api}-edge`;
 export const edgeFallbackPath = (api: string): string => `/fallback/${api}?status={status}`;
 
 /**
+ * The routers users reach through a weighted blue/green service, and the admin and auth routers,
+ * without their entrypoints: the routes file puts them on `websecure` and `trusted`, the edge file
+ * on `public` (with the default bucket).
+ */
+export function usersRouters(): Record<string, TraefikRouter> {
+  const routers: Record<string, TraefikRouter> = {};
+  for (const app of APP_SERVICES) {
+    // Users' routes only: a request pinned to a color (deploy gates, operators) gets the color's
+    // real answer, never the edge's fallback or a breaker tripped by someone else's traffic.
+    // Paths the route table doesn't list (static files, fallback pages): the default body limit.
+    routers[app] = { rule: pathRule(APP_ROUTES[app]), service: app, middlewares: [EDGE_MIDDLEWARES.bodyDefault, ...(isEdgeApi(app) ? [edgeChain(app)] : [])], tls: {} };
+  }
+  routers.admin = { rule: pathRule(ADMIN_ROUTES), service: 'frontend', middlewares: ['admin-auth'], tls: {}, priority: 2000 };
+  routers.auth = { rule: pathRule(['/auth']), service: 'auth', tls: {} };
+  return routers;
+}
+
+/**
  * The routes: every route through a weighted blue/green service. Written by `make gen` and by
  * deploys (weights, stickiness), so it holds nothing else: the servers, middlewares and TLS
- * live in the edge file, which depends on the config.
+ * live in the edge file, which depends on the config (and so do the users' routers on `public`).
  */
 export function traefikDynamicConfig(weights: Record<Color, number>, options: DynamicOptions = {}): object {
   const routers: Record<string, object> = {};
   const services: Record<string, object> = {};
+  const shared = usersRouters();
   for (const app of APP_SERVICES) {
-    const rule = pathRule(APP_ROUTES[app]);
-    // Users' routes only: a request pinned to a color (deploy gates, operators) gets the color's
-    // real answer, never the edge's fallback or a breaker tripped by someone else's traffic.
-    // Paths the route table doesn't list (static files, fallback pages): the default body limit.
-    const middlewares = { middlewares: [EDGE_MIDDLEWARES.bodyDefault, ...(isEdgeApi(app) ? [edgeChain(app)] : [])] };
-    routers[app] = { rule, service: app, entryPoints: ALL_ENTRYPOINTS, ...middlewares, tls: {} };
+    const { rule, service, ...router } = shared[app]!;
+    routers[app] = { rule, service, entryPoints: ROUTES_FILE_ENTRYPOINTS, ...router };
     services[app] = {
       weighted: {
         services: (['blue', 'green'] as const).map((color) => ({ name: `${app}-${color}`, weight: weights[color] })),
@@ -157,15 +176,10 @@ export function traefikDynamicConfig(weights: Record<Color, number>, options: Dy
       };
     }
   }
-  routers.admin = {
-    rule: pathRule(ADMIN_ROUTES),
-    service: 'frontend',
-    entryPoints: ALL_ENTRYPOINTS,
-    middlewares: ['admin-auth'],
-    tls: {},
-    priority: 2000,
-  };
-  routers.auth = { rule: pathRule(['/auth']), service: 'auth', entryPoints: ALL_ENTRYPOINTS, tls: {} };
+  for (const name of ['admin', 'auth'] as const) {
+    const { rule, service, ...router } = shared[name]!;
+    routers[name] = { rule, service, entryPoints: ROUTES_FILE_ENTRYPOINTS, ...router };
+  }
   return { http: { routers, services } };
 }
 
@@ -227,7 +241,11 @@ export function traefikEdgeConfig(config: ParityConfig): object {
     middlewares[`${api}-retry`] = { retry: { attempts: 2, initialInterval: '50ms' } };
     middlewares[edgeChain(api)] = { chain: { middlewares: [`${api}-fallback`, ...(edge.enabled ? [`${api}-breaker`] : []), `${api}-retry`] } };
   }
-  const security = edgeSecurityConfig(config, { prefixes: { ...APP_ROUTES, auth: ['/auth'] }, chainOf: (service) => (isEdgeApi(service as AppService) ? edgeChain(service) : undefined) });
+  const security = edgeSecurityConfig(config, {
+    prefixes: { ...APP_ROUTES, auth: ['/auth'] },
+    chainOf: (service) => (isEdgeApi(service as AppService) ? edgeChain(service) : undefined),
+    usersRouters: usersRouters(),
+  });
   return {
     http: { routers: security.routers, services, middlewares: { ...middlewares, ...security.middlewares } },
     tls: {

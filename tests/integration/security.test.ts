@@ -21,6 +21,7 @@ import { SignJWT, generateKeyPair, importJWK, type JWK } from 'jose';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '../../stubs/src/runtime/keys.js';
 import { rotateSecrets } from '../../scripts/runners/rotate-secrets.js';
 import { DB_ROLE_SECRETS, DB_SERVICES, dbPasswordSecret, dbRole } from '../../services/topology/database-roles.js';
+import { HOME_PAGE_LOAD } from '../../services/topology/rate-limit.js';
 import { eventually, probeFrom, startGeneratedStack, recordingProgress, type GeneratedStack } from './helpers.js';
 
 // Its own host ports (no test overlay: the front binds the users' ports itself), apart from a dev stack's.
@@ -126,7 +127,11 @@ afterAll(async () => {
 }, 120_000);
 
 describe('the edge: rate limit per real client address (front → PROXY protocol → Traefik)', () => {
-  /** `perMinute` requests spread over `seconds` from `from`; the statuses and the first Retry-After. */
+  /**
+   * `perMinute` requests spread over `seconds` from `from`; the statuses and the first Retry-After.
+   * To one router's bucket (Traefik keeps one per router and address): a cheap API read, not a
+   * static file (those go without the bucket).
+   */
   async function paced(from: string, perMinute: number, seconds: number) {
     const statuses: number[] = [];
     let retryAfter: string | undefined;
@@ -135,7 +140,7 @@ describe('the edge: rate limit per real client address (front → PROXY protocol
     const pending: Promise<void>[] = [];
     for (let i = 0; Date.now() - started < seconds * 1000; i++) {
       pending.push(
-        send({ from, path: '/static/style.css' }).then((answer) => {
+        send({ from, path: '/api/resources' }).then((answer) => {
           statuses.push(answer.status);
           if (answer.status === 429) retryAfter ??= String(answer.headers['retry-after']);
         }),
@@ -160,6 +165,40 @@ describe('the edge: rate limit per real client address (front → PROXY protocol
     expect(Number(tenTimes.retryAfter)).toBeGreaterThanOrEqual(1);
     expect(quiet.allowed).toBe(quiet.sent);
   }, 120_000);
+
+  it('a page load from one address is never limited', async () => {
+    /** `calls` with at most `width` in flight, like a browser's connections to one host; the answers in order. */
+    const atMost = async (width: number, calls: (() => Promise<Answer>)[]) => {
+      const answers: Answer[] = new Array(calls.length);
+      let next = 0;
+      const lane = async () => {
+        while (next < calls.length) {
+          const index = next++;
+          answers[index] = await calls[index]!();
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(width, calls.length) }, lane));
+      return answers;
+    };
+    // The home page, the static files it references and the three API calls its script makes
+    // (HOME_PAGE_LOAD; its unit test reads them from the frontend's sources), from a fresh address,
+    // 6 at a time; then the same load again at once, as a reload or a second tab would.
+    const from = '127.0.5.1';
+    const load = () => HOME_PAGE_LOAD.map((path) => () => send({ from, path }));
+    const answers = await atMost(6, [...load(), ...load()]);
+    const statuses = answers.map((answer, i) => `${HOME_PAGE_LOAD[i % HOME_PAGE_LOAD.length]} ${answer.status}`);
+    figures.push(`FIGURES a page load from one address, twice at once (${answers.length} requests, 6 at a time): ${statuses.join(', ')}`);
+    expect(statuses.filter((status) => status.endsWith(' 429'))).toEqual([]);
+    expect(statuses).toEqual([...HOME_PAGE_LOAD, ...HOME_PAGE_LOAD].map((path) => `${path} 200`));
+    // The load is the page's: it references nothing more, and its script calls nothing more.
+    const home = answers[HOME_PAGE_LOAD.indexOf('/')]!.body;
+    const referenced = [...home.matchAll(/(?:href|src)="(\/static\/[^"]+)"/g)].map((match) => match[1]!);
+    const script = answers[HOME_PAGE_LOAD.indexOf('/static/app.js')]!.body;
+    const called = [...script.slice(script.indexOf("addEventListener('DOMContentLoaded'")).matchAll(/(?:refreshList\('[^']+', |getJson\()'(\/[^']+)'/g)].map((match) => match[1]!);
+    expect(referenced.length).toBeGreaterThan(0);
+    expect(called).toHaveLength(3);
+    expect([...HOME_PAGE_LOAD].sort()).toEqual(['/', ...referenced, ...called].sort());
+  }, 60_000);
 
   it('a tighter bucket on /auth/login: 429 with Retry-After after its burst, from that address only', async () => {
     const body = json({ email: 'nobody@security.test', password: 'wrong password' });

@@ -1,18 +1,26 @@
 /**
  * The edge's security layer as rendered: forwardAuth by role on every write route of the route
- * table, rate-limit buckets for users only, pinned colors for operators only, headers, TLS, the
- * dashboard behind auth, and the front that keeps client addresses.
+ * table, rate-limit buckets for users only (the default one on every users' router on `public` but
+ * the static files'), pinned colors for operators only, headers, TLS, the dashboard behind auth,
+ * and the front that keeps client addresses.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG } from '../../services/config/schema.js';
 import { parseConfig } from '../../services/config/validate.js';
 import { ROUTES, isWrite, routeRegexp, admits } from '../../services/contracts/index.js';
-import { CONTENT_SECURITY_POLICY } from '../../services/topology/edge-security.js';
+import { CONTENT_SECURITY_POLICY, STATIC_ROUTER } from '../../services/topology/edge-security.js';
 import { frontConfig, frontNetwork } from '../../services/topology/front.js';
 import { traefikDynamicConfig, traefikEdgeConfig, traefikStaticConfig } from '../../services/topology/traefik.js';
 
-type Router = { rule: string; entryPoints: string[]; middlewares?: string[]; service: string; priority?: number };
+type Router = { rule: string; entryPoints: string[]; middlewares?: string[]; service: string; priority?: number; tls?: object };
+const root = join(import.meta.dirname, '..', '..');
 const config = parseConfig('');
 const routers = (traefikEdgeConfig(config) as { http: { routers: Record<string, Router> } }).http.routers;
+const routesFile = (traefikDynamicConfig({ blue: 100, green: 0 }) as { http: { routers: Record<string, Router> } }).http.routers;
+/** Traefik's routers from both files of its watched directory (file provider: one namespace). */
+const allRouters = (edge: Record<string, Router> = routers) => ({ ...routesFile, ...edge });
 const routerFor = (method: string, path: string, audience: 'users' | 'operators') =>
   Object.values(routers).find((router) => router.rule.includes(`Method(\`${method}\`)`) && router.rule.includes(routeRegexp(path)) && router.entryPoints.includes(audience === 'users' ? 'public' : 'websecure'));
 
@@ -45,14 +53,89 @@ describe('the route table at the edge', () => {
     expect(admits('anonymous', 'anonymous')).toBe(true);
   });
 
-  it('per-route rate buckets apply to users only; body limits follow the longest prefix', () => {
-    expect(routerFor('POST', '/auth/login', 'users')!.middlewares).toEqual(['rate-auth-login', 'body-default']);
+  it('per-route rate buckets apply to users only (trusted sources too); body limits follow the longest prefix', () => {
+    expect(routerFor('POST', '/auth/login', 'users')!.middlewares).toEqual(['rate-default', 'rate-auth-login', 'body-default']);
+    expect(routers['trusted-route-users-post-auth-login']).toMatchObject({ entryPoints: ['trusted'], middlewares: ['rate-auth-login', 'body-default'] });
     expect(routerFor('POST', '/auth/login', 'operators')!.middlewares).toEqual(['body-default']);
-    expect(routerFor('PUT', '/api/articles/:id/attachments/:name', 'users')!.middlewares).toEqual(['auth-editor', 'body-api-articles', 'newsroom-edge']);
+    expect(routerFor('PUT', '/api/articles/:id/attachments/:name', 'users')!.middlewares).toEqual(['rate-default', 'auth-editor', 'body-api-articles', 'newsroom-edge']);
   });
 
   it('health, metrics and diagnostics are refused to users, not to operators', () => {
-    expect(routers['operator-paths']).toMatchObject({ entryPoints: ['public', 'trusted'], middlewares: ['deny-all'] });
+    expect(routers['public-operator-paths']).toMatchObject({ entryPoints: ['public'], middlewares: ['rate-default', 'deny-all'] });
+    expect(routers['trusted-operator-paths']).toMatchObject({ entryPoints: ['trusted'], middlewares: ['deny-all'] });
+  });
+});
+
+describe('the default bucket: on the users\' routers of `public`, static files aside', () => {
+  const onEntrypoint = (entrypoint: string, all = allRouters()) => Object.entries(all).filter(([, router]) => router.entryPoints.includes(entrypoint));
+
+  it('the static files\' router has no default bucket; every other users\' router on `public` has it first', () => {
+    const onPublic = onEntrypoint('public');
+    expect(onPublic.length).toBeGreaterThan(ROUTES.length);
+    for (const [name, router] of onPublic) {
+      // `public`'s routers are its alone: a router shared with `trusted` would carry the bucket there too.
+      expect(router.entryPoints, name).toEqual(['public']);
+      expect(name, name).toMatch(/^public-/);
+      if (name === STATIC_ROUTER) expect(router.middlewares ?? [], name).not.toContain('rate-default');
+      else expect(router.middlewares?.[0], name).toBe('rate-default');
+    }
+    expect(routers[STATIC_ROUTER]).toEqual({
+      rule: '(Method(`GET`) || Method(`HEAD`)) && PathPrefix(`/static/`)',
+      service: 'frontend',
+      entryPoints: ['public'],
+      middlewares: ['body-default'],
+      tls: {},
+      priority: 400,
+    });
+  });
+
+  it('`trusted` and the operators\' `websecure` have none, in the routes file or the edge file', () => {
+    for (const entrypoint of ['trusted', 'websecure']) {
+      const found = onEntrypoint(entrypoint);
+      expect(found.length, entrypoint).toBeGreaterThan(ROUTES.length);
+      for (const [name, router] of found) expect(router.middlewares ?? [], `${entrypoint}: ${name}`).not.toContain('rate-default');
+    }
+    for (const router of Object.values(routesFile)) expect(router.entryPoints).not.toContain('public');
+  });
+
+  it('each of the routes file\'s routers users reach has a copy on `public`: the same but for the bucket', () => {
+    for (const [name, router] of Object.entries(routesFile).filter(([, r]) => r.entryPoints.includes('trusted'))) {
+      const { entryPoints, middlewares = [], ...rest } = router;
+      expect(entryPoints, name).toEqual(['websecure', 'trusted']);
+      expect(routers[`public-${name}`], name).toEqual({ ...rest, entryPoints: ['public'], middlewares: ['rate-default', ...middlewares] });
+    }
+  });
+
+  it('static files win over the frontend\'s catch-all prefix router only (the route table\'s, writes and operator paths rank above)', () => {
+    const staticPriority = routers[STATIC_ROUTER]!.priority!;
+    // Traefik's default priority is the rule's length.
+    expect(staticPriority).toBeGreaterThan(routers['public-frontend']!.rule.length);
+    for (const [name, router] of onEntrypoint('public')) if (name !== STATIC_ROUTER && router.priority !== undefined) expect(router.priority, name).toBeGreaterThan(staticPriority);
+  });
+
+  it('Traefik\'s names for the routers are unique, and every router on `public` keeps the name its copy there had (`public-<name>`)', () => {
+    // pkg/server/aggregator.go applyModel: a router on several entrypoints with a model becomes `<entrypoint>-<name>` on each.
+    const runtime = Object.entries(allRouters()).flatMap(([name, router]) => router.entryPoints.map((entrypoint) => (router.entryPoints.length > 1 ? `${entrypoint}-${name}` : name)));
+    expect(new Set(runtime).size).toBe(runtime.length);
+    expect(runtime.filter((name) => name.startsWith('public-')).length).toBe(onEntrypoint('public').length);
+  });
+
+  it('46 users\' routers on `public` carry it: the figure schema.ts, parity.yaml and the README give for what one address can spread over', () => {
+    const bucketed = onEntrypoint('public').filter(([, router]) => router.middlewares?.includes('rate-default'));
+    expect(bucketed).toHaveLength(46);
+    for (const file of ['README.md', 'parity.yaml', join('services', 'config', 'schema.ts')]) expect(readFileSync(join(root, file), 'utf8'), file).toMatch(/46 routers|46 with the route table|46 × /);
+  });
+
+  it('parity.yaml documents the edge section: uncommented, it is the defaults', () => {
+    const lines = readFileSync(join(root, 'parity.yaml'), 'utf8').split('\n');
+    const start = lines.indexOf(lines.find((line) => line.startsWith('# edge:'))!);
+    const section = lines.slice(start, lines.indexOf('', start)).map((line) => line.replace(/^# ?/, '')).join('\n');
+    expect(parseConfig(section).edge).toEqual(DEFAULT_CONFIG.edge);
+  });
+
+  it('with the rate limit off, no router has a bucket', () => {
+    const off = (traefikEdgeConfig(parseConfig('edge:\n  rateLimit:\n    enabled: false\n')) as { http: { routers: Record<string, Router> } }).http.routers;
+    for (const [name, router] of Object.entries(allRouters(off))) expect((router.middlewares ?? []).filter((m) => m.startsWith('rate-')), name).toEqual([]);
   });
 });
 
@@ -60,10 +143,10 @@ describe('middlewares, TLS and entrypoints', () => {
   const edge = traefikEdgeConfig(config) as { http: { middlewares: Record<string, Record<string, Record<string, unknown>>> }; tls: { options: { default: Record<string, unknown> } } };
   const middlewares = edge.http.middlewares;
 
-  it('users: default bucket, color header stripped, security headers; trusted sources skip the bucket', () => {
-    expect(middlewares.users).toEqual({ chain: { middlewares: ['rate-default', 'strip-color', 'security-headers'] } });
+  it('users: color header stripped, security headers (the default bucket is on their routers); trusted sources the same', () => {
+    expect(middlewares.users).toEqual({ chain: { middlewares: ['strip-color', 'security-headers'] } });
     expect(middlewares['trusted-users']).toEqual({ chain: { middlewares: ['strip-color', 'security-headers'] } });
-    expect(middlewares['rate-default']).toEqual({ rateLimit: { average: 100, burst: 3, period: '60s' } });
+    expect(middlewares['rate-default']).toEqual({ rateLimit: { average: 100, burst: 2, period: '60s' } });
     expect(middlewares['strip-color']).toEqual({ headers: { customRequestHeaders: { 'X-Parity-Color': '' } } });
   });
 
