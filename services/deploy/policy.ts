@@ -197,6 +197,10 @@ export interface Judgement {
 const pct = (share: number) => `${(share * 100).toFixed(2)} %`;
 
 /** The canary gate: the new color against the budgets (and, for the record, the active color). */
+/** When both colors are over the p95 budget, the new one may be this much slower than the active one (× and + ms). */
+export const SATURATED_P95_FACTOR = 1.25;
+export const SATURATED_P95_SLACK_MS = 50;
+
 export function judgeCanary(candidate: ColorFigures, active: ColorFigures, budgets: DeployConfig): Judgement {
   const failures: string[] = [];
   const warnings: string[] = [];
@@ -204,7 +208,20 @@ export function judgeCanary(candidate: ColorFigures, active: ColorFigures, budge
     failures.push(`error rate ${pct(candidate.errorRate)} > budget ${budgets.errorRatePercent} % (${candidate.errors} of ${Math.round(candidate.requests)} requests; active color ${Number.isNaN(active.errorRate) ? 'n/a' : pct(active.errorRate)})`);
   }
   if (candidate.requests > 0 && candidate.p95Ms > budgets.p95Ms) {
-    failures.push(`p95 ${candidate.p95Ms.toFixed(0)} ms > budget ${budgets.p95Ms} ms (active color ${Number.isNaN(active.p95Ms) ? 'n/a' : `${active.p95Ms.toFixed(0)} ms`})`);
+    // The whole platform over the latency budget (users' load beyond what the machine serves): the
+    // version users have now is as slow, and rolling back would not make anyone faster. The new
+    // color is then judged against the active one, not against a budget neither can meet.
+    const saturated = active.requests >= budgets.minRequests && active.p95Ms > budgets.p95Ms;
+    const allowed = active.p95Ms * SATURATED_P95_FACTOR + SATURATED_P95_SLACK_MS;
+    if (saturated && candidate.p95Ms <= allowed) {
+      warnings.push(
+        `p95 ${candidate.p95Ms.toFixed(0)} ms is over the ${budgets.p95Ms} ms budget, but so is the active color's (${active.p95Ms.toFixed(0)} ms over ${Math.round(active.requests)} requests): the platform is saturated, and the new color is no slower than ${SATURATED_P95_FACTOR} × the active color's + ${SATURATED_P95_SLACK_MS} ms (${allowed.toFixed(0)} ms)`,
+      );
+    } else {
+      failures.push(
+        `p95 ${candidate.p95Ms.toFixed(0)} ms > budget ${budgets.p95Ms} ms (active color ${Number.isNaN(active.p95Ms) ? 'n/a' : `${active.p95Ms.toFixed(0)} ms`}${saturated ? `; over the budget too, but the new color is slower than ${SATURATED_P95_FACTOR} × it + ${SATURATED_P95_SLACK_MS} ms = ${allowed.toFixed(0)} ms` : ''})`,
+      );
+    }
   }
   if (candidate.requests < budgets.minRequests) {
     warnings.push(`only ${Math.round(candidate.requests)} requests reached the new color (fewer than ${budgets.minRequests}): judged on what there is`);

@@ -32,6 +32,18 @@ describe('canary judgement', () => {
     expect(judged.failures).toEqual(['error rate 20.00 % > budget 1 % (20 of 100 requests; active color 0.00 %)', 'p95 800 ms > budget 500 ms (active color 50 ms)']);
   });
 
+  it('GIVEN users\' load beyond the machine (both colors over the p95 budget) THEN a new color no slower than the active one passes with a warning, and a slower one still fails', () => {
+    const saturated = figures(4000, 0, 0.886);
+    const judged = judgeCanary(figures(200, 0, 0.798), saturated, budgets);
+    expect(judged.pass).toBe(true);
+    expect(judged.warnings).toEqual([
+      "p95 798 ms is over the 500 ms budget, but so is the active color's (886 ms over 4000 requests): the platform is saturated, and the new color is no slower than 1.25 × the active color's + 50 ms (1158 ms)",
+    ]);
+    expect(judgeCanary(figures(200, 0, 1.5), saturated, budgets).failures).toEqual(['p95 1500 ms > budget 500 ms (active color 886 ms; over the budget too, but the new color is slower than 1.25 × it + 50 ms = 1158 ms)']);
+    // Errors are judged against the budget whatever the load.
+    expect(judgeCanary(figures(200, 20, 0.798), saturated, budgets).pass).toBe(false);
+  });
+
   it('warns (but judges) when too few requests reached the new color', () => {
     expect(judgeCanary(figures(3, 0, 0.01), active, budgets).warnings).toEqual(['only 3 requests reached the new color (fewer than 20): judged on what there is']);
     expect(judgeCanary(figures(0, 0, NaN), active, budgets).pass).toBe(true);
