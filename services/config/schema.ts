@@ -151,8 +151,8 @@ export interface RateLimitBucket {
    * through one router's bucket is 102 a minute (average + burst); with 3 it would be 117 (3 at once,
    * a 4th 100 ms later that Traefik delays rather than refuses, and 2 s of silence, after which
    * Traefik has forgotten the bucket; services/topology/rate-limit.ts). Per address it is that per
-   * router: an address that spreads its requests over the users' routers on `public` (46 with the
-   * route table of today) gets up to 46 × 102 a minute (traefik/traefik#13706). @default 2
+   * router: an address that spreads its requests over the users' routers on `public` (45 with the
+   * route table of today) gets up to 45 × 102 a minute (traefik/traefik#13706). @default 2
    */
   readonly burst: number;
 }
