@@ -93,7 +93,7 @@ export function describeLeftovers(leftovers: readonly Leftover[], failures: read
     ...lines,
     ...(failures.length ? ['On the way:', ...failures.map((failure) => `  - ${failure}`)] : []),
     ...(networks
-      ? ['A network whose endpoints the engine keeps after disconnect --force (engine 20.10\'s stale endpoints) is freed by restarting the engine: sudo systemctl restart docker (it restarts every container on this engine), then docker network rm.']
+      ? ['A network whose endpoints the engine keeps after disconnect --force (engine 20.10\'s stale endpoints) is freed by restarting the engine (it restarts every container on this engine): sudo systemctl restart docker, or where make engine started dockerd itself (no systemd), sudo pkill dockerd && make engine; then docker network rm (seen 2026-12-07 after drills had SIGKILLed containers: the network listed no container, yet had active endpoints; an engine restart freed it).']
       : []),
     ...(volumes ? ['Until these volumes are gone, make up refuses to start on them (exit 2: their data and passwords are the old stack\'s, whose secrets clean removed); a DR region\'s, with dr.enabled off, get a warning line.'] : []),
   ].join('\n');

@@ -67,7 +67,7 @@ describe('clean: the engine\'s words', () => {
       '  - /w/.parity/ca/: rm -rf /w/.parity/ca',
       'On the way:',
       '  - docker compose -p parity-dr down --volumes failed: x',
-      "A network whose endpoints the engine keeps after disconnect --force (engine 20.10's stale endpoints) is freed by restarting the engine: sudo systemctl restart docker (it restarts every container on this engine), then docker network rm.",
+      "A network whose endpoints the engine keeps after disconnect --force (engine 20.10's stale endpoints) is freed by restarting the engine (it restarts every container on this engine): sudo systemctl restart docker, or where make engine started dockerd itself (no systemd), sudo pkill dockerd && make engine; then docker network rm (seen 2026-12-07 after drills had SIGKILLed containers: the network listed no container, yet had active endpoints; an engine restart freed it).",
       "Until these volumes are gone, make up refuses to start on them (exit 2: their data and passwords are the old stack's, whose secrets clean removed); a DR region's, with dr.enabled off, get a warning line.",
     ]);
     // The secrets still there: make up would use the volumes with them, so no such line.
@@ -206,6 +206,7 @@ describe('clean on a fake engine', () => {
     );
     expect(message).toContain('  - docker network rm parity-dr_apps failed: docker network disconnect --force parity-dr_apps parity-dr-ivor-blue-1: Error response from daemon: endpoint parity-dr-ivor-blue-1 not found');
     expect(message).toContain('sudo systemctl restart docker');
+    expect(message).toContain('sudo pkill dockerd && make engine');
   });
 
   it('GIVEN a DR region whose compose files are gone (dr.enabled turned off) THEN its containers, networks and volumes go by their label', async () => {
