@@ -426,6 +426,12 @@ export interface DrillsConfig {
      * primary acknowledged meanwhile. @default 5000
      */
     readonly standbyLagMs: number;
+    /**
+     * Every user's writes lost with the primary region, in bytes of WAL the DR region never
+     * replayed (cross-region replication is asynchronous: a loss is possible, and this says how
+     * much). @default 1048576
+     */
+    readonly walRpoBytes: number;
   };
 }
 
@@ -559,7 +565,7 @@ export const DEFAULT_CONFIG: ParityConfig = {
   },
   dr: { enabled: false, edgePort: 8444 },
   drills: {
-    region: { rtoSeconds: 30, failbackLostWrites: 0, standbyLagMs: 5000 },
+    region: { rtoSeconds: 30, failbackLostWrites: 0, standbyLagMs: 5000, walRpoBytes: 1_048_576 },
     restore: { rtoSeconds: 60, rpoMs: 1000, lostWrites: 0 },
     chaos: { failedAfterOpen: 0, openSeconds: 15, recoverSeconds: 75 },
     failover: { rtoSeconds: 10, apiRecoverySeconds: 15, usersGapOverRtoMs: 1000, rejoinSeconds: 30, ackedWritesLost: 0, falseFailovers: 0, switchoverStallMs: 3000 },
@@ -758,6 +764,7 @@ export const CONFIG_SCHEMA: FieldSchema = {
             rtoSeconds: { kind: 'number', min: 1, max: 86_400, unit: 'seconds' },
             failbackLostWrites: { kind: 'number', min: 0, max: 1_000_000, integer: true, unit: 'writes' },
             standbyLagMs: { kind: 'number', min: 100, max: 3_600_000, integer: true, unit: 'ms' },
+            walRpoBytes: { kind: 'number', min: 0, max: 1_099_511_627_776, integer: true, unit: 'bytes' },
           },
         },
         restore: {

@@ -21,6 +21,32 @@ export interface RegionObservations {
   readonly filesRpoMs: number | null;
   /** Failback ran (its figures are required then). */
   readonly failback: boolean;
+  /**
+   * Every user's writes, not only the drill's lane: the primary's WAL position last seen before
+   * the loss against what the DR standby had replayed when it was promoted (null: not measured).
+   */
+  readonly wal?: WalRpo | null;
+}
+
+/** The primary's last WAL position seen before the loss, and the DR standby's replay at promotion. */
+export interface WalRpo {
+  /** Bytes of WAL the primary had written (last sample before the kill) that DR never replayed. */
+  readonly bytes: number;
+  /** Age of the last transaction DR replayed, at the primary's last sample (ms; 0 when DR had it all). */
+  readonly ms: number;
+}
+
+/** The RPO of every write, from WAL positions (bytes as numbers: `lsnBytes` of each side). */
+export function walRpo(primary: { readonly lsn: bigint; readonly atMs: number }, dr: { readonly lsn: bigint; readonly lastReplayAtMs: number | null }): WalRpo {
+  const behind = primary.lsn - dr.lsn;
+  if (behind <= 0n) return { bytes: 0, ms: 0 };
+  return { bytes: Number(behind), ms: dr.lastReplayAtMs === null ? Number.NaN : Math.max(0, Math.round(primary.atMs - dr.lastReplayAtMs)) };
+}
+
+/** A WAL position `X/Y` as one comparable number of bytes. */
+export function lsnBytes(lsn: string): bigint {
+  const [high = '0', low = '0'] = lsn.split('/');
+  return (BigInt(`0x${high}`) << 32n) + BigInt(`0x${low}`);
 }
 
 /** The DR standby as the region drill's preflight found it. */
@@ -86,6 +112,14 @@ export function regionFigures(observed: RegionObservations, budgets: DrillsConfi
       unit: 'count',
       required: true,
       how: 'acknowledged sequence numbers missing in the DR region after promotion (cross-region replication is asynchronous)',
+    },
+    {
+      name: "RPO: every user's writes (WAL the DR region never replayed)",
+      value: observed.wal ? observed.wal.bytes : null,
+      unit: 'count',
+      budget: budgets.walRpoBytes,
+      required: observed.wal !== undefined,
+      how: `bytes of the primary's WAL (its last position seen, sampled every 200 ms up to the loss) beyond DR's replay at promotion${observed.wal && observed.wal.bytes > 0 ? `; DR's newest replayed transaction was ${Number.isNaN(observed.wal.ms) ? 'of unknown age' : `${observed.wal.ms} ms older`}` : ''}`,
     },
     { name: 'files RPO', value: observed.filesRpoMs, unit: 'ms', how: 'the loss − the last complete copy of images and documents into the DR region' },
   ];

@@ -5,8 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../services/config/validate.js';
 import { DEFAULT_CONFIG } from '../../services/config/schema.js';
+import { judgeFigures } from '../../services/drills/model.js';
 import { expectedRows, recoveryPointMs, restoreFigures } from '../../services/drills/restore.js';
-import { FAILBACK_MOMENTS, REGION_MOMENTS, regionFigures, standbyRefusal } from '../../services/drills/region.js';
+import { FAILBACK_MOMENTS, lsnBytes, REGION_MOMENTS, regionFigures, standbyRefusal, walRpo } from '../../services/drills/region.js';
 import { buildTopology } from '../../services/topology/index.js';
 import { pgbackrestConfig } from '../../services/topology/backup.js';
 import { linkComposeObject, linkNetworkNames } from '../../services/topology/link.js';
@@ -174,5 +175,25 @@ describe('region drill: it starts only on a DR standby that has what the primary
     expect(standbyRefusal({ ...view, behindBytes: 2048, caughtUpMs: null })).toBe(
       "the DR standby did not replay the primary's current position within 5000 ms (drills.region.standbyLagMs; still 2.0 KiB behind): a region switch now would lose at least that much",
     );
+  });
+});
+
+describe("region drill: the RPO of every user's writes, from WAL positions", () => {
+  it('GIVEN DR replayed past the primary\'s last sample THEN nothing was lost', () => {
+    expect(walRpo({ lsn: lsnBytes('0/7000100'), atMs: 5000 }, { lsn: lsnBytes('0/7000200'), lastReplayAtMs: 4990 })).toEqual({ bytes: 0, ms: 0 });
+  });
+
+  it('GIVEN DR behind the primary THEN the bytes it never replayed and the age of its newest transaction', () => {
+    expect(walRpo({ lsn: lsnBytes('1/00000010'), atMs: 10_000 }, { lsn: lsnBytes('0/FFFFFFF0'), lastReplayAtMs: 7_500 })).toEqual({ bytes: 32, ms: 2500 });
+  });
+
+  it('GIVEN a loss over the budget THEN the figure fails; GIVEN no measurement THEN it is required', () => {
+    const markers = [...REGION_MOMENTS].map((name, index) => ({ name, atMs: 1000 * (index + 1) }));
+    const base = { markers, samples: [], lostAtFailover: 0, lostAtFailback: null, filesRpoMs: 1000, failback: false };
+    const over = judgeFigures(regionFigures({ ...base, wal: { bytes: 2 * 1024 * 1024, ms: 800 } }, DEFAULT_CONFIG.drills.region));
+    expect(over.find((f) => f.name.startsWith("RPO: every user's writes"))).toMatchObject({ value: 2 * 1024 * 1024, pass: false });
+    const never = judgeFigures(regionFigures({ ...base, wal: null }, DEFAULT_CONFIG.drills.region));
+    expect(never.find((f) => f.name.startsWith("RPO: every user's writes"))).toMatchObject({ value: null, pass: false });
+    expect(regionFigures(base, DEFAULT_CONFIG.drills.region).find((f) => f.name.startsWith("RPO: every user's writes"))).toMatchObject({ required: false });
   });
 });

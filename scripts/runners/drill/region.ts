@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { ParityConfig } from '../../../services/config/schema.js';
 import { bucketize, drillResult, judgeFigures, type DrillReport, inTimeOrder } from '../../../services/drills/model.js';
-import { describeStandby, FAILBACK_MOMENTS, REGION_MOMENTS, regionFigures, standbyRefusal, type StandbyView } from '../../../services/drills/region.js';
+import { describeStandby, FAILBACK_MOMENTS, lsnBytes, REGION_MOMENTS, regionFigures, standbyRefusal, walRpo, type StandbyView, type WalRpo } from '../../../services/drills/region.js';
 import { DrillError, DrillInputError, InterruptedError } from '../../../services/errors.js';
 import { ADMIN_EMAIL } from '../../../services/topology/apps.js';
 import { DATABASE } from '../../../services/topology/common.js';
@@ -52,6 +52,9 @@ interface Run extends DrillRun {
   filesCopiedAt?: number;
   lostAtMs?: number;
   lostAtFailover: number | null;
+  walSampler?: ReturnType<typeof sampleWal>;
+  /** Every user's writes lost with the primary (WAL); null: not measured. */
+  wal?: WalRpo | null;
   lostAtFailback: number | null;
   failedBack: boolean;
 }
@@ -72,6 +75,37 @@ async function onRegionWriter<T>(run: Run, region: Region, work: (client: pg.Cli
   } finally {
     await client.end().catch(() => {});
   }
+}
+
+/**
+ * The primary's WAL position every 200 ms on one connection, until stopped (or the region dies):
+ * the last one seen before the loss is what the primary had, whoever wrote it.
+ */
+function sampleWal(run: Run): { stop(): Promise<{ lsn: bigint; atMs: number } | undefined> } {
+  let last: { lsn: bigint; atMs: number } | undefined;
+  let stopped = false;
+  const loop = onRegionWriter(run, 'primary', async (client) => {
+    while (!stopped) {
+      const { rows } = await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+      last = { lsn: lsnBytes(rows[0]!.lsn), atMs: Date.now() };
+      await systemClock.sleep(200);
+    }
+  }).catch(() => undefined);
+  return {
+    async stop() {
+      stopped = true;
+      await Promise.race([loop, systemClock.sleep(1000)]);
+      return last;
+    },
+  };
+}
+
+/** What the DR standby had replayed when it was promoted: its position and its newest transaction's commit time. */
+async function drReplay(run: Run): Promise<{ lsn: bigint; lastReplayAtMs: number | null }> {
+  return onRegionWriter(run, 'dr', async (client) => {
+    const { rows } = await client.query<{ lsn: string; at: string | null }>("SELECT pg_last_wal_replay_lsn()::text AS lsn, (extract(epoch FROM pg_last_xact_replay_timestamp()) * 1000)::text AS at");
+    return { lsn: lsnBytes(rows[0]!.lsn), lastReplayAtMs: rows[0]!.at === null ? null : Number(rows[0]!.at) };
+  });
 }
 
 /** The drill's events present in a region. */
@@ -152,6 +186,7 @@ async function loseThePrimary(run: Run): Promise<void> {
   const { config, signal } = run.options;
   const primaryHttps = await httpsEndpoint(run.targets.primary);
   const containers = await projectContainerIds(run.targets.primary.project);
+  const primaryWal = await run.walSampler?.stop();
   const atMs = run.now();
   run.lostAtMs = Date.now();
   // One SIGKILL for every container at once, like a region's power going.
@@ -165,6 +200,12 @@ async function loseThePrimary(run: Run): Promise<void> {
     return failures >= 3;
   }, 30_000, 250);
   mark(run, REGION_MOMENTS[1], run.now());
+  // What DR has now is all it will ever have of the primary: every user's loss, in WAL.
+  const replayed = await drReplay(run).catch((error: Error) => {
+    run.notes.push(`could not read DR's replay position before promotion: ${error.message}`);
+    return undefined;
+  });
+  run.wal = primaryWal && replayed ? walRpo(primaryWal, replayed) : null;
   await promoteCluster(await regionRest(run.targets, 'dr', config));
   await waitUntil(run, 'the DR leader writable', async () => Boolean(writableLeader(await readRegionCluster(run.targets, 'dr', config))), 60_000, 100);
   mark(run, REGION_MOMENTS[2], run.now());
@@ -225,6 +266,7 @@ function buildReport(run: Run, error?: Error): DrillReport {
         lostAtFailback: run.lostAtFailback,
         filesRpoMs: run.filesCopiedAt !== undefined && run.lostAtMs !== undefined ? Math.max(0, Math.round(run.lostAtMs - run.filesCopiedAt)) : null,
         failback: run.options.failback !== false,
+        ...(run.wal !== undefined ? { wal: run.wal } : {}),
       },
       run.options.config.drills.region,
     ),
@@ -272,6 +314,7 @@ export async function runRegionDrill(options: RegionOptions): Promise<{ report: 
   await phase('preflight (both regions healthy, the edge on the primary)', () => preflight(run));
   let failure: Error | undefined;
   try {
+    run.walSampler = sampleWal(run);
     run.load = startApiLoad({ http: run.http!, base: run.edge!, readsPerSecond: 10, writesPerSecond: 5, token: run.token!, writeTag: run.tag, now: run.now, onSample: ({ kind: _kind, ...s }) => run.samples.push(s) });
     await phase('load through the edge and a 3 s baseline', () => systemClock.sleep(3000, options.signal));
     run.filesCopiedAt = await readFilesCopiedAt(run).catch(() => undefined);
@@ -288,6 +331,7 @@ export async function runRegionDrill(options: RegionOptions): Promise<{ report: 
   } catch (error) {
     failure = error as Error;
   } finally {
+    await run.walSampler?.stop();
     await run.load?.stop();
     await leaveConsistent(run).catch((error: Error) => run.restored.push(`WARNING: could not check the regions: ${error.message}`));
   }
