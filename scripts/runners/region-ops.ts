@@ -105,7 +105,15 @@ export async function failBackToPrimary(targets: RegionTargets, config: ParityCo
   await must('DR a standby', async () => !writableLeader(await readRegionCluster(targets, 'dr', config)), 60_000, 100);
   // Everything DR wrote, up to its demotion, replayed on the primary's standby leader (Patroni's WAL positions).
   const drEnd = await leaderWalPosition(targets, 'dr', config);
-  await must('the primary caught up with DR', async () => (await leaderWalPosition(targets, 'primary', config)) >= drEnd, 30_000, 100);
+  if (!(await steps.wait('the primary caught up with DR', async () => (await leaderWalPosition(targets, 'primary', config)) >= drEnd, 30_000, 100))) {
+    // Never fail back onto a copy that lacks what DR acknowledged: DR takes writes again, users stay there.
+    const behind = drEnd - (await leaderWalPosition(targets, 'primary', config).catch(() => -1));
+    await promoteCluster(await regionRest(targets, 'dr', config));
+    await must('DR writable again', async () => Boolean(writableLeader(await readRegionCluster(targets, 'dr', config))), 60_000, 100);
+    throw new DrillError(
+      `failback stopped: the primary's copy did not replay everything DR had written (${behind > 0 ? `${behind} bytes of WAL behind` : 'position unknown'}) within 30 s, so it was not promoted; DR was promoted again and keeps serving (make status; make failback retries)`,
+    );
+  }
   await promoteCluster(await regionRest(targets, 'primary', config));
   await must('the primary writable', async () => Boolean(writableLeader(await readRegionCluster(targets, 'primary', config))), 60_000, 100);
   steps.moment(FAILBACK_MOMENTS[2]);
