@@ -18,7 +18,7 @@ import { createClient } from '../../scripts/runners/http.js';
 import { runWhileLoaded, type LoadResult } from '../../scripts/runners/load.js';
 import type { Progress } from '../../scripts/runners/progress.js';
 import { prepareState } from '../../scripts/runners/stack-state.js';
-import { eventually, startComposeStack } from './helpers.js';
+import { downComposeStack, eventually, startComposeStack } from './helpers.js';
 import { compose, listContainers, type ComposeTarget } from '../../scripts/runners/stack.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -70,7 +70,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  await stack?.down({ removeVolumes: true, timeout: 10_000 });
+  await downComposeStack(stack, project);
   rmSync(stateDir, { recursive: true, force: true });
   process.stdout.write(`\ndeploy scenarios:\n${log.filter((line) => line.startsWith('FIGURES')).join('\n')}\n`);
 }, 120_000);

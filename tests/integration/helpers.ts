@@ -52,6 +52,29 @@ export function startComposeStack(project: string, stateDir: string, composeDir 
     .up();
 }
 
+/**
+ * `compose down` with the volumes. Engine 20.10 sometimes keeps a network's endpoint count after
+ * its containers are gone ("has active endpoints" with none listed; seen after suites that
+ * SIGKILL containers): only an engine restart frees it. When that is all that is left (no
+ * container, no volume of the project), the suite doesn't fail for it: it says which network
+ * remains and how to free it. Anything else left still fails.
+ */
+export async function downComposeStack(stack: StartedDockerComposeEnvironment | undefined, project: string): Promise<void> {
+  try {
+    await stack?.down({ removeVolumes: true, timeout: 10_000 });
+  } catch (error) {
+    if (!/has active endpoints/.test(String((error as Error).message))) throw error;
+    const list = (argv: string[]) => spawnSync('docker', argv, { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    const label = `label=com.docker.compose.project=${project}`;
+    if (list(['ps', '-aq', '--filter', label]).length || list(['volume', 'ls', '-q', '--filter', label]).length) throw error;
+    const stale = list(['network', 'ls', '-q', '--filter', label]).filter((network) => spawnSync('docker', ['network', 'rm', network]).status !== 0);
+    if (stale.length === 0) return;
+    process.stderr.write(
+      `\nwarning: ${project}: the engine keeps ${stale.length} network(s) for a stale endpoint count (engine 20.10; no container is attached): ${list(['network', 'ls', '--filter', label, '--format', '{{.Name}}']).join(', ')}. Freed by restarting the engine (sudo systemctl restart docker, or sudo pkill dockerd && make engine), then docker network rm.\n`,
+    );
+  }
+}
+
 /** A stack generated for one suite's own config, under its own project, state and compose directories. */
 export interface GeneratedStack {
   readonly stateDir: string;
@@ -87,7 +110,7 @@ export async function startGeneratedStack(name: string, project: string, configY
     target: { project, composeDir, stateDir },
     cliEnv: () => ({ ...process.env, PARITY_STATE_DIR: stateDir, PARITY_PROJECT: project, PARITY_CONFIG: configFile, PARITY_COMPOSE_DIR: composeDir }),
     async down() {
-      await stack?.down({ removeVolumes: true, timeout: 10_000 });
+      await downComposeStack(stack, project);
       rmSync(stateDir, { recursive: true, force: true });
     },
   };

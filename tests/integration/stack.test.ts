@@ -17,7 +17,7 @@ import { buildTopology } from '../../services/topology/index.js';
 import { DEFAULT_CONFIG } from '../../services/config/schema.js';
 import { DATABASE } from '../../services/topology/common.js';
 import { ADMIN_EMAIL } from '../../services/topology/apps.js';
-import { eventually, probeFrom, startComposeStack } from './helpers.js';
+import { downComposeStack, eventually, probeFrom, startComposeStack } from './helpers.js';
 
 const root = join(import.meta.dirname, '..', '..');
 let stateDir: string;
@@ -60,7 +60,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  await stack?.down({ removeVolumes: true, timeout: 10_000 });
+  await downComposeStack(stack, project);
   rmSync(stateDir, { recursive: true, force: true });
 }, 120_000);
 
