@@ -15,6 +15,7 @@ import { Agent, request } from 'node:https';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { userAddresses } from './http.js';
 import { percentile } from './load.js';
 import { writeFileAtomic } from './state.js';
 import type { Progress } from './progress.js';
@@ -132,7 +133,8 @@ export async function benchEdge(options: EdgeBenchOptions): Promise<EdgeBenchRes
     const bareLane: Lane = { url: options.operatorsUrl, headers: { [BENCH_HEADER]: 'bare' }, source: local };
     const fullLane: Lane = { url: options.operatorsUrl, headers: { [BENCH_HEADER]: 'full' }, source: local };
     // Static files have no bucket on `public`; 250 addresses all the same, as users would be.
-    const usersLane: Lane = { url: options.usersUrl, headers: {}, source: (i) => `127.0.3.${(i % 250) + 1}` };
+    const addresses = userAddresses(250);
+    const usersLane: Lane = { url: options.usersUrl, headers: {}, source: (i) => addresses[i % addresses.length]! };
     // Warm every lane's connections first, so the figures are steady state, not handshakes.
     await paced([bareLane, fullLane, usersLane], { ...options, seconds: 2 });
     options.progress.info(`bare and full routers in turn (operators' entrypoint): ${options.rate}/s in all for ${options.seconds} s …`);
