@@ -121,10 +121,10 @@ describe('the default bucket: on the users\' routers of `public`, static files a
     expect(runtime.filter((name) => name.startsWith('public-')).length).toBe(onEntrypoint('public').length);
   });
 
-  it('45 users\' routers on `public` carry it: the figure schema.ts, parity.yaml and the README give for what one address can spread over', () => {
+  it('45 users\' routers on `public` carry it: the figure schema.ts, parity.yaml and docs/security.md give for what one address can spread over', () => {
     const bucketed = onEntrypoint('public').filter(([, router]) => router.middlewares?.includes('rate-default'));
     expect(bucketed).toHaveLength(45);
-    for (const file of ['README.md', 'parity.yaml', join('services', 'config', 'schema.ts')]) expect(readFileSync(join(root, file), 'utf8'), file).toMatch(/45 routers|45 with the route table|45 × /);
+    for (const file of [join('docs', 'security.md'), 'parity.yaml', join('services', 'config', 'schema.ts')]) expect(readFileSync(join(root, file), 'utf8'), file).toMatch(/45 routers|45 with the route table|45 × /);
   });
 
   it('parity.yaml documents the edge section: uncommented, it is the defaults', () => {
