@@ -111,7 +111,7 @@ bench-stack: node_modules engine images ## benchmark: make gen time, make up war
 
 # make ends with 2 for any failed recipe, which would hide the script's own code (1 = rolled
 # back or failed, 2 = bad input, nothing changed): say it on stderr. CI that branches on the
-# code runs the script directly: node --import tsx scripts/deploy.ts deploy --version V (see README).
+# code runs the script directly: node --import tsx scripts/deploy.ts deploy --version V (see docs/deploys.md).
 define with_exit_code
 code=0; $(1) || code=$$?; \
 if [ $$code -ne 0 ]; then echo "make $@: scripts/deploy.ts exited $$code ($$([ $$code -eq 2 ] && echo 'bad input, nothing changed' || echo 'rolled back or failed')); make itself reports 2 for any failure, so for this code run: node --import tsx scripts/deploy.ts $@ …" >&2; fi; \

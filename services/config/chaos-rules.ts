@@ -64,7 +64,7 @@ export function checkChaos(config: ParityConfig, written: Readonly<Record<string
     const base = `chaos.scenarios.${name}`;
     for (const field of ['target', 'toxic', 'load'] as const) {
       // Written but invalid: already reported where it is.
-      if (scenario[field] === undefined && !positions.has(`${base}.${field}`)) add(`${base}.${field}`, `required for a scenario of your own (see the built-in ones in README "Chaos")`);
+      if (scenario[field] === undefined && !positions.has(`${base}.${field}`)) add(`${base}.${field}`, `required for a scenario of your own (see the built-in ones in docs/chaos.md)`);
     }
     if (scenario.toxic) {
       if (scenario.toxic.type === undefined) add(`${base}.toxic.type`, 'required: one of latency, timeout, down, bandwidth, slicer, reset_peer');

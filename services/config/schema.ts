@@ -202,6 +202,13 @@ export interface BreakersConfig {
      * opens, and nothing once it is open. The reader's is short: reads fall back to the writer.
      */
     readonly timeoutsMs: Readonly<Record<BreakerTimeoutKey, number>>;
+    /**
+     * A replica read not answered within this long is asked of the writer too, and the first
+     * answer wins (0: never). The reader's timeout still counts the slow read against its breaker,
+     * but users don't wait for it: under 50 users/s a slow reader held reads for the whole
+     * timeout until the breaker opened, and the backlog delayed reads for a second after. @default 100
+     */
+    readonly hedgeReadsMs: number;
   };
   /** Traefik's circuitBreaker middleware on each API route (one instance per router). */
   readonly edge: {
@@ -571,7 +578,7 @@ export const DEFAULT_CONFIG: ParityConfig = {
     failover: { rtoSeconds: 10, apiRecoverySeconds: 15, usersGapOverRtoMs: 1000, rejoinSeconds: 30, ackedWritesLost: 0, falseFailovers: 0, switchoverStallMs: 3000 },
   },
   breakers: {
-    app: { resetSeconds: 60, errorPercent: 5, volume: 10, timeoutsMs: { postgresWriter: 5000, postgresReader: 1000, redis: 500, s3: 3000, services: 2000 } },
+    app: { resetSeconds: 60, errorPercent: 5, volume: 10, timeoutsMs: { postgresWriter: 5000, postgresReader: 1000, redis: 500, s3: 3000, services: 2000 }, hedgeReadsMs: 100 },
     edge: {
       enabled: true,
       expression: 'NetworkErrorRatio() > 0.30 || ResponseCodeRatio(500, 503, 0, 600) > 0.50 || ResponseCodeRatio(504, 600, 0, 600) > 0.50 || LatencyAtQuantileMS(50.0) > 2500',
@@ -810,6 +817,7 @@ export const CONFIG_SCHEMA: FieldSchema = {
               kind: 'object',
               fields: Object.fromEntries(BREAKER_TIMEOUT_KEYS.map((key) => [key, { kind: 'number', min: 50, max: 60_000, integer: true, unit: 'milliseconds' } as const])),
             },
+            hedgeReadsMs: { kind: 'number', min: 0, max: 60_000, integer: true, unit: 'milliseconds' },
           },
         },
         edge: {

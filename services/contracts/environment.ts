@@ -79,6 +79,8 @@ export interface StubPlainEnvironment {
   readonly TIMEOUT_DB_WRITE_MS?: string;
   /** Reads on the replica (a timeout sends the read to the primary). @default '1000' */
   readonly TIMEOUT_DB_READ_MS?: string;
+  /** A replica read not answered within this long is asked of the primary too; the first answer wins ('0': never). @default '100' */
+  readonly DB_READ_HEDGE_MS?: string;
   /** @default '500' */
   readonly TIMEOUT_REDIS_MS?: string;
   /** @default '3000' */

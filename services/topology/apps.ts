@@ -28,6 +28,7 @@ function breakerEnvironment(config: ParityConfig): Partial<StubEnvironment> {
     BREAKER_VOLUME: String(app.volume),
     TIMEOUT_DB_WRITE_MS: String(app.timeoutsMs.postgresWriter),
     TIMEOUT_DB_READ_MS: String(app.timeoutsMs.postgresReader),
+    DB_READ_HEDGE_MS: String(app.hedgeReadsMs),
     TIMEOUT_REDIS_MS: String(app.timeoutsMs.redis),
     TIMEOUT_S3_MS: String(app.timeoutsMs.s3),
     TIMEOUT_UPSTREAM_MS: String(app.timeoutsMs.services),

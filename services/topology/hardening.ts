@@ -24,7 +24,7 @@ const NOBODY = '65534:65534';
 /** Traefik reads the edge's TLS key as nobody (its user below): the key's owner, mode 0600. */
 export const TLS_KEY_READER = 65534;
 
-// The stubs (one image, user `node`) write nothing but scratch files; 30-50 MiB idle (README).
+// The stubs (one image, user `node`) write nothing but scratch files; 30-50 MiB idle (docs/benchmarks.md).
 const STUB: Hardening = { readOnly: true, tmpfs: ['/tmp'], memory: '256m' };
 const POSTGRES: Hardening = { capAdd: ROOT_THEN_GOSU, memory: '1g' };
 
@@ -36,7 +36,7 @@ export const HARDENING: Readonly<Record<string, Hardening | ((service: ServiceSp
   auth: STUB,
   'alert-receiver': STUB,
   // Ports 80/443 inside the container need no capability: Docker sets ip_unprivileged_port_start=0.
-  // Sized from `make bench-users` (README, benchmarks): ~150 MiB at 100 req/s, past 256 MiB at 200 req/s of
+  // Sized from `make bench-users` (docs/benchmarks.md): ~150 MiB at 100 req/s, past 256 MiB at 200 req/s of
   // users whose answers queue behind busy apps (each connection and request in flight holds buffers).
   traefik: { user: NOBODY, readOnly: true, tmpfs: ['/tmp'], memory: '512m', goRuntime: true },
   // HAProxy on the host network: the image's own user (haproxy), nothing written.

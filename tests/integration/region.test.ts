@@ -50,7 +50,7 @@ afterAll(async () => {
     expect(await leftovers('ps')).toBe('');
     expect(await leftovers('volume')).toBe('');
     // Docker 20.10 here sometimes keeps a network with a stale "active endpoint" after containers were SIGKILLed
-    // (no container is attached; only a daemon restart clears it): reported, see the README's notes.
+    // (no container is attached; only a daemon restart clears it): reported, see docs/benchmarks.md.
     const networks = await leftovers('network');
     if (networks) log.push(`FIGURES leftover networks (engine's stale endpoint): ${networks}`);
     rmSync(target.stateDir, { recursive: true, force: true });

@@ -9,6 +9,8 @@ import type { FastifyInstance } from 'fastify';
 import { createStubApp, migrateUntilDone } from '../../stubs/src/runtime/app.js';
 import { runMigrations } from '../../stubs/src/runtime/migrations.js';
 import { loadSettings } from '../../stubs/src/runtime/settings.js';
+import { createDatabase } from '../../stubs/src/runtime/database.js';
+import { createMetrics } from '../../stubs/src/runtime/metrics.js';
 import { auth } from '../../stubs/src/services/auth.js';
 import { DATABASE } from '../../services/topology/common.js';
 import { ivorMigrations } from '../../stubs/src/services/ivor.js';
@@ -316,6 +318,48 @@ describe('database: replica reads, read-your-writes, migrations', () => {
     } finally {
       await replica.query('SELECT pg_wal_replay_resume()').catch(() => {});
       await replica.end();
+    }
+  });
+
+  it('a slow replica read is answered by the primary after the hedge delay, long before the reader timeout; the slow read still counts against the replica breaker (issue #20 pt 3)', async () => {
+    // This checkout's database code in-process, on the platform's real primary and replica.
+    const primary = platform.primaryClientConfig();
+    const reader = platform.replicaClientConfig();
+    const settings = loadSettings({
+      SERVICE: 'events',
+      DATABASE_HOST: primary.host,
+      DATABASE_PORT: String(primary.port),
+      DATABASE_REPLICA_HOST: reader.host,
+      DATABASE_REPLICA_PORT: String(reader.port),
+      DATABASE_NAME: primary.database,
+      DATABASE_USER: primary.user,
+      DATABASE_PASSWORD: primary.password,
+      REDIS_URL: `redis://${platform.redis.getHost()}:${platform.redis.getMappedPort(6379)}`,
+      JWT_PUBLIC_KEYS: platform.secrets.publicKeys,
+      TIMEOUT_DB_READ_MS: '1500',
+      DB_READ_HEDGE_MS: '100',
+      LOG_LEVEL: 'warn',
+    });
+    const metrics = createMetrics({ service: 'events', color: 'test', version: 'test' });
+    const db = createDatabase(settings.database!, settings.breakers, metrics);
+    // Slow only where it runs on a standby: the replica takes 3 s, the primary answers at once.
+    const slowOnReplica = 'SELECT 42 AS n FROM pg_sleep(CASE WHEN pg_is_in_recovery() THEN 3 ELSE 0 END)';
+    try {
+      expect((await db.read<{ n: number }>(undefined, 'SELECT 1 AS n')).from).toBe('replica');
+      const started = performance.now();
+      const answer = await db.read<{ n: number }>(undefined, slowOnReplica);
+      const tookMs = performance.now() - started;
+      expect(answer).toEqual({ rows: [{ n: 42 }], from: 'primary' });
+      // The hedge, not the reader's timeout, decided when the user got an answer.
+      expect(tookMs).toBeLessThan(settings.breakers.timeoutsMs.dbRead);
+      expect((await metrics.registry.getSingleMetricAsString('db_reads_hedged_total')).split('\n').at(-1)).toMatch(/ 1$/);
+      // The replica's read ran on to its timeout and was counted as one: the breaker still sees a slow reader.
+      await eventually(async () => {
+        const timeouts = (await metrics.registry.getSingleMetricAsString('dependency_call_duration_seconds')).split('\n').find((line) => line.startsWith('dependency_call_duration_seconds_count') && line.includes('dependency="postgres-replica"') && line.includes('outcome="timeout"'));
+        expect(timeouts).toMatch(/ 1$/);
+      }, 5_000);
+    } finally {
+      await db.close();
     }
   });
 

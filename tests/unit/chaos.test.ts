@@ -74,7 +74,7 @@ describe('chaos config', () => {
     expect(problems('chaos:\n  scenarios:\n    mine:\n      durationSeconds: 5\n')).toBe(
       [
         'parity.yaml: 3 problems; nothing was written',
-        ...['target', 'toxic', 'load'].map((field) => `  parity.yaml:3:5 chaos.scenarios.mine.${field}: required for a scenario of your own (see the built-in ones in README "Chaos")`),
+        ...['target', 'toxic', 'load'].map((field) => `  parity.yaml:3:5 chaos.scenarios.mine.${field}: required for a scenario of your own (see the built-in ones in docs/chaos.md)`),
       ].join('\n'),
     );
   });

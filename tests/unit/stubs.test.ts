@@ -77,7 +77,7 @@ describe('settings', () => {
   it('defaults the frontend upstreams to the same color', () => {
     const settings = loadSettings({ SERVICE: 'frontend', COLOR: 'green' });
     expect(settings.upstreams).toEqual({ ivor: `http://ivor-green:${STUB_PORT}`, events: `http://events-green:${STUB_PORT}`, newsroom: `http://newsroom-green:${STUB_PORT}` });
-    expect(settings.breakers).toEqual({ resetMs: 60_000, errorThresholdPercentage: 5, volumeThreshold: 10, timeoutsMs: { dbWrite: 5000, dbRead: 1000, redis: 500, s3: 3000, upstream: 2000 } });
+    expect(settings.breakers).toEqual({ resetMs: 60_000, errorThresholdPercentage: 5, volumeThreshold: 10, timeoutsMs: { dbWrite: 5000, dbRead: 1000, redis: 500, s3: 3000, upstream: 2000 }, hedgeReadsMs: 100 });
   });
 
   it('parses FAULT', () => {

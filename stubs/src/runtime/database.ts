@@ -143,6 +143,62 @@ export function createDatabase(settings: DatabaseSettings, breakers: BreakerSett
     return breaker.call('query', () => timed(which, () => retryingRotation(() => pool.query<R>(text, params))));
   };
 
+  const readWithFallback = async <R extends pg.QueryResultRow>(source: ReadSource, text: string, params: unknown[]): Promise<{ rows: R[]; from: ReadSource }> => {
+    try {
+      return { rows: (await queryOn<R>(source, text, params)).rows, from: source };
+    } catch (error) {
+      // One pool down: the other still has the data (the replica possibly a little behind).
+      const other: ReadSource = source === 'replica' ? 'primary' : 'replica';
+      if (!(error instanceof DependencyUnavailableError) || (other === 'replica' && !replica)) throw error;
+      return { rows: (await queryOn<R>(other, text, params)).rows, from: other };
+    }
+  };
+
+  /** `work`'s answer if it comes within the hedge delay, else undefined (work goes on, unheeded). */
+  const withinHedge = async <T>(work: Promise<T>): Promise<T | undefined> => {
+    work.catch(() => {});
+    if (breakers.hedgeReadsMs === 0) return work.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, breakers.hedgeReadsMs, undefined)));
+    try {
+      return await Promise.race([work.catch(() => undefined), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  /**
+   * A replica read that hasn't answered within the hedge delay is asked of the primary too; the
+   * first answer wins. The slow one runs on to its own timeout and counts against the replica's
+   * breaker, so the breaker still opens; users no longer wait for it meanwhile, nor queue behind
+   * the reads that did once it opens.
+   */
+  const hedged = async <R extends pg.QueryResultRow>(text: string, params: unknown[]): Promise<{ rows: R[]; from: ReadSource }> => {
+    const onReplica = queryOn<R>('replica', text, params).then((result) => ({ rows: result.rows, from: 'replica' as ReadSource }));
+    onReplica.catch(() => {});
+    const hedgeMs = breakers.hedgeReadsMs;
+    let timer: NodeJS.Timeout | undefined;
+    const slow = hedgeMs === 0 ? new Promise<'slow'>(() => {}) : new Promise<'slow'>((resolve) => (timer = setTimeout(resolve, hedgeMs, 'slow')));
+    const first = await Promise.race([onReplica.then(
+      (answer) => ({ answer }),
+      (error: unknown) => ({ error }),
+    ), slow]);
+    clearTimeout(timer);
+    if (first !== 'slow') {
+      if ('answer' in first) return first.answer;
+      if (!(first.error instanceof DependencyUnavailableError)) throw first.error;
+      return { rows: (await queryOn<R>('primary', text, params)).rows, from: 'primary' };
+    }
+    metrics.hedgedReads.inc();
+    const onPrimary = queryOn<R>('primary', text, params).then((result) => ({ rows: result.rows, from: 'primary' as ReadSource }));
+    try {
+      return await Promise.any([onPrimary, onReplica]);
+    } catch (error) {
+      // Both failed: the primary's reason (the replica's is a timeout users never waited for).
+      throw (error as AggregateError).errors[0];
+    }
+  };
+
   return {
     primary,
     primaryBreaker,
@@ -175,7 +231,8 @@ export function createDatabase(settings: DatabaseSettings, breakers: BreakerSett
         const lsn = await lastWrite(user);
         if (lsn) {
           // The reader may be the leader itself (no healthy replica): it has every write.
-          const caughtUp = await queryOn<{ ok: boolean }>('replica', 'SELECT NOT pg_is_in_recovery() OR pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok', [lsn]).catch(() => undefined);
+          // A reader too slow to say is as good as behind: the primary answers instead.
+          const caughtUp = await withinHedge(queryOn<{ ok: boolean }>('replica', 'SELECT NOT pg_is_in_recovery() OR pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok', [lsn]));
           if (!caughtUp?.rows[0]?.ok) {
             source = 'primary';
             // After a failover the new leader's history may never reach a position the old one
@@ -186,14 +243,8 @@ export function createDatabase(settings: DatabaseSettings, breakers: BreakerSett
           }
         }
       }
-      try {
-        return { rows: (await queryOn<R>(source, text, params)).rows, from: source };
-      } catch (error) {
-        // One pool down: the other still has the data (the replica possibly a little behind).
-        const other: ReadSource = source === 'replica' ? 'primary' : 'replica';
-        if (!(error instanceof DependencyUnavailableError) || (other === 'replica' && !replica)) throw error;
-        return { rows: (await queryOn<R>(other, text, params)).rows, from: other };
-      }
+      if (source === 'replica') return hedged<R>(text, params);
+      return readWithFallback<R>(source, text, params);
     },
     async close() {
       primaryBreaker.shutdown();

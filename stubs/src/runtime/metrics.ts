@@ -16,6 +16,8 @@ export interface Metrics {
   readonly inFlight: Gauge;
   readonly dependencyDuration: Histogram<'dependency' | 'operation' | 'outcome'>;
   readonly dbQueryDuration: Histogram<'pool'>;
+  /** Replica reads slower than the hedge delay, asked of the primary too. */
+  readonly hedgedReads: Counter;
   readonly breakerState: Gauge<'breaker'>;
   readonly breakerEvents: Counter<'breaker' | 'event'>;
   readonly fallbacks: Counter<'fallback'>;
@@ -43,6 +45,7 @@ export function createMetrics(labels: { service: string; color: string; version:
       registers: [registry],
     }),
     dbQueryDuration: new Histogram({ name: 'db_query_duration_seconds', help: 'Postgres query latency by pool.', labelNames: ['pool'], buckets, registers: [registry] }),
+    hedgedReads: new Counter({ name: 'db_reads_hedged_total', help: 'Replica reads slower than the hedge delay (DB_READ_HEDGE_MS), asked of the primary too.', registers: [registry] }),
     breakerState: new Gauge({ name: 'circuit_breaker_state', help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open.', labelNames: ['breaker'], registers: [registry] }),
     breakerEvents: new Counter({ name: 'circuit_breaker_events_total', help: 'Breaker transitions and rejections.', labelNames: ['breaker', 'event'], registers: [registry] }),
     fallbacks: new Counter({ name: 'fallback_responses_total', help: 'Responses served from a fallback.', labelNames: ['fallback'], registers: [registry] }),

@@ -52,6 +52,8 @@ export interface BreakerSettings {
   readonly volumeThreshold: number;
   /** Per-call timeouts, ms: a slow dependency costs a user at most this long, and nothing once the breaker is open. */
   readonly timeoutsMs: { readonly dbWrite: number; readonly dbRead: number; readonly redis: number; readonly s3: number; readonly upstream: number };
+  /** A replica read not answered within this long is asked of the primary too; the first answer wins (0: never). */
+  readonly hedgeReadsMs: number;
 }
 
 export interface Settings {
@@ -131,6 +133,7 @@ const EnvSchema = z.object({
   BREAKER_VOLUME: integer(1, 1000).default(10),
   TIMEOUT_DB_WRITE_MS: integer(50, 60_000).default(5000),
   TIMEOUT_DB_READ_MS: integer(50, 60_000).default(1000),
+  DB_READ_HEDGE_MS: integer(0, 60_000).default(100),
   TIMEOUT_REDIS_MS: integer(50, 60_000).default(500),
   TIMEOUT_S3_MS: integer(50, 60_000).default(3000),
   TIMEOUT_UPSTREAM_MS: integer(50, 60_000).default(2000),
@@ -251,6 +254,7 @@ export function loadSettings(env: Env = process.env): Settings {
       errorThresholdPercentage: e.BREAKER_ERROR_PERCENT,
       volumeThreshold: e.BREAKER_VOLUME,
       timeoutsMs: { dbWrite: e.TIMEOUT_DB_WRITE_MS, dbRead: e.TIMEOUT_DB_READ_MS, redis: e.TIMEOUT_REDIS_MS, s3: e.TIMEOUT_S3_MS, upstream: e.TIMEOUT_UPSTREAM_MS },
+      hedgeReadsMs: e.DB_READ_HEDGE_MS,
     },
     logLevel: e.LOG_LEVEL,
   };
