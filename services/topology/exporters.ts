@@ -3,6 +3,7 @@ import type { ParityConfig } from '../config/schema.js';
 import { DB_INIT, databaseEndpoints } from '../config/profiles.js';
 import { EXPORTER_PASSWORD_SECRET, EXPORTER_ROLE } from './database-roles.js';
 import { DATABASE } from './common.js';
+import { hasDr } from './region.js';
 import { REDIS_PASSWORD_SECRETS } from './redis.js';
 import { httpHealth, type FileSpec, type ServiceSpec } from './types.js';
 
@@ -11,13 +12,14 @@ import { httpHealth, type FileSpec, type ServiceSpec } from './types.js';
  * `pg_replication_lag` (seconds). It is 0 when everything received has been replayed, so an
  * idle primary doesn't look like lag (replay age alone grows whenever nothing is written).
  */
-export function postgresExporterFiles(): FileSpec[] {
+export function postgresExporterFiles(config: ParityConfig): FileSpec[] {
   return [
     {
       path: 'postgres-exporter/queries.yaml',
       format: 'yaml',
       source: 'services/topology/exporters.ts',
       value: {
+        ...(hasDr(config) ? { pg_region_standby: REGION_STANDBY_QUERY } : {}),
         pg_replication: {
           query:
             'SELECT CASE WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 ' +
@@ -29,6 +31,24 @@ export function postgresExporterFiles(): FileSpec[] {
     },
   ];
 }
+
+/**
+ * The other region's standby, seen from this region's writer: the walsender that no replication
+ * slot owns (the cluster's own replicas stream through their Patroni slots; the standby cluster
+ * through the link without one). `streaming` (count), and how much WAL it has not replayed yet:
+ * what a lost region would take with it. No row on a writer in recovery (a standby region's own
+ * writer), so only the serving region reports it.
+ */
+export const REGION_STANDBY_QUERY = {
+  query:
+    "SELECT count(*) AS streaming, COALESCE(max(pg_wal_lsn_diff(pg_current_wal_lsn(), r.replay_lsn)), 0) AS replay_lag_bytes FROM pg_stat_replication r " +
+    "WHERE r.state = 'streaming' AND NOT EXISTS (SELECT 1 FROM pg_replication_slots s WHERE s.active_pid = r.pid) HAVING NOT pg_is_in_recovery()",
+  master: true,
+  metrics: [
+    { streaming: { usage: 'GAUGE', description: "Walsenders to the other region's standby cluster (1 when it streams)" } },
+    { replay_lag_bytes: { usage: 'GAUGE', description: "WAL the other region's standby has not replayed yet, bytes" } },
+  ],
+};
 
 export function exporterServices(config: ParityConfig, images: { postgres: string; redis: string; node: string }, running: ReadonlySet<string>): ServiceSpec[] {
   const database = databaseEndpoints(config);

@@ -97,7 +97,7 @@ export function buildTopology(config: ParityConfig, region: Region = 'primary'):
     services.push(prometheusService(config, images.prometheus, running), alertmanagerService(config, images.alertmanager));
     services.push(...exporterServices(config, { postgres: images.postgresExporter, redis: images.redisExporter, node: images.nodeExporter }, running));
     if (running.has('alert-receiver')) services.push(alertReceiverService(images.stubs));
-    files.push(...prometheusFiles(config, running), ...alertmanagerFiles(config), ...postgresExporterFiles());
+    files.push(...prometheusFiles(config, running), ...alertmanagerFiles(config), ...postgresExporterFiles(config));
   }
   if (running.has('grafana')) {
     services.push(grafanaService(config, images.grafana));

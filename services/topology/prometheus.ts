@@ -11,6 +11,7 @@ import { SEAWEEDFS_METRICS_PORT } from './s3.js';
 import { TRAEFIK_METRICS_PORT } from './traefik.js';
 import { PATRONI_ALERT_RULES, patroniScrapeJobs } from './patroni.js';
 import { backupAlertRules } from './backup.js';
+import { regionAlertRules } from './region.js';
 import { httpHealth, type FileSpec, type ServiceSpec } from './types.js';
 import { HARDENING, memoryMiB, type Hardening } from './hardening.js';
 
@@ -237,7 +238,7 @@ export function edgeMemoryRule(config: ParityConfig): AlertRule {
 
 /** The rules for a config: the platform's, the breakers', plus the HA cluster's when Patroni runs. */
 export function alertRules(config: ParityConfig): readonly AlertRule[] {
-  return [...ALERT_RULES, edgeMemoryRule(config), ...BREAKER_ALERT_RULES, ...SECURITY_ALERT_RULES, ...(config.postgres.ha === 'patroni' ? PATRONI_ALERT_RULES : []), ...backupAlertRules(config)];
+  return [...ALERT_RULES, edgeMemoryRule(config), ...BREAKER_ALERT_RULES, ...SECURITY_ALERT_RULES, ...(config.postgres.ha === 'patroni' ? PATRONI_ALERT_RULES : []), ...backupAlertRules(config), ...regionAlertRules(config)];
 }
 
 const SCRAPE_INTERVAL = '5s';

@@ -13,6 +13,7 @@
  *    repoints it like a DNS change, by rewriting its watched route file.
  */
 import type { ParityConfig } from '../config/schema.js';
+import type { AlertRule } from './alerting.js';
 
 export type Region = 'primary' | 'dr';
 export const REGIONS: readonly Region[] = ['primary', 'dr'];
@@ -63,3 +64,24 @@ export const standbySource = (region: Region) => ({ host: LINK, port: LINK_PORTS
 
 /** Regions are on when the config asks for a DR region. */
 export const hasDr = (config: ParityConfig) => config.dr.enabled;
+
+/**
+ * The standby region's lag, beside WalArchiveStalled: the serving region's writer has no walsender
+ * to the other region's standby, or that standby hasn't replayed more WAL than the region drill's
+ * RPO budget (`drills.region.walRpoBytes`). Either way a lost region now would lose acknowledged
+ * writes, and `make drill-region` would refuse to start.
+ */
+export function regionAlertRules(config: ParityConfig): AlertRule[] {
+  if (!hasDr(config)) return [];
+  const budget = config.drills.region.walRpoBytes;
+  return [
+    {
+      alert: 'RegionStandbyBehind',
+      expr: `max(pg_region_standby_streaming{role="primary"}) < 1 or max(pg_region_standby_replay_lag_bytes{role="primary"}) > ${budget}`,
+      for: '1m',
+      severity: 'critical',
+      summary: `The standby region is not streaming from this region's writer, or has more than ${budget} bytes of WAL not replayed: losing this region now would lose acknowledged writes (make status; make drill-region refuses to start)`,
+      test: { series: [{ series: 'pg_region_standby_streaming{job="postgres-primary",role="primary",instance="postgres-exporter:9187"}', values: '1x3 0x12' }], evalTime: '5m', labels: {} },
+    },
+  ];
+}

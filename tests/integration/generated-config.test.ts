@@ -11,6 +11,8 @@ import { ensureSecrets } from '../../scripts/runners/stack-state.js';
 import { alertRules, RECORDING_RULES } from '../../services/topology/prometheus.js';
 import { DEFAULT_CONFIG } from '../../services/config/schema.js';
 import { imageRef } from './helpers.js';
+import { parseConfig } from '../../services/config/validate.js';
+import { generate } from '../../scripts/runners/gen.js';
 
 const composeDir = join(import.meta.dirname, '..', '..', 'compose');
 let stateDir: string;
@@ -45,6 +47,17 @@ describe('generated files, checked by the real tools', () => {
 
   it('promtool test rules: every alert rule fires on its test series', () => {
     const result = dockerRun(imageRef('prometheus'), `${composeDir}/prometheus:/etc/prometheus:ro`, 'promtool', ['test', 'rules', '/etc/prometheus/alerts.test.yml']);
+    expect(result.status, `${result.stdout}${result.stderr}`).toBe(0);
+    expect(result.stdout).toContain('SUCCESS');
+  });
+
+  it('promtool test rules with a DR region: the region rules (RegionStandbyBehind) fire on their test series too', async () => {
+    const out = join(stateDir, 'dr-compose');
+    const config = parseConfig('postgres:\n  ha: patroni\nbackup:\n  enabled: true\ndr:\n  enabled: true\n');
+    await generate(config, out);
+    const rules = alertRules(config).map((rule) => rule.alert);
+    expect(rules).toContain('RegionStandbyBehind');
+    const result = dockerRun(imageRef('prometheus'), `${out}/prometheus:/etc/prometheus:ro`, 'promtool', ['test', 'rules', '/etc/prometheus/alerts.test.yml']);
     expect(result.status, `${result.stdout}${result.stderr}`).toBe(0);
     expect(result.stdout).toContain('SUCCESS');
   });
