@@ -10,7 +10,7 @@ import { loadConfig } from './runners/gen.js';
 import { createClient } from './runners/http.js';
 import { waitUntil } from './runners/drill/moments.js';
 import { createProgress } from './runners/progress.js';
-import { failBackToPrimary, linkApi, readRegionCluster, regionTarget, regionTargets, servingRegion } from './runners/region-ops.js';
+import { describeRegions, failBackToPrimary, linkApi, regionTarget, regionTargets } from './runners/region-ops.js';
 import { defaultTarget, httpsEndpoint } from './runners/stack.js';
 import { setProxyEnabled } from './runners/toxiproxy.js';
 
@@ -69,12 +69,6 @@ await runMain(async () => {
     progress.info(`failed back: the primary region serves, the DR region is its standby again (${formatDuration(Date.now() - started)})`);
     return;
   }
-  const lines: string[] = [`edge (https://localhost:${config.dr.edgePort}) → ${await servingRegion(targets.primary.stateDir)} region`];
-  for (const region of ['primary', 'dr'] as const) {
-    const view = await readRegionCluster(targets, region, config).catch(() => undefined);
-    lines.push(`${region.padEnd(8)} ${view ? view.members.map((m) => `${m.name} ${m.role}${m.lag !== undefined ? ` lag ${m.lag} B` : ''}`).join(', ') : 'no Patroni node answers'}`);
-  }
-  const proxies = (await (await fetch(`${api}/proxies`)).json()) as Record<string, { enabled: boolean }>;
-  lines.push(`link     ${LINK_PATHS.map((path) => `${path} ${proxies[path]?.enabled ? 'open' : 'CUT'}`).join(', ')}`);
+  const lines = await describeRegions(targets.primary, config);
   process.stdout.write(`${lines.join('\n')}\n`);
 });

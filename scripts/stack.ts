@@ -12,6 +12,7 @@ import { hasDr } from '../services/topology/region.js';
 import { describeExposure } from '../services/topology/common.js';
 import { describeClean, defaultTarget, downStack, followLogs, formatStatusTable, readStatus, upStack } from './runners/stack.js';
 import { cleanStack } from './runners/clean.js';
+import { describeRegions } from './runners/region-ops.js';
 
 const HELP = `
 Usage: npx tsx scripts/stack.ts <command> [options]      (make up | down | clean | status | logs)
@@ -83,14 +84,16 @@ await runMain(async () => {
       if (format !== 'table' && format !== 'json') throw new UsageError(`--format: expected table or json, got "${format}"`);
       const config = await loadConfig();
       const status = await readStatus(target, config);
-      if (format === 'json') process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      // With a DR region: both regions, the edge and the link (what make regions shows).
+      const regions = hasDr(config) ? await describeRegions(target, config) : undefined;
+      if (format === 'json') process.stdout.write(`${JSON.stringify({ ...status, ...(regions ? { regions } : {}) }, null, 2)}\n`);
       else {
         const last = status.deploy?.lastDeploy;
         const deployLine = status.deploy
           ? `Versions: blue ${status.deploy.colors.blue.version}, green ${status.deploy.colors.green.version}${last ? `; last deploy: ${last.version} ${last.result} at ${last.at}` : ''}${status.deploy.inProgress ? `; DEPLOY IN PROGRESS: ${status.deploy.inProgress.version} at ${status.deploy.inProgress.step}` : ''}\n`
           : '';
         process.stdout.write(
-          `${formatStatusTable(status.rows)}\n${status.activeColor ? `\nActive color: ${status.activeColor} (traffic: blue ${status.weights?.blue} %, green ${status.weights?.green} %)\n` : ''}${deployLine}`,
+          `${formatStatusTable(status.rows)}\n${status.activeColor ? `\nActive color: ${status.activeColor} (traffic: blue ${status.weights?.blue} %, green ${status.weights?.green} %)\n` : ''}${deployLine}${regions ? `\nRegions:\n${regions.map((line) => `  ${line}`).join('\n')}\n` : ''}`,
         );
       }
       return;

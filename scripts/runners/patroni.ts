@@ -15,6 +15,8 @@ export interface Member {
   readonly timeline?: number;
   /** Replication lag in bytes (Patroni's figure), when known. */
   readonly lag?: number;
+  /** A changed server parameter waits for a restart (e.g. archive_mode set through the dynamic config). */
+  readonly pendingRestart?: boolean;
 }
 
 export interface ClusterView {
@@ -57,6 +59,7 @@ export async function readCluster(rest: RestEndpoints, timeoutMs = 800, prefer?:
       state: String(m.state),
       ...(typeof m.timeline === 'number' ? { timeline: m.timeline } : {}),
       ...(typeof m.lag === 'number' ? { lag: m.lag } : {}),
+      ...(m.pending_restart === true ? { pendingRestart: true } : {}),
     }));
     // A standby cluster (a DR region) is led by its standby leader.
     return { members, leader: (members.find((m) => m.role === 'leader') ?? members.find((m) => m.role === 'standby_leader'))?.name, from: node } satisfies ClusterView;
@@ -116,4 +119,29 @@ export async function applyDynamicConfig(rest: RestEndpoints, config: ParityConf
   const response = await fetch(`${url}/config`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(patch), signal: AbortSignal.timeout(5000) });
   if (!response.ok) throw new ServiceAnswerError(`Patroni PATCH ${node} /config: HTTP ${response.status}: ${(await response.text()).trim()}`);
   return changes;
+}
+
+/**
+ * Restart the members whose server waits for it (Patroni's `pending_restart`): a parameter that
+ * needs a restart, changed through the dynamic config, applies only then. An upgraded stack whose
+ * cluster predates backups got `archive_mode: on` that way and kept archiving off until someone
+ * restarted it by hand. Patroni flags members on its next HA loop after the change, so this waits
+ * up to `flagWaitMs` for a flag; replicas go first, one at a time, then the leader (restarted in
+ * place: writes pause for the restart, no failover). Returns the members restarted, in order.
+ */
+export async function restartPending(rest: RestEndpoints, options: { readonly flagWaitMs: number; readonly timeoutMs: number; readonly sleep: (ms: number) => Promise<void> }): Promise<string[]> {
+  const pending = async () => (await readCluster(rest, 2000))?.members.filter((m) => m.pendingRestart) ?? [];
+  let flagged = await pending();
+  for (let waited = 0; flagged.length === 0 && waited < options.flagWaitMs; waited += 500) {
+    await options.sleep(500);
+    flagged = await pending();
+  }
+  const order = [...flagged].sort((a, b) => Number(a.role === 'leader') - Number(b.role === 'leader'));
+  for (const member of order) {
+    const url = rest[member.name];
+    if (!url) throw new ServiceAnswerError(`Patroni ${member.name} waits for a restart but its REST API is not published here`);
+    const response = await fetch(`${url}/restart`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ restart_pending: true }), signal: AbortSignal.timeout(options.timeoutMs) });
+    if (!response.ok) throw new ServiceAnswerError(`Patroni POST ${member.name} /restart: HTTP ${response.status}: ${(await response.text()).trim()}`);
+  }
+  return order.map((m) => `${m.name} (${m.role})`);
 }

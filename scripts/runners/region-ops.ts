@@ -7,12 +7,12 @@
 import type { ParityConfig } from '../../services/config/schema.js';
 import { DrillError, DrillInputError, ServiceAnswerError } from '../../services/errors.js';
 import { ETCD_MEMBERS, patroniNodes, standbyCluster } from '../../services/topology/patroni.js';
-import { LINK_API_PORT, otherRegion, type Region } from '../../services/topology/region.js';
+import { LINK_API_PORT, LINK_PORTS, otherRegion, type Region } from '../../services/topology/region.js';
 import { clusterHealthy, readCluster, type ClusterView, type RestEndpoints } from './patroni.js';
 import { FAILBACK_MOMENTS } from '../../services/drills/region.js';
-import { compose, patroniRest, publishedPort, type ComposeTarget } from './stack.js';
+import { compose, listContainers, patroniRest, publishedPort, type ComposeTarget } from './stack.js';
 import { tryRun } from './exec.js';
-import { pointEdgeAt, regionTargets, servingRegion, type RegionTargets } from './regions.js';
+import { drainEdge, pointEdgeAt, regionTargets, servingRegion, type RegionTargets } from './regions.js';
 
 /** The link's Toxiproxy API on this host; bad input when the link isn't up. */
 export async function linkApi(targets: RegionTargets): Promise<string> {
@@ -121,6 +121,8 @@ export async function failBackToPrimary(targets: RegionTargets, config: ParityCo
   // half-open probe, at most breakers.app.resetSeconds after the promotion.
   await must('the primary\'s apps taking writes', () => steps.writes('primary'), (config.breakers.app.resetSeconds + 30) * 1000, 200);
   await pointEdgeAt(targets.primary.stateDir, 'primary');
+  // Users' kept-alive connections still lead to DR (a standby now: 503 on writes) until they are closed.
+  await drainEdge(targets.primary);
   steps.moment(FAILBACK_MOMENTS[3]);
 }
 
@@ -132,4 +134,27 @@ export async function leaderWalPosition(targets: RegionTargets, region: Region, 
   if (!url) return -1;
   const status = (await (await fetch(`${url}/patroni`, { signal: AbortSignal.timeout(3000) })).json()) as { xlog?: { location?: number; received_location?: number; replayed_location?: number } };
   return Math.max(status.xlog?.location ?? -1, status.xlog?.replayed_location ?? -1);
+}
+
+/**
+ * Both regions at a glance, a line each (`make regions`, and `make status` with a DR region): where
+ * the edge sends users, each region's containers and Patroni cluster (leader or standby leader,
+ * lag), and whether the link's paths are open. A part that can't be read says so on its line.
+ */
+export async function describeRegions(primary: ComposeTarget, config: ParityConfig): Promise<string[]> {
+  const targets = regionTargets(primary);
+  const lines: string[] = [`edge     https://localhost:${config.dr.edgePort} → ${await servingRegion(primary.stateDir)} region`];
+  for (const region of ['primary', 'dr'] as const) {
+    const containers = await listContainers(regionTarget(targets, region)).catch(() => []);
+    const up = containers.filter((c) => c.state === 'running' && c.health !== 'unhealthy').length;
+    const view = await readRegionCluster(targets, region, config).catch(() => undefined);
+    const cluster = view ? view.members.map((m) => `${m.name} ${m.role}${m.lag !== undefined ? ` lag ${m.lag} B` : ''}`).join(', ') : 'no Patroni node answers';
+    lines.push(`${region.padEnd(8)} ${containers.length ? `${up}/${containers.length} containers up` : 'not running'}; ${cluster}`);
+  }
+  const paths = Object.keys(LINK_PORTS);
+  const proxies = await linkApi(targets)
+    .then(async (api) => (await (await fetch(`${api}/proxies`, { signal: AbortSignal.timeout(3000) })).json()) as Record<string, { enabled: boolean }>)
+    .catch(() => undefined);
+  lines.push(`link     ${proxies ? paths.map((path) => `${path} ${proxies[path]?.enabled ? 'open' : 'CUT'}`).join(', ') : 'not answering (make up starts it)'}`);
+  return lines;
 }

@@ -10,7 +10,7 @@ import type { ParityConfig } from '../../services/config/schema.js';
 import { formatDuration } from '../../services/errors.js';
 import { buildTopology } from '../../services/topology/index.js';
 import { linkNetworkNames } from '../../services/topology/link.js';
-import { EDGE_FILE, edgeRoute, linkProject, regionProject, type Region } from '../../services/topology/region.js';
+import { EDGE, EDGE_FILE, edgeRoute, linkProject, regionProject, type Region } from '../../services/topology/region.js';
 import { renderYaml } from '../../services/render/yaml.js';
 import { mkdir, readFile } from 'node:fs/promises';
 import { writeFileAtomic } from './state.js';
@@ -82,6 +82,19 @@ export async function servingRegion(stateDir: string): Promise<Region> {
 export async function pointEdgeAt(stateDir: string, region: Region): Promise<void> {
   await mkdir(join(stateDir, 'link'), { recursive: true });
   await writeFileAtomic(routeFile(stateDir), renderYaml(edgeRoute(region), 'scripts/runners/region-ops.ts (pointEdgeAt)'));
+}
+
+/**
+ * Close every user connection through the edge, so clients reconnect to the region it serves now.
+ * The edge passes TLS through: a browser's kept-alive connection stays with the region it was
+ * opened to, whatever the route says later. After failing back, users signed in before the drill
+ * kept writing into the demoted DR region on their old connections and got 503 on every write
+ * (≥ 65 s, seen under users' load) while a fresh connection wrote at once. The edge restarts with
+ * the route file it now holds; users' next request opens a new connection (a blip of about a second).
+ */
+export async function drainEdge(primary: ComposeTarget): Promise<void> {
+  const { link } = regionTargets(primary);
+  await compose(link, ['up', '-d', '--wait', '--force-recreate', '--no-deps', EDGE]);
 }
 
 

@@ -20,12 +20,12 @@ import { COMPOSE_DIR, generate } from './gen.js';
 import { bakeImages, createDockerProbe } from './images.js';
 import { prepareState } from './stack-state.js';
 import { checkVolumesMatchState, projectVolumeNames, recordVolumes } from './volumes.js';
-import { done, pending, pollUntil } from './poll.js';
+import { done, pending, pollUntil, systemClock } from './poll.js';
 import type { Progress } from './progress.js';
 import { colorImageEnvironment, readDeployState } from './deploy-state.js';
 import type { DeployState } from '../../services/deploy/policy.js';
 import { statePath } from './state.js';
-import { applyDynamicConfig, discoverRest, readCluster, type Member, type RestEndpoints } from './patroni.js';
+import { applyDynamicConfig, discoverRest, readCluster, restartPending, type Member, type RestEndpoints } from './patroni.js';
 import { patroniNodes } from '../../services/topology/patroni.js';
 import { TOXIPROXY_API_PORT } from '../../services/topology/chaos.js';
 import { faultyProxies, listProxies } from './toxiproxy.js';
@@ -378,7 +378,13 @@ export async function upStack(config: ParityConfig, target: ComposeTarget, progr
   await waitForHealthy(target, topology, progress, Math.max(0, timeoutMs - (Date.now() - upStarted)), upStarted);
   progress.info(`all ${topology.services.length} services healthy (${formatDuration(Date.now() - upStarted)} after compose up)`);
   // bootstrap.dcs applies only when the cluster is created: keep a running one in line with parity.yaml.
-  for (const change of await applyDynamicConfig(await patroniRest(target, config), config)) progress.info(`Patroni: ${change}`);
+  const rest = await patroniRest(target, config);
+  const changes = await applyDynamicConfig(rest, config);
+  for (const change of changes) progress.info(`Patroni: ${change}`);
+  if (changes.length) {
+    const restarted = await restartPending(rest, { flagWaitMs: (config.postgres.patroni.loopWait * 2 + 1) * 1000, timeoutMs: 60_000, sleep: (ms) => systemClock.sleep(ms) });
+    if (restarted.length) progress.info(`Patroni: restarted for parameters that need it (replicas first, then the leader in place): ${restarted.join(', ')}`);
+  }
   return {
     services: topology.services.length,
     healthyAfterMs: Date.now() - upStarted,

@@ -17,6 +17,11 @@ export interface RegionObservations {
   readonly lostAtFailover: number | null;
   /** Acknowledged writes (any time) missing from the primary after failing back (null: no failback). */
   readonly lostAtFailback: number | null;
+  /**
+   * Files users uploaded while DR served that the primary doesn't serve after failing back (of
+   * those the drill uploaded; null: not checked). The primary's sync into DR would delete them there.
+   */
+  readonly filesLostAtFailback?: number | null;
   /** The loss minus the newest complete copy of the file buckets into the DR region (ms; null: never copied). */
   readonly filesRpoMs: number | null;
   /** Failback ran (its figures are required then). */
@@ -136,6 +141,14 @@ export function regionFigures(observed: RegionObservations, budgets: DrillsConfi
         how: 'DR demoted → the first user write through the edge acknowledged by the primary',
       },
       { name: 'failback: acked writes lost', value: observed.lostAtFailback, unit: 'count', budget: budgets.failbackLostWrites, required: true, how: 'every acknowledged sequence number, looked up on the primary after failing back' },
+      {
+        name: 'failback: files uploaded in DR lost',
+        value: observed.filesLostAtFailback ?? null,
+        unit: 'count',
+        budget: budgets.failbackLostWrites,
+        required: observed.filesLostAtFailback !== undefined,
+        how: "an event image uploaded through the edge while DR served, read back through the edge from the primary (waiting up to the files interval for the primary's agent to pull it back)",
+      },
     );
   }
   return figures;

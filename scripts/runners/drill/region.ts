@@ -15,12 +15,13 @@ import type { ParityConfig } from '../../../services/config/schema.js';
 import { bucketize, drillResult, judgeFigures, type DrillReport, inTimeOrder } from '../../../services/drills/model.js';
 import { describeStandby, FAILBACK_MOMENTS, lsnBytes, REGION_MOMENTS, regionFigures, standbyRefusal, walRpo, type StandbyView, type WalRpo } from '../../../services/drills/region.js';
 import { DrillError, DrillInputError, InterruptedError } from '../../../services/errors.js';
-import { ADMIN_EMAIL } from '../../../services/topology/apps.js';
 import { DATABASE } from '../../../services/topology/common.js';
 import { patroniNodes } from '../../../services/topology/patroni.js';
 import { hasDr, type Region } from '../../../services/topology/region.js';
 import { BACKUP_METRICS_PORT } from '../../../services/topology/backup.js';
 import { createClient, type HttpClient } from '../http.js';
+import { openDrillUsers } from './users.js';
+import { FALLBACK_HEADER } from '../../../services/contracts/index.js';
 import { clusterHealthy } from '../patroni.js';
 import { systemClock } from '../poll.js';
 import type { Progress } from '../progress.js';
@@ -46,6 +47,8 @@ interface Run extends DrillRun {
   readonly targets: RegionTargets;
   api?: string;
   http?: HttpClient;
+  /** The users' client: kept-alive connections from many addresses, through the edge. */
+  users?: HttpClient;
   token?: string;
   edge?: string;
   load?: StartedApiLoad;
@@ -57,6 +60,37 @@ interface Run extends DrillRun {
   wal?: WalRpo | null;
   lostAtFailback: number | null;
   failedBack: boolean;
+  /** The image a user uploaded while DR served, and whether the primary serves it after failback. */
+  drFile?: { readonly id: string; readonly bytes: Buffer };
+  filesLostAtFailback?: number | null;
+}
+
+/** A tiny PNG, unique per drill (its last bytes carry the tag). */
+const drillImage = (tag: string) => Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.from(`parity region drill ${tag}`)]);
+
+/** While DR serves: an event with an image, through the edge as a signed-in user (the image lands in DR's S3 store). */
+async function uploadInDr(run: Run): Promise<{ id: string; bytes: Buffer }> {
+  const headers = { authorization: `Bearer ${run.token}` };
+  const created = await run.users!(`${run.edge}/api/events`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ title: `${run.tag} image`, startsAt: new Date(Date.now() + 86_400_000).toISOString() }), timeoutMs: 5000 });
+  if (created.status !== 201) throw new DrillError(`creating an event in DR answered HTTP ${created.status}`);
+  const { id } = JSON.parse(created.body) as { id: string };
+  const bytes = drillImage(run.tag);
+  const put = await run.users!(`${run.edge}/api/events/${id}/image`, { method: 'PUT', headers: { ...headers, 'content-type': 'image/png' }, body: bytes, timeoutMs: 5000 });
+  if (put.status !== 201) throw new DrillError(`uploading an image in DR answered HTTP ${put.status}`);
+  return { id, bytes };
+}
+
+/** After failback, through the edge: the primary serves the image uploaded in DR (given the agent's files interval to pull it back). */
+async function imageBackOnPrimary(run: Run, file: { readonly id: string; readonly bytes: Buffer }): Promise<boolean> {
+  const limitMs = (run.options.config.backup.filesIntervalSeconds + 30) * 1000;
+  const started = Date.now();
+  return waitUntil(run, 'the image uploaded in DR served by the primary', async () => {
+    const answer = await run.http!(`${run.edge}/api/events/${file.id}/image`, { timeoutMs: 3000 }).catch(() => undefined);
+    // The client reads bodies as UTF-8: compare both sides decoded the same way.
+    const back = answer?.status === 200 && !answer.headers[FALLBACK_HEADER.toLowerCase()] && answer.body === file.bytes.toString('utf8');
+    if (back) run.notes.push(`the image uploaded in DR was served by the primary ${Math.round((Date.now() - started) / 100) / 10} s after the failback's end`);
+    return back;
+  }, limitMs, 1000);
 }
 
 const acked = (run: Run) => new Set(run.samples.filter((s) => s.route === '/api/events' && s.seq !== undefined && s.outcome === 'ok').map((s) => s.seq!));
@@ -162,12 +196,14 @@ async function preflight(run: Run): Promise<void> {
   const refusal = standbyRefusal(standby);
   if (refusal) throw new DrillInputError(refusal);
   run.notes.push(describeStandby(standby));
-  run.edge = `https://localhost:${config.dr.edgePort}`;
+  // Users through the edge as browsers are: many addresses, kept-alive connections, signed in before the drill.
+  const users = await openDrillUsers(run.targets.primary.stateDir, config, { port: config.dr.edgePort });
+  if (!users.token) throw new DrillInputError(`logging in through the edge (${users.base}): ${users.why}`);
+  run.users = users.http;
+  run.edge = users.base;
+  run.token = users.token;
+  // The drill's own probes: a fresh connection each, straight to one region's Traefik.
   run.http = createClient(join(run.targets.primary.stateDir, 'ca', 'parity-ca.pem'));
-  const password = (await readFile(join(run.targets.primary.stateDir, 'secrets', 'admin_password'), 'utf8')).trim();
-  const login = await run.http(`${run.edge}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ADMIN_EMAIL, password }) });
-  if (login.status !== 200) throw new DrillInputError(`logging in through the edge (${run.edge}) as ${ADMIN_EMAIL} answered HTTP ${login.status}`);
-  run.token = (JSON.parse(login.body) as { accessToken: string }).accessToken;
 }
 
 /** Through a region's own Traefik: does a user write succeed there? */
@@ -264,6 +300,7 @@ function buildReport(run: Run, error?: Error): DrillReport {
         samples: run.samples,
         lostAtFailover: run.lostAtFailover,
         lostAtFailback: run.lostAtFailback,
+        ...(run.drFile ? { filesLostAtFailback: run.filesLostAtFailback ?? null } : {}),
         filesRpoMs: run.filesCopiedAt !== undefined && run.lostAtMs !== undefined ? Math.max(0, Math.round(run.lostAtMs - run.filesCopiedAt)) : null,
         failback: run.options.failback !== false,
         ...(run.wal !== undefined ? { wal: run.wal } : {}),
@@ -315,11 +352,17 @@ export async function runRegionDrill(options: RegionOptions): Promise<{ report: 
   let failure: Error | undefined;
   try {
     run.walSampler = sampleWal(run);
-    run.load = startApiLoad({ http: run.http!, base: run.edge!, readsPerSecond: 10, writesPerSecond: 5, token: run.token!, writeTag: run.tag, now: run.now, onSample: ({ kind: _kind, ...s }) => run.samples.push(s) });
+    run.load = startApiLoad({ http: run.users!, base: run.edge!, readsPerSecond: 10, writesPerSecond: 5, token: run.token!, writeTag: run.tag, now: run.now, onSample: ({ kind: _kind, ...s }) => run.samples.push(s) });
     await phase('load through the edge and a 3 s baseline', () => systemClock.sleep(3000, options.signal));
     run.filesCopiedAt = await readFilesCopiedAt(run).catch(() => undefined);
     await phase('lose the primary region, switch to DR', () => loseThePrimary(run));
-    await phase('3 s of users on DR', () => systemClock.sleep(3000, options.signal));
+    await phase('3 s of users on DR, one of them uploading an image', async () => {
+      run.drFile = await uploadInDr(run).catch((error: Error) => {
+        run.notes.push(`could not upload an image while DR served: ${error.message}`);
+        return undefined;
+      });
+      await systemClock.sleep(3000, options.signal);
+    });
     const inDr = await eventSeqs(run, 'dr');
     const lostAt = run.markers.find((m) => m.name === REGION_MOMENTS[0])?.atMs ?? 0;
     const ackedBeforeLoss = [...acked(run)].filter((seq) => run.samples.some((s) => s.seq === seq && s.outcome === 'ok' && s.atMs + s.latencyMs <= lostAt));
@@ -338,6 +381,7 @@ export async function runRegionDrill(options: RegionOptions): Promise<{ report: 
   if (!failure && run.failedBack) {
     const onPrimary = await eventSeqs(run, 'primary');
     run.lostAtFailback = [...acked(run)].filter((seq) => !onPrimary.has(seq)).length;
+    if (run.drFile) run.filesLostAtFailback = (await imageBackOnPrimary(run, run.drFile)) ? 0 : 1;
   }
   await removeEvents(run).catch((error: Error) => run.restored.push(`WARNING: could not remove the drill's events (${run.tag} …): ${error.message}`));
   const report = buildReport(run, failure);

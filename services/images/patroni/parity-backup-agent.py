@@ -157,8 +157,23 @@ def rclone_env():
     return env
 
 
-def copy_files():
+def pull_files(env):
+    """A node that has just become the writer, copying into another region's buckets of the same
+    names: first take back what only that side has (files users uploaded while it served, before a
+    failback), without deleting anything, so the sync below doesn't delete them there."""
+    for bucket in FILES_BUCKETS:
+        result = subprocess.run(["rclone", "copy", f"target:{bucket}", f"repo:{bucket}", "--s3-no-check-bucket", "--retries", "1", "--stats-one-line", "--stats", "1h", "-v"],
+                                capture_output=True, text=True, env=env, timeout=600)
+        if result.returncode != 0:
+            raise RuntimeError(f"pulling {bucket} back from the other region: {(result.stderr or result.stdout).strip().splitlines()[-1:]}")
+        copied = [line for line in result.stderr.splitlines() if ": Copied (new)" in line]
+        log(f"files pull {bucket}: {len(copied)} copied back from the other region")
+
+
+def copy_files(pull_first=False):
     env = rclone_env()
+    if pull_first and FILES_TARGET == "" and FILES_TARGET_ENDPOINT:
+        pull_files(env)
     for bucket in FILES_BUCKETS:
         started = time.time()
         destination = f"target:{FILES_TARGET}/{bucket}" if FILES_TARGET else f"target:{bucket}"
@@ -191,11 +206,14 @@ def refresh_metrics(leader):
 
 def loop():
     stanza_ready = False
+    # Files are pulled back once each time this node becomes the writer (at start, or promoted).
+    pulled = False
     while True:
         leader = is_leader()
         backups = refresh_metrics(leader)
         if not leader:
             stanza_ready = False
+            pulled = False
         else:
             if not stanza_ready:
                 stanza_ready = run_logged(["pgbackrest", "stanza-create", "--log-level-console=info"], "stanza-create")
@@ -211,7 +229,8 @@ def loop():
             if FILES_BUCKETS and time.time() - state["last_files_copy"] >= FILES_SECONDS:
                 state["last_files_copy"] = time.time()
                 try:
-                    copy_files()
+                    copy_files(pull_first=not pulled)
+                    pulled = True
                 except Exception as error:
                     with state_lock:
                         state["files_failures"] += 1
