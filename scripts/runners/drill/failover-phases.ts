@@ -10,6 +10,7 @@ import { isReplicating } from '../patroni.js';
 import { systemClock } from '../poll.js';
 import { containerOf, localWritable } from './docker.js';
 import { prepareFault } from './faults.js';
+import { undoAll } from './lifecycle.js';
 import { mark, waitUntil, type Run } from './failover-run.js';
 
 export async function fault(run: Run): Promise<void> {
@@ -112,16 +113,3 @@ export async function restoreAndRejoin(run: Run): Promise<void> {
   if (at !== undefined) run.rejoinMs = at - (run.scenario === 'switchover' ? run.fault!.atMs : restartedAt);
   mark(run, `${victim} rejoined as replica`, at);
 }
-
-export async function undoAll(run: Run): Promise<void> {
-  while (run.undo.length) {
-    const step = run.undo.pop()!;
-    try {
-      await step.run();
-      run.restored.push(step.what);
-    } catch (error) {
-      run.restored.push(`FAILED to put back: ${step.what}: ${(error as Error).message}`);
-    }
-  }
-}
-

@@ -4,30 +4,22 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ParityConfig } from '../../../services/config/schema.js';
-import type { DrillReport, Marker, Sample } from '../../../services/drills/model.js';
+import type { DrillReport } from '../../../services/drills/model.js';
 import type { FailoverScenario } from '../../../services/drills/failover.js';
 import { DrillInputError } from '../../../services/errors.js';
 import { DATABASE, hostFor } from '../../../services/topology/common.js';
 import { databaseEndpoints } from '../../../services/config/profiles.js';
 import { patroniNodes } from '../../../services/topology/patroni.js';
 import { clusterHealthy, readCluster, type ClusterView, type RestEndpoints } from '../patroni.js';
-import type { PhaseRecorder } from '../phases.js';
-import type { Progress } from '../progress.js';
-import { patroniRest, publishedPort, type ComposeTarget } from '../stack.js';
+import { patroniRest, publishedPort } from '../stack.js';
 import { startApiLoad, type StartedApiLoad } from './api-load.js';
 import { DRILL_USER_ADDRESSES, openDrillUsers } from './users.js';
-import type { Undo } from './faults.js';
+import type { DrillOptions, DrillRun } from './lifecycle.js';
 import { ensureWriterTable, startWriter, type StartedWriter, type WriterTarget } from './writer.js';
 import { watchCluster, type ClusterWatch } from './watch.js';
 
-export interface FailoverOptions {
-  readonly target: ComposeTarget;
-  readonly config: ParityConfig;
+export interface FailoverOptions extends DrillOptions {
   readonly scenario: string;
-  readonly progress: Progress;
-  /** Ctrl-C / SIGTERM: the drill stops, puts back what it changed, and reports. */
-  readonly signal?: AbortSignal;
   /** Writes per second through postgres-writer. @default 20 */
   readonly writesPerSecond?: number;
   /** Users' reads and writes per second through the front, from many client addresses. @default 20 and 20 */
@@ -42,20 +34,10 @@ export interface FailoverResult {
   readonly dir: string;
 }
 
-/** Everything one drill run knows; each phase reads and fills it. */
-export interface Run {
-  readonly options: FailoverOptions;
-  readonly recorder: PhaseRecorder;
+/** Everything one failover drill run knows; each phase reads and fills it. */
+export interface Run extends DrillRun<FailoverOptions> {
   readonly scenario: FailoverScenario;
-  readonly startedAt: Date;
-  readonly now: () => number;
-  readonly samples: Sample[];
   readonly apiWriteTimes: Set<number>;
-  readonly markers: Marker[];
-  readonly undo: Undo[];
-  readonly restored: string[];
-  readonly notes: string[];
-  readonly tag: string;
   nodes: string[];
   rest: RestEndpoints;
   writerTarget?: WriterTarget;

@@ -11,11 +11,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import type { ParityConfig } from '../../../services/config/schema.js';
-import { bucketize, drillResult, judgeFigures, type DrillReport, inTimeOrder } from '../../../services/drills/model.js';
+import { inTimeOrder, type DrillFindings, type DrillReport } from '../../../services/drills/model.js';
 import { lsnBytes } from '../../../services/contracts/index.js';
 import { describeStandby, FAILBACK_MOMENTS, REGION_MOMENTS, regionFigures, standbyRefusal, walRpo, type StandbyView, type WalRpo } from '../../../services/drills/region.js';
-import { DrillError, DrillInputError, InterruptedError } from '../../../services/errors.js';
+import { DrillError, DrillInputError } from '../../../services/errors.js';
 import { ADMIN_EMAIL } from '../../../services/topology/apps.js';
 import { DATABASE } from '../../../services/topology/common.js';
 import { patroniNodes } from '../../../services/topology/patroni.js';
@@ -24,26 +23,21 @@ import { BACKUP_METRICS_PORT } from '../../../services/topology/backup.js';
 import { createClient, type HttpClient } from '../http.js';
 import { clusterHealthy } from '../patroni.js';
 import { systemClock } from '../poll.js';
-import type { Progress } from '../progress.js';
-import { httpsEndpoint, projectContainerIds, publishedPort, type ComposeTarget } from '../stack.js';
+import { httpsEndpoint, projectContainerIds, publishedPort } from '../stack.js';
 import { tryRun } from '../exec.js';
 import { failBackToPrimary, linkApi, pointEdgeAt, promoteCluster, readRegionCluster, regionRest, regionTarget, regionTargets, servingRegion, writableLeader } from '../region-ops.js';
 import type { RegionTargets } from '../regions.js';
 import { startApiLoad, type StartedApiLoad } from './api-load.js';
-import { mark, startDrillRun, waitUntil, type DrillRun } from './moments.js';
+import { checkAborted, startDrillRun, type DrillOptions, type DrillRun } from './lifecycle.js';
+import { mark, waitUntil } from './moments.js';
 import { concludeDrill } from './report.js';
 
-export interface RegionOptions {
-  readonly target: ComposeTarget;
-  readonly config: ParityConfig;
-  readonly progress: Progress;
-  readonly signal?: AbortSignal;
+export interface RegionOptions extends DrillOptions {
   /** Fail back once DR serves. @default true */
   readonly failback?: boolean;
 }
 
-interface Run extends DrillRun {
-  readonly options: RegionOptions;
+interface Run extends DrillRun<RegionOptions> {
   readonly targets: RegionTargets;
   api?: string;
   http?: HttpClient;
@@ -184,7 +178,7 @@ async function writesIn(run: Run, region: Region): Promise<boolean> {
 const firstAckAfter = (run: Run, sinceMs: number) => run.samples.find((s) => s.route === '/api/events' && s.seq !== undefined && s.outcome === 'ok' && s.atMs >= sinceMs);
 
 async function loseThePrimary(run: Run): Promise<void> {
-  const { config, signal } = run.options;
+  const { config } = run.options;
   const primaryHttps = await httpsEndpoint(run.targets.primary);
   const containers = await projectContainerIds(run.targets.primary.project);
   const primaryWal = await run.walSampler?.stop();
@@ -218,7 +212,7 @@ async function loseThePrimary(run: Run): Promise<void> {
   await waitUntil(run, 'a user write through the edge in DR', () => Boolean(firstAckAfter(run, switchedAt)), 30_000, 50);
   const first = firstAckAfter(run, switchedAt);
   mark(run, REGION_MOMENTS[5], first ? first.atMs + first.latencyMs : undefined);
-  if (signal?.aborted) throw new InterruptedError('region drill: interrupted after the switch to DR');
+  checkAborted(run, 'the switch to DR');
 }
 
 async function failBack(run: Run): Promise<void> {
@@ -256,10 +250,15 @@ async function leaveConsistent(run: Run): Promise<void> {
   );
 }
 
-function buildReport(run: Run, error?: Error): DrillReport {
-  const durationMs = run.now();
-  const figures = judgeFigures(
-    regionFigures(
+/** What the region drill says in its report; the envelope (concludeDrill) adds the rest. */
+function findings(run: Run): DrillFindings {
+  const lost = run.markers.find((m) => m.name === REGION_MOMENTS[0])?.atMs;
+  const validated = run.markers.find((m) => m.name === REGION_MOMENTS[5])?.atMs;
+  return {
+    drill: 'region',
+    scenario: 'lose-primary-region',
+    description: 'every container of the primary region killed under user load through the edge; the DR standby cluster promoted and the edge repointed; then failing back',
+    figures: regionFigures(
       {
         markers: inTimeOrder(run.markers),
         samples: run.samples,
@@ -271,25 +270,7 @@ function buildReport(run: Run, error?: Error): DrillReport {
       },
       run.options.config.drills.region,
     ),
-  );
-  const lost = run.markers.find((m) => m.name === REGION_MOMENTS[0])?.atMs;
-  const validated = run.markers.find((m) => m.name === REGION_MOMENTS[5])?.atMs;
-  return {
-    kind: 'drill',
-    drill: 'region',
-    scenario: 'lose-primary-region',
-    description: 'every container of the primary region killed under user load through the edge; the DR standby cluster promoted and the edge repointed; then failing back',
-    startedAt: run.startedAt.toISOString(),
-    durationMs,
-    phases: run.recorder.phases,
-    markers: inTimeOrder(run.markers),
     bands: lost !== undefined && validated !== undefined ? [{ lane: 'api', label: 'region switch', fromMs: lost, toMs: validated, tone: 'bad' }] : [],
-    figures,
-    timeline: { api: bucketize(run.samples, 'api', durationMs), write: bucketize(run.samples, 'write', durationMs) },
-    restored: run.restored,
-    result: drillResult(figures, error?.message),
-    ...(error ? { error: error.message } : {}),
-    notes: run.notes,
   };
 }
 
@@ -304,8 +285,7 @@ async function readFilesCopiedAt(run: Run): Promise<number | undefined> {
 
 export async function runRegionDrill(options: RegionOptions): Promise<{ report: DrillReport; dir: string }> {
   const run: Run = {
-    ...startDrillRun(options.progress, 'region'),
-    options,
+    ...startDrillRun(options, { name: 'region drill', tag: 'region' }),
     targets: regionTargets(options.target),
     lostAtFailover: null,
     lostAtFailback: null,
@@ -341,6 +321,5 @@ export async function runRegionDrill(options: RegionOptions): Promise<{ report: 
     run.lostAtFailback = [...acked(run)].filter((seq) => !onPrimary.has(seq)).length;
   }
   await removeEvents(run).catch((error: Error) => run.restored.push(`WARNING: could not remove the drill's events (${run.tag} …): ${error.message}`));
-  const report = buildReport(run, failure);
-  return concludeDrill(options.target.stateDir, report, failure, options.progress, run.now());
+  return concludeDrill(run, failure, () => findings(run));
 }

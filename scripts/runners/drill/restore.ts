@@ -8,30 +8,23 @@
  * leave the live database. The same runner serves the make target, bench-dr and the tests.
  */
 import pg from 'pg';
-import { BackupInputError, DrillError, DrillInputError, InterruptedError } from '../../../services/errors.js';
+import { BackupInputError, DrillError, DrillInputError } from '../../../services/errors.js';
 import { baseSetFor, parseRestoreTarget, type Repository } from '../../../services/backup/catalog.js';
-import type { ParityConfig } from '../../../services/config/schema.js';
-import { bucketize, drillResult, judgeFigures, type DrillReport, inTimeOrder } from '../../../services/drills/model.js';
+import type { DrillFindings, DrillReport } from '../../../services/drills/model.js';
 import { describeTarget, restoreFigures, type DrillRestoreTarget } from '../../../services/drills/restore.js';
 import { DRILL_TABLE, ensureWriterTable, removeWriterRows, startWriter, type WriterTarget } from './writer.js';
 import { containerOf, readRepository, requireBackups } from '../backup.js';
 import { systemClock } from '../poll.js';
-import type { Progress } from '../progress.js';
-import type { ComposeTarget } from '../stack.js';
 import { preflightCluster, type LiveIdentity } from './restore-live.js';
 import { createIsolatedCluster, removeIsolatedCluster, restoredQuery, restoreFiles, startRestored, type IsolatedCluster } from './restore-cluster.js';
 import { concludeDrill } from './report.js';
-import { startDrillRun, type DrillRun } from './moments.js';
+import { checkAborted, startDrillRun, type DrillOptions, type DrillRun } from './lifecycle.js';
 import { hasDr } from '../../../services/topology/region.js';
 import { regionTargets } from '../regions.js';
 
-export interface RestoreOptions {
-  readonly target: ComposeTarget;
-  readonly config: ParityConfig;
+export interface RestoreOptions extends DrillOptions {
   /** `mid` (default), `latest`, a backup label, or an ISO-8601 time with a zone. */
   readonly restoreTarget: string;
-  readonly progress: Progress;
-  readonly signal?: AbortSignal;
   /** Seconds of writes before and after the target. @default 3 */
   readonly writeSeconds?: number;
 }
@@ -41,8 +34,7 @@ export interface RestoreResult {
   readonly dir: string;
 }
 
-interface Run extends DrillRun {
-  readonly options: RestoreOptions;
+interface Run extends DrillRun<RestoreOptions> {
   readonly target: DrillRestoreTarget;
   writer?: WriterTarget;
   live?: LiveIdentity;
@@ -151,10 +143,13 @@ async function restoreAndVerify(run: Run): Promise<void> {
   });
 }
 
-function buildReport(run: Run, error?: Error): DrillReport {
-  const durationMs = run.now();
-  const figures = judgeFigures(
-    restoreFigures(
+/** What the restore drill says in its report; the envelope (concludeDrill) adds the rest. */
+function findings(run: Run): DrillFindings {
+  return {
+    drill: 'restore',
+    scenario: run.target.kind,
+    description: describeTarget(run.target, run.targetAt),
+    figures: restoreFigures(
       {
         target: run.target,
         ...(run.targetAt ? { targetAt: run.targetAt } : {}),
@@ -167,23 +162,6 @@ function buildReport(run: Run, error?: Error): DrillReport {
       },
       run.options.config.drills.restore,
     ),
-  );
-  return {
-    kind: 'drill',
-    drill: 'restore',
-    scenario: run.target.kind,
-    description: describeTarget(run.target, run.targetAt),
-    startedAt: run.startedAt.toISOString(),
-    durationMs,
-    phases: run.recorder.phases,
-    markers: inTimeOrder(run.markers),
-    bands: [],
-    figures,
-    timeline: { api: bucketize(run.samples, 'api', durationMs), write: bucketize(run.samples, 'write', durationMs) },
-    restored: run.restored,
-    result: drillResult(figures, error?.message),
-    ...(error ? { error: error.message } : {}),
-    notes: run.notes,
   };
 }
 
@@ -213,16 +191,10 @@ async function cleanUp(run: Run): Promise<void> {
 
 /** Run the restore drill; throws DrillBudgetError (exit 1) over budget, BackupError (exit 1) on a corrupt backup, bad input (exit 2). */
 export async function runRestoreDrill(options: RestoreOptions): Promise<RestoreResult> {
-  const run: Run = {
-    ...startDrillRun(options.progress, 'restore'),
-    options,
-    target: parseDrillTarget(options.restoreTarget),
-    written: [],
-    restoredSeqs: null,
-    rtoMs: null,
-  };
+  const target = parseDrillTarget(options.restoreTarget);
+  const run: Run = { ...startDrillRun(options, { name: 'restore drill', tag: 'restore' }), target, written: [], restoredSeqs: null, rtoMs: null };
   const { phase } = run.recorder;
-  options.progress.info(`restore drill: ${describeTarget(run.target)}`);
+  options.progress.info(`${run.name}: ${describeTarget(run.target)}`);
   await phase('preflight (backups on, cluster healthy, target resolvable)', () => prepare(run));
   const seconds = options.writeSeconds ?? 3;
   let failure: Error | undefined;
@@ -242,7 +214,7 @@ export async function runRestoreDrill(options: RestoreOptions): Promise<RestoreR
     } finally {
       await writer.stop();
     }
-    check(run, 'writes');
+    checkAborted(run, 'writes', 'removed');
     await phase('WAL archived (pg_switch_wal, wait for the archive)', () => archiveNow(run));
     run.written = (await sql<{ seq: number; ms: string }>(run.writer!, `SELECT seq, extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000 AS ms FROM ${DRILL_TABLE} WHERE run = $1`, [run.tag])).map((row) => ({ seq: row.seq, committedAtMs: Number(row.ms) }));
     const after = await liveChecksums(run.writer!);
@@ -251,7 +223,7 @@ export async function runRestoreDrill(options: RestoreOptions): Promise<RestoreR
       run.notes.push(`table checksums not compared: the platform wrote to ${changed.join(', ')} during the drill`);
       run.liveChecksums = undefined;
     }
-    check(run, 'archive');
+    checkAborted(run, 'archive', 'removed');
     await restoreAndVerify(run);
     const untouched = await preflightCluster(options.target, options.config).then((now) => now.live);
     run.notes.push(
@@ -264,10 +236,5 @@ export async function runRestoreDrill(options: RestoreOptions): Promise<RestoreR
   } finally {
     await cleanUp(run);
   }
-  const report = buildReport(run, failure);
-  return concludeDrill(options.target.stateDir, report, failure, options.progress, run.now());
-}
-
-function check(run: Run, phase: string): void {
-  if (run.options.signal?.aborted) throw new InterruptedError(`restore drill: interrupted (SIGINT/SIGTERM) during "${phase}"; see "restored" in the report for what was removed`);
+  return concludeDrill(run, failure, () => findings(run));
 }
