@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { ChaosScenario, Color, ParityConfig } from '../../../services/config/schema.js';
 import { databaseEndpoints, profileServices } from '../../../services/config/profiles.js';
 import { allClosedAt, allOpenAt, breakerBands, chaosFigures, describeToxic, edgeTransitions, toxicsFor, transitionPath, type Transition } from '../../../services/drills/chaos.js';
-import type { Band, DrillFindings, DrillReport, Sample } from '../../../services/drills/model.js';
+import type { Band, DrillFindings, Sample } from '../../../services/drills/model.js';
 import { DrillError, DrillInputError } from '../../../services/errors.js';
 import { ADMIN_EMAIL } from '../../../services/topology/apps.js';
 import { proxiesOfTarget, TOXIPROXY_API_PORT } from '../../../services/topology/chaos.js';
@@ -26,7 +26,7 @@ import { startApiLoad, type StartedApiLoad } from './api-load.js';
 import { watchBreakers, type BreakerWatch } from './breaker-watch.js';
 import { checkAborted, startDrillRun, undoAll, type DrillOptions, type DrillRun } from './lifecycle.js';
 import { mark, waitUntil } from './moments.js';
-import { concludeDrill } from './report.js';
+import { concludeDrill, type ConcludedDrill } from './report.js';
 import { removeChaosArticles, type WriterTarget } from './writer.js';
 import { DRILL_USER_ADDRESSES, openDrillUsers } from './users.js';
 
@@ -46,11 +46,6 @@ export interface ChaosOptions extends DrillOptions {
 
 /** What the background users hit by default: the home page and the two read APIs. */
 export const BACKGROUND_PATHS = ['/', '/api/events', '/api/articles'] as const;
-
-export interface ChaosResult {
-  readonly report: DrillReport;
-  readonly dir: string;
-}
 
 /** Everything one chaos drill knows; each phase reads and fills it. */
 interface Run extends DrillRun<ChaosOptions> {
@@ -306,7 +301,7 @@ function failureSummary(samples: readonly Sample[]): string[] {
 }
 
 /** Run one chaos scenario; resolves with the report, throws `DrillBudgetError` (exit 1) when the promise isn't kept. */
-export async function runChaosDrill(options: ChaosOptions): Promise<ChaosResult> {
+export async function runChaosDrill(options: ChaosOptions): Promise<ConcludedDrill> {
   const scenario = validateChaosScenario(options.config, options.scenario);
   const run: Run = {
     ...startDrillRun(options, { name: `chaos drill ${options.scenario}`, tag: 'chaos', scenario: options.scenario }),

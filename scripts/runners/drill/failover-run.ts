@@ -4,7 +4,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DrillReport } from '../../../services/drills/model.js';
 import type { FailoverScenario } from '../../../services/drills/failover.js';
 import { DrillInputError } from '../../../services/errors.js';
 import { DATABASE, hostFor } from '../../../services/topology/common.js';
@@ -27,11 +26,6 @@ export interface FailoverOptions extends DrillOptions {
   readonly apiWritesPerSecond?: number;
   /** The users' https port (the front's); the config's `ports.https` when absent. */
   readonly usersPort?: number;
-}
-
-export interface FailoverResult {
-  readonly report: DrillReport;
-  readonly dir: string;
 }
 
 /** Everything one failover drill run knows; each phase reads and fills it. */

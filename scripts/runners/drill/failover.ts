@@ -13,12 +13,12 @@ import { listContainers } from '../stack.js';
 import { ETCD_MEMBERS } from '../../../services/topology/patroni.js';
 import { systemClock } from '../poll.js';
 import { awaitApiHealthy, awaitFailover, fault, restoreAndRejoin } from './failover-phases.js';
-import { preflight, startLoads, waitUntil, type FailoverOptions, type FailoverResult, type Run } from './failover-run.js';
+import { preflight, startLoads, waitUntil, type FailoverOptions, type Run } from './failover-run.js';
 import { checkAborted, startDrillRun, undoAll } from './lifecycle.js';
-import { concludeDrill } from './report.js';
+import { concludeDrill, type ConcludedDrill } from './report.js';
 import { findLostWrites, removeDrillEvents, removeWriterRows } from './writer.js';
 
-export type { FailoverOptions, FailoverResult } from './failover-run.js';
+export type { FailoverOptions } from './failover-run.js';
 
 async function stopLoads(run: Run): Promise<void> {
   await Promise.all([run.writer?.stop(), run.api?.stop(), run.watch?.stop()]);
@@ -85,7 +85,7 @@ export function validateScenario(scenario: string): FailoverScenario {
 }
 
 /** Run one failover drill; resolves with the report, throws `DrillBudgetError` (exit 1) when a budget is exceeded. */
-export async function runFailoverDrill(options: FailoverOptions): Promise<FailoverResult> {
+export async function runFailoverDrill(options: FailoverOptions): Promise<ConcludedDrill> {
   const scenario = validateScenario(options.scenario);
   // The failover drill's rows have always been tagged `drill-<time>-<scenario>`.
   const run: Run = {

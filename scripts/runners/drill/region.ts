@@ -11,7 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { inTimeOrder, type DrillFindings, type DrillReport } from '../../../services/drills/model.js';
+import { inTimeOrder, type DrillFindings } from '../../../services/drills/model.js';
 import { lsnBytes } from '../../../services/contracts/index.js';
 import { describeStandby, FAILBACK_MOMENTS, REGION_MOMENTS, regionFigures, standbyRefusal, walRpo, type StandbyView, type WalRpo } from '../../../services/drills/region.js';
 import { DrillError, DrillInputError } from '../../../services/errors.js';
@@ -30,7 +30,7 @@ import type { RegionTargets } from '../regions.js';
 import { startApiLoad, type StartedApiLoad } from './api-load.js';
 import { checkAborted, startDrillRun, type DrillOptions, type DrillRun } from './lifecycle.js';
 import { mark, waitUntil } from './moments.js';
-import { concludeDrill } from './report.js';
+import { concludeDrill, type ConcludedDrill } from './report.js';
 
 export interface RegionOptions extends DrillOptions {
   /** Fail back once DR serves. @default true */
@@ -283,7 +283,7 @@ async function readFilesCopiedAt(run: Run): Promise<number | undefined> {
   return times.length ? Math.min(...times) : undefined;
 }
 
-export async function runRegionDrill(options: RegionOptions): Promise<{ report: DrillReport; dir: string }> {
+export async function runRegionDrill(options: RegionOptions): Promise<ConcludedDrill> {
   const run: Run = {
     ...startDrillRun(options, { name: 'region drill', tag: 'region' }),
     targets: regionTargets(options.target),

@@ -14,6 +14,12 @@ export interface SavedReport {
   readonly summary: string;
 }
 
+/** What a drill that kept its budgets resolves with: its report, and the folder it was saved in. */
+export interface ConcludedDrill {
+  readonly report: DrillReport;
+  readonly dir: string;
+}
+
 export async function saveDrillReport(stateDir: string, report: DrillReport): Promise<SavedReport> {
   const stamp = report.startedAt.replace(/[:.]/g, '-');
   const dir = join(stateDir, 'drills', `${stamp}-${report.drill}-${report.scenario}`);
@@ -31,7 +37,7 @@ export async function saveDrillReport(stateDir: string, report: DrillReport): Pr
  * as an exit code: the drill's own error (a ParityError keeps its code; anything else is a
  * DrillError naming the report), a DrillBudgetError listing each exceeded budget, or the report.
  */
-export async function concludeDrill(run: DrillRun, failure: Error | undefined, findings: (durationMs: number) => DrillFindings): Promise<{ report: DrillReport; dir: string }> {
+export async function concludeDrill(run: DrillRun, failure: Error | undefined, findings: (durationMs: number) => DrillFindings): Promise<ConcludedDrill> {
   const durationMs = run.now();
   const record = { startedAt: run.startedAt, durationMs, phases: run.recorder.phases, markers: run.markers, samples: run.samples, restored: run.restored, notes: run.notes };
   const report = buildDrillReport(failure ? { ...record, error: failure.message } : record, findings(durationMs));

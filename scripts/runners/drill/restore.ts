@@ -10,14 +10,14 @@
 import pg from 'pg';
 import { BackupInputError, DrillError, DrillInputError } from '../../../services/errors.js';
 import { baseSetFor, parseRestoreTarget, type Repository } from '../../../services/backup/catalog.js';
-import type { DrillFindings, DrillReport } from '../../../services/drills/model.js';
+import type { DrillFindings } from '../../../services/drills/model.js';
 import { describeTarget, restoreFigures, type DrillRestoreTarget } from '../../../services/drills/restore.js';
 import { DRILL_TABLE, ensureWriterTable, removeWriterRows, startWriter, type WriterTarget } from './writer.js';
 import { containerOf, readRepository, requireBackups } from '../backup.js';
 import { systemClock } from '../poll.js';
 import { preflightCluster, type LiveIdentity } from './restore-live.js';
 import { createIsolatedCluster, removeIsolatedCluster, restoredQuery, restoreFiles, startRestored, type IsolatedCluster } from './restore-cluster.js';
-import { concludeDrill } from './report.js';
+import { concludeDrill, type ConcludedDrill } from './report.js';
 import { checkAborted, startDrillRun, type DrillOptions, type DrillRun } from './lifecycle.js';
 import { hasDr } from '../../../services/topology/region.js';
 import { regionTargets } from '../regions.js';
@@ -27,11 +27,6 @@ export interface RestoreOptions extends DrillOptions {
   readonly restoreTarget: string;
   /** Seconds of writes before and after the target. @default 3 */
   readonly writeSeconds?: number;
-}
-
-export interface RestoreResult {
-  readonly report: DrillReport;
-  readonly dir: string;
 }
 
 interface Run extends DrillRun<RestoreOptions> {
@@ -190,7 +185,7 @@ async function cleanUp(run: Run): Promise<void> {
 }
 
 /** Run the restore drill; throws DrillBudgetError (exit 1) over budget, BackupError (exit 1) on a corrupt backup, bad input (exit 2). */
-export async function runRestoreDrill(options: RestoreOptions): Promise<RestoreResult> {
+export async function runRestoreDrill(options: RestoreOptions): Promise<ConcludedDrill> {
   const target = parseDrillTarget(options.restoreTarget);
   const run: Run = { ...startDrillRun(options, { name: 'restore drill', tag: 'restore' }), target, written: [], restoredSeqs: null, rtoMs: null };
   const { phase } = run.recorder;
