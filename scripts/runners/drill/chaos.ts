@@ -9,14 +9,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChaosScenario, Color, ParityConfig } from '../../../services/config/schema.js';
-import { databaseEndpoints, profileServices } from '../../../services/config/profiles.js';
+import { profileServices } from '../../../services/config/profiles.js';
 import { allClosedAt, allOpenAt, breakerBands, chaosFigures, describeToxic, edgeTransitions, toxicsFor, transitionPath, type Transition } from '../../../services/drills/chaos.js';
 import type { Band, DrillFindings, Sample } from '../../../services/drills/model.js';
 import { DrillError, DrillInputError } from '../../../services/errors.js';
 import { ADMIN_EMAIL } from '../../../services/topology/apps.js';
 import { proxiesOfTarget, TOXIPROXY_API_PORT } from '../../../services/topology/chaos.js';
-import { DATABASE, hostFor } from '../../../services/topology/common.js';
 import { APP_ROUTES, EDGE_APIS } from '../../../services/topology/traefik.js';
+import { adminOnWriter, type PgLogin } from '../clients/postgres.js';
 import type { HttpClient } from '../http.js';
 import { runUsersLoad, usersFigures, type UsersAnswer } from '../users-load.js';
 import { systemClock } from '../poll.js';
@@ -27,7 +27,7 @@ import { watchBreakers, type BreakerWatch } from './breaker-watch.js';
 import { checkAborted, startDrillRun, undoAll, type DrillOptions, type DrillRun } from './lifecycle.js';
 import { mark, waitUntil } from './moments.js';
 import { concludeDrill, type ConcludedDrill } from './report.js';
-import { removeChaosArticles, type WriterTarget } from './writer.js';
+import { removeChaosArticles } from './writer.js';
 import { DRILL_USER_ADDRESSES, openDrillUsers } from './users.js';
 
 /** On Ctrl-C or SIGTERM (`signal`) a chaos drill removes its toxics and reports. */
@@ -57,7 +57,7 @@ interface Run extends DrillRun<ChaosOptions> {
   http?: HttpClient;
   https?: string;
   token?: string;
-  writer?: WriterTarget;
+  writer?: PgLogin;
   articleSlug?: string;
   loadPaths: string[];
   watch?: BreakerWatch;
@@ -112,11 +112,7 @@ async function preflight(run: Run): Promise<void> {
   run.https = users.base;
   run.http = users.http;
   run.token = users.token;
-  const writerPort = await publishedPort(target, databaseEndpoints(config).writer, 5432);
-  if (writerPort !== undefined) {
-    const password = (await readFile(join(target.stateDir, 'secrets', 'postgres_password'), 'utf8')).trim();
-    run.writer = { host: hostFor(config, databaseEndpoints(config).writer), port: writerPort, user: DATABASE.user, password, database: DATABASE.name };
-  }
+  run.writer = await adminOnWriter(target, config);
 }
 
 /** An article with an attachment for loads that read `{article}` (removed again at the end). */

@@ -5,7 +5,6 @@
  */
 import { recoveryMs, SCENARIOS } from '../../../services/drills/failover.js';
 import type { Sample } from '../../../services/drills/model.js';
-import { DATABASE } from '../../../services/topology/common.js';
 import { isReplicating } from '../patroni.js';
 import { systemClock } from '../poll.js';
 import { containerOf, localWritable } from './docker.js';
@@ -68,7 +67,7 @@ async function watchCutOffLeader(run: Run, container: string): Promise<{ lastWri
   const seen: { lastWritableProbeAt?: number; refusedAt?: number } = {};
   await waitUntil(run, `${run.fault!.victim} refusing writes on its own socket`, async () => {
     const probeAt = run.now();
-    if (await localWritable(container, DATABASE.user, DATABASE.name)) {
+    if (await localWritable(container)) {
       seen.lastWritableProbeAt = probeAt;
       return false;
     }

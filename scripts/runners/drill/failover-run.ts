@@ -2,19 +2,16 @@
  * The failover drill's run object and its setup: what one drill knows (each phase reads and fills
  * it), the checks before anything changes, and the loads users and the writer put on the stack.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { FailoverScenario } from '../../../services/drills/failover.js';
 import { DrillInputError } from '../../../services/errors.js';
-import { DATABASE, hostFor } from '../../../services/topology/common.js';
-import { databaseEndpoints } from '../../../services/config/profiles.js';
 import { patroniNodes } from '../../../services/topology/patroni.js';
 import { clusterHealthy, readCluster, type ClusterView, type RestEndpoints } from '../patroni.js';
-import { patroniRest, publishedPort } from '../stack.js';
+import type { PgLogin } from '../clients/postgres.js';
+import { patroniRest } from '../stack.js';
 import { startApiLoad, type StartedApiLoad } from './api-load.js';
 import { DRILL_USER_ADDRESSES, openDrillUsers } from './users.js';
 import type { DrillOptions, DrillRun } from './lifecycle.js';
-import { ensureWriterTable, startWriter, type StartedWriter, type WriterTarget } from './writer.js';
+import { drillWriter, ensureWriterTable, startWriter, type StartedWriter } from './writer.js';
 import { watchCluster, type ClusterWatch } from './watch.js';
 
 export interface FailoverOptions extends DrillOptions {
@@ -34,7 +31,7 @@ export interface Run extends DrillRun<FailoverOptions> {
   readonly apiWriteTimes: Set<number>;
   nodes: string[];
   rest: RestEndpoints;
-  writerTarget?: WriterTarget;
+  writerTarget?: PgLogin;
   before?: ClusterView;
   watch?: ClusterWatch;
   writer?: StartedWriter;
@@ -66,10 +63,7 @@ export async function preflight(run: Run): Promise<void> {
     );
   }
   run.before = view;
-  const port = await publishedPort(target, 'postgres-writer', 5432);
-  if (port === undefined) throw new DrillInputError(`postgres-writer publishes no port in project ${target.project}: is the stack up? (make up)`);
-  const password = (await readFile(join(target.stateDir, 'secrets', 'postgres_password'), 'utf8')).trim();
-  run.writerTarget = { host: hostFor(config, databaseEndpoints(config).writer), port, user: DATABASE.user, password, database: DATABASE.name };
+  run.writerTarget = await drillWriter(target, config);
 }
 
 /** Users' API load through the front by default: 20 reads/s and 20 writes/s (`make drill-failover API_READS= API_WRITES=`). */

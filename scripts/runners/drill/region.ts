@@ -10,20 +10,20 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { inTimeOrder, type DrillFindings } from '../../../services/drills/model.js';
 import { lsnBytes } from '../../../services/contracts/index.js';
 import { describeStandby, FAILBACK_MOMENTS, REGION_MOMENTS, regionFigures, standbyRefusal, walRpo, type StandbyView, type WalRpo } from '../../../services/drills/region.js';
 import { DrillError, DrillInputError } from '../../../services/errors.js';
 import { ADMIN_EMAIL } from '../../../services/topology/apps.js';
-import { DATABASE } from '../../../services/topology/common.js';
 import { patroniNodes } from '../../../services/topology/patroni.js';
 import { hasDr, type Region } from '../../../services/topology/region.js';
 import { BACKUP_METRICS_PORT } from '../../../services/topology/backup.js';
+import { adminOnWriter, withPg } from '../clients/postgres.js';
 import { createClient, type HttpClient } from '../http.js';
 import { clusterHealthy } from '../patroni.js';
 import { systemClock } from '../poll.js';
-import { httpsEndpoint, projectContainerIds, publishedPort } from '../stack.js';
+import { httpsEndpoint, projectContainerIds } from '../stack.js';
 import { tryRun } from '../exec.js';
 import { failBackToPrimary, linkApi, pointEdgeAt, promoteCluster, readRegionCluster, regionRest, regionTarget, regionTargets, servingRegion, writableLeader } from '../region-ops.js';
 import type { RegionTargets } from '../regions.js';
@@ -59,17 +59,9 @@ const acked = (run: Run) => new Set(run.samples.filter((s) => s.route === '/api/
 /** SQL as the admin on a region's writer (published on this host): its Patroni leader, or standby leader. */
 async function onRegionWriter<T>(run: Run, region: Region, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const target = regionTarget(run.targets, region);
-  const port = await publishedPort(target, 'postgres-writer', 5432);
-  if (port === undefined) throw new DrillError(`${target.project}: postgres-writer publishes no port`);
-  const password = (await readFile(join(target.stateDir, 'secrets', 'postgres_password'), 'utf8')).trim();
-  const client = new pg.Client({ host: '127.0.0.1', port, user: DATABASE.user, password, database: DATABASE.name, connectionTimeoutMillis: 3000 });
-  client.on('error', () => {});
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end().catch(() => {});
-  }
+  const writer = await adminOnWriter(target, run.options.config);
+  if (!writer) throw new DrillError(`${target.project}: postgres-writer publishes no port`);
+  return withPg(writer, work);
 }
 
 /**
