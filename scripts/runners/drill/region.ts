@@ -8,7 +8,6 @@
  * a consistent state and says which one (see `leaveConsistent`). One runner serves the make
  * target, bench-dr and the integration test.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { inTimeOrder, type DrillFindings } from '../../../services/drills/model.js';
@@ -19,6 +18,7 @@ import { ADMIN_EMAIL } from '../../../services/topology/apps.js';
 import { patroniNodes } from '../../../services/topology/patroni.js';
 import { hasDr, type Region } from '../../../services/topology/region.js';
 import { BACKUP_METRICS_PORT } from '../../../services/topology/backup.js';
+import { adminLogin } from '../clients/platform.js';
 import { adminOnWriter, withPg } from '../clients/postgres.js';
 import { createClient, type HttpClient } from '../http.js';
 import { clusterHealthy } from '../patroni.js';
@@ -151,10 +151,9 @@ async function preflight(run: Run): Promise<void> {
   run.notes.push(describeStandby(standby));
   run.edge = `https://localhost:${config.dr.edgePort}`;
   run.http = createClient(join(run.targets.primary.stateDir, 'ca', 'parity-ca.pem'));
-  const password = (await readFile(join(run.targets.primary.stateDir, 'secrets', 'admin_password'), 'utf8')).trim();
-  const login = await run.http(`${run.edge}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ADMIN_EMAIL, password }) });
-  if (login.status !== 200) throw new DrillInputError(`logging in through the edge (${run.edge}) as ${ADMIN_EMAIL} answered HTTP ${login.status}`);
-  run.token = (JSON.parse(login.body) as { accessToken: string }).accessToken;
+  const login = await adminLogin(run.http, run.edge, run.targets.primary.stateDir);
+  if (!login.token) throw new DrillInputError(`logging in through the edge (${run.edge}) as ${ADMIN_EMAIL} answered HTTP ${login.answer.status}`);
+  run.token = login.token;
 }
 
 /** Through a region's own Traefik: does a user write succeed there? */
