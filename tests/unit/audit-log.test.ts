@@ -104,6 +104,14 @@ describe('make audit: the query', () => {
     expect(() => parseAuditRows('ERROR: nope')).toThrow('expected one JSON array of audit rows from psql, got: ERROR: nope');
   });
 
+  it("GIVEN psql's error for a stack without the table THEN it is told apart from other failures", () => {
+    expect(isMissingAuditTable('psql:<stdin>:4: ERROR:  relation "audit.events" does not exist\nLINE 3: FROM audit.events')).toBe(true);
+    expect(isMissingAuditTable('ERROR:  schema "audit" does not exist')).toBe(true);
+    expect(isMissingAuditTable('psql: error: connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed')).toBe(false);
+  });
+});
+
+describe('psql from the host (clients/postgres.ts)', () => {
   it('GIVEN the docker exec THEN psql on the socket as the admin, stopping at the first error, one -v per variable', () => {
     expect(psqlArgv({ container: 'abc123', connectTimeoutSeconds: 5 }, { sql: 'SELECT 1;', variables: [['limit', '5'], ['action', "a b'c"]] })).toEqual([
       'docker', 'exec', '-i', '-e', 'PGCONNECT_TIMEOUT=5', 'abc123',
@@ -118,12 +126,6 @@ describe('make audit: the query', () => {
       'psql', '-h', '/var/run/postgresql', '-U', 'parity', '-d', 'postgres', '-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1',
       '-c', 'SELECT pg_is_in_recovery()',
     ]);
-  });
-
-  it("GIVEN psql's error for a stack without the table THEN it is told apart from other failures", () => {
-    expect(isMissingAuditTable('psql:<stdin>:4: ERROR:  relation "audit.events" does not exist\nLINE 3: FROM audit.events')).toBe(true);
-    expect(isMissingAuditTable('ERROR:  schema "audit" does not exist')).toBe(true);
-    expect(isMissingAuditTable('psql: error: connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed')).toBe(false);
   });
 });
 

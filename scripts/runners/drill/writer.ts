@@ -8,7 +8,7 @@ import { databaseEndpoints } from '../../../services/config/profiles.js';
 import type { ParityConfig } from '../../../services/config/schema.js';
 import type { Sample } from '../../../services/drills/model.js';
 import { DrillInputError } from '../../../services/errors.js';
-import { adminOnWriter, connectPg, queryPg, withPg, type PgLogin } from '../clients/postgres.js';
+import { adminOnWriter, connectPg, queryPg, type PgLogin } from '../clients/postgres.js';
 import type { ComposeTarget } from '../stack.js';
 
 /** The admin's login on the write endpoint, for a drill's writes; bad input (nothing changed) when the stack publishes none. */
@@ -40,10 +40,8 @@ export const DRILL_TABLE = 'parity_drill.writes';
 
 /** The table the writer inserts into (idempotent). */
 export async function ensureWriterTable(target: PgLogin): Promise<void> {
-  await withPg(target, (client) =>
-    client.query(`CREATE SCHEMA IF NOT EXISTS parity_drill;
-      CREATE TABLE IF NOT EXISTS ${DRILL_TABLE} (run text NOT NULL, seq integer NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (run, seq))`),
-  );
+  await queryPg(target, `CREATE SCHEMA IF NOT EXISTS parity_drill;
+    CREATE TABLE IF NOT EXISTS ${DRILL_TABLE} (run text NOT NULL, seq integer NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (run, seq))`);
 }
 
 /**
