@@ -10,7 +10,8 @@ import { parseConfig } from '../services/config/validate.js';
 import type { DrillReport } from '../services/drills/model.js';
 import { DrillBudgetError } from '../services/errors.js';
 import { STANZA } from '../services/topology/backup.js';
-import { containerOf, leaderNode, pgbackrest, takeBackup } from './runners/backup.js';
+import { pgbackrest, takeBackup } from './runners/backup.js';
+import { psqlArgv, writerContainer } from './runners/clients/postgres.js';
 import { abortOnSignals, parseCli, runMain } from './runners/cli.js';
 import { runRestoreDrill } from './runners/drill/restore.js';
 import { runRegionDrill } from './runners/drill/region.js';
@@ -81,11 +82,11 @@ await runMain(async () => {
   try {
     await upStack(config, target, progress, 400_000, { beforeUp: () => startLink(target, progress) });
     await upDrRegion(config, target, progress, 400_000);
-    const leader = await containerOf(target, await leaderNode(target, config));
+    const { container: leader } = await writerContainer(target, config);
     await takeBackup(target, config, 'full');
     const started = performance.now();
     await run(['docker', 'exec', leader, 'bash', '-c', `createdb -h /var/run/postgresql -U parity parity_bench && pgbench -h /var/run/postgresql -U parity -i -s ${scale} -I dtGp -q parity_bench`], { timeoutMs: 30 * 60_000 });
-    const size = Number(await run(['docker', 'exec', leader, 'psql', '-h', '/var/run/postgresql', '-U', 'parity', '-d', 'postgres', '-XAtc', "SELECT sum(pg_database_size(datname)) FROM pg_database"]));
+    const size = Number(await run(psqlArgv({ container: leader, database: 'postgres' }, 'SELECT sum(pg_database_size(datname)) FROM pg_database')));
     say(`database: ${(size / 2 ** 30).toFixed(2)} GiB in all (pgbench scale ${scale}, loaded in ${((performance.now() - started) / 1000).toFixed(1)} s)`);
     const backupStarted = performance.now();
     const full = await takeBackup(target, config, 'full');

@@ -4,11 +4,11 @@
  * requests/s and latency percentiles of `GET /api/events` and `POST /api/chat`, then the
  * memory of every stub container. Prints measured figures; asserts nothing.
  */
-import { readFile } from 'node:fs/promises';
 import { UnexpectedResponseError, UsageError, formatDuration } from '../services/errors.js';
 import { ADMIN_EMAIL } from '../services/topology/apps.js';
 import { parseCli, runMain } from './runners/cli.js';
 import { containerRss, mib } from './runners/container-stats.js';
+import { adminLogin } from './runners/clients/platform.js';
 import { createClient } from './runners/http.js';
 import { runLoad, type LoadResult } from './runners/load.js';
 import { createProgress } from './runners/progress.js';
@@ -55,16 +55,15 @@ await runMain(async () => {
   };
 
   progress.step('seeding: bench user and 20 events');
-  const adminPassword = (await readFile(statePath('secrets', 'admin_password'), 'utf8')).trim();
-  const admin = await request('POST', '/auth/login', { email: ADMIN_EMAIL, password: adminPassword });
-  if (admin.status !== 200) throw new UnexpectedResponseError(`seeding: admin login (${ADMIN_EMAIL})`, 200, admin.status, JSON.stringify(admin.body));
+  const admin = await adminLogin(http, base, target.stateDir);
+  if (!admin.token) throw new UnexpectedResponseError(`seeding: admin login (${ADMIN_EMAIL})`, 200, admin.answer.status, admin.answer.body);
   const member = { email: 'bench@parity.localhost', password: 'benchmark-password' };
   await request('POST', '/auth/register', member);
   const login = await request('POST', '/auth/login', member);
   if (login.status !== 200) throw new UnexpectedResponseError(`seeding: bench user login (${member.email})`, 200, login.status, JSON.stringify(login.body));
   const existing = (await request('GET', '/api/events?limit=200')).body?.events?.length ?? 0;
   for (let index = existing; index < 20; index += 1) {
-    await request('POST', '/api/events', { title: `Bench event ${index + 1}`, startsAt: new Date(Date.UTC(2027, 0, 1 + index, 18)).toISOString(), location: 'Community hall' }, admin.body.accessToken);
+    await request('POST', '/api/events', { title: `Bench event ${index + 1}`, startsAt: new Date(Date.UTC(2027, 0, 1 + index, 18)).toISOString(), location: 'Community hall' }, admin.token);
   }
 
   const results: Record<string, LoadResult> = {};

@@ -1,12 +1,11 @@
 #!/usr/bin/env -S npx tsx
 /** `make regions`, `make dr-link STATE=cut|mend`, `make failback`: the two regions of a stack with dr.enabled. */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ADMIN_EMAIL } from '../services/topology/apps.js';
 import { DrillInputError, formatDuration, UsageError } from '../services/errors.js';
 import { hasDr, LINK_PORTS, type Region } from '../services/topology/region.js';
 import { abortOnSignals, parseCli, runMain } from './runners/cli.js';
 import { loadConfig } from './runners/gen.js';
+import { adminLogin } from './runners/clients/platform.js';
 import { createClient } from './runners/http.js';
 import { waitUntil } from './runners/drill/moments.js';
 import { createProgress } from './runners/progress.js';
@@ -54,11 +53,7 @@ await runMain(async () => {
     const started = Date.now();
     const http = createClient(join(targets.primary.stateDir, 'ca', 'parity-ca.pem'));
     const base = async (region: Region) => httpsEndpoint(regionTarget(targets, region));
-    const password = (await readFile(join(targets.primary.stateDir, 'secrets', 'admin_password'), 'utf8')).trim();
-    const writes = async (region: Region) => {
-      const login = await http(`${await base(region)}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ADMIN_EMAIL, password }), timeoutMs: 3000 }).catch(() => undefined);
-      return login?.status === 200;
-    };
+    const writes = async (region: Region) => (await adminLogin(http, await base(region), targets.primary.stateDir, 3000).catch(() => undefined))?.answer.status === 200;
     const run = { options: { progress, signal } };
     await failBackToPrimary(targets, config, {
       wait: (subject, condition, timeoutMs, intervalMs) => waitUntil(run, subject, condition, timeoutMs, intervalMs),

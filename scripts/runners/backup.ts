@@ -1,16 +1,16 @@
 /**
- * pgBackRest on the running stack: which node leads, `pgbackrest` run there (the image's wrapper
- * loads the repository's secrets), a backup now (after the one holding the stanza's lock, if
- * any), and the repository's catalog.
+ * pgBackRest on the running stack: `pgbackrest` run on the node that leads (`leaderNode`,
+ * clients/postgres.ts; the image's wrapper loads the repository's secrets), a backup now (after
+ * the one holding the stanza's lock, if any), and the repository's catalog.
  */
 import type { ParityConfig } from '../../services/config/schema.js';
-import { BackupError, BackupInputError, BackupLockTimeoutError, formatDuration, StackNotUpError, TimeoutError } from '../../services/errors.js';
+import { BackupError, BackupInputError, BackupLockTimeoutError, formatDuration, TimeoutError } from '../../services/errors.js';
 import { defaultBackupType, parseInfo, type BackupSet, type BackupType, type Repository } from '../../services/backup/catalog.js';
 import { backupLockHeld, describeLockHolder, isLockError, lockHolderFromPs, lockTimeoutMessage, setsFinishedSince, stanzaMissing, type LockHolder } from '../../services/backup/lock.js';
 import { STANZA } from '../../services/topology/backup.js';
 import { patroniNodes } from '../../services/topology/patroni.js';
-import { readCluster } from './patroni.js';
-import { patroniRest, projectContainerIds, type ComposeTarget } from './stack.js';
+import { leaderNode } from './clients/postgres.js';
+import { containerOf, type ComposeTarget } from './stack.js';
 import { tryRun, type RunResult } from './exec.js';
 import { done, pending, pollUntil, type Clock } from './poll.js';
 
@@ -19,20 +19,6 @@ export function requireBackups(config: ParityConfig): void {
   if (!config.backup.enabled) {
     throw new BackupInputError('backups are off in this config (backup.enabled: false, or a profile without the Patroni cluster): set backup.enabled: true with postgres.ha: patroni, then make up');
   }
-}
-
-/** The container of a compose service (its first replica); the stack not up (exit 2) when it doesn't run. */
-export async function containerOf(target: ComposeTarget, service: string): Promise<string> {
-  const [id] = await projectContainerIds(target.project, service);
-  if (!id) throw new StackNotUpError(`${service} is not running in project ${target.project}: is the stack up? (make up)`);
-  return id;
-}
-
-/** The Patroni node that leads now, as Patroni says; the stack not up (exit 2) when none does. */
-export async function leaderNode(target: ComposeTarget, config: ParityConfig): Promise<string> {
-  const view = await readCluster(await patroniRest(target, config), 2000);
-  if (!view?.leader) throw new StackNotUpError(`no Patroni leader in project ${target.project} (nodes: ${patroniNodes(config).join(', ')}): is the stack up and healthy? (make status)`);
-  return view.leader;
 }
 
 /** pgBackRest's error 50 names a lock file; say whose it is likely to be. */

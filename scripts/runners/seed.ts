@@ -5,13 +5,13 @@
  * (by e-mail, slug, event title, first question) and counted, never added twice.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { deflateSync, crc32 } from 'node:zlib';
 import { readJson, writeFileAtomic } from './state.js';
+import { platformAdmin } from './clients/platform.js';
 import { createClient } from './http.js';
 import { httpsEndpoint, type ComposeTarget } from './stack.js';
-import { ADMIN_EMAIL } from '../../services/topology/apps.js';
 import { ParityError, UnexpectedResponseError } from '../../services/errors.js';
 import { demoDataset, type DemoAccount, type DemoDataset } from '../../services/demo/dataset.js';
 import type { HttpClient } from './http.js';
@@ -263,7 +263,7 @@ export async function seedStack(target: ComposeTarget, progress: Progress, optio
     return { accounts: seededBefore ? accounts : [], passwordsFile };
   }
   const { file, passwords, created } = await ensureDemoPasswords(target.stateDir, accounts);
-  const admin = { email: ADMIN_EMAIL, password: (await readFile(join(target.stateDir, 'secrets', 'admin_password'), 'utf8')).trim() };
+  const admin = await platformAdmin(target.stateDir);
   const counts = await seedDemo({ urls, http, admin, passwords, progress });
   return { counts, accounts, passwordsFile: file, ...(created ? { newPasswords: passwords } : {}) };
 }

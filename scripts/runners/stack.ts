@@ -123,6 +123,13 @@ export async function projectContainerIds(project: string, service?: string, opt
   return (await run(['docker', 'ps', '-aq', ...filters.flatMap((filter) => ['--filter', filter])])).split('\n').filter(Boolean);
 }
 
+/** The container of a compose service (its first replica); the stack not up (exit 2) when it doesn't run. */
+export async function containerOf(target: ComposeTarget, service: string): Promise<string> {
+  const [id] = await projectContainerIds(target.project, service);
+  if (!id) throw new StackNotUpError(`${service} is not running in project ${target.project}: is the stack up? (make up)`);
+  return id;
+}
+
 interface HealthSnapshot {
   readonly byService: ReadonlyMap<string, ContainerState>;
   readonly healthy: readonly string[];

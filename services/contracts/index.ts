@@ -10,3 +10,4 @@ export * from './http.js';
 export * from './version.js';
 export * from './routes.js';
 export * from './migrations.js';
+export * from './wal.js';

@@ -136,3 +136,59 @@ export function drillResult(figures: readonly FigureVerdict[], error?: string): 
   if (error) return 'error';
   return figures.every((figure) => figure.pass) ? 'pass' : 'fail';
 }
+
+/** What only one drill knows for its report: its name and scenario, its figures, its picture's bands, its settings. */
+export interface DrillFindings {
+  readonly drill: string;
+  readonly scenario: string;
+  readonly description: string;
+  /** Not judged yet: the envelope judges them against their budgets. */
+  readonly figures: readonly Figure[];
+  /** @default none */
+  readonly bands?: readonly Band[];
+  /** The lanes the drill loads, each with its per-second timeline (another lane's stays empty). @default both */
+  readonly lanes?: readonly Sample['lane'][];
+  /** Said before the run's own notes (the settings the figures depend on). @default none */
+  readonly notes?: readonly string[];
+}
+
+/** What every drill run records the same way (its clock, phases, moments, samples and lists). */
+export interface DrillRecord {
+  readonly startedAt: Date;
+  readonly durationMs: number;
+  readonly phases: NonNullable<DrillReport['phases']>;
+  readonly markers: readonly Marker[];
+  readonly samples: readonly Sample[];
+  readonly restored: readonly string[];
+  readonly notes: readonly string[];
+  /** The message of the error that broke the drill. */
+  readonly error?: string;
+}
+
+/**
+ * Every drill's report, one envelope: the run's record around the drill's findings, the figures
+ * judged, the markers in time order, the timeline bucketed, the result from both.
+ */
+export function buildDrillReport(record: DrillRecord, findings: DrillFindings): DrillReport {
+  const { durationMs, error } = record;
+  const figures = judgeFigures(findings.figures);
+  const lanes = findings.lanes ?? ['api', 'write'];
+  const timeline = (lane: Sample['lane']) => (lanes.includes(lane) ? bucketize(record.samples, lane, durationMs) : []);
+  return {
+    kind: 'drill',
+    drill: findings.drill,
+    scenario: findings.scenario,
+    description: findings.description,
+    startedAt: record.startedAt.toISOString(),
+    durationMs,
+    phases: record.phases,
+    markers: inTimeOrder(record.markers),
+    bands: findings.bands ?? [],
+    figures,
+    timeline: { api: timeline('api'), write: timeline('write') },
+    restored: record.restored,
+    result: drillResult(figures, error),
+    ...(error !== undefined ? { error } : {}),
+    notes: [...(findings.notes ?? []), ...record.notes],
+  };
+}

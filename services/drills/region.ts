@@ -41,17 +41,11 @@ export interface WalRpo {
   readonly ms: number;
 }
 
-/** The RPO of every write, from WAL positions (bytes as numbers: `lsnBytes` of each side). */
+/** The RPO of every write, from WAL positions (bytes as numbers: `lsnBytes` of each side, services/contracts/wal.ts). */
 export function walRpo(primary: { readonly lsn: bigint; readonly atMs: number }, dr: { readonly lsn: bigint; readonly lastReplayAtMs: number | null }): WalRpo {
   const behind = primary.lsn - dr.lsn;
   if (behind <= 0n) return { bytes: 0, ms: 0 };
   return { bytes: Number(behind), ms: dr.lastReplayAtMs === null ? Number.NaN : Math.max(0, Math.round(primary.atMs - dr.lastReplayAtMs)) };
-}
-
-/** A WAL position `X/Y` as one comparable number of bytes. */
-export function lsnBytes(lsn: string): bigint {
-  const [high = '0', low = '0'] = lsn.split('/');
-  return (BigInt(`0x${high}`) << 32n) + BigInt(`0x${low}`);
 }
 
 /** The DR standby as the region drill's preflight found it. */

@@ -16,7 +16,7 @@ import { downStack, patroniRest, upStack, type ComposeTarget } from '../../scrip
 import { clusterHealthy, readCluster, switchover } from '../../scripts/runners/patroni.js';
 import { patroniNodes } from '../../services/topology/patroni.js';
 import { eventually, figureOf, recordingProgress } from './helpers.js';
-import { psqlOnWriter } from '../../scripts/runners/writer-psql.js';
+import { psqlOnWriter } from '../../scripts/runners/audit.js';
 import { REGION_STANDBY_QUERY } from '../../services/topology/exporters.js';
 
 const root = join(import.meta.dirname, '..', '..');

@@ -10,7 +10,8 @@ import { deployFinishEntry, deployStartEntry, rollbackEntry } from '../../servic
 import { auditSelect, canaryVerdict, deployInsert, formatAuditTable, parseAuditQuery, parseAuditRows, parseSince, type AuditRow } from '../../services/audit/log.js';
 import { AuditInputError, AuditLogMissingError } from '../../services/errors.js';
 import { createDeployAudit } from '../../scripts/runners/audit.js';
-import { isMissingAuditTable, psqlArgv } from '../../scripts/runners/writer-psql.js';
+import { isMissingAuditTable } from '../../scripts/runners/audit.js';
+import { psqlArgv } from '../../scripts/runners/clients/postgres.js';
 
 const NOW = new Date('2026-11-28T12:00:00Z');
 const problemsOf = (input: Parameters<typeof parseAuditQuery>[0]): readonly string[] => {
@@ -103,18 +104,28 @@ describe('make audit: the query', () => {
     expect(() => parseAuditRows('ERROR: nope')).toThrow('expected one JSON array of audit rows from psql, got: ERROR: nope');
   });
 
+  it("GIVEN psql's error for a stack without the table THEN it is told apart from other failures", () => {
+    expect(isMissingAuditTable('psql:<stdin>:4: ERROR:  relation "audit.events" does not exist\nLINE 3: FROM audit.events')).toBe(true);
+    expect(isMissingAuditTable('ERROR:  schema "audit" does not exist')).toBe(true);
+    expect(isMissingAuditTable('psql: error: connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed')).toBe(false);
+  });
+});
+
+describe('psql from the host (clients/postgres.ts)', () => {
   it('GIVEN the docker exec THEN psql on the socket as the admin, stopping at the first error, one -v per variable', () => {
-    expect(psqlArgv('abc123', { sql: 'SELECT 1;', variables: [['limit', '5'], ['action', "a b'c"]] })).toEqual([
+    expect(psqlArgv({ container: 'abc123', connectTimeoutSeconds: 5 }, { sql: 'SELECT 1;', variables: [['limit', '5'], ['action', "a b'c"]] })).toEqual([
       'docker', 'exec', '-i', '-e', 'PGCONNECT_TIMEOUT=5', 'abc123',
       'psql', '-h', '/var/run/postgresql', '-U', 'parity', '-d', 'platform', '-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1',
       '-v', 'limit=5', '-v', "action=a b'c",
     ]);
   });
 
-  it("GIVEN psql's error for a stack without the table THEN it is told apart from other failures", () => {
-    expect(isMissingAuditTable('psql:<stdin>:4: ERROR:  relation "audit.events" does not exist\nLINE 3: FROM audit.events')).toBe(true);
-    expect(isMissingAuditTable('ERROR:  schema "audit" does not exist')).toBe(true);
-    expect(isMissingAuditTable('psql: error: connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed')).toBe(false);
+  it('GIVEN a plain query THEN the same psql, the query as -c (nothing on stdin)', () => {
+    expect(psqlArgv({ container: 'restore-1', user: 'postgres', database: 'postgres' }, 'SELECT pg_is_in_recovery()')).toEqual([
+      'docker', 'exec', '-u', 'postgres', 'restore-1',
+      'psql', '-h', '/var/run/postgresql', '-U', 'parity', '-d', 'postgres', '-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1',
+      '-c', 'SELECT pg_is_in_recovery()',
+    ]);
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../services/config/schema.js';
 import { failoverFigures, longestAckGapMs, recoveryMs, type FailoverObservations } from '../../services/drills/failover.js';
-import { bucketize, drillResult, judgeFigures, type DrillReport, type Sample } from '../../services/drills/model.js';
+import { bucketize, buildDrillReport, drillResult, judgeFigures, type DrillRecord, type DrillReport, type Sample } from '../../services/drills/model.js';
 import { renderDrillJunit, renderDrillSummary, renderDrillTimelineSvg } from '../../services/render/drill-report.js';
 
 const write = (atMs: number, outcome: Sample['outcome'], latencyMs = 5, seq?: number): Sample => ({ atMs, lane: 'write', outcome, latencyMs, ...(seq ? { seq } : {}) });
@@ -148,6 +148,37 @@ describe('drills: the report as text, JUnit XML and a picture', () => {
     expect(svg).toContain('+1.30 s new leader elected');
     expect(svg).toContain('>no leader</text>');
     expect(svg).not.toContain('never came');
+  });
+});
+
+describe("drills: every report's envelope", () => {
+  const api = (atMs: number, outcome: Sample['outcome']): Sample => ({ atMs, lane: 'api', outcome, latencyMs: 10 });
+  const record: DrillRecord = {
+    startedAt: new Date('2026-11-28T08:00:00.000Z'),
+    durationMs: 2500,
+    phases: [{ name: 'preflight', ms: 12, ok: true }],
+    markers: [{ name: 'never came' }, { name: 'late', atMs: 2000 }, { name: 'early', atMs: 100 }],
+    samples: [write(100, 'ok'), api(1200, 'failed')],
+    restored: ['started x again'],
+    notes: ['the run said this'],
+  };
+  const findings = { drill: 'chaos', scenario: 's', description: 'd', figures: [{ name: 'gap', value: 5, unit: 'ms' as const, budget: 3, how: 'measured' }], notes: ['settings first'] };
+
+  it('GIVEN a run and its findings THEN the figures judged, the markers in time order, both lanes bucketed, the drill\'s notes before the run\'s', () => {
+    const report = buildDrillReport(record, findings);
+    expect(Object.keys(report)).toEqual(['kind', 'drill', 'scenario', 'description', 'startedAt', 'durationMs', 'phases', 'markers', 'bands', 'figures', 'timeline', 'restored', 'result', 'notes']);
+    expect(report).toMatchObject({ kind: 'drill', drill: 'chaos', startedAt: '2026-11-28T08:00:00.000Z', bands: [], result: 'fail', notes: ['settings first', 'the run said this'] });
+    expect(report.markers.map((m) => m.name)).toEqual(['early', 'late', 'never came']);
+    expect(report.figures[0]).toMatchObject({ pass: false, reason: 'gap 5 ms > budget 3 ms (measured)' });
+    expect(report.timeline).toEqual({ api: bucketize(record.samples, 'api', 2500), write: bucketize(record.samples, 'write', 2500) });
+  });
+
+  it('GIVEN a drill with one lane and an error THEN the other lane stays empty and the result is error', () => {
+    const report = buildDrillReport({ ...record, error: 'it broke' }, { ...findings, lanes: ['api'] });
+    expect(report.timeline.write).toEqual([]);
+    expect(report.timeline.api).toHaveLength(3);
+    expect(report).toMatchObject({ result: 'error', error: 'it broke' });
+    expect(Object.keys(report).slice(-3)).toEqual(['result', 'error', 'notes']);
   });
 });
 

@@ -9,35 +9,30 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChaosScenario, Color, ParityConfig } from '../../../services/config/schema.js';
-import { databaseEndpoints, profileServices } from '../../../services/config/profiles.js';
+import { profileServices } from '../../../services/config/profiles.js';
 import { allClosedAt, allOpenAt, breakerBands, chaosFigures, describeToxic, edgeTransitions, toxicsFor, transitionPath, type Transition } from '../../../services/drills/chaos.js';
-import { bucketize, drillResult, judgeFigures, type Band, type DrillReport, type Marker, type Sample } from '../../../services/drills/model.js';
-import { DrillBudgetError, DrillError, DrillInputError, formatDuration, InterruptedError, ParityError } from '../../../services/errors.js';
+import type { Band, DrillFindings, Sample } from '../../../services/drills/model.js';
+import { DrillError, DrillInputError } from '../../../services/errors.js';
 import { ADMIN_EMAIL } from '../../../services/topology/apps.js';
 import { proxiesOfTarget, TOXIPROXY_API_PORT } from '../../../services/topology/chaos.js';
-import { DATABASE, hostFor } from '../../../services/topology/common.js';
 import { APP_ROUTES, EDGE_APIS } from '../../../services/topology/traefik.js';
+import { adminOnWriter, type PgLogin } from '../clients/postgres.js';
 import type { HttpClient } from '../http.js';
 import { runUsersLoad, usersFigures, type UsersAnswer } from '../users-load.js';
-import { createPhaseRecorder, type PhaseRecorder } from '../phases.js';
 import { systemClock } from '../poll.js';
-import type { Progress } from '../progress.js';
 import { publishedPort, readActiveColor, type ComposeTarget } from '../stack.js';
 import { addToxic, faultyProxies, listProxies, removeToxic, setProxyEnabled } from '../toxiproxy.js';
 import { startApiLoad, type StartedApiLoad } from './api-load.js';
 import { watchBreakers, type BreakerWatch } from './breaker-watch.js';
+import { checkAborted, startDrillRun, undoAll, type DrillOptions, type DrillRun } from './lifecycle.js';
 import { mark, waitUntil } from './moments.js';
-import { saveDrillReport, type SavedReport } from './report.js';
-import { removeChaosArticles, type WriterTarget } from './writer.js';
+import { concludeDrill, type ConcludedDrill } from './report.js';
+import { removeChaosArticles } from './writer.js';
 import { DRILL_USER_ADDRESSES, openDrillUsers } from './users.js';
 
-export interface ChaosOptions {
-  readonly target: ComposeTarget;
-  readonly config: ParityConfig;
+/** On Ctrl-C or SIGTERM (`signal`) a chaos drill removes its toxics and reports. */
+export interface ChaosOptions extends DrillOptions {
   readonly scenario: string;
-  readonly progress: Progress;
-  /** Ctrl-C / SIGTERM: the drill stops, removes its toxics, and reports. */
-  readonly signal?: AbortSignal;
   /** Users' GETs per second, per path of the scenario's load. @default 10 */
   readonly readsPerSecond?: number;
   /** The users' https port (the front's); the config's `ports.https` when absent. */
@@ -52,33 +47,17 @@ export interface ChaosOptions {
 /** What the background users hit by default: the home page and the two read APIs. */
 export const BACKGROUND_PATHS = ['/', '/api/events', '/api/articles'] as const;
 
-export interface ChaosResult {
-  readonly report: DrillReport;
-  readonly dir: string;
-}
-
 /** Everything one chaos drill knows; each phase reads and fills it. */
-interface Run {
-  readonly options: ChaosOptions;
-  readonly name: string;
+interface Run extends DrillRun<ChaosOptions> {
   readonly scenario: ChaosScenario;
-  readonly recorder: PhaseRecorder;
-  readonly startedAt: Date;
-  readonly now: () => number;
-  readonly samples: Sample[];
-  readonly markers: Marker[];
   readonly bands: Band[];
-  readonly restored: string[];
-  readonly notes: string[];
-  /** What the fault changed, undone in reverse order (also on Ctrl-C). */
-  readonly undo: { readonly what: string; readonly run: () => Promise<void> }[];
   toxiproxy: string;
   proxies: string[];
   color: Color;
   http?: HttpClient;
   https?: string;
   token?: string;
-  writer?: WriterTarget;
+  writer?: PgLogin;
   articleSlug?: string;
   loadPaths: string[];
   watch?: BreakerWatch;
@@ -133,11 +112,7 @@ async function preflight(run: Run): Promise<void> {
   run.https = users.base;
   run.http = users.http;
   run.token = users.token;
-  const writerPort = await publishedPort(target, databaseEndpoints(config).writer, 5432);
-  if (writerPort !== undefined) {
-    const password = (await readFile(join(target.stateDir, 'secrets', 'postgres_password'), 'utf8')).trim();
-    run.writer = { host: hostFor(config, databaseEndpoints(config).writer), port: writerPort, user: DATABASE.user, password, database: DATABASE.name };
-  }
+  run.writer = await adminOnWriter(target, config);
 }
 
 /** An article with an attachment for loads that read `{article}` (removed again at the end). */
@@ -171,7 +146,7 @@ async function startLoad(run: Run): Promise<void> {
     readPaths: run.loadPaths,
     authenticatedReads: true,
     token: run.token!,
-    writeTag: `chaos-${run.name}`,
+    writeTag: `chaos-${run.options.scenario}`,
     now: run.now,
     onSample: ({ kind: _kind, ...sample }) => run.samples.push(sample),
   });
@@ -212,19 +187,13 @@ async function applyFault(run: Run, label: string): Promise<void> {
   }
 }
 
-/** Undo everything registered, newest first; what could not be undone is said, and the rest still runs. */
-async function removeFault(run: Run, quiet = false): Promise<void> {
-  while (run.undo.length) {
-    const step = run.undo.pop()!;
-    try {
-      await step.run();
-      if (!quiet) run.restored.push(step.what);
-    } catch (error) {
-      // A toxic that is already gone (a flap's off-phase) is fine; anything else is reported.
-      if (!/HTTP 404/.test((error as Error).message)) run.restored.push(`WARNING: could not undo "${step.what}": ${(error as Error).message} (make chaos-reset removes every fault)`);
-    }
-  }
-}
+/** Undo everything registered, newest first (quiet: a flap's off-phase); what could not be undone is said, and the rest still runs. */
+const removeFault = (run: Run, quiet = false): Promise<void> =>
+  undoAll(run, {
+    quiet,
+    // A toxic that is already gone (a flap's off-phase) is fine; anything else is reported.
+    failed: (what, error) => (/HTTP 404/.test(error.message) ? undefined : `WARNING: could not undo "${what}": ${error.message} (make chaos-reset removes every fault)`),
+  });
 
 const transitionsOf = (run: Run): Transition[] =>
   [...(run.watch?.transitions() ?? []), ...edgeTransitions(run.samples, Object.fromEntries(EDGE_APIS.map((api) => [api, APP_ROUTES[api]])))].sort((a, b) => a.atMs - b.atMs);
@@ -234,7 +203,7 @@ async function holdFault(run: Run): Promise<void> {
   const { scenario, options } = run;
   const endAt = run.now() + scenario.durationSeconds * 1000;
   run.faultAtMs = run.now();
-  await applyFault(run, run.name);
+  await applyFault(run, run.options.scenario);
   mark(run, 'fault injected', run.faultAtMs, `${describeToxic(scenario.toxic)} on ${run.proxies.join(', ')}`);
   // Watched beside the fault, never holding it up: the fault lasts its duration, open or not.
   let holding = true;
@@ -253,7 +222,7 @@ async function holdFault(run: Run): Promise<void> {
       if (on) {
         run.bands.push({ lane: FAULT_ROW, label: 'fault on', fromMs: phaseStart, toMs: run.now(), tone: 'info' });
         await removeFault(run, true);
-      } else await applyFault(run, run.name);
+      } else await applyFault(run, run.options.scenario);
       on = !on;
       phaseStart = run.now();
     }
@@ -281,41 +250,27 @@ async function recover(run: Run): Promise<void> {
   mark(run, 'every breaker CLOSED', closed ? allClosedAt({ transitions: transitionsOf(run), removedAtMs: run.removedAtMs }) : undefined);
 }
 
-function checkAborted(run: Run, phase: string): void {
-  if (run.options.signal?.aborted) throw new InterruptedError(`chaos drill ${run.name}: interrupted (SIGINT/SIGTERM) during "${phase}"; see "restored" in the report for what was put back`);
-}
-
-function buildReport(run: Run, error?: Error): DrillReport {
-  const durationMs = run.now();
+/** What the chaos drill says in its report (its users load the API lane only); the envelope (concludeDrill) adds the rest. */
+function findings(run: Run, durationMs: number): DrillFindings {
+  const { scenario, options } = run;
+  const { breakers } = options.config;
   const transitions = transitionsOf(run);
-  const figures = judgeFigures(
-    run.faultAtMs === undefined
-      ? []
-      : chaosFigures({ scenario: run.scenario, samples: run.samples, transitions, faultAtMs: run.faultAtMs, ...(run.removedAtMs !== undefined ? { removedAtMs: run.removedAtMs } : {}), endMs: durationMs }, run.options.config.drills.chaos),
-  );
-  const breakers = [...new Set(transitions.map((t) => t.breaker))];
   return {
-    kind: 'drill',
     drill: 'chaos',
-    scenario: run.name,
-    description: run.scenario.description || `${describeToxic(run.scenario.toxic)} on ${run.scenario.target}`,
-    startedAt: run.startedAt.toISOString(),
-    durationMs,
-    phases: run.recorder.phases,
-    markers: [...run.markers].sort((a, b) => (a.atMs ?? Infinity) - (b.atMs ?? Infinity)),
+    scenario: options.scenario,
+    description: scenario.description || `${describeToxic(scenario.toxic)} on ${scenario.target}`,
+    figures:
+      run.faultAtMs === undefined
+        ? []
+        : chaosFigures({ scenario, samples: run.samples, transitions, faultAtMs: run.faultAtMs, ...(run.removedAtMs !== undefined ? { removedAtMs: run.removedAtMs } : {}), endMs: durationMs }, options.config.drills.chaos),
     bands: [...run.bands, ...breakerBands(transitions, durationMs)],
-    figures,
-    timeline: { api: bucketize(run.samples, 'api', durationMs), write: [] },
-    restored: run.restored,
-    result: drillResult(figures, error?.message),
-    ...(error ? { error: error.message } : {}),
+    lanes: ['api'],
     notes: [
-      `fault: ${describeToxic(run.scenario.toxic)} on ${run.proxies.join(', ')} for ${run.scenario.durationSeconds} s${run.scenario.flap ? ` (down ${run.scenario.flap.downSeconds} s / up ${run.scenario.flap.upSeconds} s)` : ''}; active color ${run.color}`,
-      `breakers: app reset ${run.options.config.breakers.app.resetSeconds} s; edge ${run.options.config.breakers.edge.enabled ? `"${run.options.config.breakers.edge.expression}", open ${run.options.config.breakers.edge.fallbackSeconds} s + recovery ${run.options.config.breakers.edge.recoverySeconds} s` : 'off'}`,
-      ...breakers.map((breaker) => `transitions ${breaker}: ${transitionPath(transitions, breaker)}`),
+      `fault: ${describeToxic(scenario.toxic)} on ${run.proxies.join(', ')} for ${scenario.durationSeconds} s${scenario.flap ? ` (down ${scenario.flap.downSeconds} s / up ${scenario.flap.upSeconds} s)` : ''}; active color ${run.color}`,
+      `breakers: app reset ${breakers.app.resetSeconds} s; edge ${breakers.edge.enabled ? `"${breakers.edge.expression}", open ${breakers.edge.fallbackSeconds} s + recovery ${breakers.edge.recoverySeconds} s` : 'off'}`,
+      ...[...new Set(transitions.map((t) => t.breaker))].map((breaker) => `transitions ${breaker}: ${transitionPath(transitions, breaker)}`),
       ...answerSummary(run.samples),
       ...failureSummary(run.samples),
-      ...run.notes,
     ],
   };
 }
@@ -342,29 +297,18 @@ function failureSummary(samples: readonly Sample[]): string[] {
 }
 
 /** Run one chaos scenario; resolves with the report, throws `DrillBudgetError` (exit 1) when the promise isn't kept. */
-export async function runChaosDrill(options: ChaosOptions): Promise<ChaosResult> {
+export async function runChaosDrill(options: ChaosOptions): Promise<ConcludedDrill> {
   const scenario = validateChaosScenario(options.config, options.scenario);
-  const startedAt = new Date();
-  const origin = performance.now();
   const run: Run = {
-    options,
-    name: options.scenario,
+    ...startDrillRun(options, { name: `chaos drill ${options.scenario}`, tag: 'chaos', scenario: options.scenario }),
     scenario,
-    recorder: createPhaseRecorder(options.progress),
-    startedAt,
-    now: () => performance.now() - origin,
-    samples: [],
-    markers: [],
     bands: [],
-    restored: [],
-    notes: [],
-    undo: [],
     toxiproxy: '',
     proxies: [],
     color: options.config.activeColor,
     loadPaths: [],
   };
-  options.progress.info(`chaos drill ${run.name}: ${scenario.description}`);
+  options.progress.info(`${run.name}: ${scenario.description}`);
   const { phase } = run.recorder;
   await phase('preflight (Toxiproxy clean, stack answering)', () => preflight(run));
   let failure: Error | undefined;
@@ -397,11 +341,5 @@ export async function runChaosDrill(options: ChaosOptions): Promise<ChaosResult>
       (error: Error) => run.notes.push(`could not remove the drill's article ${run.articleSlug}: ${error.message}`),
     );
   }
-  const report = buildReport(run, failure);
-  const saved: SavedReport = await saveDrillReport(options.target.stateDir, report);
-  options.progress.done();
-  process.stdout.write(`${saved.summary}\n`);
-  if (failure) throw failure instanceof ParityError ? failure : new DrillError(`${failure.message} (after ${formatDuration(run.now())}; report: ${saved.dir})`);
-  if (report.result === 'fail') throw new DrillBudgetError(report.figures.filter((f) => !f.pass).map((f) => f.reason), saved.dir);
-  return { report, dir: saved.dir };
+  return concludeDrill(run, failure, (durationMs) => findings(run, durationMs));
 }

@@ -1,4 +1,5 @@
 /** The few docker operations the drills need, on a compose project's containers. */
+import { psql } from '../clients/postgres.js';
 import { tryRun } from '../exec.js';
 import { compose, type ComposeTarget } from '../stack.js';
 import { DrillError } from '../../../services/errors.js';
@@ -18,7 +19,7 @@ export async function containerOf(target: ComposeTarget, service: string): Promi
  * is cut off the network. Only a server that answers and is not in recovery does: one that refuses
  * connections (shutting down while it demotes itself) accepts no writes either.
  */
-export async function localWritable(container: string, user: string, database: string): Promise<boolean> {
-  const result = await docker(['exec', container, 'psql', '-h', '/var/run/postgresql', '-U', user, '-d', database, '-tAc', 'SELECT NOT pg_is_in_recovery()']);
+export async function localWritable(container: string): Promise<boolean> {
+  const result = await psql({ container }, 'SELECT NOT pg_is_in_recovery()');
   return result.code === 0 && result.stdout.trim() === 't';
 }

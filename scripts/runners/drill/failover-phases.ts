@@ -5,11 +5,11 @@
  */
 import { recoveryMs, SCENARIOS } from '../../../services/drills/failover.js';
 import type { Sample } from '../../../services/drills/model.js';
-import { DATABASE } from '../../../services/topology/common.js';
 import { isReplicating } from '../patroni.js';
 import { systemClock } from '../poll.js';
 import { containerOf, localWritable } from './docker.js';
 import { prepareFault } from './faults.js';
+import { undoAll } from './lifecycle.js';
 import { mark, waitUntil, type Run } from './failover-run.js';
 
 export async function fault(run: Run): Promise<void> {
@@ -67,7 +67,7 @@ async function watchCutOffLeader(run: Run, container: string): Promise<{ lastWri
   const seen: { lastWritableProbeAt?: number; refusedAt?: number } = {};
   await waitUntil(run, `${run.fault!.victim} refusing writes on its own socket`, async () => {
     const probeAt = run.now();
-    if (await localWritable(container, DATABASE.user, DATABASE.name)) {
+    if (await localWritable(container)) {
       seen.lastWritableProbeAt = probeAt;
       return false;
     }
@@ -112,16 +112,3 @@ export async function restoreAndRejoin(run: Run): Promise<void> {
   if (at !== undefined) run.rejoinMs = at - (run.scenario === 'switchover' ? run.fault!.atMs : restartedAt);
   mark(run, `${victim} rejoined as replica`, at);
 }
-
-export async function undoAll(run: Run): Promise<void> {
-  while (run.undo.length) {
-    const step = run.undo.pop()!;
-    try {
-      await step.run();
-      run.restored.push(step.what);
-    } catch (error) {
-      run.restored.push(`FAILED to put back: ${step.what}: ${(error as Error).message}`);
-    }
-  }
-}
-

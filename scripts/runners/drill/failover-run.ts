@@ -2,32 +2,20 @@
  * The failover drill's run object and its setup: what one drill knows (each phase reads and fills
  * it), the checks before anything changes, and the loads users and the writer put on the stack.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { ParityConfig } from '../../../services/config/schema.js';
-import type { DrillReport, Marker, Sample } from '../../../services/drills/model.js';
 import type { FailoverScenario } from '../../../services/drills/failover.js';
 import { DrillInputError } from '../../../services/errors.js';
-import { DATABASE, hostFor } from '../../../services/topology/common.js';
-import { databaseEndpoints } from '../../../services/config/profiles.js';
 import { patroniNodes } from '../../../services/topology/patroni.js';
 import { clusterHealthy, readCluster, type ClusterView, type RestEndpoints } from '../patroni.js';
-import type { PhaseRecorder } from '../phases.js';
-import type { Progress } from '../progress.js';
-import { patroniRest, publishedPort, type ComposeTarget } from '../stack.js';
+import type { PgLogin } from '../clients/postgres.js';
+import { patroniRest } from '../stack.js';
 import { startApiLoad, type StartedApiLoad } from './api-load.js';
 import { DRILL_USER_ADDRESSES, openDrillUsers } from './users.js';
-import type { Undo } from './faults.js';
-import { ensureWriterTable, startWriter, type StartedWriter, type WriterTarget } from './writer.js';
+import type { DrillOptions, DrillRun } from './lifecycle.js';
+import { drillWriter, ensureWriterTable, startWriter, type StartedWriter } from './writer.js';
 import { watchCluster, type ClusterWatch } from './watch.js';
 
-export interface FailoverOptions {
-  readonly target: ComposeTarget;
-  readonly config: ParityConfig;
+export interface FailoverOptions extends DrillOptions {
   readonly scenario: string;
-  readonly progress: Progress;
-  /** Ctrl-C / SIGTERM: the drill stops, puts back what it changed, and reports. */
-  readonly signal?: AbortSignal;
   /** Writes per second through postgres-writer. @default 20 */
   readonly writesPerSecond?: number;
   /** Users' reads and writes per second through the front, from many client addresses. @default 20 and 20 */
@@ -37,28 +25,13 @@ export interface FailoverOptions {
   readonly usersPort?: number;
 }
 
-export interface FailoverResult {
-  readonly report: DrillReport;
-  readonly dir: string;
-}
-
-/** Everything one drill run knows; each phase reads and fills it. */
-export interface Run {
-  readonly options: FailoverOptions;
-  readonly recorder: PhaseRecorder;
+/** Everything one failover drill run knows; each phase reads and fills it. */
+export interface Run extends DrillRun<FailoverOptions> {
   readonly scenario: FailoverScenario;
-  readonly startedAt: Date;
-  readonly now: () => number;
-  readonly samples: Sample[];
   readonly apiWriteTimes: Set<number>;
-  readonly markers: Marker[];
-  readonly undo: Undo[];
-  readonly restored: string[];
-  readonly notes: string[];
-  readonly tag: string;
   nodes: string[];
   rest: RestEndpoints;
-  writerTarget?: WriterTarget;
+  writerTarget?: PgLogin;
   before?: ClusterView;
   watch?: ClusterWatch;
   writer?: StartedWriter;
@@ -90,10 +63,7 @@ export async function preflight(run: Run): Promise<void> {
     );
   }
   run.before = view;
-  const port = await publishedPort(target, 'postgres-writer', 5432);
-  if (port === undefined) throw new DrillInputError(`postgres-writer publishes no port in project ${target.project}: is the stack up? (make up)`);
-  const password = (await readFile(join(target.stateDir, 'secrets', 'postgres_password'), 'utf8')).trim();
-  run.writerTarget = { host: hostFor(config, databaseEndpoints(config).writer), port, user: DATABASE.user, password, database: DATABASE.name };
+  run.writerTarget = await drillWriter(target, config);
 }
 
 /** Users' API load through the front by default: 20 reads/s and 20 writes/s (`make drill-failover API_READS= API_WRITES=`). */

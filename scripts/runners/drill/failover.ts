@@ -5,20 +5,20 @@
  * fault changed is put back and the cluster waited for. The same runner serves the make target,
  * `make bench-failover` and the integration test.
  */
-import { bucketize, drillResult, judgeFigures, type DrillReport, inTimeOrder } from '../../../services/drills/model.js';
+import type { DrillFindings } from '../../../services/drills/model.js';
 import { FAILOVER_SCENARIOS, failoverFigures, SCENARIOS, type FailoverScenario } from '../../../services/drills/failover.js';
-import { DrillInputError, InterruptedError } from '../../../services/errors.js';
+import { DrillInputError } from '../../../services/errors.js';
 import { clusterHealthy, readCluster } from '../patroni.js';
-import { createPhaseRecorder } from '../phases.js';
 import { listContainers } from '../stack.js';
 import { ETCD_MEMBERS } from '../../../services/topology/patroni.js';
 import { systemClock } from '../poll.js';
-import { awaitApiHealthy, awaitFailover, fault, restoreAndRejoin, undoAll } from './failover-phases.js';
-import { preflight, startLoads, waitUntil, type FailoverOptions, type FailoverResult, type Run } from './failover-run.js';
-import { concludeDrill } from './report.js';
+import { awaitApiHealthy, awaitFailover, fault, restoreAndRejoin } from './failover-phases.js';
+import { preflight, startLoads, waitUntil, type FailoverOptions, type Run } from './failover-run.js';
+import { checkAborted, startDrillRun, undoAll } from './lifecycle.js';
+import { concludeDrill, type ConcludedDrill } from './report.js';
 import { findLostWrites, removeDrillEvents, removeWriterRows } from './writer.js';
 
-export type { FailoverOptions, FailoverResult } from './failover-run.js';
+export type { FailoverOptions } from './failover-run.js';
 
 async function stopLoads(run: Run): Promise<void> {
   await Promise.all([run.writer?.stop(), run.api?.stop(), run.watch?.stop()]);
@@ -39,10 +39,14 @@ async function cleanUp(run: Run): Promise<void> {
   await removeDrillEvents(run.writerTarget, run.tag).catch((error: Error) => run.notes.push(`could not remove the drill's events (${run.tag} #…): ${error.message}`));
 }
 
-function buildReport(run: Run, error?: Error): DrillReport {
-  const durationMs = run.now();
-  const figures = judgeFigures(
-    run.fault
+/** What the failover drill says in its report; the envelope (concludeDrill) adds the rest. */
+function findings(run: Run): DrillFindings {
+  const { config } = run.options;
+  return {
+    drill: 'failover',
+    scenario: run.scenario,
+    description: SCENARIOS[run.scenario].description,
+    figures: run.fault
       ? failoverFigures(
           {
             scenario: run.scenario,
@@ -55,29 +59,11 @@ function buildReport(run: Run, error?: Error): DrillReport {
             ...(run.rejoinMs !== undefined ? { rejoinMs: run.rejoinMs } : {}),
             ...(run.overlapMs !== undefined ? { overlapMs: run.overlapMs } : {}),
           },
-          run.options.config.drills.failover,
+          config.drills.failover,
         )
       : [],
-  );
-  return {
-    kind: 'drill',
-    drill: 'failover',
-    scenario: run.scenario,
-    description: SCENARIOS[run.scenario].description,
-    startedAt: run.startedAt.toISOString(),
-    durationMs,
-    phases: run.recorder.phases,
-    markers: inTimeOrder(run.markers),
     bands: run.electedAtMs !== undefined && run.fault ? [{ lane: 'write', label: 'no leader', fromMs: run.fault.atMs, toMs: run.electedAtMs, tone: 'bad' }] : [],
-    figures,
-    timeline: { api: bucketize(run.samples, 'api', durationMs), write: bucketize(run.samples, 'write', durationMs) },
-    restored: run.restored,
-    result: drillResult(figures, error?.message),
-    ...(error ? { error: error.message } : {}),
-    notes: [
-      `timings: ttl ${run.options.config.postgres.patroni.ttl} s, loop_wait ${run.options.config.postgres.patroni.loopWait} s, retry_timeout ${run.options.config.postgres.patroni.retryTimeout} s; synchronous_mode ${run.options.config.postgres.synchronous}`,
-      ...run.notes,
-    ],
+    notes: [`timings: ttl ${config.postgres.patroni.ttl} s, loop_wait ${config.postgres.patroni.loopWait} s, retry_timeout ${config.postgres.patroni.retryTimeout} s; synchronous_mode ${config.postgres.synchronous}`],
   };
 }
 
@@ -93,38 +79,24 @@ async function leaveHealthy(run: Run): Promise<void> {
   run.restored.push(healthy ? 'cluster healthy: one leader, every replica replicating, every etcd member healthy' : 'WARNING: the cluster was not healthy 90 s after the drill; see make status');
 }
 
-function checkAborted(run: Run, phase: string): void {
-  if (run.options.signal?.aborted) throw new InterruptedError(`failover drill ${run.scenario}: interrupted (SIGINT/SIGTERM) during "${phase}"; see "restored" in the report for what was put back`);
-}
-
 export function validateScenario(scenario: string): FailoverScenario {
   if ((FAILOVER_SCENARIOS as readonly string[]).includes(scenario)) return scenario as FailoverScenario;
   throw new DrillInputError(`unknown failover scenario "${scenario}"; expected one of: ${FAILOVER_SCENARIOS.join(', ')}`);
 }
 
 /** Run one failover drill; resolves with the report, throws `DrillBudgetError` (exit 1) when a budget is exceeded. */
-export async function runFailoverDrill(options: FailoverOptions): Promise<FailoverResult> {
+export async function runFailoverDrill(options: FailoverOptions): Promise<ConcludedDrill> {
   const scenario = validateScenario(options.scenario);
-  const startedAt = new Date();
-  const origin = performance.now();
+  // The failover drill's rows have always been tagged `drill-<time>-<scenario>`.
   const run: Run = {
-    options,
-    recorder: createPhaseRecorder(options.progress),
+    ...startDrillRun(options, { name: `failover drill ${scenario}`, tag: 'drill', scenario }),
     scenario,
-    startedAt,
-    now: () => performance.now() - origin,
-    samples: [],
     apiWriteTimes: new Set(),
-    markers: [],
-    undo: [],
-    restored: [],
-    notes: [],
-    tag: `drill-${startedAt.toISOString()}-${scenario}`,
     nodes: [],
     rest: {},
     ackedWritesLost: null,
   };
-  options.progress.info(`failover drill ${scenario}: ${SCENARIOS[scenario].description}`);
+  options.progress.info(`${run.name}: ${SCENARIOS[scenario].description}`);
   const { phase } = run.recorder;
   await phase('preflight (Patroni cluster healthy, endpoints)', () => preflight(run));
   let failure: Error | undefined;
@@ -151,6 +123,5 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
   }
   if (!failure) await verify(run).catch((error: Error) => run.notes.push(`could not verify the writes: ${error.message}`));
   await cleanUp(run);
-  const report = buildReport(run, failure);
-  return concludeDrill(options.target.stateDir, report, failure, options.progress, run.now());
+  return concludeDrill(run, failure, () => findings(run));
 }

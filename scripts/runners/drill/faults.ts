@@ -11,13 +11,7 @@ import { readCluster, switchover, type ClusterView, type RestEndpoints } from '.
 import { containerOf, docker } from './docker.js';
 import { done, pending, pollUntil } from '../poll.js';
 import type { ComposeTarget } from '../stack.js';
-
-export interface Undo {
-  /** What is put back, for the report ("started postgres-1 again"). */
-  readonly what: string;
-  run(): Promise<void>;
-}
-
+import type { Undo } from './lifecycle.js';
 
 const must = async (args: string[], what: string) => {
   const result = await docker(args);

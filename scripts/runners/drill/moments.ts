@@ -1,9 +1,8 @@
 /**
  * What every drill does with time: mark a moment (kept for the report and the picture, and said
- * as it happens) and wait, bounded, for a condition. Shared by the failover and chaos drills.
+ * as it happens) and wait, bounded, for a condition. Shared by every drill.
  */
-import type { Marker, Sample } from '../../../services/drills/model.js';
-import { createPhaseRecorder } from '../phases.js';
+import type { Marker } from '../../../services/drills/model.js';
 import { TimeoutError } from '../../../services/errors.js';
 import { done, pending, pollUntil } from '../poll.js';
 import type { Progress } from '../progress.js';
@@ -34,22 +33,3 @@ export async function waitUntil(run: Pick<DrillMoments, 'options'>, subject: str
     throw error;
   }
 }
-
-/** What every drill run starts with: its clock, phase recorder, tag for its own rows, and the lists its report is built from. */
-export function startDrillRun(progress: Progress, kind: string) {
-  const startedAt = new Date();
-  const origin = performance.now();
-  return {
-    recorder: createPhaseRecorder(progress),
-    startedAt,
-    now: () => performance.now() - origin,
-    tag: `${kind}-${startedAt.toISOString()}`,
-    samples: [] as Sample[],
-    markers: [] as Marker[],
-    restored: [] as string[],
-    notes: [] as string[],
-  };
-}
-
-/** The part of a drill's run object that `startDrillRun` makes. */
-export type DrillRun = Readonly<ReturnType<typeof startDrillRun>>;

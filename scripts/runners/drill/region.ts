@@ -8,42 +8,36 @@
  * a consistent state and says which one (see `leaveConsistent`). One runner serves the make
  * target, bench-dr and the integration test.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import pg from 'pg';
-import type { ParityConfig } from '../../../services/config/schema.js';
-import { bucketize, drillResult, judgeFigures, type DrillReport, inTimeOrder } from '../../../services/drills/model.js';
-import { describeStandby, FAILBACK_MOMENTS, lsnBytes, REGION_MOMENTS, regionFigures, standbyRefusal, walRpo, type StandbyView, type WalRpo } from '../../../services/drills/region.js';
-import { DrillError, DrillInputError, InterruptedError } from '../../../services/errors.js';
-import { DATABASE } from '../../../services/topology/common.js';
+import type pg from 'pg';
+import { inTimeOrder, type DrillFindings } from '../../../services/drills/model.js';
+import { lsnBytes } from '../../../services/contracts/index.js';
+import { describeStandby, FAILBACK_MOMENTS, REGION_MOMENTS, regionFigures, standbyRefusal, walRpo, type StandbyView, type WalRpo } from '../../../services/drills/region.js';
+import { DrillError, DrillInputError } from '../../../services/errors.js';
 import { patroniNodes } from '../../../services/topology/patroni.js';
 import { hasDr, type Region } from '../../../services/topology/region.js';
 import { BACKUP_METRICS_PORT } from '../../../services/topology/backup.js';
+import { adminOnWriter, withPg } from '../clients/postgres.js';
 import { createClient, type HttpClient } from '../http.js';
 import { openDrillUsers } from './users.js';
 import { FALLBACK_HEADER } from '../../../services/contracts/index.js';
 import { clusterHealthy } from '../patroni.js';
 import { systemClock } from '../poll.js';
-import type { Progress } from '../progress.js';
-import { httpsEndpoint, projectContainerIds, publishedPort, type ComposeTarget } from '../stack.js';
+import { httpsEndpoint, projectContainerIds } from '../stack.js';
 import { tryRun } from '../exec.js';
 import { failBackToPrimary, linkApi, pointEdgeAt, promoteCluster, readRegionCluster, regionRest, regionTarget, regionTargets, servingRegion, writableLeader } from '../region-ops.js';
 import type { RegionTargets } from '../regions.js';
 import { startApiLoad, type StartedApiLoad } from './api-load.js';
-import { mark, startDrillRun, waitUntil, type DrillRun } from './moments.js';
-import { concludeDrill } from './report.js';
+import { checkAborted, startDrillRun, type DrillOptions, type DrillRun } from './lifecycle.js';
+import { mark, waitUntil } from './moments.js';
+import { concludeDrill, type ConcludedDrill } from './report.js';
 
-export interface RegionOptions {
-  readonly target: ComposeTarget;
-  readonly config: ParityConfig;
-  readonly progress: Progress;
-  readonly signal?: AbortSignal;
+export interface RegionOptions extends DrillOptions {
   /** Fail back once DR serves. @default true */
   readonly failback?: boolean;
 }
 
-interface Run extends DrillRun {
-  readonly options: RegionOptions;
+interface Run extends DrillRun<RegionOptions> {
   readonly targets: RegionTargets;
   api?: string;
   http?: HttpClient;
@@ -98,17 +92,9 @@ const acked = (run: Run) => new Set(run.samples.filter((s) => s.route === '/api/
 /** SQL as the admin on a region's writer (published on this host): its Patroni leader, or standby leader. */
 async function onRegionWriter<T>(run: Run, region: Region, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const target = regionTarget(run.targets, region);
-  const port = await publishedPort(target, 'postgres-writer', 5432);
-  if (port === undefined) throw new DrillError(`${target.project}: postgres-writer publishes no port`);
-  const password = (await readFile(join(target.stateDir, 'secrets', 'postgres_password'), 'utf8')).trim();
-  const client = new pg.Client({ host: '127.0.0.1', port, user: DATABASE.user, password, database: DATABASE.name, connectionTimeoutMillis: 3000 });
-  client.on('error', () => {});
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end().catch(() => {});
-  }
+  const writer = await adminOnWriter(target, run.options.config);
+  if (!writer) throw new DrillError(`${target.project}: postgres-writer publishes no port`);
+  return withPg(writer, work);
 }
 
 /**
@@ -219,7 +205,7 @@ async function writesIn(run: Run, region: Region): Promise<boolean> {
 const firstAckAfter = (run: Run, sinceMs: number) => run.samples.find((s) => s.route === '/api/events' && s.seq !== undefined && s.outcome === 'ok' && s.atMs >= sinceMs);
 
 async function loseThePrimary(run: Run): Promise<void> {
-  const { config, signal } = run.options;
+  const { config } = run.options;
   const primaryHttps = await httpsEndpoint(run.targets.primary);
   const containers = await projectContainerIds(run.targets.primary.project);
   const primaryWal = await run.walSampler?.stop();
@@ -253,7 +239,7 @@ async function loseThePrimary(run: Run): Promise<void> {
   await waitUntil(run, 'a user write through the edge in DR', () => Boolean(firstAckAfter(run, switchedAt)), 30_000, 50);
   const first = firstAckAfter(run, switchedAt);
   mark(run, REGION_MOMENTS[5], first ? first.atMs + first.latencyMs : undefined);
-  if (signal?.aborted) throw new InterruptedError('region drill: interrupted after the switch to DR');
+  checkAborted(run, 'the switch to DR');
 }
 
 async function failBack(run: Run): Promise<void> {
@@ -291,10 +277,15 @@ async function leaveConsistent(run: Run): Promise<void> {
   );
 }
 
-function buildReport(run: Run, error?: Error): DrillReport {
-  const durationMs = run.now();
-  const figures = judgeFigures(
-    regionFigures(
+/** What the region drill says in its report; the envelope (concludeDrill) adds the rest. */
+function findings(run: Run): DrillFindings {
+  const lost = run.markers.find((m) => m.name === REGION_MOMENTS[0])?.atMs;
+  const validated = run.markers.find((m) => m.name === REGION_MOMENTS[5])?.atMs;
+  return {
+    drill: 'region',
+    scenario: 'lose-primary-region',
+    description: 'every container of the primary region killed under user load through the edge; the DR standby cluster promoted and the edge repointed; then failing back',
+    figures: regionFigures(
       {
         markers: inTimeOrder(run.markers),
         samples: run.samples,
@@ -307,25 +298,7 @@ function buildReport(run: Run, error?: Error): DrillReport {
       },
       run.options.config.drills.region,
     ),
-  );
-  const lost = run.markers.find((m) => m.name === REGION_MOMENTS[0])?.atMs;
-  const validated = run.markers.find((m) => m.name === REGION_MOMENTS[5])?.atMs;
-  return {
-    kind: 'drill',
-    drill: 'region',
-    scenario: 'lose-primary-region',
-    description: 'every container of the primary region killed under user load through the edge; the DR standby cluster promoted and the edge repointed; then failing back',
-    startedAt: run.startedAt.toISOString(),
-    durationMs,
-    phases: run.recorder.phases,
-    markers: inTimeOrder(run.markers),
     bands: lost !== undefined && validated !== undefined ? [{ lane: 'api', label: 'region switch', fromMs: lost, toMs: validated, tone: 'bad' }] : [],
-    figures,
-    timeline: { api: bucketize(run.samples, 'api', durationMs), write: bucketize(run.samples, 'write', durationMs) },
-    restored: run.restored,
-    result: drillResult(figures, error?.message),
-    ...(error ? { error: error.message } : {}),
-    notes: run.notes,
   };
 }
 
@@ -338,10 +311,9 @@ async function readFilesCopiedAt(run: Run): Promise<number | undefined> {
   return times.length ? Math.min(...times) : undefined;
 }
 
-export async function runRegionDrill(options: RegionOptions): Promise<{ report: DrillReport; dir: string }> {
+export async function runRegionDrill(options: RegionOptions): Promise<ConcludedDrill> {
   const run: Run = {
-    ...startDrillRun(options.progress, 'region'),
-    options,
+    ...startDrillRun(options, { name: 'region drill', tag: 'region' }),
     targets: regionTargets(options.target),
     lostAtFailover: null,
     lostAtFailback: null,
@@ -384,6 +356,5 @@ export async function runRegionDrill(options: RegionOptions): Promise<{ report: 
     if (run.drFile) run.filesLostAtFailback = (await imageBackOnPrimary(run, run.drFile)) ? 0 : 1;
   }
   await removeEvents(run).catch((error: Error) => run.restored.push(`WARNING: could not remove the drill's events (${run.tag} …): ${error.message}`));
-  const report = buildReport(run, failure);
-  return concludeDrill(options.target.stateDir, report, failure, options.progress, run.now());
+  return concludeDrill(run, failure, () => findings(run));
 }

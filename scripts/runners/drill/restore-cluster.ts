@@ -12,6 +12,7 @@ import { DATABASE } from '../../../services/topology/common.js';
 import { imagesFor } from '../../../services/topology/index.js';
 import { BackupError } from '../../../services/errors.js';
 import { pgbackrestError } from '../backup.js';
+import { psql, psqlArgv } from '../clients/postgres.js';
 import { tryRun } from '../exec.js';
 import type { ComposeTarget } from '../stack.js';
 import { docker } from './docker.js';
@@ -84,7 +85,7 @@ export async function restoreFiles(cluster: IsolatedCluster, args: readonly stri
 
 /** SQL on the restored cluster (its unix socket, trusted); trimmed output. */
 export async function restoredQuery(cluster: IsolatedCluster, sql: string, database: string = DATABASE.name): Promise<string> {
-  return ok(['exec', '-u', 'postgres', cluster.name, 'psql', '-h', '/var/run/postgresql', '-U', DATABASE.user, '-d', database, '-XAtF', ' ', '-c', sql], 'querying the restored cluster');
+  return ok(psqlArgv({ container: cluster.name, user: 'postgres', database }, sql).slice(1), 'querying the restored cluster');
 }
 
 /**
@@ -102,7 +103,7 @@ export async function startRestored(cluster: IsolatedCluster, timeoutMs: number,
   );
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && !signal?.aborted) {
-    const answer = await docker(['exec', '-u', 'postgres', cluster.name, 'psql', '-h', '/var/run/postgresql', '-U', DATABASE.user, '-d', 'postgres', '-XAtc', 'SELECT pg_is_in_recovery()']);
+    const answer = await psql({ container: cluster.name, user: 'postgres', database: 'postgres' }, 'SELECT pg_is_in_recovery()');
     if (answer.code === 0 && answer.stdout.trim() === 'f') return;
     const running = await docker(['exec', cluster.name, 'pgrep', '-x', 'postgres']);
     if (running.code !== 0 && answer.code !== 0) break;

@@ -7,44 +7,32 @@
  * cluster, its network and volume go, the S3 store leaves the drill's network, and the drill's rows
  * leave the live database. The same runner serves the make target, bench-dr and the tests.
  */
-import pg from 'pg';
-import { BackupInputError, DrillError, DrillInputError, InterruptedError } from '../../../services/errors.js';
+import { BackupInputError, DrillError, DrillInputError } from '../../../services/errors.js';
 import { baseSetFor, parseRestoreTarget, type Repository } from '../../../services/backup/catalog.js';
-import type { ParityConfig } from '../../../services/config/schema.js';
-import { bucketize, drillResult, judgeFigures, type DrillReport, inTimeOrder } from '../../../services/drills/model.js';
+import type { DrillFindings } from '../../../services/drills/model.js';
 import { describeTarget, restoreFigures, type DrillRestoreTarget } from '../../../services/drills/restore.js';
-import { DRILL_TABLE, ensureWriterTable, removeWriterRows, startWriter, type WriterTarget } from './writer.js';
-import { containerOf, readRepository, requireBackups } from '../backup.js';
+import { DRILL_TABLE, ensureWriterTable, removeWriterRows, startWriter } from './writer.js';
+import { readRepository, requireBackups } from '../backup.js';
+import { queryPg, type PgLogin } from '../clients/postgres.js';
+import { containerOf } from '../stack.js';
 import { systemClock } from '../poll.js';
-import type { Progress } from '../progress.js';
-import type { ComposeTarget } from '../stack.js';
 import { preflightCluster, type LiveIdentity } from './restore-live.js';
 import { createIsolatedCluster, removeIsolatedCluster, restoredQuery, restoreFiles, startRestored, type IsolatedCluster } from './restore-cluster.js';
-import { concludeDrill } from './report.js';
-import { startDrillRun, type DrillRun } from './moments.js';
+import { concludeDrill, type ConcludedDrill } from './report.js';
+import { checkAborted, startDrillRun, type DrillOptions, type DrillRun } from './lifecycle.js';
 import { hasDr } from '../../../services/topology/region.js';
 import { regionTargets } from '../regions.js';
 
-export interface RestoreOptions {
-  readonly target: ComposeTarget;
-  readonly config: ParityConfig;
+export interface RestoreOptions extends DrillOptions {
   /** `mid` (default), `latest`, a backup label, or an ISO-8601 time with a zone. */
   readonly restoreTarget: string;
-  readonly progress: Progress;
-  readonly signal?: AbortSignal;
   /** Seconds of writes before and after the target. @default 3 */
   readonly writeSeconds?: number;
 }
 
-export interface RestoreResult {
-  readonly report: DrillReport;
-  readonly dir: string;
-}
-
-interface Run extends DrillRun {
-  readonly options: RestoreOptions;
+interface Run extends DrillRun<RestoreOptions> {
   readonly target: DrillRestoreTarget;
-  writer?: WriterTarget;
+  writer?: PgLogin;
   live?: LiveIdentity;
   repository?: Repository;
   s3?: string;
@@ -69,30 +57,14 @@ export function parseDrillTarget(text: string): DrillRestoreTarget {
   }
 }
 
-const client = async (target: WriterTarget) => {
-  const c = new pg.Client({ ...target, connectionTimeoutMillis: 3000 });
-  c.on('error', () => {});
-  await c.connect();
-  return c;
-};
-
-async function sql<T extends pg.QueryResultRow>(target: WriterTarget, text: string, values: unknown[] = []): Promise<T[]> {
-  const c = await client(target);
-  try {
-    return (await c.query<T>(text, values)).rows;
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
-
 /** Checksums of the platform's tables (every schema but the system's and the drill's). */
 const CHECKSUMS_SQL = `SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables
   WHERE schemaname NOT IN ('pg_catalog', 'information_schema', 'parity_drill') ORDER BY 1`;
-async function liveChecksums(target: WriterTarget): Promise<Map<string, string>> {
-  const tables = (await sql<{ name: string }>(target, CHECKSUMS_SQL)).map((row) => row.name);
+async function liveChecksums(target: PgLogin): Promise<Map<string, string>> {
+  const tables = (await queryPg<{ name: string }>(target, CHECKSUMS_SQL)).map((row) => row.name);
   const sums = new Map<string, string>();
   for (const table of tables) {
-    const [row] = await sql<{ sum: string }>(target, `SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS sum FROM ${table} t`);
+    const [row] = await queryPg<{ sum: string }>(target, `SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS sum FROM ${table} t`);
     sums.set(table, row!.sum);
   }
   return sums;
@@ -100,10 +72,10 @@ async function liveChecksums(target: WriterTarget): Promise<Map<string, string>>
 
 /** Switch to a new WAL segment and wait until the archive has it (the writes are then restorable). */
 async function archiveNow(run: Run): Promise<void> {
-  const [switched] = await sql<{ wal: string }>(run.writer!, 'SELECT pg_walfile_name(pg_switch_wal()) AS wal');
+  const [switched] = await queryPg<{ wal: string }>(run.writer!, 'SELECT pg_walfile_name(pg_switch_wal()) AS wal');
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    const [status] = await sql<{ wal: string | null }>(run.writer!, 'SELECT last_archived_wal AS wal FROM pg_stat_archiver');
+    const [status] = await queryPg<{ wal: string | null }>(run.writer!, 'SELECT last_archived_wal AS wal FROM pg_stat_archiver');
     if (status?.wal && status.wal.slice(8) >= switched!.wal.slice(8)) return;
     await systemClock.sleep(200, run.options.signal);
   }
@@ -151,10 +123,13 @@ async function restoreAndVerify(run: Run): Promise<void> {
   });
 }
 
-function buildReport(run: Run, error?: Error): DrillReport {
-  const durationMs = run.now();
-  const figures = judgeFigures(
-    restoreFigures(
+/** What the restore drill says in its report; the envelope (concludeDrill) adds the rest. */
+function findings(run: Run): DrillFindings {
+  return {
+    drill: 'restore',
+    scenario: run.target.kind,
+    description: describeTarget(run.target, run.targetAt),
+    figures: restoreFigures(
       {
         target: run.target,
         ...(run.targetAt ? { targetAt: run.targetAt } : {}),
@@ -167,23 +142,6 @@ function buildReport(run: Run, error?: Error): DrillReport {
       },
       run.options.config.drills.restore,
     ),
-  );
-  return {
-    kind: 'drill',
-    drill: 'restore',
-    scenario: run.target.kind,
-    description: describeTarget(run.target, run.targetAt),
-    startedAt: run.startedAt.toISOString(),
-    durationMs,
-    phases: run.recorder.phases,
-    markers: inTimeOrder(run.markers),
-    bands: [],
-    figures,
-    timeline: { api: bucketize(run.samples, 'api', durationMs), write: bucketize(run.samples, 'write', durationMs) },
-    restored: run.restored,
-    result: drillResult(figures, error?.message),
-    ...(error ? { error: error.message } : {}),
-    notes: run.notes,
   };
 }
 
@@ -212,17 +170,11 @@ async function cleanUp(run: Run): Promise<void> {
 }
 
 /** Run the restore drill; throws DrillBudgetError (exit 1) over budget, BackupError (exit 1) on a corrupt backup, bad input (exit 2). */
-export async function runRestoreDrill(options: RestoreOptions): Promise<RestoreResult> {
-  const run: Run = {
-    ...startDrillRun(options.progress, 'restore'),
-    options,
-    target: parseDrillTarget(options.restoreTarget),
-    written: [],
-    restoredSeqs: null,
-    rtoMs: null,
-  };
+export async function runRestoreDrill(options: RestoreOptions): Promise<ConcludedDrill> {
+  const target = parseDrillTarget(options.restoreTarget);
+  const run: Run = { ...startDrillRun(options, { name: 'restore drill', tag: 'restore' }), target, written: [], restoredSeqs: null, rtoMs: null };
   const { phase } = run.recorder;
-  options.progress.info(`restore drill: ${describeTarget(run.target)}`);
+  options.progress.info(`${run.name}: ${describeTarget(run.target)}`);
   await phase('preflight (backups on, cluster healthy, target resolvable)', () => prepare(run));
   const seconds = options.writeSeconds ?? 3;
   let failure: Error | undefined;
@@ -234,7 +186,7 @@ export async function runRestoreDrill(options: RestoreOptions): Promise<RestoreR
     try {
       await phase(`writes before the target (${seconds} s at 20/s)`, () => systemClock.sleep(seconds * 1000, options.signal));
       if (run.target.kind === 'mid') {
-        const [now] = await sql<{ at: Date }>(run.writer!, 'SELECT clock_timestamp() AS at');
+        const [now] = await queryPg<{ at: Date }>(run.writer!, 'SELECT clock_timestamp() AS at');
         run.targetAt = now!.at;
         run.markers.push({ name: 'target', atMs: run.now(), detail: run.targetAt.toISOString() });
         await phase(`writes after the target (${seconds} s)`, () => systemClock.sleep(seconds * 1000, options.signal));
@@ -242,16 +194,16 @@ export async function runRestoreDrill(options: RestoreOptions): Promise<RestoreR
     } finally {
       await writer.stop();
     }
-    check(run, 'writes');
+    checkAborted(run, 'writes', 'removed');
     await phase('WAL archived (pg_switch_wal, wait for the archive)', () => archiveNow(run));
-    run.written = (await sql<{ seq: number; ms: string }>(run.writer!, `SELECT seq, extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000 AS ms FROM ${DRILL_TABLE} WHERE run = $1`, [run.tag])).map((row) => ({ seq: row.seq, committedAtMs: Number(row.ms) }));
+    run.written = (await queryPg<{ seq: number; ms: string }>(run.writer!, `SELECT seq, extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000 AS ms FROM ${DRILL_TABLE} WHERE run = $1`, [run.tag])).map((row) => ({ seq: row.seq, committedAtMs: Number(row.ms) }));
     const after = await liveChecksums(run.writer!);
     const changed = [...after].filter(([table, sum]) => run.liveChecksums!.get(table) !== sum).map(([table]) => table);
     if (changed.length) {
       run.notes.push(`table checksums not compared: the platform wrote to ${changed.join(', ')} during the drill`);
       run.liveChecksums = undefined;
     }
-    check(run, 'archive');
+    checkAborted(run, 'archive', 'removed');
     await restoreAndVerify(run);
     const untouched = await preflightCluster(options.target, options.config).then((now) => now.live);
     run.notes.push(
@@ -264,10 +216,5 @@ export async function runRestoreDrill(options: RestoreOptions): Promise<RestoreR
   } finally {
     await cleanUp(run);
   }
-  const report = buildReport(run, failure);
-  return concludeDrill(options.target.stateDir, report, failure, options.progress, run.now());
-}
-
-function check(run: Run, phase: string): void {
-  if (run.options.signal?.aborted) throw new InterruptedError(`restore drill: interrupted (SIGINT/SIGTERM) during "${phase}"; see "restored" in the report for what was removed`);
+  return concludeDrill(run, failure, () => findings(run));
 }

@@ -4,12 +4,12 @@
  * kept-alive connections like a browser's. Not the operators' entrypoint: what users see during an
  * incident includes the front, the edge's limits and breakers.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ParityConfig } from '../../../services/config/schema.js';
 import { DrillInputError } from '../../../services/errors.js';
 import { ADMIN_EMAIL } from '../../../services/topology/apps.js';
 import { hostFor } from '../../../services/topology/common.js';
+import { adminLogin } from '../clients/platform.js';
 import { createClient, userAddresses, type HttpClient } from '../http.js';
 
 /** Client addresses a drill's users come from (each with its own rate-limit bucket at the edge). @default 250 */
@@ -37,8 +37,7 @@ export async function openDrillUsers(stateDir: string, config: ParityConfig, opt
   if (typeof reached === 'string') {
     throw new DrillInputError(`the users' entrypoint ${base} (the front) does not answer (${reached}); a drill measures what users see through it: start the stack with make up (the front included)`);
   }
-  const password = (await readFile(join(stateDir, 'secrets', 'admin_password'), 'utf8')).trim();
-  const login = await http(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ADMIN_EMAIL, password }) });
-  if (login.status !== 200) return { http, base, why: `logging in as ${ADMIN_EMAIL} answered HTTP ${login.status}` };
-  return { http, base, token: (JSON.parse(login.body) as { accessToken: string }).accessToken };
+  const login = await adminLogin(http, base, stateDir);
+  if (!login.token) return { http, base, why: `logging in as ${ADMIN_EMAIL} answered HTTP ${login.answer.status}` };
+  return { http, base, token: login.token };
 }

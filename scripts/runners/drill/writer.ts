@@ -3,19 +3,23 @@
  * rate, each acknowledgement recorded client-side. After the drill, the acknowledged numbers
  * are looked up on whichever node leads: an acknowledged number that is missing is a lost write.
  */
-import pg from 'pg';
+import type pg from 'pg';
+import { databaseEndpoints } from '../../../services/config/profiles.js';
+import type { ParityConfig } from '../../../services/config/schema.js';
 import type { Sample } from '../../../services/drills/model.js';
+import { DrillInputError } from '../../../services/errors.js';
+import { adminOnWriter, connectPg, queryPg, type PgLogin } from '../clients/postgres.js';
+import type { ComposeTarget } from '../stack.js';
 
-export interface WriterTarget {
-  readonly host: string;
-  readonly port: number;
-  readonly user: string;
-  readonly password: string;
-  readonly database: string;
+/** The admin's login on the write endpoint, for a drill's writes; bad input (nothing changed) when the stack publishes none. */
+export async function drillWriter(target: ComposeTarget, config: ParityConfig): Promise<PgLogin> {
+  const writer = await adminOnWriter(target, config);
+  if (!writer) throw new DrillInputError(`${databaseEndpoints(config).writer} publishes no port in project ${target.project}: is the stack up? (make up)`);
+  return writer;
 }
 
 export interface WriterOptions {
-  readonly target: WriterTarget;
+  readonly target: PgLogin;
   /** Inserts per second. @default 20 */
   readonly ratePerSecond?: number;
   /** Identifies this drill's rows. */
@@ -34,23 +38,10 @@ export interface StartedWriter {
 
 export const DRILL_TABLE = 'parity_drill.writes';
 
-/** A client whose connection may die under it (that is the point of a drill): errors surface on its calls, never as an uncaught event. */
-function newClient(target: WriterTarget, timeouts: Partial<pg.ClientConfig> = { connectionTimeoutMillis: 3000 }): pg.Client {
-  const client = new pg.Client({ ...target, ...timeouts });
-  client.on('error', () => {});
-  return client;
-}
-
 /** The table the writer inserts into (idempotent). */
-export async function ensureWriterTable(target: WriterTarget): Promise<void> {
-  const client = newClient(target);
-  await client.connect();
-  try {
-    await client.query(`CREATE SCHEMA IF NOT EXISTS parity_drill;
-      CREATE TABLE IF NOT EXISTS ${DRILL_TABLE} (run text NOT NULL, seq integer NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (run, seq))`);
-  } finally {
-    await client.end().catch(() => {});
-  }
+export async function ensureWriterTable(target: PgLogin): Promise<void> {
+  await queryPg(target, `CREATE SCHEMA IF NOT EXISTS parity_drill;
+    CREATE TABLE IF NOT EXISTS ${DRILL_TABLE} (run text NOT NULL, seq integer NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (run, seq))`);
 }
 
 /**
@@ -62,11 +53,7 @@ export function startWriter(options: WriterOptions): StartedWriter {
   const intervalMs = 1000 / (options.ratePerSecond ?? 20);
   let stopped = false;
   let client: pg.Client | undefined;
-  const connect = async () => {
-    const fresh = newClient(options.target, { connectionTimeoutMillis: 1000, statement_timeout: 2000, query_timeout: 2500 });
-    await fresh.connect();
-    return fresh;
-  };
+  const connect = () => connectPg(options.target, { connectionTimeoutMillis: 1000, statement_timeout: 2000, query_timeout: 2500 });
   const loop = (async () => {
     let seq = 0;
     let next = Date.now();
@@ -100,49 +87,25 @@ export function startWriter(options: WriterOptions): StartedWriter {
 }
 
 /** Acknowledged sequence numbers that are not in the table now (read through the writer endpoint). */
-export async function findLostWrites(target: WriterTarget, run: string, acked: ReadonlySet<number>): Promise<number[]> {
-  const client = newClient(target);
-  await client.connect();
-  try {
-    const present = new Set((await client.query<{ seq: number }>(`SELECT seq FROM ${DRILL_TABLE} WHERE run = $1`, [run])).rows.map((row) => row.seq));
-    return [...acked].filter((seq) => !present.has(seq)).sort((a, b) => a - b);
-  } finally {
-    await client.end().catch(() => {});
-  }
+export async function findLostWrites(target: PgLogin, run: string, acked: ReadonlySet<number>): Promise<number[]> {
+  const present = new Set((await queryPg<{ seq: number }>(target, `SELECT seq FROM ${DRILL_TABLE} WHERE run = $1`, [run])).map((row) => row.seq));
+  return [...acked].filter((seq) => !present.has(seq)).sort((a, b) => a - b);
 }
 
 /** Remove the events the drill's users created through the API (their titles start with the run's tag). */
-export async function removeDrillEvents(target: WriterTarget, run: string): Promise<void> {
-  const client = newClient(target);
-  await client.connect();
-  try {
-    // The events schema exists once the events service has migrated; a stack without it has nothing to remove.
-    await client.query(`DO $$ BEGIN IF to_regclass('events.events') IS NOT NULL THEN DELETE FROM events.events WHERE title LIKE ${pgLiteral(`${run} #%`)}; END IF; END $$`);
-  } finally {
-    await client.end().catch(() => {});
-  }
+export async function removeDrillEvents(target: PgLogin, run: string): Promise<void> {
+  // The events schema exists once the events service has migrated; a stack without it has nothing to remove.
+  await queryPg(target, `DO $$ BEGIN IF to_regclass('events.events') IS NOT NULL THEN DELETE FROM events.events WHERE title LIKE ${pgLiteral(`${run} #%`)}; END IF; END $$`);
 }
 
 const pgLiteral = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 /** Remove this run's rows (the drill leaves the database as it found it, but for its table). */
-export async function removeWriterRows(target: WriterTarget, run: string): Promise<void> {
-  const client = newClient(target);
-  await client.connect();
-  try {
-    await client.query(`DELETE FROM ${DRILL_TABLE} WHERE run = $1`, [run]);
-  } finally {
-    await client.end().catch(() => {});
-  }
+export async function removeWriterRows(target: PgLogin, run: string): Promise<void> {
+  await queryPg(target, `DELETE FROM ${DRILL_TABLE} WHERE run = $1`, [run]);
 }
 
 /** Remove a chaos drill's fixture article (its comments and attachment rows go with it). */
-export async function removeChaosArticles(target: WriterTarget, slug: string): Promise<void> {
-  const client = newClient(target);
-  await client.connect();
-  try {
-    await client.query(`DO $$ BEGIN IF to_regclass('newsroom.articles') IS NOT NULL THEN DELETE FROM newsroom.articles WHERE slug = ${pgLiteral(slug)}; END IF; END $$`);
-  } finally {
-    await client.end().catch(() => {});
-  }
+export async function removeChaosArticles(target: PgLogin, slug: string): Promise<void> {
+  await queryPg(target, `DO $$ BEGIN IF to_regclass('newsroom.articles') IS NOT NULL THEN DELETE FROM newsroom.articles WHERE slug = ${pgLiteral(slug)}; END IF; END $$`);
 }

@@ -9,7 +9,6 @@
  * its file at start only and is restarted (nobody's request goes through it). If db-init fails,
  * nothing changed in the database and the files are put back.
  */
-import pg from 'pg';
 import { DB_INIT } from '../../../services/config/profiles.js';
 import { RotationError, StackNotUpError } from '../../../services/errors.js';
 import { DATABASE } from '../../../services/topology/common.js';
@@ -17,7 +16,8 @@ import { DB_ROLE_SECRETS, DB_ROLES } from '../../../services/topology/database-r
 import { POSTGRES_UID } from '../../../services/topology/hardening.js';
 import { tryRun } from '../exec.js';
 import { newSecretValue } from '../stack-state.js';
-import { projectContainerIds, publishedPort, type ComposeTarget } from '../stack.js';
+import { publishedWriter, queryPg } from '../clients/postgres.js';
+import { projectContainerIds, type ComposeTarget } from '../stack.js';
 import { readHostSecret, rewriteCopies, writeHostSecret } from './copies.js';
 import type { RotationStep } from './steps.js';
 
@@ -42,16 +42,11 @@ async function rerunDbInit(target: ComposeTarget): Promise<void> {
 
 /** Log in as `role` with `password` through the write endpoint's published port; the error's message when refused. */
 async function loginError(port: number, role: string, password: string): Promise<string | undefined> {
-  const client = new pg.Client({ host: '127.0.0.1', port, user: role, password, database: DATABASE.name, connectionTimeoutMillis: 3000 });
-  client.on('error', () => {});
   try {
-    await client.connect();
-    await client.query('SELECT 1');
+    await queryPg({ host: '127.0.0.1', port, user: role, password, database: DATABASE.name }, 'SELECT 1');
     return undefined;
   } catch (error) {
     return (error as Error).message;
-  } finally {
-    await client.end().catch(() => {});
   }
 }
 
@@ -78,7 +73,7 @@ export const postgresStep: RotationStep<PostgresRotation> = {
     return { passwords, previous, copies, exporters: exporters.length };
   },
   async check({ target }, state) {
-    const port = (await publishedPort(target, 'postgres-writer', 5432)) ?? (await publishedPort(target, 'postgres-primary', 5432));
+    const port = (await publishedWriter(target))?.port;
     if (port === undefined) throw new StackNotUpError(`postgres: no published write endpoint in project ${target.project}: is the stack up? (make up)`);
     for (const { role, secret } of DB_ROLES) {
       const refused = await loginError(port, role, state.passwords.get(role)!);

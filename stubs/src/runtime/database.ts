@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
+import { lsnBytes } from '../../../services/contracts/index.js';
 import { createBreaker, DependencyUnavailableError, type Breaker } from './breakers.js';
 import type { Cache } from './cache.js';
 import type { Metrics } from './metrics.js';
@@ -17,12 +18,6 @@ const isClientError = (error: unknown): boolean => {
   const code = (error as { code?: string }).code ?? '';
   return /^(22|23)/.test(code) || code === 'P0001';
 };
-
-/** A WAL position `X/Y` (two hex halves) as one comparable number. */
-export function lsnValue(lsn: string): bigint {
-  const [high = '0', low = '0'] = lsn.split('/');
-  return (BigInt(`0x${high}`) << 32n) + BigInt(`0x${low}`);
-}
 
 /** How long a user's last-write position is kept: longer than any sane replica lag. */
 const RYW_TTL_SECONDS = 60;
@@ -133,7 +128,7 @@ export function createDatabase(settings: DatabaseSettings, breakers: BreakerSett
     const shared = await cache?.get(`ryw:${user}`).catch(() => null);
     const mine = local && local.until >= Date.now() ? local.lsn : undefined;
     // The later of the two: Redis may hold an older position if a newer one failed to reach it.
-    if (shared && mine) return lsnValue(shared) >= lsnValue(mine) ? shared : mine;
+    if (shared && mine) return lsnBytes(shared) >= lsnBytes(mine) ? shared : mine;
     return shared ?? mine;
   };
 
