@@ -50,9 +50,11 @@ test-unit: node_modules ## unit tests (no docker)
 	@mkdir -p $(RESULTS)
 	@$(VITEST) run --project unit --reporter=default --reporter=json --outputFile.json=$(RESULTS)/unit.json
 
-test-integration: node_modules engine images ## integration tests (real containers via testcontainers)
+test-integration: node_modules engine images ## integration tests (real containers via testcontainers); SUITE=failover runs one suite; ends with each suite's wall time
 	@mkdir -p $(RESULTS)
-	@$(VITEST) run --project integration --reporter=default --reporter=json --outputFile.json=$(RESULTS)/integration.json
+	@$(if $(SUITE),test -f tests/integration/$(SUITE).test.ts || { echo "SUITE=$(SUITE): there is no tests/integration/$(SUITE).test.ts; the suites: $$(cd tests/integration && ls *.test.ts | sed 's/\.test\.ts$$//' | tr '\n' ' ')" >&2; exit 2; })
+	@$(VITEST) run --project integration $(if $(SUITE),tests/integration/$(SUITE).test.ts) --reporter=default --reporter=json --outputFile.json=$(RESULTS)/integration.json; status=$$?; \
+	  $(TSX) scripts/test-summary.ts --suites $(RESULTS)/integration.json; exit $$status
 
 test: node_modules engine images typecheck lint gen-check supply-chain test-unit test-integration ## everything: engine, images, type-check, lint, drift check, supply chain, unit and integration tests
 	@$(TSX) scripts/test-summary.ts $(RESULTS)/unit.json $(RESULTS)/integration.json
