@@ -4,13 +4,15 @@
  * region (Patroni's dynamic `standby_cluster`), and rebuilding the primary's database from the
  * DR region. Shared by `make drill-region`, `make failback` and the tests.
  */
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { ParityConfig } from '../../services/config/schema.js';
 import { DrillError, DrillInputError, ServiceAnswerError } from '../../services/errors.js';
 import { ETCD_MEMBERS, patroniNodes, standbyCluster } from '../../services/topology/patroni.js';
 import { LINK_API_PORT, LINK_PORTS, otherRegion, type Region } from '../../services/topology/region.js';
 import { clusterHealthy, readCluster, type ClusterView, type RestEndpoints } from './patroni.js';
 import { FAILBACK_MOMENTS } from '../../services/drills/region.js';
-import { compose, listContainers, patroniRest, publishedPort, type ComposeTarget } from './stack.js';
+import { compose, containerOf, listContainers, patroniRest, publishedPort, type ComposeTarget } from './stack.js';
 import { tryRun } from './exec.js';
 import { drainEdge, pointEdgeAt, regionTargets, servingRegion, type RegionTargets } from './regions.js';
 
@@ -53,16 +55,32 @@ export async function readRegionCluster(targets: RegionTargets, region: Region, 
 /**
  * Rebuild the primary region's database as a standby of the DR region: its Patroni nodes and
  * etcd members lose their volumes, then the whole primary project starts with the standby
- * bootstrap (PARITY_PATRONI_CONFIG=patroni-standby.yml), cloning the DR writer through the link.
+ * bootstrap (a marker in each empty node's volume names patroni-standby.yml), cloning the DR writer through the link.
  */
 export async function rebuildPrimaryFromDr(targets: RegionTargets, config: ParityConfig): Promise<void> {
   const primary = targets.primary;
   const dbServices = [...ETCD_MEMBERS, ...patroniNodes(config)];
   await compose(primary, ['rm', '-s', '-f', '-v', ...dbServices]);
   for (const service of dbServices) await removeVolume(`${primary.project}_${service}`);
-  const standby: ComposeTarget = { ...primary, environment: { ...primary.environment, PARITY_PATRONI_CONFIG: 'patroni-standby.yml' } };
-  await compose(standby, ['up', '-d']);
+  // Each node created empty, with a marker in its volume: its entrypoint bootstraps once from the
+  // standby config (a clone of DR), then runs the normal one. The containers are the normal ones,
+  // so the next make up recreates nothing (an env var for this did: every node at once).
+  await compose(primary, ['create', ...dbServices]);
+  const marker = join(primary.stateDir, BOOTSTRAP_MARKER);
+  await writeFile(marker, 'patroni-standby.yml\n');
+  try {
+    for (const node of patroniNodes(config)) {
+      const copied = await tryRun(['docker', 'cp', marker, `${await containerOf(primary, node)}:/var/lib/postgresql/data/${BOOTSTRAP_MARKER}`]);
+      if (copied.code !== 0) throw new DrillError(`could not mark ${node} for the standby bootstrap: ${copied.stderr.trim()}`);
+    }
+  } finally {
+    await rm(marker, { force: true });
+  }
+  await compose(primary, ['up', '-d']);
 }
+
+/** The file in a Patroni node's volume that names the config of its one bootstrap (the image's entrypoint reads it). */
+const BOOTSTRAP_MARKER = 'parity-bootstrap-config';
 
 async function removeVolume(name: string): Promise<void> {
   const result = await tryRun(['docker', 'volume', 'rm', '-f', name]);

@@ -65,8 +65,8 @@ export function patroniServices(config: ParityConfig, image: string, region: Reg
     tier: 'data',
     image,
     // The image's entrypoint (secrets from files, stale postmaster.pid cleared) runs Patroni with this file.
-    // With a DR region, PARITY_PATRONI_CONFIG=patroni-standby.yml bootstraps an empty cluster as a standby of the other region (failing back).
-    command: [hasDr(config) ? '/etc/parity/patroni/${PARITY_PATRONI_CONFIG:-patroni.yml}' : '/etc/parity/patroni/patroni.yml'],
+    // Failing back, an empty node bootstraps once from patroni-standby.yml, named by a marker in its volume (the entrypoint's).
+    command: ['/etc/parity/patroni/patroni.yml'],
     environment: {
       POSTGRES_DB: DATABASE.name,
       PATRONI_NAME: node,

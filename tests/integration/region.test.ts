@@ -12,7 +12,7 @@ import { runRegionDrill } from '../../scripts/runners/drill/region.js';
 import { tryRun } from '../../scripts/runners/exec.js';
 import { describeRegions, readRegionCluster, servingRegion } from '../../scripts/runners/region-ops.js';
 import { downRegions, regionTargets, startLink, upDrRegion } from '../../scripts/runners/regions.js';
-import { downStack, patroniRest, upStack, type ComposeTarget } from '../../scripts/runners/stack.js';
+import { containerOf, downStack, patroniRest, upStack, type ComposeTarget } from '../../scripts/runners/stack.js';
 import { clusterHealthy, readCluster, switchover } from '../../scripts/runners/patroni.js';
 import { patroniNodes } from '../../services/topology/patroni.js';
 import { eventually, figureOf, recordingProgress } from './helpers.js';
@@ -124,6 +124,12 @@ describe('a standby region from the same model', () => {
       expect(await servingRegion(target.stateDir)).toBe('primary');
       // Nothing the stack wrote before DR existed was lost on the way to DR and back.
       expect(await historyRows(target)).toBe(300);
+      // The rebuilt nodes are normal containers: the normal config, the one-off bootstrap marker gone (the next make up recreates nothing).
+      for (const node of patroniNodes(config)) {
+        const container = await containerOf(target, node);
+        expect((await tryRun(['docker', 'inspect', '--format', '{{json .Config.Cmd}}', container])).stdout.trim()).toBe('["/etc/parity/patroni/patroni.yml"]');
+        expect((await tryRun(['docker', 'exec', container, 'test', '-e', '/var/lib/postgresql/data/parity-bootstrap-config'])).code).toBe(1);
+      }
     }, 600_000);
   }
 });

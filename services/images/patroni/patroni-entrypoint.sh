@@ -18,6 +18,27 @@ if [ ! -r "$config" ]; then
 fi
 dir="$(data_dir)"
 
+# A one-off bootstrap (failing back: an empty node that must clone the other region as a standby
+# cluster) is asked for by a marker in the volume, not by the container's command: the marker names
+# the config to bootstrap with, and counts only while the data directory is empty. Once the node
+# has data it goes, and every later start (a restart, the next make up) runs the normal config, so
+# nothing about the container differs from a normal one.
+marker="$(dirname "${dir:-/var/lib/postgresql/data/pgdata}")/parity-bootstrap-config"
+if [ -f "$marker" ]; then
+  if [ -n "$dir" ] && [ -s "$dir/PG_VERSION" ]; then
+    rm -f "$marker"
+  else
+    bootstrap="$(dirname "$config")/$(tr -d '[:space:]/' < "$marker")"
+    if [ ! -r "$bootstrap" ]; then
+      echo >&2 "patroni-entrypoint: $marker asks for $bootstrap, which is not a readable file"
+      exit 2
+    fi
+    echo >&2 "patroni-entrypoint: empty data directory and a bootstrap marker: bootstrapping with $bootstrap"
+    config="$bootstrap"
+    set -- "$config" "${@:2}"
+  fi
+fi
+
 if [ "$(id -u)" = '0' ]; then
   # A fresh named volume is owned by root; the data directory's parent must be postgres's.
   if [ -n "$dir" ]; then
