@@ -135,6 +135,8 @@ export async function failBackToPrimary(targets: RegionTargets, config: ParityCo
   await promoteCluster(await regionRest(targets, 'primary', config));
   await must('the primary writable', async () => Boolean(writableLeader(await readRegionCluster(targets, 'primary', config))), 60_000, 100);
   steps.moment(FAILBACK_MOMENTS[2]);
+  // Bootstrapped: the markers go now (each entrypoint would drop its own at the node's next start).
+  for (const node of patroniNodes(config)) await tryRun(['docker', 'exec', await containerOf(targets.primary, node), 'rm', '-f', `/var/lib/postgresql/data/${BOOTSTRAP_MARKER}`]);
   // The apps' writer breakers opened while their database was rebuilt and a standby: they close on their next
   // half-open probe, at most breakers.app.resetSeconds after the promotion.
   await must('the primary\'s apps taking writes', () => steps.writes('primary'), (config.breakers.app.resetSeconds + 30) * 1000, 200);
