@@ -10,13 +10,13 @@ import { BackupError, BackupInputError } from '../../services/errors.js';
 import type { DrillReport } from '../../services/drills/model.js';
 import { BACKUP_METRICS_PORT, REPO_PATH, STANZA } from '../../services/topology/backup.js';
 import { patroniNodes } from '../../services/topology/patroni.js';
-import { readRepository, takeBackup } from '../../scripts/runners/backup.js';
+import { readRepository, takeBackup } from '../../scripts/runners/dr/backup.js';
 import { leaderNode } from '../../scripts/runners/clients/postgres.js';
 import { runRestoreDrill } from '../../scripts/runners/drill/restore.js';
 import { RESTORE_LABEL } from '../../scripts/runners/drill/restore-cluster.js';
-import { tryRun } from '../../scripts/runners/exec.js';
-import { clusterHealthy, readCluster, switchover } from '../../scripts/runners/patroni.js';
-import { containerOf, patroniRest } from '../../scripts/runners/stack.js';
+import { tryRun } from '../../scripts/runners/core/exec.js';
+import { clusterHealthy, readCluster, switchover } from '../../scripts/runners/clients/patroni.js';
+import { containerOf, patroniRest } from '../../scripts/runners/stack/stack.js';
 import { eventually, figureOf, recordingProgress, startGeneratedStack, type GeneratedStack } from './helpers.js';
 
 const project = `parity-backup-${process.pid}`;

@@ -9,13 +9,13 @@ import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compose, downStack, waitForHealthy, type ComposeTarget } from '../../scripts/runners/stack.js';
-import { cleanStack } from '../../scripts/runners/clean.js';
-import { createProgress } from '../../scripts/runners/progress.js';
+import { compose, downStack, waitForHealthy, type ComposeTarget } from '../../scripts/runners/stack/stack.js';
+import { cleanStack } from '../../scripts/runners/stack/clean.js';
+import { createProgress } from '../../scripts/runners/core/progress.js';
 import type { Topology } from '../../services/topology/index.js';
 import { StaleVolumesError, TimeoutError } from '../../services/errors.js';
-import { checkVolumesMatchState, recordVolumes } from '../../scripts/runners/volumes.js';
-import { ensureSecrets } from '../../scripts/runners/stack-state.js';
+import { checkVolumesMatchState, recordVolumes } from '../../scripts/runners/stack/volumes.js';
+import { ensureSecrets } from '../../scripts/runners/stack/stack-state.js';
 import { imageRef } from './helpers.js';
 
 let dir: string;

@@ -18,8 +18,8 @@ import { DrillInputError } from '../../services/errors.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generate } from '../../scripts/runners/gen.js';
-import { checkDrift } from '../../scripts/runners/drift.js';
+import { generate } from '../../scripts/runners/gen/gen.js';
+import { checkDrift } from '../../scripts/runners/gen/drift.js';
 
 const problems = (text: string): string => {
   try {

@@ -20,7 +20,7 @@ import {
 } from '../../services/contracts/index.js';
 import { validateDeployRequest } from '../../services/deploy/policy.js';
 import { ParityError } from '../../services/errors.js';
-import { repoRoot } from '../../scripts/runners/state.js';
+import { repoRoot } from '../../scripts/runners/core/state.js';
 import { HttpError } from '../../stubs/src/runtime/app.js';
 import { DependencyUnavailableError } from '../../stubs/src/runtime/breakers.js';
 import { loadSettings, SettingsError } from '../../stubs/src/runtime/settings.js';

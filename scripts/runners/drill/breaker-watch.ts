@@ -6,9 +6,9 @@
  */
 import { orderTransitions, type BreakerState, type Transition } from '../../../services/drills/chaos.js';
 import { DrillError } from '../../../services/errors.js';
-import type { ComposeTarget } from '../stack.js';
+import type { ComposeTarget } from '../stack/stack.js';
 import { STUB_PORT } from '../../../services/contracts/index.js';
-import { stubAddress } from '../stub-http.js';
+import { stubAddress } from '../clients/stub-http.js';
 
 export interface BreakerWatch {
   /** Every transition seen so far, in order. */

@@ -5,8 +5,8 @@
  */
 import { recoveryMs, SCENARIOS } from '../../../services/drills/failover.js';
 import type { Sample } from '../../../services/drills/model.js';
-import { isReplicating } from '../patroni.js';
-import { systemClock } from '../poll.js';
+import { isReplicating } from '../clients/patroni.js';
+import { systemClock } from '../core/poll.js';
 import { containerOf, localWritable } from './docker.js';
 import { prepareFault } from './faults.js';
 import { undoAll } from './lifecycle.js';

@@ -8,10 +8,10 @@
 import type { DrillFindings } from '../../../services/drills/model.js';
 import { FAILOVER_SCENARIOS, failoverFigures, SCENARIOS, type FailoverScenario } from '../../../services/drills/failover.js';
 import { DrillInputError } from '../../../services/errors.js';
-import { clusterHealthy, readCluster } from '../patroni.js';
-import { listContainers } from '../stack.js';
+import { clusterHealthy, readCluster } from '../clients/patroni.js';
+import { listContainers } from '../stack/stack.js';
 import { ETCD_MEMBERS } from '../../../services/topology/patroni.js';
-import { systemClock } from '../poll.js';
+import { systemClock } from '../core/poll.js';
 import { awaitApiHealthy, awaitFailover, fault, restoreAndRejoin } from './failover-phases.js';
 import { preflight, startLoads, waitUntil, type FailoverOptions, type Run } from './failover-run.js';
 import { checkAborted, startDrillRun, undoAll } from './lifecycle.js';

@@ -11,10 +11,10 @@ import type { ParityConfig } from '../../../services/config/schema.js';
 import { DATABASE } from '../../../services/topology/common.js';
 import { imagesFor } from '../../../services/topology/index.js';
 import { BackupError } from '../../../services/errors.js';
-import { pgbackrestError } from '../backup.js';
+import { pgbackrestError } from '../dr/backup.js';
 import { psql, psqlArgv } from '../clients/postgres.js';
-import { tryRun } from '../exec.js';
-import type { ComposeTarget } from '../stack.js';
+import { tryRun } from '../core/exec.js';
+import type { ComposeTarget } from '../stack/stack.js';
 import { docker } from './docker.js';
 import { POSTGRES_UID, secretCopyPath } from '../../../services/topology/hardening.js';
 

@@ -12,16 +12,16 @@ import { baseSetFor, parseRestoreTarget, type Repository } from '../../../servic
 import type { DrillFindings } from '../../../services/drills/model.js';
 import { describeTarget, restoreFigures, type DrillRestoreTarget } from '../../../services/drills/restore.js';
 import { DRILL_TABLE, ensureWriterTable, removeWriterRows, startWriter } from './writer.js';
-import { readRepository, requireBackups } from '../backup.js';
+import { readRepository, requireBackups } from '../dr/backup.js';
 import { queryPg, type PgLogin } from '../clients/postgres.js';
-import { containerOf } from '../stack.js';
-import { systemClock } from '../poll.js';
+import { containerOf } from '../stack/stack.js';
+import { systemClock } from '../core/poll.js';
 import { preflightCluster, type LiveIdentity } from './restore-live.js';
 import { createIsolatedCluster, removeIsolatedCluster, restoredQuery, restoreFiles, startRestored, type IsolatedCluster } from './restore-cluster.js';
 import { concludeDrill, type ConcludedDrill } from './report.js';
 import { checkAborted, startDrillRun, type DrillOptions, type DrillRun } from './lifecycle.js';
 import { hasDr } from '../../../services/topology/region.js';
-import { regionTargets } from '../regions.js';
+import { regionTargets } from '../dr/regions.js';
 
 export interface RestoreOptions extends DrillOptions {
   /** `mid` (default), `latest`, a backup label, or an ISO-8601 time with a zone. */

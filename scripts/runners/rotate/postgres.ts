@@ -14,10 +14,10 @@ import { RotationError, StackNotUpError } from '../../../services/errors.js';
 import { DATABASE } from '../../../services/topology/common.js';
 import { DB_ROLE_SECRETS, DB_ROLES } from '../../../services/topology/database-roles.js';
 import { POSTGRES_UID } from '../../../services/topology/hardening.js';
-import { tryRun } from '../exec.js';
-import { newSecretValue } from '../stack-state.js';
+import { tryRun } from '../core/exec.js';
+import { newSecretValue } from '../stack/stack-state.js';
 import { publishedWriter, queryPg } from '../clients/postgres.js';
-import { projectContainerIds, type ComposeTarget } from '../stack.js';
+import { projectContainerIds, type ComposeTarget } from '../stack/stack.js';
 import { readHostSecret, rewriteCopies, writeHostSecret } from './copies.js';
 import type { RotationStep } from './steps.js';
 
