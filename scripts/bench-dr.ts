@@ -15,7 +15,7 @@ import { psqlArgv, writerContainer } from './runners/clients/postgres.js';
 import { abortOnSignals, parseCli, runMain } from './runners/core/cli.js';
 import { runRestoreDrill } from './runners/drill/restore.js';
 import { runRegionDrill } from './runners/drill/region.js';
-import { downRegions, startLink, upDrRegion } from './runners/dr/regions.js';
+import { downRegions, startLink, upDrRegion } from './runners/stack/regions.js';
 import { ensureWriterTable, startWriter } from './runners/drill/writer.js';
 import { preflightCluster } from './runners/drill/restore-live.js';
 import { run } from './runners/core/exec.js';

@@ -7,7 +7,7 @@ import { createProgress } from './runners/core/progress.js';
 import { describeCounts, seedStack } from './runners/stack/seed.js';
 import { describeFirstSteps } from './runners/stack/first-steps.js';
 import { ask } from './runners/core/ask.js';
-import { describeRegionClean, downRegions, startLink, upDrRegion } from './runners/dr/regions.js';
+import { describeRegionClean, downRegions, startLink, upDrRegion } from './runners/stack/regions.js';
 import { hasDr } from '../services/topology/region.js';
 import { describeExposure } from '../services/topology/common.js';
 import { describeClean, defaultTarget, downStack, followLogs, formatStatusTable, readStatus, upStack } from './runners/stack/stack.js';

@@ -11,7 +11,7 @@ import { parseConfig } from '../../services/config/validate.js';
 import { runRegionDrill } from '../../scripts/runners/drill/region.js';
 import { tryRun } from '../../scripts/runners/core/exec.js';
 import { describeRegions, readRegionCluster, servingRegion } from '../../scripts/runners/dr/region-ops.js';
-import { downRegions, regionTargets, startLink, upDrRegion } from '../../scripts/runners/dr/regions.js';
+import { downRegions, regionTargets, startLink, upDrRegion } from '../../scripts/runners/stack/regions.js';
 import { containerOf, downStack, patroniRest, upStack, type ComposeTarget } from '../../scripts/runners/stack/stack.js';
 import { clusterHealthy, readCluster, switchover } from '../../scripts/runners/clients/patroni.js';
 import { patroniNodes } from '../../services/topology/patroni.js';

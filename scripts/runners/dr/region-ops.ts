@@ -14,7 +14,7 @@ import { clusterHealthy, readCluster, type ClusterView, type RestEndpoints } fro
 import { FAILBACK_MOMENTS } from '../../../services/drills/region.js';
 import { compose, containerOf, listContainers, patroniRest, publishedPort, type ComposeTarget } from '../stack/stack.js';
 import { tryRun } from '../core/exec.js';
-import { drainEdge, pointEdgeAt, regionTargets, servingRegion, type RegionTargets } from './regions.js';
+import { drainEdge, pointEdgeAt, regionTargets, servingRegion, type RegionTargets } from '../stack/regions.js';
 
 /** The link's Toxiproxy API on this host; bad input when the link isn't up. */
 export async function linkApi(targets: RegionTargets): Promise<string> {

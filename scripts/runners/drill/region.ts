@@ -26,7 +26,7 @@ import { systemClock } from '../core/poll.js';
 import { httpsEndpoint, projectContainerIds } from '../stack/stack.js';
 import { tryRun } from '../core/exec.js';
 import { failBackToPrimary, linkApi, pointEdgeAt, promoteCluster, readRegionCluster, regionRest, regionTarget, regionTargets, servingRegion, writableLeader } from '../dr/region-ops.js';
-import type { RegionTargets } from '../dr/regions.js';
+import type { RegionTargets } from '../stack/regions.js';
 import { startApiLoad, type StartedApiLoad } from './api-load.js';
 import { checkAborted, startDrillRun, type DrillOptions, type DrillRun } from './lifecycle.js';
 import { mark, waitUntil } from './moments.js';

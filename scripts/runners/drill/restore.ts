@@ -21,7 +21,7 @@ import { createIsolatedCluster, removeIsolatedCluster, restoredQuery, restoreFil
 import { concludeDrill, type ConcludedDrill } from './report.js';
 import { checkAborted, startDrillRun, type DrillOptions, type DrillRun } from './lifecycle.js';
 import { hasDr } from '../../../services/topology/region.js';
-import { regionTargets } from '../dr/regions.js';
+import { regionTargets } from '../stack/regions.js';
 
 export interface RestoreOptions extends DrillOptions {
   /** `mid` (default), `latest`, a backup label, or an ISO-8601 time with a zone. */

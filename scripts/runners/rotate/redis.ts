@@ -27,7 +27,7 @@ import { formatDuration, RotationError, StackNotUpError, TimeoutError } from '..
 import { REDIS_PASSWORD_SECRETS, REDIS_ROTATED_USERS, REDIS_ROTATION_PASSWORD_FILE, redisPasswordChange } from '../../../services/topology/redis.js';
 import { run } from '../core/exec.js';
 import { done, pending, pollUntil, systemClock } from '../core/poll.js';
-import { regionTargets } from '../dr/regions.js';
+import { regionTargets } from '../stack/regions.js';
 import { newSecretValue, redisAclContent, sha256Hex } from '../stack/stack-state.js';
 import { projectContainerIds, type ComposeTarget } from '../stack/stack.js';
 import { readHostSecret, rewriteCopies, writeHostSecret } from './copies.js';

@@ -15,7 +15,7 @@ import { describeLeftovers, networksWithActiveEndpoints, parseEndpoints, type Le
 import { CleanIncompleteError, lastLines, TimeoutError } from '../../../services/errors.js';
 import { tryRun, type RunOptions, type RunResult } from '../core/exec.js';
 import { done, pending, pollUntil, type Clock } from '../core/poll.js';
-import { regionTargets } from '../dr/regions.js';
+import { regionTargets } from './regions.js';
 import { CLEANED_STATE, composeCommand, type ComposeTarget } from './stack.js';
 
 /** How clean reaches the engine (unit tests pass a fake one). */

@@ -15,8 +15,8 @@ import { renderYaml } from '../../../services/render/yaml.js';
 import { mkdir, readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../core/state.js';
 import type { Progress } from '../core/progress.js';
-import { compose, projectContainerIds, waitForHealthy, type ComposeTarget } from '../stack/stack.js';
-import { projectVolumeNames } from '../stack/volumes.js';
+import { compose, projectContainerIds, waitForHealthy, type ComposeTarget } from './stack.js';
+import { projectVolumeNames } from './volumes.js';
 
 export interface RegionTargets {
   readonly primary: ComposeTarget;
