@@ -9,7 +9,8 @@ import { benchEdge } from './runners/bench/bench-edge.js';
 import { abortOnSignals, parseCli, runMain } from './runners/core/cli.js';
 import { loadConfig } from './runners/gen/gen.js';
 import { createProgress } from './runners/core/progress.js';
-import { defaultTarget, httpsEndpoint } from './runners/stack/stack.js';
+import { defaultTarget } from './runners/stack/stack.js';
+import { httpsEndpoint } from './runners/clients/compose.js';
 import { statePath, writeFileAtomic } from './runners/core/state.js';
 
 const HELP = `

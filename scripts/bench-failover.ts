@@ -15,9 +15,10 @@ import { ETCD_MEMBERS, patroniNodes, TOXIPROXY_API_PORT } from '../services/topo
 import { abortOnSignals, parseCli, runMain } from './runners/core/cli.js';
 import { containerRss, mib } from './runners/clients/container-stats.js';
 import { runFailoverDrill } from './runners/drill/failover.js';
-import { applyDynamicConfig, clusterHealthy, readCluster } from './runners/clients/patroni.js';
+import { applyDynamicConfig, clusterHealthy, readCluster, patroniRest } from './runners/clients/patroni.js';
 import { createProgress, type Progress } from './runners/core/progress.js';
-import { compose, downStack, patroniRest, publishedPort, upStack, type ComposeTarget } from './runners/stack/stack.js';
+import { downStack, upStack } from './runners/stack/stack.js';
+import { compose, publishedPort, type ComposeTarget } from './runners/clients/compose.js';
 import { addToxic, resetToxics } from './runners/clients/toxiproxy.js';
 import { statePath, writeFileAtomic } from './runners/core/state.js';
 import { watchCluster } from './runners/drill/watch.js';

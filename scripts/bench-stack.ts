@@ -14,7 +14,8 @@ import { parseConfig } from '../services/config/validate.js';
 import { CommandError, formatDuration } from '../services/errors.js';
 import { parseCli, runMain } from './runners/core/cli.js';
 import { createProgress } from './runners/core/progress.js';
-import { compose, defaultTarget, downStack, upStack, type ComposeTarget } from './runners/stack/stack.js';
+import { defaultTarget, downStack, upStack } from './runners/stack/stack.js';
+import { compose, type ComposeTarget } from './runners/clients/compose.js';
 import { repoRoot, statePath, writeFileAtomic } from './runners/core/state.js';
 
 const HELP = `

@@ -12,7 +12,8 @@ import { adminLogin } from './runners/clients/platform.js';
 import { createClient } from './runners/core/http.js';
 import { runLoad, type LoadResult } from './runners/bench/load.js';
 import { createProgress } from './runners/core/progress.js';
-import { compose, defaultTarget, httpsEndpoint, listContainers } from './runners/stack/stack.js';
+import { defaultTarget } from './runners/stack/stack.js';
+import { compose, httpsEndpoint, listContainers } from './runners/clients/compose.js';
 import { statePath, writeFileAtomic } from './runners/core/state.js';
 
 const HELP = `

@@ -10,7 +10,8 @@ import { createClient } from './runners/core/http.js';
 import { waitUntil } from './runners/drill/moments.js';
 import { createProgress } from './runners/core/progress.js';
 import { describeRegions, failBackToPrimary, linkApi, regionTarget, regionTargets } from './runners/dr/region-ops.js';
-import { defaultTarget, httpsEndpoint } from './runners/stack/stack.js';
+import { defaultTarget } from './runners/stack/stack.js';
+import { httpsEndpoint } from './runners/clients/compose.js';
 import { setProxyEnabled } from './runners/clients/toxiproxy.js';
 
 const HELP = `

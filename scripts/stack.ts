@@ -10,7 +10,8 @@ import { ask } from './runners/core/ask.js';
 import { describeRegionClean, downRegions, startLink, upDrRegion } from './runners/stack/regions.js';
 import { hasDr } from '../services/topology/region.js';
 import { describeExposure } from '../services/topology/common.js';
-import { describeClean, defaultTarget, downStack, followLogs, formatStatusTable, readStatus, upStack } from './runners/stack/stack.js';
+import { describeClean, defaultTarget, downStack, formatStatusTable, readStatus, upStack } from './runners/stack/stack.js';
+import { followLogs } from './runners/clients/compose.js';
 import { cleanStack } from './runners/stack/clean.js';
 import { describeRegions } from './runners/dr/region-ops.js';
 

@@ -15,8 +15,8 @@ import { leaderNode } from '../../scripts/runners/clients/postgres.js';
 import { runRestoreDrill } from '../../scripts/runners/drill/restore.js';
 import { RESTORE_LABEL } from '../../scripts/runners/drill/restore-cluster.js';
 import { tryRun } from '../../scripts/runners/core/exec.js';
-import { clusterHealthy, readCluster, switchover } from '../../scripts/runners/clients/patroni.js';
-import { containerOf, patroniRest } from '../../scripts/runners/stack/stack.js';
+import { clusterHealthy, readCluster, switchover, patroniRest } from '../../scripts/runners/clients/patroni.js';
+import { containerOf } from '../../scripts/runners/clients/compose.js';
 import { eventually, figureOf, recordingProgress, startGeneratedStack, type GeneratedStack } from './helpers.js';
 
 const project = `parity-backup-${process.pid}`;

@@ -14,10 +14,9 @@ import type { DrillReport, FigureVerdict } from '../../services/drills/model.js'
 import { DrillInputError } from '../../services/errors.js';
 import { runChaosDrill, toxiproxyApi } from '../../scripts/runners/drill/chaos.js';
 import type { Progress } from '../../scripts/runners/core/progress.js';
-import type { ComposeTarget } from '../../scripts/runners/stack/stack.js';
+import { type ComposeTarget, httpsEndpoint, publishedPort } from '../../scripts/runners/clients/compose.js';
 import { addToxic, faultyProxies, listProxies, setProxyEnabled } from '../../scripts/runners/clients/toxiproxy.js';
 import { createClient } from '../../scripts/runners/core/http.js';
-import { httpsEndpoint, publishedPort } from '../../scripts/runners/stack/stack.js';
 import { eventually, startGeneratedStack, type GeneratedStack } from './helpers.js';
 
 const root = join(import.meta.dirname, '..', '..');

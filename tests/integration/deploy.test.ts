@@ -19,7 +19,7 @@ import { runWhileLoaded, type LoadResult } from '../../scripts/runners/bench/loa
 import type { Progress } from '../../scripts/runners/core/progress.js';
 import { prepareState } from '../../scripts/runners/stack/stack-state.js';
 import { downComposeStack, eventually, startComposeStack } from './helpers.js';
-import { compose, listContainers, type ComposeTarget } from '../../scripts/runners/stack/stack.js';
+import { compose, listContainers, type ComposeTarget } from '../../scripts/runners/clients/compose.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const project = `parity-deploy-${process.pid}`;

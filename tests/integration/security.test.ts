@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COLOR_HEADER, FALLBACK_HEADER, ROUTES, admits, headerKey, type Route, type RouteAccess } from '../../services/contracts/index.js';
 import { parseConfig } from '../../services/config/validate.js';
 import { ADMIN_EMAIL } from '../../services/topology/apps.js';
-import { projectContainerIds, publishedPort } from '../../scripts/runners/stack/stack.js';
+import { projectContainerIds, publishedPort } from '../../scripts/runners/clients/compose.js';
 import { fetchStub, stubAddress } from '../../scripts/runners/clients/stub-http.js';
 import { SignJWT, generateKeyPair, importJWK, type JWK } from 'jose';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '../../stubs/src/runtime/keys.js';

@@ -12,7 +12,7 @@ import type { StartedDockerComposeEnvironment } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COLOR_HEADER, SERVICE_HEADER, STUB_PORT, headerKey } from '../../services/contracts/index.js';
 import { prepareState } from '../../scripts/runners/stack/stack-state.js';
-import { listContainers } from '../../scripts/runners/stack/stack.js';
+import { listContainers } from '../../scripts/runners/clients/compose.js';
 import { buildTopology } from '../../services/topology/index.js';
 import { DEFAULT_CONFIG } from '../../services/config/schema.js';
 import { DATABASE } from '../../services/topology/common.js';

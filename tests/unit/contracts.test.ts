@@ -148,12 +148,13 @@ describe('layer rules (eslint no-restricted-imports)', () => {
     expect(await restricted('stubs/src/launch.ts', "import { ParityError } from '../../services/contracts/index.js';\nimport { auth } from './services/auth.js';\nexport const x = [ParityError, auth];\n")).toEqual([]);
   }, 30_000);
 
-  it('scripts/runners/core imports no other runner folder; clients/ no feature folder', async () => {
+  it('scripts/runners/core imports no other runner folder; clients/ no feature folder and not the stack', async () => {
     expect(await restricted('scripts/runners/core/poll.ts', "import { compose } from '../stack/stack.js';\nimport { ParityError } from '../../../services/errors.js';\nimport { pending } from './progress.js';\nexport const x = [compose, ParityError, pending];\n")).toEqual([
       rule('../stack/stack.js', 'scripts/runners/core is the bottom layer: it imports no other runner folder (only its own modules and services/).'),
     ]);
-    expect(await restricted('scripts/runners/clients/patroni.ts', "import { deploy } from '../deploy/index.js';\nimport { run } from '../core/exec.js';\nexport const x = [deploy, run];\n")).toEqual([
-      rule('../deploy/index.js', 'scripts/runners/clients must not import a feature folder (deploy, drill, dr, rotate, supply, bench, …): features use the clients.'),
+    expect(await restricted('scripts/runners/clients/patroni.ts', "import { deploy } from '../deploy/index.js';\nimport { upStack } from '../stack/stack.js';\nimport { run } from '../core/exec.js';\nexport const x = [deploy, upStack, run];\n")).toEqual([
+      rule('../deploy/index.js', 'scripts/runners/clients imports only core/ among the runner folders (and stack/deploy-state.ts, the deployed images): the stack and the features use the clients.'),
+      rule('../stack/stack.js', 'scripts/runners/clients imports only core/ among the runner folders (and stack/deploy-state.ts, the deployed images): the stack and the features use the clients.'),
     ]);
   }, 30_000);
 });

@@ -8,7 +8,8 @@ import { run } from '../core/exec.js';
 import { containerMemory, resetMemoryPeak } from '../clients/container-stats.js';
 import type { ParityConfig } from '../../../services/config/schema.js';
 import { APP_SERVICES } from '../../../services/config/profiles.js';
-import { projectContainerIds, readActiveColor, type ComposeTarget } from '../stack/stack.js';
+import { readActiveColor } from '../stack/stack.js';
+import { projectContainerIds, type ComposeTarget } from '../clients/compose.js';
 import { runUsersLoad, usersFigures, type UsersLoadFigures } from './users-load.js';
 import type { Progress } from '../core/progress.js';
 

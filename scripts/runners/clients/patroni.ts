@@ -3,7 +3,8 @@
  * Patroni keeps in etcd (`GET /cluster`), planned switchovers, and the dynamic config.
  */
 import type { ParityConfig } from '../../../services/config/schema.js';
-import { dynamicConfig, PATRONI_REST_PORT } from '../../../services/topology/patroni.js';
+import { dynamicConfig, PATRONI_REST_PORT, patroniNodes } from '../../../services/topology/patroni.js';
+import { publishedPort, type ComposeTarget } from './compose.js';
 import { ServiceAnswerError } from '../../../services/errors.js';
 
 export interface Member {
@@ -144,4 +145,10 @@ export async function restartPending(rest: RestEndpoints, options: { readonly fl
     if (!response.ok) throw new ServiceAnswerError(`Patroni POST ${member.name} /restart: HTTP ${response.status}: ${(await response.text()).trim()}`);
   }
   return order.map((m) => `${m.name} (${m.role})`);
+}
+
+/** The HA cluster's REST endpoints on this host (empty without Patroni). */
+export async function patroniRest(target: ComposeTarget, config: ParityConfig): Promise<RestEndpoints> {
+  if (config.postgres.ha !== 'patroni') return {};
+  return discoverRest((service, port) => publishedPort(target, service, port), patroniNodes(config));
 }

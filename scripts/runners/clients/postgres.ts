@@ -15,8 +15,8 @@ import { StackNotUpError } from '../../../services/errors.js';
 import { DATABASE, hostFor } from '../../../services/topology/common.js';
 import { patroniNodes } from '../../../services/topology/patroni.js';
 import { tryRun, type RunResult } from '../core/exec.js';
-import { readCluster } from './patroni.js';
-import { containerOf, patroniRest, publishedPort, type ComposeTarget } from '../stack/stack.js';
+import { readCluster, patroniRest } from './patroni.js';
+import { containerOf, publishedPort, type ComposeTarget } from './compose.js';
 
 /** Postgres's port in its containers (and the write endpoint's). */
 export const POSTGRES_PORT = 5432;

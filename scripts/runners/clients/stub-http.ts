@@ -7,7 +7,7 @@
  */
 import { STUB_PORT } from '../../../services/contracts/index.js';
 import { tryRun } from '../core/exec.js';
-import { projectContainerIds, tryCompose, type ComposeTarget } from '../stack/stack.js';
+import { projectContainerIds, tryCompose, type ComposeTarget } from './compose.js';
 
 /** Addresses found so far, by project and service; a recreated container drops its entry (`forgetStubAddresses`). */
 const addresses = new Map<string, string>();

@@ -2,7 +2,7 @@
 import type { Color } from '../../../services/config/schema.js';
 import { DeployInputError } from '../../../services/errors.js';
 import { run, tryRun } from '../core/exec.js';
-import { compose, listContainers, projectContainerIds, type ComposeTarget } from '../stack/stack.js';
+import { compose, listContainers, projectContainerIds, type ComposeTarget } from '../clients/compose.js';
 import { appServices, dashboardAuthorization, type TraefikApi } from './traefik-api.js';
 import { fetchStub, forgetStubAddresses } from '../clients/stub-http.js';
 

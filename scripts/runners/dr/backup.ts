@@ -10,7 +10,7 @@ import { backupLockHeld, describeLockHolder, isLockError, lockHolderFromPs, lock
 import { STANZA } from '../../../services/topology/backup.js';
 import { patroniNodes } from '../../../services/topology/patroni.js';
 import { leaderNode } from '../clients/postgres.js';
-import { containerOf, type ComposeTarget } from '../stack/stack.js';
+import { containerOf, type ComposeTarget } from '../clients/compose.js';
 import { tryRun, type RunResult } from '../core/exec.js';
 import { done, pending, pollUntil, type Clock } from '../core/poll.js';
 

@@ -10,9 +10,9 @@ import type { ParityConfig } from '../../../services/config/schema.js';
 import { DrillError, DrillInputError, ServiceAnswerError } from '../../../services/errors.js';
 import { ETCD_MEMBERS, patroniNodes, standbyCluster } from '../../../services/topology/patroni.js';
 import { LINK_API_PORT, LINK_PORTS, otherRegion, type Region } from '../../../services/topology/region.js';
-import { clusterHealthy, readCluster, type ClusterView, type RestEndpoints } from '../clients/patroni.js';
+import { clusterHealthy, readCluster, type ClusterView, type RestEndpoints, patroniRest } from '../clients/patroni.js';
 import { FAILBACK_MOMENTS } from '../../../services/drills/region.js';
-import { compose, containerOf, listContainers, patroniRest, publishedPort, type ComposeTarget } from '../stack/stack.js';
+import { compose, containerOf, listContainers, publishedPort, type ComposeTarget } from '../clients/compose.js';
 import { tryRun } from '../core/exec.js';
 import { drainEdge, pointEdgeAt, regionTargets, servingRegion, type RegionTargets } from '../stack/regions.js';
 

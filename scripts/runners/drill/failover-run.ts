@@ -5,9 +5,8 @@
 import type { FailoverScenario } from '../../../services/drills/failover.js';
 import { DrillInputError } from '../../../services/errors.js';
 import { patroniNodes } from '../../../services/topology/patroni.js';
-import { clusterHealthy, readCluster, type ClusterView, type RestEndpoints } from '../clients/patroni.js';
+import { clusterHealthy, readCluster, type ClusterView, type RestEndpoints, patroniRest } from '../clients/patroni.js';
 import type { PgLogin } from '../clients/postgres.js';
-import { patroniRest } from '../stack/stack.js';
 import { startApiLoad, type StartedApiLoad } from './api-load.js';
 import { DRILL_USER_ADDRESSES, openDrillUsers } from './users.js';
 import type { DrillOptions, DrillRun } from './lifecycle.js';

@@ -9,7 +9,7 @@ import type { DrillFindings } from '../../../services/drills/model.js';
 import { FAILOVER_SCENARIOS, failoverFigures, SCENARIOS, type FailoverScenario } from '../../../services/drills/failover.js';
 import { DrillInputError } from '../../../services/errors.js';
 import { clusterHealthy, readCluster } from '../clients/patroni.js';
-import { listContainers } from '../stack/stack.js';
+import { listContainers } from '../clients/compose.js';
 import { ETCD_MEMBERS } from '../../../services/topology/patroni.js';
 import { systemClock } from '../core/poll.js';
 import { awaitApiHealthy, awaitFailover, fault, restoreAndRejoin } from './failover-phases.js';

@@ -23,7 +23,7 @@ import { openDrillUsers } from './users.js';
 import { FALLBACK_HEADER } from '../../../services/contracts/index.js';
 import { clusterHealthy } from '../clients/patroni.js';
 import { systemClock } from '../core/poll.js';
-import { httpsEndpoint, projectContainerIds } from '../stack/stack.js';
+import { httpsEndpoint, projectContainerIds } from '../clients/compose.js';
 import { tryRun } from '../core/exec.js';
 import { failBackToPrimary, linkApi, pointEdgeAt, promoteCluster, readRegionCluster, regionRest, regionTarget, regionTargets, servingRegion, writableLeader } from '../dr/region-ops.js';
 import type { RegionTargets } from '../stack/regions.js';

@@ -6,9 +6,9 @@
 import type { ParityConfig } from '../../../services/config/schema.js';
 import { DrillInputError } from '../../../services/errors.js';
 import { patroniNodes } from '../../../services/topology/patroni.js';
-import { clusterHealthy, readCluster } from '../clients/patroni.js';
+import { clusterHealthy, readCluster, patroniRest } from '../clients/patroni.js';
 import { queryPg, type PgLogin } from '../clients/postgres.js';
-import { patroniRest, type ComposeTarget } from '../stack/stack.js';
+import { type ComposeTarget } from '../clients/compose.js';
 import { drillWriter } from './writer.js';
 
 export interface LiveIdentity {

@@ -14,7 +14,7 @@ import { describeTarget, restoreFigures, type DrillRestoreTarget } from '../../.
 import { DRILL_TABLE, ensureWriterTable, removeWriterRows, startWriter } from './writer.js';
 import { readRepository, requireBackups } from '../dr/backup.js';
 import { queryPg, type PgLogin } from '../clients/postgres.js';
-import { containerOf } from '../stack/stack.js';
+import { containerOf } from '../clients/compose.js';
 import { systemClock } from '../core/poll.js';
 import { preflightCluster, type LiveIdentity } from './restore-live.js';
 import { createIsolatedCluster, removeIsolatedCluster, restoredQuery, restoreFiles, startRestored, type IsolatedCluster } from './restore-cluster.js';

@@ -17,7 +17,7 @@ import { POSTGRES_UID } from '../../../services/topology/hardening.js';
 import { tryRun } from '../core/exec.js';
 import { newSecretValue } from '../stack/stack-state.js';
 import { publishedWriter, queryPg } from '../clients/postgres.js';
-import { projectContainerIds, type ComposeTarget } from '../stack/stack.js';
+import { projectContainerIds, type ComposeTarget } from '../clients/compose.js';
 import { readHostSecret, rewriteCopies, writeHostSecret } from './copies.js';
 import type { RotationStep } from './steps.js';
 

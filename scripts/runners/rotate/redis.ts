@@ -29,7 +29,7 @@ import { run } from '../core/exec.js';
 import { done, pending, pollUntil, systemClock } from '../core/poll.js';
 import { regionTargets } from '../stack/regions.js';
 import { newSecretValue, redisAclContent, sha256Hex } from '../stack/stack-state.js';
-import { projectContainerIds, type ComposeTarget } from '../stack/stack.js';
+import { projectContainerIds, type ComposeTarget } from '../clients/compose.js';
 import { readHostSecret, rewriteCopies, writeHostSecret } from './copies.js';
 import { asRecord, redisAsRotationUser, redisConnectionsOf, redisExpectOk, type RedisReply } from './redis-cli.js';
 import type { RotationContext, RotationStep } from './steps.js';

@@ -16,7 +16,8 @@ import { CleanIncompleteError, lastLines, TimeoutError } from '../../../services
 import { tryRun, type RunOptions, type RunResult } from '../core/exec.js';
 import { done, pending, pollUntil, type Clock } from '../core/poll.js';
 import { regionTargets } from './regions.js';
-import { CLEANED_STATE, composeCommand, type ComposeTarget } from './stack.js';
+import { CLEANED_STATE } from './stack.js';
+import { composeCommand, type ComposeTarget } from '../clients/compose.js';
 
 /** How clean reaches the engine (unit tests pass a fake one). */
 export interface CleanDeps {

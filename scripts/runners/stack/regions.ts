@@ -15,7 +15,8 @@ import { renderYaml } from '../../../services/render/yaml.js';
 import { mkdir, readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../core/state.js';
 import type { Progress } from '../core/progress.js';
-import { compose, projectContainerIds, waitForHealthy, type ComposeTarget } from './stack.js';
+import { waitForHealthy } from './stack.js';
+import { compose, projectContainerIds, type ComposeTarget } from '../clients/compose.js';
 import { projectVolumeNames } from './volumes.js';
 
 export interface RegionTargets {

@@ -11,7 +11,7 @@ import { deflateSync, crc32 } from 'node:zlib';
 import { readJson, writeFileAtomic } from '../core/state.js';
 import { platformAdmin } from '../clients/platform.js';
 import { createClient } from '../core/http.js';
-import { httpsEndpoint, type ComposeTarget } from './stack.js';
+import { httpsEndpoint, type ComposeTarget } from '../clients/compose.js';
 import { ParityError, UnexpectedResponseError } from '../../../services/errors.js';
 import { demoDataset, type DemoAccount, type DemoDataset } from '../../../services/demo/dataset.js';
 import type { HttpClient } from '../core/http.js';

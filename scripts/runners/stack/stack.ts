@@ -1,20 +1,18 @@
 /**
- * The stack's lifecycle on the engine: up (with a live health view), status, down, clean,
- * logs. Changes go through `docker compose` with the generated compose/compose.yaml; what is
- * only read (containers, health) comes from the engine by compose's labels, which is cheaper.
+ * The stack's lifecycle on the engine: up (with a live health view), status, down, clean.
+ * It reaches the engine through the compose adapter (clients/compose.ts).
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { join } from 'node:path';
 import type { Color, ParityConfig } from '../../../services/config/schema.js';
-import { ImageUnavailableError, formatDuration, StackNotUpError, TimeoutError } from '../../../services/errors.js';
+import { ImageUnavailableError, formatDuration, TimeoutError } from '../../../services/errors.js';
 import { PROJECT } from '../../../services/topology/common.js';
 import { hasDr, regionProject } from '../../../services/topology/region.js';
 import { buildTopology, type Topology } from '../../../services/topology/index.js';
 import { IMAGE_CATALOG } from '../../../services/images/catalog.js';
-import { run, tryRun, type RunResult } from '../core/exec.js';
+import { compose, listContainers, projectContainerIds, publishedPort, tryCompose, type ComposeTarget, type ContainerState } from '../clients/compose.js';
 import { ensureEngine } from '../engine/engine.js';
 import { COMPOSE_DIR, generate } from '../gen/gen.js';
 import { bakeImages, createDockerProbe } from '../engine/images.js';
@@ -22,112 +20,17 @@ import { prepareState } from './stack-state.js';
 import { checkVolumesMatchState, projectVolumeNames, recordVolumes } from './volumes.js';
 import { done, pending, pollUntil, systemClock } from '../core/poll.js';
 import type { Progress } from '../core/progress.js';
-import { colorImageEnvironment, readDeployState } from './deploy-state.js';
+import { readDeployState } from './deploy-state.js';
 import type { DeployState } from '../../../services/deploy/policy.js';
 import { statePath } from '../core/state.js';
-import { applyDynamicConfig, discoverRest, readCluster, restartPending, type Member, type RestEndpoints } from '../clients/patroni.js';
-import { patroniNodes } from '../../../services/topology/patroni.js';
+import { applyDynamicConfig, patroniRest, readCluster, restartPending, type Member } from '../clients/patroni.js';
 import { TOXIPROXY_API_PORT } from '../../../services/topology/chaos.js';
 import { faultyProxies, listProxies } from '../clients/toxiproxy.js';
-
-export interface ComposeTarget {
-  /** Compose project name. @default 'parity' */
-  project: string;
-  composeDir: string;
-  stateDir: string;
-  /** More variables for compose's interpolation (the link's network names). */
-  environment?: Readonly<Record<string, string>>;
-}
 
 export function defaultTarget(): ComposeTarget {
   // PARITY_PROJECT: a second stack beside the dev one (tests, benchmarks); PARITY_COMPOSE_DIR:
   // its generated files when they come from another config.
   return { project: process.env.PARITY_PROJECT ?? PROJECT, composeDir: process.env.PARITY_COMPOSE_DIR ?? COMPOSE_DIR, stateDir: statePath() };
-}
-
-function composeArgv(target: ComposeTarget, args: string[]): string[] {
-  return ['docker', 'compose', '-p', target.project, '-f', join(target.composeDir, 'compose.yaml'), ...args];
-}
-
-function composeEnv(target: ComposeTarget): NodeJS.ProcessEnv {
-  // A color deployed on another image keeps it across `make up` (compose reads the variable).
-  return { PARITY_STATE_DIR: target.stateDir, ...colorImageEnvironment(target.stateDir), ...target.environment };
-}
-
-/** `docker compose …` for a target as argv and environment, for a runner that starts it its own way. */
-export function composeCommand(target: ComposeTarget, args: string[]): { readonly argv: string[]; readonly env: NodeJS.ProcessEnv } {
-  return { argv: composeArgv(target, args), env: composeEnv(target) };
-}
-
-export async function compose(target: ComposeTarget, args: string[], onLine?: (line: string) => void): Promise<string> {
-  return run(composeArgv(target, args), { env: composeEnv(target), onLine });
-}
-
-/** `docker compose …` whose failure is an answer, not an error (exit code and output returned). */
-export async function tryCompose(target: ComposeTarget, args: string[]): Promise<RunResult> {
-  return tryRun(composeArgv(target, args), { env: composeEnv(target) });
-}
-
-/** The host port compose published for a service's container port (undefined: not running or not published). */
-export async function publishedPort(target: ComposeTarget, service: string, containerPort: number): Promise<number | undefined> {
-  const result = await tryCompose(target, ['port', service, String(containerPort)]);
-  const port = Number(result.stdout.trim().split('\n')[0]?.split(':').at(-1));
-  return result.code === 0 && Number.isInteger(port) && port > 0 ? port : undefined;
-}
-
-/** Traefik's HTTPS entrypoint on this host, or bad input when the stack isn't up. */
-export async function httpsEndpoint(target: ComposeTarget): Promise<string> {
-  const port = await publishedPort(target, 'traefik', 443);
-  if (port === undefined) throw new StackNotUpError(`traefik has no published HTTPS port in project ${target.project}: is the stack up? (make up)`);
-  return `https://localhost:${port}`;
-}
-
-/** The HA cluster's REST endpoints on this host (empty without Patroni). */
-export async function patroniRest(target: ComposeTarget, config: ParityConfig): Promise<RestEndpoints> {
-  if (config.postgres.ha !== 'patroni') return {};
-  return discoverRest((service, port) => publishedPort(target, service, port), patroniNodes(config));
-}
-
-export interface ContainerState {
-  service: string;
-  state: string;
-  health: string;
-  /** The exit code once it exited (a job's 0 is its success). */
-  exitCode?: number;
-}
-
-/**
- * The project's containers with their state and health, from the engine by compose's labels:
- * two `docker` calls (~10 ms of CPU) instead of `docker compose ps` (~200 ms: it loads the whole
- * project), which `make up` and the deploys poll every second on a 2-core machine.
- */
-export async function listContainers(target: ComposeTarget): Promise<ContainerState[]> {
-  const ids = await projectContainerIds(target.project);
-  if (ids.length === 0) return [];
-  // A container removed between the two calls fails only its own line: read what came back.
-  const result = await tryRun(['docker', 'inspect', '--format', `{{index .Config.Labels "${SERVICE_LABEL}"}} {{.State.Status}} {{.State.ExitCode}} {{if .State.Health}}{{.State.Health.Status}}{{end}}`, ...ids]);
-  return result.stdout
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [service = '', state = '', exitCode = '', health = ''] = line.trim().split(' ');
-      return { service, state, health, ...(state === 'exited' ? { exitCode: Number(exitCode) } : {}) };
-    });
-}
-
-const SERVICE_LABEL = 'com.docker.compose.service';
-
-/** IDs of a project's containers (of one service, when given; running ones only, when asked); one-off `compose run` containers excluded. */
-export async function projectContainerIds(project: string, service?: string, options: { readonly running?: boolean } = {}): Promise<string[]> {
-  const filters = [`label=com.docker.compose.project=${project}`, 'label=com.docker.compose.oneoff=False', ...(service ? [`label=${SERVICE_LABEL}=${service}`] : []), ...(options.running ? ['status=running'] : [])];
-  return (await run(['docker', 'ps', '-aq', ...filters.flatMap((filter) => ['--filter', filter])])).split('\n').filter(Boolean);
-}
-
-/** The container of a compose service (its first replica); the stack not up (exit 2) when it doesn't run. */
-export async function containerOf(target: ComposeTarget, service: string): Promise<string> {
-  const [id] = await projectContainerIds(target.project, service);
-  if (!id) throw new StackNotUpError(`${service} is not running in project ${target.project}: is the stack up? (make up)`);
-  return id;
 }
 
 interface HealthSnapshot {
@@ -300,13 +203,6 @@ export function formatStatusTable(rows: StatusRow[]): string {
       .join('  ')
       .trimEnd();
   return all.map(line).join('\n');
-}
-
-/** `make logs`: follow the stack's logs (of some services, or all) in this terminal; returns the exit code. */
-export function followLogs(target: ComposeTarget, services: readonly string[]): number {
-  const [command, ...args] = composeArgv(target, ['logs', '-f', '--tail', '100', ...services]);
-  const result = spawnSync(command!, args, { stdio: 'inherit', env: { ...process.env, ...composeEnv(target) } });
-  return result.status ?? 1;
 }
 
 export async function downStack(target: ComposeTarget, removeVolumes: boolean): Promise<void> {
