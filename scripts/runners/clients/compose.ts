@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { StackNotUpError } from '../../../services/errors.js';
-import { run, tryRun, type RunResult } from '../core/exec.js';
+import { run, tryRun, type RunOptions, type RunResult } from '../core/exec.js';
 import { colorImageEnvironment } from '../stack/deploy-state.js';
 
 export interface ComposeTarget {
@@ -108,6 +108,42 @@ export function followLogs(target: ComposeTarget, services: readonly string[]): 
   const [command, ...args] = composeArgv(target, ['logs', '-f', '--tail', '100', ...services]);
   const result = spawnSync(command!, args, { stdio: 'inherit', env: { ...process.env, ...composeEnv(target) } });
   return result.status ?? 1;
+}
+
+/*
+ * Containers by ID: the engine's own verbs, for a container a runner already holds (found by
+ * `projectContainerIds`/`containerOf`, or one compose doesn't manage). Each answers as the
+ * engine does: a RunResult (never throwing) unless it says otherwise.
+ */
+
+/** A command in a running container (`docker exec`). */
+export async function execIn(container: string, argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  return tryRun(['docker', 'exec', container, ...argv], options);
+}
+
+/** Restart containers, each given `timeoutSeconds` to stop. */
+export async function restartContainers(ids: readonly string[], timeoutSeconds: number): Promise<RunResult> {
+  return tryRun(['docker', 'restart', '-t', String(timeoutSeconds), ...ids]);
+}
+
+/** Restart one container; throws `CommandError` when the engine refuses. */
+export async function restartContainer(id: string, timeoutSeconds: number): Promise<void> {
+  await run(['docker', 'restart', '-t', String(timeoutSeconds), id]);
+}
+
+/** Start a stopped container attached to its output, until it exits (a job run again). */
+export async function startAttached(id: string): Promise<RunResult> {
+  return tryRun(['docker', 'start', '--attach', id]);
+}
+
+/** SIGKILL containers at once. */
+export async function killContainers(ids: readonly string[]): Promise<RunResult> {
+  return tryRun(['docker', 'kill', ...ids]);
+}
+
+/** A container's health status ('' without a health check); throws `CommandError` when it is gone. */
+export async function containerHealth(id: string): Promise<string> {
+  return run(['docker', 'inspect', '-f', '{{if .State.Health}}{{.State.Health.Status}}{{end}}', id]);
 }
 
 /**

@@ -10,8 +10,8 @@ import { backupLockHeld, describeLockHolder, isLockError, lockHolderFromPs, lock
 import { STANZA } from '../../../services/topology/backup.js';
 import { patroniNodes } from '../../../services/topology/patroni.js';
 import { leaderNode } from '../clients/postgres.js';
-import { containerOf, type ComposeTarget } from '../clients/compose.js';
-import { tryRun, type RunResult } from '../core/exec.js';
+import { containerOf, execIn, type ComposeTarget } from '../clients/compose.js';
+import type { RunResult } from '../core/exec.js';
 import { done, pending, pollUntil, type Clock } from '../core/poll.js';
 
 /** Backups are on and the HA cluster runs; else bad input saying what to change. */
@@ -70,9 +70,9 @@ export interface PgbackrestNode {
 export function pgbackrestOn(container: string, node: string): PgbackrestNode {
   return {
     node,
-    run: (args, onLine, timeoutMs = 30 * 60_000) => tryRun(['docker', 'exec', container, 'pgbackrest', `--stanza=${STANZA}`, ...args], { ...(onLine ? { onLine } : {}), timeoutMs }),
+    run: (args, onLine, timeoutMs = 30 * 60_000) => execIn(container, ['pgbackrest', `--stanza=${STANZA}`, ...args], { ...(onLine ? { onLine } : {}), timeoutMs }),
     lockHolder: async () => {
-      const ps = await tryRun(['docker', 'exec', container, 'ps', '-ww', '-eo', 'pid=,ppid=,etimes=,args='], { timeoutMs: 15_000 });
+      const ps = await execIn(container, ['ps', '-ww', '-eo', 'pid=,ppid=,etimes=,args='], { timeoutMs: 15_000 });
       return ps.code === 0 ? lockHolderFromPs(ps.stdout) : undefined;
     },
   };

@@ -23,8 +23,7 @@ import { openDrillUsers } from './users.js';
 import { FALLBACK_HEADER } from '../../../services/contracts/index.js';
 import { clusterHealthy } from '../clients/patroni.js';
 import { systemClock } from '../core/poll.js';
-import { httpsEndpoint, projectContainerIds } from '../clients/compose.js';
-import { tryRun } from '../core/exec.js';
+import { execIn, httpsEndpoint, killContainers, projectContainerIds } from '../clients/compose.js';
 import { failBackToPrimary, linkApi, pointEdgeAt, promoteCluster, readRegionCluster, regionRest, regionTarget, regionTargets, servingRegion, writableLeader } from '../dr/region-ops.js';
 import type { RegionTargets } from '../stack/regions.js';
 import { startApiLoad, type StartedApiLoad } from './api-load.js';
@@ -212,7 +211,7 @@ async function loseThePrimary(run: Run): Promise<void> {
   const atMs = run.now();
   run.lostAtMs = Date.now();
   // One SIGKILL for every container at once, like a region's power going.
-  await tryRun(['docker', 'kill', ...containers]);
+  await killContainers(containers);
   mark(run, REGION_MOMENTS[0], atMs, `every container of ${run.targets.primary.project} killed`);
   // Detection: three failed probes of the primary's Traefik in a row, every 250 ms.
   let failures = 0;
@@ -306,7 +305,7 @@ function findings(run: Run): DrillFindings {
 async function readFilesCopiedAt(run: Run): Promise<number | undefined> {
   const leader = (await readRegionCluster(run.targets, 'primary', run.options.config))?.leader;
   if (!leader) return undefined;
-  const metrics = await tryRun(['docker', 'exec', `${run.targets.primary.project}-${leader}-1`, 'curl', '-fsS', `localhost:${BACKUP_METRICS_PORT}/metrics`]);
+  const metrics = await execIn(`${run.targets.primary.project}-${leader}-1`, ['curl', '-fsS', `localhost:${BACKUP_METRICS_PORT}/metrics`]);
   const times = [...metrics.stdout.matchAll(/^parity_files_copy_last_success_timestamp_seconds\{bucket="[^"]+"\} ([\d.]+)$/gm)].map((m) => Number(m[1]) * 1000);
   return times.length ? Math.min(...times) : undefined;
 }
