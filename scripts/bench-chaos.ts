@@ -16,7 +16,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { abortOnSignals, parseCli, runMain } from './runners/core/cli.js';
 import { containerRss, mib } from './runners/clients/container-stats.js';
-import { runChaosDrill, toxiproxyApi } from './runners/drill/chaos.js';
+import { runChaosDrill, toxiproxyApi } from './runners/drill/chaos/chaos.js';
 import { containerOf, docker } from './runners/drill/docker.js';
 import { loadConfig } from './runners/gen/gen.js';
 import { createProgress } from './runners/core/progress.js';

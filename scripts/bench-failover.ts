@@ -14,14 +14,14 @@ import { done, pending, pollUntil } from './runners/core/poll.js';
 import { ETCD_MEMBERS, patroniNodes, TOXIPROXY_API_PORT } from '../services/topology/patroni.js';
 import { abortOnSignals, parseCli, runMain } from './runners/core/cli.js';
 import { containerRss, mib } from './runners/clients/container-stats.js';
-import { runFailoverDrill } from './runners/drill/failover.js';
+import { runFailoverDrill } from './runners/drill/failover/failover.js';
 import { applyDynamicConfig, clusterHealthy, readCluster, patroniRest } from './runners/clients/patroni.js';
 import { createProgress, type Progress } from './runners/core/progress.js';
 import { downStack, upStack } from './runners/stack/stack.js';
 import { compose, publishedPort, type ComposeTarget } from './runners/clients/compose.js';
 import { addToxic, resetToxics } from './runners/clients/toxiproxy.js';
 import { statePath, writeFileAtomic } from './runners/core/state.js';
-import { watchCluster } from './runners/drill/watch.js';
+import { watchCluster } from './runners/drill/failover/watch.js';
 
 const HELP = `
 Usage: npx tsx scripts/bench-failover.ts [--kills N] [--jitter-seconds S]     (make bench-failover [KILLS=N])

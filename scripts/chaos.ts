@@ -3,7 +3,7 @@
 import { describeToxic } from '../services/drills/chaos.js';
 import { DrillInputError, UsageError } from '../services/errors.js';
 import { abortOnSignals, parseCli, runMain } from './runners/core/cli.js';
-import { runChaosDrill, toxiproxyApi, validateChaosScenario } from './runners/drill/chaos.js';
+import { runChaosDrill, toxiproxyApi, validateChaosScenario } from './runners/drill/chaos/chaos.js';
 import { runEach } from './runners/drill/run-each.js';
 import { loadConfig } from './runners/gen/gen.js';
 import { createProgress } from './runners/core/progress.js';

@@ -3,9 +3,9 @@
 import { FAILOVER_SCENARIOS } from '../services/drills/failover.js';
 import { UsageError } from '../services/errors.js';
 import { abortOnSignals, parseCli, runMain } from './runners/core/cli.js';
-import { runFailoverDrill, validateScenario } from './runners/drill/failover.js';
-import { parseDrillTarget, runRestoreDrill } from './runners/drill/restore.js';
-import { runRegionDrill } from './runners/drill/region.js';
+import { runFailoverDrill, validateScenario } from './runners/drill/failover/failover.js';
+import { parseDrillTarget, runRestoreDrill } from './runners/drill/restore/restore.js';
+import { runRegionDrill } from './runners/drill/region/region.js';
 import { runEach } from './runners/drill/run-each.js';
 import { loadConfig } from './runners/gen/gen.js';
 import { createProgress } from './runners/core/progress.js';

@@ -12,8 +12,8 @@ import { BACKUP_METRICS_PORT, REPO_PATH, STANZA } from '../../services/topology/
 import { patroniNodes } from '../../services/topology/patroni.js';
 import { readRepository, takeBackup } from '../../scripts/runners/dr/backup.js';
 import { leaderNode } from '../../scripts/runners/clients/postgres.js';
-import { runRestoreDrill } from '../../scripts/runners/drill/restore.js';
-import { RESTORE_LABEL } from '../../scripts/runners/drill/restore-cluster.js';
+import { runRestoreDrill } from '../../scripts/runners/drill/restore/restore.js';
+import { RESTORE_LABEL } from '../../scripts/runners/drill/restore/restore-cluster.js';
 import { tryRun } from '../../scripts/runners/core/exec.js';
 import { clusterHealthy, readCluster, switchover, patroniRest } from '../../scripts/runners/clients/patroni.js';
 import { containerOf } from '../../scripts/runners/clients/compose.js';

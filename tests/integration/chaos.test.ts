@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../services/config/validate.js';
 import type { DrillReport, FigureVerdict } from '../../services/drills/model.js';
 import { DrillInputError } from '../../services/errors.js';
-import { runChaosDrill, toxiproxyApi } from '../../scripts/runners/drill/chaos.js';
+import { runChaosDrill, toxiproxyApi } from '../../scripts/runners/drill/chaos/chaos.js';
 import type { Progress } from '../../scripts/runners/core/progress.js';
 import { type ComposeTarget, httpsEndpoint, publishedPort } from '../../scripts/runners/clients/compose.js';
 import { addToxic, faultyProxies, listProxies, setProxyEnabled } from '../../scripts/runners/clients/toxiproxy.js';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../services/config/validate.js';
 import { DrillInputError } from '../../services/errors.js';
 import type { DrillReport, FigureVerdict } from '../../services/drills/model.js';
-import { runFailoverDrill } from '../../scripts/runners/drill/failover.js';
+import { runFailoverDrill } from '../../scripts/runners/drill/failover/failover.js';
 import { clusterHealthy, readCluster, patroniRest } from '../../scripts/runners/clients/patroni.js';
 import type { Progress } from '../../scripts/runners/core/progress.js';
 import { httpsEndpoint, type ComposeTarget } from '../../scripts/runners/clients/compose.js';

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../services/config/validate.js';
-import { runRegionDrill } from '../../scripts/runners/drill/region.js';
+import { runRegionDrill } from '../../scripts/runners/drill/region/region.js';
 import { tryRun } from '../../scripts/runners/core/exec.js';
 import { describeRegions, readRegionCluster, servingRegion } from '../../scripts/runners/dr/region-ops.js';
 import { downRegions, regionTargets, startLink, upDrRegion } from '../../scripts/runners/stack/regions.js';

@@ -7,21 +7,21 @@
  * cluster, its network and volume go, the S3 store leaves the drill's network, and the drill's rows
  * leave the live database. The same runner serves the make target, bench-dr and the tests.
  */
-import { BackupInputError, DrillError, DrillInputError } from '../../../services/errors.js';
-import { baseSetFor, parseRestoreTarget, type Repository } from '../../../services/backup/catalog.js';
-import type { DrillFindings } from '../../../services/drills/model.js';
-import { describeTarget, restoreFigures, type DrillRestoreTarget } from '../../../services/drills/restore.js';
-import { DRILL_TABLE, ensureWriterTable, removeWriterRows, startWriter } from './writer.js';
-import { readRepository, requireBackups } from '../dr/backup.js';
-import { queryPg, type PgLogin } from '../clients/postgres.js';
-import { containerOf } from '../clients/compose.js';
-import { systemClock } from '../core/poll.js';
+import { BackupInputError, DrillError, DrillInputError } from '../../../../services/errors.js';
+import { baseSetFor, parseRestoreTarget, type Repository } from '../../../../services/backup/catalog.js';
+import type { DrillFindings } from '../../../../services/drills/model.js';
+import { describeTarget, restoreFigures, type DrillRestoreTarget } from '../../../../services/drills/restore.js';
+import { DRILL_TABLE, ensureWriterTable, removeWriterRows, startWriter } from '../writer.js';
+import { readRepository, requireBackups } from '../../dr/backup.js';
+import { queryPg, type PgLogin } from '../../clients/postgres.js';
+import { containerOf } from '../../clients/compose.js';
+import { systemClock } from '../../core/poll.js';
 import { preflightCluster, type LiveIdentity } from './restore-live.js';
 import { createIsolatedCluster, removeIsolatedCluster, restoredQuery, restoreFiles, startRestored, type IsolatedCluster } from './restore-cluster.js';
-import { concludeDrill, type ConcludedDrill } from './report.js';
-import { checkAborted, startDrillRun, type DrillOptions, type DrillRun } from './lifecycle.js';
-import { hasDr } from '../../../services/topology/region.js';
-import { regionTargets } from '../stack/regions.js';
+import { concludeDrill, type ConcludedDrill } from '../report.js';
+import { checkAborted, startDrillRun, type DrillOptions, type DrillRun } from '../lifecycle.js';
+import { hasDr } from '../../../../services/topology/region.js';
+import { regionTargets } from '../../stack/regions.js';
 
 export interface RestoreOptions extends DrillOptions {
   /** `mid` (default), `latest`, a backup label, or an ISO-8601 time with a zone. */

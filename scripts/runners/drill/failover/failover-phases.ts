@@ -3,13 +3,13 @@
  * the quiet it should leave), the API's recovery, and putting things back until the faulted node
  * replicates again.
  */
-import { recoveryMs, SCENARIOS } from '../../../services/drills/failover.js';
-import type { Sample } from '../../../services/drills/model.js';
-import { isReplicating } from '../clients/patroni.js';
-import { systemClock } from '../core/poll.js';
-import { containerOf, localWritable } from './docker.js';
-import { prepareFault } from './faults.js';
-import { undoAll } from './lifecycle.js';
+import { recoveryMs, SCENARIOS } from '../../../../services/drills/failover.js';
+import type { Sample } from '../../../../services/drills/model.js';
+import { isReplicating } from '../../clients/patroni.js';
+import { systemClock } from '../../core/poll.js';
+import { containerOf, localWritable } from '../docker.js';
+import { prepareFault } from '../faults.js';
+import { undoAll } from '../lifecycle.js';
 import { mark, waitUntil, type Run } from './failover-run.js';
 
 export async function fault(run: Run): Promise<void> {

@@ -5,22 +5,22 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ChaosScenario, Color, ParityConfig } from '../../../services/config/schema.js';
-import { profileServices } from '../../../services/config/profiles.js';
-import type { Band } from '../../../services/drills/model.js';
-import { DrillError, DrillInputError } from '../../../services/errors.js';
-import { ADMIN_EMAIL } from '../../../services/topology/apps.js';
-import { proxiesOfTarget, TOXIPROXY_API_PORT } from '../../../services/topology/chaos.js';
-import { adminOnWriter, type PgLogin } from '../clients/postgres.js';
-import type { HttpClient } from '../core/http.js';
-import { runUsersLoad, usersFigures, type UsersAnswer } from '../bench/users-load.js';
-import { readActiveColor } from '../stack/stack.js';
-import { publishedPort, type ComposeTarget } from '../clients/compose.js';
-import { faultyProxies, listProxies } from '../clients/toxiproxy.js';
-import { startApiLoad, type StartedApiLoad } from './api-load.js';
+import type { ChaosScenario, Color, ParityConfig } from '../../../../services/config/schema.js';
+import { profileServices } from '../../../../services/config/profiles.js';
+import type { Band } from '../../../../services/drills/model.js';
+import { DrillError, DrillInputError } from '../../../../services/errors.js';
+import { ADMIN_EMAIL } from '../../../../services/topology/apps.js';
+import { proxiesOfTarget, TOXIPROXY_API_PORT } from '../../../../services/topology/chaos.js';
+import { adminOnWriter, type PgLogin } from '../../clients/postgres.js';
+import type { HttpClient } from '../../core/http.js';
+import { runUsersLoad, usersFigures, type UsersAnswer } from '../../bench/users-load.js';
+import { readActiveColor } from '../../stack/stack.js';
+import { publishedPort, type ComposeTarget } from '../../clients/compose.js';
+import { faultyProxies, listProxies } from '../../clients/toxiproxy.js';
+import { startApiLoad, type StartedApiLoad } from '../api-load.js';
 import { watchBreakers, type BreakerWatch } from './breaker-watch.js';
-import type { DrillOptions, DrillRun } from './lifecycle.js';
-import { DRILL_USER_ADDRESSES, openDrillUsers } from './users.js';
+import type { DrillOptions, DrillRun } from '../lifecycle.js';
+import { DRILL_USER_ADDRESSES, openDrillUsers } from '../users.js';
 
 /** On Ctrl-C or SIGTERM (`signal`) a chaos drill removes its toxics and reports. */
 export interface ChaosOptions extends DrillOptions {

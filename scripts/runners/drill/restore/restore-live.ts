@@ -3,13 +3,13 @@
  * postgres-writer for the drill's writes, and identified (leader, timeline, system id) so the
  * report can say the restore never touched it.
  */
-import type { ParityConfig } from '../../../services/config/schema.js';
-import { DrillInputError } from '../../../services/errors.js';
-import { patroniNodes } from '../../../services/topology/patroni.js';
-import { clusterHealthy, readCluster, patroniRest } from '../clients/patroni.js';
-import { queryPg, type PgLogin } from '../clients/postgres.js';
-import { type ComposeTarget } from '../clients/compose.js';
-import { drillWriter } from './writer.js';
+import type { ParityConfig } from '../../../../services/config/schema.js';
+import { DrillInputError } from '../../../../services/errors.js';
+import { patroniNodes } from '../../../../services/topology/patroni.js';
+import { clusterHealthy, readCluster, patroniRest } from '../../clients/patroni.js';
+import { queryPg, type PgLogin } from '../../clients/postgres.js';
+import { type ComposeTarget } from '../../clients/compose.js';
+import { drillWriter } from '../writer.js';
 
 export interface LiveIdentity {
   readonly leader: string;

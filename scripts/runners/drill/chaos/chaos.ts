@@ -6,15 +6,15 @@
  * and every proxy it disabled is enabled again, and the report says so. The same runner serves
  * `make chaos`, `make bench-chaos` and the integration tests.
  */
-import { allClosedAt, allOpenAt, breakerBands, chaosFigures, describeToxic, edgeTransitions, toxicsFor, transitionPath, type Transition } from '../../../services/drills/chaos.js';
-import type { DrillFindings, Sample } from '../../../services/drills/model.js';
-import { APP_ROUTES, EDGE_APIS } from '../../../services/topology/traefik.js';
-import { systemClock } from '../core/poll.js';
-import { addToxic, faultyProxies, listProxies, removeToxic, setProxyEnabled } from '../clients/toxiproxy.js';
-import { checkAborted, startDrillRun, undoAll } from './lifecycle.js';
-import { mark, waitUntil } from './moments.js';
-import { concludeDrill, type ConcludedDrill } from './report.js';
-import { removeChaosArticles } from './writer.js';
+import { allClosedAt, allOpenAt, breakerBands, chaosFigures, describeToxic, edgeTransitions, toxicsFor, transitionPath, type Transition } from '../../../../services/drills/chaos.js';
+import type { DrillFindings, Sample } from '../../../../services/drills/model.js';
+import { APP_ROUTES, EDGE_APIS } from '../../../../services/topology/traefik.js';
+import { systemClock } from '../../core/poll.js';
+import { addToxic, faultyProxies, listProxies, removeToxic, setProxyEnabled } from '../../clients/toxiproxy.js';
+import { checkAborted, startDrillRun, undoAll } from '../lifecycle.js';
+import { mark, waitUntil } from '../moments.js';
+import { concludeDrill, type ConcludedDrill } from '../report.js';
+import { removeChaosArticles } from '../writer.js';
 
 import { validateChaosScenario, preflight, createFixtures, startLoad, stopBackground, type ChaosOptions, type ChaosRun as Run } from './chaos-run.js';
 

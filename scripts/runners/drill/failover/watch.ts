@@ -3,8 +3,8 @@
  * every leader change kept with its time, so the phases (leader lost, new leader elected) and the
  * false failovers come from one record.
  */
-import { readCluster, type ClusterView, type RestEndpoints } from '../clients/patroni.js';
-import { systemClock } from '../core/poll.js';
+import { readCluster, type ClusterView, type RestEndpoints } from '../../clients/patroni.js';
+import { systemClock } from '../../core/poll.js';
 
 export interface LeaderChange {
   readonly atMs: number;

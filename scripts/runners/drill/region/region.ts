@@ -9,21 +9,21 @@
  * target, bench-dr and the integration test.
  */
 import { join } from 'node:path';
-import { inTimeOrder, type DrillFindings } from '../../../services/drills/model.js';
-import { describeStandby, FAILBACK_MOMENTS, REGION_MOMENTS, regionFigures, standbyRefusal, walRpo } from '../../../services/drills/region.js';
-import { DrillInputError } from '../../../services/errors.js';
-import { patroniNodes } from '../../../services/topology/patroni.js';
-import { hasDr, type Region } from '../../../services/topology/region.js';
-import { createClient } from '../core/http.js';
-import { openDrillUsers } from './users.js';
-import { clusterHealthy } from '../clients/patroni.js';
-import { systemClock } from '../core/poll.js';
-import { httpsEndpoint, killContainers, projectContainerIds } from '../clients/compose.js';
-import { failBackToPrimary, linkApi, pointEdgeAt, promoteCluster, readRegionCluster, regionRest, regionTarget, regionTargets, servingRegion, writableLeader } from '../dr/region-ops.js';
-import { startApiLoad } from './api-load.js';
-import { checkAborted, startDrillRun } from './lifecycle.js';
-import { mark, waitUntil } from './moments.js';
-import { concludeDrill, type ConcludedDrill } from './report.js';
+import { inTimeOrder, type DrillFindings } from '../../../../services/drills/model.js';
+import { describeStandby, FAILBACK_MOMENTS, REGION_MOMENTS, regionFigures, standbyRefusal, walRpo } from '../../../../services/drills/region.js';
+import { DrillInputError } from '../../../../services/errors.js';
+import { patroniNodes } from '../../../../services/topology/patroni.js';
+import { hasDr, type Region } from '../../../../services/topology/region.js';
+import { createClient } from '../../core/http.js';
+import { openDrillUsers } from '../users.js';
+import { clusterHealthy } from '../../clients/patroni.js';
+import { systemClock } from '../../core/poll.js';
+import { httpsEndpoint, killContainers, projectContainerIds } from '../../clients/compose.js';
+import { failBackToPrimary, linkApi, pointEdgeAt, promoteCluster, readRegionCluster, regionRest, regionTarget, regionTargets, servingRegion, writableLeader } from '../../dr/region-ops.js';
+import { startApiLoad } from '../api-load.js';
+import { checkAborted, startDrillRun } from '../lifecycle.js';
+import { mark, waitUntil } from '../moments.js';
+import { concludeDrill, type ConcludedDrill } from '../report.js';
 import { acked, checkStandby, drReplay, eventSeqs, imageBackOnPrimary, readFilesCopiedAt, removeEvents, sampleWal, uploadInDr, type RegionOptions, type RegionRun as Run } from './region-run.js';
 
 export type { RegionOptions } from './region-run.js';

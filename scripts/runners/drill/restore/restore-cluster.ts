@@ -5,18 +5,18 @@
  * repository is where the backups are); the live database is never on that network.
  */
 import { join } from 'node:path';
-import { DrillError, formatDuration } from '../../../services/errors.js';
-import { backupSecrets, PG_DATA_DIR, STANZA } from '../../../services/topology/backup.js';
-import type { ParityConfig } from '../../../services/config/schema.js';
-import { DATABASE } from '../../../services/topology/common.js';
-import { imagesFor } from '../../../services/topology/index.js';
-import { BackupError } from '../../../services/errors.js';
-import { pgbackrestError } from '../dr/backup.js';
-import { psql, psqlArgv } from '../clients/postgres.js';
-import { tryRun } from '../core/exec.js';
-import type { ComposeTarget } from '../clients/compose.js';
-import { docker } from './docker.js';
-import { POSTGRES_UID, secretCopyPath } from '../../../services/topology/hardening.js';
+import { DrillError, formatDuration } from '../../../../services/errors.js';
+import { backupSecrets, PG_DATA_DIR, STANZA } from '../../../../services/topology/backup.js';
+import type { ParityConfig } from '../../../../services/config/schema.js';
+import { DATABASE } from '../../../../services/topology/common.js';
+import { imagesFor } from '../../../../services/topology/index.js';
+import { BackupError } from '../../../../services/errors.js';
+import { pgbackrestError } from '../../dr/backup.js';
+import { psql, psqlArgv } from '../../clients/postgres.js';
+import { tryRun } from '../../core/exec.js';
+import type { ComposeTarget } from '../../clients/compose.js';
+import { docker } from '../docker.js';
+import { POSTGRES_UID, secretCopyPath } from '../../../../services/topology/hardening.js';
 
 export const RESTORE_LABEL = 'dev.parity.drill=restore';
 

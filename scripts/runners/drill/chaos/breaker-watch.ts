@@ -4,11 +4,11 @@
  * where a breaker is; the event counters tell what happened between two polls, so a HALF-OPEN that
  * lasted a few milliseconds is still in the record.
  */
-import { orderTransitions, type BreakerState, type Transition } from '../../../services/drills/chaos.js';
-import { DrillError } from '../../../services/errors.js';
-import type { ComposeTarget } from '../clients/compose.js';
-import { STUB_PORT } from '../../../services/contracts/index.js';
-import { stubAddress } from '../clients/stub-http.js';
+import { orderTransitions, type BreakerState, type Transition } from '../../../../services/drills/chaos.js';
+import { DrillError } from '../../../../services/errors.js';
+import type { ComposeTarget } from '../../clients/compose.js';
+import { STUB_PORT } from '../../../../services/contracts/index.js';
+import { stubAddress } from '../../clients/stub-http.js';
 
 export interface BreakerWatch {
   /** Every transition seen so far, in order. */

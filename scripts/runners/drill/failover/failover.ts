@@ -5,18 +5,18 @@
  * fault changed is put back and the cluster waited for. The same runner serves the make target,
  * `make bench-failover` and the integration test.
  */
-import type { DrillFindings } from '../../../services/drills/model.js';
-import { FAILOVER_SCENARIOS, failoverFigures, SCENARIOS, type FailoverScenario } from '../../../services/drills/failover.js';
-import { DrillInputError } from '../../../services/errors.js';
-import { clusterHealthy, readCluster } from '../clients/patroni.js';
-import { listContainers } from '../clients/compose.js';
-import { ETCD_MEMBERS } from '../../../services/topology/patroni.js';
-import { systemClock } from '../core/poll.js';
+import type { DrillFindings } from '../../../../services/drills/model.js';
+import { FAILOVER_SCENARIOS, failoverFigures, SCENARIOS, type FailoverScenario } from '../../../../services/drills/failover.js';
+import { DrillInputError } from '../../../../services/errors.js';
+import { clusterHealthy, readCluster } from '../../clients/patroni.js';
+import { listContainers } from '../../clients/compose.js';
+import { ETCD_MEMBERS } from '../../../../services/topology/patroni.js';
+import { systemClock } from '../../core/poll.js';
 import { awaitApiHealthy, awaitFailover, fault, restoreAndRejoin } from './failover-phases.js';
 import { preflight, startLoads, waitUntil, type FailoverOptions, type Run } from './failover-run.js';
-import { checkAborted, startDrillRun, undoAll } from './lifecycle.js';
-import { concludeDrill, type ConcludedDrill } from './report.js';
-import { findLostWrites, removeDrillEvents, removeWriterRows } from './writer.js';
+import { checkAborted, startDrillRun, undoAll } from '../lifecycle.js';
+import { concludeDrill, type ConcludedDrill } from '../report.js';
+import { findLostWrites, removeDrillEvents, removeWriterRows } from '../writer.js';
 
 export type { FailoverOptions } from './failover-run.js';
 

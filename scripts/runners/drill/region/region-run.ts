@@ -4,20 +4,20 @@
  * files agent's last copy. The phases (region.ts) fill the run and judge what these read.
  */
 import type pg from 'pg';
-import { FALLBACK_HEADER, lsnBytes } from '../../../services/contracts/index.js';
-import type { StandbyView, WalRpo } from '../../../services/drills/region.js';
-import { DrillError } from '../../../services/errors.js';
-import type { Region } from '../../../services/topology/region.js';
-import { BACKUP_METRICS_PORT } from '../../../services/topology/backup.js';
-import { adminOnWriter, withPg } from '../clients/postgres.js';
-import type { HttpClient } from '../core/http.js';
-import { systemClock } from '../core/poll.js';
-import { execIn } from '../clients/compose.js';
-import { readRegionCluster, regionTarget, servingRegion } from '../dr/region-ops.js';
-import type { RegionTargets } from '../stack/regions.js';
-import type { StartedApiLoad } from './api-load.js';
-import type { DrillOptions, DrillRun } from './lifecycle.js';
-import { waitUntil } from './moments.js';
+import { FALLBACK_HEADER, lsnBytes } from '../../../../services/contracts/index.js';
+import type { StandbyView, WalRpo } from '../../../../services/drills/region.js';
+import { DrillError } from '../../../../services/errors.js';
+import type { Region } from '../../../../services/topology/region.js';
+import { BACKUP_METRICS_PORT } from '../../../../services/topology/backup.js';
+import { adminOnWriter, withPg } from '../../clients/postgres.js';
+import type { HttpClient } from '../../core/http.js';
+import { systemClock } from '../../core/poll.js';
+import { execIn } from '../../clients/compose.js';
+import { readRegionCluster, regionTarget, servingRegion } from '../../dr/region-ops.js';
+import type { RegionTargets } from '../../stack/regions.js';
+import type { StartedApiLoad } from '../api-load.js';
+import type { DrillOptions, DrillRun } from '../lifecycle.js';
+import { waitUntil } from '../moments.js';
 
 export interface RegionOptions extends DrillOptions {
   /** Fail back once DR serves. @default true */

@@ -2,15 +2,15 @@
  * The failover drill's run object and its setup: what one drill knows (each phase reads and fills
  * it), the checks before anything changes, and the loads users and the writer put on the stack.
  */
-import type { FailoverScenario } from '../../../services/drills/failover.js';
-import { DrillInputError } from '../../../services/errors.js';
-import { patroniNodes } from '../../../services/topology/patroni.js';
-import { clusterHealthy, readCluster, type ClusterView, type RestEndpoints, patroniRest } from '../clients/patroni.js';
-import type { PgLogin } from '../clients/postgres.js';
-import { startApiLoad, type StartedApiLoad } from './api-load.js';
-import { DRILL_USER_ADDRESSES, openDrillUsers } from './users.js';
-import type { DrillOptions, DrillRun } from './lifecycle.js';
-import { drillWriter, ensureWriterTable, startWriter, type StartedWriter } from './writer.js';
+import type { FailoverScenario } from '../../../../services/drills/failover.js';
+import { DrillInputError } from '../../../../services/errors.js';
+import { patroniNodes } from '../../../../services/topology/patroni.js';
+import { clusterHealthy, readCluster, type ClusterView, type RestEndpoints, patroniRest } from '../../clients/patroni.js';
+import type { PgLogin } from '../../clients/postgres.js';
+import { startApiLoad, type StartedApiLoad } from '../api-load.js';
+import { DRILL_USER_ADDRESSES, openDrillUsers } from '../users.js';
+import type { DrillOptions, DrillRun } from '../lifecycle.js';
+import { drillWriter, ensureWriterTable, startWriter, type StartedWriter } from '../writer.js';
 import { watchCluster, type ClusterWatch } from './watch.js';
 
 export interface FailoverOptions extends DrillOptions {
@@ -46,7 +46,7 @@ export interface Run extends DrillRun<FailoverOptions> {
   ackedWritesLost: number | null;
 }
 
-export { mark, waitUntil } from './moments.js';
+export { mark, waitUntil } from '../moments.js';
 
 export async function preflight(run: Run): Promise<void> {
   const { target, config } = run.options;
