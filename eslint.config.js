@@ -15,6 +15,22 @@ const MODEL_LAYERS = [
   { regex: '^(\\.\\./)+scripts/', message: 'services/ must not import scripts/: the runners use the model, not the other way round.' },
 ];
 
+/**
+ * The runners' folders are layers: core ← clients, engine, gen ← stack ← the features (deploy,
+ * drill, dr, rotate, supply, bench). A folder imports its own modules, services/ and the layers
+ * below it (relative imports that climb one level into another runner folder). A layer is a
+ * folder, or one module given by its path from scripts/runners/ (a regex).
+ */
+const runnerLayer = (folder, below, why) => ({
+  files: [`scripts/runners/${folder}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      { patterns: [{ regex: `^\\.\\./(?!\\.\\./${below.map((layer) => `|${layer.includes('/') ? layer : `${layer}/`}`).join('')})`, message: why }] },
+    ],
+  },
+});
+
 export default tseslint.config(
   // compose-spec.validate.cjs is ajv's generated code (make compose-validator).
   { ignores: ['node_modules/**', '.parity/**', 'compose/**', 'services/render/compose-spec.validate.cjs'] },
@@ -62,4 +78,10 @@ export default tseslint.config(
       ],
     },
   },
+  runnerLayer('core', [], 'scripts/runners/core is the bottom layer: it imports no other runner folder (only its own modules and services/).'),
+  runnerLayer('engine', ['core'], 'scripts/runners/engine imports only core/ among the runner folders.'),
+  runnerLayer('gen', ['core'], 'scripts/runners/gen imports only core/ among the runner folders.'),
+  // The one exception: the compose adapter reads the deployed colors' images (stack/deploy-state.ts).
+  runnerLayer('clients', ['core', 'stack/deploy-state\\.js$'], 'scripts/runners/clients imports only core/ among the runner folders (and stack/deploy-state.ts, the deployed images): the stack and the features use the clients.'),
+  runnerLayer('stack', ['core', 'clients', 'engine', 'gen'], 'scripts/runners/stack must not import a feature folder (deploy, drill, dr, rotate, supply, bench, …): features use the stack.'),
 );

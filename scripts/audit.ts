@@ -2,10 +2,10 @@
 /** `make audit`: the platform's audit log, newest entries, filtered. */
 import { parseAuditQuery } from '../services/audit/log.js';
 import { UsageError } from '../services/errors.js';
-import { printAuditLog } from './runners/audit.js';
-import { parseCli, runMain } from './runners/cli.js';
-import { loadConfig } from './runners/gen.js';
-import { defaultTarget } from './runners/stack.js';
+import { printAuditLog } from './runners/clients/audit.js';
+import { parseCli, runMain } from './runners/core/cli.js';
+import { loadConfig } from './runners/gen/gen.js';
+import { defaultTarget } from './runners/stack/stack.js';
 
 const HELP = `
 Usage: npx tsx scripts/audit.ts [--limit N] [--service S] [--action PREFIX] [--since T] [--format table|json]

@@ -4,11 +4,11 @@ import { parseBackupType } from '../services/backup/catalog.js';
 import { lockFreedLine, lockWaitDetail, lockWaitStep } from '../services/backup/lock.js';
 import { backupProgressLine, formatMiB, formatRepository } from '../services/backup/format.js';
 import { formatDuration, UsageError } from '../services/errors.js';
-import { DEFAULT_LOCK_WAIT_MS, readRepository, requireBackups, takeBackup } from './runners/backup.js';
-import { parseCli, runMain } from './runners/cli.js';
-import { loadConfig } from './runners/gen.js';
-import { createProgress } from './runners/progress.js';
-import { defaultTarget } from './runners/stack.js';
+import { DEFAULT_LOCK_WAIT_MS, readRepository, requireBackups, takeBackup } from './runners/dr/backup.js';
+import { parseCli, runMain } from './runners/core/cli.js';
+import { loadConfig } from './runners/gen/gen.js';
+import { createProgress } from './runners/core/progress.js';
+import { defaultTarget } from './runners/stack/stack.js';
 
 const HELP = `
 Usage: npx tsx scripts/backup.ts backup [--type full|diff|incr] [--wait-timeout SECONDS]

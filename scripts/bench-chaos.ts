@@ -14,14 +14,14 @@ import { dataEndpoint } from '../services/topology/chaos.js';
 import { formatFigure, type DrillReport } from '../services/drills/model.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { abortOnSignals, parseCli, runMain } from './runners/cli.js';
-import { containerRss, mib } from './runners/container-stats.js';
-import { runChaosDrill, toxiproxyApi } from './runners/drill/chaos.js';
+import { abortOnSignals, parseCli, runMain } from './runners/core/cli.js';
+import { containerRss, mib } from './runners/clients/container-stats.js';
+import { runChaosDrill, toxiproxyApi } from './runners/drill/chaos/chaos.js';
 import { containerOf, docker } from './runners/drill/docker.js';
-import { loadConfig } from './runners/gen.js';
-import { createProgress } from './runners/progress.js';
-import { defaultTarget, readActiveColor } from './runners/stack.js';
-import { statePath, writeFileAtomic } from './runners/state.js';
+import { loadConfig } from './runners/gen/gen.js';
+import { createProgress } from './runners/core/progress.js';
+import { defaultTarget, readActiveColor } from './runners/stack/stack.js';
+import { statePath, writeFileAtomic } from './runners/core/state.js';
 
 const HELP = `
 Usage: node --import tsx scripts/bench-chaos.ts [--scenario NAME | --hop-only] [--rate N] [--seconds S] [--load N]   (make bench-chaos)

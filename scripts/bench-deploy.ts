@@ -7,13 +7,13 @@
  * take effect. Asserts nothing.
  */
 import { UsageError, formatDuration } from '../services/errors.js';
-import { parseCli, runMain } from './runners/cli.js';
+import { parseCli, runMain } from './runners/core/cli.js';
 import { deploy, discoverEndpoints, rollback, type DeployOptions } from './runners/deploy/index.js';
-import { loadConfig } from './runners/gen.js';
-import { runWhileLoaded, type LoadResult } from './runners/load.js';
-import { createProgress } from './runners/progress.js';
-import { defaultTarget } from './runners/stack.js';
-import { statePath, writeFileAtomic } from './runners/state.js';
+import { loadConfig } from './runners/gen/gen.js';
+import { runWhileLoaded, type LoadResult } from './runners/bench/load.js';
+import { createProgress } from './runners/core/progress.js';
+import { defaultTarget } from './runners/stack/stack.js';
+import { statePath, writeFileAtomic } from './runners/core/state.js';
 
 const HELP = `
 Usage: npx tsx scripts/bench-deploy.ts [--rate RPS] [--step-seconds S]    (make bench-deploy)

@@ -10,19 +10,20 @@ import { parseConfig } from '../services/config/validate.js';
 import type { DrillReport } from '../services/drills/model.js';
 import { DrillBudgetError } from '../services/errors.js';
 import { STANZA } from '../services/topology/backup.js';
-import { pgbackrest, takeBackup } from './runners/backup.js';
+import { pgbackrest, takeBackup } from './runners/dr/backup.js';
 import { psqlArgv, writerContainer } from './runners/clients/postgres.js';
-import { abortOnSignals, parseCli, runMain } from './runners/cli.js';
-import { runRestoreDrill } from './runners/drill/restore.js';
-import { runRegionDrill } from './runners/drill/region.js';
-import { downRegions, startLink, upDrRegion } from './runners/regions.js';
+import { abortOnSignals, parseCli, runMain } from './runners/core/cli.js';
+import { runRestoreDrill } from './runners/drill/restore/restore.js';
+import { runRegionDrill } from './runners/drill/region/region.js';
+import { downRegions, startLink, upDrRegion } from './runners/stack/regions.js';
 import { ensureWriterTable, startWriter } from './runners/drill/writer.js';
-import { preflightCluster } from './runners/drill/restore-live.js';
-import { run } from './runners/exec.js';
-import { systemClock } from './runners/poll.js';
-import { createProgress, type Progress } from './runners/progress.js';
-import { downStack, upStack, type ComposeTarget } from './runners/stack.js';
-import { statePath, writeFileAtomic } from './runners/state.js';
+import { preflightCluster } from './runners/drill/restore/restore-live.js';
+import { run } from './runners/core/exec.js';
+import { systemClock } from './runners/core/poll.js';
+import { createProgress, type Progress } from './runners/core/progress.js';
+import { downStack, upStack } from './runners/stack/stack.js';
+import { type ComposeTarget } from './runners/clients/compose.js';
+import { statePath, writeFileAtomic } from './runners/core/state.js';
 
 const HELP = `
 Usage: npx tsx scripts/bench-dr.ts [--scale N] [--steady-seconds S]     (make bench-dr [SCALE=N])

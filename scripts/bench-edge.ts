@@ -5,12 +5,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { UsageError } from '../services/errors.js';
-import { benchEdge } from './runners/bench-edge.js';
-import { abortOnSignals, parseCli, runMain } from './runners/cli.js';
-import { loadConfig } from './runners/gen.js';
-import { createProgress } from './runners/progress.js';
-import { defaultTarget, httpsEndpoint } from './runners/stack.js';
-import { statePath, writeFileAtomic } from './runners/state.js';
+import { benchEdge } from './runners/bench/bench-edge.js';
+import { abortOnSignals, parseCli, runMain } from './runners/core/cli.js';
+import { loadConfig } from './runners/gen/gen.js';
+import { createProgress } from './runners/core/progress.js';
+import { defaultTarget } from './runners/stack/stack.js';
+import { httpsEndpoint } from './runners/clients/compose.js';
+import { statePath, writeFileAtomic } from './runners/core/state.js';
 
 const HELP = `
 Usage: node --import tsx scripts/bench-edge.ts [--rate N] [--seconds S]   (make bench-edge)

@@ -10,17 +10,18 @@ import type { ParityConfig } from '../services/config/schema.js';
 import { parseConfig } from '../services/config/validate.js';
 import type { DrillReport } from '../services/drills/model.js';
 import { DrillBudgetError, DrillError, formatDuration, ServiceAnswerError, TimeoutError } from '../services/errors.js';
-import { done, pending, pollUntil } from './runners/poll.js';
+import { done, pending, pollUntil } from './runners/core/poll.js';
 import { ETCD_MEMBERS, patroniNodes, TOXIPROXY_API_PORT } from '../services/topology/patroni.js';
-import { abortOnSignals, parseCli, runMain } from './runners/cli.js';
-import { containerRss, mib } from './runners/container-stats.js';
-import { runFailoverDrill } from './runners/drill/failover.js';
-import { applyDynamicConfig, clusterHealthy, readCluster } from './runners/patroni.js';
-import { createProgress, type Progress } from './runners/progress.js';
-import { compose, downStack, patroniRest, publishedPort, upStack, type ComposeTarget } from './runners/stack.js';
-import { addToxic, resetToxics } from './runners/toxiproxy.js';
-import { statePath, writeFileAtomic } from './runners/state.js';
-import { watchCluster } from './runners/drill/watch.js';
+import { abortOnSignals, parseCli, runMain } from './runners/core/cli.js';
+import { containerRss, mib } from './runners/clients/container-stats.js';
+import { runFailoverDrill } from './runners/drill/failover/failover.js';
+import { applyDynamicConfig, clusterHealthy, readCluster, patroniRest } from './runners/clients/patroni.js';
+import { createProgress, type Progress } from './runners/core/progress.js';
+import { downStack, upStack } from './runners/stack/stack.js';
+import { compose, publishedPort, type ComposeTarget } from './runners/clients/compose.js';
+import { addToxic, resetToxics } from './runners/clients/toxiproxy.js';
+import { statePath, writeFileAtomic } from './runners/core/state.js';
+import { watchCluster } from './runners/drill/failover/watch.js';
 
 const HELP = `
 Usage: npx tsx scripts/bench-failover.ts [--kills N] [--jitter-seconds S]     (make bench-failover [KILLS=N])

@@ -5,11 +5,11 @@
  */
 import { IMAGE_CATALOG } from '../services/images/catalog.js';
 import { formatDuration } from '../services/errors.js';
-import { parseCli, runMain } from './runners/cli.js';
-import { run, tryRun } from './runners/exec.js';
-import { bakeImages, LABEL_BUILT_LOCALLY, type BakeResult } from './runners/images.js';
-import { createProgress } from './runners/progress.js';
-import { statePath, writeFileAtomic } from './runners/state.js';
+import { parseCli, runMain } from './runners/core/cli.js';
+import { run, tryRun } from './runners/core/exec.js';
+import { bakeImages, LABEL_BUILT_LOCALLY, type BakeResult } from './runners/engine/images.js';
+import { createProgress } from './runners/core/progress.js';
+import { statePath, writeFileAtomic } from './runners/core/state.js';
 
 const HELP = `
 Usage: make bench-images [COLD=1]       (or: npx tsx scripts/bench-images.ts [--cold] [--remove-only])

@@ -7,15 +7,16 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { containerRss, mib } from './runners/container-stats.js';
+import { containerRss, mib } from './runners/clients/container-stats.js';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseConfig } from '../services/config/validate.js';
 import { CommandError, formatDuration } from '../services/errors.js';
-import { parseCli, runMain } from './runners/cli.js';
-import { createProgress } from './runners/progress.js';
-import { compose, defaultTarget, downStack, upStack, type ComposeTarget } from './runners/stack.js';
-import { repoRoot, statePath, writeFileAtomic } from './runners/state.js';
+import { parseCli, runMain } from './runners/core/cli.js';
+import { createProgress } from './runners/core/progress.js';
+import { defaultTarget, downStack, upStack } from './runners/stack/stack.js';
+import { compose, type ComposeTarget } from './runners/clients/compose.js';
+import { repoRoot, statePath, writeFileAtomic } from './runners/core/state.js';
 
 const HELP = `
 Usage: npx tsx scripts/bench-stack.ts [--runs N]

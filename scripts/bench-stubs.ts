@@ -6,14 +6,15 @@
  */
 import { UnexpectedResponseError, UsageError, formatDuration } from '../services/errors.js';
 import { ADMIN_EMAIL } from '../services/topology/apps.js';
-import { parseCli, runMain } from './runners/cli.js';
-import { containerRss, mib } from './runners/container-stats.js';
+import { parseCli, runMain } from './runners/core/cli.js';
+import { containerRss, mib } from './runners/clients/container-stats.js';
 import { adminLogin } from './runners/clients/platform.js';
-import { createClient } from './runners/http.js';
-import { runLoad, type LoadResult } from './runners/load.js';
-import { createProgress } from './runners/progress.js';
-import { compose, defaultTarget, httpsEndpoint, listContainers } from './runners/stack.js';
-import { statePath, writeFileAtomic } from './runners/state.js';
+import { createClient } from './runners/core/http.js';
+import { runLoad, type LoadResult } from './runners/bench/load.js';
+import { createProgress } from './runners/core/progress.js';
+import { defaultTarget } from './runners/stack/stack.js';
+import { compose, httpsEndpoint, listContainers } from './runners/clients/compose.js';
+import { statePath, writeFileAtomic } from './runners/core/state.js';
 
 const HELP = `
 Usage: npx tsx scripts/bench-stubs.ts [--duration SECONDS] [--connections N]   (make bench-stubs)

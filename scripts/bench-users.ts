@@ -6,12 +6,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { UsageError } from '../services/errors.js';
-import { benchUsers, usersPathServices, type UsersStep } from './runners/bench-users.js';
-import { abortOnSignals, parseCli, runMain } from './runners/cli.js';
-import { loadConfig } from './runners/gen.js';
-import { createProgress } from './runners/progress.js';
-import { defaultTarget } from './runners/stack.js';
-import { statePath, writeFileAtomic } from './runners/state.js';
+import { benchUsers, usersPathServices, type UsersStep } from './runners/bench/bench-users.js';
+import { abortOnSignals, parseCli, runMain } from './runners/core/cli.js';
+import { loadConfig } from './runners/gen/gen.js';
+import { createProgress } from './runners/core/progress.js';
+import { defaultTarget } from './runners/stack/stack.js';
+import { statePath, writeFileAtomic } from './runners/core/state.js';
 import { usersBase } from './runners/drill/users.js';
 
 const HELP = `

@@ -2,13 +2,13 @@
 /** `make chaos [SCENARIO=…]`, `make chaos-reset`: declared faults (Toxiproxy) on the running stack. */
 import { describeToxic } from '../services/drills/chaos.js';
 import { DrillInputError, UsageError } from '../services/errors.js';
-import { abortOnSignals, parseCli, runMain } from './runners/cli.js';
-import { runChaosDrill, toxiproxyApi, validateChaosScenario } from './runners/drill/chaos.js';
+import { abortOnSignals, parseCli, runMain } from './runners/core/cli.js';
+import { runChaosDrill, toxiproxyApi, validateChaosScenario } from './runners/drill/chaos/chaos.js';
 import { runEach } from './runners/drill/run-each.js';
-import { loadConfig } from './runners/gen.js';
-import { createProgress } from './runners/progress.js';
-import { defaultTarget } from './runners/stack.js';
-import { faultyProxies, listProxies, resetToxics } from './runners/toxiproxy.js';
+import { loadConfig } from './runners/gen/gen.js';
+import { createProgress } from './runners/core/progress.js';
+import { defaultTarget } from './runners/stack/stack.js';
+import { faultyProxies, listProxies, resetToxics } from './runners/clients/toxiproxy.js';
 
 const HELP = `
 Usage: node --import tsx scripts/chaos.ts run [--scenario NAME] [--load N]   (make chaos [SCENARIO=NAME] [LOAD=N])

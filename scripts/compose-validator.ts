@@ -1,9 +1,9 @@
 #!/usr/bin/env -S npx tsx
 /** `make compose-validator`: compile compose-spec.json into the validator module `make gen` loads. */
 import { relative } from 'node:path';
-import { parseCli, runMain } from './runners/cli.js';
-import { COMPOSE_VALIDATOR, renderComposeValidator } from './runners/compose-spec-code.js';
-import { repoRoot, writeFileAtomic } from './runners/state.js';
+import { parseCli, runMain } from './runners/core/cli.js';
+import { COMPOSE_VALIDATOR, renderComposeValidator } from './runners/gen/compose-spec-code.js';
+import { repoRoot, writeFileAtomic } from './runners/core/state.js';
 
 const HELP = `
 Usage: make compose-validator     (or: npx tsx scripts/compose-validator.ts)

@@ -1,11 +1,11 @@
 #!/usr/bin/env -S npx tsx
 /** `make deploy VERSION=x` and `make rollback`: blue/green releases of the platform services. */
 import { UsageError } from '../services/errors.js';
-import { abortOnSignals, parseCli, runMain } from './runners/cli.js';
+import { abortOnSignals, parseCli, runMain } from './runners/core/cli.js';
 import { deploy, rollback } from './runners/deploy/index.js';
-import { loadConfig } from './runners/gen.js';
-import { createProgress } from './runners/progress.js';
-import { defaultTarget } from './runners/stack.js';
+import { loadConfig } from './runners/gen/gen.js';
+import { createProgress } from './runners/core/progress.js';
+import { defaultTarget } from './runners/stack/stack.js';
 
 const HELP = `
 Usage: node --import tsx scripts/deploy.ts deploy --version V [--fault F] [--image REF]   (make deploy VERSION=V [FAULT=F] [IMAGE=REF])

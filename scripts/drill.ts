@@ -2,14 +2,14 @@
 /** `make drill-failover [SCENARIO=…]`, `make drill-restore [TARGET=…]`: drills against the running stack. */
 import { FAILOVER_SCENARIOS } from '../services/drills/failover.js';
 import { UsageError } from '../services/errors.js';
-import { abortOnSignals, parseCli, runMain } from './runners/cli.js';
-import { runFailoverDrill, validateScenario } from './runners/drill/failover.js';
-import { parseDrillTarget, runRestoreDrill } from './runners/drill/restore.js';
-import { runRegionDrill } from './runners/drill/region.js';
+import { abortOnSignals, parseCli, runMain } from './runners/core/cli.js';
+import { runFailoverDrill, validateScenario } from './runners/drill/failover/failover.js';
+import { parseDrillTarget, runRestoreDrill } from './runners/drill/restore/restore.js';
+import { runRegionDrill } from './runners/drill/region/region.js';
 import { runEach } from './runners/drill/run-each.js';
-import { loadConfig } from './runners/gen.js';
-import { createProgress } from './runners/progress.js';
-import { defaultTarget } from './runners/stack.js';
+import { loadConfig } from './runners/gen/gen.js';
+import { createProgress } from './runners/core/progress.js';
+import { defaultTarget } from './runners/stack/stack.js';
 
 const HELP = `
 Usage: node --import tsx scripts/drill.ts failover [--scenario NAME]     (make drill-failover [SCENARIO=NAME])

@@ -1,8 +1,8 @@
 #!/usr/bin/env -S npx tsx
 /** `make engine`: make sure a Docker engine answers and `docker compose` (v2) exists. */
-import { ensureEngine } from './runners/engine.js';
-import { parseCli, runMain } from './runners/cli.js';
-import { createProgress } from './runners/progress.js';
+import { ensureEngine } from './runners/engine/engine.js';
+import { parseCli, runMain } from './runners/core/cli.js';
+import { createProgress } from './runners/core/progress.js';
 
 const HELP = `
 Usage: make engine            (or: npx tsx scripts/engine.ts)

@@ -1,7 +1,7 @@
 #!/usr/bin/env -S npx tsx
 /** `make gen`: the only writer of compose/. */
-import { parseCli, runMain } from './runners/cli.js';
-import { COMPOSE_DIR, configPath, generate, loadConfig } from './runners/gen.js';
+import { parseCli, runMain } from './runners/core/cli.js';
+import { COMPOSE_DIR, configPath, generate, loadConfig } from './runners/gen/gen.js';
 import { formatDuration } from '../services/errors.js';
 
 const HELP = `
@@ -25,7 +25,7 @@ await runMain(async () => {
   const path = values.config ?? configPath();
   const config = await loadConfig(path);
   if (values.check) {
-    const { checkDrift } = await import('./runners/drift.js');
+    const { checkDrift } = await import('./runners/gen/drift.js');
     const drift = await checkDrift(config);
     if (drift.length > 0) {
       process.stderr.write(`compose/ is out of date with the model (run \`make gen\` and commit):\n${drift.map((d) => `  ${d}`).join('\n')}\n`);

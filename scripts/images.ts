@@ -3,11 +3,11 @@
 import { join } from 'node:path';
 import { IMAGE_CATALOG } from '../services/images/catalog.js';
 import { renderImageLock, selectImages } from '../services/images/resolve.js';
-import { ensureEngine } from './runners/engine.js';
-import { bakeImages } from './runners/images.js';
-import { parseCli, runMain } from './runners/cli.js';
-import { createProgress } from './runners/progress.js';
-import { repoRoot, writeFileAtomic } from './runners/state.js';
+import { ensureEngine } from './runners/engine/engine.js';
+import { bakeImages } from './runners/engine/images.js';
+import { parseCli, runMain } from './runners/core/cli.js';
+import { createProgress } from './runners/core/progress.js';
+import { repoRoot, writeFileAtomic } from './runners/core/state.js';
 import { formatDuration } from '../services/errors.js';
 
 const HELP = `

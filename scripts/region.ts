@@ -3,15 +3,16 @@
 import { join } from 'node:path';
 import { DrillInputError, formatDuration, UsageError } from '../services/errors.js';
 import { hasDr, LINK_PORTS, type Region } from '../services/topology/region.js';
-import { abortOnSignals, parseCli, runMain } from './runners/cli.js';
-import { loadConfig } from './runners/gen.js';
+import { abortOnSignals, parseCli, runMain } from './runners/core/cli.js';
+import { loadConfig } from './runners/gen/gen.js';
 import { adminLogin } from './runners/clients/platform.js';
-import { createClient } from './runners/http.js';
+import { createClient } from './runners/core/http.js';
 import { waitUntil } from './runners/drill/moments.js';
-import { createProgress } from './runners/progress.js';
-import { describeRegions, failBackToPrimary, linkApi, regionTarget, regionTargets } from './runners/region-ops.js';
-import { defaultTarget, httpsEndpoint } from './runners/stack.js';
-import { setProxyEnabled } from './runners/toxiproxy.js';
+import { createProgress } from './runners/core/progress.js';
+import { describeRegions, failBackToPrimary, linkApi, regionTarget, regionTargets } from './runners/dr/region-ops.js';
+import { defaultTarget } from './runners/stack/stack.js';
+import { httpsEndpoint } from './runners/clients/compose.js';
+import { setProxyEnabled } from './runners/clients/toxiproxy.js';
 
 const HELP = `
 Usage: npx tsx scripts/region.ts status | cut | mend | failback

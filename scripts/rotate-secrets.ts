@@ -1,10 +1,10 @@
 #!/usr/bin/env -S npx tsx
 /** `make rotate-secrets`: new secrets on the running stack, without downtime. */
 import { UsageError } from '../services/errors.js';
-import { parseCli, runMain } from './runners/cli.js';
-import { createProgress } from './runners/progress.js';
-import { formatStepLine, ROTATION_STEPS, rotateSecrets } from './runners/rotate-secrets.js';
-import { defaultTarget } from './runners/stack.js';
+import { parseCli, runMain } from './runners/core/cli.js';
+import { createProgress } from './runners/core/progress.js';
+import { formatStepLine, ROTATION_STEPS, rotateSecrets } from './runners/rotate/rotate-secrets.js';
+import { defaultTarget } from './runners/stack/stack.js';
 
 const HELP = `
 Usage: node --import tsx scripts/rotate-secrets.ts [--only STEP,...] [--format text|json]

@@ -1,10 +1,10 @@
 #!/usr/bin/env -S npx tsx
 /** `make seed`: the demo data set, loaded through the platform's APIs (idempotent). */
 import { formatDuration } from '../services/errors.js';
-import { parseCli, runMain } from './runners/cli.js';
-import { createProgress } from './runners/progress.js';
-import { describeAccounts, describeCounts, seedStack } from './runners/seed.js';
-import { defaultTarget } from './runners/stack.js';
+import { parseCli, runMain } from './runners/core/cli.js';
+import { createProgress } from './runners/core/progress.js';
+import { describeAccounts, describeCounts, seedStack } from './runners/stack/seed.js';
+import { defaultTarget } from './runners/stack/stack.js';
 
 const HELP = `
 Usage: make seed      (or: npx tsx scripts/seed.ts)

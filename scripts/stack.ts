@@ -1,18 +1,19 @@
 #!/usr/bin/env -S npx tsx
 /** `make up | down | clean | status | logs`: the stack's lifecycle. */
 import { formatDuration, ParityError, UsageError } from '../services/errors.js';
-import { parseCli, runMain } from './runners/cli.js';
-import { loadConfig } from './runners/gen.js';
-import { createProgress } from './runners/progress.js';
-import { describeCounts, seedStack } from './runners/seed.js';
-import { describeFirstSteps } from './runners/first-steps.js';
-import { ask } from './runners/ask.js';
-import { describeRegionClean, downRegions, startLink, upDrRegion } from './runners/regions.js';
+import { parseCli, runMain } from './runners/core/cli.js';
+import { loadConfig } from './runners/gen/gen.js';
+import { createProgress } from './runners/core/progress.js';
+import { describeCounts, seedStack } from './runners/stack/seed.js';
+import { describeFirstSteps } from './runners/stack/first-steps.js';
+import { ask } from './runners/core/ask.js';
+import { describeRegionClean, downRegions, startLink, upDrRegion } from './runners/stack/regions.js';
 import { hasDr } from '../services/topology/region.js';
 import { describeExposure } from '../services/topology/common.js';
-import { describeClean, defaultTarget, downStack, followLogs, formatStatusTable, readStatus, upStack } from './runners/stack.js';
-import { cleanStack } from './runners/clean.js';
-import { describeRegions } from './runners/region-ops.js';
+import { describeClean, defaultTarget, downStack, formatStatusTable, readStatus, upStack } from './runners/stack/stack.js';
+import { followLogs } from './runners/clients/compose.js';
+import { cleanStack } from './runners/stack/clean.js';
+import { describeRegions } from './runners/dr/region-ops.js';
 
 const HELP = `
 Usage: npx tsx scripts/stack.ts <command> [options]      (make up | down | clean | status | logs)

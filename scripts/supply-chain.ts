@@ -2,9 +2,9 @@
 /** `make supply-chain`: npm audit, licences and image labels against the written policy. */
 import { resolve } from 'node:path';
 import { exitCodeOf, formatCheck, type CheckName } from '../services/supply/report.js';
-import { parseCli, runMain } from './runners/cli.js';
-import { createProgress } from './runners/progress.js';
-import { DEFAULT_POLICY_PATH, runSupplyChain } from './runners/supply-chain.js';
+import { parseCli, runMain } from './runners/core/cli.js';
+import { createProgress } from './runners/core/progress.js';
+import { DEFAULT_POLICY_PATH, runSupplyChain } from './runners/supply/supply-chain.js';
 
 const HELP = `
 Usage: make supply-chain

@@ -4,7 +4,7 @@
  * `--suites REPORT.json`, first each suite's wall time from that report (the integration suites).
  */
 import { readFile } from 'node:fs/promises';
-import { parseCli, runMain } from './runners/cli.js';
+import { parseCli, runMain } from './runners/core/cli.js';
 import { UsageError } from '../services/errors.js';
 import { formatSuiteTable, suiteRows, totals, type VitestJson } from '../services/ci/test-report.js';
 

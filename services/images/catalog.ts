@@ -3,7 +3,7 @@
  * reference users pull and the recipe that builds that same version when no
  * registry can be reached (air-gapped / offline mode).
  *
- * Pure data. The bake runner (`scripts/runners/images.ts`) reads it; nothing
+ * Pure data. The bake runner (`scripts/runners/engine/images.ts`) reads it; nothing
  * here touches docker or the file system.
  */
 import { STUB_SERVICES } from '../contracts/index.js';
@@ -221,7 +221,7 @@ export const IMAGE_CATALOG: readonly ImageSpec[] = [
     from: ['node'],
     role: 'service',
     // The bundler's options are an input too: they decide what each bundle holds.
-    project: { sources: ['stubs', 'services/contracts', 'package-lock.json', 'services/images/stubs', 'scripts/runners/bundle.ts'] },
+    project: { sources: ['stubs', 'services/contracts', 'package-lock.json', 'services/images/stubs', 'scripts/runners/engine/bundle.ts'] },
     recipe: {
       kind: 'dockerfile',
       dir: 'stubs',

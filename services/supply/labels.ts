@@ -1,6 +1,6 @@
 /**
  * The label check: every catalog image present locally carries the labels the bake sets
- * (`scripts/runners/image-build.ts`, `labelsFor`), with the values the committed lock file
+ * (`scripts/runners/engine/image-build.ts`, `labelsFor`), with the values the committed lock file
  * (`services/images/images.lock.json`) and, for the project's own images, the source hash say.
  */
 import type { ImageSpec } from '../images/catalog.js';

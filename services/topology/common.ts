@@ -19,7 +19,7 @@ export const SECRETS = [
   'pg_events_password',
   'pg_newsroom_password',
   'pg_exporter_password',
-  // Ed25519 JWK sets made by scripts/runners/signing-keys.ts: private (auth) and public (everyone).
+  // Ed25519 JWK sets made by scripts/runners/stack/signing-keys.ts: private (auth) and public (everyone).
   'jwt_signing_keys',
   'jwt_public_keys',
   'admin_password',

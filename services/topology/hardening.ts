@@ -75,7 +75,7 @@ export function memoryMiB(limit: string): number {
 /**
  * The uid that reads a service's secrets (and the edge's TLS key): compose can't set a file
  * secret's owner or mode (v2.40 ignores `uid`/`gid`/`mode` for `file:` secrets; measured), so each
- * is a copy owned by its reader with mode 0600 (scripts/runners/secret-files.ts). The image's user
+ * is a copy owned by its reader with mode 0600 (scripts/runners/stack/secret-files.ts). The image's user
  * after any switch its entrypoint makes (Postgres' gosu to postgres, 999).
  */
 /** The postgres user of the Postgres and Patroni images. */

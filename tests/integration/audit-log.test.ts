@@ -15,8 +15,8 @@ import { DEFAULT_CONFIG, type ParityConfig } from '../../services/config/schema.
 import { AuditLogMissingError, StackNotUpError } from '../../services/errors.js';
 import { DATABASE } from '../../services/topology/common.js';
 import { DB_ROLE_SECRETS, dbPasswordSecret, rolesSql } from '../../services/topology/database-roles.js';
-import { createDeployAudit, operatorName, readAuditLog } from '../../scripts/runners/audit.js';
-import { run } from '../../scripts/runners/exec.js';
+import { createDeployAudit, operatorName, readAuditLog } from '../../scripts/runners/clients/audit.js';
+import { run } from '../../scripts/runners/core/exec.js';
 import { insertAudit } from '../../stubs/src/services/audit.js';
 import { imageRef } from './helpers.js';
 

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IMAGE_CATALOG, type ImageSpec } from '../../services/images/catalog.js';
 import { ImageBuildError } from '../../services/errors.js';
-import { bakeImages } from '../../scripts/runners/images.js';
-import type { Progress } from '../../scripts/runners/progress.js';
-import { statePath } from '../../scripts/runners/state.js';
+import { bakeImages } from '../../scripts/runners/engine/images.js';
+import type { Progress } from '../../scripts/runners/core/progress.js';
+import { statePath } from '../../scripts/runners/core/state.js';
 import { imageRef } from './helpers.js';
 
 const root = join(import.meta.dirname, '..', '..');

@@ -12,12 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../services/config/validate.js';
 import type { DrillReport, FigureVerdict } from '../../services/drills/model.js';
 import { DrillInputError } from '../../services/errors.js';
-import { runChaosDrill, toxiproxyApi } from '../../scripts/runners/drill/chaos.js';
-import type { Progress } from '../../scripts/runners/progress.js';
-import type { ComposeTarget } from '../../scripts/runners/stack.js';
-import { addToxic, faultyProxies, listProxies, setProxyEnabled } from '../../scripts/runners/toxiproxy.js';
-import { createClient } from '../../scripts/runners/http.js';
-import { httpsEndpoint, publishedPort } from '../../scripts/runners/stack.js';
+import { runChaosDrill, toxiproxyApi } from '../../scripts/runners/drill/chaos/chaos.js';
+import type { Progress } from '../../scripts/runners/core/progress.js';
+import { type ComposeTarget, httpsEndpoint, publishedPort } from '../../scripts/runners/clients/compose.js';
+import { addToxic, faultyProxies, listProxies, setProxyEnabled } from '../../scripts/runners/clients/toxiproxy.js';
+import { createClient } from '../../scripts/runners/core/http.js';
 import { eventually, startGeneratedStack, type GeneratedStack } from './helpers.js';
 
 const root = join(import.meta.dirname, '..', '..');

@@ -11,13 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../services/config/validate.js';
 import { DrillInputError } from '../../services/errors.js';
 import type { DrillReport, FigureVerdict } from '../../services/drills/model.js';
-import { runFailoverDrill } from '../../scripts/runners/drill/failover.js';
-import { clusterHealthy, readCluster } from '../../scripts/runners/patroni.js';
-import type { Progress } from '../../scripts/runners/progress.js';
-import { httpsEndpoint, patroniRest, type ComposeTarget } from '../../scripts/runners/stack.js';
+import { runFailoverDrill } from '../../scripts/runners/drill/failover/failover.js';
+import { clusterHealthy, readCluster, patroniRest } from '../../scripts/runners/clients/patroni.js';
+import type { Progress } from '../../scripts/runners/core/progress.js';
+import { httpsEndpoint, type ComposeTarget } from '../../scripts/runners/clients/compose.js';
 import { patroniNodes } from '../../services/topology/patroni.js';
 import { eventually, startGeneratedStack, type GeneratedStack } from './helpers.js';
-import { createClient } from '../../scripts/runners/http.js';
+import { createClient } from '../../scripts/runners/core/http.js';
 import { READ_FROM_HEADER, headerKey } from '../../services/contracts/index.js';
 import { ADMIN_EMAIL } from '../../services/topology/apps.js';
 

@@ -7,12 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureSecrets } from '../../scripts/runners/stack-state.js';
+import { ensureSecrets } from '../../scripts/runners/stack/stack-state.js';
 import { alertRules, RECORDING_RULES } from '../../services/topology/prometheus.js';
 import { DEFAULT_CONFIG } from '../../services/config/schema.js';
 import { imageRef } from './helpers.js';
 import { parseConfig } from '../../services/config/validate.js';
-import { generate } from '../../scripts/runners/gen.js';
+import { generate } from '../../scripts/runners/gen/gen.js';
 
 const composeDir = join(import.meta.dirname, '..', '..', 'compose');
 let stateDir: string;

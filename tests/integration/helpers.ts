@@ -3,14 +3,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../services/config/validate.js';
-import { generate } from '../../scripts/runners/gen.js';
-import { prepareState } from '../../scripts/runners/stack-state.js';
-import type { ComposeTarget } from '../../scripts/runners/stack.js';
+import { generate } from '../../scripts/runners/gen/gen.js';
+import { prepareState } from '../../scripts/runners/stack/stack-state.js';
+import type { ComposeTarget } from '../../scripts/runners/clients/compose.js';
 import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
 import { catalogRef } from '../../services/images/catalog.js';
-import { done, pending, pollUntil } from '../../scripts/runners/poll.js';
+import { done, pending, pollUntil } from '../../scripts/runners/core/poll.js';
 import type { DrillReport, FigureVerdict } from '../../services/drills/model.js';
-import type { Progress } from '../../scripts/runners/progress.js';
+import type { Progress } from '../../scripts/runners/core/progress.js';
 
 /** The catalog reference of an image, so tests run exactly what the bake produced. */
 export const imageRef = catalogRef;

@@ -15,7 +15,7 @@ import { postgresFiles } from '../../services/topology/postgres.js';
 import { DB_ROLE_SECRETS, DB_SERVICES, dbPasswordSecret, dbRole, rolesSql, type DbService } from '../../services/topology/database-roles.js';
 import { renderFileContent } from '../../services/render/files.js';
 import { imageRef } from './helpers.js';
-import { generateSigningKey, publicKeys } from '../../scripts/runners/signing-keys.js';
+import { generateSigningKey, publicKeys } from '../../scripts/runners/stack/signing-keys.js';
 
 export const STUB_SERVICES = ['auth', 'ivor', 'events', 'newsroom', 'frontend'] as const;
 export type StubName = (typeof STUB_SERVICES)[number];

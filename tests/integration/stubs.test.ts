@@ -18,9 +18,9 @@ import { eventually } from './helpers.js';
 import { dbPasswordSecret, dbRole } from '../../services/topology/database-roles.js';
 import { call, startPlatform, type Platform } from './platform.js';
 import { demoDataset } from '../../services/demo/dataset.js';
-import { createClient } from '../../scripts/runners/http.js';
-import { createProgress } from '../../scripts/runners/progress.js';
-import { SEED_KINDS, seedDemo } from '../../scripts/runners/seed.js';
+import { createClient } from '../../scripts/runners/core/http.js';
+import { createProgress } from '../../scripts/runners/core/progress.js';
+import { SEED_KINDS, seedDemo } from '../../scripts/runners/stack/seed.js';
 
 let platform: Platform;
 const tokens = { member: '', editor: '', admin: '' };

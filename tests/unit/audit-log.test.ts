@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { deployFinishEntry, deployStartEntry, rollbackEntry } from '../../services/audit/deploy.js';
 import { auditSelect, canaryVerdict, deployInsert, formatAuditTable, parseAuditQuery, parseAuditRows, parseSince, type AuditRow } from '../../services/audit/log.js';
 import { AuditInputError, AuditLogMissingError } from '../../services/errors.js';
-import { createDeployAudit } from '../../scripts/runners/audit.js';
-import { isMissingAuditTable } from '../../scripts/runners/audit.js';
+import { createDeployAudit } from '../../scripts/runners/clients/audit.js';
+import { isMissingAuditTable } from '../../scripts/runners/clients/audit.js';
 import { psqlArgv } from '../../scripts/runners/clients/postgres.js';
 
 const NOW = new Date('2026-11-28T12:00:00Z');

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { baseSetFor, defaultBackupType, parseBackupType, parseInfo, parseRestoreTarget, type Repository } from '../../services/backup/catalog.js';
 import { backupProgressLine, formatAge, formatMiB, formatRepository } from '../../services/backup/format.js';
 import { BackupInputError } from '../../services/errors.js';
-import { pgbackrestError } from '../../scripts/runners/backup.js';
+import { pgbackrestError } from '../../scripts/runners/dr/backup.js';
 
 /** `pgbackrest info --output=json` from the dev stack: a full set and a diff on it. */
 const SAMPLE = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'backup', 'info.json'), 'utf8');

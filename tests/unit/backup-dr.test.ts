@@ -13,13 +13,13 @@ import { buildTopology } from '../../services/topology/index.js';
 import { pgbackrestConfig } from '../../services/topology/backup.js';
 import { linkComposeObject, linkNetworkNames } from '../../services/topology/link.js';
 import { renderRegionFiles } from '../../services/render/compose.js';
-import { parseDrillTarget } from '../../scripts/runners/drill/restore.js';
+import { parseDrillTarget } from '../../scripts/runners/drill/restore/restore.js';
 import { DrillInputError } from '../../services/errors.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generate } from '../../scripts/runners/gen.js';
-import { checkDrift } from '../../scripts/runners/drift.js';
+import { generate } from '../../scripts/runners/gen/gen.js';
+import { checkDrift } from '../../scripts/runners/gen/drift.js';
 
 const problems = (text: string): string => {
   try {

@@ -22,9 +22,9 @@ import {
   type LockHolder,
 } from '../../services/backup/lock.js';
 import { BackupError, BackupLockTimeoutError } from '../../services/errors.js';
-import { backupWhenUnlocked, type BackupEvent, type PgbackrestNode } from '../../scripts/runners/backup.js';
-import type { RunResult } from '../../scripts/runners/exec.js';
-import type { Clock } from '../../scripts/runners/poll.js';
+import { backupWhenUnlocked, type BackupEvent, type PgbackrestNode } from '../../scripts/runners/dr/backup.js';
+import type { RunResult } from '../../scripts/runners/core/exec.js';
+import type { Clock } from '../../scripts/runners/core/poll.js';
 
 /** `pgbackrest info --output=json` from the dev stack: a full set and a diff on it, lock free. */
 const SAMPLE = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'backup', 'info.json'), 'utf8');

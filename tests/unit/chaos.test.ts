@@ -9,7 +9,7 @@ import { ConfigError, parseConfig } from '../../services/config/validate.js';
 import { allClosedAt, allOpenAt, breakerBands, chaosFigures, edgeTransitions, orderTransitions, toxicsFor, transitionPath, type Transition } from '../../services/drills/chaos.js';
 import type { Sample } from '../../services/drills/model.js';
 import { renderDrillTimelineSvg } from '../../services/render/drill-report.js';
-import { readBreakers } from '../../scripts/runners/drill/breaker-watch.js';
+import { readBreakers } from '../../scripts/runners/drill/chaos/breaker-watch.js';
 import { classify } from '../../scripts/runners/drill/api-load.js';
 
 const problems = (text: string): string => {

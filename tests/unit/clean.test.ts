@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { describeLeftovers, networksWithActiveEndpoints, parseEndpoints, removalCommand } from '../../services/clean.js';
 import { CleanIncompleteError } from '../../services/errors.js';
-import { cleanStack } from '../../scripts/runners/clean.js';
-import type { RunResult } from '../../scripts/runners/exec.js';
-import type { Clock } from '../../scripts/runners/poll.js';
-import type { ComposeTarget } from '../../scripts/runners/stack.js';
-import { foreignVolumes, unusedDrVolumesWarning } from '../../scripts/runners/volumes.js';
+import { cleanStack } from '../../scripts/runners/stack/clean.js';
+import type { RunResult } from '../../scripts/runners/core/exec.js';
+import type { Clock } from '../../scripts/runners/core/poll.js';
+import type { ComposeTarget } from '../../scripts/runners/clients/compose.js';
+import { foreignVolumes, unusedDrVolumesWarning } from '../../scripts/runners/stack/volumes.js';
 
 /** What docker 20.10 said to `docker network rm`, and compose v2.40 to `down`, with a stale endpoint on the network. */
 const DOCKER_REFUSAL = 'Error response from daemon: error while removing network: network parity-dr_apps id 4a3b9c0d1e2f has active endpoints';

@@ -20,7 +20,7 @@ import {
 } from '../../services/contracts/index.js';
 import { validateDeployRequest } from '../../services/deploy/policy.js';
 import { ParityError } from '../../services/errors.js';
-import { repoRoot } from '../../scripts/runners/state.js';
+import { repoRoot } from '../../scripts/runners/core/state.js';
 import { HttpError } from '../../stubs/src/runtime/app.js';
 import { DependencyUnavailableError } from '../../stubs/src/runtime/breakers.js';
 import { loadSettings, SettingsError } from '../../stubs/src/runtime/settings.js';
@@ -146,5 +146,15 @@ describe('layer rules (eslint no-restricted-imports)', () => {
       rule('../../../services/topology/common.js', 'stubs/ may import only services/contracts from services/ (the contract they share with the generator and the runners).'),
     ]);
     expect(await restricted('stubs/src/launch.ts', "import { ParityError } from '../../services/contracts/index.js';\nimport { auth } from './services/auth.js';\nexport const x = [ParityError, auth];\n")).toEqual([]);
+  }, 30_000);
+
+  it('scripts/runners/core imports no other runner folder; clients/ no feature folder and not the stack', async () => {
+    expect(await restricted('scripts/runners/core/poll.ts', "import { compose } from '../stack/stack.js';\nimport { ParityError } from '../../../services/errors.js';\nimport { pending } from './progress.js';\nexport const x = [compose, ParityError, pending];\n")).toEqual([
+      rule('../stack/stack.js', 'scripts/runners/core is the bottom layer: it imports no other runner folder (only its own modules and services/).'),
+    ]);
+    expect(await restricted('scripts/runners/clients/patroni.ts', "import { deploy } from '../deploy/index.js';\nimport { upStack } from '../stack/stack.js';\nimport { run } from '../core/exec.js';\nexport const x = [deploy, upStack, run];\n")).toEqual([
+      rule('../deploy/index.js', 'scripts/runners/clients imports only core/ among the runner folders (and stack/deploy-state.ts, the deployed images): the stack and the features use the clients.'),
+      rule('../stack/stack.js', 'scripts/runners/clients imports only core/ among the runner folders (and stack/deploy-state.ts, the deployed images): the stack and the features use the clients.'),
+    ]);
   }, 30_000);
 });

@@ -14,7 +14,7 @@ import { DeployRolledBackError, formatDuration } from '../../services/errors.js'
 import { GateFailure } from '../../scripts/runners/deploy/gate.js';
 import { EDGE_BACK_MS, edgeClient } from '../../scripts/runners/deploy/clients.js';
 import { deploy, type DeployClients, type DeployReport } from '../../scripts/runners/deploy/index.js';
-import type { Progress } from '../../scripts/runners/progress.js';
+import type { Progress } from '../../scripts/runners/core/progress.js';
 
 const quiet: Progress = { info: () => {}, step: () => {}, done: () => {} };
 let stateDir: string;

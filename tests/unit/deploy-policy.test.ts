@@ -7,8 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../services/config/schema.js';
 import { colorCounterQueries, counterResets, figures, figuresBetween, histogramQuantile, initialDeployState, judgeCanary, validateDeployRequest, type ColorCounters } from '../../services/deploy/policy.js';
 import { DeployLockedError } from '../../services/errors.js';
-import { acquireDeployLock, ensureColorEnvFiles, writeColorEnv, writeDeployState, writeRoutes } from '../../scripts/runners/deploy-state.js';
-import { installDynamicConfig } from '../../scripts/runners/stack-state.js';
+import { acquireDeployLock, ensureColorEnvFiles, writeColorEnv, writeDeployState, writeRoutes } from '../../scripts/runners/stack/deploy-state.js';
+import { installDynamicConfig } from '../../scripts/runners/stack/stack-state.js';
 
 const budgets = DEFAULT_CONFIG.deploy;
 const dirs: string[] = [];

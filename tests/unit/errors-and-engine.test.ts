@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { explainCannotInstall } from '../../scripts/runners/engine.js';
+import { explainCannotInstall } from '../../scripts/runners/engine/engine.js';
 import { formatDuration, lastLines, suggest } from '../../services/errors.js';
 
 describe('engine bootstrap: when it cannot install an engine', () => {
@@ -44,7 +44,7 @@ describe('message helpers', () => {
 
 describe('pull failures', () => {
   it('tells an unreachable registry from an image missing upstream', async () => {
-    const { isRegistryUnreachable } = await import('../../scripts/runners/images.js');
+    const { isRegistryUnreachable } = await import('../../scripts/runners/engine/images.js');
     expect(isRegistryUnreachable('Error response from daemon: Get "https://r.example/v2/": dial tcp: lookup r.example on 10.0.0.53:53: no such host')).toBe(true);
     expect(isRegistryUnreachable('Error response from daemon: Get "https://r.example/v2/": net/http: request canceled (Client.Timeout exceeded while awaiting headers)')).toBe(true);
     expect(isRegistryUnreachable('Error response from daemon: manifest for shopify/toxiproxy:2.5.0 not found: manifest unknown')).toBe(false);

@@ -10,10 +10,10 @@ import { DEFAULT_CONFIG } from '../../services/config/schema.js';
 import { buildTopology } from '../../services/topology/index.js';
 import { renderAll, renderComposeObject } from '../../services/render/compose.js';
 import { renderFile } from '../../services/render/files.js';
-import { checkDrift } from '../../scripts/runners/drift.js';
-import { generate } from '../../scripts/runners/gen.js';
-import { checkComposeSchema } from '../../scripts/runners/validate-output.js';
-import { COMPOSE_VALIDATOR, renderComposeValidator } from '../../scripts/runners/compose-spec-code.js';
+import { checkDrift } from '../../scripts/runners/gen/drift.js';
+import { generate } from '../../scripts/runners/gen/gen.js';
+import { checkComposeSchema } from '../../scripts/runners/gen/validate-output.js';
+import { COMPOSE_VALIDATOR, renderComposeValidator } from '../../scripts/runners/gen/compose-spec-code.js';
 import { IMAGE_CATALOG } from '../../services/images/catalog.js';
 
 const root = join(import.meta.dirname, '..', '..');

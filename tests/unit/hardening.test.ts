@@ -7,8 +7,8 @@ import { MAX_SLOT_WAL_KEEP_SIZE, describeExposure, hostFor } from '../../service
 import { networksOf } from '../../services/topology/types.js';
 import { REDIS_USERS, redisAclLines } from '../../services/topology/redis.js';
 import { loadSettings } from '../../stubs/src/runtime/settings.js';
-import { ensureRedisAcl } from '../../scripts/runners/stack-state.js';
-import { installSecretFiles, secretCopiesOf } from '../../scripts/runners/secret-files.js';
+import { ensureRedisAcl } from '../../scripts/runners/stack/stack-state.js';
+import { installSecretFiles, secretCopiesOf } from '../../scripts/runners/stack/secret-files.js';
 import { renderCompose } from '../../services/render/compose.js';
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';

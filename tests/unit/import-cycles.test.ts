@@ -63,6 +63,44 @@ function describeCycle(members: readonly string[]): string {
   return [...rotated, rotated[0]].join(' -> ');
 }
 
+/**
+ * The runners' folders and the folders (or single modules) each may import besides itself
+ * (services/ is always allowed). A folder not listed is a feature: it may import any runner folder, and none below
+ * may import it.
+ */
+const RUNNER_LAYERS: Readonly<Record<string, readonly string[]>> = {
+  core: [],
+  engine: ['core'],
+  gen: ['core'],
+  // The one exception: the compose adapter reads the deployed colors' images.
+  clients: ['core', 'stack/deploy-state.ts'],
+  stack: ['core', 'clients', 'engine', 'gen'],
+};
+
+/** Imports (type-only and dynamic ones too) from a layer folder into a runner folder it may not use, as `from -> to`. */
+function runnerLayerViolations(runners: string): string[] {
+  const files = tsFiles(runners);
+  const known = new Set(files);
+  const folderOf = (file: string) => relative(runners, file).split('/')[0]!;
+  return files.flatMap((file) => {
+    const allowed = RUNNER_LAYERS[folderOf(file)];
+    if (!allowed) return [];
+    return relativeImports(file, known)
+      .filter((target) => folderOf(target) !== folderOf(file) && !allowed.includes(folderOf(target)) && !allowed.includes(relative(runners, target)))
+      .map((target) => `${relative(root, file)} -> ${relative(root, target)}`);
+  });
+}
+
+describe('runner layers', () => {
+  it('core/ imports no other runner folder; clients/, engine/ and gen/ only core/; stack/ no feature folder', () => {
+    expect(runnerLayerViolations(join(root, 'scripts/runners'))).toEqual([]);
+  });
+
+  it('every runner module is in a folder (none at scripts/runners/ itself)', () => {
+    expect(readdirSync(join(root, 'scripts/runners')).filter((entry) => entry.endsWith('.ts'))).toEqual([]);
+  });
+});
+
 describe('import cycles', () => {
   it('services/, scripts/ and stubs/src import without cycles', () => {
     expect(findImportCycles(['services', 'scripts', 'stubs/src'].map((dir) => join(root, dir)))).toEqual([]);

@@ -1,7 +1,7 @@
 /** pollUntil on a fake clock: no real time passes. */
 import { describe, expect, it } from 'vitest';
 import { InterruptedError, TimeoutError } from '../../services/errors.js';
-import { done, pending, pollUntil, type Clock } from '../../scripts/runners/poll.js';
+import { done, pending, pollUntil, type Clock } from '../../scripts/runners/core/poll.js';
 
 /** A clock whose sleeps advance time at once; `costMs` is what each probe takes. */
 function fakeClock(): Clock & { t: number; sleeps: number[] } {

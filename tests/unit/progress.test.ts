@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createProgress } from '../../scripts/runners/progress.js';
+import { createProgress } from '../../scripts/runners/core/progress.js';
 
 /** A non-terminal stream that keeps what was written. */
 function plainStream() {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { RotationError, UsageError } from '../../services/errors.js';
 import { dashboardReloadConfig, dashboardUsersLine } from '../../services/topology/edge-security.js';
 import { redisPasswordChange } from '../../services/topology/redis.js';
-import { ROTATION_STEPS, rotateSecrets, type RotationStep } from '../../scripts/runners/rotate-secrets.js';
+import { ROTATION_STEPS, rotateSecrets, type RotationStep } from '../../scripts/runners/rotate/rotate-secrets.js';
 import { rewriteCopies, writeHostSecret } from '../../scripts/runners/rotate/copies.js';
 import { asRecord, connectionsOf, parseRedisCliJson, redisCliInput } from '../../scripts/runners/rotate/redis-cli.js';
 import { failedLogins } from '../../scripts/runners/rotate/redis.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatStatusTable, readActiveColor } from '../../scripts/runners/stack.js';
+import { formatStatusTable, readActiveColor } from '../../scripts/runners/stack/stack.js';
 import { colorWeights, traefikDynamicConfig } from '../../services/topology/traefik.js';
 import { renderYaml } from '../../services/render/yaml.js';
 

@@ -12,7 +12,7 @@ import type { Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STUB_SERVICES, type StubService } from '../../services/contracts/index.js';
 import { catalogImage } from '../../services/images/catalog.js';
-import { bundleProject } from '../../scripts/runners/bundle.js';
+import { bundleProject } from '../../scripts/runners/engine/bundle.js';
 
 /** The drivers each service connects with (`StubDefinition.clients`): packages only these bundles may hold. */
 const DRIVERS = ['pg', 'ioredis', '@aws-sdk/client-s3'] as const;

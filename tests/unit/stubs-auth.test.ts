@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeProtectedHeader, importJWK, SignJWT, type JWK } from 'jose';
-import { ensureSigningKeys, generateSigningKey, publicKeys, rotateSigningKeys } from '../../scripts/runners/signing-keys.js';
+import { ensureSigningKeys, generateSigningKey, publicKeys, rotateSigningKeys } from '../../scripts/runners/stack/signing-keys.js';
 import { createSigner, keySource } from '../../stubs/src/runtime/keys.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FALLBACK_HEADER, headerKey, ROUTES } from '../../services/contracts/index.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ensureSigningKeys, rotateSigningKeys, SigningKeysError, type JwkSet } from '../../scripts/runners/signing-keys.js';
+import { ensureSigningKeys, rotateSigningKeys, SigningKeysError, type JwkSet } from '../../scripts/runners/stack/signing-keys.js';
 
 const dirs: string[] = [];
 afterEach(() => {

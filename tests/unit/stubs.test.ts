@@ -15,7 +15,7 @@ import { escapeHtml, html, toString } from '../../stubs/src/services/html.js';
 import { composeAnswer, normalizeQuestion } from '../../stubs/src/services/ivor.js';
 import { slugify } from '../../stubs/src/services/newsroom.js';
 import { memoryCache } from './stubs-fakes.js';
-import { generateSigningKey, publicKeys } from '../../scripts/runners/signing-keys.js';
+import { generateSigningKey, publicKeys } from '../../scripts/runners/stack/signing-keys.js';
 import { createSigner, keySource } from '../../stubs/src/runtime/keys.js';
 
 const KEYS = { keys: [await generateSigningKey()] };

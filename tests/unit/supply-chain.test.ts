@@ -21,7 +21,7 @@ import {
 } from '../../services/supply/licences.js';
 import { parseSupplyPolicy, SupplyPolicyError, type SupplyPolicy } from '../../services/supply/policy.js';
 import { exitCodeOf, formatCheck } from '../../services/supply/report.js';
-import { labelsFor } from '../../scripts/runners/image-build.js';
+import { labelsFor } from '../../scripts/runners/engine/image-build.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const POLICY_TEXT = readFileSync(join(root, 'supply-chain.policy.yaml'), 'utf8');

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ADMIN_EMAIL } from '../../../services/topology/apps.js';
-import type { HttpClient, HttpResult } from '../http.js';
+import type { HttpClient, HttpResult } from '../core/http.js';
 
 /** The admin's email and password on this host. */
 export async function platformAdmin(stateDir: string): Promise<{ readonly email: string; readonly password: string }> {

@@ -14,9 +14,9 @@ import type { ParityConfig } from '../../../services/config/schema.js';
 import { StackNotUpError } from '../../../services/errors.js';
 import { DATABASE, hostFor } from '../../../services/topology/common.js';
 import { patroniNodes } from '../../../services/topology/patroni.js';
-import { tryRun, type RunResult } from '../exec.js';
-import { readCluster } from '../patroni.js';
-import { containerOf, patroniRest, publishedPort, type ComposeTarget } from '../stack.js';
+import { tryRun, type RunResult } from '../core/exec.js';
+import { readCluster, patroniRest } from './patroni.js';
+import { containerOf, publishedPort, type ComposeTarget } from './compose.js';
 
 /** Postgres's port in its containers (and the write endpoint's). */
 export const POSTGRES_PORT = 5432;

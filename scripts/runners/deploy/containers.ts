@@ -1,10 +1,10 @@
 /** The colors' containers through compose: start, stop, Docker's health, and what each stub says from inside. */
 import type { Color } from '../../../services/config/schema.js';
 import { DeployInputError } from '../../../services/errors.js';
-import { run, tryRun } from '../exec.js';
-import { compose, listContainers, projectContainerIds, type ComposeTarget } from '../stack.js';
+import { run, tryRun } from '../core/exec.js';
+import { compose, listContainers, projectContainerIds, type ComposeTarget } from '../clients/compose.js';
 import { appServices, dashboardAuthorization, type TraefikApi } from './traefik-api.js';
-import { fetchStub, forgetStubAddresses } from '../stub-http.js';
+import { fetchStub, forgetStubAddresses } from '../clients/stub-http.js';
 
 /** Where the stack answers on this host (published ports, discovered from compose). */
 export interface Endpoints {

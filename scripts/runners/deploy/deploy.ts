@@ -10,10 +10,10 @@ import { CANARY_STEPS, figuresBetween, otherColor, validateDeployRequest, type D
 import { DeployInputError, DeployRolledBackError } from '../../../services/errors.js';
 import { catalogRef } from '../../../services/images/catalog.js';
 import { colorWeights } from '../../../services/topology/traefik.js';
-import { acquireDeployLock, currentDeployState } from '../deploy-state.js';
-import { createPhaseRecorder } from '../phases.js';
-import type { Progress } from '../progress.js';
-import type { ComposeTarget } from '../stack.js';
+import { acquireDeployLock, currentDeployState } from '../stack/deploy-state.js';
+import { createPhaseRecorder } from '../core/phases.js';
+import type { Progress } from '../core/progress.js';
+import type { ComposeTarget } from '../clients/compose.js';
 import { createDeployClients, type DeployClients, type DeployStore } from './clients.js';
 import { discoverEndpoints, imageInEngine } from './containers.js';
 import { GateFailure } from './gate.js';

@@ -9,6 +9,6 @@ export { deploy, type DeployOptions } from './deploy.js';
 export { rollback } from './rollback.js';
 export { createDeployClients, type DeployClients, type DeployStore } from './clients.js';
 export { discoverEndpoints, type Endpoints } from './containers.js';
-export { createClient, type HttpClient, type HttpResult } from '../http.js';
+export { createClient, type HttpClient, type HttpResult } from '../core/http.js';
 export { summarize, type DeployReport, type RollbackReport } from './report.js';
 export type { DeployRun } from './phases.js';

@@ -2,7 +2,7 @@
 import type { Color } from '../../../services/config/schema.js';
 import type { ColorFigures } from '../../../services/deploy/policy.js';
 import { formatDuration } from '../../../services/errors.js';
-import type { PhaseRecord } from '../phases.js';
+import type { PhaseRecord } from '../core/phases.js';
 
 /** The traffic split at one moment, and why it changed. */
 export interface TrafficEntry {

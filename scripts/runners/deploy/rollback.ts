@@ -2,8 +2,8 @@
 import { otherColor } from '../../../services/deploy/policy.js';
 import { DeployInputError } from '../../../services/errors.js';
 import { colorWeights } from '../../../services/topology/traefik.js';
-import { acquireDeployLock, currentDeployState } from '../deploy-state.js';
-import { pending, done, pollUntil } from '../poll.js';
+import { acquireDeployLock, currentDeployState } from '../stack/deploy-state.js';
+import { pending, done, pollUntil } from '../core/poll.js';
 import { createDeployClients, type DeployClients } from './clients.js';
 import { discoverEndpoints } from './containers.js';
 import { recoverInterrupted, type DeployOptions } from './deploy.js';

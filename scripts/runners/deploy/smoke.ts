@@ -1,8 +1,8 @@
 /** Gate L4: user journeys through Traefik, pinned to one color with `X-Parity-Color`. */
 import type { Color } from '../../../services/config/schema.js';
-import type { Clock } from '../poll.js';
+import type { Clock } from '../core/poll.js';
 import { GateFailure } from './gate.js';
-import type { HttpClient, HttpResult } from '../http.js';
+import type { HttpClient, HttpResult } from '../core/http.js';
 import { COLOR_HEADER, VERSION_HEADER, headerKey } from '../../../services/contracts/index.js';
 
 /** Each journey's last status and how many tries it took. */

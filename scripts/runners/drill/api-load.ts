@@ -5,7 +5,7 @@
  */
 import type { Sample } from '../../../services/drills/model.js';
 import { FALLBACK_HEADER, headerKey } from '../../../services/contracts/index.js';
-import type { HttpClient } from '../http.js';
+import type { HttpClient } from '../core/http.js';
 
 export interface ApiLoadOptions {
   readonly http: HttpClient;

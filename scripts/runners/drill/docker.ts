@@ -1,7 +1,7 @@
 /** The few docker operations the drills need, on a compose project's containers. */
 import { psql } from '../clients/postgres.js';
-import { tryRun } from '../exec.js';
-import { compose, type ComposeTarget } from '../stack.js';
+import { tryRun } from '../core/exec.js';
+import { compose, type ComposeTarget } from '../clients/compose.js';
 import { DrillError } from '../../../services/errors.js';
 
 /** `docker <args>`; the result, never an exception (callers decide). */

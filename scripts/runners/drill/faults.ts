@@ -7,10 +7,10 @@ import { ETCD_MEMBERS } from '../../../services/topology/patroni.js';
 import { projectNetwork } from '../../../services/topology/types.js';
 import type { FailoverScenario } from '../../../services/drills/failover.js';
 import { DrillError, ServiceAnswerError } from '../../../services/errors.js';
-import { readCluster, switchover, type ClusterView, type RestEndpoints } from '../patroni.js';
+import { readCluster, switchover, type ClusterView, type RestEndpoints } from '../clients/patroni.js';
 import { containerOf, docker } from './docker.js';
-import { done, pending, pollUntil } from '../poll.js';
-import type { ComposeTarget } from '../stack.js';
+import { done, pending, pollUntil } from '../core/poll.js';
+import type { ComposeTarget } from '../clients/compose.js';
 import type { Undo } from './lifecycle.js';
 
 const must = async (args: string[], what: string) => {

@@ -4,8 +4,8 @@
  */
 import type { Marker } from '../../../services/drills/model.js';
 import { TimeoutError } from '../../../services/errors.js';
-import { done, pending, pollUntil } from '../poll.js';
-import type { Progress } from '../progress.js';
+import { done, pending, pollUntil } from '../core/poll.js';
+import type { Progress } from '../core/progress.js';
 
 /** The part of a drill's run object these need. */
 export interface DrillMoments {

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { buildDrillReport, type DrillFindings, type DrillReport } from '../../../services/drills/model.js';
 import { renderDrillJunit, renderDrillSummary, renderDrillTimelineSvg } from '../../../services/render/drill-report.js';
-import { writeFileAtomic } from '../state.js';
+import { writeFileAtomic } from '../core/state.js';
 import { DrillBudgetError, DrillError, formatDuration, ParityError } from '../../../services/errors.js';
 import type { DrillRun } from './lifecycle.js';
 

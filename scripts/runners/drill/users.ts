@@ -10,7 +10,7 @@ import { DrillInputError } from '../../../services/errors.js';
 import { ADMIN_EMAIL } from '../../../services/topology/apps.js';
 import { hostFor } from '../../../services/topology/common.js';
 import { adminLogin } from '../clients/platform.js';
-import { createClient, userAddresses, type HttpClient } from '../http.js';
+import { createClient, userAddresses, type HttpClient } from '../core/http.js';
 
 /** Client addresses a drill's users come from (each with its own rate-limit bucket at the edge). @default 250 */
 export const DRILL_USER_ADDRESSES = 250;

@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { formatDuration, RotationError, StackNotUpError, TimeoutError } from '../../../services/errors.js';
 import { DASHBOARD_RELOAD_FILE, DASHBOARD_USER, DASHBOARD_USERS_SECRET, dashboardReloadConfig, dashboardUsersLine } from '../../../services/topology/edge-security.js';
-import { done, pending, pollUntil } from '../poll.js';
-import { newSecretValue } from '../stack-state.js';
-import { publishedPort } from '../stack.js';
-import { writeFileAtomic } from '../state.js';
+import { done, pending, pollUntil } from '../core/poll.js';
+import { newSecretValue } from '../stack/stack-state.js';
+import { publishedPort } from '../clients/compose.js';
+import { writeFileAtomic } from '../core/state.js';
 import { readHostSecret, rewriteCopies, writeHostSecret } from './copies.js';
 import type { RotationStep } from './steps.js';
 

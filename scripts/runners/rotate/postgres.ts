@@ -14,10 +14,9 @@ import { RotationError, StackNotUpError } from '../../../services/errors.js';
 import { DATABASE } from '../../../services/topology/common.js';
 import { DB_ROLE_SECRETS, DB_ROLES } from '../../../services/topology/database-roles.js';
 import { POSTGRES_UID } from '../../../services/topology/hardening.js';
-import { tryRun } from '../exec.js';
-import { newSecretValue } from '../stack-state.js';
+import { newSecretValue } from '../stack/stack-state.js';
 import { publishedWriter, queryPg } from '../clients/postgres.js';
-import { projectContainerIds, type ComposeTarget } from '../stack.js';
+import { projectContainerIds, restartContainers, startAttached, type ComposeTarget } from '../clients/compose.js';
 import { readHostSecret, rewriteCopies, writeHostSecret } from './copies.js';
 import type { RotationStep } from './steps.js';
 
@@ -33,7 +32,7 @@ interface PostgresRotation {
 async function rerunDbInit(target: ComposeTarget): Promise<void> {
   const [id] = await projectContainerIds(target.project, DB_INIT);
   if (!id) throw new StackNotUpError(`no ${DB_INIT} container in project ${target.project}: is the stack up? (make up)`);
-  const result = await tryRun(['docker', 'start', '--attach', id]);
+  const result = await startAttached(id);
   if (result.code !== 0) {
     const tail = `${result.stdout}${result.stderr}`.trim().split('\n').slice(-8).join('\n');
     throw new RotationError(`postgres: ${DB_INIT} failed (exit ${result.code}) setting the new passwords; nothing changed, the files are put back:\n${tail}`);
@@ -69,7 +68,7 @@ export const postgresStep: RotationStep<PostgresRotation> = {
     progress.info(`postgres: ${DB_INIT} set ${DB_ROLES.length} new passwords`);
     const copies = await rewriteCopies(target.stateDir, DB_ROLE_SECRETS, (uid) => uid !== POSTGRES_UID);
     const exporters = [...(await projectContainerIds(target.project, 'postgres-exporter')), ...(await projectContainerIds(target.project, 'postgres-exporter-replica'))];
-    if (exporters.length) await tryRun(['docker', 'restart', '-t', '2', ...exporters]);
+    if (exporters.length) await restartContainers(exporters, 2);
     return { passwords, previous, copies, exporters: exporters.length };
   },
   async check({ target }, state) {

@@ -9,7 +9,7 @@
  */
 import { formatDuration, RotationError } from '../../../services/errors.js';
 import { REDIS_ROTATION_USER } from '../../../services/topology/redis.js';
-import { tryRun } from '../exec.js';
+import { tryRun } from '../core/exec.js';
 
 export interface RedisReply {
   readonly value?: unknown;

@@ -25,11 +25,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatDuration, RotationError, StackNotUpError, TimeoutError } from '../../../services/errors.js';
 import { REDIS_PASSWORD_SECRETS, REDIS_ROTATED_USERS, REDIS_ROTATION_PASSWORD_FILE, redisPasswordChange } from '../../../services/topology/redis.js';
-import { run } from '../exec.js';
-import { done, pending, pollUntil, systemClock } from '../poll.js';
-import { regionTargets } from '../regions.js';
-import { newSecretValue, redisAclContent, sha256Hex } from '../stack-state.js';
-import { projectContainerIds, type ComposeTarget } from '../stack.js';
+import { done, pending, pollUntil, systemClock } from '../core/poll.js';
+import { regionTargets } from '../stack/regions.js';
+import { newSecretValue, redisAclContent, sha256Hex } from '../stack/stack-state.js';
+import { containerHealth, projectContainerIds, restartContainer, type ComposeTarget } from '../clients/compose.js';
 import { readHostSecret, rewriteCopies, writeHostSecret } from './copies.js';
 import { asRecord, redisAsRotationUser, redisConnectionsOf, redisExpectOk, type RedisReply } from './redis-cli.js';
 import type { RotationContext, RotationStep } from './steps.js';
@@ -84,11 +83,11 @@ const writeAcl = async (stateDir: string, hashes: Record<RotatedUser, string[]>,
 async function restartExporters({ target, timeoutMs }: RotationContext): Promise<string[]> {
   const exporters = await containersOf(target, 'redis-exporter');
   for (const id of exporters) {
-    await run(['docker', 'restart', '-t', '5', id]);
+    await restartContainer(id, 5);
     try {
       await pollUntil(
         async () => {
-          const health = await run(['docker', 'inspect', '-f', '{{if .State.Health}}{{.State.Health.Status}}{{end}}', id]);
+          const health = await containerHealth(id);
           return health === 'healthy' ? done(true) : pending(health || 'no health status');
         },
         { subject: `redis-exporter ${id.slice(0, 12)}`, expectation: 'healthy after its restart', timeoutMs, intervalMs: 1000 },

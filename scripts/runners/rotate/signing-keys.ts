@@ -4,9 +4,9 @@
  * 10 s (at once when a token names a kid they don't know), so no container restarts.
  */
 import { formatDuration, RotationError, TimeoutError } from '../../../services/errors.js';
-import { pending, done, pollUntil } from '../poll.js';
-import { PUBLIC_KEYS_SECRET, SIGNING_KEYS_SECRET, rotateSigningKeys } from '../signing-keys.js';
-import { fetchStub } from '../stub-http.js';
+import { pending, done, pollUntil } from '../core/poll.js';
+import { PUBLIC_KEYS_SECRET, SIGNING_KEYS_SECRET, rotateSigningKeys } from '../stack/signing-keys.js';
+import { fetchStub } from '../clients/stub-http.js';
 import { rewriteCopies } from './copies.js';
 import type { RotationStep } from './steps.js';
 

@@ -4,8 +4,8 @@
  * new one is live (`check`). The runner times each step and reports them one by one.
  */
 import { UsageError } from '../../../services/errors.js';
-import type { Progress } from '../progress.js';
-import type { ComposeTarget } from '../stack.js';
+import type { Progress } from '../core/progress.js';
+import type { ComposeTarget } from '../clients/compose.js';
 
 export interface RotationContext {
   readonly target: ComposeTarget;

@@ -1,6 +1,6 @@
 /**
  * JWT keys in the stubs: EdDSA (Ed25519) JWK sets with a `kid` each, from the secret files
- * `scripts/runners/signing-keys.ts` writes. Auth signs with the first (newest) private key;
+ * `scripts/runners/stack/signing-keys.ts` writes. Auth signs with the first (newest) private key;
  * everyone verifies against the public set, so only auth can mint tokens. The files are read
  * again every `maxAgeMs`, and at once (at most every `minReloadMs`) when a token names an
  * unknown kid, so a rotation reaches running services without a restart.

@@ -7,7 +7,7 @@
  * Who writes what: auth its security events (logins, failed and refused logins, logouts, reused
  * refresh tokens, registrations, role changes); the APIs every editor/admin change, in the
  * change's own transaction, and every refused attempt at one (outcome `denied`); the deploy
- * runner its deploys and rollbacks (scripts/runners/audit.ts). Each row says who acted, on
+ * runner its deploys and rollbacks (scripts/runners/clients/audit.ts). Each row says who acted, on
  * what, from which address.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';

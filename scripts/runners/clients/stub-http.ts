@@ -1,0 +1,48 @@
+/**
+ * Talking to a stub that publishes no port: over its address on the project's network (the
+ * engine's bridge is reachable from this host on Linux), else through `docker compose exec`
+ * with a one-line Node fetch inside the container. The network path costs nothing in the
+ * container; the exec path starts a Node process there (~100 ms of CPU), which a deploy's
+ * probes would otherwise add to the users' tail latency on a small machine.
+ */
+import { STUB_PORT } from '../../../services/contracts/index.js';
+import { tryRun } from '../core/exec.js';
+import { projectContainerIds, tryCompose, type ComposeTarget } from './compose.js';
+
+/** Addresses found so far, by project and service; a recreated container drops its entry (`forgetStubAddresses`). */
+const addresses = new Map<string, string>();
+
+/** The running container's address on its first network, or undefined (not running, no network). */
+export async function stubAddress(target: ComposeTarget, service: string): Promise<string | undefined> {
+  const key = `${target.project}/${service}`;
+  const known = addresses.get(key);
+  if (known) return known;
+  const [id] = await projectContainerIds(target.project, service);
+  if (!id) return undefined;
+  const result = await tryRun(['docker', 'inspect', '-f', '{{if .State.Running}}{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}{{end}}', id]);
+  const address = result.code === 0 ? result.stdout.trim().split(/\s+/)[0] || undefined : undefined;
+  if (address) addresses.set(key, address);
+  return address;
+}
+
+/** Forget the addresses of containers about to be recreated or stopped. */
+export function forgetStubAddresses(target: ComposeTarget, services: readonly string[]): void {
+  for (const service of services) addresses.delete(`${target.project}/${service}`);
+}
+
+/** The body of GET `path` on a stub; empty, with `error` saying why, when it could not be read. */
+export async function fetchStub(target: ComposeTarget, service: string, path: string): Promise<{ readonly text: string; readonly error?: string }> {
+  const host = await stubAddress(target, service);
+  if (host) {
+    try {
+      const response = await fetch(`http://${host}:${STUB_PORT}${path}`, { signal: AbortSignal.timeout(3000) });
+      return { text: await response.text() };
+    } catch {
+      // Not reachable from this host (a VM-backed engine), or the container was replaced: ask
+      // from inside the container, and look the address up again next time.
+      forgetStubAddresses(target, [service]);
+    }
+  }
+  const result = await tryCompose(target, ['exec', '-T', service, 'node', '-e', `fetch('http://127.0.0.1:${STUB_PORT}${path}').then(r => r.text()).then(t => process.stdout.write(t))`]);
+  return result.code === 0 ? { text: result.stdout } : { text: '', error: result.stderr.trim() || result.stdout.trim() || `exit ${result.code}` };
+}

@@ -1,0 +1,298 @@
+/**
+ * The stack's lifecycle on the engine: up (with a live health view), status, down, clean.
+ * It reaches the engine through the compose adapter (clients/compose.ts).
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { parse } from 'yaml';
+import { join } from 'node:path';
+import type { Color, ParityConfig } from '../../../services/config/schema.js';
+import { ImageUnavailableError, formatDuration, TimeoutError } from '../../../services/errors.js';
+import { PROJECT } from '../../../services/topology/common.js';
+import { hasDr, regionProject } from '../../../services/topology/region.js';
+import { buildTopology, type Topology } from '../../../services/topology/index.js';
+import { IMAGE_CATALOG } from '../../../services/images/catalog.js';
+import { compose, listContainers, projectContainerIds, publishedPort, tryCompose, type ComposeTarget, type ContainerState } from '../clients/compose.js';
+import { ensureEngine } from '../engine/engine.js';
+import { COMPOSE_DIR, generate } from '../gen/gen.js';
+import { bakeImages, createDockerProbe } from '../engine/images.js';
+import { prepareState } from './stack-state.js';
+import { checkVolumesMatchState, projectVolumeNames, recordVolumes } from './volumes.js';
+import { done, pending, pollUntil, systemClock } from '../core/poll.js';
+import type { Progress } from '../core/progress.js';
+import { readDeployState } from './deploy-state.js';
+import type { DeployState } from '../../../services/deploy/policy.js';
+import { statePath } from '../core/state.js';
+import { applyDynamicConfig, patroniRest, readCluster, restartPending, type Member } from '../clients/patroni.js';
+import { TOXIPROXY_API_PORT } from '../../../services/topology/chaos.js';
+import { faultyProxies, listProxies } from '../clients/toxiproxy.js';
+
+export function defaultTarget(): ComposeTarget {
+  // PARITY_PROJECT: a second stack beside the dev one (tests, benchmarks); PARITY_COMPOSE_DIR:
+  // its generated files when they come from another config.
+  return { project: process.env.PARITY_PROJECT ?? PROJECT, composeDir: process.env.PARITY_COMPOSE_DIR ?? COMPOSE_DIR, stateDir: statePath() };
+}
+
+interface HealthSnapshot {
+  readonly byService: ReadonlyMap<string, ContainerState>;
+  readonly healthy: readonly string[];
+  readonly broken: readonly string[];
+  readonly waiting: readonly string[];
+}
+
+/** A job (db-init) is done when it exited 0; a long-running service when healthy. */
+export const isReady = (c: ContainerState | undefined, job = false): boolean => (job ? c?.state === 'exited' && c.exitCode === 0 : c?.health === 'healthy');
+
+async function healthSnapshot(target: ComposeTarget, expected: readonly string[], jobs: ReadonlySet<string>): Promise<HealthSnapshot> {
+  const containers = await listContainers(target);
+  const byService = new Map(containers.map((c) => [c.service, c]));
+  const healthy = expected.filter((name) => isReady(byService.get(name), jobs.has(name)));
+  const broken = expected.filter((name) => {
+    const c = byService.get(name);
+    if (jobs.has(name)) return c?.state === 'exited' && c.exitCode !== 0;
+    return c && (c.state === 'exited' || c.state === 'dead' || c.health === 'unhealthy');
+  });
+  return { byService, healthy, broken, waiting: expected.filter((name) => !healthy.includes(name)) };
+}
+
+/**
+ * Wait until every service of the topology is running and healthy. Progress shows how many
+ * are healthy and which are still waited for. A container that exits or turns unhealthy
+ * fails at once; otherwise after `timeoutMs`. Either way a `TimeoutError` names the services,
+ * the time really waited and their last 30 log lines.
+ */
+export async function waitForHealthy(target: ComposeTarget, topology: Topology, progress: Progress, timeoutMs: number, since = Date.now()): Promise<number> {
+  const expected = topology.services.map((service) => service.name);
+  const jobs = new Set(topology.services.filter((service) => service.job).map((service) => service.name));
+  let last: HealthSnapshot | undefined;
+  const waited = await pollUntil(
+    async () => {
+      last = await healthSnapshot(target, expected, jobs);
+      if (last.waiting.length === 0 || last.broken.length > 0) return done(last);
+      progress.step('waiting for every health check', `${last.healthy.length}/${expected.length} healthy; waiting for ${last.waiting.slice(0, 4).join(', ')}${last.waiting.length > 4 ? ` (+${last.waiting.length - 4})` : ''}`);
+      return pending(`waiting for ${last.waiting.join(', ')}`);
+    },
+    { subject: 'the stack', expectation: 'every service healthy', timeoutMs, intervalMs: 1000 },
+  ).catch((error: unknown) => {
+    if (error instanceof TimeoutError && last) return { value: last, elapsedMs: error.elapsedMs ?? timeoutMs };
+    throw error;
+  });
+  progress.done();
+  const snapshot = waited.value;
+  if (snapshot.waiting.length === 0) return waited.elapsedMs;
+  throw await unhealthyError(target, snapshot, expected.length, timeoutMs, Date.now() - since);
+}
+
+/** Which services failed, after how long, with their last 30 log lines. */
+async function unhealthyError(target: ComposeTarget, snapshot: HealthSnapshot, total: number, timeoutMs: number, elapsedMs: number): Promise<TimeoutError> {
+  const broken = snapshot.broken.length > 0;
+  const failed = broken ? snapshot.broken : snapshot.waiting;
+  const details: string[] = [];
+  for (const name of failed) {
+    const c = snapshot.byService.get(name);
+    const logs = await tryCompose(target, ['logs', '--no-color', '--tail', '30', name]);
+    details.push(`--- ${name}: ${c ? `${c.state}${c.health ? `, ${c.health}` : ''}` : 'no container'}; last 30 log lines ---\n${`${logs.stdout}${logs.stderr}`.trim() || '(no output)'}`);
+  }
+  const why = broken ? 'failed its health check' : `was not healthy within ${formatDuration(timeoutMs)}`;
+  // The usual cause of a password failure on a first start: data volumes from an earlier state.
+  const hint = details.some((text) => /password authentication failed/.test(text))
+    ? '\nPassword authentication failed: the data volumes may come from an earlier state directory (its secrets). ' +
+      'Restore that state directory, or `make clean` to start from empty data.'
+    : '';
+  return new TimeoutError(`${failed.join(', ')} ${why} (waited ${formatDuration(elapsedMs)}; ${snapshot.healthy.length}/${total} services healthy)${hint}\n${details.join('\n')}`, elapsedMs);
+}
+
+/** Images the topology needs that the catalog can't build (version overrides, Grafana, MinIO). */
+export function externalImages(topology: Topology): string[] {
+  const catalogRefs = new Set(IMAGE_CATALOG.map((spec) => spec.ref));
+  return [...new Set(topology.services.map((service) => service.image))].filter((ref) => !catalogRefs.has(ref)).sort();
+}
+
+/** Make sure images outside the catalog are present (pulling them), or say what to do. */
+export async function ensureExternalImages(topology: Topology, progress: Progress): Promise<void> {
+  // Upstream-only images (Grafana, MinIO) can be large: allow them a longer pull.
+  const probe = createDockerProbe(progress, 300_000);
+  const missing: string[] = [];
+  for (const ref of externalImages(topology)) {
+    if (!(await probe.hasImage(ref)) && !(await probe.pull(ref))) missing.push(ref);
+  }
+  if (missing.length > 0) {
+    throw new ImageUnavailableError(
+      `these images are not present and could not be pulled: ${missing.join(', ')}.\n` +
+        'Parity builds only the catalog\'s pinned versions offline (npx tsx scripts/images.ts --list); Grafana and MinIO ' +
+        'are used as upstream images only. Load the image into the engine (docker load), or change parity.yaml ' +
+        '(remove the version override, disable grafana, or use the seaweedfs S3 provider).',
+    );
+  }
+}
+
+/** The active color, read from the dynamic config Traefik is watching (the frontend's weights). */
+export async function readActiveColor(stateDir: string): Promise<{ color: Color; weights: Record<Color, number> } | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(stateDir, 'traefik', 'dynamic', 'routes.yml'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const routes = parse(text) as { http?: { services?: Record<string, { weighted?: { services?: Array<{ name: string; weight: number }> } }> } };
+  const split = routes.http?.services?.frontend?.weighted?.services ?? [];
+  const weight = (color: Color) => split.find((entry) => entry.name === `frontend-${color}`)?.weight;
+  const blue = weight('blue');
+  const green = weight('green');
+  if (blue === undefined || green === undefined) return undefined;
+  return { color: blue >= green ? 'blue' : 'green', weights: { blue, green } };
+}
+
+export interface StatusRow {
+  service: string;
+  state: string;
+  health: string;
+  url: string;
+  color: string;
+}
+
+export async function readStatus(
+  target: ComposeTarget,
+  config: ParityConfig,
+): Promise<{ rows: StatusRow[]; activeColor?: Color; weights?: Record<Color, number>; deploy?: DeployState }> {
+  const topology = buildTopology(config);
+  const containers = new Map((await listContainers(target)).map((c) => [c.service, c]));
+  const active = await readActiveColor(target.stateDir);
+  const deploy = await readDeployState(target.stateDir);
+  const rest = await patroniRest(target, config);
+  const cluster = Object.keys(rest).length ? await readCluster(rest) : undefined;
+  const faults = await describeFaults(target, containers.has('toxiproxy'));
+  const rows = topology.services.map((service) => {
+    const c = containers.get(service.name);
+    const version = service.color && deploy ? ` ${deploy.colors[service.color].version}` : '';
+    const member = cluster?.members.find((m) => m.name === service.name);
+    const color = service.color ? `${service.color}${version}${active && active.color === service.color ? ' (active)' : ''}` : member ? describeMember(member) : '';
+    const url = rest[service.name] ? `Patroni REST ${rest[service.name]}/cluster` : service.name === 'toxiproxy' && faults ? faults : (service.url ?? '');
+    // A job that did its work shows so, rather than as a stopped container.
+    if (service.job && c) return { service: service.name, state: isReady(c, true) ? 'completed' : `${c.state}${c.exitCode ? ` (exit ${c.exitCode})` : ''}`, health: '', url, color };
+    return { service: service.name, state: c?.state ?? 'absent', health: c?.health || (c ? 'none' : ''), url, color };
+  });
+  return { rows, activeColor: active?.color, weights: active?.weights, ...(deploy ? { deploy } : {}) };
+}
+
+/** Toxiproxy's state for the status table: its proxies and any fault on them (a drill's, or one left behind). */
+async function describeFaults(target: ComposeTarget, running: boolean): Promise<string | undefined> {
+  if (!running) return undefined;
+  const port = await publishedPort(target, 'toxiproxy', TOXIPROXY_API_PORT);
+  if (port === undefined) return undefined;
+  const proxies = await listProxies(`http://127.0.0.1:${port}`).catch(() => undefined);
+  if (!proxies) return undefined;
+  const faulty = faultyProxies(proxies);
+  const api = `API http://127.0.0.1:${port}`;
+  return faulty.length
+    ? `FAULTS: ${faulty.map((p) => `${p.name} ${[...(p.enabled ? [] : ['down']), ...p.toxics].join('+')}`).join(', ')} (make chaos-reset); ${api}`
+    : `${proxies.length} proxies, no fault; ${api}`;
+}
+
+/** A Patroni member for the status table: role, timeline and lag (`leader tl 3`, `sync_standby tl 3 lag 0 B`). */
+export function describeMember(member: Member): string {
+  return `${member.role} tl ${member.timeline ?? '?'}${member.role === 'leader' ? '' : ` lag ${member.lag === undefined ? '?' : `${member.lag} B`}`}${member.state === 'running' || member.state === 'streaming' ? '' : ` (${member.state})`}`;
+}
+
+export function formatStatusTable(rows: StatusRow[]): string {
+  const header = { service: 'SERVICE', state: 'STATE', health: 'HEALTH', color: 'COLOR / ROLE', url: 'URL / PORT' };
+  const all = [header, ...rows];
+  const width = (key: keyof StatusRow) => Math.max(...all.map((row) => row[key].length));
+  const line = (row: StatusRow) =>
+    [row.service.padEnd(width('service')), row.state.padEnd(width('state')), row.health.padEnd(width('health')), row.color.padEnd(width('color')), row.url]
+      .join('  ')
+      .trimEnd();
+  return all.map(line).join('\n');
+}
+
+export async function downStack(target: ComposeTarget, removeVolumes: boolean): Promise<void> {
+  await compose(target, ['down', '--remove-orphans', ...(removeVolumes ? ['--volumes'] : [])]);
+}
+
+/** The state directory's parts `make clean` removes (clean.ts): secrets, CA, certificate, dynamic config, deploy state. */
+export const CLEANED_STATE = ['secrets', 'ca', 'tls', 'traefik', 'deploy', 'link'] as const;
+
+/** What `make clean` would destroy, one line each (empty: nothing to clean). */
+export async function describeClean(target: ComposeTarget): Promise<string[]> {
+  const containers = await projectContainerIds(target.project);
+  const volumes = await projectVolumeNames(target.project);
+  const state = CLEANED_STATE.filter((dir) => existsSync(join(target.stateDir, dir)));
+  return [
+    ...(containers.length ? [`${containers.length} containers of project ${target.project}`] : []),
+    ...(volumes.length ? [`${volumes.length} volumes, with all their data: ${volumes.join(', ')}`] : []),
+    ...(state.length ? [`in ${target.stateDir}: ${state.map((dir) => `${dir}/`).join(', ')} (secrets and the local CA can't be recovered)`] : []),
+  ];
+}
+
+export interface UpResult {
+  services: number;
+  healthyAfterMs: number;
+  totalMs: number;
+  caFile: string;
+  status: Awaited<ReturnType<typeof readStatus>>;
+}
+
+/**
+ * `make up`: engine, images (local → pull → build), gen, state (secrets, TLS, dynamic
+ * config), `docker compose up`, then wait for every health check.
+ */
+export async function upStack(config: ParityConfig, target: ComposeTarget, progress: Progress, timeoutMs: number, hooks: { readonly beforeUp?: () => Promise<void> } = {}): Promise<UpResult> {
+  const started = Date.now();
+  const topology = buildTopology(config);
+  await ensureEngine(progress);
+  const needed = new Set(topology.services.map((service) => service.image));
+  const names = IMAGE_CATALOG.filter((spec) => needed.has(spec.ref)).map((spec) => spec.name);
+  await bakeImages({ names, progress, offline: process.env.PARITY_OFFLINE === '1' });
+  await ensureExternalImages(topology, progress);
+  const gen = await generate(config, target.composeDir);
+  if (gen.written.length > 0) progress.info(`generated compose/ (${gen.written.length} files changed)`);
+  // Before any secret is generated: data volumes from another state would fail on passwords
+  // (the DR region's too: with dr.enabled they are started, else they are only reported).
+  const drProject = regionProject(target.project, 'dr');
+  const unusedVolumes = await checkVolumesMatchState(target.project, target.stateDir, { dr: { project: drProject, enabled: hasDr(config) } });
+  if (unusedVolumes) progress.info(unusedVolumes);
+  const recorded = hasDr(config) ? [drProject] : [];
+  const redisBefore = await projectContainerIds(target.project, 'redis');
+  const prepared = await prepareState(target.stateDir, target.composeDir);
+  for (const item of prepared.created) progress.info(`created ${item}`);
+  // With a DR region, the link between the regions first: the primary's repository is behind it.
+  await hooks.beforeUp?.();
+  progress.step('docker compose up');
+  const upStarted = Date.now();
+  try {
+    await compose(target, ['up', '-d', '--remove-orphans']);
+  } catch (error) {
+    // compose gives up when a dependency turns unhealthy; report it the same way as a wait
+    // that times out: which service, how long since compose started, its last log lines.
+    progress.done();
+    await recordVolumes(target.project, target.stateDir, recorded);
+    await waitForHealthy(target, topology, progress, 0, upStarted);
+    throw error;
+  }
+  await recordVolumes(target.project, target.stateDir, recorded);
+  progress.done();
+  // Compose recreates nothing for a changed secret file: a Redis from before reads its new ACL
+  // file (a user this version added) only when it starts again. Its clients reconnect.
+  if (prepared.redisAclChanged && redisBefore.length) {
+    await compose(target, ['restart', 'redis']);
+    progress.info('Redis restarted: its ACL file changed (new users or passwords)');
+  }
+  progress.info(`docker compose up: containers started (${formatDuration(Date.now() - upStarted)})`);
+  await waitForHealthy(target, topology, progress, Math.max(0, timeoutMs - (Date.now() - upStarted)), upStarted);
+  progress.info(`all ${topology.services.length} services healthy (${formatDuration(Date.now() - upStarted)} after compose up)`);
+  // bootstrap.dcs applies only when the cluster is created: keep a running one in line with parity.yaml.
+  const rest = await patroniRest(target, config);
+  const changes = await applyDynamicConfig(rest, config);
+  for (const change of changes) progress.info(`Patroni: ${change}`);
+  if (changes.length) {
+    const restarted = await restartPending(rest, { flagWaitMs: (config.postgres.patroni.loopWait * 2 + 1) * 1000, timeoutMs: 60_000, sleep: (ms) => systemClock.sleep(ms) });
+    if (restarted.length) progress.info(`Patroni: restarted for parameters that need it (replicas first, then the leader in place): ${restarted.join(', ')}`);
+  }
+  return {
+    services: topology.services.length,
+    healthyAfterMs: Date.now() - upStarted,
+    totalMs: Date.now() - started,
+    caFile: prepared.caFile,
+    status: await readStatus(target, config),
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * The engine seam (scripts/runners/clients/compose.ts) is how the runners reach containers,
+ * ports, logs and exec. The modules below may still start `docker` themselves, each for the
+ * reason given; a new direct call elsewhere fails here: go through the seam (or a named client),
+ * or add the module with its reason.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..', '..');
+
+const ALLOWED: Readonly<Record<string, string>> = {
+  'scripts/runners/clients/compose.ts': 'the seam itself: docker compose, and the engine verbs on containers by ID',
+  'scripts/runners/clients/postgres.ts': 'named client: psql in a container with the SQL on stdin (docker exec -i, as a user)',
+  'scripts/runners/clients/stub-http.ts': "named client: a stub's address on the project network (docker inspect)",
+  'scripts/runners/rotate/redis-cli.ts': 'named client: redis-cli in a container with the password on stdin (docker exec -i)',
+  'scripts/runners/engine/engine.ts': 'the engine itself: whether it answers, which compose it has',
+  'scripts/runners/engine/images.ts': 'image baking: local, pull, inspect',
+  'scripts/runners/engine/image-build.ts': 'image baking: build, prune its dangling layers',
+  'scripts/bench-images.ts': "the images benchmark: removes images and reads the engine's disk use, as engine/ does",
+  'scripts/runners/supply/supply-collect.ts': 'reads images through created, never started containers (create, cp, rm)',
+  'scripts/runners/stack/clean.ts': 'make clean: what the labels still find engine-wide after compose down (containers, networks, volumes), unit-tested with a fake exec',
+  'scripts/runners/stack/volumes.ts': "the project's volumes by compose label and their creation time (the seam has no volume verbs yet)",
+  'scripts/runners/stack/secret-files.ts': 'a one-off root container (docker run --rm) that gives each uid its copy of the secrets',
+  'scripts/runners/deploy/containers.ts': "a color's CPU shares (docker update) and whether a deployed image exists (image inspect)",
+  'scripts/runners/dr/region-ops.ts': 'copies the bootstrap marker into a node (docker cp) and removes a region volume',
+  'scripts/runners/drill/docker.ts': "the drills' raw engine verbs (network connect/disconnect, rm): a fault is an engine operation",
+  'scripts/runners/drill/restore/restore-cluster.ts': "the restore drill's isolated cluster: a container compose doesn't manage (exec as postgres)",
+  'scripts/runners/bench/bench-users.ts': "restart counts and OOM kills of the watched containers (inspect fields the seam doesn't model)",
+  'scripts/bench-dr.ts': 'the DR benchmark: pgbench set up and dropped in the leader container',
+};
+
+/** The .ts files below scripts/ that start `docker` themselves (an argv or a spawn whose first word is docker). */
+function directDockerCallers(): string[] {
+  return readdirSync(join(root, 'scripts'), { recursive: true, encoding: 'utf8' })
+    .filter((path) => path.endsWith('.ts'))
+    .map((path) => join('scripts', path))
+    .filter((path) => /(['"`])docker\1\s*[,)]/.test(readFileSync(join(root, path), 'utf8')))
+    .sort();
+}
+
+describe('direct docker calls', () => {
+  it('only the seam, the named clients, the engine and the modules listed with a reason start docker themselves', () => {
+    expect(directDockerCallers()).toEqual(Object.keys(ALLOWED).sort());
+  });
+});
