@@ -29,7 +29,7 @@ export const SCENARIOS: Readonly<Record<FailoverScenario, ScenarioSpec>> = {
     writeErrorsAllowed: true,
   },
   'kill-replica': { description: 'SIGKILL a replica (the synchronous standby when there is one); no failover, no write errors', leaderChanges: 0, victim: 'replica', writeErrorsAllowed: false },
-  'lose-etcd-member': { description: 'SIGKILL one of the three etcd members; the quorum holds: no failover, no write errors', leaderChanges: 0, victim: 'etcd', writeErrorsAllowed: false },
+  'lose-etcd-member': { description: 'SIGKILL the etcd leader (one of three members); the quorum elects another: no failover, no write errors', leaderChanges: 0, victim: 'etcd', writeErrorsAllowed: false },
   switchover: { description: 'a planned switchover through Patroni\'s REST API to the synchronous standby; nothing lost, writes stall briefly', leaderChanges: 1, victim: 'leader', writeErrorsAllowed: true },
 };
 

@@ -129,6 +129,36 @@ export interface DrillReport {
   /** Set when result is `error`. */
   readonly error?: string;
   readonly notes: readonly string[];
+  /** What the failed requests said, grouped by lane and message, most frequent first (at most 5 a lane). */
+  readonly failures?: readonly FailureGroup[];
+}
+
+/** Failed requests of one lane with the same route and message (addresses in it masked, so they group). */
+export interface FailureGroup {
+  readonly lane: Sample['lane'];
+  readonly detail: string;
+  readonly count: number;
+  readonly firstAtMs: number;
+  readonly lastAtMs: number;
+}
+
+/** Group the failed samples by lane and message, most frequent first, `perLane` groups a lane. */
+export function groupFailures(samples: readonly Sample[], perLane = 5): FailureGroup[] {
+  const groups = new Map<string, { lane: Sample['lane']; detail: string; count: number; firstAtMs: number; lastAtMs: number }>();
+  for (const sample of samples) {
+    if (sample.outcome !== 'failed') continue;
+    const said = (sample.detail ?? (sample.status !== undefined ? `HTTP ${sample.status}` : 'no detail')).replace(/\d{1,3}(\.\d{1,3}){3}(:\d+)?/g, '<address>');
+    const detail = sample.route ? `${sample.route}: ${said}` : said;
+    const key = `${sample.lane}\u0000${detail}`;
+    const group = groups.get(key);
+    if (group) {
+      group.count += 1;
+      group.firstAtMs = Math.min(group.firstAtMs, sample.atMs);
+      group.lastAtMs = Math.max(group.lastAtMs, sample.atMs);
+    } else groups.set(key, { lane: sample.lane, detail, count: 1, firstAtMs: sample.atMs, lastAtMs: sample.atMs });
+  }
+  const sorted = [...groups.values()].sort((a, b) => b.count - a.count || a.firstAtMs - b.firstAtMs);
+  return (['write', 'api'] as const).flatMap((lane) => sorted.filter((group) => group.lane === lane).slice(0, perLane));
 }
 
 /** The drill's result from its figures (and whether it broke). */
@@ -190,5 +220,6 @@ export function buildDrillReport(record: DrillRecord, findings: DrillFindings): 
     result: drillResult(figures, error),
     ...(error !== undefined ? { error } : {}),
     notes: [...(findings.notes ?? []), ...record.notes],
+    failures: groupFailures(record.samples.filter((sample) => lanes.includes(sample.lane))),
   };
 }

@@ -28,6 +28,7 @@ export function renderDrillSummary(report: DrillReport, files: { readonly dir: s
     ),
     ...report.figures.filter((figure) => !figure.pass).map((figure) => `  why: ${figure.reason}`),
     `  users: API ${api.ok} ok, ${api.fallback} fallback, ${api.failed} failed; writes ${write.ok} acked, ${write.failed} failed`,
+    ...((report.failures ?? []).length ? ['  failures (what the failed requests said):', ...report.failures!.map((f) => `    ${f.lane.padEnd(5)} ×${String(f.count).padEnd(5)} ${at(f.firstAtMs)} … ${at(f.lastAtMs)}  ${f.detail}`)] : []),
     ...report.notes.map((note) => `  note: ${note}`),
     ...(report.restored.length ? ['  restored:', ...report.restored.map((line) => `    ${line}`)] : []),
     `  report: ${files.dir}/ (summary.txt, report.json, junit.xml, timeline.svg)`,

@@ -47,10 +47,14 @@ export function etcdServices(image: string): ServiceSpec[] {
       `--initial-cluster=${cluster}`,
       '--initial-cluster-state=new',
       `--initial-cluster-token=${PATRONI_SCOPE}`,
-      // etcd's defaults (100 ms / 1 s) on a loaded 2-core machine; leases shorter than the
-      // election timeout would be meaningless.
-      '--heartbeat-interval=100',
-      '--election-timeout=1000',
+      // Losing the etcd leader stops every request until a new one is elected: followers wait one
+      // election timeout (randomised up to twice that) without a heartbeat, then vote. Patroni's
+      // leader must get its lease refreshed within retry_timeout (2 s) or it demotes itself; with
+      // etcd's default 1 s that election took up to ~2 s here and sometimes demoted a healthy
+      // leader (write errors, no failover). 500 ms keeps the election well inside retry_timeout;
+      // the heartbeat stays at a tenth of it (etcd's rule), far above this bridge's round trip.
+      '--heartbeat-interval=50',
+      '--election-timeout=500',
       '--auto-compaction-retention=1h',
     ],
     volumes: [`${member}:/var/lib/etcd`],

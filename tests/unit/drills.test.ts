@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { parseEndpointStatus } from '../../scripts/runners/clients/etcd.js';
+import { pickVictim } from '../../scripts/runners/drill/faults.js';
+import type { ClusterView } from '../../scripts/runners/clients/patroni.js';
 import { DEFAULT_CONFIG } from '../../services/config/schema.js';
 import { failoverFigures, longestAckGapMs, recoveryMs, type FailoverObservations } from '../../services/drills/failover.js';
-import { bucketize, buildDrillReport, drillResult, judgeFigures, type DrillRecord, type DrillReport, type Sample } from '../../services/drills/model.js';
+import { bucketize, buildDrillReport, drillResult, groupFailures, judgeFigures, type DrillRecord, type DrillReport, type Sample } from '../../services/drills/model.js';
 import { renderDrillJunit, renderDrillSummary, renderDrillTimelineSvg } from '../../services/render/drill-report.js';
 
 const write = (atMs: number, outcome: Sample['outcome'], latencyMs = 5, seq?: number): Sample => ({ atMs, lane: 'write', outcome, latencyMs, ...(seq ? { seq } : {}) });
@@ -166,8 +169,9 @@ describe("drills: every report's envelope", () => {
 
   it('GIVEN a run and its findings THEN the figures judged, the markers in time order, both lanes bucketed, the drill\'s notes before the run\'s', () => {
     const report = buildDrillReport(record, findings);
-    expect(Object.keys(report)).toEqual(['kind', 'drill', 'scenario', 'description', 'startedAt', 'durationMs', 'phases', 'markers', 'bands', 'figures', 'timeline', 'restored', 'result', 'notes']);
+    expect(Object.keys(report)).toEqual(['kind', 'drill', 'scenario', 'description', 'startedAt', 'durationMs', 'phases', 'markers', 'bands', 'figures', 'timeline', 'restored', 'result', 'notes', 'failures']);
     expect(report).toMatchObject({ kind: 'drill', drill: 'chaos', startedAt: '2026-11-28T08:00:00.000Z', bands: [], result: 'fail', notes: ['settings first', 'the run said this'] });
+    expect(report.failures).toEqual([{ lane: 'api', detail: 'no detail', count: 1, firstAtMs: 1200, lastAtMs: 1200 }]);
     expect(report.markers.map((m) => m.name)).toEqual(['early', 'late', 'never came']);
     expect(report.figures[0]).toMatchObject({ pass: false, reason: 'gap 5 ms > budget 3 ms (measured)' });
     expect(report.timeline).toEqual({ api: bucketize(record.samples, 'api', 2500), write: bucketize(record.samples, 'write', 2500) });
@@ -178,7 +182,7 @@ describe("drills: every report's envelope", () => {
     expect(report.timeline.write).toEqual([]);
     expect(report.timeline.api).toHaveLength(3);
     expect(report).toMatchObject({ result: 'error', error: 'it broke' });
-    expect(Object.keys(report).slice(-3)).toEqual(['result', 'error', 'notes']);
+    expect(Object.keys(report).slice(-4)).toEqual(['result', 'error', 'notes', 'failures']);
   });
 });
 
@@ -190,5 +194,38 @@ describe('drills: a write answered with a fallback page was not written', () => 
       failoverFigures({ scenario: 'kill-primary', faultAtMs: 1000, samples: [write(500, 'ok'), write(1000, 'failed'), write(3000, 'ok', 20), ...writes], apiWriteTimes: new Set(writes.map((s) => s.atMs)), leaderChanges: [{ atMs: 2500, to: 'postgres-2' }], ackedWritesLost: 0, rejoinMs: 4000 }, budgets),
     );
     expect(verdicts.find((v) => v.name === 'API write recovery')?.value).toBe(11_010);
+  });
+});
+
+describe('groupFailures: what the failed requests said', () => {
+  it('groups by lane, route and message with addresses masked, most frequent first, writes before API', () => {
+    const sample = (atMs: number, lane: Sample['lane'], detail: string, route?: string): Sample => ({ atMs, lane, outcome: 'failed', latencyMs: 1, detail, ...(route ? { route } : {}) });
+    const groups = groupFailures([
+      sample(100, 'api', 'HTTP 503', '/api/events'),
+      sample(200, 'write', 'connect ECONNREFUSED 172.18.0.5:5432'),
+      sample(300, 'write', 'connect ECONNREFUSED 172.18.0.7:5432'),
+      sample(400, 'write', 'Query read timeout'),
+      sample(500, 'api', 'HTTP 503', '/api/events'),
+      { atMs: 600, lane: 'api', outcome: 'ok', latencyMs: 1 },
+    ]);
+    expect(groups).toEqual([
+      { lane: 'write', detail: 'connect ECONNREFUSED <address>', count: 2, firstAtMs: 200, lastAtMs: 300 },
+      { lane: 'write', detail: 'Query read timeout', count: 1, firstAtMs: 400, lastAtMs: 400 },
+      { lane: 'api', detail: '/api/events: HTTP 503', count: 2, firstAtMs: 100, lastAtMs: 500 },
+    ]);
+  });
+});
+
+describe('lose-etcd-member loses the etcd leader', () => {
+  const view = { leader: 'postgres-1', members: [{ name: 'postgres-1', role: 'leader' }, { name: 'postgres-2', role: 'sync_standby' }] } as unknown as ClusterView;
+  it('reads member and leader ids as text (64-bit ids lose digits as JS numbers)', () => {
+    const out = '[{"Endpoint":"http://127.0.0.1:2379","Status":{"header":{"cluster_id":11471855596786139059,"member_id":12079729030696235339,"revision":7734},"leader":12079729030696235339,"raftIndex":9785}}]';
+    expect(parseEndpointStatus(out)).toEqual({ memberId: '12079729030696235339', leaderId: '12079729030696235339' });
+    expect(parseEndpointStatus('Error: context deadline exceeded')).toBeUndefined();
+  });
+  it('picks the etcd leader when known, else the last member; other scenarios are unchanged', () => {
+    expect(pickVictim('lose-etcd-member', view, ['postgres-1', 'postgres-2'], 'etcd-2')).toBe('etcd-2');
+    expect(pickVictim('lose-etcd-member', view, ['postgres-1', 'postgres-2'])).toBe('etcd-3');
+    expect(pickVictim('kill-replica', view, ['postgres-1', 'postgres-2'], 'etcd-2')).toBe('postgres-2');
   });
 });

@@ -7,6 +7,7 @@ import { ETCD_MEMBERS } from '../../../services/topology/patroni.js';
 import { projectNetwork } from '../../../services/topology/types.js';
 import type { FailoverScenario } from '../../../services/drills/failover.js';
 import { DrillError, ServiceAnswerError } from '../../../services/errors.js';
+import { etcdLeader } from '../clients/etcd.js';
 import { readCluster, switchover, type ClusterView, type RestEndpoints } from '../clients/patroni.js';
 import { containerOf, docker } from './docker.js';
 import { done, pending, pollUntil } from '../core/poll.js';
@@ -24,9 +25,12 @@ export function standbyOf(view: ClusterView, nodes?: readonly string[]): string 
   return (replicas.find((m) => m.role === 'sync_standby') ?? replicas[0])?.name;
 }
 
-/** Choose the victim for a scenario from the cluster as it is now. */
-export function pickVictim(scenario: FailoverScenario, view: ClusterView, nodes: readonly string[]): string {
-  if (scenario === 'lose-etcd-member') return ETCD_MEMBERS[ETCD_MEMBERS.length - 1]!;
+/**
+ * Choose the victim for a scenario from the cluster as it is now. Losing an etcd member means
+ * losing the etcd leader when it is known (the worst case: an election before any write), else the last member.
+ */
+export function pickVictim(scenario: FailoverScenario, view: ClusterView, nodes: readonly string[], etcdLeader?: string): string {
+  if (scenario === 'lose-etcd-member') return etcdLeader ?? ETCD_MEMBERS[ETCD_MEMBERS.length - 1]!;
   if (scenario === 'kill-replica') return standbyOf(view, nodes) ?? nodes.find((n) => n !== view.leader)!;
   return view.leader!;
 }
@@ -41,7 +45,7 @@ export interface PreparedFault {
 
 /** Resolve the victim and how to put it back; nothing changes until `apply`. */
 export async function prepareFault(scenario: FailoverScenario, target: ComposeTarget, view: ClusterView, nodes: readonly string[], rest: RestEndpoints): Promise<PreparedFault> {
-  const victim = pickVictim(scenario, view, nodes);
+  const victim = pickVictim(scenario, view, nodes, scenario === 'lose-etcd-member' ? await etcdLeader(target) : undefined);
   const id = await containerOf(target, victim);
   // `docker start` on a running container changes nothing, so this undo is safe after a fault that never happened.
   const startAgain: Undo = { what: `started ${victim} again`, run: () => must(['start', id], `starting ${victim}`) };
