@@ -12,10 +12,9 @@ import { ImageBuildError } from '../../services/errors.js';
 import { bakeImages } from '../../scripts/runners/engine/images.js';
 import type { Progress } from '../../scripts/runners/core/progress.js';
 import { statePath } from '../../scripts/runners/core/state.js';
-import { imageRef } from './helpers.js';
+import { imageRef, runCliSync } from './helpers.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const tsx = join(root, 'node_modules', '.bin', 'tsx');
 const BROKEN_REF = 'parity-test/broken:1';
 
 function recordingProgress(): Progress & { lines: string[] } {
@@ -38,7 +37,7 @@ afterAll(() => {
 describe('image bake on a real engine', () => {
   it('GIVEN every image present WHEN baking again THEN each is reported present and nothing is rebuilt', () => {
     const before = IMAGE_CATALOG.map((spec) => imageId(spec.ref));
-    const result = spawnSync(tsx, [join(root, 'scripts/images.ts'), '--offline'], { cwd: root, encoding: 'utf8', env: { ...process.env, CI: '1' } });
+    const result = runCliSync('images.ts', ['--offline'], { ...process.env, CI: '1' });
     expect(result.status, result.stderr).toBe(0);
     for (const spec of IMAGE_CATALOG) expect(result.stderr).toContain(`${spec.ref}: present`);
     expect(result.stderr).toContain(`${IMAGE_CATALOG.length} images ready`);
@@ -83,7 +82,7 @@ describe('image bake on a real engine', () => {
 
   it('GIVEN a running engine WHEN bootstrapping twice THEN the second run changes nothing and says so', () => {
     for (let run = 0; run < 2; run++) {
-      const result = spawnSync(tsx, [join(root, 'scripts/engine.ts')], { cwd: root, encoding: 'utf8', env: { ...process.env, CI: '1' } });
+      const result = runCliSync('engine.ts', [], { ...process.env, CI: '1' });
       expect(result.status, result.stderr).toBe(0);
       expect(result.stderr).toMatch(/engine \S+ \(API 1\.\d+\), compose \S+: already in place, nothing to do/);
     }

@@ -5,7 +5,6 @@
  * shortened through the config (2 s; production stays 60 s), so HALF-OPEN trials happen while the
  * fault lasts. Latency assertions compare the users' p95 with the fault, not with a wall clock.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,9 +16,8 @@ import type { Progress } from '../../scripts/runners/core/progress.js';
 import { type ComposeTarget, httpsEndpoint, publishedPort } from '../../scripts/runners/clients/compose.js';
 import { addToxic, faultyProxies, listProxies, setProxyEnabled } from '../../scripts/runners/clients/toxiproxy.js';
 import { createClient } from '../../scripts/runners/core/http.js';
-import { eventually, startGeneratedStack, type GeneratedStack } from './helpers.js';
+import { eventually, runCli, runCliSync, spawnCli, startGeneratedStack, type GeneratedStack } from './helpers.js';
 
-const root = join(import.meta.dirname, '..', '..');
 const project = `parity-chaos-${process.pid}`;
 
 /**
@@ -205,7 +203,7 @@ describe('chaos drills: declared Toxiproxy faults under load, every breaker stat
   it('bad input changes nothing: an unknown scenario, and faults left from an earlier run, exit 2', async () => {
     await expect(runChaosDrill({ target, config, scenario: 'no-such', progress })).rejects.toThrow(/unknown chaos scenario "no-such"; declared .*ivor-down/);
     // A stack that isn't up (another project name): exit 2, nothing to change.
-    const notUp = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts/chaos.ts'), 'run', '--scenario', 'redis-down'], { cwd: root, encoding: 'utf8', env: { ...cliEnv(), PARITY_PROJECT: `${project}-not-up` } });
+    const notUp = runCliSync('chaos.ts', ['run', '--scenario', 'redis-down'], { ...cliEnv(), PARITY_PROJECT: `${project}-not-up` });
     expect(notUp.status).toBe(2);
     expect(notUp.stderr).toContain(`toxiproxy publishes no port in project ${project}-not-up: is the stack up with chaos on? (make up)`);
     const api = await toxiproxyApi(target, config);
@@ -216,10 +214,7 @@ describe('chaos drills: declared Toxiproxy faults under load, every breaker stat
       expect((failure as Error).message).toMatch(/faults left from an earlier run: redis \[left-over\]; remove them with make chaos-reset/);
       expect((await listProxies(api)).find((p) => p.name === 'redis')?.toxics).toEqual(['left-over']);
     } finally {
-      const reset = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/chaos.ts'), 'reset'], { cwd: root, env: cliEnv() });
-      let out = '';
-      reset.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      const code = await new Promise<number | null>((resolve) => reset.on('exit', resolve));
+      const { code, output: out } = await runCli('chaos.ts', ['reset'], cliEnv());
       expect(code).toBe(0);
       expect(out).toContain('removed: redis [left-over]');
     }
@@ -227,19 +222,14 @@ describe('chaos drills: declared Toxiproxy faults under load, every breaker stat
   });
 
   it('SIGINT in the middle of a scenario: exit 130, no toxic left, the report says what was put back', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/chaos.ts'), 'run', '--scenario', 'events-db-latency'], {
-      cwd: root,
-      env: cliEnv(),
-    });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const cli = spawnCli('chaos.ts', ['run', '--scenario', 'events-db-latency'], cliEnv());
     const api = await toxiproxyApi(target, config);
     // Interrupt once the toxic is on.
     for (let i = 0; i < 300 && !(await listProxies(api)).some((p) => p.toxics.length > 0); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
     expect((await listProxies(api)).find((p) => p.name === 'postgres-reader')?.toxics.length).toBeGreaterThan(0);
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    cli.child.kill('SIGINT');
+    const code = await cli.exited;
+    const out = cli.output();
     expect(code, out).toBe(130);
     expect(faultyProxies(await listProxies(api))).toEqual([]);
     expect(out).toContain('Toxiproxy clean: no toxic left, every proxy enabled');

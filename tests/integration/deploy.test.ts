@@ -4,7 +4,6 @@
  * the issue makes hard requirements (zero failures for a good deploy and a rollback; user
  * errors under the budget for a bad one).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StartedDockerComposeEnvironment } from 'testcontainers';
@@ -18,7 +17,7 @@ import { createClient } from '../../scripts/runners/core/http.js';
 import { runWhileLoaded, type LoadResult } from '../../scripts/runners/bench/load.js';
 import type { Progress } from '../../scripts/runners/core/progress.js';
 import { prepareState } from '../../scripts/runners/stack/stack-state.js';
-import { downComposeStack, eventually, startComposeStack } from './helpers.js';
+import { downComposeStack, eventually, runCli, spawnCli, startComposeStack } from './helpers.js';
 import { compose, listContainers, type ComposeTarget } from '../../scripts/runners/clients/compose.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -39,7 +38,7 @@ const options = (): DeployOptions => ({ target, config, progress });
 const underLoad = <T>(work: () => Promise<T>) => runWhileLoaded(`${https}/api/events?limit=5`, 200, work);
 
 const summary = (name: string, load: LoadResult) =>
-  `${name}: ${load.requests} requests at ${load.requestsPerSecond.toFixed(0)}/s, ${load.non2xx} non-2xx, ${load.errors} connection errors, p95 ${load.latencyMs.p95.toFixed(0)} ms`;
+  `${name}: ${load.requests} requests at ${load.requestsPerSecond.toFixed(0)}/s, ${load.non2xx} non-2xx, ${load.errors} connection errors, p95 ${load.latencyMs.p95.toFixed(0)} ms, statuses ${JSON.stringify(load.statusCodes)}`;
 
 async function servingVersion(): Promise<string> {
   const http = createClient(join(stateDir, 'ca', 'parity-ca.pem'));
@@ -50,15 +49,7 @@ async function servingVersion(): Promise<string> {
 async function runDeployCli(args: string[]): Promise<{ code: number | null; output: string }> {
   const configFile = join(stateDir, 'parity-deploy.yaml');
   writeFileSync(configFile, DEPLOY_YAML);
-  const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'scripts', 'deploy.ts'), ...args], {
-    env: { ...process.env, PARITY_STATE_DIR: stateDir, PARITY_PROJECT: project, PARITY_CONFIG: configFile, CI: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { code, output };
+  return runCli('deploy.ts', args, { ...process.env, PARITY_STATE_DIR: stateDir, PARITY_PROJECT: project, PARITY_CONFIG: configFile, CI: '1' });
 }
 
 beforeAll(async () => {
@@ -163,28 +154,11 @@ describe('blue/green deploys under ~200 requests/s through Traefik', () => {
   it('(d) a deploy killed mid-way leaves traffic on healthy colors, and the next deploy recovers', async () => {
     const configFile = join(stateDir, 'parity-deploy.yaml');
     writeFileSync(configFile, DEPLOY_YAML);
-    const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'scripts', 'deploy.ts'), 'deploy', '--version', '3.0.0'], {
-      env: { ...process.env, PARITY_STATE_DIR: stateDir, PARITY_PROJECT: project, PARITY_CONFIG: configFile },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own process group: tsx runs the script in a child node process, and a kill -9 of a
-      // real deploy takes both.
-      detached: true,
-    });
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the deploy never reached the canary:\n${output}`)), 120_000);
-      const watch = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('canary 5 %: ok')) {
-          clearTimeout(timer);
-          process.kill(-child.pid!, 'SIGKILL');
-          resolve();
-        }
-      };
-      child.stdout.on('data', watch);
-      child.stderr.on('data', watch);
-    });
-    await new Promise((resolve) => child.once('exit', resolve));
+    // Its own process group: a kill -9 of a real deploy takes the whole group.
+    const cli = spawnCli('deploy.ts', ['deploy', '--version', '3.0.0'], { ...process.env, PARITY_STATE_DIR: stateDir, PARITY_PROJECT: project, PARITY_CONFIG: configFile }, { detached: true });
+    await cli.waitFor('canary 5 %: ok', 120_000);
+    process.kill(-cli.child.pid!, 'SIGKILL');
+    await cli.exited;
     const stranded = await readDeployState(stateDir);
     expect(stranded?.inProgress?.version).toBe('3.0.0');
     // Killed between steps: the split it left is served by two healthy colors.

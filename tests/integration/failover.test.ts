@@ -4,7 +4,6 @@
  * (`runFailoverDrill`): the writer, the users, the faults and the figures are the drill's, not a
  * second implementation. Figures are printed; the issue's hard requirements are asserted.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,12 +15,11 @@ import { clusterHealthy, readCluster, patroniRest } from '../../scripts/runners/
 import type { Progress } from '../../scripts/runners/core/progress.js';
 import { httpsEndpoint, type ComposeTarget } from '../../scripts/runners/clients/compose.js';
 import { patroniNodes } from '../../services/topology/patroni.js';
-import { eventually, startGeneratedStack, type GeneratedStack } from './helpers.js';
+import { eventually, spawnCli, startGeneratedStack, type GeneratedStack } from './helpers.js';
 import { createClient } from '../../scripts/runners/core/http.js';
 import { READ_FROM_HEADER, headerKey } from '../../services/contracts/index.js';
 import { ADMIN_EMAIL } from '../../services/topology/apps.js';
 
-const root = join(import.meta.dirname, '..', '..');
 const project = `parity-failover-${process.pid}`;
 /**
  * The minimal profile (no monitoring) with the HA cluster: what the drills need, and less to start.
@@ -151,28 +149,11 @@ describe('failover drills on a real Patroni cluster (synchronous mode) under loa
   it('Ctrl-C in the middle of a drill puts back what it changed and leaves the cluster healthy', async () => {
     const configFile = join(stateDir, 'parity-failover.yaml');
     await import('node:fs/promises').then((fs) => fs.writeFile(configFile, CONFIG_YAML));
-    // As make runs it: one node process (the tsx CLI would SIGKILL a child that confirms a signal late).
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'drill.ts'), 'failover', '--scenario', 'kill-primary'], {
-      cwd: root,
-      env: { ...process.env, PARITY_STATE_DIR: stateDir, PARITY_PROJECT: project, PARITY_CONFIG: configFile, PARITY_COMPOSE_DIR: composeDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the drill never injected its fault:\n${output}`)), 120_000);
-      const watch = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('fault injected')) {
-          clearTimeout(timer);
-          child.kill('SIGINT');
-          resolve();
-        }
-      };
-      child.stdout.on('data', watch);
-      child.stderr.on('data', watch);
-    });
-    const code = await exited;
+    const cli = spawnCli('drill.ts', ['failover', '--scenario', 'kill-primary'], { ...process.env, PARITY_STATE_DIR: stateDir, PARITY_PROJECT: project, PARITY_CONFIG: configFile, PARITY_COMPOSE_DIR: composeDir });
+    await cli.waitFor('fault injected', 120_000);
+    cli.child.kill('SIGINT');
+    const code = await cli.exited;
+    const output = cli.output();
     log.push(`FIGURES ctrl-c: exit ${code}; ${output.split('\n').filter((line) => /restored|started .* again|cluster healthy/.test(line)).join(' | ')}`);
     expect(code).toBe(130);
     expect(output).toContain('SIGINT: stopping the drill and putting back what it changed');

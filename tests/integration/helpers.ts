@@ -135,3 +135,5 @@ export function probeFrom(network: string, host: string, port: number): string {
   return spawnSync('docker', ['run', '--rm', '--network', network, '--entrypoint', 'node', imageRef('stubs'), '-e',
     `const s=require('net').connect(${port},'${host}');s.setTimeout(3000);s.on('connect',()=>{console.log('open');process.exit(0)});s.on('error',e=>{console.log(e.code);process.exit(0)});s.on('timeout',()=>{console.log('timeout');process.exit(0)})`], { encoding: 'utf8' }).stdout.trim();
 }
+
+export { cliCommandLine, runCli, runCliSync, spawnCli, type CliChild } from '../cli.js';

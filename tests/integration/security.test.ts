@@ -22,7 +22,7 @@ import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '../../stubs/src/runtime/keys.js';
 import { rotateSecrets } from '../../scripts/runners/rotate/rotate-secrets.js';
 import { DB_ROLE_SECRETS, DB_SERVICES, dbPasswordSecret, dbRole } from '../../services/topology/database-roles.js';
 import { HOME_PAGE_LOAD } from '../../services/topology/rate-limit.js';
-import { eventually, probeFrom, startGeneratedStack, recordingProgress, type GeneratedStack } from './helpers.js';
+import { eventually, probeFrom, runCliSync, startGeneratedStack, recordingProgress, type GeneratedStack } from './helpers.js';
 
 // Its own host ports (no test overlay: the front binds the users' ports itself), apart from a dev stack's.
 const PORTS = { http: 28080, https: 28443, dashboard: 28081, postgres: 28432, postgresReplica: 28433, redis: 28379, s3: 28333, prometheus: 28090, alertmanager: 28093, grafana: 28300 } as const;
@@ -653,7 +653,7 @@ describe('no secret in logs, generated files or status', () => {
     const files = (function walk(dir: string): string[] {
       return readdirSync(dir).flatMap((name) => (statSync(join(dir, name)).isDirectory() ? walk(join(dir, name)) : [readFileSync(join(dir, name), 'utf8')]));
     })(stack.composeDir).join('\n');
-    const status = spawnSync('node', ['--import', 'tsx', 'scripts/stack.ts', 'status'], { encoding: 'utf8', env: stack.cliEnv(), cwd: join(import.meta.dirname, '..', '..') });
+    const status = runCliSync('stack.ts', ['status'], stack.cliEnv());
     const leaks = values.filter(([, value]) => logs.includes(value) || files.includes(value) || `${status.stdout}${status.stderr}`.includes(value)).map(([name]) => name);
     figures.push(`FIGURES secrets checked: ${values.length} values against ${containers.length} container logs, compose/ and make status`);
     expect(leaks).toEqual([]);

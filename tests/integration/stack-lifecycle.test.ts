@@ -17,7 +17,7 @@ import type { Topology } from '../../services/topology/index.js';
 import { StaleVolumesError, TimeoutError } from '../../services/errors.js';
 import { checkVolumesMatchState, recordVolumes } from '../../scripts/runners/stack/volumes.js';
 import { ensureSecrets } from '../../scripts/runners/stack/stack-state.js';
-import { imageRef } from './helpers.js';
+import { cliCommandLine, imageRef } from './helpers.js';
 
 let dir: string;
 let target: ComposeTarget;
@@ -107,8 +107,8 @@ describe('stack lifecycle runners', () => {
       mkdirSync(join(stateDir, 'ca'));
       const env = { ...process.env, PARITY_PROJECT: target.project, PARITY_COMPOSE_DIR: dir, PARITY_STATE_DIR: stateDir, FORCE: '' };
       // `script` gives the command a pseudo-terminal, as a person's shell would; "no" is typed in.
-      const cli = `${join(import.meta.dirname, '..', '..', 'node_modules', '.bin', 'tsx')} ${join(import.meta.dirname, '..', '..', 'scripts', 'stack.ts')} clean`;
-      const declined = spawnSync('script', ['-qec', cli, '/dev/null'], { env, input: 'no\n', encoding: 'utf8' });
+      const cli = cliCommandLine('stack.ts', ['clean']);
+      const declined = spawnSync('script', ['-qec', cli, '/dev/null'], { env, input: 'no\n', encoding: 'utf8', cwd: join(import.meta.dirname, '..', '..') });
       expect(declined.status, declined.stdout).toBe(1);
       expect(declined.stdout).toContain('make clean will destroy:');
       expect(declined.stdout).toContain(`- 1 volumes, with all their data: ${target.project}_data`);
@@ -117,7 +117,7 @@ describe('stack lifecycle runners', () => {
       expect(existsSync(join(stateDir, 'secrets', 'jwt_key'))).toBe(true);
       expect(list('volume', target.project).length).toBe(1);
 
-      const forced = spawnSync('script', ['-qec', cli, '/dev/null'], { env: { ...env, FORCE: '1' }, encoding: 'utf8' });
+      const forced = spawnSync('script', ['-qec', cli, '/dev/null'], { env: { ...env, FORCE: '1' }, encoding: 'utf8', cwd: join(import.meta.dirname, '..', '..') });
       expect(forced.status, forced.stdout).toBe(0);
       expect(forced.stdout).not.toContain('Type "yes"');
       expect(forced.stdout).toContain('removed:');

@@ -3,8 +3,7 @@
  * words for what it refuses), the SQL and psql variables it runs, the table it prints, the
  * deploy runner's entries, and its promise to warn once and go on when the log can't be written.
  */
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { runCliSync } from '../cli.js';
 import { describe, expect, it } from 'vitest';
 import { deployFinishEntry, deployStartEntry, rollbackEntry } from '../../services/audit/deploy.js';
 import { auditSelect, canaryVerdict, deployInsert, formatAuditTable, parseAuditQuery, parseAuditRows, parseSince, type AuditRow } from '../../services/audit/log.js';
@@ -226,9 +225,8 @@ describe('deploy entries', () => {
 });
 
 describe('scripts/audit.ts', () => {
-  const root = join(import.meta.dirname, '..', '..');
   it('GIVEN bad input THEN exit 2 naming the fields, before any docker call', () => {
-    const result = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'scripts', 'audit.ts'), '--limit', 'x', '--format', 'csv'], { cwd: root, encoding: 'utf8' });
+    const result = runCliSync('audit.ts', ['--limit', 'x', '--format', 'csv']);
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('✖ AuditInputError: make audit: bad input:\n  - LIMIT: expected a whole number from 1 to 10000, got "x"\n  - FORMAT: expected table or json, got "csv"');
   });

@@ -3,12 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runCliSync } from '../cli.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const tsx = join(root, 'node_modules', '.bin', 'tsx');
-
 function runScript(script: string, args: string[], env: Record<string, string> = {}) {
-  return spawnSync(tsx, [join(root, 'scripts', script), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, CI: '1', ...env } });
+  return runCliSync(script, args, { ...process.env, CI: '1', ...env });
 }
 
 describe('scripts reject bad input with exit code 2 before touching the engine', () => {

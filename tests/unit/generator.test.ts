@@ -4,6 +4,7 @@ import { chmodSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join, relative, dirname } from 'node:path';
 import { parse } from 'yaml';
+import { runCliSync } from '../cli.js';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../services/config/validate.js';
 import { DEFAULT_CONFIG } from '../../services/config/schema.js';
@@ -17,7 +18,6 @@ import { COMPOSE_VALIDATOR, renderComposeValidator } from '../../scripts/runners
 import { IMAGE_CATALOG } from '../../services/images/catalog.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const tsx = join(root, 'node_modules', '.bin', 'tsx');
 const GOLDEN = join(root, 'tests', 'golden');
 
 /** A second config for the golden files: minimal profile, other ports, green active. */
@@ -255,7 +255,7 @@ describe('make gen with bad input', () => {
     const bad = join(dir, 'parity.yaml');
     writeFileSync(bad, 'profile: maximal\nports:\n  http: 8443\n  https: 8443\n  redsi: 1\n');
     const before = treeHash(join(root, 'compose'));
-    const result = spawnSync(tsx, [join(root, 'scripts/gen.ts'), '--config', bad], { cwd: root, encoding: 'utf8' });
+    const result = runCliSync('gen.ts', ['--config', bad]);
     rmSync(dir, { recursive: true, force: true });
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('3 problems; nothing was written');

@@ -1,9 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import { runCliSync } from '../cli.js';
 import { describe, expect, it } from 'vitest';
 import { RotationError, UsageError } from '../../services/errors.js';
 import { dashboardReloadConfig, dashboardUsersLine } from '../../services/topology/edge-security.js';
@@ -38,8 +38,7 @@ describe('rotate-secrets: which steps run', () => {
   });
 
   it('the script: an unknown --only exits 2 before touching anything', () => {
-    const root = join(import.meta.dirname, '..', '..');
-    const result = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'scripts', 'rotate-secrets.ts'), '--only', 'redis,nope'], { cwd: root, encoding: 'utf8', env: { ...process.env, CI: '1' } });
+    const result = runCliSync('rotate-secrets.ts', ['--only', 'redis,nope'], { ...process.env, CI: '1' });
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('✖ UsageError: --only: unknown step "nope"; the steps are signing-keys, redis, postgres, dashboard');
   }, 30_000);

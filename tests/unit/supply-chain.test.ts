@@ -1,7 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCliSync } from '../cli.js';
 import { describe, expect, it } from 'vitest';
 import { IMAGE_CATALOG, type ImageSpec } from '../../services/images/catalog.js';
 import { renderImageLock } from '../../services/images/resolve.js';
@@ -69,11 +69,11 @@ describe('the policy file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'parity-supply-test-'));
     try {
       const missing = join(dir, 'none.yaml');
-      const result = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'scripts', 'supply-chain.ts'), '--policy', missing], { cwd: root, encoding: 'utf8', env: { ...process.env, CI: '1' } });
+      const result = runCliSync('supply-chain.ts', ['--policy', missing], { ...process.env, CI: '1' });
       expect(result.status).toBe(2);
       expect(result.stderr).toContain(`✖ SupplyPolicyError: ${missing}: (file): expected a readable policy file (ENOENT)`);
       writeFileSync(join(dir, 'bad.yaml'), POLICY_TEXT.replace('unreachable: warn', 'unreachable: shrug'));
-      const malformed = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'scripts', 'supply-chain.ts'), '--policy', join(dir, 'bad.yaml')], { cwd: root, encoding: 'utf8', env: { ...process.env, CI: '1' } });
+      const malformed = runCliSync('supply-chain.ts', ['--policy', join(dir, 'bad.yaml')], { ...process.env, CI: '1' });
       expect(malformed.status).toBe(2);
       expect(malformed.stderr).toContain(`${join(dir, 'bad.yaml')}: audit.unreachable: expected one of fail, warn, report, found "shrug"`);
     } finally {

@@ -1,18 +1,9 @@
-/** The few docker operations the drills need, on a compose project's containers. */
+/** The few docker operations the drills need, on a compose project's containers (found with `containerOf` of clients/compose). */
 import { psql } from '../clients/postgres.js';
 import { tryRun } from '../core/exec.js';
-import { compose, type ComposeTarget } from '../clients/compose.js';
-import { DrillError } from '../../../services/errors.js';
 
 /** `docker <args>`; the result, never an exception (callers decide). */
 export const docker = (args: readonly string[]) => tryRun(['docker', ...args]);
-
-/** The container id of a compose service. */
-export async function containerOf(target: ComposeTarget, service: string): Promise<string> {
-  const id = (await compose(target, ['ps', '-aq', service])).trim().split('\n')[0];
-  if (!id) throw new DrillError(`no container for ${service} in project ${target.project}`);
-  return id;
-}
 
 /**
  * Does the node's Postgres accept writes? Asked on its own unix socket, so it works while the node

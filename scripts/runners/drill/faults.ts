@@ -9,9 +9,9 @@ import type { FailoverScenario } from '../../../services/drills/failover.js';
 import { DrillError, ServiceAnswerError } from '../../../services/errors.js';
 import { etcdLeader } from '../clients/etcd.js';
 import { readCluster, switchover, type ClusterView, type RestEndpoints } from '../clients/patroni.js';
-import { containerOf, docker } from './docker.js';
+import { docker } from './docker.js';
 import { done, pending, pollUntil } from '../core/poll.js';
-import type { ComposeTarget } from '../clients/compose.js';
+import { containerOf, type ComposeTarget } from '../clients/compose.js';
 import type { Undo } from './lifecycle.js';
 
 const must = async (args: string[], what: string) => {
