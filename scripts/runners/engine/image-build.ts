@@ -149,19 +149,22 @@ async function stageInput(input: BuildInput, context: string, progress: Progress
       const source = await downloadGoModule(input.module, input.version);
       await cp(source, target, { recursive: true });
       await run(['chmod', '-R', 'u+w', target]);
+      // Vendor on the host (which trusts its network's CA): the container build then needs no network.
+      // The web UI's npm half needs nothing of the Go half: both run at once (each mostly waits on downloads).
+      if (input.webBuild && !(await hasCommand('npm'))) throw new MissingToolError(`building ${ref}'s web UI needs npm on PATH`);
+      const vendor = run(['go', 'mod', 'vendor'], { cwd: target });
       if (input.webBuild) {
-        if (!(await hasCommand('npm'))) throw new MissingToolError(`building ${ref}'s web UI needs npm on PATH`);
         const web = join(target, input.webBuild.dir);
-        progress.step(`${ref}: npm install (${input.webBuild.dir})`);
-        await run(['npm', 'install', '--no-audit', '--no-fund', '--legacy-peer-deps'], { cwd: web });
+        progress.step(`${ref}: npm install (${input.webBuild.dir}) and go mod vendor`);
+        await Promise.all([run(['npm', 'install', '--no-audit', '--no-fund', '--legacy-peer-deps'], { cwd: web }), vendor]);
         progress.step(`${ref}: npm run build (${input.webBuild.dir})`);
         await run(['npm', 'run', 'build'], { cwd: web });
         // Only the built assets go to the image build; node_modules would be most of the context.
         await rm(join(web, 'node_modules'), { recursive: true, force: true });
+        return;
       }
-      // Vendor on the host (which trusts its network's CA): the container build then needs no network.
       progress.step(`${ref}: go mod vendor`);
-      await run(['go', 'mod', 'vendor'], { cwd: target });
+      await vendor;
       return;
     }
     case 'go-toolchain': {
