@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runCliSync } from '../cli.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const launcher = join(root, 'scripts', 'run-bundled.mjs');
@@ -77,7 +78,7 @@ describe('make gen from the bundle (what the Makefile runs) against the tsx path
     writeFileSync(bad, 'profile: maximal\nports:\n  http: 8443\n  https: 8443\n  redsi: 1\n');
     const before = treeHash(join(root, 'compose'));
     const fast = runBundled(cache, ['scripts/gen.ts', '--config', bad]);
-    const tsx = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), ['scripts/gen.ts', '--config', bad], { cwd: root, encoding: 'utf8' });
+    const tsx = runCliSync('gen.ts', ['--config', bad]);
     expect(fast.status).toBe(2);
     expect(fast.stderr).toContain('3 problems; nothing was written');
     expect({ status: fast.status, stderr: fast.stderr }).toEqual({ status: tsx.status, stderr: tsx.stderr });
