@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formatSuiteTable, suiteRows, totals, type VitestJson } from '../../services/ci/test-report.js';
 
 const report: VitestJson = {
+  startTime: -5_000,
   numPassedTests: 3,
   numFailedTests: 1,
   numPendingTests: 1,
@@ -16,20 +17,21 @@ const report: VitestJson = {
 
 describe("make test's closing lines", () => {
   it('one row per suite, slowest first, named as SUITE= takes it; a failed hook counts as a failure', () => {
+    // Each suite from the end of the previous one (its setup before its first test counts), the first from the run's start.
     expect(suiteRows(report)).toEqual([
-      { suite: 'failover', passed: 1, failed: 1, seconds: 123 },
-      { suite: 'stack', passed: 2, failed: 0, seconds: 42.4 },
-      { suite: 'backup', passed: 0, failed: 1, seconds: 10 },
+      { suite: 'failover', passed: 1, failed: 1, seconds: 130.6 },
+      { suite: 'stack', passed: 2, failed: 0, seconds: 47.4 },
+      { suite: 'backup', passed: 0, failed: 1, seconds: 37 },
     ]);
   });
 
   it('the table ends with the total wall time', () => {
     expect(formatSuiteTable(suiteRows(report)).split('\n')).toEqual([
       '  suite        time  tests',
-      '  failover    2m03s  1 passed, 1 FAILED',
-      '  stack       0m42s  2 passed',
-      '  backup      0m10s  0 passed, 1 FAILED',
-      '  total       2m55s  3 passed',
+      '  failover    2m11s  1 passed, 1 FAILED',
+      '  stack       0m47s  2 passed',
+      '  backup      0m37s  0 passed, 1 FAILED',
+      '  total       3m35s  3 passed',
     ]);
   });
 
