@@ -5,15 +5,15 @@
  * compose's labels, which is cheaper. The stack's lifecycle (up, down, status, clean) is
  * stack/stack.ts, on top of this.
  *
- * Every compose call carries the deployed colors' images (`colorImageEnvironment`, the deploy
- * state in the state directory): a color deployed on another image keeps it when compose
- * recreates its containers (`make up`, a drill's or a region's `up`).
+ * Every compose call carries the target's `variables()`, read at the call: the stack wires the
+ * deployed colors' images there (`withDeployedImages`, stack/deploy-state.ts), so a color deployed
+ * on another image keeps it when compose recreates its containers (`make up`, a drill's or a
+ * region's `up`). This layer knows nothing of deploys: the state is passed in.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { StackNotUpError } from '../../../services/errors.js';
 import { run, tryRun, type RunOptions, type RunResult } from '../core/exec.js';
-import { colorImageEnvironment } from '../stack/deploy-state.js';
 
 export interface ComposeTarget {
   /** Compose project name. @default 'parity' */
@@ -22,6 +22,8 @@ export interface ComposeTarget {
   stateDir: string;
   /** More variables for compose's interpolation (the link's network names). */
   environment?: Readonly<Record<string, string>>;
+  /** Variables read at each compose call, for what changes while a runner works (the deployed colors' images). */
+  variables?: () => Readonly<Record<string, string>>;
 }
 
 export function composeArgv(target: ComposeTarget, args: string[]): string[] {
@@ -29,8 +31,7 @@ export function composeArgv(target: ComposeTarget, args: string[]): string[] {
 }
 
 function composeEnv(target: ComposeTarget): NodeJS.ProcessEnv {
-  // A color deployed on another image keeps it across `make up` (compose reads the variable).
-  return { PARITY_STATE_DIR: target.stateDir, ...colorImageEnvironment(target.stateDir), ...target.environment };
+  return { PARITY_STATE_DIR: target.stateDir, ...target.variables?.(), ...target.environment };
 }
 
 /** `docker compose …` for a target as argv and environment, for a runner that starts it its own way. */

@@ -10,7 +10,7 @@ import { CANARY_STEPS, figuresBetween, otherColor, validateDeployRequest, type D
 import { DeployInputError, DeployRolledBackError } from '../../../services/errors.js';
 import { catalogRef } from '../../../services/images/catalog.js';
 import { colorWeights } from '../../../services/topology/traefik.js';
-import { acquireDeployLock, currentDeployState } from '../stack/deploy-state.js';
+import { acquireDeployLock, currentDeployState, withDeployedImages } from '../stack/deploy-state.js';
 import { createPhaseRecorder } from '../core/phases.js';
 import type { Progress } from '../core/progress.js';
 import type { ComposeTarget } from '../clients/compose.js';
@@ -65,7 +65,9 @@ export async function recoverInterrupted(state: DeployState, store: DeployStore,
 }
 
 /** Resolves with the report when the new version has all the traffic; a failed gate rejects with `DeployRolledBackError`. */
-export async function deploy(request: DeployRequest, options: DeployOptions): Promise<DeployReport> {
+export async function deploy(request: DeployRequest, given: DeployOptions): Promise<DeployReport> {
+  // The colors' images come from the deploy state at each compose call (a new color's image is written before it starts).
+  const options = { ...given, target: withDeployedImages(given.target) };
   const { target, config, progress } = options;
   await validateRequest(request, config, options.clients?.containers.imageExists ?? imageInEngine);
   const release = await acquireDeployLock(target.stateDir, `deploy ${request.version}`, (stale) =>

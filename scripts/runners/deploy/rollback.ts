@@ -2,7 +2,7 @@
 import { otherColor } from '../../../services/deploy/policy.js';
 import { DeployInputError } from '../../../services/errors.js';
 import { colorWeights } from '../../../services/topology/traefik.js';
-import { acquireDeployLock, currentDeployState } from '../stack/deploy-state.js';
+import { acquireDeployLock, currentDeployState, withDeployedImages } from '../stack/deploy-state.js';
 import { pending, done, pollUntil } from '../core/poll.js';
 import { createDeployClients, type DeployClients } from './clients.js';
 import { discoverEndpoints } from './containers.js';
@@ -18,7 +18,8 @@ const STREAK = 20;
 /** How long Traefik may keep routing to the old color after the switch. */
 const EFFECTIVE_WITHIN_MS = 30_000;
 
-export async function rollback(options: DeployOptions): Promise<RollbackReport> {
+export async function rollback(given: DeployOptions): Promise<RollbackReport> {
+  const options = { ...given, target: withDeployedImages(given.target) };
   const { target, config, progress } = options;
   const release = await acquireDeployLock(target.stateDir, 'rollback', (stale) => progress.info(`taking over a stale deploy lock (pid ${stale.pid}, "${stale.command}")`));
   try {

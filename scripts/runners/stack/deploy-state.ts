@@ -15,6 +15,7 @@ import { renderFileContent } from '../../../services/render/files.js';
 import { colorImageVariable } from '../../../services/topology/apps.js';
 import { traefikRoutesFile } from '../../../services/topology/traefik.js';
 import { writeFileAtomic } from '../core/state.js';
+import type { ComposeTarget } from '../clients/compose.js';
 
 const deployDir = (stateDir: string) => join(stateDir, 'deploy');
 const statePathIn = (stateDir: string) => join(deployDir(stateDir), 'state.json');
@@ -70,6 +71,14 @@ export function colorImageEnvironment(stateDir: string): Record<string, string> 
     if (image) env[colorImageVariable(color)] = image;
   }
   return env;
+}
+
+/**
+ * The target with the deploy state wired in: each compose call reads the colors' images then, so
+ * a color deployed on another image keeps it when compose recreates its containers. Idempotent.
+ */
+export function withDeployedImages(target: ComposeTarget): ComposeTarget {
+  return target.variables ? target : { ...target, variables: () => colorImageEnvironment(target.stateDir) };
 }
 
 /** Traefik's routes for a state: the weights, and the sticky cookie while both colors get traffic. */

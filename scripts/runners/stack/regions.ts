@@ -30,7 +30,7 @@ export function regionTargets(primary: ComposeTarget): RegionTargets {
   const environment = linkNetworkNames(primary.project);
   return {
     primary,
-    dr: { project: regionProject(primary.project, 'dr'), composeDir: join(primary.composeDir, 'dr'), stateDir: primary.stateDir },
+    dr: { project: regionProject(primary.project, 'dr'), composeDir: join(primary.composeDir, 'dr'), stateDir: primary.stateDir, ...(primary.variables ? { variables: primary.variables } : {}) },
     link: { project: linkProject(primary.project), composeDir: join(primary.composeDir, 'link'), stateDir: primary.stateDir, environment },
   };
 }

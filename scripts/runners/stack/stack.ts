@@ -20,7 +20,7 @@ import { prepareState } from './stack-state.js';
 import { checkVolumesMatchState, projectVolumeNames, recordVolumes } from './volumes.js';
 import { done, pending, pollUntil, systemClock } from '../core/poll.js';
 import type { Progress } from '../core/progress.js';
-import { readDeployState } from './deploy-state.js';
+import { readDeployState, withDeployedImages } from './deploy-state.js';
 import type { DeployState } from '../../../services/deploy/policy.js';
 import { statePath } from '../core/state.js';
 import { applyDynamicConfig, patroniRest, readCluster, restartPending, type Member } from '../clients/patroni.js';
@@ -30,7 +30,7 @@ import { faultyProxies, listProxies } from '../clients/toxiproxy.js';
 export function defaultTarget(): ComposeTarget {
   // PARITY_PROJECT: a second stack beside the dev one (tests, benchmarks); PARITY_COMPOSE_DIR:
   // its generated files when they come from another config.
-  return { project: process.env.PARITY_PROJECT ?? PROJECT, composeDir: process.env.PARITY_COMPOSE_DIR ?? COMPOSE_DIR, stateDir: statePath() };
+  return withDeployedImages({ project: process.env.PARITY_PROJECT ?? PROJECT, composeDir: process.env.PARITY_COMPOSE_DIR ?? COMPOSE_DIR, stateDir: statePath() });
 }
 
 interface HealthSnapshot {
