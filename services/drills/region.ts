@@ -8,7 +8,7 @@ import type { Figure, Marker, Sample } from './model.js';
 
 /** The drill's moments, in order; each phase's figure is the time from the previous one. */
 export const REGION_MOMENTS = ['primary region lost', 'loss detected', 'DR promoted', 'DR apps ready', 'traffic switched to DR', 'validated in DR'] as const;
-export const FAILBACK_MOMENTS = ['failback: primary rebuilt as a standby of DR', 'failback: DR demoted', 'failback: primary promoted', 'failback: traffic switched to the primary', 'failback: validated'] as const;
+export const FAILBACK_MOMENTS = ['failback: primary rebuilt as a standby of DR', 'failback: DR demoted', 'failback: primary promoted', "failback: the primary's apps take writes", 'failback: traffic switched to the primary', 'failback: validated'] as const;
 
 export interface RegionObservations {
   readonly markers: readonly Marker[];
@@ -124,7 +124,7 @@ export function regionFigures(observed: RegionObservations, budgets: DrillsConfi
   ];
   if (observed.failback) {
     const back = at(markers, FAILBACK_MOMENTS[1]);
-    const backValidated = at(markers, FAILBACK_MOMENTS[4]);
+    const backValidated = at(markers, FAILBACK_MOMENTS[5]);
     figures.push(
       phase('failback: rebuild the primary from DR', REGION_MOMENTS[5], FAILBACK_MOMENTS[0], 'primary region started with fresh database volumes, cloned from the DR writer through the link'),
       {
@@ -134,6 +134,10 @@ export function regionFigures(observed: RegionObservations, budgets: DrillsConfi
         required: true,
         how: 'DR demoted → the first user write through the edge acknowledged by the primary',
       },
+      // The stall's parts, so the next change knows where its seconds go.
+      phase('failback stall: the primary replays DR and is promoted', FAILBACK_MOMENTS[1], FAILBACK_MOMENTS[2], "DR demoted → the primary's standby leader has DR's last WAL position and is writable"),
+      phase("failback stall: the primary's apps take writes", FAILBACK_MOMENTS[2], FAILBACK_MOMENTS[3], "promoted → a write through the primary's own Traefik acknowledged (the apps' writer breakers closed)"),
+      phase('failback stall: the edge repointed and restarted', FAILBACK_MOMENTS[3], FAILBACK_MOMENTS[4], "the route file rewritten, the edge recreated (users' kept-alive connections to DR closed)"),
       { name: 'failback: acked writes lost', value: observed.lostAtFailback, unit: 'count', budget: budgets.failbackLostWrites, required: true, how: 'every acknowledged sequence number, looked up on the primary after failing back' },
       {
         name: 'failback: files uploaded in DR lost',

@@ -150,7 +150,8 @@ describe('region drill figures', () => {
     expect(figures.slice(0, 5).map((f) => f.value)).toEqual([1000, 1000, 1000, 1000, 1000]);
     expect(figures.find((f) => f.name.startsWith('RTO'))?.value).toBe(5000);
     expect(figures.find((f) => f.name.startsWith('RPO'))?.value).toBe(2);
-    expect(figures.find((f) => f.name === 'failback write stall')?.value).toBe(3000);
+    expect(figures.find((f) => f.name === 'failback write stall')?.value).toBe(4000);
+    expect(figures.filter((f) => f.name.startsWith('failback stall:')).map((f) => f.value)).toEqual([1000, 1000, 1000]);
   });
 
   it('GIVEN a moment that never came THEN its phase is missing and required', () => {

@@ -140,10 +140,11 @@ export async function failBackToPrimary(targets: RegionTargets, config: ParityCo
   // The apps' writer breakers opened while their database was rebuilt and a standby: they close on their next
   // half-open probe, at most breakers.app.resetSeconds after the promotion.
   await must('the primary\'s apps taking writes', () => steps.writes('primary'), (config.breakers.app.resetSeconds + 30) * 1000, 200);
+  steps.moment(FAILBACK_MOMENTS[3]);
   await pointEdgeAt(targets.primary.stateDir, 'primary');
   // Users' kept-alive connections still lead to DR (a standby now: 503 on writes) until they are closed.
   await drainEdge(targets.primary);
-  steps.moment(FAILBACK_MOMENTS[3]);
+  steps.moment(FAILBACK_MOMENTS[4]);
 }
 
 /** The WAL position a region's leader has (written, or replayed on a standby leader), from Patroni's GET /patroni. */

@@ -112,7 +112,7 @@ async function failBack(run: Run): Promise<void> {
   const switchedAt = run.now();
   await waitUntil(run, 'a user write through the edge in the primary', () => Boolean(firstAckAfter(run, switchedAt)), 30_000, 50);
   const first = firstAckAfter(run, switchedAt);
-  mark(run, FAILBACK_MOMENTS[4], first ? first.atMs + first.latencyMs : undefined);
+  mark(run, FAILBACK_MOMENTS[5], first ? first.atMs + first.latencyMs : undefined);
   run.failedBack = true;
 }
 
