@@ -7,16 +7,18 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ParityConfig } from '../../../services/config/schema.js';
-import { formatDuration } from '../../../services/errors.js';
+import { formatDuration, StackNotUpError } from '../../../services/errors.js';
 import { buildTopology } from '../../../services/topology/index.js';
 import { linkNetworkNames } from '../../../services/topology/link.js';
-import { EDGE, EDGE_FILE, edgeRoute, linkProject, regionProject, type Region } from '../../../services/topology/region.js';
+import { EDGE, EDGE_FILE, EDGE_PORT, edgeRoute, linkProject, regionProject, type Region } from '../../../services/topology/region.js';
 import { renderYaml } from '../../../services/render/yaml.js';
 import { mkdir, readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../core/state.js';
 import type { Progress } from '../core/progress.js';
 import { waitForHealthy } from './stack.js';
-import { compose, projectContainerIds, type ComposeTarget } from '../clients/compose.js';
+import { compose, projectContainerIds, publishedPort, type ComposeTarget } from '../clients/compose.js';
+import { createClient } from '../core/http.js';
+import { done, pending, pollUntil } from '../core/poll.js';
 import { projectVolumeNames } from './volumes.js';
 
 export interface RegionTargets {
@@ -91,11 +93,23 @@ export async function pointEdgeAt(stateDir: string, region: Region): Promise<voi
  * opened to, whatever the route says later. After failing back, users signed in before the drill
  * kept writing into the demoted DR region on their old connections and got 503 on every write
  * (≥ 65 s, seen under users' load) while a fresh connection wrote at once. The edge restarts with
- * the route file it now holds; users' next request opens a new connection (a blip of about a second).
+ * the route file it now holds; users' next request opens a new connection.
+ * Stopped with a 1 s timeout: on SIGTERM Traefik stops accepting at once and then waits its grace
+ * period (10 s) for the open connections, the very ones this closes, so users were refused for
+ * that long (measured: the restart was 13.7–14.2 s of a 20.7 s failback write stall).
  */
 export async function drainEdge(primary: ComposeTarget): Promise<void> {
   const { link } = regionTargets(primary);
-  await compose(link, ['up', '-d', '--wait', '--force-recreate', '--no-deps', EDGE]);
+  await compose(link, ['up', '-d', '--force-recreate', '--no-deps', '--timeout', '1', EDGE]);
+  // Back when an HTTPS request through it is answered (by the region it routes to now), not at its
+  // next health check (every 2 s): users are served from then on.
+  const port = await publishedPort(link, EDGE, EDGE_PORT);
+  if (port === undefined) throw new StackNotUpError(`${EDGE} publishes no port in project ${link.project} after its restart (make regions)`);
+  const http = createClient(join(primary.stateDir, 'ca', 'parity-ca.pem'));
+  await pollUntil(
+    async () => ((await http(`https://localhost:${port}/`, { timeoutMs: 1000 }).catch(() => undefined)) ? done(true) : pending('no answer through the edge')),
+    { subject: `the users' edge (${link.project})`, expectation: 'an HTTPS answer through it', timeoutMs: 30_000, intervalMs: 100 },
+  );
 }
 
 
