@@ -7,6 +7,9 @@ import { join } from 'node:path';
 
 const repoRoot = join(import.meta.dirname, '..');
 
+/** How make runs `scripts/<script>`: node with tsx's loader, as argv. */
+const cliArgv = (script: string, args: readonly string[]): string[] => [process.execPath, '--import', 'tsx', join(repoRoot, 'scripts', script), ...args];
+
 /** A Parity CLI child as make runs it, its output gathered (stdout and stderr in arrival order). */
 export interface CliChild {
   readonly child: ChildProcess;
@@ -24,7 +27,8 @@ export interface CliChild {
  * its own process group, for a kill of the whole group.
  */
 export function spawnCli(script: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env, options: { readonly detached?: boolean } = {}): CliChild {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts', script), ...args], {
+  const [node, ...argv] = cliArgv(script, args);
+  const child = spawn(node!, argv, {
     cwd: repoRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -64,11 +68,12 @@ export async function runCli(script: string, args: readonly string[], env: NodeJ
 
 /** Run `scripts/<script>` to the end, synchronously: exit status, stdout and stderr apart. */
 export function runCliSync(script: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts', script), ...args], { cwd: repoRoot, encoding: 'utf8', env });
+  const [node, ...argv] = cliArgv(script, args);
+  return spawnSync(node!, argv, { cwd: repoRoot, encoding: 'utf8', env });
 }
 
 /** The same command as one shell line (for `script -qec`, which gives it a pseudo-terminal as a person's shell would). */
 export function cliCommandLine(script: string, args: readonly string[] = []): string {
   const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
-  return [process.execPath, '--import', 'tsx', join(repoRoot, 'scripts', script), ...args].map(quote).join(' ');
+  return cliArgv(script, args).map(quote).join(' ');
 }

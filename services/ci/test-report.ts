@@ -39,7 +39,7 @@ export function suiteRows(report: VitestJson): SuiteRow[] {
   const inOrder = [...report.testResults].sort((a, b) => a.startTime - b.startTime);
   return inOrder
     .map((file, index) => {
-      const from = index === 0 ? Math.min(report.startTime ?? file.startTime, file.startTime) : inOrder[index - 1]!.endTime;
+      const from = index === 0 ? (report.startTime ?? file.startTime) : inOrder[index - 1]!.endTime;
       return {
         suite: (file.name.split('/').at(-1) ?? file.name).replace(/\.test\.ts$/, ''),
         passed: file.assertionResults.filter((test) => test.status === 'passed').length,
