@@ -69,9 +69,9 @@ export function pgbackrestConfig(config: ParityConfig, region: Region = 'primary
     // A backup starts with an immediate checkpoint instead of waiting for the next spread one.
     'start-fast=y',
     'archive-check=y',
-    // Asynchronous archiving: pushes and (during a restore's replay) fetches WAL in parallel,
-    // prefetching the segments recovery will ask for next; a segment is still acknowledged to
-    // Postgres only once it is in the repository.
+    // Asynchronous archive-push: WAL goes to the repository in parallel; a segment is still
+    // acknowledged to Postgres only once it is in the repository. archive-get stays synchronous
+    // (the [global:archive-get] section below).
     'archive-async=y',
     'spool-path=/tmp/pgbackrest-spool',
     // Quiet archive-push/-get in Postgres's log; the agent and make backup ask for info.
@@ -80,6 +80,14 @@ export function pgbackrestConfig(config: ParityConfig, region: Region = 'primary
     'lock-path=/tmp/pgbackrest',
     // The restore_command pgBackRest writes names this wrapper (which loads the secrets), not /usr/bin/pgbackrest.
     'cmd=/usr/local/bin/pgbackrest',
+    '',
+    // Asynchronous archive-get (2.45) races at a timeline switch: two forked fetchers contend for
+    // the lock, the loser dies, and Postgres's request waits out archive-timeout (60 s) and gets
+    // "not found", which can end recovery early (fixed upstream in pgBackRest PR #2806, 2026).
+    // Seen here: a restore across a switchover took 65.5 s instead of 6 s. Restores, the DR
+    // region's standby and replicas behind the leader all replay through archive-get.
+    '[global:archive-get]',
+    'archive-async=n',
     '',
     `[${STANZA}]`,
     `pg1-path=${PG_DATA_DIR}`,

@@ -68,6 +68,15 @@ describe('the model, per region', () => {
     expect(pgbackrestConfig(DEFAULT_CONFIG)).toContain('repo1-cipher-type=aes-256-cbc');
   });
 
+  it('GIVEN any region THEN archive-push is asynchronous and archive-get synchronous (2.45\'s async archive-get loses a race at a timeline switch)', () => {
+    for (const lines of [pgbackrestConfig(DEFAULT_CONFIG), pgbackrestConfig(dr, 'primary'), pgbackrestConfig(dr, 'dr')]) {
+      const section = lines.indexOf('[global:archive-get]');
+      expect(lines.slice(0, section)).toContain('archive-async=y');
+      expect(section).toBeGreaterThan(0);
+      expect(lines[section + 1]).toBe('archive-async=n');
+    }
+  });
+
   it('GIVEN dr.enabled THEN the DR region bootstraps a standby cluster of the primary, publishes only ephemeral loopback ports, and its services carry region names', () => {
     const files = new Map(renderRegionFiles(dr).map((file) => [file.path, file.content]));
     expect(files.get('dr/patroni/patroni.yml')).toMatch(/standby_cluster:\n\s+create_replica_methods:\n\s+- basebackup\n\s+host: link\n\s+port: 15432/);

@@ -83,6 +83,12 @@ export async function restoreFiles(cluster: IsolatedCluster, args: readonly stri
   return performance.now() - started;
 }
 
+/** pgBackRest's warnings and errors in the restored Postgres's log (archive-get runs as its restore_command): why a replay was slow. */
+export async function restoredWarnings(cluster: IsolatedCluster): Promise<string[]> {
+  const log = await docker(['exec', cluster.name, 'grep', '-E', '(WARN|ERROR): ', '/tmp/restored.log']);
+  return log.stdout.split('\n').map((line) => line.trim()).filter((line) => /P\d+ +(WARN|ERROR): /.test(line) || /^(WARN|ERROR): /.test(line)).slice(-5);
+}
+
 /** SQL on the restored cluster (its unix socket, trusted); trimmed output. */
 export async function restoredQuery(cluster: IsolatedCluster, sql: string, database: string = DATABASE.name): Promise<string> {
   return ok(psqlArgv({ container: cluster.name, user: 'postgres', database }, sql).slice(1), 'querying the restored cluster');
