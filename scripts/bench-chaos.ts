@@ -18,7 +18,7 @@ import { abortOnSignals, parseCli, runMain } from './runners/core/cli.js';
 import { containerRss, mib } from './runners/clients/container-stats.js';
 import { runChaosDrill, toxiproxyApi } from './runners/drill/chaos/chaos.js';
 import { docker } from './runners/drill/docker.js';
-import { containerOf } from './runners/clients/compose.js';
+import { engineOf } from './runners/clients/engine-of.js';
 import { loadConfig } from './runners/gen/gen.js';
 import { createProgress } from './runners/core/progress.js';
 import { defaultTarget, readActiveColor } from './runners/stack/stack.js';
@@ -103,8 +103,8 @@ await runMain(async () => {
   const color = (await readActiveColor(target.stateDir))?.color ?? config.activeColor;
 
   progress.step(`Toxiproxy hop: ${rate} Redis PINGs/s for ${seconds} s, direct and through the proxy side by side`);
-  const client = await containerOf(target, `frontend-${color}`);
-  const toxiproxy = await containerOf(target, 'toxiproxy');
+  const client = await engineOf(target).containerOf(`frontend-${color}`);
+  const toxiproxy = await engineOf(target).containerOf('toxiproxy');
   const fullId = (await docker(['inspect', '-f', '{{.Id}}', toxiproxy])).stdout.trim();
   const idleRss = containerRss(fullId);
   const proxied = dataEndpoint(config, 'redis');

@@ -22,7 +22,7 @@ import { run } from './runners/core/exec.js';
 import { systemClock } from './runners/core/poll.js';
 import { createProgress, type Progress } from './runners/core/progress.js';
 import { downStack, upStack } from './runners/stack/stack.js';
-import { type ComposeTarget } from './runners/clients/compose.js';
+import type { ComposeTarget } from './runners/clients/engine.js';
 import { statePath, writeFileAtomic } from './runners/core/state.js';
 
 const HELP = `

@@ -10,7 +10,7 @@ import { abortOnSignals, parseCli, runMain } from './runners/core/cli.js';
 import { loadConfig } from './runners/gen/gen.js';
 import { createProgress } from './runners/core/progress.js';
 import { defaultTarget } from './runners/stack/stack.js';
-import { httpsEndpoint } from './runners/clients/compose.js';
+import { engineOf } from './runners/clients/engine-of.js';
 import { statePath, writeFileAtomic } from './runners/core/state.js';
 
 const HELP = `
@@ -37,7 +37,7 @@ await runMain(async () => {
   const signal = abortOnSignals(progress, 'stopping the benchmark; its routers are removed');
   const result = await benchEdge({
     stateDir: target.stateDir,
-    operatorsUrl: await httpsEndpoint(target),
+    operatorsUrl: await engineOf(target).httpsEndpoint(),
     usersUrl: `https://localhost:${config.ports.https}`,
     ca: await readFile(statePath('ca', 'parity-ca.pem'), 'utf8'),
     rate,

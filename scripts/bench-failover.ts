@@ -18,7 +18,8 @@ import { runFailoverDrill } from './runners/drill/failover/failover.js';
 import { applyDynamicConfig, clusterHealthy, readCluster, patroniRest } from './runners/clients/patroni.js';
 import { createProgress, type Progress } from './runners/core/progress.js';
 import { downStack, upStack } from './runners/stack/stack.js';
-import { compose, publishedPort, type ComposeTarget } from './runners/clients/compose.js';
+import { engineOf } from './runners/clients/engine-of.js';
+import { type ComposeTarget } from './runners/clients/engine.js';
 import { addToxic, resetToxics } from './runners/clients/toxiproxy.js';
 import { statePath, writeFileAtomic } from './runners/core/state.js';
 import { watchCluster } from './runners/drill/failover/watch.js';
@@ -92,7 +93,7 @@ async function kills(target: ComposeTarget, config: ParityConfig, label: string,
  * cluster has a leader and replicating replicas again (how long, too). The toxics are always removed.
  */
 async function jitter(target: ComposeTarget, config: ParityConfig, seconds: number, streams: readonly ('upstream' | 'downstream')[], progress: Progress) {
-  const port = await publishedPort(target, 'toxiproxy', TOXIPROXY_API_PORT);
+  const port = await engineOf(target).publishedPort('toxiproxy', TOXIPROXY_API_PORT);
   if (port === undefined) return { skipped: 'no toxiproxy in the stack (postgres.dcsProxy: true)' };
   const api = `http://127.0.0.1:${port}`;
   const rest = await patroniRest(target, config);
@@ -129,7 +130,7 @@ async function jitter(target: ComposeTarget, config: ParityConfig, seconds: numb
 async function memory(target: ComposeTarget, services: readonly string[]): Promise<number> {
   let total = 0;
   for (const service of services) {
-    const id = (await compose(target, ['ps', '-q', '--no-trunc', service])).trim();
+    const [id] = await engineOf(target).containerIds(service, { running: true });
     if (id) total += containerRss(id);
   }
   return total;

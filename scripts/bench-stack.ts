@@ -15,7 +15,8 @@ import { CommandError, formatDuration } from '../services/errors.js';
 import { parseCli, runMain } from './runners/core/cli.js';
 import { createProgress } from './runners/core/progress.js';
 import { defaultTarget, downStack, upStack } from './runners/stack/stack.js';
-import { compose, type ComposeTarget } from './runners/clients/compose.js';
+import { engineOf } from './runners/clients/engine-of.js';
+import { type ComposeTarget } from './runners/clients/engine.js';
 import { repoRoot, statePath, writeFileAtomic } from './runners/core/state.js';
 
 const HELP = `
@@ -63,11 +64,9 @@ await runMain(async () => {
       const up = await upStack(config, target, progress, 300_000);
       progress.info(`${profile}: ${up.services} services healthy ${formatDuration(up.healthyAfterMs)} after compose up (${formatDuration(up.totalMs)} in all)`);
       await new Promise((resolve) => setTimeout(resolve, 20_000));
-      const containers = (await compose(target, ['ps', '--format', '{{.Service}} {{.ID}}', '--no-trunc']))
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => line.split(' ') as [string, string])
-        .map(([service, id]) => ({ service, rss: containerRss(id) }))
+      const containers = (await engineOf(target).listContainers())
+        .filter((c) => c.state === 'running')
+        .map(({ service, id }) => ({ service, rss: containerRss(id) }))
         .sort((a, b) => b.rss - a.rss || a.service.localeCompare(b.service));
       const total = containers.reduce((sum, container) => sum + container.rss, 0);
       figures[profile] = { services: up.services, upMs: up.totalMs, healthyAfterMs: up.healthyAfterMs, rssBytes: total, perContainer: Object.fromEntries(containers.map((c) => [c.service, c.rss])) };

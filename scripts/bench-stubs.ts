@@ -13,7 +13,7 @@ import { createClient } from './runners/core/http.js';
 import { runLoad, type LoadResult } from './runners/bench/load.js';
 import { createProgress } from './runners/core/progress.js';
 import { defaultTarget } from './runners/stack/stack.js';
-import { compose, httpsEndpoint, listContainers } from './runners/clients/compose.js';
+import { engineOf } from './runners/clients/engine-of.js';
 import { statePath, writeFileAtomic } from './runners/core/state.js';
 
 const HELP = `
@@ -37,12 +37,12 @@ await runMain(async () => {
   if (!Number.isInteger(connections) || connections < 1) throw new UsageError(`--connections: expected a whole number ≥ 1, got "${values.connections}"`);
   const progress = createProgress('[bench]');
   const target = defaultTarget();
-  const containers = await listContainers(target);
+  const containers = await engineOf(target).listContainers();
   const unhealthy = ['traefik', 'auth', 'events-blue', 'ivor-blue'].filter((name) => containers.find((c) => c.service === name)?.health !== 'healthy');
   if (unhealthy.length) throw new UsageError(`the stack isn't running (${unhealthy.join(', ')} not healthy): start it with \`make up\` first`);
 
   // The operators' entrypoint: a throughput benchmark from one address would otherwise measure the users' rate limit.
-  const base = await httpsEndpoint(target);
+  const base = await engineOf(target).httpsEndpoint();
   // Seeding trusts the stack's own CA; autocannon (loopback only) doesn't verify certificates.
   const http = createClient(statePath('ca', 'parity-ca.pem'));
   const request = async (method: string, path: string, body?: unknown, token?: string) => {
@@ -92,10 +92,9 @@ await runMain(async () => {
     progress.info(`${scenario.name}: ${r.requestsPerSecond.toFixed(0)} req/s, p95 ${r.latencyMs.p95.toFixed(1)} ms, ${r.non2xx} non-2xx, ${r.errors} errors`);
   }
 
-  const ids = (await compose(target, ['ps', '-q', '--no-trunc'])).split('\n').filter(Boolean);
-  const names = (await compose(target, ['ps', '--format', '{{.Service}}'])).split('\n').filter(Boolean);
+  const running = (await engineOf(target).listContainers()).filter((c) => c.state === 'running');
   const memory = Object.fromEntries(
-    names.map((name, index) => [name, containerRss(ids[index]!)] as const).filter(([name]) => /^(auth|alert-receiver|(frontend|ivor|events|newsroom)-(blue|green))$/.test(name)),
+    running.map((c) => [c.service, containerRss(c.id)] as const).filter(([name]) => /^(auth|alert-receiver|(frontend|ivor|events|newsroom)-(blue|green))$/.test(name)),
   );
 
   const lines = [

@@ -11,7 +11,7 @@ import { waitUntil } from './runners/drill/moments.js';
 import { createProgress } from './runners/core/progress.js';
 import { describeRegions, failBackToPrimary, linkApi, regionTarget, regionTargets } from './runners/dr/region-ops.js';
 import { defaultTarget } from './runners/stack/stack.js';
-import { httpsEndpoint } from './runners/clients/compose.js';
+import { engineOf } from './runners/clients/engine-of.js';
 import { setProxyEnabled } from './runners/clients/toxiproxy.js';
 
 const HELP = `
@@ -53,7 +53,7 @@ await runMain(async () => {
     const signal = abortOnSignals(progress, 'stopping at the next safe step');
     const started = Date.now();
     const http = createClient(join(targets.primary.stateDir, 'ca', 'parity-ca.pem'));
-    const base = async (region: Region) => httpsEndpoint(regionTarget(targets, region));
+    const base = async (region: Region) => engineOf(regionTarget(targets, region)).httpsEndpoint();
     const writes = async (region: Region) => (await adminLogin(http, await base(region), targets.primary.stateDir, 3000).catch(() => undefined))?.answer.status === 200;
     const run = { options: { progress, signal } };
     await failBackToPrimary(targets, config, {

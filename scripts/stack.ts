@@ -11,7 +11,7 @@ import { describeRegionClean, downRegions, startLink, upDrRegion } from './runne
 import { hasDr } from '../services/topology/region.js';
 import { describeExposure } from '../services/topology/common.js';
 import { describeClean, defaultTarget, downStack, formatStatusTable, readStatus, upStack } from './runners/stack/stack.js';
-import { followLogs } from './runners/clients/compose.js';
+import { engineOf } from './runners/clients/engine-of.js';
 import { cleanStack } from './runners/stack/clean.js';
 import { describeRegions } from './runners/dr/region-ops.js';
 
@@ -126,7 +126,7 @@ await runMain(async () => {
       return;
     }
     case 'logs':
-      process.exitCode = followLogs(target, rest);
+      process.exitCode = engineOf(target).followLogs(rest);
       return;
     default:
       throw new UsageError(`unknown command "${command ?? ''}"; expected up, down, clean, status or logs\n${HELP.trim()}`);

@@ -16,7 +16,7 @@ import { runRestoreDrill } from '../../scripts/runners/drill/restore/restore.js'
 import { RESTORE_LABEL } from '../../scripts/runners/drill/restore/restore-cluster.js';
 import { tryRun } from '../../scripts/runners/core/exec.js';
 import { clusterHealthy, readCluster, switchover, patroniRest } from '../../scripts/runners/clients/patroni.js';
-import { containerOf } from '../../scripts/runners/clients/compose.js';
+import { engineOf } from '../../scripts/runners/clients/engine-of.js';
 import { eventually, figureOf, recordingProgress, startGeneratedStack, type GeneratedStack } from './helpers.js';
 
 const project = `parity-backup-${process.pid}`;
@@ -63,7 +63,7 @@ describe('continuous backup to the S3 store (pgBackRest over HTTPS)', () => {
     }, 120_000, 2000, 'the first scheduled full backup');
     expect(repository.status.message).toBe('ok');
     expect(repository.cipher).toBe('aes-256-cbc');
-    const leader = await containerOf(stack.target, await leaderNode(stack.target, config));
+    const leader = await engineOf(stack.target).containerOf(await leaderNode(stack.target, config));
     const metrics = (await exec(leader, `curl -fsS localhost:${BACKUP_METRICS_PORT}/metrics`)).stdout;
     expect(metrics).toMatch(/^pgbackrest_backup_last_completion_timestamp_seconds\{type="full"\} \d{10}/m);
     expect(metrics).toMatch(/^pgbackrest_wal_last_archived_timestamp_seconds \d{10}/m);
@@ -108,7 +108,7 @@ describe('restore drills into an isolated cluster', () => {
     const report = await restore('latest');
     expect(report.result).toBe('pass');
     expect(figure(report, 'acked writes missing').value).toBe(0);
-    const archived = await exec(await containerOf(stack.target, candidate), `psql -h /var/run/postgresql -U parity -d postgres -XAtc "SELECT last_archived_wal FROM pg_stat_archiver"`);
+    const archived = await exec(await engineOf(stack.target).containerOf(candidate), `psql -h /var/run/postgresql -U parity -d postgres -XAtc "SELECT last_archived_wal FROM pg_stat_archiver"`);
     // Timeline 2 (or later): the new leader archives its own WAL.
     expect(archived.stdout.trim()).toMatch(/^0000000[2-9]/);
     log.push(`FIGURES after the switchover: ${candidate} archived ${archived.stdout.trim()}`);
@@ -126,7 +126,7 @@ describe('restore drills into an isolated cluster', () => {
     const rest = await patroniRest(stack.target, config);
     const before = await readCluster(rest, 2000);
     // Overwrite one file of the set in the bucket (S3 PUT, signed with the stack's keys) with garbage.
-    const node = await containerOf(stack.target, patroniNodes(config)[0]!);
+    const node = await engineOf(stack.target).containerOf(patroniNodes(config)[0]!);
     const object = `https://s3:8443/backups${REPO_PATH}/backup/${STANZA}/${set.label}/pg_data/PG_VERSION.lz4`;
     const put = await exec(node, `head -c 4096 /dev/urandom > /tmp/garbage && curl -fsS --cacert /run/secrets/ca_cert --aws-sigv4 aws:amz:us-east-1:s3 --user "$(cat /run/secrets/s3_access_key):$(cat /run/secrets/s3_secret_key)" -T /tmp/garbage ${object}`);
     expect(put.code, put.stderr).toBe(0);

@@ -13,7 +13,8 @@ import type { DrillReport, FigureVerdict } from '../../services/drills/model.js'
 import { DrillInputError } from '../../services/errors.js';
 import { runChaosDrill, toxiproxyApi } from '../../scripts/runners/drill/chaos/chaos.js';
 import type { Progress } from '../../scripts/runners/core/progress.js';
-import { type ComposeTarget, httpsEndpoint, publishedPort } from '../../scripts/runners/clients/compose.js';
+import { engineOf } from '../../scripts/runners/clients/engine-of.js';
+import { type ComposeTarget } from '../../scripts/runners/clients/engine.js';
 import { addToxic, faultyProxies, listProxies, setProxyEnabled } from '../../scripts/runners/clients/toxiproxy.js';
 import { createClient } from '../../scripts/runners/core/http.js';
 import { eventually, runCli, runCliSync, spawnCli, startGeneratedStack, type GeneratedStack } from './helpers.js';
@@ -120,7 +121,7 @@ describe('chaos drills: declared Toxiproxy faults under load, every breaker stat
   });
 
   it('ivor-down, what operators see: Prometheus derived the edge breaker from Traefik\'s metrics, and both breaker alerts fired', async () => {
-    const port = await publishedPort(target, 'prometheus', 9090);
+    const port = await engineOf(target).publishedPort('prometheus', 9090);
     const query = async (promql: string) => {
       const response = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(promql)}`);
       return ((await response.json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
@@ -137,7 +138,7 @@ describe('chaos drills: declared Toxiproxy faults under load, every breaker stat
   it('ivor-down, what users read: the architecture\'s IVOR fallback on the home page and from the edge', async () => {
     const api = await toxiproxyApi(target, config);
     const http = createClient(join(stateDir, 'ca', 'parity-ca.pem'));
-    const base = await httpsEndpoint(target);
+    const base = await engineOf(target).httpsEndpoint();
     await Promise.all(['ivor-blue', 'ivor-green'].map((proxy) => setProxyEnabled(api, proxy, false)));
     try {
       const home = await http(`${base}/`);

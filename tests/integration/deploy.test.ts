@@ -18,7 +18,8 @@ import { runWhileLoaded, type LoadResult } from '../../scripts/runners/bench/loa
 import type { Progress } from '../../scripts/runners/core/progress.js';
 import { prepareState } from '../../scripts/runners/stack/stack-state.js';
 import { downComposeStack, eventually, runCli, spawnCli, startComposeStack } from './helpers.js';
-import { compose, listContainers, type ComposeTarget } from '../../scripts/runners/clients/compose.js';
+import { engineOf } from '../../scripts/runners/clients/engine-of.js';
+import { type ComposeTarget } from '../../scripts/runners/clients/engine.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const project = `parity-deploy-${process.pid}`;
@@ -126,7 +127,7 @@ describe('blue/green deploys under ~200 requests/s through Traefik', () => {
     expect(load.non2xx / load.requests).toBeLessThan(0.01);
     expect(load.errors).toBe(0);
     expect(await servingVersion()).toBe('0.0.0-blue');
-    const containers = await listContainers(target);
+    const containers = await engineOf(target).listContainers();
     expect(containers.filter((c) => c.service.endsWith('-green')).map((c) => c.state)).toEqual(['exited', 'exited', 'exited', 'exited']);
     // There is nothing good to roll back to: the other color holds the failed version.
     await expect(rollback(options())).rejects.toBeInstanceOf(DeployInputError);
@@ -180,7 +181,7 @@ describe('blue/green deploys under ~200 requests/s through Traefik', () => {
   it('(f) right after Traefik and Prometheus restart (Prometheus keeps the old counters), a bad version is rolled back for its real error rate and a good one promotes', async () => {
     // Plenty of traffic in Prometheus from the previous Traefik process first.
     await underLoad(() => new Promise((resolve) => setTimeout(resolve, 5000)));
-    await compose(target, ['restart', 'traefik', 'prometheus']);
+    await engineOf(target).restart(['traefik', 'prometheus']);
     // Ephemeral host ports may change with the restart.
     const endpoints = await discoverEndpoints(target);
     https = endpoints.https;

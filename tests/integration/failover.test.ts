@@ -13,7 +13,8 @@ import type { DrillReport, FigureVerdict } from '../../services/drills/model.js'
 import { runFailoverDrill } from '../../scripts/runners/drill/failover/failover.js';
 import { clusterHealthy, readCluster, patroniRest } from '../../scripts/runners/clients/patroni.js';
 import type { Progress } from '../../scripts/runners/core/progress.js';
-import { httpsEndpoint, type ComposeTarget } from '../../scripts/runners/clients/compose.js';
+import { engineOf } from '../../scripts/runners/clients/engine-of.js';
+import { type ComposeTarget } from '../../scripts/runners/clients/engine.js';
 import { patroniNodes } from '../../services/topology/patroni.js';
 import { eventually, spawnCli, startGeneratedStack, type GeneratedStack } from './helpers.js';
 import { createClient } from '../../scripts/runners/core/http.js';
@@ -85,7 +86,7 @@ describe('failover drills on a real Patroni cluster (synchronous mode) under loa
 
   it("read-your-writes across a failover: a member's write before the kill is there after it, and their reads go back to a replica (no stuck reads after the timeline switch)", async () => {
     const http = createClient(join(stateDir, 'ca', 'parity-ca.pem'));
-    const base = await httpsEndpoint(target);
+    const base = await engineOf(target).httpsEndpoint();
     const json = { 'content-type': 'application/json' };
     const login = async (email: string, password: string) =>
       (JSON.parse((await http(`${base}/auth/login`, { method: 'POST', headers: json, body: JSON.stringify({ email, password }) })).body) as { accessToken: string }).accessToken;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../../services/config/validate.js';
 import { generate } from '../../scripts/runners/gen/gen.js';
 import { prepareState } from '../../scripts/runners/stack/stack-state.js';
-import type { ComposeTarget } from '../../scripts/runners/clients/compose.js';
+import type { ComposeTarget } from '../../scripts/runners/clients/engine.js';
 import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
 import { catalogRef } from '../../services/images/catalog.js';
 import { done, pending, pollUntil } from '../../scripts/runners/core/poll.js';

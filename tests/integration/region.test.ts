@@ -13,7 +13,8 @@ import { tryRun } from '../../scripts/runners/core/exec.js';
 import { describeRegions, readRegionCluster, servingRegion } from '../../scripts/runners/dr/region-ops.js';
 import { downRegions, regionTargets, startLink, upDrRegion } from '../../scripts/runners/stack/regions.js';
 import { downStack, upStack } from '../../scripts/runners/stack/stack.js';
-import { containerOf, type ComposeTarget } from '../../scripts/runners/clients/compose.js';
+import { engineOf } from '../../scripts/runners/clients/engine-of.js';
+import { type ComposeTarget } from '../../scripts/runners/clients/engine.js';
 import { patroniRest, clusterHealthy, readCluster, switchover } from '../../scripts/runners/clients/patroni.js';
 import { patroniNodes } from '../../services/topology/patroni.js';
 import { eventually, figureOf, recordingProgress } from './helpers.js';
@@ -127,7 +128,7 @@ describe('a standby region from the same model', () => {
       expect(await historyRows(target)).toBe(300);
       // The rebuilt nodes are normal containers: the normal config, the one-off bootstrap marker gone (the next make up recreates nothing).
       for (const node of patroniNodes(config)) {
-        const container = await containerOf(target, node);
+        const container = await engineOf(target).containerOf(node);
         expect((await tryRun(['docker', 'inspect', '--format', '{{json .Config.Cmd}}', container])).stdout.trim()).toBe('["/etc/parity/patroni/patroni.yml"]');
         expect((await tryRun(['docker', 'exec', container, 'test', '-e', '/var/lib/postgresql/data/parity-bootstrap-config'])).code).toBe(1);
       }

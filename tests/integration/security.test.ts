@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COLOR_HEADER, FALLBACK_HEADER, ROUTES, admits, headerKey, type Route, type RouteAccess } from '../../services/contracts/index.js';
 import { parseConfig } from '../../services/config/validate.js';
 import { ADMIN_EMAIL } from '../../services/topology/apps.js';
-import { projectContainerIds, publishedPort } from '../../scripts/runners/clients/compose.js';
+import { engineOf } from '../../scripts/runners/clients/engine-of.js';
 import { fetchStub, stubAddress } from '../../scripts/runners/clients/stub-http.js';
 import { SignJWT, generateKeyPair, importJWK, type JWK } from 'jose';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '../../stubs/src/runtime/keys.js';
@@ -118,7 +118,7 @@ async function listings(): Promise<string> {
 beforeAll(async () => {
   stack = await startGeneratedStack('security', project, CONFIG_YAML, { overlay: false });
   ca = readFileSync(join(stack.stateDir, 'ca', 'parity-ca.pem'), 'utf8');
-  operatorPort = (await publishedPort(stack.target, 'traefik', 443))!;
+  operatorPort = (await engineOf(stack.target).publishedPort('traefik', 443))!;
 }, 600_000);
 
 afterAll(async () => {
@@ -265,7 +265,7 @@ describe('the edge: headers, TLS, body limits, operator-only paths, the color pi
   });
 
   it('the dashboard and API answer 401 without the generated credentials, 200 with them', async () => {
-    const dashboard = (await publishedPort(stack.target, 'traefik', 8080))!;
+    const dashboard = (await engineOf(stack.target).publishedPort('traefik', 8080))!;
     const url = `http://127.0.0.1:${dashboard}/api/overview`;
     expect((await fetch(url)).status).toBe(401);
     expect((await fetch(url, { headers: { authorization: `Basic ${Buffer.from(`admin:wrong`).toString('base64')}` } })).status).toBe(401);
@@ -546,7 +546,7 @@ const APP_NAMES = ['frontend', 'ivor', 'events', 'newsroom'] as const;
 async function startTimes(services: readonly string[]): Promise<Record<string, string>> {
   const times: Record<string, string> = {};
   for (const service of services) {
-    const ids = await projectContainerIds(project, service);
+    const ids = await engineOf(stack.target).containerIds(service);
     times[service] = spawnSync('docker', ['inspect', '-f', '{{.State.StartedAt}}', ...ids], { encoding: 'utf8' }).stdout.trim();
   }
   return times;
@@ -595,7 +595,7 @@ describe('make rotate-secrets: signing key, Redis, database and dashboard passwo
     if (exporter) expect(await (await fetch(`http://${exporter}:9121/metrics`)).text()).toMatch(/^redis_up 1$/m);
 
     // Database: every role logs in with its new password and not with its old one (the apps' own connections never dropped: 0 failed above).
-    const writer = (await publishedPort(stack.target, 'postgres-primary', 5432)) ?? (await publishedPort(stack.target, 'postgres-writer', 5432));
+    const writer = (await engineOf(stack.target).publishedPort('postgres-primary', 5432)) ?? (await engineOf(stack.target).publishedPort('postgres-writer', 5432));
     const logsIn = async (user: string, password: string) => {
       const client = new pg.Client({ host: '127.0.0.1', port: writer, user, password, database: DATABASE.name });
       client.on('error', () => {});
@@ -614,7 +614,7 @@ describe('make rotate-secrets: signing key, Redis, database and dashboard passwo
     }
 
     // Dashboard: the new password in, the old one out, Traefik never restarted.
-    const dashboard = (await publishedPort(stack.target, 'traefik', 8080))!;
+    const dashboard = (await engineOf(stack.target).publishedPort('traefik', 8080))!;
     const basic = (password: string) => ({ authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` });
     expect((await fetch(`http://127.0.0.1:${dashboard}/api/overview`, { headers: basic(secret('traefik_dashboard_password')) })).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${dashboard}/api/overview`, { headers: basic(old.dashboard) })).status).toBe(401);
@@ -624,7 +624,7 @@ describe('make rotate-secrets: signing key, Redis, database and dashboard passwo
     // A restart of Redis keeps the new state (the ACL file was rewritten), and the stubs log in with
     // the new password when they reconnect (they read their file again). No load here: the breakers
     // would stay open for their reset (60 s) after the restart's own failures.
-    expect(spawnSync('docker', ['restart', (await projectContainerIds(project, 'redis'))[0]!]).status).toBe(0);
+    expect(spawnSync('docker', ['restart', (await engineOf(stack.target).containerIds('redis'))[0]!]).status).toBe(0);
     await eventually(async () => {
       for (const service of watched.slice(2)) {
         const health = JSON.parse((await fetchStub(stack.target, service, '/health')).text || '{}') as { status?: string };

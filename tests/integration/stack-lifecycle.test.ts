@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downStack, waitForHealthy } from '../../scripts/runners/stack/stack.js';
-import { compose, type ComposeTarget } from '../../scripts/runners/clients/compose.js';
+import { engineOf } from '../../scripts/runners/clients/engine-of.js';
+import { type ComposeTarget } from '../../scripts/runners/clients/engine.js';
 import { cleanStack } from '../../scripts/runners/stack/clean.js';
 import { createProgress } from '../../scripts/runners/core/progress.js';
 import type { Topology } from '../../services/topology/index.js';
@@ -48,7 +49,7 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
-  await compose(target, ['up', '-d']);
+  await engineOf(target).up();
 });
 
 afterAll(async () => {
@@ -129,7 +130,7 @@ describe('stack lifecycle runners', () => {
   });
 
   it('down leaves no containers or networks and keeps volumes; clean removes volumes', async () => {
-    await compose(target, ['up', '-d']);
+    await engineOf(target).up();
     expect(list('ps', target.project).length).toBe(2);
     await downStack(target, false);
     expect(list('ps', target.project)).toEqual([]);

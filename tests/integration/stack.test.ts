@@ -12,7 +12,7 @@ import type { StartedDockerComposeEnvironment } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COLOR_HEADER, SERVICE_HEADER, STUB_PORT, headerKey } from '../../services/contracts/index.js';
 import { prepareState } from '../../scripts/runners/stack/stack-state.js';
-import { listContainers } from '../../scripts/runners/clients/compose.js';
+import { engineOf } from '../../scripts/runners/clients/engine-of.js';
 import { buildTopology } from '../../services/topology/index.js';
 import { DEFAULT_CONFIG } from '../../services/config/schema.js';
 import { DATABASE } from '../../services/topology/common.js';
@@ -66,7 +66,7 @@ afterAll(async () => {
 
 describe('the generated stack', () => {
   it('every service becomes healthy', async () => {
-    const containers = await listContainers({ project, composeDir: join(root, 'compose'), stateDir });
+    const containers = await engineOf({ project, composeDir: join(root, 'compose'), stateDir }).listContainers();
     const health = Object.fromEntries(containers.map((c) => [c.service, `${c.state}/${c.health}`]));
     // The front is left out by the test overlay (it binds fixed host ports on the host network; the attack suite runs it).
     const services = buildTopology(DEFAULT_CONFIG).services.filter((service) => service.networkMode !== 'host');
@@ -74,6 +74,10 @@ describe('the generated stack', () => {
     // chaos (on in the full profile) adds Toxiproxy; db-init (the database roles) runs once and exits.
     expect(services.length).toBe(29);
     expect(health).toEqual(Object.fromEntries(services.map((service) => [service.name, service.job ? 'exited/' : 'running/healthy'])));
+    // The engine seam lists each container with the model's role, tier and color.
+    const listed = Object.fromEntries(containers.map((c) => [c.service, `${c.role}/${c.tier}/${c.color ?? '-'}`]));
+    expect(listed).toEqual(Object.fromEntries(services.map((service) => [service.name, `${service.logical}/${service.tier}/${service.color ?? '-'}`])));
+    expect(containers.every((c) => /^[0-9a-f]{64}$/.test(c.id))).toBe(true);
   });
 
   it('from a container on the edge network (the full profile), the data tier and monitoring are unreachable; Traefik answers', () => {

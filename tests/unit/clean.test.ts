@@ -14,7 +14,7 @@ import { CleanIncompleteError } from '../../services/errors.js';
 import { cleanStack } from '../../scripts/runners/stack/clean.js';
 import type { RunResult } from '../../scripts/runners/core/exec.js';
 import type { Clock } from '../../scripts/runners/core/poll.js';
-import type { ComposeTarget } from '../../scripts/runners/clients/compose.js';
+import type { ComposeTarget } from '../../scripts/runners/clients/engine.js';
 import { foreignVolumes, unusedDrVolumesWarning } from '../../scripts/runners/stack/volumes.js';
 
 /** What docker 20.10 said to `docker network rm`, and compose v2.40 to `down`, with a stale endpoint on the network. */

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { initialDeployState } from '../../services/deploy/policy.js';
-import { composeCommand, type ComposeTarget } from '../../scripts/runners/clients/compose.js';
+import { composeCommand } from '../../scripts/runners/clients/compose.js';
+import type { ComposeTarget } from '../../scripts/runners/clients/engine.js';
 import { withDeployedImages, writeDeployState } from '../../scripts/runners/stack/deploy-state.js';
 
 const dirs: string[] = [];

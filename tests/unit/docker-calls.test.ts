@@ -40,6 +40,34 @@ function directDockerCallers(): string[] {
     .sort();
 }
 
+/** What modules other than the seam's own import from the Compose implementation (clients/compose.ts), by name. */
+function composeImports(): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  for (const dir of ['scripts', 'tests']) {
+    for (const path of readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' })) {
+      const file = join(dir, path);
+      if (!file.endsWith('.ts') || SEAM.includes(file)) continue;
+      for (const match of readFileSync(join(root, file), 'utf8').matchAll(/import (?:type )?\{([^}]*)\} from '[^']*clients\/compose\.js'/g)) {
+        found.set(file, match[1]!.split(',').map((name) => name.replace(/^\s*type\s+/, '').trim()).filter(Boolean));
+      }
+    }
+  }
+  return found;
+}
+
+/** The seam: its interface, its Compose implementation, the choice between implementations, and the implementation's own unit test. */
+const SEAM = ['scripts/runners/clients/compose.ts', 'scripts/runners/clients/engine.ts', 'scripts/runners/clients/engine-of.ts', 'tests/unit/compose-target.test.ts'];
+/** The local engine's verbs on a container a runner already holds by ID (or one compose doesn't manage). */
+const ID_VERBS = ['execIn', 'restartContainers', 'restartContainer', 'startAttached', 'killContainers', 'containerHealth'];
+
+describe('the engine seam', () => {
+  it('runners reach services through engineOf(target); from the Compose module they import only the verbs on containers by ID', () => {
+    const imports = composeImports();
+    expect(imports.size).toBeGreaterThan(0);
+    for (const [file, names] of imports) expect({ file, names: names.filter((name) => !ID_VERBS.includes(name)) }).toEqual({ file, names: [] });
+  });
+});
+
 describe('direct docker calls', () => {
   it('only the seam, the named clients, the engine and the modules listed with a reason start docker themselves', () => {
     expect(directDockerCallers()).toEqual(Object.keys(ALLOWED).sort());

@@ -9,7 +9,8 @@ import { containerMemory, resetMemoryPeak } from '../clients/container-stats.js'
 import type { ParityConfig } from '../../../services/config/schema.js';
 import { APP_SERVICES } from '../../../services/config/profiles.js';
 import { readActiveColor } from '../stack/stack.js';
-import { projectContainerIds, type ComposeTarget } from '../clients/compose.js';
+import { engineOf } from '../clients/engine-of.js';
+import { type ComposeTarget } from '../clients/engine.js';
 import { runUsersLoad, usersFigures, type UsersLoadFigures } from './users-load.js';
 import type { Progress } from '../core/progress.js';
 
@@ -62,7 +63,7 @@ const MiB = 1024 * 1024;
 export async function benchUsers(options: UsersBenchOptions): Promise<UsersStep[]> {
   const watched: Watched[] = [];
   for (const service of options.services) {
-    const ids = await projectContainerIds(options.target.project, service, { running: true });
+    const ids = await engineOf(options.target).containerIds(service, { running: true });
     if (ids[0]) watched.push({ service, id: (await run(['docker', 'inspect', '--format', '{{.Id}}', ids[0]])).trim() });
   }
   const steps: UsersStep[] = [];

@@ -11,7 +11,7 @@ import type { ParityConfig } from '../../../services/config/schema.js';
 import { AuditError, AuditLogMissingError, formatDuration } from '../../../services/errors.js';
 import { DATABASE } from '../../../services/topology/common.js';
 import { psql, writerContainer } from './postgres.js';
-import type { ComposeTarget } from './compose.js';
+import type { ComposeTarget } from './engine.js';
 
 /** psql gives up connecting after this long (a stopped server), the whole exec after `PSQL_TIMEOUT_MS`. */
 const CONNECT_TIMEOUT_SECONDS = 5;

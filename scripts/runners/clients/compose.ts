@@ -13,18 +13,9 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { StackNotUpError } from '../../../services/errors.js';
+import type { ComposeTarget, ContainerState, Engine, UpOptions } from './engine.js';
 import { run, tryRun, type RunOptions, type RunResult } from '../core/exec.js';
 
-export interface ComposeTarget {
-  /** Compose project name. @default 'parity' */
-  project: string;
-  composeDir: string;
-  stateDir: string;
-  /** More variables for compose's interpolation (the link's network names). */
-  environment?: Readonly<Record<string, string>>;
-  /** Variables read at each compose call, for what changes while a runner works (the deployed colors' images). */
-  variables?: () => Readonly<Record<string, string>>;
-}
 
 export function composeArgv(target: ComposeTarget, args: string[]): string[] {
   return ['docker', 'compose', '-p', target.project, '-f', join(target.composeDir, 'compose.yaml'), ...args];
@@ -39,73 +30,72 @@ export function composeCommand(target: ComposeTarget, args: string[]): { readonl
   return { argv: composeArgv(target, args), env: composeEnv(target) };
 }
 
-export async function compose(target: ComposeTarget, args: string[], onLine?: (line: string) => void): Promise<string> {
+async function compose(target: ComposeTarget, args: string[], onLine?: (line: string) => void): Promise<string> {
   return run(composeArgv(target, args), { env: composeEnv(target), onLine });
 }
 
 /** `docker compose …` whose failure is an answer, not an error (exit code and output returned). */
-export async function tryCompose(target: ComposeTarget, args: string[]): Promise<RunResult> {
+async function tryCompose(target: ComposeTarget, args: string[]): Promise<RunResult> {
   return tryRun(composeArgv(target, args), { env: composeEnv(target) });
 }
 
 /** The host port compose published for a service's container port (undefined: not running or not published). */
-export async function publishedPort(target: ComposeTarget, service: string, containerPort: number): Promise<number | undefined> {
+async function publishedPort(target: ComposeTarget, service: string, containerPort: number): Promise<number | undefined> {
   const result = await tryCompose(target, ['port', service, String(containerPort)]);
   const port = Number(result.stdout.trim().split('\n')[0]?.split(':').at(-1));
   return result.code === 0 && Number.isInteger(port) && port > 0 ? port : undefined;
 }
 
 /** Traefik's HTTPS entrypoint on this host, or bad input when the stack isn't up. */
-export async function httpsEndpoint(target: ComposeTarget): Promise<string> {
+async function httpsEndpoint(target: ComposeTarget): Promise<string> {
   const port = await publishedPort(target, 'traefik', 443);
   if (port === undefined) throw new StackNotUpError(`traefik has no published HTTPS port in project ${target.project}: is the stack up? (make up)`);
   return `https://localhost:${port}`;
 }
 
-export interface ContainerState {
-  service: string;
-  state: string;
-  health: string;
-  /** The exit code once it exited (a job's 0 is its success). */
-  exitCode?: number;
-}
-
 /**
  * The project's containers with their state and health, from the engine by compose's labels:
  * two `docker` calls (~10 ms of CPU) instead of `docker compose ps` (~200 ms: it loads the whole
- * project), which `make up` and the deploys poll every second on a 2-core machine.
+ * project), which `make up` and the deploys poll every second on a 2-core machine. Role, tier and
+ * color are the model's labels (`dev.parity.*`, services/render/compose.ts).
  */
-export async function listContainers(target: ComposeTarget): Promise<ContainerState[]> {
+async function listContainers(target: ComposeTarget): Promise<ContainerState[]> {
   const ids = await projectContainerIds(target.project);
   if (ids.length === 0) return [];
+  const label = (name: string) => `{{index .Config.Labels "${name}"}}`;
   // A container removed between the two calls fails only its own line: read what came back.
-  const result = await tryRun(['docker', 'inspect', '--format', `{{index .Config.Labels "${SERVICE_LABEL}"}} {{.State.Status}} {{.State.ExitCode}} {{if .State.Health}}{{.State.Health.Status}}{{end}}`, ...ids]);
+  const format = ['{{.ID}}', label(SERVICE_LABEL), '{{.State.Status}}', '{{.State.ExitCode}}', '{{if .State.Health}}{{.State.Health.Status}}{{end}}', label('dev.parity.logical'), label('dev.parity.tier'), label('dev.parity.color')].join('\t');
+  const result = await tryRun(['docker', 'inspect', '--format', format, ...ids]);
   return result.stdout
     .split('\n')
     .filter(Boolean)
     .map((line) => {
-      const [service = '', state = '', exitCode = '', health = ''] = line.trim().split(' ');
-      return { service, state, health, ...(state === 'exited' ? { exitCode: Number(exitCode) } : {}) };
+      const [id = '', service = '', state = '', exitCode = '', health = '', role = '', tier = '', color = ''] = line.trim().split('\t');
+      return {
+        id, service, role: role || service, tier, state, health,
+        ...(color === 'blue' || color === 'green' ? { color } : {}),
+        ...(state === 'exited' ? { exitCode: Number(exitCode) } : {}),
+      };
     });
 }
 
 const SERVICE_LABEL = 'com.docker.compose.service';
 
 /** IDs of a project's containers (of one service, when given; running ones only, when asked); one-off `compose run` containers excluded. */
-export async function projectContainerIds(project: string, service?: string, options: { readonly running?: boolean } = {}): Promise<string[]> {
+async function projectContainerIds(project: string, service?: string, options: { readonly running?: boolean } = {}): Promise<string[]> {
   const filters = [`label=com.docker.compose.project=${project}`, 'label=com.docker.compose.oneoff=False', ...(service ? [`label=${SERVICE_LABEL}=${service}`] : []), ...(options.running ? ['status=running'] : [])];
   return (await run(['docker', 'ps', '-aq', ...filters.flatMap((filter) => ['--filter', filter])])).split('\n').filter(Boolean);
 }
 
 /** The container of a compose service (its first replica); the stack not up (exit 2) when it doesn't run. */
-export async function containerOf(target: ComposeTarget, service: string): Promise<string> {
+async function containerOf(target: ComposeTarget, service: string): Promise<string> {
   const [id] = await projectContainerIds(target.project, service);
   if (!id) throw new StackNotUpError(`${service} is not running in project ${target.project}: is the stack up? (make up)`);
   return id;
 }
 
 /** `make logs`: follow the stack's logs (of some services, or all) in this terminal; returns the exit code. */
-export function followLogs(target: ComposeTarget, services: readonly string[]): number {
+function followLogs(target: ComposeTarget, services: readonly string[]): number {
   const [command, ...args] = composeArgv(target, ['logs', '-f', '--tail', '100', ...services]);
   const result = spawnSync(command!, args, { stdio: 'inherit', env: { ...process.env, ...composeEnv(target) } });
   return result.status ?? 1;
@@ -147,51 +137,41 @@ export async function containerHealth(id: string): Promise<string> {
   return run(['docker', 'inspect', '-f', '{{if .State.Health}}{{.State.Health.Status}}{{end}}', id]);
 }
 
-/**
- * What a runner may ask of the engine a stack runs on, for one project. Compose implements it
- * (`composeEngine`); a Swarm or Kubernetes target would implement the same (see ARCHITECTURE.md).
- */
-export interface Engine {
-  readonly target: ComposeTarget;
-  /** Create and start services (all when none are named), as `compose up -d` does. */
-  up(services?: readonly string[], flags?: readonly string[]): Promise<void>;
-  /** Create services' containers without starting them. */
-  create(services: readonly string[], flags?: readonly string[]): Promise<void>;
-  start(services: readonly string[]): Promise<void>;
-  stop(services: readonly string[]): Promise<void>;
-  /** Remove services' stopped containers. */
-  remove(services: readonly string[]): Promise<void>;
-  /** The project's containers with state and health. */
-  listContainers(): Promise<ContainerState[]>;
-  /** IDs of the project's containers (of one service; running ones only, when asked). */
-  containerIds(service?: string, options?: { readonly running?: boolean }): Promise<string[]>;
-  /** The container of a service (its first replica); StackNotUpError when it doesn't run. */
-  containerOf(service: string): Promise<string>;
-  /** A command in a service's running container; its output. */
-  exec(service: string, argv: readonly string[], options?: { readonly onLine?: (line: string) => void }): Promise<string>;
-  /** The host port published for a service's container port (undefined: not running or not published). */
-  publishedPort(service: string, containerPort: number): Promise<number | undefined>;
-  /** A service's last log lines (stdout and stderr), never throwing. */
-  logs(service: string, tail: number): Promise<string>;
+/** `up`'s options as compose flags. */
+function upFlags(options: UpOptions): string[] {
+  return [
+    ...(options.start === false ? ['--no-start'] : ['-d']),
+    ...(options.wait ? ['--wait'] : []),
+    ...(options.recreate ? ['--force-recreate'] : []),
+    ...(options.noDeps ? ['--no-deps'] : []),
+    ...(options.removeOrphans ? ['--remove-orphans'] : []),
+    ...(options.stopTimeoutSeconds !== undefined ? ['--timeout', String(options.stopTimeoutSeconds)] : []),
+  ];
 }
 
 /** The Compose implementation of the engine seam, for one target. */
 export function composeEngine(target: ComposeTarget): Engine {
   return {
     target,
-    up: async (services = [], flags = []) => void (await compose(target, ['up', '-d', ...flags, ...services])),
-    create: async (services, flags = []) => void (await compose(target, ['create', ...flags, ...services])),
+    kind: 'compose',
+    up: async (services = [], options = {}) => void (await compose(target, ['up', ...upFlags(options), ...services])),
     start: async (services) => void (await compose(target, ['start', ...services])),
     stop: async (services) => void (await compose(target, ['stop', ...services])),
-    remove: async (services) => void (await compose(target, ['rm', '-f', ...services])),
+    restart: async (services) => void (await compose(target, ['restart', ...services])),
+    remove: async (services, options = {}) => void (await compose(target, ['rm', '-s', '-f', ...(options.volumes ? ['-v'] : []), ...services])),
+    down: async (options = {}) => void (await compose(target, ['down', '--remove-orphans', ...(options.volumes ? ['--volumes'] : [])])),
+    downCommand: (options = {}) => composeCommand(target, ['down', '--remove-orphans', ...(options.volumes ? ['--volumes'] : [])]),
     listContainers: () => listContainers(target),
     containerIds: (service, options) => projectContainerIds(target.project, service, options),
     containerOf: (service) => containerOf(target, service),
     exec: (service, argv, options) => compose(target, ['exec', '-T', service, ...argv], options?.onLine),
+    tryExec: (service, argv) => tryCompose(target, ['exec', '-T', service, ...argv]),
     publishedPort: (service, containerPort) => publishedPort(target, service, containerPort),
+    httpsEndpoint: () => httpsEndpoint(target),
     logs: async (service, tail) => {
       const result = await tryCompose(target, ['logs', '--no-color', '--tail', String(tail), service]);
       return `${result.stdout}${result.stderr}`;
     },
+    followLogs: (services) => followLogs(target, services),
   };
 }

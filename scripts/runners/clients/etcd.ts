@@ -4,7 +4,9 @@
  * others must elect a new leader before any write (Patroni's lease refresh among them) succeeds.
  */
 import { ETCD_CLIENT_PORT, ETCD_MEMBERS } from '../../../services/topology/patroni.js';
-import { execIn, projectContainerIds, type ComposeTarget } from './compose.js';
+import { execIn } from './compose.js';
+import { engineOf } from './engine-of.js';
+import { type ComposeTarget } from './engine.js';
 
 /**
  * `{ memberId, leaderId }` from one member's `etcdctl endpoint status -w json`, or undefined when it
@@ -20,7 +22,7 @@ export function parseEndpointStatus(stdout: string): { readonly memberId: string
 /** The etcd member that leads now (`etcd-2`), or undefined when no member says it does. */
 export async function etcdLeader(target: ComposeTarget): Promise<string | undefined> {
   for (const member of ETCD_MEMBERS) {
-    const [id] = await projectContainerIds(target.project, member, { running: true });
+    const [id] = await engineOf(target).containerIds(member, { running: true });
     if (!id) continue;
     const result = await execIn(id, ['etcdctl', `--endpoints=http://127.0.0.1:${ETCD_CLIENT_PORT}`, '--command-timeout=3s', 'endpoint', 'status', '-w', 'json']);
     const status = result.code === 0 ? parseEndpointStatus(result.stdout) : undefined;

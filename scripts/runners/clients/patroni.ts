@@ -4,7 +4,8 @@
  */
 import type { ParityConfig } from '../../../services/config/schema.js';
 import { dynamicConfig, PATRONI_REST_PORT, patroniNodes } from '../../../services/topology/patroni.js';
-import { publishedPort, type ComposeTarget } from './compose.js';
+import { engineOf } from './engine-of.js';
+import { type ComposeTarget } from './engine.js';
 import { ServiceAnswerError } from '../../../services/errors.js';
 
 export interface Member {
@@ -150,5 +151,5 @@ export async function restartPending(rest: RestEndpoints, options: { readonly fl
 /** The HA cluster's REST endpoints on this host (empty without Patroni). */
 export async function patroniRest(target: ComposeTarget, config: ParityConfig): Promise<RestEndpoints> {
   if (config.postgres.ha !== 'patroni') return {};
-  return discoverRest((service, port) => publishedPort(target, service, port), patroniNodes(config));
+  return discoverRest((service, port) => engineOf(target).publishedPort(service, port), patroniNodes(config));
 }

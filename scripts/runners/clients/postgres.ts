@@ -16,7 +16,8 @@ import { DATABASE, hostFor } from '../../../services/topology/common.js';
 import { patroniNodes } from '../../../services/topology/patroni.js';
 import { tryRun, type RunResult } from '../core/exec.js';
 import { readCluster, patroniRest } from './patroni.js';
-import { containerOf, publishedPort, type ComposeTarget } from './compose.js';
+import { engineOf } from './engine-of.js';
+import { type ComposeTarget } from './engine.js';
 
 /** Postgres's port in its containers (and the write endpoint's). */
 export const POSTGRES_PORT = 5432;
@@ -65,7 +66,7 @@ const WRITE_ENDPOINTS = ['postgres-writer', 'postgres-primary'] as const;
  */
 export async function publishedWriter(target: ComposeTarget, services: readonly string[] = WRITE_ENDPOINTS): Promise<{ readonly service: string; readonly port: number } | undefined> {
   for (const service of services) {
-    const port = await publishedPort(target, service, POSTGRES_PORT);
+    const port = await engineOf(target).publishedPort(service, POSTGRES_PORT);
     if (port !== undefined) return { service, port };
   }
   return undefined;
@@ -93,7 +94,7 @@ export async function leaderNode(target: ComposeTarget, config: ParityConfig): P
 /** The compose service that takes writes now (the Patroni leader, or the streaming primary) and its container; `StackNotUpError` when it doesn't run. */
 export async function writerContainer(target: ComposeTarget, config: ParityConfig): Promise<{ readonly service: string; readonly container: string }> {
   const service = config.postgres.ha === 'patroni' ? await leaderNode(target, config) : 'postgres-primary';
-  return { service, container: await containerOf(target, service) };
+  return { service, container: await engineOf(target).containerOf(service) };
 }
 
 /** Where psql runs: in a Postgres container, on the server's unix socket, as the admin (local trust). */

@@ -7,7 +7,8 @@
  */
 import { STUB_PORT } from '../../../services/contracts/index.js';
 import { tryRun } from '../core/exec.js';
-import { projectContainerIds, tryCompose, type ComposeTarget } from './compose.js';
+import { engineOf } from './engine-of.js';
+import { type ComposeTarget } from './engine.js';
 
 /** Addresses found so far, by project and service; a recreated container drops its entry (`forgetStubAddresses`). */
 const addresses = new Map<string, string>();
@@ -17,7 +18,7 @@ export async function stubAddress(target: ComposeTarget, service: string): Promi
   const key = `${target.project}/${service}`;
   const known = addresses.get(key);
   if (known) return known;
-  const [id] = await projectContainerIds(target.project, service);
+  const [id] = await engineOf(target).containerIds(service);
   if (!id) return undefined;
   const result = await tryRun(['docker', 'inspect', '-f', '{{if .State.Running}}{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}{{end}}', id]);
   const address = result.code === 0 ? result.stdout.trim().split(/\s+/)[0] || undefined : undefined;
@@ -43,6 +44,6 @@ export async function fetchStub(target: ComposeTarget, service: string, path: st
       forgetStubAddresses(target, [service]);
     }
   }
-  const result = await tryCompose(target, ['exec', '-T', service, 'node', '-e', `fetch('http://127.0.0.1:${STUB_PORT}${path}').then(r => r.text()).then(t => process.stdout.write(t))`]);
+  const result = await engineOf(target).tryExec(service, ['node', '-e', `fetch('http://127.0.0.1:${STUB_PORT}${path}').then(r => r.text()).then(t => process.stdout.write(t))`]);
   return result.code === 0 ? { text: result.stdout } : { text: '', error: result.stderr.trim() || result.stdout.trim() || `exit ${result.code}` };
 }

@@ -8,7 +8,7 @@ import type { Color, ParityConfig } from '../../../services/config/schema.js';
 import type { ColorCounters, ColorState, DeployState } from '../../../services/deploy/policy.js';
 import { writeColorEnv, writeDeployState, writeRoutes } from '../stack/deploy-state.js';
 import { systemClock, type Clock } from '../core/poll.js';
-import type { ComposeTarget } from '../clients/compose.js';
+import type { ComposeTarget } from '../clients/engine.js';
 import { createDeployAudit, type DeployAudit } from '../clients/audit.js';
 import { writeFileAtomic } from '../core/state.js';
 import { containerHealth, discoverEndpoints, fullCpuWeight, imageInEngine, inFlight, startColor, stopColor, unhealthyServices, type Endpoints, type ServiceHealth } from './containers.js';

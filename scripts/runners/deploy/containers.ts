@@ -2,7 +2,8 @@
 import type { Color } from '../../../services/config/schema.js';
 import { DeployInputError } from '../../../services/errors.js';
 import { run, tryRun } from '../core/exec.js';
-import { compose, listContainers, projectContainerIds, type ComposeTarget } from '../clients/compose.js';
+import { engineOf } from '../clients/engine-of.js';
+import { type ComposeTarget } from '../clients/engine.js';
 import { appServices, dashboardAuthorization, type TraefikApi } from './traefik-api.js';
 import { fetchStub, forgetStubAddresses } from '../clients/stub-http.js';
 
@@ -16,10 +17,9 @@ export interface Endpoints {
 /** Published host ports of Traefik and Prometheus, as compose maps them. */
 export async function discoverEndpoints(target: ComposeTarget): Promise<Endpoints> {
   const port = async (service: string, containerPort: number) => {
-    const out = (await compose(target, ['port', service, String(containerPort)])).trim().split('\n')[0] ?? '';
-    const hostPort = out.split(':').at(-1);
-    if (!hostPort) throw new DeployInputError([`${service}: no published port for ${containerPort} (is the stack up? make up)`]);
-    return Number(hostPort);
+    const hostPort = await engineOf(target).publishedPort(service, containerPort);
+    if (hostPort === undefined) throw new DeployInputError([`${service}: no published port for ${containerPort} (is the stack up? make up)`]);
+    return hostPort;
   };
   return {
     https: `https://localhost:${await port('traefik', 443)}`,
@@ -57,7 +57,7 @@ export async function inFlight(target: ComposeTarget, color: Color): Promise<num
 
 /** The services of `color` Docker does not report healthy, with their health (`absent` when there is no container). */
 export async function unhealthyServices(target: ComposeTarget, color: Color): Promise<string[]> {
-  const containers = await listContainers(target);
+  const containers = await engineOf(target).listContainers();
   return appServices(color)
     .map((name) => ({ name, health: containers.find((c) => c.service === name)?.health }))
     .filter((entry) => entry.health !== 'healthy')
@@ -84,12 +84,12 @@ export async function startColor(target: ComposeTarget, color: Color, recreate: 
   const services = appServices(color);
   forgetStubAddresses(target, services);
   if (!recreate) {
-    await compose(target, ['up', '-d', '--no-deps', ...services]);
+    await engineOf(target).up(services, { noDeps: true });
     return;
   }
-  await compose(target, ['up', '--no-start', '--no-deps', '--force-recreate', ...services]);
+  await engineOf(target).up(services, { start: false, noDeps: true, recreate: true });
   await setCpuShares(target, services, startingShares());
-  await compose(target, ['start', ...services]);
+  await engineOf(target).start(services);
 }
 
 /** Give a started color Docker's default CPU weight again (idempotent). */
@@ -98,13 +98,13 @@ export async function fullCpuWeight(target: ComposeTarget, color: Color): Promis
 }
 
 async function setCpuShares(target: ComposeTarget, services: readonly string[], shares: number): Promise<void> {
-  const ids = (await Promise.all(services.map((service) => projectContainerIds(target.project, service)))).flat();
+  const ids = (await Promise.all(services.map((service) => engineOf(target).containerIds(service)))).flat();
   if (ids.length > 0) await run(['docker', 'update', '--cpu-shares', String(shares), ...ids]);
 }
 
 export async function stopColor(target: ComposeTarget, color: Color): Promise<void> {
   forgetStubAddresses(target, appServices(color));
-  await compose(target, ['stop', ...appServices(color)]);
+  await engineOf(target).stop(appServices(color));
 }
 
 /** Whether the engine has an image (a deploy refuses one it doesn't, before anything changes). */

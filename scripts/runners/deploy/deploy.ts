@@ -13,7 +13,7 @@ import { colorWeights } from '../../../services/topology/traefik.js';
 import { acquireDeployLock, currentDeployState, withDeployedImages } from '../stack/deploy-state.js';
 import { createPhaseRecorder } from '../core/phases.js';
 import type { Progress } from '../core/progress.js';
-import type { ComposeTarget } from '../clients/compose.js';
+import type { ComposeTarget } from '../clients/engine.js';
 import { createDeployClients, type DeployClients, type DeployStore } from './clients.js';
 import { discoverEndpoints, imageInEngine } from './containers.js';
 import { GateFailure } from './gate.js';

@@ -10,7 +10,9 @@ import { backupLockHeld, describeLockHolder, isLockError, lockHolderFromPs, lock
 import { STANZA } from '../../../services/topology/backup.js';
 import { patroniNodes } from '../../../services/topology/patroni.js';
 import { leaderNode } from '../clients/postgres.js';
-import { containerOf, execIn, type ComposeTarget } from '../clients/compose.js';
+import { execIn } from '../clients/compose.js';
+import { engineOf } from '../clients/engine-of.js';
+import { type ComposeTarget } from '../clients/engine.js';
 import type { RunResult } from '../core/exec.js';
 import { done, pending, pollUntil, type Clock } from '../core/poll.js';
 
@@ -53,7 +55,7 @@ async function readCatalog(container: string): Promise<Repository> {
 export async function readRepository(target: ComposeTarget, config: ParityConfig): Promise<Repository> {
   requireBackups(config);
   const node = await leaderNode(target, config).catch(() => patroniNodes(config)[0]!);
-  return readCatalog(await containerOf(target, node));
+  return readCatalog(await engineOf(target).containerOf(node));
 }
 
 /** pgBackRest on one node, as a backup uses it (unit tests pass a fake). */
@@ -175,5 +177,5 @@ export async function backupWhenUnlocked(pg: PgbackrestNode, requested: BackupTy
 export async function takeBackup(target: ComposeTarget, config: ParityConfig, type: BackupType | undefined, options: BackupOptions = {}): Promise<BackupSet> {
   requireBackups(config);
   const leader = await leaderNode(target, config);
-  return backupWhenUnlocked(pgbackrestOn(await containerOf(target, leader), leader), type, options);
+  return backupWhenUnlocked(pgbackrestOn(await engineOf(target).containerOf(leader), leader), type, options);
 }

@@ -12,13 +12,14 @@ import { ETCD_MEMBERS, patroniNodes, standbyCluster } from '../../../services/to
 import { LINK_API_PORT, LINK_PORTS, otherRegion, type Region } from '../../../services/topology/region.js';
 import { clusterHealthy, readCluster, type ClusterView, type RestEndpoints, patroniRest } from '../clients/patroni.js';
 import { FAILBACK_MOMENTS } from '../../../services/drills/region.js';
-import { compose, containerOf, listContainers, publishedPort, type ComposeTarget } from '../clients/compose.js';
+import { engineOf } from '../clients/engine-of.js';
+import { type ComposeTarget } from '../clients/engine.js';
 import { tryRun } from '../core/exec.js';
 import { drainEdge, pointEdgeAt, regionTargets, servingRegion, type RegionTargets } from '../stack/regions.js';
 
 /** The link's Toxiproxy API on this host; bad input when the link isn't up. */
 export async function linkApi(targets: RegionTargets): Promise<string> {
-  const port = await publishedPort(targets.link, 'link', LINK_API_PORT);
+  const port = await engineOf(targets.link).publishedPort('link', LINK_API_PORT);
   if (port === undefined) throw new DrillInputError(`the link between the regions (project ${targets.link.project}) is not up: dr.enabled: true in parity.yaml, then make up`);
   return `http://127.0.0.1:${port}`;
 }
@@ -60,23 +61,23 @@ export async function readRegionCluster(targets: RegionTargets, region: Region, 
 export async function rebuildPrimaryFromDr(targets: RegionTargets, config: ParityConfig): Promise<void> {
   const primary = targets.primary;
   const dbServices = [...ETCD_MEMBERS, ...patroniNodes(config)];
-  await compose(primary, ['rm', '-s', '-f', '-v', ...dbServices]);
+  await engineOf(primary).remove(dbServices, { volumes: true });
   for (const service of dbServices) await removeVolume(`${primary.project}_${service}`);
   // Each node created empty, with a marker in its volume: its entrypoint bootstraps once from the
   // standby config (a clone of DR), then runs the normal one. The containers are the normal ones,
   // so the next make up recreates nothing (an env var for this did: every node at once).
-  await compose(primary, ['create', ...dbServices]);
+  await engineOf(primary).up(dbServices, { start: false });
   const marker = join(primary.stateDir, BOOTSTRAP_MARKER);
   await writeFile(marker, 'patroni-standby.yml\n');
   try {
     for (const node of patroniNodes(config)) {
-      const copied = await tryRun(['docker', 'cp', marker, `${await containerOf(primary, node)}:/var/lib/postgresql/data/${BOOTSTRAP_MARKER}`]);
+      const copied = await tryRun(['docker', 'cp', marker, `${await engineOf(primary).containerOf(node)}:/var/lib/postgresql/data/${BOOTSTRAP_MARKER}`]);
       if (copied.code !== 0) throw new DrillError(`could not mark ${node} for the standby bootstrap: ${copied.stderr.trim()}`);
     }
   } finally {
     await rm(marker, { force: true });
   }
-  await compose(primary, ['up', '-d']);
+  await engineOf(primary).up();
 }
 
 /** The file in a Patroni node's volume that names the config of its one bootstrap (the image's entrypoint reads it). */
@@ -136,7 +137,7 @@ export async function failBackToPrimary(targets: RegionTargets, config: ParityCo
   await must('the primary writable', async () => Boolean(writableLeader(await readRegionCluster(targets, 'primary', config))), 60_000, 100);
   steps.moment(FAILBACK_MOMENTS[2]);
   // Bootstrapped: the markers go now (each entrypoint would drop its own at the node's next start).
-  for (const node of patroniNodes(config)) await tryRun(['docker', 'exec', await containerOf(targets.primary, node), 'rm', '-f', `/var/lib/postgresql/data/${BOOTSTRAP_MARKER}`]);
+  for (const node of patroniNodes(config)) await tryRun(['docker', 'exec', await engineOf(targets.primary).containerOf(node), 'rm', '-f', `/var/lib/postgresql/data/${BOOTSTRAP_MARKER}`]);
   // The apps' writer breakers opened while their database was rebuilt and a standby: they close on their next
   // half-open probe, at most breakers.app.resetSeconds after the promotion.
   await must('the primary\'s apps taking writes', () => steps.writes('primary'), (config.breakers.app.resetSeconds + 30) * 1000, 200);
@@ -166,7 +167,7 @@ export async function describeRegions(primary: ComposeTarget, config: ParityConf
   const targets = regionTargets(primary);
   const lines: string[] = [`edge     https://localhost:${config.dr.edgePort} → ${await servingRegion(primary.stateDir)} region`];
   for (const region of ['primary', 'dr'] as const) {
-    const containers = await listContainers(regionTarget(targets, region)).catch(() => []);
+    const containers = await engineOf(regionTarget(targets, region)).listContainers().catch(() => []);
     const up = containers.filter((c) => c.state === 'running' && c.health !== 'unhealthy').length;
     const view = await readRegionCluster(targets, region, config).catch(() => undefined);
     const cluster = view ? view.members.map((m) => `${m.name} ${m.role}${m.lag !== undefined ? ` lag ${m.lag} B` : ''}`).join(', ') : 'no Patroni node answers';

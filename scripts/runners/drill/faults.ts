@@ -11,7 +11,8 @@ import { etcdLeader } from '../clients/etcd.js';
 import { readCluster, switchover, type ClusterView, type RestEndpoints } from '../clients/patroni.js';
 import { docker } from './docker.js';
 import { done, pending, pollUntil } from '../core/poll.js';
-import { containerOf, type ComposeTarget } from '../clients/compose.js';
+import { engineOf } from '../clients/engine-of.js';
+import { type ComposeTarget } from '../clients/engine.js';
 import type { Undo } from './lifecycle.js';
 
 const must = async (args: string[], what: string) => {
@@ -46,7 +47,7 @@ export interface PreparedFault {
 /** Resolve the victim and how to put it back; nothing changes until `apply`. */
 export async function prepareFault(scenario: FailoverScenario, target: ComposeTarget, view: ClusterView, nodes: readonly string[], rest: RestEndpoints): Promise<PreparedFault> {
   const victim = pickVictim(scenario, view, nodes, scenario === 'lose-etcd-member' ? await etcdLeader(target) : undefined);
-  const id = await containerOf(target, victim);
+  const id = await engineOf(target).containerOf(victim);
   // `docker start` on a running container changes nothing, so this undo is safe after a fault that never happened.
   const startAgain: Undo = { what: `started ${victim} again`, run: () => must(['start', id], `starting ${victim}`) };
   switch (scenario) {

@@ -9,7 +9,7 @@ import type { Marker, Sample } from '../../../services/drills/model.js';
 import { InterruptedError } from '../../../services/errors.js';
 import { createPhaseRecorder, type PhaseRecorder } from '../core/phases.js';
 import type { Progress } from '../core/progress.js';
-import type { ComposeTarget } from '../clients/compose.js';
+import type { ComposeTarget } from '../clients/engine.js';
 
 /** What every drill is given. */
 export interface DrillOptions {

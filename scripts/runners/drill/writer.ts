@@ -9,7 +9,7 @@ import type { ParityConfig } from '../../../services/config/schema.js';
 import type { Sample } from '../../../services/drills/model.js';
 import { DrillInputError } from '../../../services/errors.js';
 import { adminOnWriter, connectPg, queryPg, type PgLogin } from '../clients/postgres.js';
-import type { ComposeTarget } from '../clients/compose.js';
+import type { ComposeTarget } from '../clients/engine.js';
 
 /** The admin's login on the write endpoint, for a drill's writes; bad input (nothing changed) when the stack publishes none. */
 export async function drillWriter(target: ComposeTarget, config: ParityConfig): Promise<PgLogin> {

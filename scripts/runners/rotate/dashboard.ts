@@ -12,7 +12,7 @@ import { formatDuration, RotationError, StackNotUpError, TimeoutError } from '..
 import { DASHBOARD_RELOAD_FILE, DASHBOARD_USER, DASHBOARD_USERS_SECRET, dashboardReloadConfig, dashboardUsersLine } from '../../../services/topology/edge-security.js';
 import { done, pending, pollUntil } from '../core/poll.js';
 import { newSecretValue } from '../stack/stack-state.js';
-import { publishedPort } from '../clients/compose.js';
+import { engineOf } from '../clients/engine-of.js';
 import { writeFileAtomic } from '../core/state.js';
 import { readHostSecret, rewriteCopies, writeHostSecret } from './copies.js';
 import type { RotationStep } from './steps.js';
@@ -42,7 +42,7 @@ export const dashboardStep: RotationStep<DashboardRotation> = {
   name: 'dashboard',
   rotates: 'the Traefik dashboard password (traefik_dashboard_password, traefik_dashboard_users), effective without restarting Traefik',
   async run({ target }) {
-    const port = await publishedPort(target, 'traefik', DASHBOARD_PORT);
+    const port = await engineOf(target).publishedPort('traefik', DASHBOARD_PORT);
     if (port === undefined) throw new StackNotUpError(`traefik has no published dashboard port in project ${target.project}: is the stack up? (make up); nothing was changed`);
     const previous = await readHostSecret(target.stateDir, PASSWORD_SECRET);
     const password = newSecretValue();

@@ -16,7 +16,9 @@ import { DB_ROLE_SECRETS, DB_ROLES } from '../../../services/topology/database-r
 import { POSTGRES_UID } from '../../../services/topology/hardening.js';
 import { newSecretValue } from '../stack/stack-state.js';
 import { publishedWriter, queryPg } from '../clients/postgres.js';
-import { projectContainerIds, restartContainers, startAttached, type ComposeTarget } from '../clients/compose.js';
+import { restartContainers, startAttached } from '../clients/compose.js';
+import { engineOf } from '../clients/engine-of.js';
+import { type ComposeTarget } from '../clients/engine.js';
 import { readHostSecret, rewriteCopies, writeHostSecret } from './copies.js';
 import type { RotationStep } from './steps.js';
 
@@ -30,7 +32,7 @@ interface PostgresRotation {
 
 /** The existing db-init container, started again and waited for; its last lines when it fails. */
 async function rerunDbInit(target: ComposeTarget): Promise<void> {
-  const [id] = await projectContainerIds(target.project, DB_INIT);
+  const [id] = await engineOf(target).containerIds(DB_INIT);
   if (!id) throw new StackNotUpError(`no ${DB_INIT} container in project ${target.project}: is the stack up? (make up)`);
   const result = await startAttached(id);
   if (result.code !== 0) {
@@ -67,7 +69,7 @@ export const postgresStep: RotationStep<PostgresRotation> = {
     }
     progress.info(`postgres: ${DB_INIT} set ${DB_ROLES.length} new passwords`);
     const copies = await rewriteCopies(target.stateDir, DB_ROLE_SECRETS, (uid) => uid !== POSTGRES_UID);
-    const exporters = [...(await projectContainerIds(target.project, 'postgres-exporter')), ...(await projectContainerIds(target.project, 'postgres-exporter-replica'))];
+    const exporters = [...(await engineOf(target).containerIds('postgres-exporter')), ...(await engineOf(target).containerIds('postgres-exporter-replica'))];
     if (exporters.length) await restartContainers(exporters, 2);
     return { passwords, previous, copies, exporters: exporters.length };
   },

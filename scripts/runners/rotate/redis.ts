@@ -28,7 +28,9 @@ import { REDIS_PASSWORD_SECRETS, REDIS_ROTATED_USERS, REDIS_ROTATION_PASSWORD_FI
 import { done, pending, pollUntil, systemClock } from '../core/poll.js';
 import { regionTargets } from '../stack/regions.js';
 import { newSecretValue, redisAclContent, sha256Hex } from '../stack/stack-state.js';
-import { containerHealth, projectContainerIds, restartContainer, type ComposeTarget } from '../clients/compose.js';
+import { containerHealth, restartContainer } from '../clients/compose.js';
+import { engineOf } from '../clients/engine-of.js';
+import { type ComposeTarget } from '../clients/engine.js';
 import { readHostSecret, rewriteCopies, writeHostSecret } from './copies.js';
 import { asRecord, redisAsRotationUser, redisConnectionsOf, redisExpectOk, type RedisReply } from './redis-cli.js';
 import type { RotationContext, RotationStep } from './steps.js';
@@ -51,10 +53,10 @@ interface RedisRotation {
 }
 
 /** Both regions' projects (the DR region's only matters when it runs). */
-const projectsOf = (target: ComposeTarget) => [target.project, regionTargets(target).dr.project];
+const regionsOf = (target: ComposeTarget) => [target, regionTargets(target).dr];
 
 async function containersOf(target: ComposeTarget, service: string): Promise<string[]> {
-  return (await Promise.all(projectsOf(target).map((project) => projectContainerIds(project, service, { running: true })))).flat();
+  return (await Promise.all(regionsOf(target).map((region) => engineOf(region).containerIds(service, { running: true })))).flat();
 }
 
 function valueOf(reply: RedisReply, what: string, container: string): unknown {

@@ -11,7 +11,7 @@ import { postgresStep } from './postgres.js';
 import { redisStep } from './redis.js';
 import { signingKeysStep } from './signing-keys.js';
 import { selectSteps, type RotationContext, type RotationStep, type StepResult } from './steps.js';
-import type { ComposeTarget } from '../clients/compose.js';
+import type { ComposeTarget } from '../clients/engine.js';
 
 export { RotationError };
 export type { RotationStep, StepResult };

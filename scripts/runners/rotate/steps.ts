@@ -5,7 +5,7 @@
  */
 import { UsageError } from '../../../services/errors.js';
 import type { Progress } from '../core/progress.js';
-import type { ComposeTarget } from '../clients/compose.js';
+import type { ComposeTarget } from '../clients/engine.js';
 
 export interface RotationContext {
   readonly target: ComposeTarget;

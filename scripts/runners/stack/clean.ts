@@ -17,7 +17,8 @@ import { tryRun, type RunOptions, type RunResult } from '../core/exec.js';
 import { done, pending, pollUntil, type Clock } from '../core/poll.js';
 import { regionTargets } from './regions.js';
 import { CLEANED_STATE } from './stack.js';
-import { composeCommand, type ComposeTarget } from '../clients/compose.js';
+import { engineOf } from '../clients/engine-of.js';
+import { type ComposeTarget } from '../clients/engine.js';
 
 /** How clean reaches the engine (unit tests pass a fake one). */
 export interface CleanDeps {
@@ -51,7 +52,7 @@ export async function cleanStack(primary: ComposeTarget, progress?: { info(messa
 
   for (const target of targets) {
     if (!existsSync(join(target.composeDir, 'compose.yaml'))) continue;
-    const { argv, env } = composeCommand(target, ['down', '--remove-orphans', '--volumes']);
+    const { argv, env } = engineOf(target).downCommand({ volumes: true });
     const result = await deps.exec(argv, { env });
     if (result.code !== 0) note(`docker compose -p ${target.project} down --volumes failed: ${errorLine(result)}`);
   }

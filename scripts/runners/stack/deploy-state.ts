@@ -15,7 +15,7 @@ import { renderFileContent } from '../../../services/render/files.js';
 import { colorImageVariable } from '../../../services/topology/apps.js';
 import { traefikRoutesFile } from '../../../services/topology/traefik.js';
 import { writeFileAtomic } from '../core/state.js';
-import type { ComposeTarget } from '../clients/compose.js';
+import type { ComposeTarget } from '../clients/engine.js';
 
 const deployDir = (stateDir: string) => join(stateDir, 'deploy');
 const statePathIn = (stateDir: string) => join(deployDir(stateDir), 'state.json');

@@ -16,7 +16,8 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../core/state.js';
 import type { Progress } from '../core/progress.js';
 import { waitForHealthy } from './stack.js';
-import { compose, projectContainerIds, publishedPort, type ComposeTarget } from '../clients/compose.js';
+import { engineOf } from '../clients/engine-of.js';
+import { type ComposeTarget } from '../clients/engine.js';
 import { createClient } from '../core/http.js';
 import { done, pending, pollUntil } from '../core/poll.js';
 import { projectVolumeNames } from './volumes.js';
@@ -44,13 +45,13 @@ export function regionTargets(primary: ComposeTarget): RegionTargets {
 export async function startLink(primary: ComposeTarget, progress: Progress): Promise<void> {
   const { dr, link } = regionTargets(primary);
   progress.step('the link between the regions (both networks, then the link)');
-  await compose(primary, ['create', '--remove-orphans']);
-  await compose(dr, ['create', '--remove-orphans']);
+  await engineOf(primary).up([], { start: false, removeOrphans: true });
+  await engineOf(dr).up([], { start: false, removeOrphans: true });
   // The edge serves the primary unless a drill left it on DR (the route file is the record).
   if (!existsSync(join(primary.stateDir, 'link', EDGE_FILE))) await pointEdgeAt(primary.stateDir, 'primary');
-  await compose(link, ['up', '-d', '--wait', '--remove-orphans']);
+  await engineOf(link).up([], { wait: true, removeOrphans: true });
   // The repository lives in the DR region's store: the primary's WAL archive and its replicas' fallback need it from the start.
-  await compose(dr, ['up', '-d', '--wait', 's3']);
+  await engineOf(dr).up(['s3'], { wait: true });
   progress.done();
 }
 
@@ -59,7 +60,7 @@ export async function upDrRegion(config: ParityConfig, primary: ComposeTarget, p
   const { dr } = regionTargets(primary);
   const started = Date.now();
   progress.step('DR region: standby cluster cloning the primary through the link');
-  await compose(dr, ['up', '-d']);
+  await engineOf(dr).up();
   progress.done();
   const topology = buildTopology(config, 'dr');
   await waitForHealthy(dr, topology, progress, Math.max(60_000, timeoutMs), started);
@@ -69,8 +70,8 @@ export async function upDrRegion(config: ParityConfig, primary: ComposeTarget, p
 /** The link and the DR region, down (before the primary: the link holds both networks). */
 export async function downRegions(primary: ComposeTarget, removeVolumes: boolean): Promise<void> {
   const { dr, link } = regionTargets(primary);
-  if (existsSync(join(link.composeDir, 'compose.yaml'))) await compose(link, ['down', '--remove-orphans']);
-  if (existsSync(join(dr.composeDir, 'compose.yaml'))) await compose(dr, ['down', '--remove-orphans', ...(removeVolumes ? ['--volumes'] : [])]);
+  if (existsSync(join(link.composeDir, 'compose.yaml'))) await engineOf(link).down();
+  if (existsSync(join(dr.composeDir, 'compose.yaml'))) await engineOf(dr).down({ volumes: removeVolumes });
 }
 
 const routeFile = (stateDir: string) => join(stateDir, 'link', EDGE_FILE);
@@ -100,10 +101,10 @@ export async function pointEdgeAt(stateDir: string, region: Region): Promise<voi
  */
 export async function drainEdge(primary: ComposeTarget): Promise<void> {
   const { link } = regionTargets(primary);
-  await compose(link, ['up', '-d', '--force-recreate', '--no-deps', '--timeout', '1', EDGE]);
+  await engineOf(link).up([EDGE], { recreate: true, noDeps: true, stopTimeoutSeconds: 1 });
   // Back when an HTTPS request through it is answered (by the region it routes to now), not at its
   // next health check (every 2 s): users are served from then on.
-  const port = await publishedPort(link, EDGE, EDGE_PORT);
+  const port = await engineOf(link).publishedPort(EDGE, EDGE_PORT);
   if (port === undefined) throw new StackNotUpError(`${EDGE} publishes no port in project ${link.project} after its restart (make regions)`);
   const http = createClient(join(primary.stateDir, 'ca', 'parity-ca.pem'));
   await pollUntil(
@@ -118,7 +119,7 @@ export async function describeRegionClean(primary: ComposeTarget): Promise<strin
   const { dr, link } = regionTargets(primary);
   const lines: string[] = [];
   for (const target of [dr, link]) {
-    const containers = await projectContainerIds(target.project);
+    const containers = await engineOf(target).containerIds();
     const volumes = await projectVolumeNames(target.project);
     if (containers.length) lines.push(`${containers.length} containers of project ${target.project}`);
     if (volumes.length) lines.push(`${volumes.length} volumes of project ${target.project}, with all their data: ${volumes.join(', ')}`);

@@ -11,7 +11,8 @@ import { deflateSync, crc32 } from 'node:zlib';
 import { readJson, writeFileAtomic } from '../core/state.js';
 import { platformAdmin } from '../clients/platform.js';
 import { createClient } from '../core/http.js';
-import { httpsEndpoint, type ComposeTarget } from '../clients/compose.js';
+import { engineOf } from '../clients/engine-of.js';
+import { type ComposeTarget } from '../clients/engine.js';
 import { ParityError, UnexpectedResponseError } from '../../../services/errors.js';
 import { demoDataset, type DemoAccount, type DemoDataset } from '../../../services/demo/dataset.js';
 import type { HttpClient } from '../core/http.js';
@@ -252,7 +253,7 @@ export interface StackSeedResult {
 
 /** Seed the running stack through Traefik (one origin for every API), as `make seed` and `make up` do. */
 export async function seedStack(target: ComposeTarget, progress: Progress, options: { readonly onlyIfEmpty?: boolean } = {}): Promise<StackSeedResult> {
-  const origin = await httpsEndpoint(target);
+  const origin = await engineOf(target).httpsEndpoint();
   const urls = { auth: origin, events: origin, newsroom: origin, ivor: origin };
   const http = createClient(join(target.stateDir, 'ca', 'parity-ca.pem'));
   const { accounts } = demoDataset(new Date());

@@ -12,7 +12,8 @@ import { PROJECT } from '../../../services/topology/common.js';
 import { hasDr, regionProject } from '../../../services/topology/region.js';
 import { buildTopology, type Topology } from '../../../services/topology/index.js';
 import { IMAGE_CATALOG } from '../../../services/images/catalog.js';
-import { compose, listContainers, projectContainerIds, publishedPort, tryCompose, type ComposeTarget, type ContainerState } from '../clients/compose.js';
+import { engineOf } from '../clients/engine-of.js';
+import { type ComposeTarget, type ContainerState } from '../clients/engine.js';
 import { ensureEngine } from '../engine/engine.js';
 import { COMPOSE_DIR, generate } from '../gen/gen.js';
 import { bakeImages, createDockerProbe } from '../engine/images.js';
@@ -44,7 +45,7 @@ interface HealthSnapshot {
 export const isReady = (c: ContainerState | undefined, job = false): boolean => (job ? c?.state === 'exited' && c.exitCode === 0 : c?.health === 'healthy');
 
 async function healthSnapshot(target: ComposeTarget, expected: readonly string[], jobs: ReadonlySet<string>): Promise<HealthSnapshot> {
-  const containers = await listContainers(target);
+  const containers = await engineOf(target).listContainers();
   const byService = new Map(containers.map((c) => [c.service, c]));
   const healthy = expected.filter((name) => isReady(byService.get(name), jobs.has(name)));
   const broken = expected.filter((name) => {
@@ -90,8 +91,8 @@ async function unhealthyError(target: ComposeTarget, snapshot: HealthSnapshot, t
   const details: string[] = [];
   for (const name of failed) {
     const c = snapshot.byService.get(name);
-    const logs = await tryCompose(target, ['logs', '--no-color', '--tail', '30', name]);
-    details.push(`--- ${name}: ${c ? `${c.state}${c.health ? `, ${c.health}` : ''}` : 'no container'}; last 30 log lines ---\n${`${logs.stdout}${logs.stderr}`.trim() || '(no output)'}`);
+    const logs = await engineOf(target).logs(name, 30);
+    details.push(`--- ${name}: ${c ? `${c.state}${c.health ? `, ${c.health}` : ''}` : 'no container'}; last 30 log lines ---\n${logs.trim() || '(no output)'}`);
   }
   const why = broken ? 'failed its health check' : `was not healthy within ${formatDuration(timeoutMs)}`;
   // The usual cause of a password failure on a first start: data volumes from an earlier state.
@@ -156,7 +157,7 @@ export async function readStatus(
   config: ParityConfig,
 ): Promise<{ rows: StatusRow[]; activeColor?: Color; weights?: Record<Color, number>; deploy?: DeployState }> {
   const topology = buildTopology(config);
-  const containers = new Map((await listContainers(target)).map((c) => [c.service, c]));
+  const containers = new Map((await engineOf(target).listContainers()).map((c) => [c.service, c]));
   const active = await readActiveColor(target.stateDir);
   const deploy = await readDeployState(target.stateDir);
   const rest = await patroniRest(target, config);
@@ -178,7 +179,7 @@ export async function readStatus(
 /** Toxiproxy's state for the status table: its proxies and any fault on them (a drill's, or one left behind). */
 async function describeFaults(target: ComposeTarget, running: boolean): Promise<string | undefined> {
   if (!running) return undefined;
-  const port = await publishedPort(target, 'toxiproxy', TOXIPROXY_API_PORT);
+  const port = await engineOf(target).publishedPort('toxiproxy', TOXIPROXY_API_PORT);
   if (port === undefined) return undefined;
   const proxies = await listProxies(`http://127.0.0.1:${port}`).catch(() => undefined);
   if (!proxies) return undefined;
@@ -206,7 +207,7 @@ export function formatStatusTable(rows: StatusRow[]): string {
 }
 
 export async function downStack(target: ComposeTarget, removeVolumes: boolean): Promise<void> {
-  await compose(target, ['down', '--remove-orphans', ...(removeVolumes ? ['--volumes'] : [])]);
+  await engineOf(target).down({ volumes: removeVolumes });
 }
 
 /** The state directory's parts `make clean` removes (clean.ts): secrets, CA, certificate, dynamic config, deploy state. */
@@ -214,7 +215,7 @@ export const CLEANED_STATE = ['secrets', 'ca', 'tls', 'traefik', 'deploy', 'link
 
 /** What `make clean` would destroy, one line each (empty: nothing to clean). */
 export async function describeClean(target: ComposeTarget): Promise<string[]> {
-  const containers = await projectContainerIds(target.project);
+  const containers = await engineOf(target).containerIds();
   const volumes = await projectVolumeNames(target.project);
   const state = CLEANED_STATE.filter((dir) => existsSync(join(target.stateDir, dir)));
   return [
@@ -252,7 +253,7 @@ export async function upStack(config: ParityConfig, target: ComposeTarget, progr
   const unusedVolumes = await checkVolumesMatchState(target.project, target.stateDir, { dr: { project: drProject, enabled: hasDr(config) } });
   if (unusedVolumes) progress.info(unusedVolumes);
   const recorded = hasDr(config) ? [drProject] : [];
-  const redisBefore = await projectContainerIds(target.project, 'redis');
+  const redisBefore = await engineOf(target).containerIds('redis');
   const prepared = await prepareState(target.stateDir, target.composeDir);
   for (const item of prepared.created) progress.info(`created ${item}`);
   // With a DR region, the link between the regions first: the primary's repository is behind it.
@@ -260,7 +261,7 @@ export async function upStack(config: ParityConfig, target: ComposeTarget, progr
   progress.step('docker compose up');
   const upStarted = Date.now();
   try {
-    await compose(target, ['up', '-d', '--remove-orphans']);
+    await engineOf(target).up([], { removeOrphans: true });
   } catch (error) {
     // compose gives up when a dependency turns unhealthy; report it the same way as a wait
     // that times out: which service, how long since compose started, its last log lines.
@@ -274,7 +275,7 @@ export async function upStack(config: ParityConfig, target: ComposeTarget, progr
   // Compose recreates nothing for a changed secret file: a Redis from before reads its new ACL
   // file (a user this version added) only when it starts again. Its clients reconnect.
   if (prepared.redisAclChanged && redisBefore.length) {
-    await compose(target, ['restart', 'redis']);
+    await engineOf(target).restart(['redis']);
     progress.info('Redis restarted: its ACL file changed (new users or passwords)');
   }
   progress.info(`docker compose up: containers started (${formatDuration(Date.now() - upStarted)})`);

@@ -6,7 +6,7 @@
  */
 import { orderTransitions, type BreakerState, type Transition } from '../../../../services/drills/chaos.js';
 import { DrillError } from '../../../../services/errors.js';
-import type { ComposeTarget } from '../../clients/compose.js';
+import type { ComposeTarget } from '../../clients/engine.js';
 import { STUB_PORT } from '../../../../services/contracts/index.js';
 import { stubAddress } from '../../clients/stub-http.js';
 

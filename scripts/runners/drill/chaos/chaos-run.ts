@@ -15,7 +15,8 @@ import { adminOnWriter, type PgLogin } from '../../clients/postgres.js';
 import type { HttpClient } from '../../core/http.js';
 import { runUsersLoad, usersFigures, type UsersAnswer } from '../../bench/users-load.js';
 import { readActiveColor } from '../../stack/stack.js';
-import { publishedPort, type ComposeTarget } from '../../clients/compose.js';
+import { engineOf } from '../../clients/engine-of.js';
+import { type ComposeTarget } from '../../clients/engine.js';
 import { faultyProxies, listProxies } from '../../clients/toxiproxy.js';
 import { startApiLoad, type StartedApiLoad } from '../api-load.js';
 import { watchBreakers, type BreakerWatch } from './breaker-watch.js';
@@ -72,7 +73,7 @@ export async function toxiproxyApi(target: ComposeTarget, config: ParityConfig):
   if (!config.chaos.enabled) {
     throw new DrillInputError(`chaos is off in this config (chaos.enabled: false${config.profile === 'minimal' ? ', the default with profile minimal' : ''}); set chaos.enabled: true in parity.yaml, then make gen and make up`);
   }
-  const port = await publishedPort(target, 'toxiproxy', TOXIPROXY_API_PORT);
+  const port = await engineOf(target).publishedPort('toxiproxy', TOXIPROXY_API_PORT);
   if (port === undefined) throw new DrillInputError(`toxiproxy publishes no port in project ${target.project}: is the stack up with chaos on? (make up)`);
   return `http://127.0.0.1:${port}`;
 }

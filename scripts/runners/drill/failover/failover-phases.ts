@@ -8,7 +8,7 @@ import type { Sample } from '../../../../services/drills/model.js';
 import { isReplicating } from '../../clients/patroni.js';
 import { systemClock } from '../../core/poll.js';
 import { localWritable } from '../docker.js';
-import { containerOf } from '../../clients/compose.js';
+import { engineOf } from '../../clients/engine-of.js';
 import { prepareFault } from '../faults.js';
 import { undoAll } from '../lifecycle.js';
 import { mark, waitUntil, type Run } from './failover-run.js';
@@ -34,7 +34,7 @@ export async function awaitFailover(run: Run): Promise<void> {
     await systemClock.sleep((2 * ttl + loopWait + 2) * 1000, signal);
     return;
   }
-  const partition = run.scenario === 'partition-primary' ? watchCutOffLeader(run, await containerOf(target, run.fault!.victim)) : undefined;
+  const partition = run.scenario === 'partition-primary' ? watchCutOffLeader(run, await engineOf(target).containerOf(run.fault!.victim)) : undefined;
   // On Ctrl-C both waits end with an InterruptedError: the other one must not become an unhandled rejection.
   partition?.catch(() => undefined);
   const timeoutMs = Math.max(60_000, (ttl * 3 + loopWait * 2) * 1000);

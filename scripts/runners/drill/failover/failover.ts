@@ -9,7 +9,7 @@ import type { DrillFindings } from '../../../../services/drills/model.js';
 import { FAILOVER_SCENARIOS, failoverFigures, SCENARIOS, type FailoverScenario } from '../../../../services/drills/failover.js';
 import { DrillInputError } from '../../../../services/errors.js';
 import { clusterHealthy, readCluster } from '../../clients/patroni.js';
-import { listContainers } from '../../clients/compose.js';
+import { engineOf } from '../../clients/engine-of.js';
 import { ETCD_MEMBERS } from '../../../../services/topology/patroni.js';
 import { systemClock } from '../../core/poll.js';
 import { awaitApiHealthy, awaitFailover, fault, restoreAndRejoin } from './failover-phases.js';
@@ -74,7 +74,7 @@ async function leaveHealthy(run: Run): Promise<void> {
   // Not abortable: a second Ctrl-C quits at once (the CLI), the first one waits for this.
   const calm: Run = { ...run, options: { ...run.options, signal: undefined } };
   // Patroni's view, and etcd's quorum back to all three members (a lost member is not Patroni's concern).
-  const etcdHealthy = async () => (await listContainers(run.options.target)).filter((c) => ETCD_MEMBERS.includes(c.service as (typeof ETCD_MEMBERS)[number])).every((c) => c.health === 'healthy');
+  const etcdHealthy = async () => (await engineOf(run.options.target).listContainers()).filter((c) => ETCD_MEMBERS.includes(c.service as (typeof ETCD_MEMBERS)[number])).every((c) => c.health === 'healthy');
   const healthy = await waitUntil(calm, 'the cluster healthy again', async () => clusterHealthy(await readCluster(run.rest), run.nodes) && (await etcdHealthy()), 90_000, 500);
   run.restored.push(healthy ? 'cluster healthy: one leader, every replica replicating, every etcd member healthy' : 'WARNING: the cluster was not healthy 90 s after the drill; see make status');
 }

@@ -18,7 +18,8 @@ import { createClient } from '../../core/http.js';
 import { openDrillUsers } from '../users.js';
 import { clusterHealthy } from '../../clients/patroni.js';
 import { systemClock } from '../../core/poll.js';
-import { httpsEndpoint, killContainers, projectContainerIds } from '../../clients/compose.js';
+import { killContainers } from '../../clients/compose.js';
+import { engineOf } from '../../clients/engine-of.js';
 import { failBackToPrimary, linkApi, pointEdgeAt, promoteCluster, readRegionCluster, regionRest, regionTarget, regionTargets, servingRegion, writableLeader } from '../../dr/region-ops.js';
 import { startApiLoad } from '../api-load.js';
 import { checkAborted, startDrillRun } from '../lifecycle.js';
@@ -54,7 +55,7 @@ async function preflight(run: Run): Promise<void> {
 
 /** Through a region's own Traefik: does a user write succeed there? */
 async function writesIn(run: Run, region: Region): Promise<boolean> {
-  const base = await httpsEndpoint(regionTarget(run.targets, region)).catch(() => undefined);
+  const base = await engineOf(regionTarget(run.targets, region)).httpsEndpoint().catch(() => undefined);
   if (!base) return false;
   const body = JSON.stringify({ title: `${run.tag} probe`, startsAt: new Date(Date.now() + 86_400_000).toISOString() });
   const answer = await run.http!(`${base}/api/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${run.token}` }, body, timeoutMs: 3000 }).catch(() => undefined);
@@ -66,8 +67,8 @@ const firstAckAfter = (run: Run, sinceMs: number) => run.samples.find((s) => s.r
 
 async function loseThePrimary(run: Run): Promise<void> {
   const { config } = run.options;
-  const primaryHttps = await httpsEndpoint(run.targets.primary);
-  const containers = await projectContainerIds(run.targets.primary.project);
+  const primaryHttps = await engineOf(run.targets.primary).httpsEndpoint();
+  const containers = await engineOf(run.targets.primary).containerIds();
   const primaryWal = await run.walSampler?.stop();
   const atMs = run.now();
   run.lostAtMs = Date.now();
@@ -106,7 +107,7 @@ async function failBack(run: Run): Promise<void> {
   await failBackToPrimary(run.targets, run.options.config, {
     wait: (subject, condition, timeoutMs, intervalMs) => waitUntil(run, subject, condition, timeoutMs, intervalMs),
     moment: (name) => mark(run, name, run.now()),
-    reads: async (region) => (await run.http!(`${await httpsEndpoint(regionTarget(run.targets, region))}/api/events?limit=1`, { timeoutMs: 2000 }).catch(() => undefined))?.status === 200,
+    reads: async (region) => (await run.http!(`${await engineOf(regionTarget(run.targets, region)).httpsEndpoint()}/api/events?limit=1`, { timeoutMs: 2000 }).catch(() => undefined))?.status === 200,
     writes: (region) => writesIn(run, region),
   });
   const switchedAt = run.now();

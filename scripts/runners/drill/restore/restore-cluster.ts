@@ -14,7 +14,7 @@ import { BackupError } from '../../../../services/errors.js';
 import { pgbackrestError } from '../../dr/backup.js';
 import { psql, psqlArgv } from '../../clients/postgres.js';
 import { tryRun } from '../../core/exec.js';
-import type { ComposeTarget } from '../../clients/compose.js';
+import type { ComposeTarget } from '../../clients/engine.js';
 import { docker } from '../docker.js';
 import { POSTGRES_UID, secretCopyPath } from '../../../../services/topology/hardening.js';
 

@@ -8,7 +8,7 @@ import { DrillInputError } from '../../../../services/errors.js';
 import { patroniNodes } from '../../../../services/topology/patroni.js';
 import { clusterHealthy, readCluster, patroniRest } from '../../clients/patroni.js';
 import { queryPg, type PgLogin } from '../../clients/postgres.js';
-import { type ComposeTarget } from '../../clients/compose.js';
+import type { ComposeTarget } from '../../clients/engine.js';
 import { drillWriter } from '../writer.js';
 
 export interface LiveIdentity {

@@ -14,7 +14,7 @@ import { describeTarget, restoreFigures, type DrillRestoreTarget } from '../../.
 import { DRILL_TABLE, ensureWriterTable, removeWriterRows, startWriter } from '../writer.js';
 import { readRepository, requireBackups } from '../../dr/backup.js';
 import { queryPg, type PgLogin } from '../../clients/postgres.js';
-import { containerOf } from '../../clients/compose.js';
+import { engineOf } from '../../clients/engine-of.js';
 import { systemClock } from '../../core/poll.js';
 import { preflightCluster, type LiveIdentity } from './restore-live.js';
 import { createIsolatedCluster, removeIsolatedCluster, restoredQuery, restoredWarnings, restoreFiles, startRestored, type IsolatedCluster } from './restore-cluster.js';
@@ -99,7 +99,7 @@ async function restoreAndVerify(run: Run): Promise<void> {
   const phase = run.recorder.phase;
   // The repository's store: the region's own, or with a DR region the DR region's (off-site), read with the DR region's pgBackRest config.
   const repository = hasDr(config) ? regionTargets(target).dr : target;
-  run.s3 = await containerOf(repository, 's3');
+  run.s3 = await engineOf(repository).containerOf('s3');
   const started = performance.now();
   run.markers.push({ name: 'restore started', atMs: run.now() });
   run.cluster = await phase('isolated cluster (own network and volume)', () => createIsolatedCluster(repository, config, `${target.project}-restore-${process.pid}`, run.s3!));
