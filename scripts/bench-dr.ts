@@ -23,6 +23,7 @@ import { systemClock } from './runners/core/poll.js';
 import { createProgress, type Progress } from './runners/core/progress.js';
 import { downStack, upStack } from './runners/stack/stack.js';
 import type { ComposeTarget } from './runners/clients/engine.js';
+import { engineOf } from './runners/clients/engine-of.js';
 import { statePath, writeFileAtomic } from './runners/core/state.js';
 
 const HELP = `
@@ -83,10 +84,10 @@ await runMain(async () => {
   try {
     await upStack(config, target, progress, 400_000, { beforeUp: () => startLink(target, progress) });
     await upDrRegion(config, target, progress, 400_000);
-    const { container: leader } = await writerContainer(target, config);
+    const { service: leaderService, container: leader } = await writerContainer(target, config);
     await takeBackup(target, config, 'full');
     const started = performance.now();
-    await run(['docker', 'exec', leader, 'bash', '-c', `createdb -h /var/run/postgresql -U parity parity_bench && pgbench -h /var/run/postgresql -U parity -i -s ${scale} -I dtGp -q parity_bench`], { timeoutMs: 30 * 60_000 });
+    await engineOf(target).exec(leaderService, ['bash', '-c', `createdb -h /var/run/postgresql -U parity parity_bench && pgbench -h /var/run/postgresql -U parity -i -s ${scale} -I dtGp -q parity_bench`], { timeoutMs: 30 * 60_000 });
     const size = Number(await run(psqlArgv({ container: leader, database: 'postgres' }, 'SELECT sum(pg_database_size(datname)) FROM pg_database')));
     say(`database: ${(size / 2 ** 30).toFixed(2)} GiB in all (pgbench scale ${scale}, loaded in ${((performance.now() - started) / 1000).toFixed(1)} s)`);
     const backupStarted = performance.now();
@@ -96,7 +97,7 @@ await runMain(async () => {
     const latest = await drill(target, config, 'latest', progress, signal);
     say(`restore of it (drill TARGET=latest): files ${((figure(latest, 'files restored') ?? NaN) / 1000).toFixed(1)} s, RTO ${((figure(latest, 'RTO') ?? NaN) / 1000).toFixed(1)} s (to a promoted cluster that answers), result ${latest.result}`);
     results.gigabyte = { databaseBytes: size, backupMs: Math.round(backupMs), repoBytes: full.repoBytes, filesMs: figure(latest, 'files restored'), rtoMs: figure(latest, 'RTO') };
-    await run(['docker', 'exec', leader, 'dropdb', '-h', '/var/run/postgresql', '-U', 'parity', 'parity_bench']);
+    await engineOf(target).exec(leaderService, ['dropdb', '-h', '/var/run/postgresql', '-U', 'parity', 'parity_bench']);
     await takeBackup(target, config, 'full');
     await pgbackrest(leader, ['expire', `--set=${full.label}`]).catch(() => undefined);
     const rpos: (number | null)[] = [];

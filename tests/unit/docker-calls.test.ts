@@ -23,12 +23,8 @@ const ALLOWED: Readonly<Record<string, string>> = {
   'scripts/runners/stack/clean.ts': 'make clean: what the labels still find engine-wide after compose down (containers, networks, volumes), unit-tested with a fake exec',
   'scripts/runners/stack/volumes.ts': "the project's volumes by compose label and their creation time (the seam has no volume verbs yet)",
   'scripts/runners/stack/secret-files.ts': 'a one-off root container (docker run --rm) that gives each uid its copy of the secrets',
-  'scripts/runners/deploy/containers.ts': "a color's CPU shares (docker update) and whether a deployed image exists (image inspect)",
-  'scripts/runners/dr/region-ops.ts': 'copies the bootstrap marker into a node (docker cp) and removes a region volume',
   'scripts/runners/drill/docker.ts': "the drills' raw engine verbs (network connect/disconnect, rm): a fault is an engine operation",
   'scripts/runners/drill/restore/restore-cluster.ts': "the restore drill's isolated cluster: a container compose doesn't manage (exec as postgres)",
-  'scripts/runners/bench/bench-users.ts': "restart counts and OOM kills of the watched containers (inspect fields the seam doesn't model)",
-  'scripts/bench-dr.ts': 'the DR benchmark: pgbench set up and dropped in the leader container',
 };
 
 /** The .ts files below scripts/ that start `docker` themselves (an argv or a spawn whose first word is docker). */

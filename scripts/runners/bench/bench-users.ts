@@ -4,7 +4,6 @@
  * a new TLS connection per request), with every container on the path watched from its cgroup
  * (peak memory against its limit) and any restart or OOM kill counted. Measures; asserts nothing.
  */
-import { run } from '../core/exec.js';
 import { containerMemory, resetMemoryPeak } from '../clients/container-stats.js';
 import type { ParityConfig } from '../../../services/config/schema.js';
 import { APP_SERVICES } from '../../../services/config/profiles.js';
@@ -50,12 +49,8 @@ interface Watched {
   readonly id: string;
 }
 
-async function inspect(ids: readonly string[]): Promise<Map<string, { restarts: number; oom: boolean }>> {
-  const out = await run(['docker', 'inspect', '--format', '{{.Id}} {{.RestartCount}} {{.State.OOMKilled}}', ...ids]);
-  return new Map(out.split('\n').filter(Boolean).map((line) => {
-    const [id = '', restarts = '0', oom = 'false'] = line.split(' ');
-    return [id, { restarts: Number(restarts), oom: oom === 'true' }];
-  }));
+async function inspect(target: ComposeTarget): Promise<Map<string, { restarts: number; oom: boolean }>> {
+  return new Map((await engineOf(target).listContainers()).map((c) => [c.id, { restarts: c.restartCount, oom: c.oomKilled }]));
 }
 
 const MiB = 1024 * 1024;
@@ -63,14 +58,14 @@ const MiB = 1024 * 1024;
 export async function benchUsers(options: UsersBenchOptions): Promise<UsersStep[]> {
   const watched: Watched[] = [];
   for (const service of options.services) {
-    const ids = await engineOf(options.target).containerIds(service, { running: true });
-    if (ids[0]) watched.push({ service, id: (await run(['docker', 'inspect', '--format', '{{.Id}}', ids[0]])).trim() });
+    const running = (await engineOf(options.target).listContainers()).find((c) => c.service === service && c.state === 'running');
+    if (running) watched.push({ service, id: running.id });
   }
   const steps: UsersStep[] = [];
   for (const mode of options.modes) {
     for (const rate of options.rates) {
       if (options.signal?.aborted) return steps;
-      const before = await inspect(watched.map((w) => w.id));
+      const before = await inspect(options.target);
       for (const w of watched) resetMemoryPeak(w.id);
       const peaks = new Map<string, number>();
       const sample = () => {
@@ -82,7 +77,7 @@ export async function benchUsers(options: UsersBenchOptions): Promise<UsersStep[
       options.progress.info(`${mode}: ${rate} req/s for ${options.seconds} s through ${options.base} from ${options.addresses} addresses …`);
       const answers = await runUsersLoad({ base: options.base, ca: options.ca, rate, seconds: options.seconds, paths: options.paths, addresses: options.addresses, fresh: mode === 'fresh', ...(options.signal ? { signal: options.signal } : {}), onSecond: sample });
       sample();
-      const after = await inspect(watched.map((w) => w.id));
+      const after = await inspect(options.target);
       const containers: Record<string, ContainerStep> = {};
       for (const w of watched) {
         const memory = containerMemory(w.id);

@@ -64,15 +64,15 @@ async function listContainers(target: ComposeTarget): Promise<ContainerState[]> 
   if (ids.length === 0) return [];
   const label = (name: string) => `{{index .Config.Labels "${name}"}}`;
   // A container removed between the two calls fails only its own line: read what came back.
-  const format = ['{{.ID}}', label(SERVICE_LABEL), '{{.State.Status}}', '{{.State.ExitCode}}', '{{if .State.Health}}{{.State.Health.Status}}{{end}}', label('dev.parity.logical'), label('dev.parity.tier'), label('dev.parity.color')].join('\t');
+  const format = ['{{.ID}}', label(SERVICE_LABEL), '{{.State.Status}}', '{{.State.ExitCode}}', '{{if .State.Health}}{{.State.Health.Status}}{{end}}', label('dev.parity.logical'), label('dev.parity.tier'), label('dev.parity.color'), '{{.RestartCount}}', '{{.State.OOMKilled}}'].join('\t');
   const result = await tryRun(['docker', 'inspect', '--format', format, ...ids]);
   return result.stdout
     .split('\n')
     .filter(Boolean)
     .map((line) => {
-      const [id = '', service = '', state = '', exitCode = '', health = '', role = '', tier = '', color = ''] = line.trim().split('\t');
+      const [id = '', service = '', state = '', exitCode = '', health = '', role = '', tier = '', color = '', restarts = '0', oom = ''] = line.trim().split('\t');
       return {
-        id, service, role: role || service, tier, state, health,
+        id, service, role: role || service, tier, state, health, restartCount: Number(restarts) || 0, oomKilled: oom === 'true',
         ...(color === 'blue' || color === 'green' ? { color } : {}),
         ...(state === 'exited' ? { exitCode: Number(exitCode) } : {}),
       };
@@ -164,10 +164,18 @@ export function composeEngine(target: ComposeTarget): Engine {
     listContainers: () => listContainers(target),
     containerIds: (service, options) => projectContainerIds(target.project, service, options),
     containerOf: (service) => containerOf(target, service),
-    exec: (service, argv, options) => compose(target, ['exec', '-T', service, ...argv], options?.onLine),
+    exec: (service, argv, options) => run(composeArgv(target, ['exec', '-T', service, ...argv]), { env: composeEnv(target), onLine: options?.onLine, ...(options?.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) }),
     tryExec: (service, argv) => tryCompose(target, ['exec', '-T', service, ...argv]),
     publishedPort: (service, containerPort) => publishedPort(target, service, containerPort),
     httpsEndpoint: () => httpsEndpoint(target),
+    copyInto: async (service, hostPath, containerPath) => void (await compose(target, ['cp', hostPath, `${service}:${containerPath}`])),
+    setCpuWeight: async (services, shares) => {
+      const ids = (await Promise.all(services.map((service) => projectContainerIds(target.project, service)))).flat();
+      if (ids.length > 0) await run(['docker', 'update', '--cpu-shares', String(shares), ...ids]);
+    },
+    removeVolumes: async (names) => {
+      if (names.length > 0) await run(['docker', 'volume', 'rm', '-f', ...names]);
+    },
     logs: async (service, tail) => {
       const result = await tryCompose(target, ['logs', '--no-color', '--tail', String(tail), service]);
       return `${result.stdout}${result.stderr}`;

@@ -37,6 +37,10 @@ export interface ContainerState {
   readonly health: string;
   /** The exit code once it exited (a job's 0 is its success). */
   readonly exitCode?: number;
+  /** How often the engine restarted it (its restart policy). */
+  readonly restartCount: number;
+  /** Whether the kernel's OOM killer ended its last run. */
+  readonly oomKilled: boolean;
 }
 
 export interface UpOptions {
@@ -76,13 +80,19 @@ export interface Engine {
   /** The container of a service (its first replica); StackNotUpError when it doesn't run. */
   containerOf(service: string): Promise<string>;
   /** A command in a service's running container; its output (CommandError when it fails). */
-  exec(service: string, argv: readonly string[], options?: { readonly onLine?: (line: string) => void }): Promise<string>;
+  exec(service: string, argv: readonly string[], options?: { readonly onLine?: (line: string) => void; readonly timeoutMs?: number }): Promise<string>;
   /** A command in a service's running container whose failure is an answer (exit code and output). */
   tryExec(service: string, argv: readonly string[]): Promise<RunResult>;
   /** The host port published for a service's container port (undefined: not running or not published). */
   publishedPort(service: string, containerPort: number): Promise<number | undefined>;
   /** The edge's HTTPS entrypoint on this host (the operators' entrypoint); StackNotUpError when it isn't up. */
   httpsEndpoint(): Promise<string>;
+  /** Copy a file from this host into a service's container (created or running). */
+  copyInto(service: string, hostPath: string, containerPath: string): Promise<void>;
+  /** The CPU weight of services' containers relative to others (1024: the engine's default). */
+  setCpuWeight(services: readonly string[], shares: number): Promise<void>;
+  /** Remove named volumes of the project (gone already is fine). */
+  removeVolumes(names: readonly string[]): Promise<void>;
   /** A service's last log lines (stdout and stderr), never throwing. */
   logs(service: string, tail: number): Promise<string>;
   /** Follow services' logs (all, when none are named) in this terminal; the exit code. */

@@ -1,7 +1,6 @@
 /** The colors' containers through compose: start, stop, Docker's health, and what each stub says from inside. */
 import type { Color } from '../../../services/config/schema.js';
 import { DeployInputError } from '../../../services/errors.js';
-import { run, tryRun } from '../core/exec.js';
 import { engineOf } from '../clients/engine-of.js';
 import { type ComposeTarget } from '../clients/engine.js';
 import { appServices, dashboardAuthorization, type TraefikApi } from './traefik-api.js';
@@ -98,8 +97,7 @@ export async function fullCpuWeight(target: ComposeTarget, color: Color): Promis
 }
 
 async function setCpuShares(target: ComposeTarget, services: readonly string[], shares: number): Promise<void> {
-  const ids = (await Promise.all(services.map((service) => engineOf(target).containerIds(service)))).flat();
-  if (ids.length > 0) await run(['docker', 'update', '--cpu-shares', String(shares), ...ids]);
+  await engineOf(target).setCpuWeight(services, shares);
 }
 
 export async function stopColor(target: ComposeTarget, color: Color): Promise<void> {
@@ -107,7 +105,3 @@ export async function stopColor(target: ComposeTarget, color: Color): Promise<vo
   await engineOf(target).stop(appServices(color));
 }
 
-/** Whether the engine has an image (a deploy refuses one it doesn't, before anything changes). */
-export async function imageInEngine(ref: string): Promise<boolean> {
-  return (await tryRun(['docker', 'image', 'inspect', '--format', '{{.Id}}', ref])).code === 0;
-}

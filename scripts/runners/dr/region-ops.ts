@@ -14,7 +14,6 @@ import { clusterHealthy, readCluster, type ClusterView, type RestEndpoints, patr
 import { FAILBACK_MOMENTS } from '../../../services/drills/region.js';
 import { engineOf } from '../clients/engine-of.js';
 import { type ComposeTarget } from '../clients/engine.js';
-import { tryRun } from '../core/exec.js';
 import { drainEdge, pointEdgeAt, regionTargets, servingRegion, type RegionTargets } from '../stack/regions.js';
 
 /** The link's Toxiproxy API on this host; bad input when the link isn't up. */
@@ -62,7 +61,7 @@ export async function rebuildPrimaryFromDr(targets: RegionTargets, config: Parit
   const primary = targets.primary;
   const dbServices = [...ETCD_MEMBERS, ...patroniNodes(config)];
   await engineOf(primary).remove(dbServices, { volumes: true });
-  for (const service of dbServices) await removeVolume(`${primary.project}_${service}`);
+  await engineOf(primary).removeVolumes(dbServices.map((service) => `${primary.project}_${service}`));
   // Each node created empty, with a marker in its volume: its entrypoint bootstraps once from the
   // standby config (a clone of DR), then runs the normal one. The containers are the normal ones,
   // so the next make up recreates nothing (an env var for this did: every node at once).
@@ -71,8 +70,9 @@ export async function rebuildPrimaryFromDr(targets: RegionTargets, config: Parit
   await writeFile(marker, 'patroni-standby.yml\n');
   try {
     for (const node of patroniNodes(config)) {
-      const copied = await tryRun(['docker', 'cp', marker, `${await engineOf(primary).containerOf(node)}:/var/lib/postgresql/data/${BOOTSTRAP_MARKER}`]);
-      if (copied.code !== 0) throw new DrillError(`could not mark ${node} for the standby bootstrap: ${copied.stderr.trim()}`);
+      await engineOf(primary).copyInto(node, marker, `/var/lib/postgresql/data/${BOOTSTRAP_MARKER}`).catch((error: Error) => {
+        throw new DrillError(`could not mark ${node} for the standby bootstrap: ${error.message}`);
+      });
     }
   } finally {
     await rm(marker, { force: true });
@@ -83,10 +83,6 @@ export async function rebuildPrimaryFromDr(targets: RegionTargets, config: Parit
 /** The file in a Patroni node's volume that names the config of its one bootstrap (the image's entrypoint reads it). */
 const BOOTSTRAP_MARKER = 'parity-bootstrap-config';
 
-async function removeVolume(name: string): Promise<void> {
-  const result = await tryRun(['docker', 'volume', 'rm', '-f', name]);
-  if (result.code !== 0) throw new DrillError(`could not remove volume ${name}: ${result.stderr.trim()}`);
-}
 
 export { otherRegion, pointEdgeAt, regionTargets, servingRegion };
 
@@ -137,7 +133,7 @@ export async function failBackToPrimary(targets: RegionTargets, config: ParityCo
   await must('the primary writable', async () => Boolean(writableLeader(await readRegionCluster(targets, 'primary', config))), 60_000, 100);
   steps.moment(FAILBACK_MOMENTS[2]);
   // Bootstrapped: the markers go now (each entrypoint would drop its own at the node's next start).
-  for (const node of patroniNodes(config)) await tryRun(['docker', 'exec', await engineOf(targets.primary).containerOf(node), 'rm', '-f', `/var/lib/postgresql/data/${BOOTSTRAP_MARKER}`]);
+  for (const node of patroniNodes(config)) await engineOf(targets.primary).tryExec(node, ['rm', '-f', `/var/lib/postgresql/data/${BOOTSTRAP_MARKER}`]);
   // The apps' writer breakers opened while their database was rebuilt and a standby: they close on their next
   // half-open probe, at most breakers.app.resetSeconds after the promotion.
   await must('the primary\'s apps taking writes', () => steps.writes('primary'), (config.breakers.app.resetSeconds + 30) * 1000, 200);

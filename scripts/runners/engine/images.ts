@@ -68,13 +68,16 @@ export function isRegistryUnreachable(message: string): boolean {
   return /no such host|dial tcp|connection refused|i\/o timeout|network is unreachable|TLS handshake|x509|Client\.Timeout|server misbehaving|timed out/i.test(message) || message === '';
 }
 
+/** Whether the engine has an image (a deploy refuses one it doesn't, before anything changes). */
+export async function imageInEngine(ref: string): Promise<boolean> {
+  return (await tryRun(['docker', 'image', 'inspect', '--format', '{{.Id}}', ref])).code === 0;
+}
+
 /** docker-backed probe; after one failed pull it stops trying (the registry is unreachable). */
 export function createDockerProbe(progress: Progress, pullTimeoutMs = PULL_TIMEOUT_MS): ImageProbe & { registryUnreachable: boolean } {
   const probe = {
     registryUnreachable: false,
-    async hasImage(ref: string): Promise<boolean> {
-      return (await tryRun(['docker', 'image', 'inspect', '--format', '{{.Id}}', ref])).code === 0;
-    },
+    hasImage: imageInEngine,
     async pull(ref: string): Promise<boolean> {
       if (probe.registryUnreachable) return false;
       progress.step(`${ref}: pulling`);
