@@ -9,6 +9,53 @@ export type Color = 'blue' | 'green';
 export type S3Provider = 'seaweedfs' | 'minio';
 export type PostgresHa = 'patroni' | 'streaming';
 
+/** The platform services a developer can put their own code in place of (auth stays a stub: see `SERVICE_SOURCE_NOTES`). */
+export const OWN_SERVICES = ['frontend', 'ivor', 'events', 'newsroom'] as const;
+export type OwnService = (typeof OWN_SERVICES)[number];
+/** Where a platform service's code comes from: Parity's stub, the developer's image, a build of their source, or a process on their host. */
+export const SERVICE_SOURCES = ['stub', 'image', 'build', 'host'] as const;
+export type ServiceSource = (typeof SERVICE_SOURCES)[number];
+/** What a change under a watched path does (Compose `develop.watch` actions). */
+export const WATCH_ACTIONS = ['sync', 'sync+restart', 'rebuild'] as const;
+export type WatchAction = (typeof WATCH_ACTIONS)[number];
+/** The stack's values an `envMap` template may name, as `{name}`. */
+export const ENV_TEMPLATE_VALUES = [
+  'postgres.host', 'postgres.port', 'postgres.readerHost', 'postgres.readerPort', 'postgres.database', 'postgres.user', 'postgres.passwordFile',
+  'redis.host', 'redis.port', 'redis.user', 'redis.passwordFile',
+  's3.endpoint', 's3.accessKeyFile', 's3.secretKeyFile', 'jwt.publicKeysDir', 'service.port',
+] as const;
+
+export interface WatchRule {
+  /** A path in the build context (file or folder). */
+  readonly path: string;
+  readonly action: WatchAction;
+  /** Where `sync` puts it in the container (required for sync and sync+restart). */
+  readonly target?: string;
+  /** Paths under `path` that never trigger the rule. @default [] */
+  readonly ignore?: readonly string[];
+}
+
+export interface ServiceSourceConfig {
+  /** @default 'stub' */
+  readonly source: ServiceSource;
+  /** `source: image`: an image on the engine (no registry is reached). */
+  readonly image?: string;
+  /** `source: build`: the context (relative to parity.yaml), its Dockerfile and stage, and the live-sync rules. */
+  readonly build?: { readonly context: string; readonly dockerfile?: string; readonly target?: string; readonly watch?: readonly WatchRule[] };
+  /** `source: host`: the port the developer's process listens on, and which users' requests reach it. */
+  readonly host?: { readonly port: number; readonly routing?: 'all' | 'header' };
+  /** The port the service listens on in its container. @default 3000 (the stubs') */
+  readonly port?: number;
+  /** Health paths, probed from outside the container. @default { live: '/health/live', ready: '/health' } */
+  readonly health?: { readonly live?: string; readonly ready?: string };
+  /** Extra environment. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Environment composed from the stack's values (`DATABASE_URL: "postgres://{postgres.user}@{postgres.host}:{postgres.port}/{postgres.database}"`). */
+  readonly envMap?: Readonly<Record<string, string>>;
+  /** Extra secrets: a name and the file (relative to parity.yaml) mounted at /run/secrets/<name>. */
+  readonly secrets?: Readonly<Record<string, string>>;
+}
+
 /** Services a user can size with `resources.<name>`. */
 export const SIZABLE_SERVICES = [
   'traefik',
@@ -114,7 +161,7 @@ export interface ParityConfig {
     readonly nodeExporter: { readonly enabled: boolean };
     /** S3 store: SeaweedFS (built here) or MinIO (upstream image). @default 'seaweedfs' */
     readonly s3: { readonly provider: S3Provider };
-  };
+  } & Readonly<Partial<Record<OwnService, ServiceSourceConfig>>>;
   /** Per-service limits. */
   readonly resources: Readonly<Partial<Record<SizableService, Resources>>>;
   readonly alerting: {
@@ -632,6 +679,46 @@ export type FieldSchema =
   /** A Traefik circuitBreaker expression, checked like Traefik parses it. */
   | { readonly kind: 'breakerExpression' };
 
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const SECRET_NAME = /^[a-z][a-z0-9_]*$/;
+const RELATIVE_PATH: FieldSchema = { kind: 'text', pattern: /^(?!\/)(?!.*(^|\/)\.\.(\/|$))[^\0]+$/, rule: 'a path relative to parity.yaml, inside the project (no leading /, no ..)' };
+const HTTP_PATH: FieldSchema = { kind: 'text', pattern: /^\/[\w\-./]*$/, rule: 'an HTTP path such as /health' };
+
+/** One platform service's source (`services.<frontend|ivor|events|newsroom>`). */
+const SERVICE_SOURCE_SCHEMA: FieldSchema = {
+  kind: 'object',
+  fields: {
+    source: { kind: 'enum', values: SERVICE_SOURCES, suggest: true },
+    image: { kind: 'text', pattern: /^[a-z0-9][a-z0-9._\-/:@]*$/, rule: 'an image reference such as blkout/events:dev' },
+    build: {
+      kind: 'object',
+      fields: {
+        context: RELATIVE_PATH,
+        dockerfile: RELATIVE_PATH,
+        target: { kind: 'text', pattern: /^[A-Za-z0-9][\w.-]*$/, rule: 'a Dockerfile stage name' },
+        watch: {
+          kind: 'list',
+          item: {
+            kind: 'object',
+            fields: {
+              path: RELATIVE_PATH,
+              action: { kind: 'enum', values: WATCH_ACTIONS, suggest: true },
+              target: { kind: 'text', pattern: /^\/\S*$/, rule: 'an absolute path in the container' },
+              ignore: { kind: 'list', item: RELATIVE_PATH },
+            },
+          },
+        },
+      },
+    },
+    host: { kind: 'object', fields: { port: { kind: 'port' }, routing: { kind: 'enum', values: ['all', 'header'] } } },
+    port: { kind: 'port' },
+    health: { kind: 'object', fields: { live: HTTP_PATH, ready: HTTP_PATH } },
+    env: { kind: 'record', keyPattern: ENV_NAME, keyRule: 'an environment variable (letters, digits, _)', value: { kind: 'text' } },
+    envMap: { kind: 'record', keyPattern: ENV_NAME, keyRule: 'an environment variable (letters, digits, _)', value: { kind: 'text' } },
+    secrets: { kind: 'record', keyPattern: SECRET_NAME, keyRule: 'a secret (lower case, digits, _)', value: RELATIVE_PATH },
+  },
+};
+
 const semver = (prefix: string, example: string): FieldSchema => ({
   kind: 'version',
   pattern: new RegExp(`^${prefix}\\d+\\.\\d+(\\.\\d+)?$`),
@@ -682,6 +769,9 @@ export const CONFIG_SCHEMA: FieldSchema = {
         grafana: { kind: 'object', fields: { enabled: { kind: 'boolean' } } },
         nodeExporter: { kind: 'object', fields: { enabled: { kind: 'boolean' } } },
         s3: { kind: 'object', fields: { provider: { kind: 'enum', values: ['seaweedfs', 'minio'] } } },
+        ...Object.fromEntries(OWN_SERVICES.map((name) => [name, SERVICE_SOURCE_SCHEMA])),
+        // Read only to say why auth stays a stub (services/config/sources.ts).
+        auth: SERVICE_SOURCE_SCHEMA,
       },
     },
     resources: {

@@ -10,6 +10,7 @@ import { CONFIG_SCHEMA, DEFAULT_CONFIG, defaultBackup, defaultChaos, defaultHa, 
 import { checkBreakerExpression } from './breaker-expression.js';
 import { checkChaos, completeScenarios } from './chaos-rules.js';
 import { needsOf, profileServices } from './profiles.js';
+import { AUTH_STAYS_A_STUB, checkServiceSources, unrenderedSources, type PathProbe } from './sources.js';
 
 export interface ConfigIssue {
   /** Dotted path of the field (`ports.http`), or `(file)` for syntax errors. */
@@ -41,8 +42,17 @@ export function formatIssue(file: string, issue: ConfigIssue): string {
 
 type Positions = Map<string, { line: number; col: number }>;
 
+export interface ParseOptions {
+  /**
+   * Whether a path relative to the config file's folder exists (a file or a folder): build
+   * contexts, Dockerfiles and secret files are checked with it. The runner passes the file
+   * system; without it those checks are skipped (the validator itself does no I/O).
+   */
+  readonly exists?: PathProbe;
+}
+
 /** Parse `text` (the content of `file`) into a complete config, or throw `ConfigError`. */
-export function parseConfig(text: string, file = 'parity.yaml'): ParityConfig {
+export function parseConfig(text: string, file = 'parity.yaml', options: ParseOptions = {}): ParityConfig {
   const unreadable = notText(text);
   if (unreadable) throw new ConfigError(file, [unreadable]);
   const lineCounter = new LineCounter();
@@ -92,6 +102,18 @@ export function parseConfig(text: string, file = 'parity.yaml'): ParityConfig {
     },
   };
   issues.push(...checkConsistency(config, positions));
+  const nearest = (path: string): { line?: number; col?: number } => {
+    for (let at = path; at; at = at.replace(/(\.[^.[\]]+|\[\d+\])$/, '')) {
+      const found = positions.get(at);
+      if (found) return found;
+      if (!/(\.[^.[\]]+|\[\d+\])$/.test(at)) break;
+    }
+    return {};
+  };
+  const placed = (issue: { path: string; message: string }): ConfigIssue => ({ ...issue, ...nearest(issue.path) });
+  if ((user as { services?: { auth?: unknown } }).services?.auth !== undefined) issues.push(placed({ path: 'services.auth', message: AUTH_STAYS_A_STUB }));
+  issues.push(...checkServiceSources(config, publishedPorts(config), options.exists).map(placed));
+  issues.push(...unrenderedSources(config).map(placed));
   issues.push(...checkChaos(config, (user as { chaos?: { scenarios?: Record<string, unknown> } }).chaos?.scenarios ?? {}, positions));
   if (issues.length > 0) throw new ConfigError(file, sortIssues(issues));
   return config;

@@ -4,7 +4,8 @@
  * written atomically, and files no longer generated are removed.
  */
 import { readFile, rm, chmod, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
+import { statSync } from 'node:fs';
 import { parseConfig } from '../../../services/config/validate.js';
 import { ConfigError } from '../../../services/config/validate.js';
 import type { ParityConfig } from '../../../services/config/schema.js';
@@ -35,7 +36,12 @@ export async function loadConfig(path = configPath()): Promise<ParityConfig> {
     if (process.env.PARITY_CONFIG) throw new ConfigError(path, [{ path: '(file)', message: 'file not found (PARITY_CONFIG names it)' }]);
   }
   const shown = relative(process.cwd(), path);
-  return parseConfig(text, shown && !shown.startsWith('..') ? shown : path);
+  // Build contexts, Dockerfiles and secret files named in the config are relative to its folder.
+  const exists = (relativePath: string) => {
+    const found = statSync(join(dirname(path), relativePath), { throwIfNoEntry: false });
+    return found?.isDirectory() ? 'folder' : found ? 'file' : undefined;
+  };
+  return parseConfig(text, shown && !shown.startsWith('..') ? shown : path, { exists });
 }
 
 export interface GenResult {
