@@ -83,10 +83,19 @@ export async function restoreFiles(cluster: IsolatedCluster, args: readonly stri
   return performance.now() - started;
 }
 
-/** pgBackRest's warnings and errors in the restored Postgres's log (archive-get runs as its restore_command): why a replay was slow. */
+/** What the restored Postgres's log says about where its start went (each line keeps its timestamp). */
+const RECOVERY_MILESTONES = /syncing data directory|starting point-in-time recovery|starting archive recovery|redo starts at|redo done at|selected new timeline|archive recovery complete|checkpoint (starting|complete): end-of-recovery|database system is ready/;
+
+/**
+ * Why a replay took the time it did: the restored Postgres's recovery milestones (timestamped) and
+ * pgBackRest's warnings and errors (archive-get runs as its restore_command), at most 12 lines.
+ */
 export async function restoredWarnings(cluster: IsolatedCluster): Promise<string[]> {
-  const log = await docker(['exec', cluster.name, 'grep', '-E', '(WARN|ERROR): ', '/tmp/restored.log']);
-  return log.stdout.split('\n').map((line) => line.trim()).filter((line) => /P\d+ +(WARN|ERROR): /.test(line) || /^(WARN|ERROR): /.test(line)).slice(-5);
+  const log = await docker(['exec', cluster.name, 'cat', '/tmp/restored.log']);
+  const lines = log.stdout.split('\n').map((line) => line.trim());
+  const milestones = lines.filter((line) => RECOVERY_MILESTONES.test(line)).map((line) => line.replace(/^(\S+ \S+) UTC \[\d+\] /, '$1 '));
+  const pgbackrest = lines.filter((line) => /P\d+ +(WARN|ERROR): /.test(line) || /^(WARN|ERROR): /.test(line)).slice(-4);
+  return [...milestones.slice(0, 8), ...pgbackrest];
 }
 
 /** SQL on the restored cluster (its unix socket, trusted); trimmed output. */

@@ -107,7 +107,7 @@ async function restoreAndVerify(run: Run): Promise<void> {
   await phase('WAL replay and promotion', () => startRestored(run.cluster!, config.drills.restore.rtoSeconds * 1000 + 120_000, run.options.signal));
   run.rtoMs = Math.round(performance.now() - started);
   run.markers.push({ name: 'restored cluster answers', atMs: run.now() });
-  for (const line of await restoredWarnings(run.cluster)) run.notes.push(`restored cluster's log (pgBackRest): ${line}`);
+  for (const line of await restoredWarnings(run.cluster)) run.notes.push(`restored cluster's log: ${line}`);
   await phase('verify rows, checksums, RPO', async () => {
     const last = await restoredQuery(run.cluster!, "SELECT coalesce(extract(epoch FROM (pg_last_committed_xact()).timestamp) * 1000, 0)");
     if (Number(last) > 0) run.lastRecoveredCommitMs = Number(last);
