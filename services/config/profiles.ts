@@ -2,11 +2,9 @@
  * Which services run for a config, and what each one needs. The generator uses the same
  * table for compose `depends_on`, so a profile can't silently drop a dependency.
  */
-import type { ParityConfig } from './schema.js';
+import { APP_SERVICES, type ParityConfig } from './schema.js';
 
-/** Application services; each runs in a blue and a green environment. */
-export const APP_SERVICES = ['frontend', 'ivor', 'events', 'newsroom'] as const;
-export type AppService = (typeof APP_SERVICES)[number];
+export { APP_SERVICES, type AppService } from './schema.js';
 
 const EDGE_AND_APPS = ['traefik', 'auth', ...APP_SERVICES];
 const MONITORING = ['prometheus', 'alertmanager', 'postgres-exporter', 'redis-exporter'];

@@ -9,9 +9,13 @@ export type Color = 'blue' | 'green';
 export type S3Provider = 'seaweedfs' | 'minio';
 export type PostgresHa = 'patroni' | 'streaming';
 
-/** The platform services a developer can put their own code in place of (auth stays a stub: see `SERVICE_SOURCE_NOTES`). */
-export const OWN_SERVICES = ['frontend', 'ivor', 'events', 'newsroom'] as const;
-export type OwnService = (typeof OWN_SERVICES)[number];
+/**
+ * Application services; each runs in a blue and a green environment, and each can run a
+ * developer's own code in place of its stub (`services.<name>.source`; auth stays a stub:
+ * `AUTH_STAYS_A_STUB` in sources.ts says why).
+ */
+export const APP_SERVICES = ['frontend', 'ivor', 'events', 'newsroom'] as const;
+export type AppService = (typeof APP_SERVICES)[number];
 /** Where a platform service's code comes from: Parity's stub, the developer's image, a build of their source, or a process on their host. */
 export const SERVICE_SOURCES = ['stub', 'image', 'build', 'host'] as const;
 export type ServiceSource = (typeof SERVICE_SOURCES)[number];
@@ -161,7 +165,7 @@ export interface ParityConfig {
     readonly nodeExporter: { readonly enabled: boolean };
     /** S3 store: SeaweedFS (built here) or MinIO (upstream image). @default 'seaweedfs' */
     readonly s3: { readonly provider: S3Provider };
-  } & Readonly<Partial<Record<OwnService, ServiceSourceConfig>>>;
+  } & Readonly<Partial<Record<AppService, ServiceSourceConfig>>>;
   /** Per-service limits. */
   readonly resources: Readonly<Partial<Record<SizableService, Resources>>>;
   readonly alerting: {
@@ -769,7 +773,7 @@ export const CONFIG_SCHEMA: FieldSchema = {
         grafana: { kind: 'object', fields: { enabled: { kind: 'boolean' } } },
         nodeExporter: { kind: 'object', fields: { enabled: { kind: 'boolean' } } },
         s3: { kind: 'object', fields: { provider: { kind: 'enum', values: ['seaweedfs', 'minio'] } } },
-        ...Object.fromEntries(OWN_SERVICES.map((name) => [name, SERVICE_SOURCE_SCHEMA])),
+        ...Object.fromEntries(APP_SERVICES.map((name) => [name, SERVICE_SOURCE_SCHEMA])),
         // Read only to say why auth stays a stub (services/config/sources.ts).
         auth: SERVICE_SOURCE_SCHEMA,
       },

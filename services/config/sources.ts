@@ -5,7 +5,7 @@
  * and secret files that are not there. Every problem is returned; nothing is thrown.
  */
 import { suggest } from '../errors.js';
-import { ENV_TEMPLATE_VALUES, OWN_SERVICES, type OwnService, type ParityConfig, type ServiceSourceConfig } from './schema.js';
+import { ENV_TEMPLATE_VALUES, APP_SERVICES, type AppService, type ParityConfig, type ServiceSourceConfig } from './schema.js';
 
 export interface SourceIssue {
   readonly path: string;
@@ -21,10 +21,10 @@ export const AUTH_STAYS_A_STUB =
   'a real auth would need the same key files and JWKS, the /verify answer Traefik reads, and the login backoff the security suite attacks';
 
 /** The services whose source is not the stub, with their settings. */
-export function ownSources(config: ParityConfig): [OwnService, ServiceSourceConfig][] {
-  return OWN_SERVICES.flatMap((name) => {
+export function ownSources(config: ParityConfig): [AppService, ServiceSourceConfig][] {
+  return APP_SERVICES.flatMap((name) => {
     const own = config.services[name];
-    return own && (own.source ?? 'stub') !== 'stub' ? [[name, own] as [OwnService, ServiceSourceConfig]] : [];
+    return own && (own.source ?? 'stub') !== 'stub' ? [[name, own] as [AppService, ServiceSourceConfig]] : [];
   });
 }
 
@@ -32,7 +32,7 @@ export function ownSources(config: ParityConfig): [OwnService, ServiceSourceConf
 export function checkServiceSources(config: ParityConfig, publishedPorts: readonly { readonly path: string; readonly port: number }[], exists?: PathProbe): SourceIssue[] {
   const issues: SourceIssue[] = [];
   const hostPorts = new Map<number, string>(publishedPorts.map(({ path, port }) => [port, path]));
-  for (const name of OWN_SERVICES) {
+  for (const name of APP_SERVICES) {
     const own = config.services[name];
     if (!own) continue;
     const at = (field: string) => `services.${name}.${field}`;

@@ -102,13 +102,15 @@ export function parseConfig(text: string, file = 'parity.yaml', options: ParseOp
     },
   };
   issues.push(...checkConsistency(config, positions));
+  // A rule's path may name a key the user didn't write (a missing `target`): point at its nearest written parent.
   const nearest = (path: string): { line?: number; col?: number } => {
-    for (let at = path; at; at = at.replace(/(\.[^.[\]]+|\[\d+\])$/, '')) {
+    for (let at = path; ; ) {
       const found = positions.get(at);
       if (found) return found;
-      if (!/(\.[^.[\]]+|\[\d+\])$/.test(at)) break;
+      const parent = at.replace(/(\.[^.[\]]+|\[\d+\])$/, '');
+      if (parent === at) return {};
+      at = parent;
     }
-    return {};
   };
   const placed = (issue: { path: string; message: string }): ConfigIssue => ({ ...issue, ...nearest(issue.path) });
   if ((user as { services?: { auth?: unknown } }).services?.auth !== undefined) issues.push(placed({ path: 'services.auth', message: AUTH_STAYS_A_STUB }));

@@ -30,8 +30,8 @@ export function composeCommand(target: ComposeTarget, args: string[]): { readonl
   return { argv: composeArgv(target, args), env: composeEnv(target) };
 }
 
-async function compose(target: ComposeTarget, args: string[], onLine?: (line: string) => void): Promise<string> {
-  return run(composeArgv(target, args), { env: composeEnv(target), onLine });
+async function compose(target: ComposeTarget, args: string[], options: Pick<RunOptions, 'onLine' | 'timeoutMs'> = {}): Promise<string> {
+  return run(composeArgv(target, args), { env: composeEnv(target), ...options });
 }
 
 /** `docker compose …` whose failure is an answer, not an error (exit code and output returned). */
@@ -137,6 +137,8 @@ export async function containerHealth(id: string): Promise<string> {
   return run(['docker', 'inspect', '-f', '{{if .State.Health}}{{.State.Health.Status}}{{end}}', id]);
 }
 
+const downArgs = (options: { readonly volumes?: boolean }) => ['down', '--remove-orphans', ...(options.volumes ? ['--volumes'] : [])];
+
 /** `up`'s options as compose flags. */
 function upFlags(options: UpOptions): string[] {
   return [
@@ -159,12 +161,12 @@ export function composeEngine(target: ComposeTarget): Engine {
     stop: async (services) => void (await compose(target, ['stop', ...services])),
     restart: async (services) => void (await compose(target, ['restart', ...services])),
     remove: async (services, options = {}) => void (await compose(target, ['rm', '-s', '-f', ...(options.volumes ? ['-v'] : []), ...services])),
-    down: async (options = {}) => void (await compose(target, ['down', '--remove-orphans', ...(options.volumes ? ['--volumes'] : [])])),
-    downCommand: (options = {}) => composeCommand(target, ['down', '--remove-orphans', ...(options.volumes ? ['--volumes'] : [])]),
+    down: async (options = {}) => void (await compose(target, downArgs(options))),
+    downCommand: (options = {}) => composeCommand(target, downArgs(options)),
     listContainers: () => listContainers(target),
     containerIds: (service, options) => projectContainerIds(target.project, service, options),
     containerOf: (service) => containerOf(target, service),
-    exec: (service, argv, options) => run(composeArgv(target, ['exec', '-T', service, ...argv]), { env: composeEnv(target), onLine: options?.onLine, ...(options?.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) }),
+    exec: (service, argv, options) => compose(target, ['exec', '-T', service, ...argv], options),
     tryExec: (service, argv) => tryCompose(target, ['exec', '-T', service, ...argv]),
     publishedPort: (service, containerPort) => publishedPort(target, service, containerPort),
     httpsEndpoint: () => httpsEndpoint(target),

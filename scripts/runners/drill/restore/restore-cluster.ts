@@ -90,7 +90,7 @@ const RECOVERY_MILESTONES = /syncing data directory|starting point-in-time recov
  * Why a replay took the time it did: the restored Postgres's recovery milestones (timestamped) and
  * pgBackRest's warnings and errors (archive-get runs as its restore_command), at most 12 lines.
  */
-export async function restoredWarnings(cluster: IsolatedCluster): Promise<string[]> {
+export async function restoredLogNotes(cluster: IsolatedCluster): Promise<string[]> {
   const log = await docker(['exec', cluster.name, 'cat', '/tmp/restored.log']);
   const lines = log.stdout.split('\n').map((line) => line.trim());
   const milestones = lines.filter((line) => RECOVERY_MILESTONES.test(line)).map((line) => line.replace(/^(\S+ \S+) UTC \[\d+\] /, '$1 '));

@@ -17,7 +17,7 @@ import { queryPg, type PgLogin } from '../../clients/postgres.js';
 import { engineOf } from '../../clients/engine-of.js';
 import { systemClock } from '../../core/poll.js';
 import { preflightCluster, type LiveIdentity } from './restore-live.js';
-import { createIsolatedCluster, removeIsolatedCluster, restoredQuery, restoredWarnings, restoreFiles, startRestored, type IsolatedCluster } from './restore-cluster.js';
+import { createIsolatedCluster, removeIsolatedCluster, restoredQuery, restoredLogNotes, restoreFiles, startRestored, type IsolatedCluster } from './restore-cluster.js';
 import { concludeDrill, type ConcludedDrill } from '../report.js';
 import { checkAborted, startDrillRun, type DrillOptions, type DrillRun } from '../lifecycle.js';
 import { hasDr } from '../../../../services/topology/region.js';
@@ -107,7 +107,7 @@ async function restoreAndVerify(run: Run): Promise<void> {
   await phase('WAL replay and promotion', () => startRestored(run.cluster!, config.drills.restore.rtoSeconds * 1000 + 120_000, run.options.signal));
   run.rtoMs = Math.round(performance.now() - started);
   run.markers.push({ name: 'restored cluster answers', atMs: run.now() });
-  for (const line of await restoredWarnings(run.cluster)) run.notes.push(`restored cluster's log: ${line}`);
+  for (const line of await restoredLogNotes(run.cluster)) run.notes.push(`restored cluster's log: ${line}`);
   await phase('verify rows, checksums, RPO', async () => {
     const last = await restoredQuery(run.cluster!, "SELECT coalesce(extract(epoch FROM (pg_last_committed_xact()).timestamp) * 1000, 0)");
     if (Number(last) > 0) run.lastRecoveredCommitMs = Number(last);
