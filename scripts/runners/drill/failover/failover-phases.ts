@@ -39,15 +39,22 @@ export async function awaitFailover(run: Run): Promise<void> {
   partition?.catch(() => undefined);
   const timeoutMs = Math.max(60_000, (ttl * 3 + loopWait * 2) * 1000);
   const lost = await waitUntil(run, 'the leader key changing', () => run.watch!.changes.length > 0, timeoutMs, 100);
-  mark(run, 'leader lost detected', lost ? run.watch!.changes[0]!.atMs : undefined);
   const elected = await waitUntil(run, 'a new leader', () => run.watch!.elections().length > 0, timeoutMs, 100);
   const election = run.watch!.elections()[0];
   run.electedAtMs = election?.atMs;
-  mark(run, 'new leader elected', elected ? election!.atMs : undefined, election?.to);
   await waitUntil(run, 'an acknowledged write after the last failed one', () => run.samples.some((s) => s.lane === 'write' && s.outcome === 'ok' && s.atMs > faultAt && s.atMs >= (lastFailure(run.samples, 'write', faultAt) ?? 0)), timeoutMs, 100);
   // The same arithmetic as the RTO figure, so the marker and the figure agree.
-  const rto = recoveryMs(run.samples.filter((s) => s.lane === 'write'), faultAt).ms;
-  mark(run, 'first acked write', Number.isNaN(rto) ? undefined : faultAt + rto);
+  const rto = recoveryMs(run.samples.filter((s) => s.lane === 'write'), faultAt);
+  const firstAck = Number.isNaN(rto.ms) ? undefined : faultAt + rto.ms;
+  // The watch sees a change late: it polls every 250 ms, and a replica answers /cluster from its
+  // last DCS read (up to loop_wait old), while HAProxy routes writes on each node's own answer. A
+  // write acknowledged after failed ones was taken by the new leader, which proves the election had
+  // happened by then: neither marker is placed after that acknowledgement.
+  const proved = rto.failures > 0 && firstAck !== undefined ? firstAck : Number.POSITIVE_INFINITY;
+  const electedAt = elected ? Math.min(election!.atMs, proved) : undefined;
+  mark(run, 'leader lost detected', lost ? Math.min(run.watch!.changes[0]!.atMs, electedAt ?? proved) : undefined);
+  mark(run, 'new leader elected', electedAt, election?.to);
+  mark(run, 'first acked write', firstAck);
   if (partition) {
     const seen = await partition;
     mark(run, 'cut-off leader accepts no writes', seen.refusedAt);
