@@ -22,6 +22,11 @@ export const TOXIPROXY_API_PORT = 8474;
 export const etcdProxyPort = (member: string): number => ETCD_CLIENT_PORT * 10 + Number(member.split('-').at(-1));
 const ETCD_PEER_PORT = 2380;
 export const ETCD_MEMBERS = ['etcd-1', 'etcd-2', 'etcd-3'] as const;
+/**
+ * One name for every etcd member on the data network (Docker's DNS answers with all their
+ * addresses): Patroni's bootstrap address. See `patroniConfig` for why it is not the three names.
+ */
+export const ETCD_ALIAS = 'etcd';
 /** Patroni's cluster name (`scope`): its keys in etcd live under /parity/<scope>/. */
 export const PATRONI_SCOPE = 'parity';
 const PG_DATA = '/var/lib/postgresql/data';
@@ -58,6 +63,7 @@ export function etcdServices(image: string): ServiceSpec[] {
       '--auto-compaction-retention=1h',
     ],
     volumes: [`${member}:/var/lib/etcd`],
+    aliases: [ETCD_ALIAS],
     healthcheck: { ...httpHealth(ETCD_CLIENT_PORT, '/health'), interval: '2s' },
   }));
 }
@@ -118,9 +124,16 @@ export function patroniConfig(config: ParityConfig, region: Region = 'primary', 
     namespace: '/parity/',
     restapi: { listen: `0.0.0.0:${PATRONI_REST_PORT}` },
     // Through Toxiproxy, Patroni must use the hosts as given (use_proxies), not the member URLs etcd advertises.
+    // Directly, one alias for the three members, not their three names: when every member fails
+    // (a leader cut off the network), Patroni 3.0.2 drops its DNS cache for the configured `hosts`
+    // and looks each one up again before it gives up and demotes; with no network every lookup
+    // waits out the resolver's 1 s, so three names kept a partitioned leader a primary ~3 s past
+    // retry_timeout, right at the lease's end (CI, 2026-12-07: 2.3 s of two primaries). `host` is
+    // resolved once to addresses and kept; the member names etcd advertises stay cached. Measured
+    // cut → demoted: docs/failover.md.
     etcd3: config.postgres.dcsProxy
       ? { hosts: ETCD_MEMBERS.map((member) => `toxiproxy:${etcdProxyPort(member)}`), use_proxies: true }
-      : { hosts: ETCD_MEMBERS.map((member) => `${member}:${ETCD_CLIENT_PORT}`) },
+      : { host: `${ETCD_ALIAS}:${ETCD_CLIENT_PORT}` },
     bootstrap: {
       // Applied when the cluster is first created; `make up` and the drills PATCH /config to
       // keep a running cluster in line with parity.yaml.

@@ -225,9 +225,12 @@ describe('generator: the Patroni cluster', () => {
 
   it('GIVEN timings and synchronous mode THEN Patroni bootstraps with them; the writer checks /primary, the reader /replica and falls back to the leader', () => {
     const rendered = files('postgres:\n  nodes: 2\n  synchronous: false\n  patroni:\n    ttl: 9\n    loopWait: 2\n    retryTimeout: 3\n');
-    const patroni = parse(rendered.get('patroni/patroni.yml')!.content) as { bootstrap: { dcs: Record<string, unknown> }; etcd3: { hosts: string[]; use_proxies?: boolean } };
+    const patroni = parse(rendered.get('patroni/patroni.yml')!.content) as { bootstrap: { dcs: Record<string, unknown> }; etcd3: { host?: string; hosts?: string[]; use_proxies?: boolean } };
     expect(patroni.bootstrap.dcs).toMatchObject({ ttl: 9, loop_wait: 2, retry_timeout: 3, synchronous_mode: false, postgresql: { use_pg_rewind: true, use_slots: true } });
-    expect(patroni.etcd3).toEqual({ hosts: ['etcd-1:2379', 'etcd-2:2379', 'etcd-3:2379'] });
+    // One alias for the three members: a leader cut off the network looks nothing up before it demotes.
+    expect(patroni.etcd3).toEqual({ host: 'etcd:2379' });
+    const compose = parse(rendered.get('compose.yaml')!.content) as { services: Record<string, { networks: unknown }> };
+    for (const member of ['etcd-1', 'etcd-2', 'etcd-3']) expect(compose.services[member]!.networks).toEqual({ data: { aliases: ['etcd'] } });
     const writer = rendered.get('haproxy/postgres-writer.cfg')!.content;
     expect(writer).toContain('  option httpchk OPTIONS /primary\n  http-check expect status 200\n  server postgres-1 postgres-1:5432\n  server postgres-2 postgres-2:5432\n');
     expect(writer).toContain('on-marked-down shutdown-sessions');
