@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { abortOnSignals, parseCli, runMain } from './runners/core/cli.js';
 import { containerRss, mib } from './runners/clients/container-stats.js';
 import { runChaosDrill, toxiproxyApi } from './runners/drill/chaos/chaos.js';
-import { docker } from './runners/drill/docker.js';
+import { execIn } from './runners/clients/compose.js';
+import { fullContainerId } from './runners/clients/docker-host.js';
 import { engineOf } from './runners/clients/engine-of.js';
 import { loadConfig } from './runners/gen/gen.js';
 import { createProgress } from './runners/core/progress.js';
@@ -81,7 +82,7 @@ interface HopResult {
 async function measureHop(container: string, direct: string, proxied: string, rate: number, seconds: number): Promise<{ direct: HopResult; proxied: HopResult }> {
   const [directHost, directPort] = direct.split(':');
   const [proxyHost, proxyPort] = proxied.split(':');
-  const result = await docker(['exec', container, 'node', '--input-type=module', '-e', HOP_SCRIPT, directHost!, directPort!, proxyHost!, proxyPort!, String(rate), String(seconds)]);
+  const result = await execIn(container, ['node', '--input-type=module', '-e', HOP_SCRIPT, directHost!, directPort!, proxyHost!, proxyPort!, String(rate), String(seconds)]);
   if (result.code !== 0) throw new DrillError(`measuring the Toxiproxy hop from ${container} failed: ${result.stderr.trim()}`);
   return JSON.parse(result.stdout.trim().split('\n').at(-1)!) as { direct: HopResult; proxied: HopResult };
 }
@@ -105,7 +106,7 @@ await runMain(async () => {
   progress.step(`Toxiproxy hop: ${rate} Redis PINGs/s for ${seconds} s, direct and through the proxy side by side`);
   const client = await engineOf(target).containerOf(`frontend-${color}`);
   const toxiproxy = await engineOf(target).containerOf('toxiproxy');
-  const fullId = (await docker(['inspect', '-f', '{{.Id}}', toxiproxy])).stdout.trim();
+  const fullId = await fullContainerId(toxiproxy);
   const idleRss = containerRss(fullId);
   const proxied = dataEndpoint(config, 'redis');
   const { direct, proxied: through } = await measureHop(client, 'redis:6379', `${proxied.host}:${proxied.port}`, rate, seconds);

@@ -1,7 +1,8 @@
 /**
  * The engine seam (scripts/runners/clients/compose.ts) is how the runners reach containers,
- * ports, logs and exec. The modules below may still start `docker` themselves, each for the
- * reason given; a new direct call elsewhere fails here: go through the seam (or a named client),
+ * ports, logs and exec; the local engine's own resources (throwaway containers, networks, volumes
+ * by label) through the named client clients/docker-host.ts. The modules below may start `docker`
+ * themselves, each for the reason given; a new direct call elsewhere fails here: go through the seam (or a named client),
  * or add the module with its reason.
  */
 import { readFileSync, readdirSync } from 'node:fs';
@@ -14,17 +15,13 @@ const ALLOWED: Readonly<Record<string, string>> = {
   'scripts/runners/clients/compose.ts': 'the seam itself: docker compose, and the engine verbs on containers by ID',
   'scripts/runners/clients/postgres.ts': 'named client: psql in a container with the SQL on stdin (docker exec -i, as a user)',
   'scripts/runners/clients/stub-http.ts': "named client: a stub's address on the project network (docker inspect)",
+  'scripts/runners/clients/docker-host.ts': "named client: the local engine's own resources (throwaway containers, their networks and volumes, what a project left by label)",
   'scripts/runners/rotate/redis-cli.ts': 'named client: redis-cli in a container with the password on stdin (docker exec -i)',
   'scripts/runners/engine/engine.ts': 'the engine itself: whether it answers, which compose it has',
   'scripts/runners/engine/images.ts': 'image baking: local, pull, inspect',
   'scripts/runners/engine/image-build.ts': 'image baking: build, prune its dangling layers',
   'scripts/bench-images.ts': "the images benchmark: removes images and reads the engine's disk use, as engine/ does",
   'scripts/runners/supply/supply-collect.ts': 'reads images through created, never started containers (create, cp, rm)',
-  'scripts/runners/stack/clean.ts': 'make clean: what the labels still find engine-wide after compose down (containers, networks, volumes), unit-tested with a fake exec',
-  'scripts/runners/stack/volumes.ts': "the project's volumes by compose label and their creation time (the seam has no volume verbs yet)",
-  'scripts/runners/stack/secret-files.ts': 'a one-off root container (docker run --rm) that gives each uid its copy of the secrets',
-  'scripts/runners/drill/docker.ts': "the drills' raw engine verbs (network connect/disconnect, rm): a fault is an engine operation",
-  'scripts/runners/drill/restore/restore-cluster.ts': "the restore drill's isolated cluster: a container compose doesn't manage (exec as postgres)",
 };
 
 /** The .ts files below scripts/ that start `docker` themselves (an argv or a spawn whose first word is docker). */
@@ -54,7 +51,7 @@ function composeImports(): Map<string, string[]> {
 /** The seam: its interface, its Compose implementation, the choice between implementations, and the implementation's own unit test. */
 const SEAM = ['scripts/runners/clients/compose.ts', 'scripts/runners/clients/engine.ts', 'scripts/runners/clients/engine-of.ts', 'tests/unit/compose-target.test.ts'];
 /** The local engine's verbs on a container a runner already holds by ID (or one compose doesn't manage). */
-const ID_VERBS = ['execIn', 'restartContainers', 'restartContainer', 'startAttached', 'killContainers', 'containerHealth'];
+const ID_VERBS = ['execIn', 'restartContainers', 'restartContainer', 'startAttached', 'startContainers', 'stopContainer', 'killContainers', 'containerHealth'];
 
 describe('the engine seam', () => {
   it('runners reach services through engineOf(target); from the Compose module they import only the verbs on containers by ID', () => {

@@ -12,7 +12,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { StackNotUpError } from '../../../services/errors.js';
+import { CommandError, StackNotUpError } from '../../../services/errors.js';
+import { projectNetwork } from '../../../services/topology/types.js';
 import type { ComposeTarget, ContainerState, Engine, UpOptions } from './engine.js';
 import { run, tryRun, type RunOptions, type RunResult } from '../core/exec.js';
 
@@ -107,9 +108,10 @@ function followLogs(target: ComposeTarget, services: readonly string[]): number 
  * engine does: a RunResult (never throwing) unless it says otherwise.
  */
 
-/** A command in a running container (`docker exec`). */
-export async function execIn(container: string, argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  return tryRun(['docker', 'exec', container, ...argv], options);
+/** A command in a running container (`docker exec`): as another user, or left running in the background (`detach`). */
+export async function execIn(container: string, argv: readonly string[], options: RunOptions & { readonly user?: string; readonly detach?: boolean } = {}): Promise<RunResult> {
+  const { user, detach, ...run } = options;
+  return tryRun(['docker', 'exec', ...(detach ? ['-d'] : []), ...(user ? ['-u', user] : []), container, ...argv], run);
 }
 
 /** Restart containers, each given `timeoutSeconds` to stop. */
@@ -125,6 +127,16 @@ export async function restartContainer(id: string, timeoutSeconds: number): Prom
 /** Start a stopped container attached to its output, until it exits (a job run again). */
 export async function startAttached(id: string): Promise<RunResult> {
   return tryRun(['docker', 'start', '--attach', id]);
+}
+
+/** Start stopped or killed containers (started ones stay as they are). */
+export async function startContainers(ids: readonly string[]): Promise<RunResult> {
+  return tryRun(['docker', 'start', ...ids]);
+}
+
+/** Stop a container, SIGKILL after `timeoutSeconds`. */
+export async function stopContainer(id: string, timeoutSeconds: number): Promise<RunResult> {
+  return tryRun(['docker', 'stop', '--time', String(timeoutSeconds), id]);
 }
 
 /** SIGKILL containers at once. */
@@ -174,6 +186,14 @@ export function composeEngine(target: ComposeTarget): Engine {
     setCpuWeight: async (services, shares) => {
       const ids = (await Promise.all(services.map((service) => projectContainerIds(target.project, service)))).flat();
       if (ids.length > 0) await run(['docker', 'update', '--cpu-shares', String(shares), ...ids]);
+    },
+    disconnect: async (service, network) => {
+      await run(['docker', 'network', 'disconnect', projectNetwork(target.project, network), await containerOf(target, service)]);
+    },
+    reconnect: async (service, network) => {
+      const argv = ['docker', 'network', 'connect', '--alias', service, projectNetwork(target.project, network), await containerOf(target, service)];
+      const result = await tryRun(argv);
+      if (result.code !== 0 && !/already exists|already connected/i.test(result.stderr)) throw new CommandError(argv.join(' '), result.code, result.stderr, result.elapsedMs);
     },
     removeVolumes: async (names) => {
       if (names.length > 0) await run(['docker', 'volume', 'rm', '-f', ...names]);

@@ -8,6 +8,7 @@
  */
 import type { Color } from '../../../services/config/schema.js';
 import type { RunResult } from '../core/exec.js';
+import type { NetworkName } from '../../../services/topology/types.js';
 
 export interface ComposeTarget {
   /** Compose project name. @default 'parity' */
@@ -91,6 +92,10 @@ export interface Engine {
   copyInto(service: string, hostPath: string, containerPath: string): Promise<void>;
   /** The CPU weight of services' containers relative to others (1024: the engine's default). */
   setCpuWeight(services: readonly string[], shares: number): Promise<void>;
+  /** Cut a service's container off one of the project's networks (a partition fault); CommandError when the engine refuses. */
+  disconnect(service: string, network: NetworkName): Promise<void>;
+  /** Put it back on the network under its service's name (already there is fine). */
+  reconnect(service: string, network: NetworkName): Promise<void>;
   /** Remove named volumes of the project (gone already is fine). */
   removeVolumes(names: readonly string[]): Promise<void>;
   /** A service's last log lines (stdout and stderr), never throwing. */

@@ -9,15 +9,16 @@ import type { FailoverScenario } from '../../../services/drills/failover.js';
 import { DrillError, ServiceAnswerError } from '../../../services/errors.js';
 import { etcdLeader } from '../clients/etcd.js';
 import { readCluster, switchover, type ClusterView, type RestEndpoints } from '../clients/patroni.js';
-import { docker } from './docker.js';
+import { killContainers, startContainers, stopContainer } from '../clients/compose.js';
+import type { RunResult } from '../core/exec.js';
 import { done, pending, pollUntil } from '../core/poll.js';
 import { engineOf } from '../clients/engine-of.js';
 import { type ComposeTarget } from '../clients/engine.js';
 import type { Undo } from './lifecycle.js';
 
-const must = async (args: string[], what: string) => {
-  const result = await docker(args);
-  if (result.code !== 0) throw new DrillError(`${what}: docker ${args.join(' ')} failed (exit ${result.code}): ${result.stderr.trim()}`);
+const must = async (answer: Promise<RunResult>, what: string) => {
+  const result = await answer;
+  if (result.code !== 0) throw new DrillError(`${what} failed (exit ${result.code}): ${result.stderr.trim()}`);
 };
 
 /** The synchronous standby when there is one, else the first replica (among `nodes`, when given). */
@@ -47,24 +48,21 @@ export interface PreparedFault {
 /** Resolve the victim and how to put it back; nothing changes until `apply`. */
 export async function prepareFault(scenario: FailoverScenario, target: ComposeTarget, view: ClusterView, nodes: readonly string[], rest: RestEndpoints): Promise<PreparedFault> {
   const victim = pickVictim(scenario, view, nodes, scenario === 'lose-etcd-member' ? await etcdLeader(target) : undefined);
-  const id = await engineOf(target).containerOf(victim);
-  // `docker start` on a running container changes nothing, so this undo is safe after a fault that never happened.
-  const startAgain: Undo = { what: `started ${victim} again`, run: () => must(['start', id], `starting ${victim}`) };
+  const engine = engineOf(target);
+  const id = await engine.containerOf(victim);
+  // Starting a running container changes nothing, so this undo is safe after a fault that never happened.
+  const startAgain: Undo = { what: `started ${victim} again`, run: () => must(startContainers([id]), `starting ${victim}`) };
   switch (scenario) {
     case 'kill-primary':
     case 'kill-replica':
     case 'lose-etcd-member':
-      return { victim, undo: startAgain, apply: () => must(['kill', '--signal', 'KILL', id], `killing ${victim}`) };
+      return { victim, undo: startAgain, apply: () => must(killContainers([id]), `killing ${victim}`) };
     case 'stop-primary':
-      return { victim, undo: startAgain, apply: () => must(['stop', '--time', '10', id], `stopping ${victim}`) };
+      return { victim, undo: startAgain, apply: () => must(stopContainer(id, 10), `stopping ${victim}`) };
     case 'partition-primary': {
       // A Patroni node is on the data network only: leaving it cuts it off everything.
       const network = projectNetwork(target.project, 'data');
-      const reconnect = async () => {
-        const result = await docker(['network', 'connect', '--alias', victim, network, id]);
-        if (result.code !== 0 && !/already exists|already connected/i.test(result.stderr)) throw new DrillError(`reconnecting ${victim}: ${result.stderr.trim()}`);
-      };
-      return { victim, undo: { what: `reconnected ${victim} to ${network}`, run: reconnect }, apply: () => must(['network', 'disconnect', network, id], `cutting ${victim} off ${network}`) };
+      return { victim, undo: { what: `reconnected ${victim} to ${network}`, run: () => engine.reconnect(victim, 'data') }, apply: () => engine.disconnect(victim, 'data') };
     }
     case 'switchover':
       return { victim, apply: () => switchoverToStandby(rest, victim) };

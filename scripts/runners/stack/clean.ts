@@ -19,6 +19,7 @@ import { regionTargets } from './regions.js';
 import { CLEANED_STATE } from './stack.js';
 import { engineOf } from '../clients/engine-of.js';
 import { type ComposeTarget } from '../clients/engine.js';
+import { hostCommands, projectLabel } from '../clients/docker-host.js';
 
 /** How clean reaches the engine (unit tests pass a fake one). */
 export interface CleanDeps {
@@ -29,7 +30,6 @@ export interface CleanDeps {
 /** How long a network gets to lose its endpoints after they were disconnected with --force. */
 const NETWORK_RETRY_MS = 20_000;
 
-const projectFilter = (project: string) => ['--filter', `label=com.docker.compose.project=${project}`];
 const outputOf = (result: RunResult) => `${result.stdout}\n${result.stderr}`;
 /** The line of a failed command worth quoting (the engine's error, not compose's progress lines). */
 const errorLine = (result: RunResult) => lastLines(outputOf(result).split('\n').filter((line) => /error|failed|refused|denied/i.test(line)).join('\n') || outputOf(result), 1).trim() || `exit ${result.code}`;
@@ -69,17 +69,17 @@ export async function cleanStack(primary: ComposeTarget, progress?: { info(messa
 
 /** What compose left of a project, by its label: containers, then networks, then volumes (each step whatever the last one did). */
 async function sweepProject(project: string, deps: CleanDeps, note: (failure: string) => void, progress?: { info(message: string): void }): Promise<void> {
-  const containers = await deps.exec(['docker', 'ps', '-aq', ...projectFilter(project)]);
+  const containers = await deps.exec(hostCommands.containers(projectLabel(project)));
   const ids = lines(containers.stdout);
   if (ids.length) {
-    const removed = await deps.exec(['docker', 'rm', '-f', '-v', ...ids]);
+    const removed = await deps.exec(hostCommands.removeContainers(ids));
     if (removed.code !== 0) note(`docker rm -f of project ${project}'s containers failed: ${errorLine(removed)}`);
   }
-  const networks = await deps.exec(['docker', 'network', 'ls', ...projectFilter(project), '--format', '{{.Name}}']);
+  const networks = await deps.exec(hostCommands.networks(projectLabel(project)));
   for (const network of lines(networks.stdout)) await removeNetwork(network, deps, note, progress);
-  const volumes = await deps.exec(['docker', 'volume', 'ls', '-q', ...projectFilter(project)]);
+  const volumes = await deps.exec(hostCommands.volumes(projectLabel(project)));
   for (const volume of lines(volumes.stdout)) {
-    const removed = await deps.exec(['docker', 'volume', 'rm', volume]);
+    const removed = await deps.exec(hostCommands.removeVolume(volume));
     if (removed.code !== 0 && !/no such volume/i.test(outputOf(removed))) note(`docker volume rm ${volume} failed: ${errorLine(removed)}`);
   }
 }
@@ -94,17 +94,17 @@ async function removeNetwork(network: string, deps: CleanDeps, note: (failure: s
   let last = '';
   const removed = await pollUntil(
     async () => {
-      const removed = await deps.exec(['docker', 'network', 'rm', network]);
+      const removed = await deps.exec(hostCommands.removeNetwork(network));
       if (removed.code === 0 || /no such network|not found/i.test(outputOf(removed))) return done(true);
       last = errorLine(removed);
       // Another refusal (the engine down, a permission): nothing to retry.
       if (!networksWithActiveEndpoints(outputOf(removed)).length) return done(false);
-      const inspected = await deps.exec(['docker', 'network', 'inspect', '--format', '{{json .Containers}}', network]);
+      const inspected = await deps.exec(hostCommands.networkEndpoints(network));
       const endpoints = inspected.code === 0 ? parseEndpoints(inspected.stdout) : [];
       for (const endpoint of endpoints) {
         if (!told.has(endpoint.name)) progress?.info(`network ${network}: the engine still has endpoint ${endpoint.name} on it (${endpoint.key.startsWith('ep-') ? 'no container behind it: a stale endpoint' : 'a container'}); disconnecting it with --force`);
         told.add(endpoint.name);
-        const disconnected = await deps.exec(['docker', 'network', 'disconnect', '--force', network, endpoint.name]);
+        const disconnected = await deps.exec(hostCommands.disconnectForce(network, endpoint.name));
         if (disconnected.code !== 0) last = `docker network disconnect --force ${network} ${endpoint.name}: ${errorLine(disconnected)}`;
       }
       return pending(endpoints.length ? `${network} has active endpoints: ${endpoints.map((endpoint) => endpoint.name).join(', ')} (${last})` : `${network}: ${last}`);
@@ -126,15 +126,15 @@ async function projectLeftovers(project: string, deps: CleanDeps): Promise<Lefto
     left.push({ kind: 'unchecked', what: `${what} of project ${project}`, command: argv.join(' '), error: errorLine(result) });
     return undefined;
   };
-  for (const line of (await listing(['docker', 'ps', '-a', ...projectFilter(project), '--format', '{{.ID}} {{.Names}}'], 'containers')) ?? []) {
+  for (const line of (await listing(hostCommands.containers(projectLabel(project), '{{.ID}} {{.Names}}'), 'containers')) ?? []) {
     const [id = '', name = ''] = line.split(' ');
     left.push({ kind: 'container', project, id, name });
   }
-  for (const name of (await listing(['docker', 'network', 'ls', ...projectFilter(project), '--format', '{{.Name}}'], 'networks')) ?? []) {
-    const inspected = await deps.exec(['docker', 'network', 'inspect', '--format', '{{json .Containers}}', name]);
+  for (const name of (await listing(hostCommands.networks(projectLabel(project)), 'networks')) ?? []) {
+    const inspected = await deps.exec(hostCommands.networkEndpoints(name));
     left.push({ kind: 'network', project, name, endpoints: inspected.code === 0 ? parseEndpoints(inspected.stdout).map((endpoint) => endpoint.name) : [] });
   }
-  for (const name of (await listing(['docker', 'volume', 'ls', '-q', ...projectFilter(project)], 'volumes')) ?? []) left.push({ kind: 'volume', project, name });
+  for (const name of (await listing(hostCommands.volumes(projectLabel(project)), 'volumes')) ?? []) left.push({ kind: 'volume', project, name });
   return left;
 }
 

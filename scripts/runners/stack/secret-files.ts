@@ -9,7 +9,7 @@ import { chmod, chown, copyFile, mkdir, readdir, readFile, stat, unlink } from '
 import { join } from 'node:path';
 import { catalogRef } from '../../../services/images/catalog.js';
 import { TLS_KEY_READER } from '../../../services/topology/hardening.js';
-import { run } from '../core/exec.js';
+import { runOnce } from '../clients/docker-host.js';
 
 export interface SecretCopy {
   readonly name: string;
@@ -32,7 +32,7 @@ export const chownFiles: ChownFiles = async (stateDir, files) => {
   }
   const inside = (path: string) => `/state/${path.slice(stateDir.length + 1)}`;
   const script = files.map((file) => `chown ${file.uid}:${file.uid} '${inside(file.path)}'`).join(' && ');
-  await run(['docker', 'run', '--rm', '--network', 'none', '--user', '0', '--entrypoint', 'sh', '-v', `${stateDir}:/state`, catalogRef('stubs'), '-c', script]);
+  await runOnce({ image: catalogRef('stubs'), network: 'none', user: '0', entrypoint: 'sh', mounts: [`${stateDir}:/state`], command: ['-c', script] });
 };
 
 const mtime = (path: string) => stat(path).then((s) => s.mtimeMs, () => undefined);

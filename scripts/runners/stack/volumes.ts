@@ -11,7 +11,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StaleVolumesError } from '../../../services/errors.js';
 import { SECRETS } from '../../../services/topology/common.js';
-import { run } from '../core/exec.js';
+import { projectLabel, volumesCreatedAt, volumesLabelled } from '../clients/docker-host.js';
 import { readJson, writeFileAtomic } from '../core/state.js';
 
 /** A volume as the engine knows it: the name and when its data last changed. */
@@ -27,22 +27,12 @@ function recordPath(stateDir: string): string {
 
 /** The names of the compose project's volumes on the engine (by compose's project label). */
 export async function projectVolumeNames(project: string): Promise<string[]> {
-  return (await run(['docker', 'volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`])).split('\n').filter(Boolean);
+  return volumesLabelled(projectLabel(project));
 }
 
 /** The compose project's volumes on the engine, with when their data last changed. */
 export async function projectVolumes(project: string): Promise<VolumeIdentity[]> {
-  const names = await projectVolumeNames(project);
-  if (names.length === 0) return [];
-  const lines = await run(['docker', 'volume', 'inspect', '--format', '{{.Name}} {{.CreatedAt}}', ...names]);
-  return lines
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [name, ...changed] = line.split(' ');
-      return { name: name!, changedAt: changed.join(' ') };
-    })
-    .sort((a, b) => a.name.localeCompare(b.name));
+  return (await volumesCreatedAt(await projectVolumeNames(project))).sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** What the state directory knows: whether it has secrets, and the volumes they were used with (undefined: a record from before there was one). */

@@ -7,7 +7,7 @@ import { recoveryMs, SCENARIOS } from '../../../../services/drills/failover.js';
 import type { Sample } from '../../../../services/drills/model.js';
 import { isReplicating } from '../../clients/patroni.js';
 import { systemClock } from '../../core/poll.js';
-import { localWritable } from '../docker.js';
+import { psql } from '../../clients/postgres.js';
 import { engineOf } from '../../clients/engine-of.js';
 import { prepareFault } from '../faults.js';
 import { undoAll } from '../lifecycle.js';
@@ -83,6 +83,16 @@ async function watchCutOffLeader(run: Run, container: string): Promise<{ lastWri
     return true;
   }, 60_000, 100);
   return seen;
+}
+
+/**
+ * Does the node's Postgres accept writes? Asked on its own unix socket, so it works while the node
+ * is cut off the network. Only a server that answers and is not in recovery does: one that refuses
+ * connections (shutting down while it demotes itself) accepts no writes either.
+ */
+async function localWritable(container: string): Promise<boolean> {
+  const result = await psql({ container }, 'SELECT NOT pg_is_in_recovery()');
+  return result.code === 0 && result.stdout.trim() === 't';
 }
 
 const lastFailure = (samples: readonly Sample[], lane: Sample['lane'], after: number): number | undefined =>

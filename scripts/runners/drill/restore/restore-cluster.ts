@@ -12,10 +12,11 @@ import { DATABASE } from '../../../../services/topology/common.js';
 import { imagesFor } from '../../../../services/topology/index.js';
 import { BackupError } from '../../../../services/errors.js';
 import { pgbackrestError } from '../../dr/backup.js';
-import { psql, psqlArgv } from '../../clients/postgres.js';
-import { tryRun } from '../../core/exec.js';
+import { psql } from '../../clients/postgres.js';
+import type { RunResult } from '../../core/exec.js';
 import type { ComposeTarget } from '../../clients/engine.js';
-import { docker } from '../docker.js';
+import { execIn } from '../../clients/compose.js';
+import { connectNetwork, createNetwork, createVolume, disconnectNetwork, removeContainer, removeNetwork, removeVolume, runDetached } from '../../clients/docker-host.js';
 import { POSTGRES_UID, secretCopyPath } from '../../../../services/topology/hardening.js';
 
 export const RESTORE_LABEL = 'dev.parity.drill=restore';
@@ -26,34 +27,34 @@ export interface IsolatedCluster {
   readonly created: string[];
 }
 
-const ok = async (args: readonly string[], what: string) => {
-  const result = await docker(args);
-  if (result.code !== 0) throw new DrillError(`${what}: docker ${args.slice(0, 2).join(' ')} failed (exit ${result.code}): ${result.stderr.trim().split('\n').at(-1)}`);
+const ok = async (answer: Promise<RunResult>, what: string) => {
+  const result = await answer;
+  if (result.code !== 0) throw new DrillError(`${what} failed (exit ${result.code}): ${result.stderr.trim().split('\n').at(-1)}`);
   return result.stdout.trim();
 };
 
 /** Network, volume and an idle container (`sleep infinity`); the S3 store joins the network as `s3`. */
 export async function createIsolatedCluster(target: ComposeTarget, config: ParityConfig, name: string, s3Container: string): Promise<IsolatedCluster> {
   const cluster: IsolatedCluster = { name, created: [] };
-  await ok(['network', 'create', '--label', RESTORE_LABEL, name], 'creating the drill\'s network');
+  await ok(createNetwork(name, RESTORE_LABEL), 'creating the drill\'s network');
   cluster.created.push(`network ${name}`);
-  await ok(['network', 'connect', '--alias', 's3', name, s3Container], 'connecting the S3 store to the drill\'s network');
+  await ok(connectNetwork(name, s3Container, 's3'), 'connecting the S3 store to the drill\'s network');
   cluster.created.push(`s3 on network ${name}`);
-  await ok(['volume', 'create', '--label', RESTORE_LABEL, name], 'creating the drill\'s volume');
+  await ok(createVolume(name, RESTORE_LABEL), 'creating the drill\'s volume');
   cluster.created.push(`volume ${name}`);
   // pgBackRest runs as postgres: the copies owned by its uid, as the Patroni nodes mount them.
-  const secrets = backupSecrets(config).flatMap((secret) => ['-v', `${join(target.stateDir, secretCopyPath(secret, POSTGRES_UID))}:/run/secrets/${secret}:ro`]);
+  const secrets = backupSecrets(config).map((secret) => `${join(target.stateDir, secretCopyPath(secret, POSTGRES_UID))}:/run/secrets/${secret}:ro`);
   await ok(
-    [
-      'run', '-d', '--name', name, '--label', RESTORE_LABEL, '--network', name, '--hostname', name,
-      '-v', `${name}:/var/lib/postgresql/data`, '-v', `${join(target.composeDir, 'pgbackrest')}:/etc/pgbackrest:ro`, ...secrets,
-      '-e', `PGBACKREST_STANZA=${STANZA}`, '--entrypoint', 'sleep', imagesFor(config).patroni, 'infinity',
-    ],
+    runDetached({
+      name, label: RESTORE_LABEL, network: name, hostname: name,
+      mounts: [`${name}:/var/lib/postgresql/data`, `${join(target.composeDir, 'pgbackrest')}:/etc/pgbackrest:ro`, ...secrets],
+      env: { PGBACKREST_STANZA: STANZA }, entrypoint: 'sleep', image: imagesFor(config).patroni, command: ['infinity'],
+    }),
     'starting the restore container',
   );
   cluster.created.push(`container ${name}`);
   // A fresh volume is root's; Postgres and pgBackRest run as postgres.
-  await ok(['exec', name, 'bash', '-c', 'chown postgres:postgres /var/lib/postgresql/data && mkdir -p /var/run/postgresql && chown postgres:postgres /var/run/postgresql'], 'preparing the data volume');
+  await ok(execIn(name, ['bash', '-c', 'chown postgres:postgres /var/lib/postgresql/data && mkdir -p /var/run/postgresql && chown postgres:postgres /var/run/postgresql']), 'preparing the data volume');
   return cluster;
 }
 
@@ -63,10 +64,10 @@ export async function removeIsolatedCluster(cluster: IsolatedCluster, s3Containe
   for (const item of [...cluster.created].reverse()) {
     const [kind] = item.split(' ');
     const result =
-      kind === 'container' ? await docker(['rm', '-f', '-v', cluster.name])
-      : kind === 's3' ? await docker(['network', 'disconnect', '-f', cluster.name, s3Container])
-      : kind === 'volume' ? await docker(['volume', 'rm', '-f', cluster.name])
-      : await docker(['network', 'rm', cluster.name]);
+      kind === 'container' ? await removeContainer(cluster.name)
+      : kind === 's3' ? await disconnectNetwork(cluster.name, s3Container, { force: true })
+      : kind === 'volume' ? await removeVolume(cluster.name)
+      : await removeNetwork(cluster.name);
     done.push(result.code === 0 ? `removed ${item}` : `WARNING: could not remove ${item}: ${result.stderr.trim().split('\n').at(-1)}`);
   }
   return done;
@@ -75,8 +76,8 @@ export async function removeIsolatedCluster(cluster: IsolatedCluster, s3Containe
 /** `pgbackrest restore ARGS` in the container; a corrupt or missing backup fails with pgBackRest's own error line. */
 export async function restoreFiles(cluster: IsolatedCluster, args: readonly string[], onLine?: (line: string) => void): Promise<number> {
   const started = performance.now();
-  const argv = ['docker', 'exec', '-u', 'postgres', cluster.name, 'pgbackrest', `--stanza=${STANZA}`, 'restore', '--archive-mode=off', '--log-level-console=info', ...args];
-  const result = await tryRun(argv, { ...(onLine ? { onLine } : {}), timeoutMs: 30 * 60_000 });
+  const argv = ['pgbackrest', `--stanza=${STANZA}`, 'restore', '--archive-mode=off', '--log-level-console=info', ...args];
+  const result = await execIn(cluster.name, argv, { user: 'postgres', ...(onLine ? { onLine } : {}), timeoutMs: 30 * 60_000 });
   if (result.code !== 0) {
     throw new BackupError(`pgbackrest restore ${args.join(' ')} failed after ${formatDuration(result.elapsedMs)} (exit ${result.code}): ${pgbackrestError(`${result.stdout}\n${result.stderr}`)}`);
   }
@@ -91,7 +92,7 @@ const RECOVERY_MILESTONES = /syncing data directory|starting point-in-time recov
  * pgBackRest's warnings and errors (archive-get runs as its restore_command), at most 12 lines.
  */
 export async function restoredLogNotes(cluster: IsolatedCluster): Promise<string[]> {
-  const log = await docker(['exec', cluster.name, 'cat', '/tmp/restored.log']);
+  const log = await execIn(cluster.name, ['cat', '/tmp/restored.log']);
   const lines = log.stdout.split('\n').map((line) => line.trim());
   const milestones = lines.filter((line) => RECOVERY_MILESTONES.test(line)).map((line) => line.replace(/^(\S+ \S+) UTC \[\d+\] /, '$1 '));
   const pgbackrest = lines.filter((line) => /P\d+ +(WARN|ERROR): /.test(line) || /^(WARN|ERROR): /.test(line)).slice(-4);
@@ -100,7 +101,7 @@ export async function restoredLogNotes(cluster: IsolatedCluster): Promise<string
 
 /** SQL on the restored cluster (its unix socket, trusted); trimmed output. */
 export async function restoredQuery(cluster: IsolatedCluster, sql: string, database: string = DATABASE.name): Promise<string> {
-  return ok(psqlArgv({ container: cluster.name, user: 'postgres', database }, sql).slice(1), 'querying the restored cluster');
+  return ok(psql({ container: cluster.name, user: 'postgres', database }, sql), 'querying the restored cluster');
 }
 
 /**
@@ -110,21 +111,21 @@ export async function restoredQuery(cluster: IsolatedCluster, sql: string, datab
  */
 export async function startRestored(cluster: IsolatedCluster, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   await ok(
-    [
-      'exec', '-d', '-u', 'postgres', cluster.name, 'bash', '-c',
+    execIn(cluster.name, [
+      'bash', '-c',
       `exec postgres -D ${PG_DATA_DIR} -c archive_mode=off -c synchronous_standby_names= -c listen_addresses=localhost -c unix_socket_directories=/var/run/postgresql -c logging_collector=off > /tmp/restored.log 2>&1`,
-    ],
+    ], { user: 'postgres', detach: true }),
     'starting Postgres on the restored files',
   );
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && !signal?.aborted) {
     const answer = await psql({ container: cluster.name, user: 'postgres', database: 'postgres' }, 'SELECT pg_is_in_recovery()');
     if (answer.code === 0 && answer.stdout.trim() === 'f') return;
-    const running = await docker(['exec', cluster.name, 'pgrep', '-x', 'postgres']);
+    const running = await execIn(cluster.name, ['pgrep', '-x', 'postgres']);
     if (running.code !== 0 && answer.code !== 0) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  const log = await docker(['exec', cluster.name, 'tail', '-n', '15', '/tmp/restored.log']);
+  const log = await execIn(cluster.name, ['tail', '-n', '15', '/tmp/restored.log']);
   throw new DrillError(
     `the restored cluster did not come out of recovery${signal?.aborted ? ' (interrupted)' : ` within ${formatDuration(timeoutMs)}`}; its last log lines:\n${log.stdout.trim().split('\n').map((line) => `  ${line}`).join('\n')}`,
   );
