@@ -7,12 +7,13 @@ import type { ParityConfig } from '../config/schema.js';
 import { hasDr } from '../topology/region.js';
 import { linkComposeObject, linkProxiesFile } from '../topology/link.js';
 import { NETWORKS, networksOf, type ServiceSpec } from '../topology/types.js';
-import { memoryMiB } from '../topology/hardening.js';
 import { Document } from 'yaml';
 import { FRONT_PROFILE, frontNetwork } from '../topology/front.js';
 import { configHash, renderFile, type RenderedFile } from './files.js';
 import { secretCopyPath, secretReader, secretSource } from '../topology/hardening.js';
 import { GENERATED_BY, renderYaml } from './yaml.js';
+import { renderStack } from './stack.js';
+import { healthcheckOf, withGoMemLimit } from './service-parts.js';
 
 /** The front network's fixed subnet (Traefik's address on it is fixed too). */
 function frontIpam(topology: Topology): object {
@@ -34,21 +35,9 @@ function renderNetworks(service: ServiceSpec): unknown {
 }
 
 
-/** The share of a Go container's memory limit its runtime aims to stay under (GOMEMLIMIT). */
-export const GO_MEMLIMIT_SHARE = 0.8;
-
-
-/** The service's environment, with GOMEMLIMIT for a Go program under a memory limit. */
-function withGoMemLimit(service: ServiceSpec, limit: string | undefined): Record<string, string> | undefined {
-  const environment = { ...(service.environment ?? {}) };
-  if (service.goRuntime && limit && environment.GOMEMLIMIT === undefined) environment.GOMEMLIMIT = `${Math.floor(memoryMiB(limit) * GO_MEMLIMIT_SHARE)}MiB`;
-  return Object.keys(environment).length ? environment : undefined;
-}
-
 function renderService(service: ServiceSpec, topology: Topology, files: readonly RenderedFile[]): Record<string, unknown> {
   const hash = configHash(service, files);
   const resources = topology.config.resources[service.logical as keyof typeof topology.config.resources];
-  const health = service.healthcheck;
   const dependsOn = Object.entries(service.dependsOn ?? {});
   return {
     image: service.imageVariable ? `\${${service.imageVariable}:-${service.image}}` : service.image,
@@ -62,15 +51,7 @@ function renderService(service: ServiceSpec, topology: Topology, files: readonly
     // Long syntax: the copy owned by the reading uid, mounted under the secret's own name.
     secrets: service.secrets?.length ? service.secrets.map((name) => ({ source: secretSource(name, secretReader(service)), target: name })) : undefined,
     depends_on: dependsOn.length ? Object.fromEntries(dependsOn.map(([name, condition]) => [name, { condition }])) : undefined,
-    healthcheck: service.job
-      ? { disable: true }
-      : {
-          test: [...health.test],
-          interval: health.interval ?? '5s',
-          timeout: health.timeout ?? '3s',
-          retries: health.retries ?? 30,
-          start_period: health.startPeriod ?? '5s',
-        },
+    healthcheck: healthcheckOf(service),
     user: service.user,
     // Every container: no privilege gains through setuid binaries, no capability it isn't given back.
     security_opt: ['no-new-privileges:true'],
@@ -158,6 +139,8 @@ export function renderAll(topology: Topology, rendered: readonly RenderedFile[] 
   const files: RenderedFile[] = [
     { path: 'compose.yaml', content: renderCompose(topology, rendered), executable: false },
     { path: 'compose.test.yaml', content: renderComposeTestOverlay(topology), executable: false },
+    // The Swarm stack: the primary region's only (a DR region on Swarm isn't modelled yet).
+    ...(topology.region === 'primary' ? [{ path: 'stack.yaml', content: renderStack(topology, rendered), executable: false }] : []),
     ...rendered,
   ];
   return new Map(files.map((file): [string, RenderedFile] => [file.path, file]).sort(([a], [b]) => (a < b ? -1 : 1)));

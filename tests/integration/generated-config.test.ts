@@ -1,9 +1,10 @@
 /**
- * The generated files pass the real tools: `docker compose config`, promtool (check config,
- * check rules, and `test rules`: one case per alert rule), and amtool.
+ * The generated files pass the real tools: `docker compose config`, `docker stack deploy`'s loader
+ * (for stack.yaml), promtool (check config, check rules, and `test rules`: one case per alert
+ * rule), and amtool.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +29,24 @@ beforeAll(async () => {
 afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
 
 describe('generated files, checked by the real tools', () => {
+  it("the engine's own docker stack deploy loads stack.yaml: its compose 3.9 schema holds and no option is ignored (pointed at no engine, it deploys nothing)", () => {
+    // A color's env files are read by the CLI while it loads the file; make up writes them.
+    mkdirSync(join(stateDir, 'deploy'), { recursive: true });
+    for (const color of ['blue', 'green']) writeFileSync(join(stateDir, 'deploy', `${color}.env`), '');
+    // The committed file, and the goldens' (a minimal profile, and one with chaos on).
+    const golden = join(import.meta.dirname, '..', 'golden');
+    for (const file of [join(composeDir, 'stack.yaml'), join(golden, 'minimal', 'stack.yaml'), join(golden, 'minimal-chaos', 'stack.yaml')]) {
+      const result = spawnSync('docker', ['stack', 'deploy', '--compose-file', file, 'parity-check'], {
+        encoding: 'utf8',
+        env: { ...process.env, PARITY_STATE_DIR: stateDir, DOCKER_HOST: `unix://${join(stateDir, 'no-engine.sock')}` },
+      });
+      const said = `${result.stdout}${result.stderr}`;
+      expect(said, file).not.toMatch(/Additional property|unsupported|is not allowed|must be a|invalid/i);
+      // It got past loading and validating the file, to connecting.
+      expect(said, file).toContain('Cannot connect to the Docker daemon');
+    }
+  });
+
   it('docker compose config accepts compose.yaml, alone and with the test overlay', () => {
     for (const files of [['compose.yaml'], ['compose.yaml', 'compose.test.yaml']]) {
       const result = spawnSync('docker', ['compose', ...files.flatMap((f) => ['-f', join(composeDir, f)]), 'config', '--quiet'], {
