@@ -5,7 +5,9 @@
  */
 import { request } from 'node:https';
 import { request as httpRequest } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { StartedDockerComposeEnvironment } from 'testcontainers';
@@ -18,6 +20,7 @@ import { DEFAULT_CONFIG } from '../../services/config/schema.js';
 import { DATABASE } from '../../services/topology/common.js';
 import { ADMIN_EMAIL } from '../../services/topology/apps.js';
 import { downComposeStack, eventually, probeFrom, startComposeStack } from './helpers.js';
+import { runCliSync } from '../cli.js';
 
 const root = join(import.meta.dirname, '..', '..');
 let stateDir: string;
@@ -64,7 +67,43 @@ afterAll(async () => {
   rmSync(stateDir, { recursive: true, force: true });
 }, 120_000);
 
+/** A port nothing listens on now, on loopback. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
 describe('the generated stack', () => {
+  it("make dev-env: the events service's own code, run as a process on this host with the environment it writes, passes L1–L3 through the published ports", async () => {
+    const written = runCliSync('dev-env.ts', ['--service', 'events', '--format', 'json'], { ...process.env, PARITY_PROJECT: project, PARITY_STATE_DIR: stateDir });
+    expect(written.status, written.stderr).toBe(0);
+    const file = join(stateDir, 'dev', 'events.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const variables = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+    expect(variables).toMatchObject({ DATABASE_HOST: '127.0.0.1', DATABASE_PORT: String(port('postgres-writer', 5432)), REDIS_URL: `redis://app@127.0.0.1:${port('redis', 6379)}` });
+    const listen = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'stubs', 'src', 'entries', 'events.ts')], { cwd: root, env: { ...process.env, ...variables, PORT: String(listen) }, stdio: 'ignore' });
+    try {
+      // Its own role on the writer and the reader, Redis as its ACL user, S3 with its keys: all reached from the host
+      // (the optional ones may answer a moment after the first 200).
+      const health = await eventually(async () => {
+        const response = await fetch(`http://127.0.0.1:${listen}/health`);
+        const body = (await response.json()) as { checks: { l1: Record<string, { ok: boolean }>; l2: { ok: boolean }; l3: { ok: boolean } } };
+        const l1 = Object.fromEntries(Object.entries(body.checks.l1).map(([name, check]) => [name, check.ok]));
+        expect({ status: response.status, l1 }).toEqual({ status: 200, l1: { 'postgres-primary': true, 'postgres-replica': true, redis: true, s3: true } });
+        return body;
+      }, 60_000);
+      expect([health.checks.l2.ok, health.checks.l3.ok]).toEqual([true, true]);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
   it('every service becomes healthy', async () => {
     const containers = await engineOf({ project, composeDir: join(root, 'compose'), stateDir }).listContainers();
     const health = Object.fromEntries(containers.map((c) => [c.service, `${c.state}/${c.health}`]));

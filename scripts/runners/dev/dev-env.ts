@@ -1,0 +1,55 @@
+/**
+ * `make dev-env`: write the environment a platform service's container has, rewritten for a
+ * process on the developer's host (services/dev/host-env.ts), into the state directory (0600).
+ */
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { APP_SERVICES, type AppService, type ParityConfig } from '../../../services/config/schema.js';
+import { StackNotUpError, suggest, UsageError } from '../../../services/errors.js';
+import { DEV_ENV_FORMATS, formatEnvironment, hostEnvironment, type DevEnvFormat, type HostEndpoints } from '../../../services/dev/host-env.js';
+import { buildTopology } from '../../../services/topology/index.js';
+import type { ComposeTarget } from '../clients/engine.js';
+import { engineOf } from '../clients/engine-of.js';
+
+export interface DevEnvResult {
+  readonly path: string;
+  readonly variables: number;
+  readonly notes: readonly string[];
+}
+
+/** Which service and format, checked before anything is asked of the engine (exit 2). */
+export function parseDevEnvRequest(service: string | undefined, format: string | undefined): { readonly service: AppService; readonly format: DevEnvFormat } {
+  if (!service) throw new UsageError(`SERVICE is required: one of ${APP_SERVICES.join(', ')} (auth stays a stub)`);
+  if (!(APP_SERVICES as readonly string[]).includes(service)) {
+    const hint = suggest(service, APP_SERVICES);
+    throw new UsageError(`SERVICE=${service}: not a platform service${hint ? ` (did you mean ${hint}?)` : ''}; expected one of ${APP_SERVICES.join(', ')} (auth stays a stub)`);
+  }
+  const chosen = format || 'dotenv';
+  if (!(DEV_ENV_FORMATS as readonly string[]).includes(chosen)) throw new UsageError(`FORMAT=${chosen}: expected one of ${DEV_ENV_FORMATS.join(', ')}`);
+  return { service: service as AppService, format: chosen as DevEnvFormat };
+}
+
+/** The data stores' published loopback ports on this host; StackNotUpError when the writer publishes none. */
+async function hostEndpoints(target: ComposeTarget, config: ParityConfig): Promise<HostEndpoints> {
+  const engine = engineOf(target);
+  const ha = config.postgres.ha === 'patroni';
+  const writer = await engine.publishedPort(ha ? 'postgres-writer' : 'postgres-primary', 5432);
+  if (writer === undefined) throw new StackNotUpError(`the database's writer endpoint publishes no port in project ${target.project}: is the stack up? (make up)`);
+  const reader = await engine.publishedPort(ha ? 'postgres-reader' : 'postgres-replica', 5432);
+  const redis = await engine.publishedPort('redis', 6379);
+  const s3 = await engine.publishedPort('s3', 8333);
+  return { writer, ...(reader !== undefined ? { reader } : {}), ...(redis !== undefined ? { redis } : {}), ...(s3 !== undefined ? { s3 } : {}) };
+}
+
+export async function writeDevEnv(target: ComposeTarget, config: ParityConfig, service: AppService, format: DevEnvFormat): Promise<DevEnvResult> {
+  const container = buildTopology(config).services.find((spec) => spec.name === `${service}-blue`)?.environment;
+  if (!container) throw new UsageError(`${service} is not in the stack of this config (profile ${config.profile})`);
+  const { env, notes } = hostEnvironment(service, container, config, join(target.stateDir, 'secrets'), await hostEndpoints(target, config));
+  const dir = join(target.stateDir, 'dev');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, `${service}.${format === 'dotenv' ? 'env' : format}`);
+  // Written 0600 from the start: the file names secret paths and the service's role.
+  await writeFile(path, formatEnvironment(env, format), { mode: 0o600 });
+  await chmod(path, 0o600);
+  return { path, variables: Object.keys(env).length, notes };
+}
