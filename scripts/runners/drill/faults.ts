@@ -6,7 +6,7 @@
 import { ETCD_MEMBERS } from '../../../services/topology/patroni.js';
 import { projectNetwork } from '../../../services/topology/types.js';
 import type { FailoverScenario } from '../../../services/drills/failover.js';
-import { DrillError, ServiceAnswerError } from '../../../services/errors.js';
+import { ServiceAnswerError } from '../../../services/errors.js';
 import { etcdLeader } from '../clients/etcd.js';
 import { readCluster, switchover, type ClusterView, type RestEndpoints } from '../clients/patroni.js';
 import { killContainers, startContainers, stopContainer } from '../clients/compose.js';
@@ -14,12 +14,9 @@ import type { RunResult } from '../core/exec.js';
 import { done, pending, pollUntil } from '../core/poll.js';
 import { engineOf } from '../clients/engine-of.js';
 import { type ComposeTarget } from '../clients/engine.js';
-import type { Undo } from './lifecycle.js';
+import { stepSucceeded, type Undo } from './lifecycle.js';
 
-const must = async (answer: Promise<RunResult>, what: string) => {
-  const result = await answer;
-  if (result.code !== 0) throw new DrillError(`${what} failed (exit ${result.code}): ${result.stderr.trim()}`);
-};
+const must = async (answer: Promise<RunResult>, what: string) => void (await stepSucceeded(answer, what));
 
 /** The synchronous standby when there is one, else the first replica (among `nodes`, when given). */
 export function standbyOf(view: ClusterView, nodes?: readonly string[]): string | undefined {

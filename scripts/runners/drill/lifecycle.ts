@@ -6,7 +6,8 @@
  */
 import type { ParityConfig } from '../../../services/config/schema.js';
 import type { Marker, Sample } from '../../../services/drills/model.js';
-import { InterruptedError } from '../../../services/errors.js';
+import { DrillError, InterruptedError } from '../../../services/errors.js';
+import type { RunResult } from '../core/exec.js';
 import { createPhaseRecorder, type PhaseRecorder } from '../core/phases.js';
 import type { Progress } from '../core/progress.js';
 import type { ComposeTarget } from '../clients/engine.js';
@@ -99,4 +100,14 @@ export async function undoAll(run: Pick<DrillRun, 'undo' | 'restored'>, options:
       if (said !== undefined) run.restored.push(said);
     }
   }
+}
+
+/**
+ * An engine's answer a drill step needs to have succeeded: its stdout (trimmed), else a DrillError
+ * naming the step, the exit code and the engine's last error line.
+ */
+export async function stepSucceeded(answer: Promise<RunResult>, what: string): Promise<string> {
+  const result = await answer;
+  if (result.code !== 0) throw new DrillError(`${what} failed (exit ${result.code}): ${result.stderr.trim().split('\n').at(-1)}`);
+  return result.stdout.trim();
 }

@@ -13,9 +13,9 @@ import { imagesFor } from '../../../../services/topology/index.js';
 import { BackupError } from '../../../../services/errors.js';
 import { pgbackrestError } from '../../dr/backup.js';
 import { psql } from '../../clients/postgres.js';
-import type { RunResult } from '../../core/exec.js';
 import type { ComposeTarget } from '../../clients/engine.js';
 import { execIn } from '../../clients/compose.js';
+import { stepSucceeded } from '../lifecycle.js';
 import { connectNetwork, createNetwork, createVolume, disconnectNetwork, removeContainer, removeNetwork, removeVolume, runDetached } from '../../clients/docker-host.js';
 import { POSTGRES_UID, secretCopyPath } from '../../../../services/topology/hardening.js';
 
@@ -27,24 +27,19 @@ export interface IsolatedCluster {
   readonly created: string[];
 }
 
-const ok = async (answer: Promise<RunResult>, what: string) => {
-  const result = await answer;
-  if (result.code !== 0) throw new DrillError(`${what} failed (exit ${result.code}): ${result.stderr.trim().split('\n').at(-1)}`);
-  return result.stdout.trim();
-};
 
 /** Network, volume and an idle container (`sleep infinity`); the S3 store joins the network as `s3`. */
 export async function createIsolatedCluster(target: ComposeTarget, config: ParityConfig, name: string, s3Container: string): Promise<IsolatedCluster> {
   const cluster: IsolatedCluster = { name, created: [] };
-  await ok(createNetwork(name, RESTORE_LABEL), 'creating the drill\'s network');
+  await stepSucceeded(createNetwork(name, RESTORE_LABEL), 'creating the drill\'s network');
   cluster.created.push(`network ${name}`);
-  await ok(connectNetwork(name, s3Container, 's3'), 'connecting the S3 store to the drill\'s network');
+  await stepSucceeded(connectNetwork(name, s3Container, 's3'), 'connecting the S3 store to the drill\'s network');
   cluster.created.push(`s3 on network ${name}`);
-  await ok(createVolume(name, RESTORE_LABEL), 'creating the drill\'s volume');
+  await stepSucceeded(createVolume(name, RESTORE_LABEL), 'creating the drill\'s volume');
   cluster.created.push(`volume ${name}`);
   // pgBackRest runs as postgres: the copies owned by its uid, as the Patroni nodes mount them.
   const secrets = backupSecrets(config).map((secret) => `${join(target.stateDir, secretCopyPath(secret, POSTGRES_UID))}:/run/secrets/${secret}:ro`);
-  await ok(
+  await stepSucceeded(
     runDetached({
       name, label: RESTORE_LABEL, network: name, hostname: name,
       mounts: [`${name}:/var/lib/postgresql/data`, `${join(target.composeDir, 'pgbackrest')}:/etc/pgbackrest:ro`, ...secrets],
@@ -54,7 +49,7 @@ export async function createIsolatedCluster(target: ComposeTarget, config: Parit
   );
   cluster.created.push(`container ${name}`);
   // A fresh volume is root's; Postgres and pgBackRest run as postgres.
-  await ok(execIn(name, ['bash', '-c', 'chown postgres:postgres /var/lib/postgresql/data && mkdir -p /var/run/postgresql && chown postgres:postgres /var/run/postgresql']), 'preparing the data volume');
+  await stepSucceeded(execIn(name, ['bash', '-c', 'chown postgres:postgres /var/lib/postgresql/data && mkdir -p /var/run/postgresql && chown postgres:postgres /var/run/postgresql']), 'preparing the data volume');
   return cluster;
 }
 
@@ -101,7 +96,7 @@ export async function restoredLogNotes(cluster: IsolatedCluster): Promise<string
 
 /** SQL on the restored cluster (its unix socket, trusted); trimmed output. */
 export async function restoredQuery(cluster: IsolatedCluster, sql: string, database: string = DATABASE.name): Promise<string> {
-  return ok(psql({ container: cluster.name, user: 'postgres', database }, sql), 'querying the restored cluster');
+  return stepSucceeded(psql({ container: cluster.name, user: 'postgres', database }, sql), 'querying the restored cluster');
 }
 
 /**
@@ -110,7 +105,7 @@ export async function restoredQuery(cluster: IsolatedCluster, sql: string, datab
  * Resolves when it answers out of recovery; a server that stops or stalls fails with its log.
  */
 export async function startRestored(cluster: IsolatedCluster, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-  await ok(
+  await stepSucceeded(
     execIn(cluster.name, [
       'bash', '-c',
       `exec postgres -D ${PG_DATA_DIR} -c archive_mode=off -c synchronous_standby_names= -c listen_addresses=localhost -c unix_socket_directories=/var/run/postgresql -c logging_collector=off > /tmp/restored.log 2>&1`,
