@@ -65,7 +65,7 @@ bench-images: node_modules engine ## benchmark: cold bake per image, warm re-run
 clean-images: node_modules ## remove the images Parity built locally (label dev.parity.built-locally=true)
 	@$(TSX) scripts/bench-images.ts --remove-only
 
-.PHONY: gen gen-check compose-validator up down clean status logs seed backup backups audit dev-env
+.PHONY: gen gen-check compose-validator up down clean status logs seed backup backups audit dev-env example
 # The generator runs from a cached esbuild bundle, rebuilt when any of its inputs changes
 # (scripts/run-bundled.mjs): tsx would cost more than the whole run. --no-opt: a run is over
 # before TurboFan's optimized code pays back its compile time (measured: ~80 ms less CPU).
@@ -97,6 +97,9 @@ backup: node_modules ## a pgBackRest backup now, on the Patroni leader (TYPE=ful
 
 backups: node_modules ## the backup repository: sets, ages, sizes, WAL archive range (FORMAT=json for machines)
 	@$(TSX) scripts/backup.ts list $(if $(FORMAT),--format "$(FORMAT)")
+
+example: node_modules ## build an example service's image (code that is not a stub) for image mode: EXAMPLE=events-python → parity-example/events-python:dev (docs/own-services.md)
+	@$(TSX) scripts/example.ts $(if $(EXAMPLE),--name "$(EXAMPLE)")
 
 dev-env: node_modules ## a service's environment for a process on this host: .parity/dev/<service>.env, 0600 (SERVICE=events, FORMAT=dotenv|sh|json)
 	@$(TSX) scripts/dev-env.ts $(if $(SERVICE),--service "$(SERVICE)") $(if $(FORMAT),--format "$(FORMAT)")

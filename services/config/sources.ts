@@ -93,10 +93,15 @@ export function checkServiceSources(config: ParityConfig, publishedPorts: readon
   return issues;
 }
 
-/** Until image, build and host modes render, a config naming them is refused here, at its line (issue #22). */
+/** Until build and host modes render, a config naming them is refused here, at its line (issue #22); image mode renders. */
 export function unrenderedSources(config: ParityConfig): SourceIssue[] {
-  return ownSources(config).map(([name, own]) => ({
-    path: `services.${name}.source`,
-    message: `source: ${own.source} is understood and checked, but this version of Parity runs only the stubs (image, build and host modes are issue #22); remove the key to run the stub`,
-  }));
+  return ownSources(config).flatMap(([name, own]): SourceIssue[] => {
+    if (own.source !== 'image') {
+      return [{
+        path: `services.${name}.source`,
+        message: `source: ${own.source} is understood and checked, but this version of Parity runs only stubs and images (build and host modes are issue #22; for a process on this host, make dev-env SERVICE=${name} writes its environment); remove the key to run the stub`,
+      }];
+    }
+    return own.secrets ? [{ path: `services.${name}.secrets`, message: 'extra secrets are checked but not yet mounted (issue #22): remove the key, or read the stack\'s own secrets under /run/secrets' }] : [];
+  });
 }

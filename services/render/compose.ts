@@ -68,6 +68,9 @@ function renderService(service: ServiceSpec, topology: Topology, files: readonly
       'dev.parity.logical': service.logical,
       'dev.parity.tier': service.tier,
       ...(service.color ? { 'dev.parity.color': service.color } : {}),
+      // Where the runners ask it for /health and /metrics (scripts/runners/clients/stub-http.ts); its probe, when judged from outside.
+      ...(service.httpPort ? { 'dev.parity.http-port': String(service.httpPort) } : {}),
+      ...(service.probedBy ? { 'dev.parity.probed-by': service.probedBy } : {}),
       ...(hash ? { 'dev.parity.config-hash': hash } : {}),
     },
     restart: service.job ? 'no' : 'unless-stopped',

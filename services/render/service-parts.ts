@@ -26,10 +26,10 @@ export function resourcesOf(service: ServiceSpec, topology: Topology): { memory?
   return { ...(memory !== undefined ? { memory } : {}), ...(cpus !== undefined ? { cpus: String(cpus) } : {}) };
 }
 
-/** The health check as compose and the stack file write it: a job's disabled. */
+/** The health check as compose and the stack file write it: a job's disabled, and one judged by a probe from outside. */
 export function healthcheckOf(service: ServiceSpec): Record<string, unknown> {
   const health = service.healthcheck;
-  return service.job
+  return service.job || service.probedBy
     ? { disable: true }
     : {
         test: [...health.test],

@@ -9,6 +9,7 @@ import { appEndpoint, dataEndpoint } from './chaos.js';
 import { STUB_PORT, stubEnvironment, type StubEnvironment } from '../contracts/index.js';
 import { DATABASE, STATE, hostFor } from './common.js';
 import { dbPasswordSecret, dbRole, type DbService } from './database-roles.js';
+import { appPort, ownEnvironment, ownImage, probeName } from './own-services.js';
 import { nodeHealth, type ServiceSpec } from './types.js';
 
 /** The admin account auth creates at start; its password is the generated `admin_password` secret. */
@@ -64,12 +65,14 @@ function dataEnvironment(service: DbService, config: ParityConfig, running: Read
 
 /** The frontend of a color reaches the APIs of the same color; through their proxies with chaos on. */
 function upstreamEnvironment(config: ParityConfig, color: Color): Partial<StubEnvironment> {
-  if (!config.chaos.enabled) return {};
   const url = (app: 'ivor' | 'events' | 'newsroom') => {
     const endpoint = appEndpoint(config, app, color);
     return `http://${endpoint.host}:${endpoint.port}`;
   };
-  return { IVOR_URL: url('ivor'), EVENTS_URL: url('events'), NEWSROOM_URL: url('newsroom') };
+  // Without chaos the stub's default (`http://<app>-<color>:3000`) is right, unless a developer's image listens elsewhere.
+  const named = (['ivor', 'events', 'newsroom'] as const).filter((app) => config.chaos.enabled || appPort(config, app) !== STUB_PORT);
+  const variables = { ivor: 'IVOR_URL', events: 'EVENTS_URL', newsroom: 'NEWSROOM_URL' } as const;
+  return Object.fromEntries(named.map((app) => [variables[app], url(app)]));
 }
 
 const dataSecrets = (service: DbService, running: ReadonlySet<string>) =>
@@ -83,7 +86,7 @@ export const colorImageVariable = (color: Color): string => `PARITY_IMAGE_${colo
 
 export function appService(app: AppService, color: Color, config: ParityConfig, image: string, running: ReadonlySet<string>): ServiceSpec {
   const frontendOnly = app === 'frontend';
-  return {
+  const stub: ServiceSpec = {
     name: `${app}-${color}`,
     logical: app,
     tier: 'app',
@@ -101,7 +104,26 @@ export function appService(app: AppService, color: Color, config: ParityConfig, 
     ...(frontendOnly ? { networks: ['apps'] as const } : { secrets: [...dataSecrets(app, running)] }),
     dependsOn: dependsOn(app, config, running),
     healthcheck: nodeHealth(STUB_PORT, '/health'),
+    httpPort: STUB_PORT,
     url: `https://${hostFor(config)}:${config.ports.https}${app === 'frontend' ? '/' : `/api/${app === 'ivor' ? 'resources' : app === 'events' ? 'events' : 'articles'}`}`,
+  };
+  const own = ownImage(config, app);
+  if (!own) return stub;
+  // The developer's image in the stub's place, with everything the stub had (networks, role and
+  // password file, Redis ACL user, S3 keys, public keys, Toxiproxy paths, both colors) and its own
+  // port, environment and health paths. A deploy of the stubs' image leaves it alone (no image variable).
+  const { imageVariable: _stubsImage, ...rest } = stub;
+  return {
+    ...rest,
+    image: own.image,
+    environment: ownEnvironment(own, stub.environment ?? {}),
+    healthcheck: { test: ['NONE'] },
+    probedBy: probeName(stub.name),
+    httpPort: appPort(config, app),
+    // The uid it reads its secrets as (their copies are 0600): the stubs' (services/topology/hardening.ts).
+    user: '1000:1000',
+    // Its root filesystem is its own business (the stubs' is read-only: hardening.ts).
+    readOnly: false,
   };
 }
 

@@ -8,7 +8,7 @@
  */
 import type { ChaosTarget, Color, ParityConfig } from '../config/schema.js';
 import { databaseEndpoints, type AppService } from '../config/profiles.js';
-import { STUB_PORT } from '../contracts/index.js';
+import { appPort } from './own-services.js';
 import { ETCD_CLIENT_PORT, ETCD_MEMBERS, TOXIPROXY_API_PORT, etcdProxyPort } from './patroni.js';
 import { S3_PORT } from './s3.js';
 import { httpHealth, type FileSpec, type ServiceSpec } from './types.js';
@@ -67,7 +67,7 @@ export function proxiesFor(config: ParityConfig, running: ReadonlySet<string>): 
     if (target !== 's3' || running.has('s3')) proxies.push(proxy(target, target, proxyPort, `${direct.host}:${direct.port}`));
   }
   for (const api of CHAOS_APIS) {
-    for (const color of ['blue', 'green'] as const) proxies.push(proxy(`${api}-${color}`, api, apiProxyPort(api, color), `${api}-${color}:${STUB_PORT}`));
+    for (const color of ['blue', 'green'] as const) proxies.push(proxy(`${api}-${color}`, api, apiProxyPort(api, color), `${api}-${color}:${appPort(config, api)}`));
   }
   return proxies;
 }
@@ -81,7 +81,7 @@ export function dataEndpoint(config: ParityConfig, target: DataTarget): Endpoint
 
 /** Where Traefik and the frontend reach an app color (the frontend itself is never proxied). */
 export function appEndpoint(config: ParityConfig, app: AppService, color: Color): Endpoint {
-  if (!config.chaos.enabled || app === 'frontend') return { host: `${app}-${color}`, port: STUB_PORT };
+  if (!config.chaos.enabled || app === 'frontend') return { host: `${app}-${color}`, port: appPort(config, app) };
   return { host: 'toxiproxy', port: apiProxyPort(app, color) };
 }
 

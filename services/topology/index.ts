@@ -8,6 +8,7 @@ import { DEBIAN_SUITE, catalogRef } from '../images/catalog.js';
 import { alertReceiverService, appService, authService } from './apps.js';
 import { SECRETS, imageFor, restrictBind, type SecretName } from './common.js';
 import { harden } from './hardening.js';
+import { probeService } from './own-services.js';
 import { alertmanagerFiles, alertmanagerService } from './alertmanager.js';
 import { exporterServices, postgresExporterFiles } from './exporters.js';
 import { grafanaFiles, grafanaService } from './grafana.js';
@@ -65,7 +66,13 @@ export function buildTopology(config: ParityConfig, region: Region = 'primary'):
   const services: ServiceSpec[] = [
     withAlias(traefikService(config, images.traefik), config, region, 'traefik'),
     authService(config, images.stubs, running),
-    ...APP_SERVICES.flatMap((app) => colors.map((color) => appService(app, color, config, images.stubs, running))),
+    ...APP_SERVICES.flatMap((app) =>
+      colors.flatMap((color) => {
+        const service = appService(app, color, config, images.stubs, running);
+        // A developer's image is judged from outside, by a probe beside it (own-services.ts).
+        return service.probedBy ? [service, probeService(service, config, app, images.stubs)] : [service];
+      }),
+    ),
     ...(config.postgres.ha === 'patroni'
       ? [
           ...etcdServices(images.etcd),

@@ -6,6 +6,7 @@ import type { ParityConfig } from '../config/schema.js';
 import { APP_SERVICES } from '../config/profiles.js';
 import type { AlertRule } from './alerting.js';
 import { STUB_PORT } from '../contracts/index.js';
+import { appPort } from './own-services.js';
 import { hostFor, publish } from './common.js';
 import { SEAWEEDFS_METRICS_PORT } from './s3.js';
 import { TRAEFIK_METRICS_PORT } from './traefik.js';
@@ -277,7 +278,7 @@ export function prometheusConfig(config: ParityConfig, running: ReadonlySet<stri
     job('prometheus', ['localhost:9090']),
     job('traefik', [`traefik:${TRAEFIK_METRICS_PORT}`]),
     job('auth', [`auth:${STUB_PORT}`]),
-    ...APP_SERVICES.map((app) => job(app, [`${app}-blue:${STUB_PORT}`, `${app}-green:${STUB_PORT}`])),
+    ...APP_SERVICES.map((app) => job(app, [`${app}-blue:${appPort(config, app)}`, `${app}-green:${appPort(config, app)}`])),
     job('postgres-primary', ['postgres-exporter:9187'], { role: 'primary' }),
     job('postgres-replica', ['postgres-exporter-replica:9187'], { role: 'replica' }),
     job('redis', ['redis-exporter:9121']),

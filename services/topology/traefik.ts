@@ -9,6 +9,7 @@ import { STATE, hostFor, publish } from './common.js';
 import { FRONT_ENTRYPOINTS, frontNetwork } from './front.js';
 import { edgeSecurityConfig, DASHBOARD_USERS_SECRET, EDGE_MIDDLEWARES, type TraefikRouter } from './edge-security.js';
 import { appEndpoint, CHAOS_APIS } from './chaos.js';
+import { healthPaths } from './own-services.js';
 import type { FileSpec, ServiceSpec } from './types.js';
 
 /** Path prefixes each application service answers (from the architecture's endpoint list). */
@@ -204,7 +205,7 @@ export function traefikEdgeConfig(config: ParityConfig): object {
           // with its fallbacks). The APIs have none: an unreachable API answers 502, which their
           // edge fallback page and breaker handle; a health check would turn it into Traefik's bare
           // 503 "no available server", which can't be told from an API's own 503.
-          ...(isEdgeApi(app) ? {} : { healthCheck: { path: '/health/live', interval: '5s', timeout: '2s' } }),
+          ...(isEdgeApi(app) ? {} : { healthCheck: { path: healthPaths(config, app).live, interval: '5s', timeout: '2s' } }),
         },
       };
     }

@@ -75,6 +75,14 @@ export interface ServiceSpec {
   /** Every long-running service has one: `make up` waits on it. A job's is `['NONE']` (rendered disabled). */
   readonly healthcheck: HealthSpec;
   /**
+   * The service whose health check judges this one from outside (a user's image, which may have
+   * no shell to run a check in): this container's own check is disabled, `make up` counts it ready
+   * when it runs and its probe is healthy, and a deploy reads the probe's health as its own.
+   */
+  readonly probedBy?: string;
+  /** The port it serves HTTP on, labelled for the runners that ask it for /health and /metrics. @default none */
+  readonly httpPort?: number;
+  /**
    * A one-shot (`db-init`): it runs to completion at every start, never restarts, and the services
    * that need it wait for it with `service_completed_successfully`. `make up` counts it done when it
    * exited 0. @default false
@@ -185,6 +193,17 @@ export function httpHealth(port: number, path: string, options: Partial<HealthSp
       `exec 3<>/dev/tcp/127.0.0.1/${port} && printf 'GET ${path} HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && head -n1 <&3 | grep -q ' 2[0-9][0-9] '`,
     ],
     ...options,
+  };
+}
+
+/**
+ * A 2xx from `host:port` `path`, asked with bash's /dev/tcp from the probing container (a probe beside
+ * a user's image, which may have no shell: services/topology/own-services.ts).
+ */
+export function httpProbe(host: string, port: number, path: string): HealthSpec {
+  const request = `GET ${path} HTTP/1.0\\r\\nHost: ${host}\\r\\n\\r\\n`;
+  return {
+    test: ['CMD', 'bash', '-c', `exec 3<>/dev/tcp/${host}/${port} && printf '${request}' >&3 && head -n 1 <&3 | grep -q '^HTTP/1\\.[01] 2'`],
   };
 }
 

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../services/config/validate.js';
 import { generate } from '../../scripts/runners/gen/gen.js';
+import { buildTopology } from '../../services/topology/index.js';
 import { prepareState } from '../../scripts/runners/stack/stack-state.js';
 import type { ComposeTarget } from '../../scripts/runners/clients/engine.js';
 import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
@@ -41,15 +42,16 @@ export async function eventually<T>(probe: () => Promise<T>, timeoutMs = 30_000,
  * `overlay: false` starts compose.yaml alone: the published ports are the config's, and the front
  * runs (the overlay leaves it out, since it binds fixed host ports on the host network).
  */
-export function startComposeStack(project: string, stateDir: string, composeDir = join(import.meta.dirname, '..', '..', 'compose'), overlay = true): Promise<StartedDockerComposeEnvironment> {
-  return new DockerComposeEnvironment(composeDir, overlay ? ['compose.yaml', 'compose.test.yaml'] : ['compose.yaml'])
+export function startComposeStack(project: string, stateDir: string, composeDir = join(import.meta.dirname, '..', '..', 'compose'), overlay = true, probed: readonly string[] = []): Promise<StartedDockerComposeEnvironment> {
+  let environment = new DockerComposeEnvironment(composeDir, overlay ? ['compose.yaml', 'compose.test.yaml'] : ['compose.yaml'])
     .withProjectName(project)
     .withEnvironment({ PARITY_STATE_DIR: stateDir })
     .withDefaultWaitStrategy(Wait.forHealthCheck())
     // The one-shot that makes the database roles: done when it exited 0 (the apps waited for it).
-    .withWaitStrategy(`${DB_INIT}-1`, Wait.forOneShotStartup())
-    .withStartupTimeout(300_000)
-    .up();
+    .withWaitStrategy(`${DB_INIT}-1`, Wait.forOneShotStartup());
+  // A developer's image has no health check of its own: its probe (waited for like the rest) judges it.
+  for (const service of probed) environment = environment.withWaitStrategy(`${service}-1`, Wait.forListeningPorts());
+  return environment.withStartupTimeout(300_000).up();
 }
 
 /**
@@ -94,11 +96,13 @@ export async function startGeneratedStack(name: string, project: string, configY
   const composeDir = join(stateDir, 'compose');
   const configFile = join(stateDir, 'parity.yaml');
   writeFileSync(configFile, configYaml);
-  await generate(parseConfig(configYaml), composeDir);
+  const config = parseConfig(configYaml);
+  await generate(config, composeDir);
   await prepareState(stateDir, composeDir);
+  const probed = buildTopology(config).services.filter((service) => service.probedBy).map((service) => service.name);
   let stack: StartedDockerComposeEnvironment | undefined;
   try {
-    stack = await startComposeStack(project, stateDir, composeDir, options.overlay ?? true);
+    stack = await startComposeStack(project, stateDir, composeDir, options.overlay ?? true, probed);
   } catch (error) {
     rmSync(stateDir, { recursive: true, force: true });
     throw error;

@@ -5,6 +5,7 @@ import { engineOf } from '../clients/engine-of.js';
 import { type ComposeTarget } from '../clients/engine.js';
 import { appServices, dashboardAuthorization, type TraefikApi } from './traefik-api.js';
 import { fetchStub, forgetStubAddresses } from '../clients/stub-http.js';
+import { probeName } from '../../../services/topology/own-services.js';
 
 /** Where the stack answers on this host (published ports, discovered from compose). */
 export interface Endpoints {
@@ -57,8 +58,10 @@ export async function inFlight(target: ComposeTarget, color: Color): Promise<num
 /** The services of `color` Docker does not report healthy, with their health (`absent` when there is no container). */
 export async function unhealthyServices(target: ComposeTarget, color: Color): Promise<string[]> {
   const containers = await engineOf(target).listContainers();
+  // A developer's image is judged by its probe (services/topology/own-services.ts): the probe's health is its own.
+  const healthOf = (name: string) => (containers.find((c) => c.service === probeName(name)) ?? containers.find((c) => c.service === name))?.health;
   return appServices(color)
-    .map((name) => ({ name, health: containers.find((c) => c.service === name)?.health }))
+    .map((name) => ({ name, health: healthOf(name) }))
     .filter((entry) => entry.health !== 'healthy')
     .map((entry) => `${entry.name}: ${entry.health || 'absent'}`);
 }

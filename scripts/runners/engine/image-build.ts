@@ -276,3 +276,31 @@ export async function buildDockerfileImage(
     progress.done();
   }
 }
+
+/**
+ * `docker build` of a folder that is not the catalog's (an example service, later a developer's
+ * build context): tagged `ref`, with build args; progress follows the classic builder's steps; a
+ * failure quotes the build's last lines. Returns the image's ID.
+ */
+export async function buildLocalImage(context: string, ref: string, args: Readonly<Record<string, string>>, progress: Progress): Promise<string> {
+  const tail = new LogTail(40);
+  const started = Date.now();
+  let step = 'docker build';
+  const argv = ['docker', 'build', '--rm', '--force-rm', '-t', ref, ...Object.entries(args).flatMap(([key, value]) => ['--build-arg', `${key}=${value}`]), context];
+  const result = await tryRun(argv, {
+    env: { DOCKER_BUILDKIT: '0', DOCKER_CLI_HINTS: 'false' },
+    onLine: (raw) => {
+      // eslint-disable-next-line no-control-regex -- matching the ESC of colour codes is the point
+      const line = raw.replace(/\x1b\[[0-9;]*m/g, '');
+      tail.push(line);
+      const stepMatch = /^Step (\d+\/\d+) : (.*)$/.exec(line);
+      if (stepMatch) {
+        step = `step ${stepMatch[1]} (${stepMatch[2]!.slice(0, 70)})`;
+        progress.step(`${ref}: ${step}`);
+      }
+    },
+  });
+  progress.done();
+  if (result.code !== 0) throw new ImageBuildError(ref, `${step} of ${context}`, tail.toString(), Date.now() - started);
+  return (await run(['docker', 'image', 'inspect', '-f', '{{.Id}}', ref])).trim();
+}

@@ -12,6 +12,8 @@ import { PROJECT } from '../../../services/topology/common.js';
 import { hasDr, regionProject } from '../../../services/topology/region.js';
 import { buildTopology, type Topology } from '../../../services/topology/index.js';
 import { IMAGE_CATALOG } from '../../../services/images/catalog.js';
+import { APP_SERVICES } from '../../../services/config/schema.js';
+import { ownImage } from '../../../services/topology/own-services.js';
 import { engineOf } from '../clients/engine-of.js';
 import { type ComposeTarget, type ContainerState } from '../clients/engine.js';
 import { ensureEngine } from '../engine/engine.js';
@@ -41,13 +43,18 @@ interface HealthSnapshot {
   readonly waiting: readonly string[];
 }
 
-/** A job (db-init) is done when it exited 0; a long-running service when healthy. */
-export const isReady = (c: ContainerState | undefined, job = false): boolean => (job ? c?.state === 'exited' && c.exitCode === 0 : c?.health === 'healthy');
+/**
+ * A job (db-init) is done when it exited 0; a long-running service when healthy; one judged from
+ * outside (a developer's image, services/topology/own-services.ts) when it runs: its probe, also
+ * waited for, carries the health.
+ */
+export const isReady = (c: ContainerState | undefined, job = false, probed = false): boolean =>
+  job ? c?.state === 'exited' && c.exitCode === 0 : probed ? c?.state === 'running' : c?.health === 'healthy';
 
-async function healthSnapshot(target: ComposeTarget, expected: readonly string[], jobs: ReadonlySet<string>): Promise<HealthSnapshot> {
+async function healthSnapshot(target: ComposeTarget, expected: readonly string[], jobs: ReadonlySet<string>, probed: ReadonlySet<string> = new Set()): Promise<HealthSnapshot> {
   const containers = await engineOf(target).listContainers();
   const byService = new Map(containers.map((c) => [c.service, c]));
-  const healthy = expected.filter((name) => isReady(byService.get(name), jobs.has(name)));
+  const healthy = expected.filter((name) => isReady(byService.get(name), jobs.has(name), probed.has(name)));
   const broken = expected.filter((name) => {
     const c = byService.get(name);
     if (jobs.has(name)) return c?.state === 'exited' && c.exitCode !== 0;
@@ -65,10 +72,11 @@ async function healthSnapshot(target: ComposeTarget, expected: readonly string[]
 export async function waitForHealthy(target: ComposeTarget, topology: Topology, progress: Progress, timeoutMs: number, since = Date.now()): Promise<number> {
   const expected = topology.services.map((service) => service.name);
   const jobs = new Set(topology.services.filter((service) => service.job).map((service) => service.name));
+  const probed = new Set(topology.services.filter((service) => service.probedBy).map((service) => service.name));
   let last: HealthSnapshot | undefined;
   const waited = await pollUntil(
     async () => {
-      last = await healthSnapshot(target, expected, jobs);
+      last = await healthSnapshot(target, expected, jobs, probed);
       if (last.waiting.length === 0 || last.broken.length > 0) return done(last);
       progress.step('waiting for every health check', `${last.healthy.length}/${expected.length} healthy; waiting for ${last.waiting.slice(0, 4).join(', ')}${last.waiting.length > 4 ? ` (+${last.waiting.length - 4})` : ''}`);
       return pending(`waiting for ${last.waiting.join(', ')}`);
@@ -106,13 +114,30 @@ async function unhealthyError(target: ComposeTarget, snapshot: HealthSnapshot, t
 /** Images the topology needs that the catalog can't build (version overrides, Grafana, MinIO). */
 export function externalImages(topology: Topology): string[] {
   const catalogRefs = new Set(IMAGE_CATALOG.map((spec) => spec.ref));
-  return [...new Set(topology.services.map((service) => service.image))].filter((ref) => !catalogRefs.has(ref)).sort();
+  const own = new Set(ownImages(topology).map(({ image }) => image));
+  return [...new Set(topology.services.map((service) => service.image))].filter((ref) => !catalogRefs.has(ref) && !own.has(ref)).sort();
 }
 
-/** Make sure images outside the catalog are present (pulling them), or say what to do. */
-export async function ensureExternalImages(topology: Topology, progress: Progress): Promise<void> {
+/** The developers' own images (`services.<name>.source: image`), with the key that names each. */
+export function ownImages(topology: Topology): { readonly path: string; readonly image: string }[] {
+  return APP_SERVICES.flatMap((app) => {
+    const own = ownImage(topology.config, app);
+    return own ? [{ path: `services.${app}.image`, image: own.image }] : [];
+  });
+}
+
+/**
+ * Make sure images outside the catalog are present (pulling upstream ones), or say what to do.
+ * A developer's own image is never pulled (no registry is reached): it must be on the engine.
+ */
+export async function ensureExternalImages(topology: Topology, progress: Progress, configFile = 'parity.yaml'): Promise<void> {
   // Upstream-only images (Grafana, MinIO) can be large: allow them a longer pull.
   const probe = createDockerProbe(progress, 300_000);
+  const absent: string[] = [];
+  for (const { path, image } of ownImages(topology)) {
+    if (!(await probe.hasImage(image))) absent.push(`${configFile}: ${path}: image ${image} is not on the engine; build or load it first (docker build -t ${image} <your service's folder>, or docker load -i <file>); Parity reaches no registry for your images`);
+  }
+  if (absent.length > 0) throw new ImageUnavailableError(absent.join('\n'));
   const missing: string[] = [];
   for (const ref of externalImages(topology)) {
     if (!(await probe.hasImage(ref)) && !(await probe.pull(ref))) missing.push(ref);
@@ -171,7 +196,9 @@ export async function readStatus(
     const url = rest[service.name] ? `Patroni REST ${rest[service.name]}/cluster` : service.name === 'toxiproxy' && faults ? faults : (service.url ?? '');
     // A job that did its work shows so, rather than as a stopped container.
     if (service.job && c) return { service: service.name, state: isReady(c, true) ? 'completed' : `${c.state}${c.exitCode ? ` (exit ${c.exitCode})` : ''}`, health: '', url, color };
-    return { service: service.name, state: c?.state ?? 'absent', health: c?.health || (c ? 'none' : ''), url, color };
+    // A developer's image has no check of its own: its probe's answer is its health.
+    const health = service.probedBy ? containers.get(service.probedBy)?.health && `${containers.get(service.probedBy)!.health} (probed)` : c?.health;
+    return { service: service.name, state: c?.state ?? 'absent', health: health || (c ? 'none' : ''), url, color };
   });
   return { rows, activeColor: active?.color, weights: active?.weights, ...(deploy ? { deploy } : {}) };
 }

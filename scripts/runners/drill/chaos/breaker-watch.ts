@@ -7,8 +7,7 @@
 import { orderTransitions, type BreakerState, type Transition } from '../../../../services/drills/chaos.js';
 import { DrillError } from '../../../../services/errors.js';
 import type { ComposeTarget } from '../../clients/engine.js';
-import { STUB_PORT } from '../../../../services/contracts/index.js';
-import { stubAddress } from '../../clients/stub-http.js';
+import { stubEndpoint } from '../../clients/stub-http.js';
 
 export interface BreakerWatch {
   /** Every transition seen so far, in order. */
@@ -47,16 +46,16 @@ export function readBreakers(text: string): Map<string, Reading> {
   return readings;
 }
 
-/** The address of a compose service's container in its project network. */
+/** The address and HTTP port of a compose service's container in its project network. */
 async function addressOf(target: ComposeTarget, service: string): Promise<string> {
-  const address = await stubAddress(target, service);
-  if (!address) throw new DrillError(`could not find the network address of ${service} in project ${target.project}: is it running?`);
-  return address;
+  const endpoint = await stubEndpoint(target, service);
+  if (!endpoint) throw new DrillError(`could not find the network address of ${service} in project ${target.project}: is it running?`);
+  return `${endpoint.address}:${endpoint.port}`;
 }
 
 /** Start polling the breakers of `services` (compose services, e.g. `events-blue`, `auth`). */
 export async function watchBreakers(target: ComposeTarget, services: readonly string[], now: () => number, intervalMs = 200): Promise<BreakerWatch> {
-  const urls = await Promise.all(services.map(async (service) => `http://${await addressOf(target, service)}:${STUB_PORT}/metrics`));
+  const urls = await Promise.all(services.map(async (service) => `http://${await addressOf(target, service)}/metrics`));
   const transitions: Transition[] = [];
   const last = new Map<string, Reading>();
   const poll = async (record: boolean) => {

@@ -1,0 +1,265 @@
+"""An Events API written as a team would, not as a Parity stub: Python's standard library and
+psycopg2, nothing else. It keeps the conventions the stack relies on (docs/own-services.md):
+
+- liveness (/health/live) that never touches a data store, readiness (/health) that names the
+  dependency that fails (writer, reader);
+- the X-Parity-Service/-Color/-Version headers, X-Parity-Read-From on reads;
+- Prometheus metrics the deploy gate and drain read (http_requests_total{status},
+  http_request_duration_seconds, http_requests_in_flight);
+- its own role (no superuser), idempotent migrations under an advisory lock, recorded in
+  parity_migrations beside the stub's, so stub and example share one schema;
+- writes only for the user the edge's forwardAuth names (X-Auth-User, X-Auth-Role);
+- the password read from its file at each new connection, so a rotation reaches it;
+- SIGTERM drains the requests in flight, then exits.
+
+Settings come from the environment the stack gives a service; DATABASE_URL, READER_URL and
+DB_PASSWORD_FILE are composed by the stack from parity.yaml's envMap.
+"""
+import json
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+import uuid
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import psycopg2
+
+PORT = int(os.environ.get("PORT", "8080"))
+SERVICE = "events"
+COLOR = os.environ.get("COLOR", "")
+VERSION = os.environ.get("VERSION", "dev")
+WRITER_URL = os.environ["DATABASE_URL"]
+READER_URL = os.environ.get("READER_URL", WRITER_URL)
+PASSWORD_FILE = os.environ["DB_PASSWORD_FILE"]
+# The same migration as the stub's Events service (stubs/src/services/events.ts): one schema for both.
+MIGRATION_ID, MIGRATION_NAME = 1, "events-and-rsvps"
+MIGRATION_LOCK_KEY = 0x70617269  # services/contracts/migrations.ts (MIGRATION_LOCK_KEY)
+MIGRATION_SQL = """
+  CREATE TABLE IF NOT EXISTS events.events (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(), title text NOT NULL, description text NOT NULL DEFAULT '',
+    starts_at timestamptz NOT NULL, ends_at timestamptz, location text NOT NULL DEFAULT '',
+    image_type text, created_by text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(), CHECK (ends_at IS NULL OR ends_at >= starts_at));
+  CREATE INDEX IF NOT EXISTS events_by_start ON events.events (starts_at);
+  CREATE TABLE IF NOT EXISTS events.rsvps (
+    event_id uuid NOT NULL REFERENCES events.events(id) ON DELETE CASCADE, user_id text NOT NULL,
+    status text NOT NULL CHECK (status IN ('going', 'interested', 'not-going')),
+    updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (event_id, user_id));
+"""
+SELECT_EVENTS = """
+  SELECT e.id, e.title, e.description, e.starts_at, e.ends_at, e.location, e.image_type IS NOT NULL,
+         (SELECT count(*) FROM events.rsvps r WHERE r.event_id = e.id AND r.status = 'going')::int
+    FROM events.events e ORDER BY e.starts_at, e.id LIMIT %s"""
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+
+
+def connect(url):
+    with open(PASSWORD_FILE, encoding="utf-8") as handle:
+        password = handle.read().strip()
+    return psycopg2.connect(url, password=password, connect_timeout=2, application_name=f"events-python-{COLOR}")
+
+
+class Pool:
+    """A few connections per endpoint; a broken one is dropped, a new one reads the password again."""
+
+    def __init__(self, url, size=8):
+        self.url, self.idle = url, queue.LifoQueue(size)
+
+    def run(self, work, timeout_ms):
+        try:
+            conn = self.idle.get_nowait()
+        except queue.Empty:
+            conn = connect(self.url)
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute("SET statement_timeout = %s", (timeout_ms,))
+                result = work(cursor)
+            conn.commit()
+        except Exception:
+            conn.close()
+            raise
+        try:
+            self.idle.put_nowait(conn)
+        except queue.Full:
+            conn.close()
+        return result
+
+
+writer, reader = Pool(WRITER_URL), Pool(READER_URL)
+
+
+class Metrics:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests = {}
+        self.durations = {}
+        self.in_flight = 0
+
+    def observe(self, method, route, status, seconds):
+        with self.lock:
+            key = (method, route, str(status))
+            self.requests[key] = self.requests.get(key, 0) + 1
+            counts, total = self.durations.get(key, ([0] * len(BUCKETS), 0.0))
+            self.durations[key] = ([c + (1 if seconds <= b else 0) for c, b in zip(counts, BUCKETS)], total + seconds)
+
+    def text(self):
+        labels = lambda key: f'method="{key[0]}",route="{key[1]}",status="{key[2]}"'
+        with self.lock:
+            lines = ["# TYPE http_requests_total counter"]
+            lines += [f"http_requests_total{{{labels(k)}}} {v}" for k, v in self.requests.items()]
+            lines.append("# TYPE http_request_duration_seconds histogram")
+            for key, (counts, total) in self.durations.items():
+                lines += [f'http_request_duration_seconds_bucket{{{labels(key)},le="{b}"}} {c}' for c, b in zip(counts, BUCKETS)]
+                lines.append(f'http_request_duration_seconds_bucket{{{labels(key)},le="+Inf"}} {self.requests[key]}')
+                lines.append(f"http_request_duration_seconds_sum{{{labels(key)}}} {total}")
+                lines.append(f"http_request_duration_seconds_count{{{labels(key)}}} {self.requests[key]}")
+            lines += ["# TYPE http_requests_in_flight gauge", f"http_requests_in_flight {self.in_flight}"]
+        return "\n".join(lines) + "\n"
+
+
+metrics = Metrics()
+
+
+def migrate():
+    def work(cursor):
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
+        cursor.execute("SELECT 1 FROM parity_migrations WHERE service = %s AND id = %s", (SERVICE, MIGRATION_ID))
+        if cursor.fetchone():
+            return "already applied"
+        cursor.execute(MIGRATION_SQL)
+        cursor.execute("INSERT INTO parity_migrations (service, id, name) VALUES (%s, %s, %s)", (SERVICE, MIGRATION_ID, MIGRATION_NAME))
+        return "applied"
+
+    for attempt in range(60):
+        try:
+            return writer.run(work, 10_000)
+        except psycopg2.Error as error:
+            print(f"migration: the writer is not ready ({str(error).strip()}); retrying", flush=True)
+            time.sleep(1)
+    sys.exit("migration: the writer stayed unreachable for 60 s")
+
+
+def as_record(row):
+    iso = lambda value: value.isoformat().replace("+00:00", "Z") if value else None
+    return {"id": str(row[0]), "title": row[1], "description": row[2], "startsAt": iso(row[3]), "endsAt": iso(row[4]),
+            "location": row[5], "hasImage": row[6], "rsvps": row[7]}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "events-python"
+
+    def log_message(self, *args):  # one line per request is the access log's job (Traefik's)
+        pass
+
+    def send(self, status, body, extra=None):
+        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; version=0.0.4" if isinstance(body, str) else "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in {"X-Parity-Service": SERVICE, "X-Parity-Color": COLOR, "X-Parity-Version": VERSION, **(extra or {})}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+        return status
+
+    def handle_one(self, method):
+        url = urlsplit(self.path)
+        if url.path == "/health/live":
+            return "/health/live", self.send(200, {"status": "ok", "service": SERVICE})
+        if url.path == "/health":
+            return "/health", self.health()
+        if url.path == "/metrics":
+            return "/metrics", self.send(200, metrics.text())
+        if url.path == "/api/events" and method == "GET":
+            limit = min(max(int((parse_qs(url.query).get("limit") or ["50"])[0]), 1), 200)
+            rows = reader.run(lambda c: (c.execute(SELECT_EVENTS, (limit,)), c.fetchall())[1], 2000)
+            return "/api/events", self.send(200, {"events": [as_record(r) for r in rows]}, {"X-Parity-Read-From": "replica"})
+        if url.path == "/api/events" and method == "POST":
+            return "/api/events", self.create()
+        return "unmatched", self.send(404, {"error": f"no route {method} {url.path}"})
+
+    def create(self):
+        user, role = self.headers.get("X-Auth-User"), self.headers.get("X-Auth-Role")
+        if not user or role not in ("editor", "admin"):
+            return self.send(401, {"error": "an editor's token is needed (the edge's forwardAuth sets X-Auth-User)"})
+        try:
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            title, starts_at = str(body["title"]).strip(), datetime.fromisoformat(str(body["startsAt"]).replace("Z", "+00:00"))
+        except (ValueError, KeyError, TypeError) as error:
+            return self.send(400, {"error": f"body: expected title and startsAt (ISO 8601): {error}"})
+        if not title or len(title) > 200:
+            return self.send(400, {"error": "body.title: 1 to 200 characters"})
+        new_id = str(uuid.uuid4())
+        writer.run(lambda c: c.execute(
+            "INSERT INTO events.events (id, title, description, starts_at, location, created_by) VALUES (%s, %s, %s, %s, %s, %s)",
+            (new_id, title, str(body.get("description", "")), starts_at, str(body.get("location", "")), user)), 2000)
+        return self.send(201, {"id": new_id, "title": title, "startsAt": body["startsAt"]}, {"Location": f"/api/events/{new_id}"})
+
+    def health(self):
+        checks = {}
+        for name, pool in (("postgres-writer", writer), ("postgres-reader", reader)):
+            started = time.monotonic()
+            try:
+                pool.run(lambda c: c.execute("SELECT 1"), 1000)
+                checks[name] = {"ok": True, "ms": round((time.monotonic() - started) * 1000)}
+            except psycopg2.Error as error:
+                checks[name] = {"ok": False, "error": str(error).strip().splitlines()[0]}
+        failing = [name for name, check in checks.items() if not check["ok"]]
+        status = "ok" if not failing else f"failing: {', '.join(failing)}"
+        return self.send(200 if not failing else 503, {"status": status, "service": SERVICE, "color": COLOR, "version": VERSION, "checks": checks})
+
+    def dispatch(self, method):
+        started, counted = time.monotonic(), not self.path.startswith(("/health", "/metrics"))
+        if counted:
+            with metrics.lock:
+                metrics.in_flight += 1
+        route, status = "unmatched", 500
+        try:
+            route, status = self.handle_one(method)
+        except psycopg2.Error as error:
+            status = self.send(503, {"error": f"database: {str(error).strip().splitlines()[0]}"})
+        except Exception as error:  # an answer, never a dropped connection
+            status = self.send(500, {"error": str(error)})
+        finally:
+            if counted:
+                with metrics.lock:
+                    metrics.in_flight -= 1
+                metrics.observe(method, route, status, time.monotonic() - started)
+
+    def do_GET(self):
+        self.dispatch("GET")
+
+    def do_POST(self):
+        self.dispatch("POST")
+
+
+def main():
+    print(f"events-python {VERSION} ({COLOR}): migration {migrate()}", flush=True)
+    server = ThreadingHTTPServer(("0.0.0.0", PORT), Handler)
+    server.daemon_threads = True
+
+    def drain(signum, _frame):
+        # Stop accepting (from another thread: shutdown waits for serve_forever), then let the
+        # requests in flight finish, at most 10 s.
+        def stop():
+            server.shutdown()
+            deadline = time.monotonic() + 10
+            while metrics.in_flight > 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            print(f"events-python: signal {signum}, drained (in flight: {metrics.in_flight})", flush=True)
+        threading.Thread(target=stop).start()
+
+    signal.signal(signal.SIGTERM, drain)
+    print(f"events-python: listening on :{PORT}", flush=True)
+    server.serve_forever()
+    server.server_close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+/**
+ * A developer's own image in a stub's place (issue #22, image mode): the example Events API in
+ * Python (examples/events-python, built from Debian's packages; no Parity code in it) runs as both
+ * Events colors of a generated stack and serves users through the edge, judged healthy from
+ * outside by its probe. A config naming an image the engine doesn't have is refused before
+ * anything is written or started.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SERVICE_HEADER, COLOR_HEADER, headerKey } from '../../services/contracts/index.js';
+import { createClient, type HttpClient } from '../../scripts/runners/core/http.js';
+import { adminLogin } from '../../scripts/runners/clients/platform.js';
+import { engineOf } from '../../scripts/runners/clients/engine-of.js';
+import { EXAMPLES, buildExample } from '../../scripts/runners/dev/example.js';
+import { eventually, startGeneratedStack, recordingProgress, runCli, type GeneratedStack } from './helpers.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const example = EXAMPLES['events-python'];
+const ownEvents = (image: string) => [
+  'profile: minimal',
+  'services:',
+  '  events:',
+  '    source: image',
+  `    image: ${image}`,
+  `    port: ${example.port}`,
+  '    envMap:',
+  '      DATABASE_URL: "postgresql://{postgres.user}@{postgres.host}:{postgres.port}/{postgres.database}"',
+  '      READER_URL: "postgresql://{postgres.user}@{postgres.readerHost}:{postgres.readerPort}/{postgres.database}"',
+  '      DB_PASSWORD_FILE: "{postgres.passwordFile}"',
+  '',
+].join('\n');
+
+let stack: GeneratedStack;
+let http: HttpClient;
+let https: string;
+const log: string[] = [];
+
+beforeAll(async () => {
+  await buildExample('events-python', recordingProgress(log));
+  stack = await startGeneratedStack('own', `parity-own-${process.pid}`, ownEvents(example.ref));
+  http = createClient(join(stack.stateDir, 'ca', 'parity-ca.pem'));
+  https = `https://localhost:${await engineOf(stack.target).publishedPort('traefik', 443)}`;
+}, 600_000);
+
+afterAll(async () => {
+  await stack?.down();
+}, 120_000);
+
+describe('image mode: the example Events API (Python, not a stub) in the stub\'s place', () => {
+  it('GIVEN the stack WHEN a user reads /api/events through the edge THEN the example answers, with the stack\'s headers, from the replica', async () => {
+    const answer = await http(`${https}/api/events?limit=5`);
+    expect(answer.status, answer.body).toBe(200);
+    expect(answer.headers.server).toMatch(/^events-python/);
+    expect(answer.headers[headerKey(SERVICE_HEADER)]).toBe('events');
+    expect(answer.headers[headerKey(COLOR_HEADER)]).toBe('blue');
+    expect(answer.headers['x-parity-read-from']).toBe('replica');
+    expect(Array.isArray((JSON.parse(answer.body) as { events: unknown[] }).events)).toBe(true);
+  });
+
+  it('WHEN an editor writes through the edge (forwardAuth names the user) THEN the example stores it as its own role, and the stub frontend shows it on the home page', async () => {
+    const { token } = await adminLogin(http, https, stack.stateDir);
+    expect(token).toBeTruthy();
+    const title = `Python meetup ${Date.now()}`;
+    // Tomorrow: the home page lists the next few events.
+    const startsAt = new Date(Date.now() + 86_400_000).toISOString();
+    const anonymous = await http(`${https}/api/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title, startsAt }) });
+    expect(anonymous.status).toBe(401);
+    const created = await http(`${https}/api/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ title, startsAt, location: 'Peckham' }),
+    });
+    expect(created.status, created.body).toBe(201);
+    expect(created.headers.server).toMatch(/^events-python/);
+    // Reads go to the streaming replica: the write shows there within its lag.
+    await eventually(async () => {
+      const listed = await http(`${https}/api/events?limit=200`);
+      expect((JSON.parse(listed.body) as { events: { title: string }[] }).events.map((event) => event.title)).toContain(title);
+    }, 10_000, 200, 'the new event listed');
+    await eventually(async () => {
+      const home = await http(`${https}/`);
+      expect(home.status).toBe(200);
+      expect(home.body).toContain(title);
+    }, 15_000, 500, 'the new event on the home page');
+  });
+
+  it('THEN its containers have no health check of their own; each probe is healthy and make status shows the service as probed', async () => {
+    const containers = await engineOf(stack.target).listContainers();
+    for (const color of ['blue', 'green']) {
+      expect(containers.find((c) => c.service === `events-${color}`)).toMatchObject({ state: 'running', health: '' });
+      expect(containers.find((c) => c.service === `events-${color}-probe`)?.health).toBe('healthy');
+    }
+    const status = await runCli('stack.ts', ['status'], stack.cliEnv());
+    expect(status.code, status.output).toBe(0);
+    expect(status.output).toMatch(/events-blue\s+running\s+healthy \(probed\)/);
+  });
+
+  it('THEN its metrics answer on its own port (8080) from its network, as Prometheus scrapes them', async () => {
+    const metrics = await engineOf(stack.target).tryExec('events-blue-probe', ['bash', '-c', `exec 3<>/dev/tcp/events-blue/${example.port} && printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3`]);
+    expect(metrics.stdout).toContain('http_requests_in_flight');
+  });
+});
+
+describe('image mode: bad input', () => {
+  it('GIVEN an image the engine doesn\'t have WHEN make up THEN exit 2 naming the config key and how to get the image; nothing generated, nothing started', async () => {
+    const stateDir = mkdtempSync(join(root, '.parity', 'test-own-absent-'));
+    const project = `parity-own-absent-${process.pid}`;
+    const configFile = join(stateDir, 'parity.yaml');
+    writeFileSync(configFile, ownEvents('parity-example/absent:none'));
+    try {
+      const result = await runCli('stack.ts', ['up'], { ...process.env, PARITY_STATE_DIR: stateDir, PARITY_PROJECT: project, PARITY_CONFIG: configFile, PARITY_COMPOSE_DIR: join(stateDir, 'compose'), CI: '1' });
+      expect(result.code, result.output).toBe(2);
+      expect(result.output).toContain('services.events.image: image parity-example/absent:none is not on the engine; build or load it first');
+      expect(existsSync(join(stateDir, 'compose'))).toBe(false);
+      expect(existsSync(join(stateDir, 'secrets'))).toBe(false);
+      expect(spawnSync('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`], { encoding: 'utf8' }).stdout.trim()).toBe('');
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});

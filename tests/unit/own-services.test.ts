@@ -1,0 +1,123 @@
+/**
+ * A developer's image in a stub's place (`services.<name>.source: image`, issue #22): what the model
+ * renders for it — everything the stub had, its own port, environment and health paths — and the
+ * probe that judges it from outside.
+ */
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../services/config/validate.js';
+import { buildTopology } from '../../services/topology/index.js';
+import { renderCompose, renderFiles } from '../../services/render/compose.js';
+import { fillTemplate, ownEnvironment, templateValues } from '../../services/topology/own-services.js';
+
+const CONFIG = [
+  'services:',
+  '  events:',
+  '    source: image',
+  '    image: parity-example/events-python:dev',
+  '    port: 8080',
+  '    health: { live: /livez, ready: /readyz }',
+  '    env: { LOG_LEVEL: debug }',
+  '    envMap:',
+  '      DATABASE_URL: "postgresql://{postgres.user}@{postgres.host}:{postgres.port}/{postgres.database}"',
+  '      DB_PASSWORD_FILE: "{postgres.passwordFile}"',
+  '  frontend:',
+  '    source: image',
+  '    image: team/frontend:1.2',
+  '    health: { live: /up }',
+  '',
+].join('\n');
+
+interface ComposeService {
+  image: string;
+  environment: Record<string, string>;
+  healthcheck: { disable?: boolean; test?: string[] };
+  labels: Record<string, string>;
+  networks: unknown;
+  secrets?: { source: string; target: string }[];
+  user?: string;
+  read_only?: boolean;
+  entrypoint?: string[];
+  depends_on?: Record<string, { condition: string }>;
+}
+
+const config = parseConfig(CONFIG);
+const topology = buildTopology(config);
+const stub = buildTopology(parseConfig(''));
+const files = renderFiles(topology);
+const compose = parse(renderCompose(topology, files)) as { services: Record<string, ComposeService> };
+const file = (path: string) => files.find((f) => f.path === path)!.content;
+
+describe('image mode: the model', () => {
+  it('GIVEN events from an image THEN both colors run it with the stub\'s networks, secrets and data environment, its own port and env, and no deploy image variable', () => {
+    for (const color of ['blue', 'green'] as const) {
+      const own = compose.services[`events-${color}`]!;
+      const theStub = stub.services.find((service) => service.name === `events-${color}`)!;
+      expect(own.image).toBe('parity-example/events-python:dev');
+      expect(own.secrets?.map((secret) => secret.target)).toEqual(theStub.secrets);
+      expect(own.networks).toEqual(parse(renderCompose(stub, renderFiles(stub))).services[`events-${color}`].networks);
+      expect(own.environment).toMatchObject({
+        PORT: '8080',
+        COLOR: color,
+        DATABASE_USER: 'app_events',
+        DATABASE_HOST: theStub.environment!.DATABASE_HOST,
+        DATABASE_PASSWORD_FILE: '/run/secrets/pg_events_password',
+        LOG_LEVEL: 'debug',
+        DATABASE_URL: `postgresql://app_events@${theStub.environment!.DATABASE_HOST}:${theStub.environment!.DATABASE_PORT ?? '5432'}/platform`,
+        DB_PASSWORD_FILE: '/run/secrets/pg_events_password',
+      });
+      expect(own.user).toBe('1000:1000');
+      expect(own.read_only).toBeUndefined();
+      expect(own.labels['dev.parity.http-port']).toBe('8080');
+    }
+  });
+
+  it('THEN its own health check is off (a distroless image has no shell) and a probe beside it asks its readiness path over the network', () => {
+    const own = compose.services['events-blue']!;
+    expect(own.healthcheck).toEqual({ disable: true });
+    expect(own.labels['dev.parity.probed-by']).toBe('events-blue-probe');
+    const probe = compose.services['events-blue-probe']!;
+    expect(probe.entrypoint).toEqual(['sleep', 'infinity']);
+    expect(probe.depends_on).toEqual({ 'events-blue': { condition: 'service_started' } });
+    expect(probe.healthcheck.test!.join(' ')).toContain('/dev/tcp/events-blue/8080');
+    expect(probe.healthcheck.test!.join(' ')).toContain('GET /readyz ');
+    expect(probe.labels['dev.parity.color']).toBeUndefined();
+    expect(compose.services['ivor-blue-probe']).toBeUndefined();
+  });
+
+  it('THEN Toxiproxy, Prometheus and Traefik reach it on its port; the frontend\'s edge health check uses its liveness path', () => {
+    const proxies = JSON.parse(file('toxiproxy/proxies.json')) as { name: string; upstream: string }[];
+    expect(proxies.find((p) => p.name === 'events-blue')?.upstream).toBe('events-blue:8080');
+    expect(proxies.find((p) => p.name === 'ivor-blue')?.upstream).toBe('ivor-blue:3000');
+    expect(file('prometheus/prometheus.yml')).toContain('events-blue:8080');
+    const edge = parse(file('traefik/dynamic/edge.yml')) as { http: { services: Record<string, { loadBalancer: { healthCheck?: { path: string }; servers: { url: string }[] } }> } };
+    expect(edge.http.services['frontend-blue']!.loadBalancer.healthCheck?.path).toBe('/up');
+    expect(edge.http.services['frontend-blue']!.loadBalancer.servers[0]!.url).toBe('http://frontend-blue:3000');
+    expect(edge.http.services['newsroom-blue']!.loadBalancer.healthCheck).toBeUndefined();
+  });
+
+  it('GIVEN chaos off (minimal) THEN the frontend is told the example\'s port; the stubs keep their default address', () => {
+    const minimal = buildTopology(parseConfig(`profile: minimal\n${CONFIG}`));
+    const frontend = minimal.services.find((service) => service.name === 'frontend-green')!;
+    expect(frontend.environment).toMatchObject({ EVENTS_URL: 'http://events-green:8080' });
+    expect(frontend.environment?.IVOR_URL).toBeUndefined();
+  });
+
+  it('GIVEN the stubs only THEN nothing changes for them: no probes, their own checks, the stubs\' port', () => {
+    expect(stub.services.some((service) => service.logical === 'probe')).toBe(false);
+    expect(stub.services.find((service) => service.name === 'events-blue')!.probedBy).toBeUndefined();
+  });
+});
+
+describe('envMap templates', () => {
+  it('GIVEN the stub\'s environment THEN each value comes from it, the reader\'s port falls back to the writer\'s, and what the stack lacks is empty', () => {
+    const values = templateValues({ DATABASE_HOST: 'toxiproxy', DATABASE_PORT: '15432', DATABASE_REPLICA_HOST: 'toxiproxy', DATABASE_NAME: 'platform', DATABASE_USER: 'app_ivor', REDIS_URL: 'redis://app@toxiproxy:16379' }, 8080);
+    expect(values).toMatchObject({ 'postgres.readerPort': '15432', 'redis.user': 'app', 'redis.port': '16379', 's3.endpoint': '', 'service.port': '8080' });
+    expect(fillTemplate('redis://{redis.user}@{redis.host}:{redis.port}', values)).toBe('redis://app@toxiproxy:16379');
+  });
+
+  it('GIVEN env and envMap THEN the service\'s port is PORT, env adds, envMap composes', () => {
+    const environment = ownEnvironment({ source: 'image', image: 'x', port: 9000, env: { A: '1' }, envMap: { URL: 'http://{postgres.host}:{service.port}' } }, { DATABASE_HOST: 'postgres-writer', PORT: '3000' });
+    expect(environment).toEqual({ DATABASE_HOST: 'postgres-writer', PORT: '9000', A: '1', URL: 'http://postgres-writer:9000' });
+  });
+});
