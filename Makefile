@@ -65,7 +65,7 @@ bench-images: node_modules engine ## benchmark: cold bake per image, warm re-run
 clean-images: node_modules ## remove the images Parity built locally (label dev.parity.built-locally=true)
 	@$(TSX) scripts/bench-images.ts --remove-only
 
-.PHONY: gen gen-check compose-validator up down clean status logs seed backup backups audit dev-env example
+.PHONY: gen gen-check compose-validator up down clean status logs seed backup backups audit dev-env dev-run example
 # The generator runs from a cached esbuild bundle, rebuilt when any of its inputs changes
 # (scripts/run-bundled.mjs): tsx would cost more than the whole run. --no-opt: a run is over
 # before TurboFan's optimized code pays back its compile time (measured: ~80 ms less CPU).
@@ -100,6 +100,17 @@ backups: node_modules ## the backup repository: sets, ages, sizes, WAL archive r
 
 example: node_modules ## build an example service's image (code that is not a stub) for image mode: EXAMPLE=events-python → parity-example/events-python:dev (docs/own-services.md)
 	@$(TSX) scripts/example.ts $(if $(EXAMPLE),--name "$(EXAMPLE)")
+
+# make dev-run SERVICE=events -- npm run dev: the words after dev-run are the command, not targets.
+ifeq (dev-run,$(firstword $(MAKECMDGOALS)))
+  DEV_RUN_ARGS := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
+  ifneq ($(DEV_RUN_ARGS),)
+    $(eval $(DEV_RUN_ARGS):;@:)
+  endif
+endif
+
+dev-run: node_modules ## run a command on this host with a service's environment: make dev-run SERVICE=events -- npm run dev (or CMD='…')
+	@$(TSX) scripts/dev-run.ts $(if $(SERVICE),--service "$(SERVICE)") -- $(if $(CMD),$(CMD),$(DEV_RUN_ARGS))
 
 dev-env: node_modules ## a service's environment for a process on this host: .parity/dev/<service>.env, 0600 (SERVICE=events, FORMAT=dotenv|sh|json)
 	@$(TSX) scripts/dev-env.ts $(if $(SERVICE),--service "$(SERVICE)") $(if $(FORMAT),--format "$(FORMAT)")

@@ -13,6 +13,7 @@
 import type { AppService, ParityConfig } from '../config/schema.js';
 import { UsageError } from '../errors.js';
 import { STUB_PORT } from '../contracts/http.js';
+import { fillTemplate, templateValues } from '../topology/own-services.js';
 
 /** What the engine published on this host for the data stores the service uses. */
 export interface HostEndpoints {
@@ -76,6 +77,9 @@ export function hostEnvironment(service: AppService, container: Readonly<Record<
   env.PORT = String(own?.host?.port ?? STUB_PORT);
   delete env.COLOR;
   Object.assign(env, own?.env ?? {});
+  // envMap again, from the host's values (the container's copy names the stack's hosts).
+  const values = templateValues(env, Number(env.PORT));
+  for (const [name, template] of Object.entries(own?.envMap ?? {})) env[name] = fillTemplate(template, values);
   return { env, notes };
 }
 

@@ -103,6 +103,21 @@ describe('image mode: the example Events API (Python, not a stub) in the stub\'s
   });
 });
 
+describe('make dev-run: a command on this host with the service\'s environment', () => {
+  it('GIVEN the running stack THEN the command sees envMap composed from the published ports, reaches the writer as the service\'s role, and its exit status comes back', async () => {
+    const script = [
+      "const pg = require('pg');",
+      // pg lets the URL's (absent) password win over a `password` option; PGPASSWORD is its fallback.
+      "process.env.PGPASSWORD = require('fs').readFileSync(process.env.DB_PASSWORD_FILE, 'utf8').trim();",
+      "const c = new pg.Client({ connectionString: process.env.DATABASE_URL });",
+      "c.connect().then(() => c.query('SELECT current_user AS who')).then((r) => { console.log('as ' + r.rows[0].who + ' via ' + process.env.DATABASE_URL); return c.end(); }).then(() => process.exit(3));",
+    ].join(' ');
+    const result = await runCli('dev-run.ts', ['--service', 'events', '--', process.execPath, '-e', script], stack.cliEnv());
+    expect(result.code, result.output).toBe(3);
+    expect(result.output).toMatch(/as app_events via postgresql:\/\/app_events@127\.0\.0\.1:\d+\/platform/);
+  });
+});
+
 describe('image mode: bad input', () => {
   it('GIVEN an image the engine doesn\'t have WHEN make up THEN exit 2 naming the config key and how to get the image; nothing generated, nothing started', async () => {
     const stateDir = mkdtempSync(join(root, '.parity', 'test-own-absent-'));

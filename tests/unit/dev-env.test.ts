@@ -4,6 +4,8 @@ import { parseConfig } from '../../services/config/validate.js';
 import { buildTopology } from '../../services/topology/index.js';
 import { formatEnvironment, hostEnvironment } from '../../services/dev/host-env.js';
 import { parseDevEnvRequest } from '../../scripts/runners/dev/dev-env.js';
+import { parseDevRunRequest } from '../../scripts/runners/dev/dev-run.js';
+import type { UsageError } from '../../services/errors.js';
 
 const config = parseConfig('services:\n  events:\n    source: stub\n    env:\n      LOG_LEVEL: debug\n');
 const containerEnv = (service: string) => buildTopology(config).services.find((spec) => spec.name === `${service}-blue`)!.environment!;
@@ -59,5 +61,27 @@ describe('dev-env', () => {
     expect(() => parseDevEnvRequest('auth', undefined)).toThrow(/auth stays a stub/);
     expect(() => parseDevEnvRequest('events', 'yaml')).toThrow(/FORMAT=yaml: expected one of dotenv, sh, json/);
     expect(parseDevEnvRequest('events', '')).toEqual({ service: 'events', format: 'dotenv' });
+  });
+});
+
+describe('dev-env with envMap, and dev-run', () => {
+  it('GIVEN an image-mode service with envMap THEN the host file composes it from the host\'s values, not the container\'s', () => {
+    const own = parseConfig('services:\n  events:\n    source: image\n    image: team/events:1\n    port: 8080\n    envMap:\n      DATABASE_URL: "postgresql://{postgres.user}@{postgres.host}:{postgres.port}/{postgres.database}"\n      PW: "{postgres.passwordFile}"\n');
+    const container = buildTopology(own).services.find((spec) => spec.name === 'events-blue')!.environment!;
+    expect(container.DATABASE_URL).not.toContain('127.0.0.1');
+    const { env } = hostEnvironment('events', container, own, '/state/secrets', ports);
+    expect(env.DATABASE_URL).toBe('postgresql://app_events@127.0.0.1:15432/platform');
+    expect(env.PW).toBe('/state/secrets/pg_events_password');
+  });
+
+  it('GIVEN no command, or an unknown service THEN dev-run refuses with exit 2 and says how to call it', () => {
+    expect(() => parseDevRunRequest('events', [])).toThrow(/dev-run needs a command to run with events's environment: make dev-run SERVICE=events -- npm run dev/);
+    expect(() => parseDevRunRequest('evnts', ['true'])).toThrow(/did you mean events\?/);
+    expect(parseDevRunRequest('newsroom', ['npm', 'run', 'dev'])).toEqual({ service: 'newsroom', command: ['npm', 'run', 'dev'] });
+    try {
+      parseDevRunRequest('events', []);
+    } catch (error) {
+      expect((error as UsageError).exitCode).toBe(2);
+    }
   });
 });

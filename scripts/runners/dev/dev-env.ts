@@ -41,10 +41,15 @@ async function hostEndpoints(target: ComposeTarget, config: ParityConfig): Promi
   return { writer, ...(reader !== undefined ? { reader } : {}), ...(redis !== undefined ? { redis } : {}), ...(s3 !== undefined ? { s3 } : {}) };
 }
 
-export async function writeDevEnv(target: ComposeTarget, config: ParityConfig, service: AppService, format: DevEnvFormat): Promise<DevEnvResult> {
+/** The service's environment for a host process, from the running stack (StackNotUpError when it isn't up). */
+export async function devEnvironment(target: ComposeTarget, config: ParityConfig, service: AppService): Promise<{ readonly env: Record<string, string>; readonly notes: string[] }> {
   const container = buildTopology(config).services.find((spec) => spec.name === `${service}-blue`)?.environment;
   if (!container) throw new UsageError(`${service} is not in the stack of this config (profile ${config.profile})`);
-  const { env, notes } = hostEnvironment(service, container, config, join(target.stateDir, 'secrets'), await hostEndpoints(target, config));
+  return hostEnvironment(service, container, config, join(target.stateDir, 'secrets'), await hostEndpoints(target, config));
+}
+
+export async function writeDevEnv(target: ComposeTarget, config: ParityConfig, service: AppService, format: DevEnvFormat): Promise<DevEnvResult> {
+  const { env, notes } = await devEnvironment(target, config, service);
   const dir = join(target.stateDir, 'dev');
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, `${service}.${format === 'dotenv' ? 'env' : format}`);
