@@ -276,3 +276,12 @@ export class AuditLogMissingError extends ParityError {
 export class AuditError extends ParityError {
   readonly exitCode = 1;
 }
+
+/**
+ * A developer's process on this host (`source: host`) that the stack can't route to: nothing
+ * listens on its port, it listens on 127.0.0.1 only (containers come through the engine's
+ * gateway), or its liveness path doesn't answer 2xx. Nothing was started.
+ */
+export class HostProcessError extends ParityError {
+  readonly exitCode = 2;
+}

@@ -46,8 +46,11 @@ export interface ServiceSourceConfig {
   readonly image?: string;
   /** `source: build`: the context (relative to parity.yaml), its Dockerfile and stage, and the live-sync rules. */
   readonly build?: { readonly context: string; readonly dockerfile?: string; readonly target?: string; readonly watch?: readonly WatchRule[] };
-  /** `source: host`: the port the developer's process listens on, and which users' requests reach it. */
-  readonly host?: { readonly port: number; readonly routing?: 'all' | 'header' };
+  /**
+   * `source: host`: the port the developer's process listens on, and which users' requests reach
+   * it: all (default), or only those carrying `X-Parity-Dev: <name>` (the rest go to the stack's color).
+   */
+  readonly host?: { readonly port: number; readonly routing?: 'all' | 'header'; readonly name?: string };
   /** The port the service listens on in its container. @default 3000 (the stubs') */
   readonly port?: number;
   /** Health paths, probed from outside the container. @default { live: '/health/live', ready: '/health' } */
@@ -714,7 +717,14 @@ const SERVICE_SOURCE_SCHEMA: FieldSchema = {
         },
       },
     },
-    host: { kind: 'object', fields: { port: { kind: 'port' }, routing: { kind: 'enum', values: ['all', 'header'] } } },
+    host: {
+      kind: 'object',
+      fields: {
+        port: { kind: 'port' },
+        routing: { kind: 'enum', values: ['all', 'header'] },
+        name: { kind: 'text', pattern: /^[A-Za-z0-9][\w.-]{0,63}$/, rule: 'your name in the X-Parity-Dev header (letters, digits, . _ -)' },
+      },
+    },
     port: { kind: 'port' },
     health: { kind: 'object', fields: { live: HTTP_PATH, ready: HTTP_PATH } },
     env: { kind: 'record', keyPattern: ENV_NAME, keyRule: 'an environment variable (letters, digits, _)', value: { kind: 'text' } },

@@ -47,6 +47,7 @@ export function checkServiceSources(config: ParityConfig, publishedPorts: readon
     needs('build', 'a context folder with a Dockerfile');
     needs('host', 'the port your process listens on, e.g. port: 5173');
     if (source === 'host' && own.port !== undefined) issues.push({ path: at('port'), message: 'port is the port in a container; a host process gives host.port instead' });
+    if (own.host?.name !== undefined && (own.host.routing ?? 'all') !== 'header') issues.push({ path: at('host.name'), message: 'name is read only with routing: header (the X-Parity-Dev header\'s value that reaches your process)' });
 
     if (own.host?.port !== undefined && source === 'host') {
       const clash = hostPorts.get(own.host.port);
@@ -93,13 +94,13 @@ export function checkServiceSources(config: ParityConfig, publishedPorts: readon
   return issues;
 }
 
-/** Until build and host modes render, a config naming them is refused here, at its line (issue #22); image mode renders. */
+/** Until build mode renders, a config naming it is refused here, at its line (issue #22); image and host modes render. */
 export function unrenderedSources(config: ParityConfig): SourceIssue[] {
   return ownSources(config).flatMap(([name, own]): SourceIssue[] => {
-    if (own.source !== 'image') {
+    if (own.source === 'build') {
       return [{
         path: `services.${name}.source`,
-        message: `source: ${own.source} is understood and checked, but this version of Parity runs only stubs and images (build and host modes are issue #22; for a process on this host, make dev-env SERVICE=${name} writes its environment); remove the key to run the stub`,
+        message: `source: ${own.source} is understood and checked, but this version of Parity runs only stubs, images and host processes (build mode is issue #22); remove the key to run the stub`,
       }];
     }
     return own.secrets ? [{ path: `services.${name}.secrets`, message: 'extra secrets are checked but not yet mounted (issue #22): remove the key, or read the stack\'s own secrets under /run/secrets' }] : [];

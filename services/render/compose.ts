@@ -60,6 +60,7 @@ function renderService(service: ServiceSpec, topology: Topology, files: readonly
     read_only: service.readOnly || undefined,
     tmpfs: service.tmpfs?.length ? [...service.tmpfs] : undefined,
     dns_opt: service.dnsOptions?.length ? service.dnsOptions : undefined,
+    extra_hosts: service.extraHosts?.length ? [...service.extraHosts] : undefined,
     network_mode: service.networkMode,
     networks: renderNetworks(service),
     mem_limit: resources?.memory ?? service.memory,

@@ -5,11 +5,11 @@
  */
 import type { Color, ParityConfig } from '../config/schema.js';
 import { DB_INIT, needsOf, type AppService } from '../config/profiles.js';
-import { appEndpoint, dataEndpoint } from './chaos.js';
+import { appEndpoint, dataEndpoint, devEndpoint } from './chaos.js';
 import { STUB_PORT, stubEnvironment, type StubEnvironment } from '../contracts/index.js';
 import { DATABASE, STATE, hostFor } from './common.js';
 import { dbPasswordSecret, dbRole, type DbService } from './database-roles.js';
-import { appPort, ownEnvironment, ownImage, probeName } from './own-services.js';
+import { DEV_HEADER, appPort, ownEnvironment, ownHost, ownImage, probeName } from './own-services.js';
 import { nodeHealth, type ServiceSpec } from './types.js';
 
 /** The admin account auth creates at start; its password is the generated `admin_password` secret. */
@@ -65,12 +65,13 @@ function dataEnvironment(service: DbService, config: ParityConfig, running: Read
 
 /** The frontend of a color reaches the APIs of the same color; through their proxies with chaos on. */
 function upstreamEnvironment(config: ParityConfig, color: Color): Partial<StubEnvironment> {
+  // A developer's process on the host with routing: all serves the frontend's calls too.
   const url = (app: 'ivor' | 'events' | 'newsroom') => {
-    const endpoint = appEndpoint(config, app, color);
+    const endpoint = (ownHost(config, app)?.routing === 'all' ? devEndpoint(config, app) : undefined) ?? appEndpoint(config, app, color);
     return `http://${endpoint.host}:${endpoint.port}`;
   };
-  // Without chaos the stub's default (`http://<app>-<color>:3000`) is right, unless a developer's image listens elsewhere.
-  const named = (['ivor', 'events', 'newsroom'] as const).filter((app) => config.chaos.enabled || appPort(config, app) !== STUB_PORT);
+  // Without chaos the stub's default (`http://<app>-<color>:3000`) is right, unless the service listens elsewhere.
+  const named = (['ivor', 'events', 'newsroom'] as const).filter((app) => config.chaos.enabled || appPort(config, app) !== STUB_PORT || ownHost(config, app)?.routing === 'all');
   const variables = { ivor: 'IVOR_URL', events: 'EVENTS_URL', newsroom: 'NEWSROOM_URL' } as const;
   return Object.fromEntries(named.map((app) => [variables[app], url(app)]));
 }
@@ -107,6 +108,11 @@ export function appService(app: AppService, color: Color, config: ParityConfig, 
     httpPort: STUB_PORT,
     url: `https://${hostFor(config)}:${config.ports.https}${app === 'frontend' ? '/' : `/api/${app === 'ivor' ? 'resources' : app === 'events' ? 'events' : 'articles'}`}`,
   };
+  const host = ownHost(config, app);
+  if (host) {
+    const who = host.routing === 'all' ? 'all users\' requests' : `requests with ${DEV_HEADER}: ${host.name}`;
+    return { ...stub, url: `${stub.url} (${who} → your process on this host's port ${host.port})` };
+  }
   const own = ownImage(config, app);
   if (!own) return stub;
   // The developer's image in the stub's place, with everything the stub had (networks, role and

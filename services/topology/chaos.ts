@@ -8,7 +8,7 @@
  */
 import type { ChaosTarget, Color, ParityConfig } from '../config/schema.js';
 import { databaseEndpoints, type AppService } from '../config/profiles.js';
-import { appPort } from './own-services.js';
+import { appPort, devService, HOST_GATEWAY, ownHost } from './own-services.js';
 import { ETCD_CLIENT_PORT, ETCD_MEMBERS, TOXIPROXY_API_PORT, etcdProxyPort } from './patroni.js';
 import { S3_PORT } from './s3.js';
 import { httpHealth, type FileSpec, type ServiceSpec } from './types.js';
@@ -40,6 +40,8 @@ export type ChaosApi = (typeof CHAOS_APIS)[number];
 
 /** The Toxiproxy port in front of an API color (`events-green` → 13202). */
 const apiProxyPort = (api: ChaosApi, color: Color): number => API_PORT_BASE[api] + COLOR_OFFSET[color];
+/** The Toxiproxy port in front of an API's host process (`events-dev` → 13203). */
+const devProxyPort = (api: ChaosApi): number => API_PORT_BASE[api] + 3;
 
 const proxy = (name: string, target: ProxySpec['target'], port: number, upstream: string): ProxySpec => ({ name, target, port, upstream });
 
@@ -68,6 +70,9 @@ export function proxiesFor(config: ParityConfig, running: ReadonlySet<string>): 
   }
   for (const api of CHAOS_APIS) {
     for (const color of ['blue', 'green'] as const) proxies.push(proxy(`${api}-${color}`, api, apiProxyPort(api, color), `${api}-${color}:${appPort(config, api)}`));
+    // A developer's process on the host: the API's faults reach it too.
+    const host = ownHost(config, api);
+    if (host) proxies.push(proxy(devService(api), api, devProxyPort(api), `${HOST_GATEWAY}:${host.port}`));
   }
   return proxies;
 }
@@ -83,6 +88,14 @@ export function dataEndpoint(config: ParityConfig, target: DataTarget): Endpoint
 export function appEndpoint(config: ParityConfig, app: AppService, color: Color): Endpoint {
   if (!config.chaos.enabled || app === 'frontend') return { host: `${app}-${color}`, port: appPort(config, app) };
   return { host: 'toxiproxy', port: apiProxyPort(app, color) };
+}
+
+/** Where Traefik and the frontend reach a host process (`source: host`): through its proxy with chaos on (not the frontend), else the gateway. */
+export function devEndpoint(config: ParityConfig, app: AppService): Endpoint | undefined {
+  const host = ownHost(config, app);
+  if (!host) return undefined;
+  if (!config.chaos.enabled || app === 'frontend') return { host: HOST_GATEWAY, port: host.port };
+  return { host: 'toxiproxy', port: devProxyPort(app) };
 }
 
 /** Toxiproxy: its API on an ephemeral loopback port (drills and `make chaos-reset` use it). */

@@ -8,7 +8,7 @@ import { DEBIAN_SUITE, catalogRef } from '../images/catalog.js';
 import { alertReceiverService, appService, authService } from './apps.js';
 import { SECRETS, imageFor, restrictBind, type SecretName } from './common.js';
 import { harden } from './hardening.js';
-import { probeService } from './own-services.js';
+import { HOST_GATEWAY, hostApps, probeService } from './own-services.js';
 import { alertmanagerFiles, alertmanagerService } from './alertmanager.js';
 import { exporterServices, postgresExporterFiles } from './exporters.js';
 import { grafanaFiles, grafanaService } from './grafana.js';
@@ -112,6 +112,11 @@ export function buildTopology(config: ParityConfig, region: Region = 'primary'):
   // Grafana's provisioning is generated whatever the profile, so enabling it later is one line of config.
   files.push(...grafanaFiles());
 
+  // A developer's process on this host (`source: host`): who routes to it resolves the engine's gateway.
+  if (hostApps(config).length) {
+    const reachers = new Set(['traefik', 'toxiproxy', 'frontend']);
+    services.splice(0, services.length, ...services.map((service) => (reachers.has(service.logical) ? { ...service, extraHosts: [`${HOST_GATEWAY}:host-gateway`] } : service)));
+  }
   services.splice(0, services.length, ...services.map(harden));
   for (const [index, service] of services.entries()) if (service.ports) services[index] = { ...service, ports: service.ports.map((port) => restrictBind(config, service, port)) };
   // The DR region publishes nothing on fixed host ports (the primary holds them): ephemeral loopback ports.

@@ -102,3 +102,27 @@ export function probeService(service: ServiceSpec, config: ParityConfig, app: Ap
     memory: PROBE_MEMORY,
   };
 }
+
+/**
+ * A process on the developer's host (`source: host`): containers reach it through the engine's
+ * gateway, by this name (`extra_hosts: host.docker.internal:host-gateway`, Docker 20.10+).
+ */
+export const HOST_GATEWAY = 'host.docker.internal';
+/** The header that sends a user's requests to a host process with `routing: header`. */
+export const DEV_HEADER = 'X-Parity-Dev';
+/** The default value of that header (`services.<name>.host.name`). */
+export const DEFAULT_DEV_NAME = 'dev';
+
+/** The service's host process settings, when its source is `host`. */
+export function ownHost(config: ParityConfig, app: AppService): { readonly port: number; readonly routing: 'all' | 'header'; readonly name: string } | undefined {
+  const own = config.services[app];
+  if (own?.source !== 'host' || !own.host) return undefined;
+  return { port: own.host.port, routing: own.host.routing ?? 'all', name: own.host.name ?? DEFAULT_DEV_NAME };
+}
+
+/** The apps whose source is a host process. */
+export const hostApps = (config: ParityConfig): AppService[] => (['frontend', 'ivor', 'events', 'newsroom'] as const).filter((app) => ownHost(config, app));
+
+/** Traefik's service for the host process (`events-dev`), and the one users' routers name: the process while it answers, else the stack's colors. */
+export const devService = (app: string): string => `${app}-dev`;
+export const devOrStackService = (app: string): string => `${app}-dev-or-stack`;

@@ -8,8 +8,8 @@ import { COLOR_HEADER, STUB_PORT } from '../contracts/index.js';
 import { STATE, hostFor, publish } from './common.js';
 import { FRONT_ENTRYPOINTS, frontNetwork } from './front.js';
 import { edgeSecurityConfig, DASHBOARD_USERS_SECRET, EDGE_MIDDLEWARES, type TraefikRouter } from './edge-security.js';
-import { appEndpoint, CHAOS_APIS } from './chaos.js';
-import { healthPaths } from './own-services.js';
+import { appEndpoint, CHAOS_APIS, devEndpoint } from './chaos.js';
+import { DEV_HEADER, devOrStackService, devService, healthPaths, hostApps, ownHost } from './own-services.js';
 import type { FileSpec, ServiceSpec } from './types.js';
 
 /** Path prefixes each application service answers (from the architecture's endpoint list). */
@@ -247,14 +247,51 @@ export function traefikEdgeConfig(config: ParityConfig): object {
     chainOf: (service) => (isEdgeApi(service as AppService) ? edgeChain(service) : undefined),
     usersRouters: usersRouters(),
   });
+  const routers = { ...security.routers };
+  for (const app of hostApps(config)) {
+    Object.assign(services, devServices(config, app));
+    Object.assign(routers, devRouters(config, app, security.routers));
+  }
   return {
-    http: { routers: security.routers, services, middlewares: { ...middlewares, ...security.middlewares } },
+    http: { routers, services, middlewares: { ...middlewares, ...security.middlewares } },
     tls: {
       certificates: [{ certFile: '/etc/traefik/tls/cert.pem', keyFile: '/etc/traefik/tls/key.pem' }],
       stores: { default: { defaultCertificate: { certFile: '/etc/traefik/tls/cert.pem', keyFile: '/etc/traefik/tls/key.pem' } } },
       options: security.tlsOptions,
     },
   };
+}
+
+/**
+ * A developer's process on the host (`source: host`): Traefik's service for it, health-checked on
+ * its liveness path, and a failover service users' routers name — the process while it answers,
+ * else the stack's colors — so the edge never routes to nothing.
+ */
+function devServices(config: ParityConfig, app: AppService): Record<string, object> {
+  const endpoint = devEndpoint(config, app)!;
+  return {
+    [devService(app)]: { loadBalancer: { servers: [{ url: `http://${endpoint.host}:${endpoint.port}` }], healthCheck: { path: healthPaths(config, app).live, interval: '2s', timeout: '1s' } } },
+    [devOrStackService(app)]: { failover: { service: devService(app), fallback: app } },
+  };
+}
+
+/**
+ * Twins of the users' routers (entrypoints public and trusted) that reach `app`'s weighted service:
+ * to the host process for every request (`routing: all`), or for those carrying `X-Parity-Dev:
+ * <name>` (`routing: header`). One priority above the router they copy, so they win where it matches.
+ * Operators' routers (websecure, the color-pinned ones) keep the stack's colors.
+ */
+function devRouters(config: ParityConfig, app: AppService, routers: Readonly<Record<string, object>>): Record<string, object> {
+  const host = ownHost(config, app)!;
+  const twins: Record<string, object> = {};
+  for (const [name, value] of Object.entries(routers)) {
+    const router = value as TraefikRouter & { entryPoints?: readonly string[]; priority?: number };
+    if (router.service !== app || !router.entryPoints?.some((entrypoint) => entrypoint === 'public' || entrypoint === 'trusted')) continue;
+    const rule = host.routing === 'header' ? `(${router.rule}) && Header(\`${DEV_HEADER}\`, \`${host.name}\`)` : router.rule;
+    const entryPoints = router.entryPoints.filter((entrypoint) => entrypoint === 'public' || entrypoint === 'trusted');
+    twins[`${name}-dev`] = { ...router, entryPoints, rule, service: devOrStackService(app), priority: (router.priority ?? router.rule.length) + 1 };
+  }
+  return twins;
 }
 
 /**

@@ -119,6 +119,8 @@ export interface ServiceSpec {
    * addresses). It joins no project network and publishes nothing: it binds host ports itself.
    */
   readonly networkMode?: 'host';
+  /** Host names it resolves to addresses (`name:address`; `host-gateway` is the engine's gateway to this host). @default [] */
+  readonly extraHosts?: readonly string[];
   /** More names on each of its networks (a region's `primary-postgres`, reached from the link between regions). */
   readonly aliases?: readonly string[];
   /**

@@ -6,11 +6,13 @@
  * anything is written or started.
  */
 import { spawnSync } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVICE_HEADER, COLOR_HEADER, headerKey } from '../../services/contracts/index.js';
-import { createClient, type HttpClient } from '../../scripts/runners/core/http.js';
+import { createClient, userAddresses, type HttpClient } from '../../scripts/runners/core/http.js';
 import { adminLogin } from '../../scripts/runners/clients/platform.js';
 import { engineOf } from '../../scripts/runners/clients/engine-of.js';
 import { EXAMPLES, buildExample } from '../../scripts/runners/dev/example.js';
@@ -18,9 +20,37 @@ import { eventually, startGeneratedStack, recordingProgress, runCli, type Genera
 
 const root = join(import.meta.dirname, '..', '..');
 const example = EXAMPLES['events-python'];
-const ownEvents = (image: string) => [
+/** A process on this host standing in for a developer's (source: host): says who answered. */
+function hostProcess(service: string, address = '0.0.0.0'): Promise<{ readonly port: number; readonly server: Server }> {
+  const server = createServer((request, response) => {
+    response.setHeader('content-type', 'application/json');
+    response.setHeader('x-parity-service', service);
+    response.end(JSON.stringify({ answeredBy: `host-process-${service}`, path: request.url }));
+  });
+  return new Promise((resolve) => server.listen(0, address, () => resolve({ port: (server.address() as AddressInfo).port, server })));
+}
+
+let ivorHost: { readonly port: number; readonly server: Server };
+let newsroomHost: { readonly port: number; readonly server: Server };
+
+// Users come through the front (no test overlay: it binds its own host ports), apart from a dev stack's and the security suite's.
+const PORTS = { http: 38080, https: 38443, dashboard: 38081, postgres: 38432, postgresReplica: 38433, redis: 38379 } as const;
+
+const ownEvents = (image: string, hosts = true) => [
   'profile: minimal',
+  'ports:',
+  ...Object.entries(PORTS).map(([key, port]) => `  ${key}: ${port}`),
   'services:',
+  ...(hosts
+    ? [
+        '  ivor:',
+        '    source: host',
+        `    host: { port: ${ivorHost.port} }`,
+        '  newsroom:',
+        '    source: host',
+        `    host: { port: ${newsroomHost.port}, routing: header, name: tester }`,
+      ]
+    : []),
   '  events:',
   '    source: image',
   `    image: ${image}`,
@@ -33,18 +63,25 @@ const ownEvents = (image: string) => [
 ].join('\n');
 
 let stack: GeneratedStack;
+/** Users: through the front, each request from another loopback address (each with its own rate-limit bucket). */
 let http: HttpClient;
-let https: string;
+const https = `https://localhost:${PORTS.https}`;
+/** Operators: Traefik's websecure entrypoint on its loopback port. */
+let operators: string;
 const log: string[] = [];
 
 beforeAll(async () => {
+  ivorHost = await hostProcess('ivor');
+  newsroomHost = await hostProcess('newsroom');
   await buildExample('events-python', recordingProgress(log));
-  stack = await startGeneratedStack('own', `parity-own-${process.pid}`, ownEvents(example.ref));
-  http = createClient(join(stack.stateDir, 'ca', 'parity-ca.pem'));
-  https = `https://localhost:${await engineOf(stack.target).publishedPort('traefik', 443)}`;
+  stack = await startGeneratedStack('own', `parity-own-${process.pid}`, ownEvents(example.ref), { overlay: false });
+  http = createClient(join(stack.stateDir, 'ca', 'parity-ca.pem'), { sources: userAddresses(200, 40) });
+  operators = `https://localhost:${await engineOf(stack.target).publishedPort('traefik', 443)}`;
 }, 600_000);
 
 afterAll(async () => {
+  ivorHost?.server.close();
+  newsroomHost?.server.close();
   await stack?.down();
 }, 120_000);
 
@@ -118,12 +155,37 @@ describe('make dev-run: a command on this host with the service\'s environment',
   });
 });
 
+describe('host mode: users\' requests to a process on this host', () => {
+  it('GIVEN ivor with routing all THEN every user\'s request to /api/resources reaches the host process; an operator\'s request pinned to a color still reaches the stack', async () => {
+    await eventually(async () => {
+      const answer = await http(`${https}/api/resources`);
+      expect(answer.body).toContain('host-process-ivor');
+    }, 15_000, 500, 'the host process answering through the edge');
+    const pinned = await http(`${operators}/api/resources`, { headers: { 'X-Parity-Color': 'blue' } });
+    expect(pinned.status).toBe(200);
+    expect(pinned.body).not.toContain('host-process-ivor');
+  });
+
+  it('GIVEN newsroom with routing header THEN only requests carrying X-Parity-Dev: tester reach the host process; the rest, and another name, get the stack\'s color', async () => {
+    await eventually(async () => {
+      const mine = await http(`${https}/api/articles?limit=1`, { headers: { 'X-Parity-Dev': 'tester' } });
+      expect(mine.body).toContain('host-process-newsroom');
+    }, 15_000, 500, 'the header-routed request reaching the host process');
+    for (const headers of [{}, { 'X-Parity-Dev': 'someone-else' }] as Record<string, string>[]) {
+      const other = await http(`${https}/api/articles?limit=1`, { headers });
+      expect(other.status).toBe(200);
+      expect(other.body).not.toContain('host-process-newsroom');
+      expect(other.headers[headerKey(COLOR_HEADER)]).toBe('blue');
+    }
+  });
+});
+
 describe('image mode: bad input', () => {
   it('GIVEN an image the engine doesn\'t have WHEN make up THEN exit 2 naming the config key and how to get the image; nothing generated, nothing started', async () => {
     const stateDir = mkdtempSync(join(root, '.parity', 'test-own-absent-'));
     const project = `parity-own-absent-${process.pid}`;
     const configFile = join(stateDir, 'parity.yaml');
-    writeFileSync(configFile, ownEvents('parity-example/absent:none'));
+    writeFileSync(configFile, ownEvents('parity-example/absent:none', false));
     try {
       const result = await runCli('stack.ts', ['up'], { ...process.env, PARITY_STATE_DIR: stateDir, PARITY_PROJECT: project, PARITY_CONFIG: configFile, PARITY_COMPOSE_DIR: join(stateDir, 'compose'), CI: '1' });
       expect(result.code, result.output).toBe(2);
@@ -133,6 +195,42 @@ describe('image mode: bad input', () => {
       expect(spawnSync('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`], { encoding: 'utf8' }).stdout.trim()).toBe('');
     } finally {
       rmSync(stateDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+describe('host mode: the preflight at make up (exit 2, nothing generated or started)', () => {
+  const upWith = async (yaml: string) => {
+    const stateDir = mkdtempSync(join(root, '.parity', 'test-own-preflight-'));
+    const configFile = join(stateDir, 'parity.yaml');
+    writeFileSync(configFile, yaml);
+    try {
+      const result = await runCli('stack.ts', ['up'], { ...process.env, PARITY_STATE_DIR: stateDir, PARITY_PROJECT: `parity-own-preflight-${process.pid}`, PARITY_CONFIG: configFile, PARITY_COMPOSE_DIR: join(stateDir, 'compose'), CI: '1' });
+      return { ...result, generated: existsSync(join(stateDir, 'compose')) };
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  };
+
+  it('GIVEN nothing listening on the port THEN it says so, and how to start the process', async () => {
+    const { port, server } = await hostProcess('gone');
+    server.close();
+    const result = await upWith(`profile: minimal\nservices:\n  ivor:\n    source: host\n    host: { port: ${port} }\n`);
+    expect(result.code, result.output).toBe(2);
+    expect(result.output).toMatch(new RegExp(`services\\.ivor\\.host\\.port ${port}: nothing listens there .*make dev-run SERVICE=ivor`));
+    expect(result.generated).toBe(false);
+  }, 120_000);
+
+  it('GIVEN a process listening on 127.0.0.1 only THEN it names the trap and the bind to use', async () => {
+    const loopback = await hostProcess('loopback', '127.0.0.1');
+    try {
+      const result = await upWith(`profile: minimal\nservices:\n  ivor:\n    source: host\n    host: { port: ${loopback.port} }\n`);
+      expect(result.code, result.output).toBe(2);
+      expect(result.output).toContain(`services.ivor.host.port ${loopback.port}: your process listens on 127.0.0.1 only`);
+      expect(result.output).toContain('listen on 0.0.0.0');
+      expect(result.generated).toBe(false);
+    } finally {
+      loopback.server.close();
     }
   }, 120_000);
 });

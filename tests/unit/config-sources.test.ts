@@ -12,7 +12,7 @@ import { checkServiceSources, ownSources } from '../../services/config/sources.j
 import { DEFAULT_CONFIG } from '../../services/config/schema.js';
 import { runCliSync } from '../cli.js';
 
-const UNRENDERED = /is understood and checked, but this version of Parity runs only stubs and images/;
+const UNRENDERED = /is understood and checked, but this version of Parity runs only stubs, images and host processes/;
 
 /** The issues of a config, without the "not rendered yet" line every non-stub source gets today. */
 function problems(text: string, options: ParseOptions = {}): string[] {
@@ -31,7 +31,7 @@ describe('services.<name>.source', () => {
     expect(ownSources(parseConfig('services:\n  events:\n    source: stub\n'))).toEqual([]);
   });
 
-  it('GIVEN a complete image, build or host source THEN image renders, and the only problem is that build and host do not yet, at the source\'s line', () => {
+  it('GIVEN a complete image, build or host source THEN image and host render, and the only problem is that build does not yet, at the source\'s line', () => {
     const text = [
       'services:',
       '  events:',
@@ -50,6 +50,11 @@ describe('services.<name>.source', () => {
       '    host:',
       '      port: 5173',
       '      routing: header',
+      '      name: alex',
+      '  ivor:',
+      '    source: build',
+      '    build:',
+      '      context: svc/ivor',
       '',
     ].join('\n');
     const error = (() => {
@@ -60,7 +65,7 @@ describe('services.<name>.source', () => {
       }
       throw new Error('expected a refusal');
     })();
-    expect(error.issues.map((issue) => `${issue.line}:${issue.col} ${issue.path}`)).toEqual(['14:5 services.newsroom.source']);
+    expect(error.issues.map((issue) => `${issue.line}:${issue.col} ${issue.path}`)).toEqual(['20:5 services.ivor.source']);
     expect(error.issues.every((issue) => UNRENDERED.test(issue.message))).toBe(true);
     expect(error.exitCode).toBe(2);
   });
@@ -180,7 +185,7 @@ describe('make gen with a source it cannot run yet', () => {
     rmSync(dir, { recursive: true, force: true });
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('2 problems; nothing was written');
-    expect(result.stderr).toContain(':3:5 services.events.source: source: build is understood and checked, but this version of Parity runs only stubs and images');
+    expect(result.stderr).toContain(':3:5 services.events.source: source: build is understood and checked, but this version of Parity runs only stubs, images and host processes');
     expect(result.stderr).toContain(':5:7 services.events.build.context: no Dockerfile at svc/Dockerfile');
   }, 30_000);
 });

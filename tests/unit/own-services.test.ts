@@ -121,3 +121,53 @@ describe('envMap templates', () => {
     expect(environment).toEqual({ DATABASE_HOST: 'postgres-writer', PORT: '9000', A: '1', URL: 'http://postgres-writer:9000' });
   });
 });
+
+describe('host mode: the model', () => {
+  const hostConfig = parseConfig([
+    'services:',
+    '  newsroom:',
+    '    source: host',
+    '    host: { port: 5173, routing: header, name: alex }',
+    '  ivor:',
+    '    source: host',
+    '    host: { port: 5174 }',
+    '',
+  ].join('\n'));
+  const hostTopology = buildTopology(hostConfig);
+  const hostFiles = renderFiles(hostTopology);
+  const edge = parse(hostFiles.find((f) => f.path === 'traefik/dynamic/edge.yml')!.content) as { http: { routers: Record<string, { rule: string; service: string; entryPoints: string[]; priority?: number }>; services: Record<string, Record<string, unknown>> } };
+
+  it('GIVEN routing header THEN every users\' router to newsroom has a twin, one priority up, that needs X-Parity-Dev: alex and names the failover service; operators\' routers keep the colors', () => {
+    const twins = Object.entries(edge.http.routers).filter(([, router]) => router.service === 'newsroom-dev-or-stack');
+    const originals = Object.entries(edge.http.routers).filter(([, router]) => router.service === 'newsroom' && router.entryPoints.some((e) => e === 'public' || e === 'trusted'));
+    expect(twins.length).toBe(originals.length);
+    for (const [name, original] of originals) {
+      const twin = edge.http.routers[`${name}-dev`]!;
+      expect(twin.rule).toBe(`(${original.rule}) && Header(\`X-Parity-Dev\`, \`alex\`)`);
+      expect(twin.priority).toBe((original.priority ?? original.rule.length) + 1);
+    }
+    expect(twins.every(([, router]) => !router.entryPoints.includes('websecure'))).toBe(true);
+  });
+
+  it('GIVEN routing all THEN ivor\'s twins keep the rule; the failover service falls back to the stack\'s colors while the process doesn\'t answer its liveness path', () => {
+    const twin = Object.values(edge.http.routers).find((router) => router.service === 'ivor-dev-or-stack')!;
+    expect(twin.rule).not.toContain('X-Parity-Dev');
+    expect(edge.http.services['ivor-dev-or-stack']).toEqual({ failover: { service: 'ivor-dev', fallback: 'ivor' } });
+    // With chaos on (profile full), Traefik reaches it through Toxiproxy, whose proxy dials the engine's gateway.
+    expect(edge.http.services['ivor-dev']).toEqual({ loadBalancer: { servers: [{ url: 'http://toxiproxy:13103' }], healthCheck: { path: '/health/live', interval: '2s', timeout: '1s' } } });
+    const proxies = JSON.parse(hostFiles.find((f) => f.path === 'toxiproxy/proxies.json')!.content) as { name: string; upstream: string }[];
+    expect(proxies.find((p) => p.name === 'ivor-dev')?.upstream).toBe('host.docker.internal:5174');
+    // The frontend's calls follow routing: all.
+    expect(hostTopology.services.find((s) => s.name === 'frontend-blue')!.environment).toMatchObject({ IVOR_URL: 'http://toxiproxy:13103', NEWSROOM_URL: 'http://toxiproxy:13301' });
+  });
+
+  it('THEN Traefik, Toxiproxy and the frontends resolve the engine\'s gateway; nothing else does; the stack\'s colors still run', () => {
+    const reaching = hostTopology.services.filter((s) => s.extraHosts?.includes('host.docker.internal:host-gateway')).map((s) => s.name).sort();
+    expect(reaching).toEqual(['frontend-blue', 'frontend-green', 'toxiproxy', 'traefik']);
+    expect(hostTopology.services.some((s) => s.name === 'newsroom-blue')).toBe(true);
+  });
+
+  it('GIVEN host.name without routing header THEN it is refused at its line', () => {
+    expect(() => parseConfig('services:\n  ivor:\n    source: host\n    host: { port: 5174, name: alex }\n')).toThrow(/services\.ivor\.host\.name: name is read only with routing: header/);
+  });
+});

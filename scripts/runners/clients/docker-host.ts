@@ -33,6 +33,14 @@ export const hostCommands = {
   removeVolume: (volume: string): string[] => ['docker', 'volume', 'rm', volume],
 } as const;
 
+/**
+ * The engine's gateway to this host on its default bridge (what `host-gateway` means in
+ * `extra_hosts`): a process that containers reach as host.docker.internal must listen there.
+ */
+export async function engineGateway(): Promise<string> {
+  return (await run(['docker', 'network', 'inspect', 'bridge', '-f', '{{(index .IPAM.Config 0).Gateway}}'])).trim();
+}
+
 const lines = (text: string) => text.split('\n').map((line) => line.trim()).filter(Boolean);
 
 /** Names of the volumes with a label; throws `CommandError` when the engine refuses. */

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Color, ParityConfig } from '../../../services/config/schema.js';
 import { ImageUnavailableError, formatDuration, TimeoutError } from '../../../services/errors.js';
 import { PROJECT } from '../../../services/topology/common.js';
@@ -17,7 +17,8 @@ import { ownImage } from '../../../services/topology/own-services.js';
 import { engineOf } from '../clients/engine-of.js';
 import { type ComposeTarget, type ContainerState } from '../clients/engine.js';
 import { ensureEngine } from '../engine/engine.js';
-import { COMPOSE_DIR, generate } from '../gen/gen.js';
+import { COMPOSE_DIR, configPath, generate } from '../gen/gen.js';
+import { checkHostProcesses } from './host-preflight.js';
 import { bakeImages, createDockerProbe } from '../engine/images.js';
 import { prepareState } from './stack-state.js';
 import { checkVolumesMatchState, projectVolumeNames, recordVolumes } from './volumes.js';
@@ -272,6 +273,9 @@ export async function upStack(config: ParityConfig, target: ComposeTarget, progr
   const names = IMAGE_CATALOG.filter((spec) => needed.has(spec.ref)).map((spec) => spec.name);
   await bakeImages({ names, progress, offline: process.env.PARITY_OFFLINE === '1' });
   await ensureExternalImages(topology, progress);
+  // Before anything is written: a host process the edge would route to must answer.
+  const shown = relative(process.cwd(), configPath());
+  await checkHostProcesses(config, shown.startsWith('..') ? configPath() : shown);
   const gen = await generate(config, target.composeDir);
   if (gen.written.length > 0) progress.info(`generated compose/ (${gen.written.length} files changed)`);
   // Before any secret is generated: data volumes from another state would fail on passwords
