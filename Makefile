@@ -65,7 +65,7 @@ bench-images: node_modules engine ## benchmark: cold bake per image, warm re-run
 clean-images: node_modules ## remove the images Parity built locally (label dev.parity.built-locally=true)
 	@$(TSX) scripts/bench-images.ts --remove-only
 
-.PHONY: gen gen-check compose-validator up down clean status logs seed backup backups audit dev-env dev-run example
+.PHONY: gen gen-check compose-validator up down clean status logs seed backup backups audit dev dev-env dev-run example bench-dev
 # The generator runs from a cached esbuild bundle, rebuilt when any of its inputs changes
 # (scripts/run-bundled.mjs): tsx would cost more than the whole run. --no-opt: a run is over
 # before TurboFan's optimized code pays back its compile time (measured: ~80 ms less CPU).
@@ -98,15 +98,19 @@ backup: node_modules ## a pgBackRest backup now, on the Patroni leader (TYPE=ful
 backups: node_modules ## the backup repository: sets, ages, sizes, WAL archive range (FORMAT=json for machines)
 	@$(TSX) scripts/backup.ts list $(if $(FORMAT),--format "$(FORMAT)")
 
+dev: node_modules ## your source in a stub's place with live sync: make up, then docker compose watch on both colors (SERVICE=events; needs services.<name>.source: build)
+	@$(TSX) scripts/dev.ts $(if $(SERVICE),--service "$(SERVICE)")
+
+bench-dev: node_modules ## benchmark: edit → new code answering through the edge, sync+restart and rebuild, median and worst (its own stack; EDITS=10)
+	@$(TSX) scripts/bench-dev.ts $(if $(EDITS),--edits $(EDITS))
+
 example: node_modules ## build an example service's image (code that is not a stub) for image mode: EXAMPLE=events-python → parity-example/events-python:dev (docs/own-services.md)
 	@$(TSX) scripts/example.ts $(if $(EXAMPLE),--name "$(EXAMPLE)")
 
-# make dev-run SERVICE=events -- npm run dev: the words after dev-run are the command, not targets.
+# make dev-run SERVICE=events -- npm run dev: the words after dev-run are the command (the end of
+# this file turns them into targets that do nothing).
 ifeq (dev-run,$(firstword $(MAKECMDGOALS)))
   DEV_RUN_ARGS := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
-  ifneq ($(DEV_RUN_ARGS),)
-    $(eval $(DEV_RUN_ARGS):;@:)
-  endif
 endif
 
 dev-run: node_modules ## run a command on this host with a service's environment: make dev-run SERVICE=events -- npm run dev (or CMD='…')
@@ -138,8 +142,8 @@ exit $$code
 endef
 
 .PHONY: deploy
-deploy: node_modules ## blue/green deploy of the platform services: VERSION=x [FAULT=error=20%] [IMAGE=ref]
-	@$(call with_exit_code,$(NODE_TS) scripts/deploy.ts deploy --version "$(VERSION)" $(if $(FAULT),--fault "$(FAULT)") $(if $(IMAGE),--image "$(IMAGE)"))
+deploy: node_modules ## blue/green deploy of the platform services: VERSION=x [FAULT=error=20%] [IMAGE=ref]; one service's image: SERVICES=events IMAGE=ref, or IMAGES=ivor=ref,events=ref
+	@$(call with_exit_code,$(NODE_TS) scripts/deploy.ts deploy --version "$(VERSION)" $(if $(FAULT),--fault "$(FAULT)") $(if $(IMAGE),--image "$(IMAGE)") $(if $(SERVICES),--services "$(SERVICES)") $(if $(IMAGES),--images "$(IMAGES)"))
 
 .PHONY: rollback
 rollback: node_modules ## all traffic back to the previous color at once
@@ -206,3 +210,8 @@ chaos-list: node_modules ## the declared chaos scenarios
 
 bench-chaos: node_modules ## benchmark: Toxiproxy's added latency per hop and memory, then every chaos scenario's figures idle and under load (needs make up; SCENARIO=name, LOAD=50 other users' GET/s, 0 = idle only)
 	@$(NODE_TS) scripts/bench-chaos.ts $(if $(SCENARIO),--scenario "$(SCENARIO)") $(if $(LOAD),--load "$(LOAD)")
+
+# Last, so that a command word named like a target (`make dev-run … -- make dev`) does nothing here.
+ifneq ($(DEV_RUN_ARGS),)
+$(eval $(DEV_RUN_ARGS):;@:)
+endif

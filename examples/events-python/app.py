@@ -1,8 +1,8 @@
 """An Events API written as a team would, not as a Parity stub: Python's standard library and
 psycopg2, nothing else. It keeps the conventions the stack relies on (docs/own-services.md):
 
-- liveness (/health/live) that never touches a data store, readiness (/health) that names the
-  dependency that fails (writer, reader);
+- liveness (/health/live) that never touches a data store, readiness (/health) answering
+  `{"status": "pass" | "fail", "checks": {…}}` and naming the dependency that fails (writer, reader);
 - the X-Parity-Service/-Color/-Version headers, X-Parity-Read-From on reads;
 - Prometheus metrics the deploy gate and drain read (http_requests_total{status},
   http_request_duration_seconds, http_requests_in_flight);
@@ -12,8 +12,8 @@ psycopg2, nothing else. It keeps the conventions the stack relies on (docs/own-s
 - the password read from its file at each new connection, so a rotation reaches it;
 - SIGTERM drains the requests in flight, then exits.
 
-Settings come from the environment the stack gives a service; DATABASE_URL, READER_URL and
-DB_PASSWORD_FILE are composed by the stack from parity.yaml's envMap.
+Settings come from the environment the stack gives a service: DATABASE_URL, READER_URL and
+DB_PASSWORD_FILE when parity.yaml's envMap composes them, else the standard DATABASE_* variables.
 """
 import json
 import os
@@ -29,13 +29,21 @@ from urllib.parse import parse_qs, urlsplit
 
 import psycopg2
 
+# What `make bench-dev` edits to time a change reaching users: it answers as X-Example-Mark, and the
+# build's stamp (build.txt, baked into the image: a rebuild changes it) as X-Example-Build.
+MARK = "v0"
 PORT = int(os.environ.get("PORT", "8080"))
 SERVICE = "events"
 COLOR = os.environ.get("COLOR", "")
 VERSION = os.environ.get("VERSION", "dev")
-WRITER_URL = os.environ["DATABASE_URL"]
-READER_URL = os.environ.get("READER_URL", WRITER_URL)
-PASSWORD_FILE = os.environ["DB_PASSWORD_FILE"]
+E = os.environ
+# Its own names (composed by the stack from parity.yaml's envMap), else the platform's standard
+# variables, which every service gets: deployed in a stub's place without an envMap, it still runs.
+WRITER_URL = E.get("DATABASE_URL") or f"postgresql://{E['DATABASE_USER']}@{E['DATABASE_HOST']}:{E.get('DATABASE_PORT', '5432')}/{E['DATABASE_NAME']}"
+READER_URL = E.get("READER_URL") or (
+    f"postgresql://{E['DATABASE_USER']}@{E['DATABASE_REPLICA_HOST']}:{E.get('DATABASE_REPLICA_PORT', E.get('DATABASE_PORT', '5432'))}/{E['DATABASE_NAME']}"
+    if E.get("DATABASE_REPLICA_HOST") else WRITER_URL)
+PASSWORD_FILE = E.get("DB_PASSWORD_FILE") or E["DATABASE_PASSWORD_FILE"]
 # The same migration as the stub's Events service (stubs/src/services/events.ts): one schema for both.
 MIGRATION_ID, MIGRATION_NAME = 1, "events-and-rsvps"
 MIGRATION_LOCK_KEY = 0x70617269  # services/contracts/migrations.ts (MIGRATION_LOCK_KEY)
@@ -55,6 +63,11 @@ SELECT_EVENTS = """
   SELECT e.id, e.title, e.description, e.starts_at, e.ends_at, e.location, e.image_type IS NOT NULL,
          (SELECT count(*) FROM events.rsvps r WHERE r.event_id = e.id AND r.status = 'going')::int
     FROM events.events e ORDER BY e.starts_at, e.id LIMIT %s"""
+try:
+    with open("/app/build.txt", encoding="utf-8") as stamp:
+        BUILD = stamp.read().strip()
+except OSError:
+    BUILD = "none"
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
 
@@ -162,7 +175,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "text/plain; version=0.0.4" if isinstance(body, str) else "application/json")
         self.send_header("Content-Length", str(len(data)))
-        for name, value in {"X-Parity-Service": SERVICE, "X-Parity-Color": COLOR, "X-Parity-Version": VERSION, **(extra or {})}.items():
+        headers = {"X-Parity-Service": SERVICE, "X-Parity-Color": COLOR, "X-Parity-Version": VERSION, "X-Example-Mark": MARK, "X-Example-Build": BUILD}
+        for name, value in {**headers, **(extra or {})}.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
@@ -171,7 +185,7 @@ class Handler(BaseHTTPRequestHandler):
     def handle_one(self, method):
         url = urlsplit(self.path)
         if url.path == "/health/live":
-            return "/health/live", self.send(200, {"status": "ok", "service": SERVICE})
+            return "/health/live", self.send(200, {"status": "pass", "service": SERVICE})
         if url.path == "/health":
             return "/health", self.health()
         if url.path == "/metrics":
@@ -211,8 +225,9 @@ class Handler(BaseHTTPRequestHandler):
             except psycopg2.Error as error:
                 checks[name] = {"ok": False, "error": str(error).strip().splitlines()[0]}
         failing = [name for name, check in checks.items() if not check["ok"]]
-        status = "ok" if not failing else f"failing: {', '.join(failing)}"
-        return self.send(200 if not failing else 503, {"status": status, "service": SERVICE, "color": COLOR, "version": VERSION, "checks": checks})
+        # The platform's health answer (IETF health+json): status pass | warn | fail; the deploy gate reads it.
+        body = {"status": "pass" if not failing else "fail", "service": SERVICE, "color": COLOR, "version": VERSION, "checks": checks}
+        return self.send(200 if not failing else 503, {**body, **({"failing": failing} if failing else {})})
 
     def dispatch(self, method):
         started, counted = time.monotonic(), not self.path.startswith(("/health", "/metrics"))

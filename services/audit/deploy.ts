@@ -24,7 +24,10 @@ export interface DeploySides {
 const sidesDetail = (sides: DeploySides) => ({ services: sides.services, from: sides.from, to: sides.to, color: sides.to.color });
 
 /** A deploy begins: the version it brings, the image or fault it was asked for. */
-export function deployStartEntry(sides: DeploySides, asked: { readonly image?: string; readonly fault?: string } = {}): DeployEntry {
+export function deployStartEntry(
+  sides: DeploySides,
+  asked: { readonly image?: string; readonly images?: Readonly<Record<string, string | undefined>>; readonly digests?: Readonly<Record<string, string | undefined>>; readonly fault?: string } = {},
+): DeployEntry {
   return { action: 'deploy.start', subject: sides.to.version, outcome: 'ok', detail: { ...sidesDetail(sides), ...asked } };
 }
 

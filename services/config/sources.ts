@@ -94,15 +94,9 @@ export function checkServiceSources(config: ParityConfig, publishedPorts: readon
   return issues;
 }
 
-/** Until build mode renders, a config naming it is refused here, at its line (issue #22); image and host modes render. */
+/** What is checked but not yet run: extra secrets files (issue #22); every source renders. */
 export function unrenderedSources(config: ParityConfig): SourceIssue[] {
   return ownSources(config).flatMap(([name, own]): SourceIssue[] => {
-    if (own.source === 'build') {
-      return [{
-        path: `services.${name}.source`,
-        message: `source: ${own.source} is understood and checked, but this version of Parity runs only stubs, images and host processes (build mode is issue #22); remove the key to run the stub`,
-      }];
-    }
     return own.secrets ? [{ path: `services.${name}.secrets`, message: 'extra secrets are checked but not yet mounted (issue #22): remove the key, or read the stack\'s own secrets under /run/secrets' }] : [];
   });
 }

@@ -4,7 +4,8 @@
  * The runner (`scripts/runners/deploy/`) does the I/O.
  */
 import type { Color, DeployConfig } from '../config/schema.js';
-import { APP_SERVICES } from '../config/profiles.js';
+import { APP_SERVICES, type AppService } from '../config/profiles.js';
+import { suggest } from '../errors.js';
 import { parseFault, VERSION_PATTERN, VERSION_RULE } from '../contracts/index.js';
 import { colorWeights } from '../topology/traefik.js';
 
@@ -20,14 +21,24 @@ export interface DeployRequest {
   readonly version: string;
   /** FAULT for the new color (a deliberately bad version, for drills and tests). */
   readonly fault?: string;
-  /** Image for the new color; the catalog's stubs image when absent. */
+  /** Image for the new color's stubs; the catalog's stubs image when absent. */
   readonly image?: string;
+  /**
+   * Per-service images for the new color (`make deploy SERVICES=events IMAGE=…`, or
+   * `IMAGES=ivor=…,events=…`): they replace those services' images; the others keep theirs.
+   */
+  readonly images?: Readonly<Partial<Record<AppService, string>>>;
 }
 
 /** What each color runs; kept in the state directory. */
 export interface ColorState {
   readonly version: string;
+  /** The stubs' image for the whole color (`IMAGE=` without `SERVICES`). @default the catalog's */
   readonly image?: string;
+  /** Per-service images (a per-service deploy), winning over `image` and the config's. */
+  readonly images?: Readonly<Partial<Record<AppService, string>>>;
+  /** The engine's image IDs of `images` when deployed (sha256:…), for the report and the audit log. */
+  readonly digests?: Readonly<Partial<Record<AppService, string>>>;
   readonly fault?: string;
   readonly deployedAt?: string;
 }
@@ -65,8 +76,53 @@ export function validateDeployRequest(request: DeployRequest): string[] {
       problems.push(`${(error as Error).message} (e.g. FAULT=error=20%)`);
     }
   }
-  if (request.image !== undefined && !/^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9._-]+$/.test(request.image)) problems.push(`IMAGE: "${request.image}" is not an image reference (repository:tag)`);
+  if (request.image !== undefined && !IMAGE_REF.test(request.image)) problems.push(`IMAGE: "${request.image}" is not an image reference (repository:tag)`);
+  for (const [service, ref] of Object.entries(request.images ?? {})) {
+    if (!IMAGE_REF.test(ref!)) problems.push(`IMAGES: ${service}=${ref} is not an image reference (repository:tag)`);
+  }
   return problems;
+}
+
+const IMAGE_REF = /^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9._-]+$/;
+
+/**
+ * A per-service deploy's images from the command line: `SERVICES=events,ivor` with one `IMAGE`, or
+ * `IMAGES=ivor=ref,events=ref`. Every problem at once: an unknown service (with "did you mean"), a
+ * service named twice, a stub-only one (auth), both forms at once, SERVICES without IMAGE.
+ */
+export function parseServiceImages(given: { readonly services?: string; readonly image?: string; readonly images?: string }): { readonly images?: Partial<Record<AppService, string>>; readonly problems: string[] } {
+  const problems: string[] = [];
+  if (given.services === undefined && given.images === undefined) return { problems };
+  if (given.services !== undefined && given.images !== undefined) return { problems: ['SERVICES and IMAGES: give one (SERVICES=events IMAGE=ref, or IMAGES=events=ref,ivor=ref)'] };
+  const pairs: [string, string | undefined][] =
+    given.images !== undefined
+      ? given.images.split(',').filter(Boolean).map((pair) => {
+          const at = pair.indexOf('=');
+          return at < 0 ? [pair, undefined] : [pair.slice(0, at), pair.slice(at + 1)];
+        })
+      : given.services!.split(',').filter(Boolean).map((service) => [service, given.image]);
+  const what = given.images !== undefined ? 'IMAGES' : 'SERVICES';
+  if (pairs.length === 0) problems.push(`${what}: empty; name at least one of ${APP_SERVICES.join(', ')}`);
+  if (given.images === undefined && !given.image) problems.push('SERVICES needs IMAGE: the image those services run (make deploy SERVICES=events IMAGE=team/events:1.4)');
+  if (given.images !== undefined && given.image) problems.push('IMAGE and IMAGES: give one (IMAGES names each service\'s image)');
+  const images: Partial<Record<AppService, string>> = {};
+  for (const [service, ref] of pairs) {
+    if (STUB_ONLY.includes(service)) problems.push(`${what}: ${service} stays a stub (it signs the tokens the others verify); deploy it with the stubs (make deploy VERSION=…)`);
+    else if (!(APP_SERVICES as readonly string[]).includes(service)) {
+      const hint = suggest(service, APP_SERVICES);
+      problems.push(`${what}: ${service} is not a platform service${hint ? ` (did you mean ${hint}?)` : ''}; expected ${APP_SERVICES.join(', ')}`);
+    } else if (images[service as AppService] !== undefined) problems.push(`${what}: ${service} is named twice`);
+    else if (given.images !== undefined && !ref) problems.push(`IMAGES: ${service} has no image (service=repository:tag)`);
+    else if (ref) images[service as AppService] = ref;
+  }
+  return problems.length ? { problems } : { images, problems };
+}
+const STUB_ONLY = ['auth', 'alert-receiver'];
+
+/** A version for a per-service deploy without VERSION: its image's tag, when it is a version. */
+export function versionFromImages(images: Readonly<Partial<Record<AppService, string>>>): string | undefined {
+  const tags = [...new Set(Object.values(images).map((ref) => ref!.slice(ref!.lastIndexOf(':') + 1)))];
+  return tags.length === 1 && VERSION_PATTERN.test(tags[0]!) ? tags[0] : undefined;
 }
 
 /** The `service` label Traefik gives a color's services (`events-green@file`), as a regex. */

@@ -13,7 +13,7 @@ import { configHash, renderFile, type RenderedFile } from './files.js';
 import { secretCopyPath, secretReader, secretSource } from '../topology/hardening.js';
 import { GENERATED_BY, renderYaml } from './yaml.js';
 import { renderStack } from './stack.js';
-import { healthcheckOf, withGoMemLimit } from './service-parts.js';
+import { healthcheckOf, imageOf, withGoMemLimit } from './service-parts.js';
 
 /** The front network's fixed subnet (Traefik's address on it is fixed too). */
 function frontIpam(topology: Topology): object {
@@ -40,7 +40,10 @@ function renderService(service: ServiceSpec, topology: Topology, files: readonly
   const resources = topology.config.resources[service.logical as keyof typeof topology.config.resources];
   const dependsOn = Object.entries(service.dependsOn ?? {});
   return {
-    image: service.imageVariable ? `\${${service.imageVariable}:-${service.image}}` : service.image,
+    image: imageOf(service),
+    // source: build — compose builds `image` from the developer's context; `develop.watch` is what `make dev` follows.
+    build: service.build ? { ...service.build } : undefined,
+    develop: service.watch?.length ? { watch: service.watch.map((rule) => ({ ...rule, ...(rule.ignore ? { ignore: [...rule.ignore] } : {}) })) } : undefined,
     entrypoint: service.entrypoint,
     command: service.command,
     environment: withGoMemLimit(service, resources?.memory ?? service.memory),

@@ -39,3 +39,8 @@ export function healthcheckOf(service: ServiceSpec): Record<string, unknown> {
         start_period: health.startPeriod ?? '5s',
       };
 }
+
+/** `image` behind its variables, the first set one winning: `${A:-${B:-image}}` (compose interpolates nested defaults). */
+export function imageOf(service: ServiceSpec): string {
+  return (service.imageVariables ?? []).reduceRight((inner, variable) => `\${${variable}:-${inner}}`, service.image);
+}

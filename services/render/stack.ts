@@ -22,7 +22,7 @@ import { STATE } from '../topology/common.js';
 import { FRONT_ENTRYPOINTS } from '../topology/front.js';
 import { secretReader } from '../topology/hardening.js';
 import { NETWORKS, networksOf, type ServiceSpec } from '../topology/types.js';
-import { healthcheckOf, resourcesOf, withGoMemLimit } from './service-parts.js';
+import { healthcheckOf, imageOf, resourcesOf, withGoMemLimit } from './service-parts.js';
 import type { RenderedFile } from './files.js';
 import { GENERATED_BY, renderYaml } from './yaml.js';
 
@@ -147,7 +147,9 @@ function renderService(service: ServiceSpec, topology: Topology, files: readonly
   const uid = String(secretReader(service));
   const secrets = [...(service.secrets ?? []).map((name) => ({ source: name, target: name, uid, gid: uid, mode: 0o400 })), ...mounted.secrets];
   return {
-    image: service.imageVariable ? `\${${service.imageVariable}:-${service.image}}` : service.image,
+    // One level only: the docker CLI's stack loader (20.10) doesn't interpolate nested defaults;
+    // the color's variable (the widest) is the one a Swarm deploy sets.
+    image: imageOf({ ...service, imageVariables: service.imageVariables?.slice(-1) ?? [] }),
     entrypoint: literalAll(service.entrypoint),
     command: literalAll(service.command),
     environment: environmentOf(service, topology),
@@ -177,6 +179,8 @@ export function renderStackObject(topology: Topology, files: readonly RenderedFi
   const objects = { configs: new Map<string, string>(), secrets: new Map<string, string>() };
   const inStack = topology.services.filter((service) => service.networkMode !== 'host');
   const leftOut = topology.services.filter((service) => service.networkMode === 'host').map((service) => `${service.name} (host network: runs on the host, in front of the nodes' published ports)`);
+  // A Swarm runs images from its registry: a build of a developer's source stays on one engine.
+  for (const service of inStack.filter((s) => s.build)) problems.push(`${service.name}: source: build has no Swarm equivalent (nodes pull images); build it, push it to the cluster's registry and use source: image`);
   let stateful = 0;
   const services = Object.fromEntries(inStack.map((service) => [service.name, renderService(service, topology, files, objects, problems, isStateful(service) ? stateful++ : 0)]));
   const secretNames = [...new Set(inStack.flatMap((service) => service.secrets ?? []))].sort();

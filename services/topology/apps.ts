@@ -9,7 +9,7 @@ import { appEndpoint, dataEndpoint, devEndpoint } from './chaos.js';
 import { STUB_PORT, stubEnvironment, type StubEnvironment } from '../contracts/index.js';
 import { DATABASE, STATE, hostFor } from './common.js';
 import { dbPasswordSecret, dbRole, type DbService } from './database-roles.js';
-import { DEV_HEADER, appPort, ownEnvironment, ownHost, ownImage, probeName } from './own-services.js';
+import { DEV_HEADER, appPort, fromConfigDir, ownBuild, ownContainer, ownEnvironment, ownHost, probeName } from './own-services.js';
 import { nodeHealth, type ServiceSpec } from './types.js';
 
 /** The admin account auth creates at start; its password is the generated `admin_password` secret. */
@@ -84,6 +84,8 @@ export const colorEnvFile = (color: Color): string => `${STATE}/deploy/${color}.
 
 /** The variable `make deploy` sets to run a color on another image than the catalog's. */
 export const colorImageVariable = (color: Color): string => `PARITY_IMAGE_${color.toUpperCase()}`;
+/** The variable `make deploy SERVICES=events IMAGE=…` sets to run one service of a color on its own image (wins over the color's). */
+export const serviceImageVariable = (app: AppService, color: Color): string => `PARITY_IMAGE_${app.toUpperCase()}_${color.toUpperCase()}`;
 
 export function appService(app: AppService, color: Color, config: ParityConfig, image: string, running: ReadonlySet<string>): ServiceSpec {
   const frontendOnly = app === 'frontend';
@@ -93,7 +95,7 @@ export function appService(app: AppService, color: Color, config: ParityConfig, 
     tier: 'app',
     color,
     image,
-    imageVariable: colorImageVariable(color),
+    imageVariables: [serviceImageVariable(app, color), colorImageVariable(color)],
     envFile: [colorEnvFile(color)],
     environment: stubEnvironment({
       SERVICE: app,
@@ -113,23 +115,41 @@ export function appService(app: AppService, color: Color, config: ParityConfig, 
     const who = host.routing === 'all' ? 'all users\' requests' : `requests with ${DEV_HEADER}: ${host.name}`;
     return { ...stub, url: `${stub.url} (${who} → your process on this host's port ${host.port})` };
   }
-  const own = ownImage(config, app);
-  if (!own) return stub;
-  // The developer's image in the stub's place, with everything the stub had (networks, role and
-  // password file, Redis ACL user, S3 keys, public keys, Toxiproxy paths, both colors) and its own
-  // port, environment and health paths. A deploy of the stubs' image leaves it alone (no image variable).
-  const { imageVariable: _stubsImage, ...rest } = stub;
+  const mine = ownContainer(config, app);
+  if (!mine) return stub;
+  const { own, image: ownImageRef } = mine;
+  // The developer's image (or a build of their source) in the stub's place, with everything the stub
+  // had (networks, role and password file, Redis ACL user, S3 keys, public keys, Toxiproxy paths,
+  // both colors) and its own port, environment and health paths. A deploy of the stubs' image leaves
+  // it alone; a deploy naming it replaces it.
+  const build = ownBuild(config, app)?.build;
   return {
-    ...rest,
-    image: own.image,
+    ...stub,
+    image: ownImageRef,
+    imageVariables: [serviceImageVariable(app, color)],
     environment: ownEnvironment(own, stub.environment ?? {}),
     healthcheck: { test: ['NONE'] },
     probedBy: probeName(stub.name),
     httpPort: appPort(config, app),
     // The uid it reads its secrets as (their copies are 0600): the stubs' (services/topology/hardening.ts).
     user: '1000:1000',
-    // Its root filesystem is its own business (the stubs' is read-only: hardening.ts).
+    // Its root filesystem is its own business (the stubs' is read-only: hardening.ts); live sync writes to it.
     readOnly: false,
+    ...(build
+      ? {
+          build: { context: fromConfigDir(build.context), ...(build.dockerfile ? { dockerfile: build.dockerfile } : {}), ...(build.target ? { target: build.target } : {}) },
+          ...(build.watch?.length
+            ? {
+                watch: build.watch.map((rule) => ({
+                  path: fromConfigDir(`${build.context.replace(/\/$/, '')}/${rule.path}`),
+                  action: rule.action,
+                  ...(rule.target ? { target: rule.target } : {}),
+                  ...(rule.ignore?.length ? { ignore: rule.ignore } : {}),
+                })),
+              }
+            : {}),
+        }
+      : {}),
   };
 }
 

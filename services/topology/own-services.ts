@@ -19,21 +19,46 @@ export const DEFAULT_HEALTH = { live: '/health/live', ready: '/health' } as cons
 /** Memory of a probe: bash and a sleep (~2 MiB seen); the limit leaves room for the checks' shells. */
 const PROBE_MEMORY = '32m';
 
-/** The service's own settings when its source is an image (the modes that render today). */
+/** The service's own settings when its source is an image. */
 export function ownImage(config: ParityConfig, app: AppService): (ServiceSourceConfig & { readonly image: string }) | undefined {
   const own = config.services[app];
   return own?.source === 'image' && own.image ? (own as ServiceSourceConfig & { readonly image: string }) : undefined;
 }
 
-/** The port the service listens on in its container: its own `port` in image mode, else the stubs'. */
+/** The service's own settings when its source is a build of the developer's source (live sync). */
+export function ownBuild(config: ParityConfig, app: AppService): (ServiceSourceConfig & { readonly build: NonNullable<ServiceSourceConfig['build']> }) | undefined {
+  const own = config.services[app];
+  return own?.source === 'build' && own.build ? (own as ServiceSourceConfig & { readonly build: NonNullable<ServiceSourceConfig['build']> }) : undefined;
+}
+
+/** The tag a build-mode service's image gets on the engine (`parity-dev/events:dev`). */
+export const buildTag = (app: AppService): string => `parity-dev/${app}:dev`;
+
+/** A developer's container in a stub's place (image or build mode): its settings, and the image it runs. */
+export function ownContainer(config: ParityConfig, app: AppService): { readonly own: ServiceSourceConfig; readonly image: string } | undefined {
+  const image = ownImage(config, app);
+  if (image) return { own: image, image: image.image };
+  const build = ownBuild(config, app);
+  return build ? { own: build, image: buildTag(app) } : undefined;
+}
+
+/**
+ * Where compose finds a build context: relative to parity.yaml's folder, which the runners pass
+ * as PARITY_CONFIG_DIR (the model stays free of absolute paths); the repository root by default,
+ * compose/'s parent.
+ */
+export const CONFIG_DIR = '${PARITY_CONFIG_DIR:-..}';
+export const fromConfigDir = (path: string): string => `${CONFIG_DIR}/${path.replace(/^\.\/+/, '').replace(/\/$/, '')}`;
+
+/** The port the service listens on in its container: its own `port` in image or build mode, else the stubs'. */
 export function appPort(config: ParityConfig, app: string): number {
-  return (APP_NAMES.has(app) ? ownImage(config, app as AppService)?.port : undefined) ?? STUB_PORT;
+  return (APP_NAMES.has(app) ? ownContainer(config, app as AppService)?.own.port : undefined) ?? STUB_PORT;
 }
 const APP_NAMES: ReadonlySet<string> = new Set(['frontend', 'ivor', 'events', 'newsroom']);
 
 /** Its liveness and readiness paths. */
 export function healthPaths(config: ParityConfig, app: AppService): { readonly live: string; readonly ready: string } {
-  const own = ownImage(config, app);
+  const own = ownContainer(config, app)?.own ?? config.services[app];
   return { live: own?.health?.live ?? DEFAULT_HEALTH.live, ready: own?.health?.ready ?? DEFAULT_HEALTH.ready };
 }
 

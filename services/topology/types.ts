@@ -64,8 +64,11 @@ export interface ServiceSpec {
    * `make up` keeps what was deployed.
    */
   readonly envFile?: readonly string[];
-  /** A variable that, when set in compose's environment, replaces `image` (the deployed image of a color). */
-  readonly imageVariable?: string;
+  /**
+   * Variables that, when set in compose's environment, replace `image`, the first set one winning
+   * (a deploy's image for this service and color, then for the whole color). @default []
+   */
+  readonly imageVariables?: readonly string[];
   readonly ports?: readonly PortSpec[];
   /** Compose short syntax (`source:target[:ro]`); relative sources are relative to compose/. */
   readonly volumes?: readonly string[];
@@ -119,6 +122,10 @@ export interface ServiceSpec {
    * addresses). It joins no project network and publishes nothing: it binds host ports itself.
    */
   readonly networkMode?: 'host';
+  /** Built from a developer's source (`source: build`): compose builds `image` from it. */
+  readonly build?: { readonly context: string; readonly dockerfile?: string; readonly target?: string };
+  /** Live sync (`docker compose watch`): compose `develop.watch` rules, paths already resolved for compose. */
+  readonly watch?: readonly { readonly path: string; readonly action: 'sync' | 'sync+restart' | 'rebuild'; readonly target?: string; readonly ignore?: readonly string[] }[];
   /** Host names it resolves to addresses (`name:address`; `host-gateway` is the engine's gateway to this host). @default [] */
   readonly extraHosts?: readonly string[];
   /** More names on each of its networks (a region's `primary-postgres`, reached from the link between regions). */

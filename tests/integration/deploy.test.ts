@@ -17,6 +17,7 @@ import { createClient } from '../../scripts/runners/core/http.js';
 import { runWhileLoaded, type LoadResult } from '../../scripts/runners/bench/load.js';
 import type { Progress } from '../../scripts/runners/core/progress.js';
 import { prepareState } from '../../scripts/runners/stack/stack-state.js';
+import { buildExample } from '../../scripts/runners/dev/example.js';
 import { downComposeStack, eventually, runCli, spawnCli, startComposeStack } from './helpers.js';
 import { engineOf } from '../../scripts/runners/clients/engine-of.js';
 import { type ComposeTarget } from '../../scripts/runners/clients/engine.js';
@@ -211,5 +212,44 @@ describe('blue/green deploys under ~200 requests/s through Traefik', () => {
     expect(good.outcome.result).toBe('promoted');
     expect(good.load.non2xx).toBe(0);
     expect(await servingVersion()).toBe('4.0.1');
+  }, 420_000);
+
+  it('(g) a per-service deploy: the example Events API (Python, not a stub) replaces events on the new color only, under load with zero failures; the state and audit row carry its image and ID; make rollback restores the stub; bad input exits 2', async () => {
+    const built = await buildExample('events-python', progress);
+    // Before the suite's first deploy there is no state yet: the config's active color.
+    const activeBefore = (await readDeployState(stateDir))?.active ?? config.activeColor;
+    const { load, outcome } = await underLoad(() => deploy({ version: '5.0.0-py', images: { events: built.ref } }, options()));
+    if (outcome instanceof Error) throw outcome;
+    log.push(`FIGURES (g) ${summary('per-service deploy of the Python example', load)}; healthy → 100 % in ${outcome.healthyToFullMs} ms`);
+    expect(outcome.result).toBe('promoted');
+    expect(load.non2xx).toBe(0);
+    expect(load.errors).toBe(0);
+    const http = createClient(join(stateDir, 'ca', 'parity-ca.pem'));
+    const events = await http(`${https}/api/events?limit=1`);
+    expect(events.headers.server).toMatch(/^events-python/);
+    expect(events.headers[headerKey(VERSION_HEADER)]).toBe('5.0.0-py');
+    // The services it didn't name run the stubs, with the new version label.
+    expect(String((await http(`${https}/api/articles?limit=1`)).headers.server ?? '')).not.toMatch(/^events-python/);
+    const after = (await readDeployState(stateDir))!;
+    expect(after.active).not.toBe(activeBefore);
+    expect(after.colors[after.active]).toMatchObject({ version: '5.0.0-py', images: { events: built.ref }, digests: { events: built.id } });
+    expect(outcome.images).toEqual({ events: { ref: built.ref, id: built.id, changed: true } });
+    writeFileSync(join(stateDir, 'parity-deploy.yaml'), DEPLOY_YAML);
+    const audit = await runCli('audit.ts', ['--format', 'json'], { ...process.env, PARITY_STATE_DIR: stateDir, PARITY_PROJECT: project, PARITY_CONFIG: join(stateDir, 'parity-deploy.yaml') });
+    expect(audit.output).toContain(built.id);
+
+    const back = await underLoad(() => rollback(options()));
+    if (back.outcome instanceof Error) throw back.outcome;
+    log.push(`FIGURES (g) ${summary('rollback from the Python example', back.load)}`);
+    expect(back.load.non2xx).toBe(0);
+    expect(String((await http(`${https}/api/events?limit=1`)).headers.server ?? '')).not.toMatch(/^events-python/);
+
+    const refused = await runDeployCli(['deploy', '--images', `events=${built.ref},events=${built.ref},auth=${built.ref}`]);
+    expect(refused.code).toBe(2);
+    expect(refused.output).toContain('IMAGES: events is named twice');
+    expect(refused.output).toContain('IMAGES: auth stays a stub');
+    const absent = await runDeployCli(['deploy', '--services', 'events', '--image', 'parity-example/absent:1.0']);
+    expect(absent.code).toBe(2);
+    expect(absent.output).toContain('IMAGES: events=parity-example/absent:1.0 is not in the engine');
   }, 420_000);
 });

@@ -12,7 +12,7 @@ import { checkServiceSources, ownSources } from '../../services/config/sources.j
 import { DEFAULT_CONFIG } from '../../services/config/schema.js';
 import { runCliSync } from '../cli.js';
 
-const UNRENDERED = /is understood and checked, but this version of Parity runs only stubs, images and host processes/;
+const UNRENDERED = /extra secrets are checked but not yet mounted/;
 
 /** The issues of a config, without the "not rendered yet" line every non-stub source gets today. */
 function problems(text: string, options: ParseOptions = {}): string[] {
@@ -31,7 +31,7 @@ describe('services.<name>.source', () => {
     expect(ownSources(parseConfig('services:\n  events:\n    source: stub\n'))).toEqual([]);
   });
 
-  it('GIVEN a complete image, build or host source THEN image and host render, and the only problem is that build does not yet, at the source\'s line', () => {
+  it('GIVEN a complete image, build or host source THEN all three render; the only problem left is extra secrets, checked but not yet mounted, at their line', () => {
     const text = [
       'services:',
       '  events:',
@@ -55,6 +55,8 @@ describe('services.<name>.source', () => {
       '    source: build',
       '    build:',
       '      context: svc/ivor',
+      '    secrets:',
+      '      api_key: keys/api',
       '',
     ].join('\n');
     const error = (() => {
@@ -65,8 +67,8 @@ describe('services.<name>.source', () => {
       }
       throw new Error('expected a refusal');
     })();
-    expect(error.issues.map((issue) => `${issue.line}:${issue.col} ${issue.path}`)).toEqual(['20:5 services.ivor.source']);
-    expect(error.issues.every((issue) => UNRENDERED.test(issue.message))).toBe(true);
+    expect(error.issues.map((issue) => `${issue.line}:${issue.col} ${issue.path}`)).toEqual(['23:5 services.ivor.secrets']);
+    expect(error.issues[0]!.message).toMatch(/extra secrets are checked but not yet mounted/);
     expect(error.exitCode).toBe(2);
   });
 
@@ -175,8 +177,8 @@ describe('services.<name>.source', () => {
   });
 });
 
-describe('make gen with a source it cannot run yet', () => {
-  it('GIVEN source: build with a missing context WHEN running gen THEN exit 2, both problems at their lines, paths relative to the config\'s folder', () => {
+describe('make gen with a source whose files are missing', () => {
+  it('GIVEN source: build with a context without a Dockerfile WHEN running gen THEN exit 2 at its line, paths relative to the config\'s folder', () => {
     const dir = mkdtempSync(join(tmpdir(), 'parity-sources-'));
     const config = join(dir, 'parity.yaml');
     mkdirSync(join(dir, 'svc'));
@@ -184,8 +186,7 @@ describe('make gen with a source it cannot run yet', () => {
     const result = runCliSync('gen.ts', ['--config', config]);
     rmSync(dir, { recursive: true, force: true });
     expect(result.status).toBe(2);
-    expect(result.stderr).toContain('2 problems; nothing was written');
-    expect(result.stderr).toContain(':3:5 services.events.source: source: build is understood and checked, but this version of Parity runs only stubs, images and host processes');
+    expect(result.stderr).toContain('1 problem; nothing was written');
     expect(result.stderr).toContain(':5:7 services.events.build.context: no Dockerfile at svc/Dockerfile');
   }, 30_000);
 });

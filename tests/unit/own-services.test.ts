@@ -49,11 +49,11 @@ const compose = parse(renderCompose(topology, files)) as { services: Record<stri
 const file = (path: string) => files.find((f) => f.path === path)!.content;
 
 describe('image mode: the model', () => {
-  it('GIVEN events from an image THEN both colors run it with the stub\'s networks, secrets and data environment, its own port and env, and no deploy image variable', () => {
+  it('GIVEN events from an image THEN both colors run it with the stub\'s networks, secrets and data environment, its own port and env; only a deploy naming events replaces it', () => {
     for (const color of ['blue', 'green'] as const) {
       const own = compose.services[`events-${color}`]!;
       const theStub = stub.services.find((service) => service.name === `events-${color}`)!;
-      expect(own.image).toBe('parity-example/events-python:dev');
+      expect(own.image).toBe(`\${PARITY_IMAGE_EVENTS_${color.toUpperCase()}:-parity-example/events-python:dev}`);
       expect(own.secrets?.map((secret) => secret.target)).toEqual(theStub.secrets);
       expect(own.networks).toEqual(parse(renderCompose(stub, renderFiles(stub))).services[`events-${color}`].networks);
       expect(own.environment).toMatchObject({
@@ -169,5 +169,54 @@ describe('host mode: the model', () => {
 
   it('GIVEN host.name without routing header THEN it is refused at its line', () => {
     expect(() => parseConfig('services:\n  ivor:\n    source: host\n    host: { port: 5174, name: alex }\n')).toThrow(/services\.ivor\.host\.name: name is read only with routing: header/);
+  });
+});
+
+describe('build mode: the model', () => {
+  const buildConfig = parseConfig([
+    'services:',
+    '  events:',
+    '    source: build',
+    '    port: 8080',
+    '    build:',
+    '      context: examples/events-python/',
+    '      target: runtime',
+    '      watch:',
+    '        - { path: app.py, action: sync+restart, target: /app/app.py }',
+    '        - { path: build.txt, action: rebuild }',
+    '',
+  ].join('\n'));
+  const buildTopologyOf = buildTopology(buildConfig);
+  const rendered = parse(renderCompose(buildTopologyOf, renderFiles(buildTopologyOf))) as { services: Record<string, ComposeService & { build?: unknown; develop?: unknown }> };
+
+  it('GIVEN events from a build THEN both colors build the context (relative to parity.yaml\'s folder) into parity-dev/events:dev, with the watch rules compose follows', () => {
+    for (const color of ['blue', 'green']) {
+      const service = rendered.services[`events-${color}`]!;
+      expect(service.image).toBe(`\${PARITY_IMAGE_EVENTS_${color.toUpperCase()}:-parity-dev/events:dev}`);
+      expect(service.build).toEqual({ context: '${PARITY_CONFIG_DIR:-..}/examples/events-python', target: 'runtime' });
+      expect(service.develop).toEqual({
+        watch: [
+          { path: '${PARITY_CONFIG_DIR:-..}/examples/events-python/app.py', action: 'sync+restart', target: '/app/app.py' },
+          { path: '${PARITY_CONFIG_DIR:-..}/examples/events-python/build.txt', action: 'rebuild' },
+        ],
+      });
+      expect(service.healthcheck).toEqual({ disable: true });
+      expect(rendered.services[`events-${color}-probe`]).toBeDefined();
+    }
+  });
+
+  it('THEN the Swarm stack file names it as something a Swarm cannot run', async () => {
+    const { renderStackObject } = await import('../../services/render/stack.js');
+    expect(renderStackObject(buildTopologyOf, renderFiles(buildTopologyOf)).problems).toContain('events-blue: source: build has no Swarm equivalent (nodes pull images); build it, push it to the cluster\'s registry and use source: image');
+  });
+});
+
+describe('make dev', () => {
+  it('GIVEN a service without a build, or a build without watch rules THEN exit 2 saying what parity.yaml needs', async () => {
+    const { parseDevRequest, describeWatchLine } = await import('../../scripts/runners/dev/dev-watch.js');
+    expect(() => parseDevRequest('events', parseConfig(''), 'parity.yaml')).toThrow(/parity.yaml has no build for it; set services.events.source: build/);
+    expect(() => parseDevRequest('events', parseConfig('services:\n  events:\n    source: build\n    build: { context: x }\n'), 'parity.yaml')).toThrow(/has no watch rules/);
+    expect(describeWatchLine('Syncing service "events-blue" after 1 changes were detected')).toBe('events-blue: synced 1 change');
+    expect(describeWatchLine(' #5 DONE 0.1s')).toBeUndefined();
   });
 });

@@ -10,7 +10,8 @@
  * on another image keeps it when compose recreates its containers (`make up`, a drill's or a
  * region's `up`). This layer knows nothing of deploys: the state is passed in.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { CommandError, StackNotUpError } from '../../../services/errors.js';
 import { projectNetwork } from '../../../services/topology/types.js';
@@ -102,6 +103,25 @@ function followLogs(target: ComposeTarget, services: readonly string[]): number 
   return result.status ?? 1;
 }
 
+/**
+ * `make dev`: follow the services' `develop.watch` rules (sync, sync+restart, rebuild) until
+ * `signal` aborts; each line compose writes goes to `onLine`. Resolves with compose's exit code.
+ */
+function watchServices(target: ComposeTarget, services: readonly string[], onLine: (line: string) => void, signal?: AbortSignal): Promise<number> {
+  const [command, ...args] = composeArgv(target, ['watch', '--no-up', '--quiet', ...services]);
+  const child = spawn(command!, args, { env: { ...process.env, ...composeEnv(target) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on('line', onLine);
+  const stop = () => child.kill('SIGINT');
+  signal?.addEventListener('abort', stop, { once: true });
+  return new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      signal?.removeEventListener('abort', stop);
+      resolve(code ?? 0);
+    });
+  });
+}
+
 /*
  * Containers by ID: the engine's own verbs, for a container a runner already holds (found by
  * `projectContainerIds`/`containerOf`, or one compose doesn't manage). Each answers as the
@@ -159,6 +179,7 @@ function upFlags(options: UpOptions): string[] {
     ...(options.recreate ? ['--force-recreate'] : []),
     ...(options.noDeps ? ['--no-deps'] : []),
     ...(options.removeOrphans ? ['--remove-orphans'] : []),
+    ...(options.build ? ['--build'] : []),
     ...(options.stopTimeoutSeconds !== undefined ? ['--timeout', String(options.stopTimeoutSeconds)] : []),
   ];
 }
@@ -203,5 +224,6 @@ export function composeEngine(target: ComposeTarget): Engine {
       return `${result.stdout}${result.stderr}`;
     },
     followLogs: (services) => followLogs(target, services),
+    watch: (services, onLine, signal) => watchServices(target, services, onLine, signal),
   };
 }

@@ -57,6 +57,8 @@ export interface UpOptions {
   readonly removeOrphans?: boolean;
   /** Seconds a replaced container gets to stop. */
   readonly stopTimeoutSeconds?: number;
+  /** Build the services that have a build (a developer's source) before starting them. */
+  readonly build?: boolean;
 }
 
 export interface Engine {
@@ -102,4 +104,9 @@ export interface Engine {
   logs(service: string, tail: number): Promise<string>;
   /** Follow services' logs (all, when none are named) in this terminal; the exit code. */
   followLogs(services: readonly string[]): number;
+  /**
+   * Follow the services' live-sync rules (a developer's source: sync, sync and restart, rebuild)
+   * until `signal` aborts, each line of the engine's output to `onLine`; the exit code.
+   */
+  watch(services: readonly string[], onLine: (line: string) => void, signal?: AbortSignal): Promise<number>;
 }

@@ -11,7 +11,7 @@ import { systemClock, type Clock } from '../core/poll.js';
 import type { ComposeTarget } from '../clients/engine.js';
 import { createDeployAudit, type DeployAudit } from '../clients/audit.js';
 import { writeFileAtomic } from '../core/state.js';
-import { imageInEngine } from '../engine/images.js';
+import { imageIdInEngine, imageInEngine } from '../engine/images.js';
 import { containerHealth, discoverEndpoints, fullCpuWeight, inFlight, startColor, stopColor, unhealthyServices, type Endpoints, type ServiceHealth } from './containers.js';
 import { createClient, type HttpClient } from '../core/http.js';
 import { bothCounters } from './prometheus.js';
@@ -55,6 +55,8 @@ export interface DeployClients {
     inFlight(color: Color): Promise<number>;
     /** Whether the engine has the image. */
     imageExists(ref: string): Promise<boolean>;
+    /** The engine's ID of an image (sha256:…), for the state, report and audit log. @default not recorded */
+    imageId?(ref: string): Promise<string | undefined>;
   };
   /** Gate L4's journeys, pinned to a color; throws a `GateFailure` naming the journey that failed. */
   smoke(color: Color, version: string): Promise<SmokeJourneys>;
@@ -128,6 +130,7 @@ export function createDeployClients(target: ComposeTarget, endpoints: Endpoints,
       health: (service) => containerHealth(target, service),
       inFlight: (color) => inFlight(target, color),
       imageExists: imageInEngine,
+      imageId: imageIdInEngine,
     },
     smoke: (color, version) => runSmoke(http, edge.base(), color, version, clock),
     answeringColor: async () => {

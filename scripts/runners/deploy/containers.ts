@@ -82,16 +82,27 @@ const DEFAULT_CPU_SHARES = 1024;
  * Start `color`'s services. `recreate`: a new version (compose reads its env file again); the
  * containers are created first and started with a low CPU weight (`fullCpuWeight` restores it).
  */
+/**
+ * The color's services with the probes that judge some of them from outside (a developer's image):
+ * a probe is recreated with its service, so its health starts again from "starting" — the old
+ * probe's "healthy" would otherwise speak for a container that is gone until its retries ran out.
+ */
+async function withProbes(target: ComposeTarget, services: readonly string[]): Promise<string[]> {
+  const present = new Set((await engineOf(target).listContainers()).map((c) => c.service));
+  return [...services, ...services.map(probeName).filter((probe) => present.has(probe))];
+}
+
 export async function startColor(target: ComposeTarget, color: Color, recreate: boolean): Promise<void> {
   const services = appServices(color);
   forgetStubAddresses(target, services);
+  const all = await withProbes(target, services);
   if (!recreate) {
-    await engineOf(target).up(services, { noDeps: true });
+    await engineOf(target).up(all, { noDeps: true });
     return;
   }
-  await engineOf(target).up(services, { start: false, noDeps: true, recreate: true });
+  await engineOf(target).up(all, { start: false, noDeps: true, recreate: true });
   await setCpuShares(target, services, startingShares());
-  await engineOf(target).start(services);
+  await engineOf(target).start(all);
 }
 
 /** Give a started color Docker's default CPU weight again (idempotent). */
@@ -105,6 +116,6 @@ async function setCpuShares(target: ComposeTarget, services: readonly string[], 
 
 export async function stopColor(target: ComposeTarget, color: Color): Promise<void> {
   forgetStubAddresses(target, appServices(color));
-  await engineOf(target).stop(appServices(color));
+  await engineOf(target).stop(await withProbes(target, appServices(color)));
 }
 

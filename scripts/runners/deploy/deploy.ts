@@ -6,7 +6,8 @@
  */
 import type { Color, ParityConfig } from '../../../services/config/schema.js';
 import { profileServices } from '../../../services/config/profiles.js';
-import { CANARY_STEPS, figuresBetween, otherColor, validateDeployRequest, type DeployRequest, type DeployState } from '../../../services/deploy/policy.js';
+import { CANARY_STEPS, figuresBetween, otherColor, validateDeployRequest, type ColorState, type DeployRequest, type DeployState } from '../../../services/deploy/policy.js';
+import type { AppService } from '../../../services/config/schema.js';
 import { DeployInputError, DeployRolledBackError } from '../../../services/errors.js';
 import { catalogRef } from '../../../services/images/catalog.js';
 import { colorWeights } from '../../../services/topology/traefik.js';
@@ -39,11 +40,36 @@ export interface DeployOptions {
 async function validateRequest(request: DeployRequest, config: ParityConfig, imageExists: (ref: string) => Promise<boolean>): Promise<void> {
   const problems = validateDeployRequest(request);
   if (!profileServices(config).has('prometheus')) problems.push('profile: the canary is judged with Prometheus, which runs in the full profile (profile: full in parity.yaml)');
-  const image = request.image ?? catalogRef('stubs');
   if (problems.length === 0) {
-    if (!(await imageExists(image))) problems.push(`IMAGE: "${image}" is not in the engine (build it: make images IMAGES=stubs, or docker load it)`);
+    // A per-service deploy needs only its own images; the stubs' image is checked when the whole color changes.
+    if (!request.images || request.image) {
+      const image = request.image ?? catalogRef('stubs');
+      if (!(await imageExists(image))) problems.push(`IMAGE: "${image}" is not in the engine (build it: make images IMAGES=stubs, or docker load it)`);
+    }
+    for (const [service, ref] of Object.entries(request.images ?? {})) {
+      if (!(await imageExists(ref!))) problems.push(`IMAGES: ${service}=${ref} is not in the engine (docker build -t ${ref} …, or docker load it); Parity reaches no registry for your images`);
+    }
   }
   if (problems.length) throw new DeployInputError(problems);
+}
+
+/**
+ * What the idle color will run: the version, and images — a per-service deploy's for the services
+ * it names, the active color's for the others (they keep theirs), with the engine's image IDs.
+ */
+export function nextColorState(request: DeployRequest, active: ColorState, at: string, digests: Readonly<Partial<Record<AppService, string>>>): ColorState {
+  const perService = request.images !== undefined;
+  const image = request.image ?? (perService ? active.image : undefined);
+  const images = { ...active.images, ...request.images };
+  const kept = { ...active.digests, ...digests };
+  return {
+    version: request.version,
+    ...(image ? { image } : {}),
+    ...(Object.keys(images).length ? { images } : {}),
+    ...(Object.keys(kept).length ? { digests: kept } : {}),
+    ...(request.fault ? { fault: request.fault } : {}),
+    deployedAt: at,
+  };
 }
 
 /** If the last deploy was killed, put all traffic back on the color that was active before it. */
@@ -114,17 +140,29 @@ const sidesOf = (run: DeployRun): DeploySides => ({
   services: appServices(run.idle),
 });
 
+/** A per-service deploy's images for the report: every service the new color runs on its own image. */
+function imagesOf(request: DeployRequest, color: ColorState): NonNullable<DeployReport['images']> {
+  return Object.fromEntries(
+    Object.entries(color.images ?? {}).map(([service, ref]) => [service, { ref: ref!, ...(color.digests?.[service as AppService] ? { id: color.digests[service as AppService]! } : {}), changed: request.images?.[service as AppService] !== undefined }]),
+  );
+}
+
 /** The phases in order; a failure before the switch rolls back. */
 async function runDeploy(run: DeployRun): Promise<DeployReport> {
   const { request, active, idle } = run;
   const at = new Date(run.startedAt).toISOString();
   run.progress.info(`deploying ${request.version} to ${idle} (active: ${active} ${run.state.colors[active].version})`);
-  await audit(run, deployStartEntry(sidesOf(run), { ...(request.image ? { image: request.image } : {}), ...(request.fault ? { fault: request.fault } : {}) }));
+  const digests = Object.fromEntries(
+    await Promise.all(Object.entries(request.images ?? {}).map(async ([service, ref]) => [service, (await run.clients.containers.imageId?.(ref!)) ?? 'unknown'] as const)),
+  );
+  const next = nextColorState(request, run.state.colors[active], at, digests);
+  if (request.images) run.progress.info(`images: ${Object.entries(next.images ?? {}).map(([service, ref]) => `${service}=${ref}${request.images![service as AppService] ? ` (${String(next.digests?.[service as AppService] ?? '').slice(7, 19)}, new)` : ' (kept)'}`).join(', ')}`);
+  await audit(run, deployStartEntry(sidesOf(run), { ...(request.image ? { image: request.image } : {}), ...(request.images ? { images: request.images, digests } : {}), ...(request.fault ? { fault: request.fault } : {}) }));
   let promoted = false;
   try {
     await setState(run, {
       ...run.state,
-      colors: { ...run.state.colors, [idle]: { version: request.version, ...(request.image ? { image: request.image } : {}), ...(request.fault ? { fault: request.fault } : {}), deployedAt: at } },
+      colors: { ...run.state.colors, [idle]: next },
       inProgress: { version: request.version, color: idle, pid: process.pid, step: 'start', startedAt: at },
     });
     await startIdle(run);
@@ -177,6 +215,7 @@ async function finishReport(run: DeployRun, result: DeployReport['result'], fail
     version: request.version,
     from: { color: active, version: run.state.colors[active].version },
     to: { color: idle, version: request.version },
+    ...(request.images ? { images: imagesOf(request, run.state.colors[idle]) } : {}),
     result,
     ...(failure ? { failedGate: failure.gate, reasons: failure.reasons } : {}),
     startedAt: new Date(run.startedAt).toISOString(),

@@ -16,6 +16,8 @@ export interface DeployReport {
   readonly version: string;
   readonly from: { readonly color: Color; readonly version: string };
   readonly to: { readonly color: Color; readonly version: string };
+  /** A per-service deploy: each service's image on the new color (the named ones new, the rest kept) and the engine's image IDs. */
+  readonly images?: Readonly<Record<string, { readonly ref: string; readonly id?: string; readonly changed: boolean }>>;
   readonly result: 'promoted' | 'rolled-back';
   readonly failedGate?: string;
   readonly reasons?: readonly string[];
@@ -53,6 +55,7 @@ export function summarize(report: DeployReport): string {
   const lines = [
     `deploy ${report.version}: ${report.result === 'promoted' ? `PROMOTED — ${report.to.color} serves 100 %` : `ROLLED BACK at ${report.failedGate} — ${report.from.color} serves 100 %`} (${formatDuration(report.totalMs)})`,
     ...(report.reasons ?? []).map((reason) => `  why: ${reason}`),
+    ...Object.entries(report.images ?? {}).map(([service, image]) => `  image: ${service.padEnd(9)} ${image.ref}${image.id ? ` (${image.id.slice(0, 19)})` : ''}${image.changed ? ' new' : ' kept'}`),
     '  phases:',
     ...report.phases.map((phase) => `    ${phase.ok ? 'ok  ' : 'FAIL'} ${phase.name.padEnd(42)} ${formatDuration(phase.ms)}`),
     '  traffic:',

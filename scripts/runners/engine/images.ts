@@ -69,6 +69,12 @@ export function isRegistryUnreachable(message: string): boolean {
 }
 
 /** Whether the engine has an image (a deploy refuses one it doesn't, before anything changes). */
+/** The engine's ID of an image (`sha256:…`), or undefined when it has none by that reference. */
+export async function imageIdInEngine(ref: string): Promise<string | undefined> {
+  const result = await tryRun(['docker', 'image', 'inspect', '-f', '{{.Id}}', ref]);
+  return result.code === 0 ? result.stdout.trim() : undefined;
+}
+
 export async function imageInEngine(ref: string): Promise<boolean> {
   return (await tryRun(['docker', 'image', 'inspect', '--format', '{{.Id}}', ref])).code === 0;
 }

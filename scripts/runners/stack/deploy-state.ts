@@ -12,7 +12,8 @@ import { envAssignment } from '../../../services/contracts/index.js';
 import { initialDeployState, STICKY_COOKIE, type ColorState, type DeployState } from '../../../services/deploy/policy.js';
 import { DeployLockedError } from '../../../services/errors.js';
 import { renderFileContent } from '../../../services/render/files.js';
-import { colorImageVariable } from '../../../services/topology/apps.js';
+import { colorImageVariable, serviceImageVariable } from '../../../services/topology/apps.js';
+import type { AppService } from '../../../services/config/schema.js';
 import { traefikRoutesFile } from '../../../services/topology/traefik.js';
 import { writeFileAtomic } from '../core/state.js';
 import type { ComposeTarget } from '../clients/engine.js';
@@ -69,6 +70,8 @@ export function colorImageEnvironment(stateDir: string): Record<string, string> 
   for (const color of ['blue', 'green'] as const) {
     const image = state?.colors[color].image;
     if (image) env[colorImageVariable(color)] = image;
+    // A per-service deploy's images win over the color's (services/topology/apps.ts).
+    for (const [app, ref] of Object.entries(state?.colors[color].images ?? {})) if (ref) env[serviceImageVariable(app as AppService, color)] = ref;
   }
   return env;
 }

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import type { Color, ParityConfig } from '../../../services/config/schema.js';
 import { ImageUnavailableError, formatDuration, TimeoutError } from '../../../services/errors.js';
 import { PROJECT } from '../../../services/topology/common.js';
@@ -34,7 +34,13 @@ import { faultyProxies, listProxies } from '../clients/toxiproxy.js';
 export function defaultTarget(): ComposeTarget {
   // PARITY_PROJECT: a second stack beside the dev one (tests, benchmarks); PARITY_COMPOSE_DIR:
   // its generated files when they come from another config.
-  return withDeployedImages({ project: process.env.PARITY_PROJECT ?? PROJECT, composeDir: process.env.PARITY_COMPOSE_DIR ?? COMPOSE_DIR, stateDir: statePath() });
+  // PARITY_CONFIG_DIR: where compose finds a developer's build context (relative to parity.yaml).
+  return withDeployedImages({
+    project: process.env.PARITY_PROJECT ?? PROJECT,
+    composeDir: process.env.PARITY_COMPOSE_DIR ?? COMPOSE_DIR,
+    stateDir: statePath(),
+    environment: { PARITY_CONFIG_DIR: dirname(resolve(configPath())) },
+  });
 }
 
 interface HealthSnapshot {
@@ -115,7 +121,8 @@ async function unhealthyError(target: ComposeTarget, snapshot: HealthSnapshot, t
 /** Images the topology needs that the catalog can't build (version overrides, Grafana, MinIO). */
 export function externalImages(topology: Topology): string[] {
   const catalogRefs = new Set(IMAGE_CATALOG.map((spec) => spec.ref));
-  const own = new Set(ownImages(topology).map(({ image }) => image));
+  // A developer's images are never pulled: image mode's must be on the engine, build mode's are built.
+  const own = new Set([...ownImages(topology).map(({ image }) => image), ...topology.services.filter((service) => service.build).map((service) => service.image)]);
   return [...new Set(topology.services.map((service) => service.image))].filter((ref) => !catalogRefs.has(ref) && !own.has(ref)).sort();
 }
 
@@ -292,7 +299,8 @@ export async function upStack(config: ParityConfig, target: ComposeTarget, progr
   progress.step('docker compose up');
   const upStarted = Date.now();
   try {
-    await engineOf(target).up([], { removeOrphans: true });
+    // A developer's source (source: build) is built again at each make up: the image follows the code.
+    await engineOf(target).up([], { removeOrphans: true, build: topology.services.some((service) => service.build) });
   } catch (error) {
     // compose gives up when a dependency turns unhealthy; report it the same way as a wait
     // that times out: which service, how long since compose started, its last log lines.
