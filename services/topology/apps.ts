@@ -132,7 +132,9 @@ export function appService(app: AppService, color: Color, config: ParityConfig, 
     probedBy: probeName(stub.name),
     httpPort: appPort(config, app),
     // The uid it reads its secrets as (their copies are 0600): the stubs' (services/topology/hardening.ts).
-    user: '1000:1000',
+    // Live sync copies files as this user, and the engine looks it up in the image's passwd: a
+    // build's user is the uid alone (the image needs a user with uid 1000), an image's uid:gid.
+    user: build ? '1000' : '1000:1000',
     // Its root filesystem is its own business (the stubs' is read-only: hardening.ts); live sync writes to it.
     readOnly: false,
     ...(build

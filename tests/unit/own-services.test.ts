@@ -201,6 +201,8 @@ describe('build mode: the model', () => {
         ],
       });
       expect(service.healthcheck).toEqual({ disable: true });
+      // Live sync copies as the service's user, looked up in the image's passwd: the uid alone.
+      expect(service.user).toBe('1000');
       expect(rendered.services[`events-${color}-probe`]).toBeDefined();
     }
   });

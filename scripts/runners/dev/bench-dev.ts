@@ -70,7 +70,11 @@ export async function benchDev(options: { readonly edits: number; readonly progr
     say(`stack up (${(up.totalMs / 1000).toFixed(1)} s, the example built from ${source})`);
     let ready!: () => void;
     const watchingNow = new Promise<void>((resolve) => (ready = resolve));
-    watch = watchService(target, 'events', progress, (line) => (/watching for changes/.test(line) ? ready() : undefined), watching.signal);
+    const watchLines: string[] = [];
+    watch = watchService(target, 'events', progress, (line) => {
+      watchLines.push(line);
+      if (/watching for changes/.test(line)) ready();
+    }, watching.signal);
     await watchingNow;
     const http = createClient(join(target.stateDir, 'ca', 'parity-ca.pem'), { sources: userAddresses(250, 60) });
     const url = `https://localhost:${PORTS.https}/api/events?limit=1`;
@@ -78,11 +82,15 @@ export async function benchDev(options: { readonly edits: number; readonly progr
     const timeEdit = async (edit: () => Promise<void>, header: string, value: string, timeoutMs: number): Promise<number> => {
       const started = performance.now();
       await edit();
+      let last = 'no answer yet';
       for (;;) {
         if (options.signal?.aborted) throw new Error('interrupted');
-        const answer = await http(url, { timeoutMs: 5000 }).catch(() => undefined);
+        const answer = await http(url, { timeoutMs: 5000 }).catch((error: Error) => (last = `no answer (${error.message})`, undefined));
+        if (answer) last = `HTTP ${answer.status}, ${header}: ${String(answer.headers[header])}`;
         if (answer?.headers[header] === value) return Math.round(performance.now() - started);
-        if (performance.now() - started > timeoutMs) throw new TimeoutError(`bench-dev: ${header}: ${value} never reached the edge within ${timeoutMs / 1000} s`, timeoutMs);
+        if (performance.now() - started > timeoutMs) {
+          throw new TimeoutError(`bench-dev: ${header}: ${value} never reached the edge within ${timeoutMs / 1000} s (last: ${last}; the watch said: ${watchLines.slice(-5).join(' | ') || 'nothing'})`, timeoutMs);
+        }
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     };
