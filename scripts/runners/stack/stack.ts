@@ -245,8 +245,8 @@ export async function downStack(target: ComposeTarget, removeVolumes: boolean): 
   await engineOf(target).down({ volumes: removeVolumes });
 }
 
-/** The state directory's parts `make clean` removes (clean.ts): secrets, CA, certificate, dynamic config, deploy state. */
-export const CLEANED_STATE = ['secrets', 'ca', 'tls', 'traefik', 'deploy', 'link'] as const;
+/** The state directory's parts `make clean` removes (clean.ts): secrets, CA, certificate, dynamic config, deploy state, host processes' environment files (make dev-env). */
+export const CLEANED_STATE = ['secrets', 'ca', 'tls', 'traefik', 'deploy', 'link', 'dev'] as const;
 
 /** What `make clean` would destroy, one line each (empty: nothing to clean). */
 export async function describeClean(target: ComposeTarget): Promise<string[]> {
