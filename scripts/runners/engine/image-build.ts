@@ -234,25 +234,11 @@ export async function buildDockerfileImage(
     progress.step(`${spec.ref}: ${step}`);
     const packages: string[] = [];
     const warnings: string[] = [];
-    // The classic builder prints "Step N/M : …", which is what progress follows; it is the
-    // builder every engine from 20.10 on still has without the buildx plugin.
-    const result = await tryRun(argv, {
-      env: { DOCKER_BUILDKIT: '0', DOCKER_CLI_HINTS: 'false' },
-      onLine: (raw) => {
-        // The CLI colours the build's stderr; reports and matching want plain text.
-        // eslint-disable-next-line no-control-regex -- matching the ESC of colour codes is the point
-        const line = raw.replace(/\x1b\[[0-9;]*m/g, '');
-        tail.push(line);
-        const stepMatch = /^Step (\d+\/\d+) : (.*)$/.exec(line);
-        if (stepMatch) {
-          step = `step ${stepMatch[1]} (${stepMatch[2]!.slice(0, 70)})`;
-          progress.step(`${spec.ref}: ${step}`);
-        }
-        const version = /parity-version: (.*)$/.exec(line);
-        if (version && !line.includes('echo')) packages.push(version[1]!);
-        const warning = /parity-warning: (.*)$/.exec(line);
-        if (warning && !line.includes('echo')) warnings.push(warning[1]!);
-      },
+    const result = await dockerBuild(argv, spec.ref, tail, progress, (current) => (step = current), (line) => {
+      const version = /parity-version: (.*)$/.exec(line);
+      if (version && !line.includes('echo')) packages.push(version[1]!);
+      const warning = /parity-warning: (.*)$/.exec(line);
+      if (warning && !line.includes('echo')) warnings.push(warning[1]!);
     });
     if (result.code !== 0) throw new StepFailed(`docker build exited ${result.code}`);
     await rm(context, { recursive: true, force: true });
@@ -278,6 +264,30 @@ export async function buildDockerfileImage(
 }
 
 /**
+ * `docker build` with the classic builder, which prints "Step N/M : …" for progress to follow (the
+ * builder every engine from 20.10 on has without the buildx plugin); each plain line also goes to
+ * `tail` and `onLine`, and each step to `onStep`.
+ */
+async function dockerBuild(argv: string[], ref: string, tail: LogTail, progress: Progress, onStep: (step: string) => void, onLine: (line: string) => void = () => {}) {
+  return tryRun(argv, {
+    env: { DOCKER_BUILDKIT: '0', DOCKER_CLI_HINTS: 'false' },
+    onLine: (raw) => {
+      // The CLI colours the build's stderr; reports and matching want plain text.
+      // eslint-disable-next-line no-control-regex -- matching the ESC of colour codes is the point
+      const line = raw.replace(/\x1b\[[0-9;]*m/g, '');
+      tail.push(line);
+      const stepMatch = /^Step (\d+\/\d+) : (.*)$/.exec(line);
+      if (stepMatch) {
+        const step = `step ${stepMatch[1]} (${stepMatch[2]!.slice(0, 70)})`;
+        onStep(step);
+        progress.step(`${ref}: ${step}`);
+      }
+      onLine(line);
+    },
+  });
+}
+
+/**
  * `docker build` of a folder that is not the catalog's (an example service, later a developer's
  * build context): tagged `ref`, with build args; progress follows the classic builder's steps; a
  * failure quotes the build's last lines. Returns the image's ID.
@@ -287,19 +297,7 @@ export async function buildLocalImage(context: string, ref: string, args: Readon
   const started = Date.now();
   let step = 'docker build';
   const argv = ['docker', 'build', '--rm', '--force-rm', '-t', ref, ...Object.entries(args).flatMap(([key, value]) => ['--build-arg', `${key}=${value}`]), context];
-  const result = await tryRun(argv, {
-    env: { DOCKER_BUILDKIT: '0', DOCKER_CLI_HINTS: 'false' },
-    onLine: (raw) => {
-      // eslint-disable-next-line no-control-regex -- matching the ESC of colour codes is the point
-      const line = raw.replace(/\x1b\[[0-9;]*m/g, '');
-      tail.push(line);
-      const stepMatch = /^Step (\d+\/\d+) : (.*)$/.exec(line);
-      if (stepMatch) {
-        step = `step ${stepMatch[1]} (${stepMatch[2]!.slice(0, 70)})`;
-        progress.step(`${ref}: ${step}`);
-      }
-    },
-  });
+  const result = await dockerBuild(argv, ref, tail, progress, (current) => (step = current));
   progress.done();
   if (result.code !== 0) throw new ImageBuildError(ref, `${step} of ${context}`, tail.toString(), Date.now() - started);
   return (await run(['docker', 'image', 'inspect', '-f', '{{.Id}}', ref])).trim();
