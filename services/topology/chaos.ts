@@ -8,7 +8,7 @@
  */
 import type { ChaosTarget, Color, ParityConfig } from '../config/schema.js';
 import { databaseEndpoints, type AppService } from '../config/profiles.js';
-import { appPort, devService, HOST_GATEWAY, ownHost } from './own-services.js';
+import { appPort, devService, HOST_GATEWAY, hostApps, ownHost } from './own-services.js';
 import { ETCD_CLIENT_PORT, ETCD_MEMBERS, TOXIPROXY_API_PORT, etcdProxyPort } from './patroni.js';
 import { S3_PORT } from './s3.js';
 import { httpHealth, type FileSpec, type ServiceSpec } from './types.js';
@@ -45,7 +45,7 @@ const devProxyPort = (api: ChaosApi): number => API_PORT_BASE[api] + 3;
 
 const proxy = (name: string, target: ProxySpec['target'], port: number, upstream: string): ProxySpec => ({ name, target, port, upstream });
 
-type DataTarget = 'postgres-writer' | 'postgres-reader' | 'redis' | 's3';
+export type DataTarget = 'postgres-writer' | 'postgres-reader' | 'redis' | 's3';
 
 /** The data endpoints as the apps reach them directly, and the Toxiproxy port in front of each. */
 function dataTargets(config: ParityConfig): Readonly<Record<DataTarget, { readonly direct: Endpoint; readonly proxyPort: number }>> {
@@ -98,8 +98,18 @@ export function devEndpoint(config: ParityConfig, app: AppService): Endpoint | u
   return { host: 'toxiproxy', port: devProxyPort(app) };
 }
 
-/** Toxiproxy: its API on an ephemeral loopback port (drills and `make chaos-reset` use it). */
-export function toxiproxyService(config: ParityConfig, image: string): ServiceSpec {
+/**
+ * The data proxies a process on the developer's host reaches through published loopback ports, so
+ * a chaos fault on a data store reaches its calls as it reaches the containers' (`source: host`
+ * with chaos on; make dev-env and make dev-run use them). Empty otherwise: nothing more published.
+ */
+export function hostDataProxyPorts(config: ParityConfig, running: ReadonlySet<string>): Readonly<Partial<Record<DataTarget, number>>> {
+  if (!config.chaos.enabled || hostApps(config).length === 0) return {};
+  return Object.fromEntries((Object.entries(dataTargets(config)) as [DataTarget, { proxyPort: number }][]).filter(([target]) => target !== 's3' || running.has('s3')).map(([target, { proxyPort }]) => [target, proxyPort]));
+}
+
+/** Toxiproxy: its API on an ephemeral loopback port (drills and `make chaos-reset` use it), and the data proxies for host processes. */
+export function toxiproxyService(config: ParityConfig, image: string, running: ReadonlySet<string> = new Set()): ServiceSpec {
   const dcs = config.postgres.ha === 'patroni' && config.postgres.dcsProxy;
   return {
     name: 'toxiproxy',
@@ -110,7 +120,7 @@ export function toxiproxyService(config: ParityConfig, image: string): ServiceSp
     networks: ['apps', 'data'],
     image,
     command: ['-host=0.0.0.0', '-config=/etc/toxiproxy/proxies.json'],
-    ports: [{ bind: '127.0.0.1', container: TOXIPROXY_API_PORT }],
+    ports: [{ bind: '127.0.0.1', container: TOXIPROXY_API_PORT }, ...Object.values(hostDataProxyPorts(config, running)).map((port) => ({ bind: '127.0.0.1', container: port }))],
     volumes: ['./toxiproxy:/etc/toxiproxy:ro'],
     // Upstreams are dialled per connection, so only etcd must exist first (Patroni waits for the proxy).
     ...(dcs ? { dependsOn: Object.fromEntries(ETCD_MEMBERS.map((member) => [member, 'service_started' as const])) } : {}),

@@ -83,7 +83,7 @@ export function buildTopology(config: ParityConfig, region: Region = 'primary'):
     dbInitService(config, config.postgres.ha === 'patroni' ? images.patroni : images.postgres),
     redisService(config, images.redis),
     // Which configs run it (chaos, or Patroni's way to etcd) is profileServices' rule.
-    ...(running.has('toxiproxy') ? [toxiproxyService(config, images.toxiproxy)] : []),
+    ...(running.has('toxiproxy') ? [toxiproxyService(config, images.toxiproxy, running)] : []),
   ];
   const files: FileSpec[] = [
     ...traefikFiles(config),

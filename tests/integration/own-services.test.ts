@@ -38,6 +38,8 @@ const PORTS = { http: 38080, https: 38443, dashboard: 38081, postgres: 38432, po
 
 const ownEvents = (image: string, hosts = true) => [
   'profile: minimal',
+  // Toxiproxy on the way, as in the full profile: Traefik → host processes and their data go through it.
+  ...(hosts ? ['chaos:', '  enabled: true'] : []),
   'ports:',
   ...Object.entries(PORTS).map(([key, port]) => `  ${key}: ${port}`),
   'services:',
@@ -152,6 +154,10 @@ describe('make dev-run: a command on this host with the service\'s environment',
     const result = await runCli('dev-run.ts', ['--service', 'events', '--', process.execPath, '-e', script], stack.cliEnv());
     expect(result.code, result.output).toBe(3);
     expect(result.output).toMatch(/as app_events via postgresql:\/\/app_events@127\.0\.0\.1:\d+\/platform/);
+    // With chaos on and host processes configured, through Toxiproxy's proxy: the port is Toxiproxy's.
+    const proxied = await engineOf(stack.target).publishedPort('toxiproxy', 15432);
+    expect(result.output).toContain(`@127.0.0.1:${proxied}/platform`);
+    expect(result.output).toContain('data stores through Toxiproxy');
   });
 });
 

@@ -167,6 +167,14 @@ describe('host mode: the model', () => {
     expect(hostTopology.services.some((s) => s.name === 'newsroom-blue')).toBe(true);
   });
 
+  it('GIVEN chaos on THEN Toxiproxy publishes its data proxies on loopback for host processes (their calls take the containers\' path); without a host process only its API', async () => {
+    const { hostDataProxyPorts } = await import('../../services/topology/chaos.js');
+    const published = (topology: typeof hostTopology) => topology.services.find((s) => s.name === 'toxiproxy')!.ports!.map((port) => `${port.bind}:${port.container}`);
+    expect(hostDataProxyPorts(hostConfig, new Set(['s3']))).toEqual({ 'postgres-writer': 15432, 'postgres-reader': 15433, redis: 16379, s3: 18333 });
+    expect(published(hostTopology)).toEqual(['127.0.0.1:8474', '127.0.0.1:15432', '127.0.0.1:15433', '127.0.0.1:16379', '127.0.0.1:18333']);
+    expect(published(buildTopology(parseConfig('')))).toEqual(['127.0.0.1:8474']);
+  });
+
   it('GIVEN host.name without routing header THEN it is refused at its line', () => {
     expect(() => parseConfig('services:\n  ivor:\n    source: host\n    host: { port: 5174, name: alex }\n')).toThrow(/services\.ivor\.host\.name: name is read only with routing: header/);
   });
