@@ -114,7 +114,7 @@ export function buildTopology(config: ParityConfig, region: Region = 'primary'):
 
   // A developer's process on this host (`source: host`): who routes to it resolves the engine's gateway.
   if (hostApps(config).length) {
-    const reachers = new Set(['traefik', 'toxiproxy', 'frontend']);
+    const reachers = new Set(['traefik', 'toxiproxy', 'frontend', 'prometheus']);
     services.splice(0, services.length, ...services.map((service) => (reachers.has(service.logical) ? { ...service, extraHosts: [`${HOST_GATEWAY}:host-gateway`] } : service)));
   }
   services.splice(0, services.length, ...services.map(harden));

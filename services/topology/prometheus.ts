@@ -6,7 +6,7 @@ import type { ParityConfig } from '../config/schema.js';
 import { APP_SERVICES } from '../config/profiles.js';
 import type { AlertRule } from './alerting.js';
 import { STUB_PORT } from '../contracts/index.js';
-import { appPort } from './own-services.js';
+import { appPort, HOST_GATEWAY, ownHost } from './own-services.js';
 import { hostFor, publish } from './common.js';
 import { SEAWEEDFS_METRICS_PORT } from './s3.js';
 import { TRAEFIK_METRICS_PORT } from './traefik.js';
@@ -268,7 +268,12 @@ export function prometheusService(config: ParityConfig, image: string, running: 
   };
 }
 
-/** Scrape jobs, one per logical service; app jobs cover both colors. */
+const hostTarget = (config: ParityConfig, app: (typeof APP_SERVICES)[number]): string[] => {
+  const host = ownHost(config, app);
+  return host ? [`${HOST_GATEWAY}:${host.port}`] : [];
+};
+
+/** Scrape jobs, one per logical service; app jobs cover both colors (and a host process). */
 export function prometheusConfig(config: ParityConfig, running: ReadonlySet<string>): object {
   const job = (name: string, targets: string[], labels: Record<string, string> = {}) => ({
     job_name: name,
@@ -278,7 +283,8 @@ export function prometheusConfig(config: ParityConfig, running: ReadonlySet<stri
     job('prometheus', ['localhost:9090']),
     job('traefik', [`traefik:${TRAEFIK_METRICS_PORT}`]),
     job('auth', [`auth:${STUB_PORT}`]),
-    ...APP_SERVICES.map((app) => job(app, [`${app}-blue:${appPort(config, app)}`, `${app}-green:${appPort(config, app)}`])),
+    // A developer's process on the host (source: host) is scraped beside the colors: its metrics, and `up`.
+    ...APP_SERVICES.map((app) => job(app, [`${app}-blue:${appPort(config, app)}`, `${app}-green:${appPort(config, app)}`, ...hostTarget(config, app)])),
     job('postgres-primary', ['postgres-exporter:9187'], { role: 'primary' }),
     job('postgres-replica', ['postgres-exporter-replica:9187'], { role: 'replica' }),
     job('redis', ['redis-exporter:9121']),

@@ -161,9 +161,11 @@ describe('host mode: the model', () => {
     expect(hostTopology.services.find((s) => s.name === 'frontend-blue')!.environment).toMatchObject({ IVOR_URL: 'http://toxiproxy:13103', NEWSROOM_URL: 'http://toxiproxy:13301' });
   });
 
-  it('THEN Traefik, Toxiproxy and the frontends resolve the engine\'s gateway; nothing else does; the stack\'s colors still run', () => {
+  it('THEN Traefik, Toxiproxy, Prometheus and the frontends resolve the engine\'s gateway; nothing else does; the stack\'s colors still run', () => {
     const reaching = hostTopology.services.filter((s) => s.extraHosts?.includes('host.docker.internal:host-gateway')).map((s) => s.name).sort();
-    expect(reaching).toEqual(['frontend-blue', 'frontend-green', 'toxiproxy', 'traefik']);
+    expect(reaching).toEqual(['frontend-blue', 'frontend-green', 'prometheus', 'toxiproxy', 'traefik']);
+    // Prometheus scrapes the host processes beside the colors.
+    expect(hostFiles.find((f) => f.path === 'prometheus/prometheus.yml')!.content).toContain('host.docker.internal:5174');
     expect(hostTopology.services.some((s) => s.name === 'newsroom-blue')).toBe(true);
   });
 
