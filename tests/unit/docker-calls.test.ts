@@ -20,6 +20,7 @@ const ALLOWED: Readonly<Record<string, string>> = {
   'scripts/runners/engine/engine.ts': 'the engine itself: whether it answers, which compose it has',
   'scripts/runners/engine/images.ts': 'image baking: local, pull, inspect',
   'scripts/runners/engine/image-build.ts': 'image baking: build, prune its dangling layers',
+  'scripts/runners/engine/local-build.ts': "image baking: a build of a folder outside the catalog (the example service), with the bake's builder",
   'scripts/bench-images.ts': "the images benchmark: removes images and reads the engine's disk use, as engine/ does",
   'scripts/runners/supply/supply-collect.ts': 'reads images through created, never started containers (create, cp, rm)',
 };

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { UsageError, suggest } from '../../../services/errors.js';
 import { catalogRef } from '../../../services/images/catalog.js';
 import { bakeImages } from '../engine/images.js';
-import { buildLocalImage } from '../engine/image-build.js';
+import { buildLocalImage } from '../engine/local-build.js';
 import type { Progress } from '../core/progress.js';
 import { repoRoot } from '../core/state.js';
 

@@ -55,7 +55,7 @@ export function labelsFor(spec: ImageSpec, sourceHash?: string): string[] {
 }
 
 /** A rolling window of a build's output, for failure reports. */
-class LogTail {
+export class LogTail {
   private readonly lines: string[] = [];
   constructor(private readonly size: number) {}
   push(line: string): void {
@@ -268,7 +268,7 @@ export async function buildDockerfileImage(
  * builder every engine from 20.10 on has without the buildx plugin); each plain line also goes to
  * `tail` and `onLine`, and each step to `onStep`.
  */
-async function dockerBuild(argv: string[], ref: string, tail: LogTail, progress: Progress, onStep: (step: string) => void, onLine: (line: string) => void = () => {}) {
+export async function dockerBuild(argv: string[], ref: string, tail: LogTail, progress: Progress, onStep: (step: string) => void, onLine: (line: string) => void = () => {}) {
   return tryRun(argv, {
     env: { DOCKER_BUILDKIT: '0', DOCKER_CLI_HINTS: 'false' },
     onLine: (raw) => {
@@ -285,20 +285,4 @@ async function dockerBuild(argv: string[], ref: string, tail: LogTail, progress:
       onLine(line);
     },
   });
-}
-
-/**
- * `docker build` of a folder that is not the catalog's (an example service, later a developer's
- * build context): tagged `ref`, with build args; progress follows the classic builder's steps; a
- * failure quotes the build's last lines. Returns the image's ID.
- */
-export async function buildLocalImage(context: string, ref: string, args: Readonly<Record<string, string>>, progress: Progress): Promise<string> {
-  const tail = new LogTail(40);
-  const started = Date.now();
-  let step = 'docker build';
-  const argv = ['docker', 'build', '--rm', '--force-rm', '-t', ref, ...Object.entries(args).flatMap(([key, value]) => ['--build-arg', `${key}=${value}`]), context];
-  const result = await dockerBuild(argv, ref, tail, progress, (current) => (step = current));
-  progress.done();
-  if (result.code !== 0) throw new ImageBuildError(ref, `${step} of ${context}`, tail.toString(), Date.now() - started);
-  return (await run(['docker', 'image', 'inspect', '-f', '{{.Id}}', ref])).trim();
 }
