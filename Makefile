@@ -65,7 +65,7 @@ bench-images: node_modules engine ## benchmark: cold bake per image, warm re-run
 clean-images: node_modules ## remove the images Parity built locally (label dev.parity.built-locally=true)
 	@$(TSX) scripts/bench-images.ts --remove-only
 
-.PHONY: gen gen-check compose-validator up down clean status logs seed backup backups audit dev dev-env dev-run example bench-dev
+.PHONY: gen gen-check compose-validator up down clean status logs seed backup backups audit dev dev-env dev-run example bench-dev contract
 # The generator runs from a cached esbuild bundle, rebuilt when any of its inputs changes
 # (scripts/run-bundled.mjs): tsx would cost more than the whole run. --no-opt: a run is over
 # before TurboFan's optimized code pays back its compile time (measured: ~80 ms less CPU).
@@ -103,6 +103,9 @@ dev: node_modules ## your source in a stub's place with live sync: make up, then
 
 bench-dev: node_modules ## benchmark: edit → new code answering through the edge, sync+restart and rebuild, median and worst (its own stack; EDITS=10)
 	@$(TSX) scripts/bench-dev.ts $(if $(EDITS),--edits $(EDITS))
+
+contract: node_modules ## the platform contract against a candidate on an isolated copy of its dependencies: SERVICE=events [IMAGE=ref] [FORMAT=json] (exit 1 when a clause fails)
+	@$(TSX) scripts/contract.ts $(if $(SERVICE),--service "$(SERVICE)") $(if $(IMAGE),--image "$(IMAGE)") $(if $(FORMAT),--format "$(FORMAT)")
 
 example: node_modules ## build an example service's image (code that is not a stub) for image mode: EXAMPLE=events-python → parity-example/events-python:dev (docs/own-services.md)
 	@$(TSX) scripts/example.ts $(if $(EXAMPLE),--name "$(EXAMPLE)")

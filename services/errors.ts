@@ -285,3 +285,8 @@ export class AuditError extends ParityError {
 export class HostProcessError extends ParityError {
   readonly exitCode = 2;
 }
+
+/** A candidate that breaks the platform contract (`make contract`): the failing clauses, with what each breaks. */
+export class ContractFailedError extends ParityError {
+  readonly exitCode = 1;
+}

@@ -32,6 +32,10 @@ import psycopg2
 # What `make bench-dev` edits to time a change reaching users: it answers as X-Example-Mark, and the
 # build's stamp (build.txt, baked into the image: a rebuild changes it) as X-Example-Build.
 MARK = "v0"
+# The broken variant (make example EXAMPLE=events-python-broken) breaks three clauses of the
+# platform contract on purpose: no metrics, a liveness path that needs the database, and an exit
+# on SIGTERM that drops the requests in flight. `make contract` must name all three.
+BROKEN = set(filter(None, os.environ.get("EXAMPLE_BROKEN", "").split(",")))
 PORT = int(os.environ.get("PORT", "8080"))
 SERVICE = "events"
 COLOR = os.environ.get("COLOR", "")
@@ -185,10 +189,12 @@ class Handler(BaseHTTPRequestHandler):
     def handle_one(self, method):
         url = urlsplit(self.path)
         if url.path == "/health/live":
+            if "liveness" in BROKEN:
+                writer.run(lambda c: c.execute("SELECT 1"), 1000)
             return "/health/live", self.send(200, {"status": "pass", "service": SERVICE})
         if url.path == "/health":
             return "/health", self.health()
-        if url.path == "/metrics":
+        if url.path == "/metrics" and "metrics" not in BROKEN:
             return "/metrics", self.send(200, metrics.text())
         if url.path == "/api/events" and method == "GET":
             limit = min(max(int((parse_qs(url.query).get("limit") or ["50"])[0]), 1), 200)
@@ -260,6 +266,8 @@ def main():
     server.daemon_threads = True
 
     def drain(signum, _frame):
+        if "sigterm" in BROKEN:
+            os._exit(0)
         # Stop accepting (from another thread: shutdown waits for serve_forever), then let the
         # requests in flight finish, at most 10 s.
         def stop():

@@ -5,7 +5,7 @@
 import { formatDuration } from '../errors.js';
 import { formatFigure, type Band, type DrillReport, type Marker, type SecondCounts } from '../drills/model.js';
 
-const escapeXml = (text: string): string =>
+export const escapeXml = (text: string): string =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 
 const at = (ms: number | undefined) => (ms === undefined ? 'never' : `+${(ms / 1000).toFixed(2)} s`);

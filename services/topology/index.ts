@@ -9,6 +9,7 @@ import { alertReceiverService, appService, authService } from './apps.js';
 import { SECRETS, imageFor, restrictBind, type SecretName } from './common.js';
 import { harden } from './hardening.js';
 import { HOST_GATEWAY, hostApps, probeService } from './own-services.js';
+import { contractDocument, healthSchema } from '../contracts/platform-contract.js';
 import { alertmanagerFiles, alertmanagerService } from './alertmanager.js';
 import { exporterServices, postgresExporterFiles } from './exporters.js';
 import { grafanaFiles, grafanaService } from './grafana.js';
@@ -111,6 +112,8 @@ export function buildTopology(config: ParityConfig, region: Region = 'primary'):
   }
   // Grafana's provisioning is generated whatever the profile, so enabling it later is one line of config.
   files.push(...grafanaFiles());
+  // The platform contract, published for the teams' own CI (make contract checks it).
+  if (region === 'primary') files.push(...contractFiles());
 
   // A developer's process on this host (`source: host`): who routes to it resolves the engine's gateway.
   if (hostApps(config).length) {
@@ -129,4 +132,13 @@ export function buildTopology(config: ParityConfig, region: Region = 'primary'):
 /** With a DR region, the services the link reaches carry a name unique to their region (`primary-s3`). */
 function withAlias(service: ServiceSpec, config: ParityConfig, region: Region, as: 's3' | 'traefik'): ServiceSpec {
   return hasDr(config) ? { ...service, aliases: [regionAlias(region, as)] } : service;
+}
+
+/** compose/contract/: the platform contract as a document and the JSON Schema of a /health answer, from services/contracts/platform-contract.ts. */
+function contractFiles(): FileSpec[] {
+  const source = 'services/contracts/platform-contract.ts';
+  return [
+    { path: 'contract/contract.md', format: 'text', value: contractDocument(), source },
+    { path: 'contract/health.schema.json', format: 'json', value: healthSchema(), source },
+  ];
 }

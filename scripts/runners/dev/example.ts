@@ -12,7 +12,9 @@ import { repoRoot } from '../core/state.js';
 
 /** Each example: its folder and the tag it is built as. */
 export const EXAMPLES = {
-  'events-python': { dir: 'examples/events-python', ref: 'parity-example/events-python:dev', service: 'events', port: 8080 },
+  'events-python': { dir: 'examples/events-python', ref: 'parity-example/events-python:dev', service: 'events', port: 8080, args: {} },
+  // The same code with three contract clauses broken on purpose: no metrics, liveness on the database, no drain.
+  'events-python-broken': { dir: 'examples/events-python', ref: 'parity-example/events-python-broken:dev', service: 'events', port: 8080, args: { VARIANT: 'metrics,liveness,sigterm' } },
 } as const;
 export type ExampleName = keyof typeof EXAMPLES;
 
@@ -32,6 +34,6 @@ export async function buildExample(name: ExampleName, progress: Progress): Promi
   const started = Date.now();
   const example = EXAMPLES[name];
   await bakeImages({ names: ['debian'], progress, offline: process.env.PARITY_OFFLINE === '1' });
-  const id = await buildLocalImage(join(repoRoot, example.dir), example.ref, { BASE_IMAGE: catalogRef('debian') }, progress);
+  const id = await buildLocalImage(join(repoRoot, example.dir), example.ref, { BASE_IMAGE: catalogRef('debian'), ...example.args }, progress);
   return { ref: example.ref, id, seconds: Math.round((Date.now() - started) / 100) / 10 };
 }

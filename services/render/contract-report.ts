@@ -1,0 +1,48 @@
+/** A contract run's report: the table people read, and JUnit XML for CI (services/contracts/platform-contract.ts judges). */
+import type { ClauseResult } from '../contracts/platform-contract.js';
+import { escapeXml } from './drill-report.js';
+
+export interface ContractReport {
+  readonly service: string;
+  readonly image: string;
+  /** The engine's image ID, when known. */
+  readonly imageId?: string;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly clauses: readonly ClauseResult[];
+  /** Why the run stopped early, when it did. */
+  readonly error?: string;
+}
+
+export const contractPassed = (report: ContractReport): boolean => !report.error && report.clauses.every((clause) => clause.verdict === 'pass');
+
+export function renderContractSummary(report: ContractReport, dir: string): string {
+  const mark = { pass: 'ok  ', fail: 'FAIL', 'not measured': 'n/a ' } as const;
+  const failed = report.clauses.filter((clause) => clause.verdict !== 'pass');
+  return [
+    `contract ${report.service} (${report.image}${report.imageId ? `, ${report.imageId.slice(0, 19)}` : ''}): ${contractPassed(report) ? 'PASSED' : `FAILED (${failed.length} of ${report.clauses.length} clauses)`} in ${(report.durationMs / 1000).toFixed(1)} s`,
+    ...report.clauses.map((clause) => `  ${mark[clause.verdict]} ${clause.id.padEnd(29)} ${clause.evidence}`),
+    ...failed.filter((clause) => clause.verdict === 'fail').map((clause) => `  breaks (${clause.id}): ${clause.breaks}`),
+    ...(report.error ? [`  error: ${report.error}`] : []),
+    `  report: ${dir}/ (report.json, junit.xml)`,
+  ].join('\n');
+}
+
+export function renderContractJunit(report: ContractReport): string {
+  const name = `contract.${report.service}`;
+  const cases = report.clauses.map((clause) => {
+    const body = clause.verdict === 'pass' ? '' : `\n      <failure message="${escapeXml(`${clause.evidence} — ${clause.breaks}`)}" type="${clause.verdict === 'fail' ? 'ClauseFailed' : 'NotMeasured'}"/>\n    `;
+    return `    <testcase classname="${escapeXml(name)}" name="${escapeXml(`${clause.id}: ${clause.title}`)}" time="0">${body}</testcase>`;
+  });
+  const failures = report.clauses.filter((clause) => clause.verdict !== 'pass').length;
+  const time = (report.durationMs / 1000).toFixed(3);
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="parity-contract" tests="${cases.length}" failures="${failures}" errors="${report.error ? 1 : 0}" time="${time}">`,
+    `  <testsuite name="${escapeXml(name)}" tests="${cases.length}" failures="${failures}" errors="${report.error ? 1 : 0}" time="${time}" timestamp="${escapeXml(report.startedAt)}">`,
+    ...cases,
+    '  </testsuite>',
+    '</testsuites>',
+    '',
+  ].join('\n');
+}
