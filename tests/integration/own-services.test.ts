@@ -82,6 +82,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
+  process.stdout.write(`\nown services:\n${log.filter((line) => line.startsWith('FIGURES')).join('\n')}\n`);
   ivorHost?.server.close();
   newsroomHost?.server.close();
   await stack?.down();
@@ -239,4 +240,24 @@ describe('host mode: the preflight at make up (exit 2, nothing generated or star
       loopback.server.close();
     }
   }, 120_000);
+});
+
+describe('make contract: the platform contract on an isolated stack of its own', () => {
+  it('GIVEN the example THEN every clause holds (exit 0); GIVEN its broken variant THEN exactly the three broken clauses fail, each saying what breaks (exit 1)', async () => {
+    const broken = await buildExample('events-python-broken', recordingProgress(log));
+    const good = await runCli('contract.ts', ['--service', 'events', '--image', example.ref, '--format', 'json'], { ...process.env, CI: '1' });
+    expect(good.code, good.output).toBe(0);
+    const passed = JSON.parse(good.output.slice(good.output.indexOf('{'), good.output.lastIndexOf('}') + 1)) as { clauses: { id: string; verdict: string }[]; durationMs: number };
+    expect(passed.clauses.every((clause) => clause.verdict === 'pass')).toBe(true);
+    log.push(`FIGURES contract of the example: ${(passed.durationMs / 1000).toFixed(1)} s`);
+
+    const bad = await runCli('contract.ts', ['--service', 'events', '--image', broken.ref], { ...process.env, CI: '1' });
+    expect(bad.code, bad.output).toBe(1);
+    expect(bad.output).toMatch(/FAIL liveness-without-data-stores/);
+    expect(bad.output).toMatch(/FAIL metrics +no http_requests_total/);
+    expect(bad.output).toMatch(/FAIL sigterm-drains/);
+    expect(bad.output).toContain('deploy drain cannot wait for in-flight requests');
+    expect(bad.output).toContain('ContractFailedError');
+    expect(spawnSync('docker', ['ps', '-aq', '--filter', 'label=com.docker.compose.project=parity-contract'], { encoding: 'utf8' }).stdout.trim()).toBe('');
+  }, 300_000);
 });
