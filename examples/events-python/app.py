@@ -200,8 +200,14 @@ class Handler(BaseHTTPRequestHandler):
             limit = min(max(int((parse_qs(url.query).get("limit") or ["50"])[0]), 1), 200)
             rows = reader.run(lambda c: (c.execute(SELECT_EVENTS, (limit,)), c.fetchall())[1], 2000)
             return "/api/events", self.send(200, {"events": [as_record(r) for r in rows]}, {"X-Parity-Read-From": "replica"})
+        # Every write needs the edge's forwardAuth user, checked before routing (defence in depth:
+        # a request that reaches this port around the edge writes nothing).
+        if method != "GET" and not self.headers.get("X-Auth-User"):
+            return "unauthenticated", self.send(401, {"error": "a token is needed (the edge's forwardAuth sets X-Auth-User)"})
         if url.path == "/api/events" and method == "POST":
             return "/api/events", self.create()
+        if method != "GET" and url.path.startswith("/api/events/"):
+            return "not-implemented", self.send(501, {"error": f"{method} {url.path}: not implemented by this example"})
         return "unmatched", self.send(404, {"error": f"no route {method} {url.path}"})
 
     def create(self):
@@ -258,6 +264,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         self.dispatch("POST")
+
+    def do_PUT(self):
+        self.dispatch("PUT")
+
+    def do_PATCH(self):
+        self.dispatch("PATCH")
+
+    def do_DELETE(self):
+        self.dispatch("DELETE")
 
 
 def main():
