@@ -215,7 +215,7 @@ class Handler(BaseHTTPRequestHandler):
         if not user or role not in ("editor", "admin"):
             return self.send(401, {"error": "an editor's token is needed (the edge's forwardAuth sets X-Auth-User)"})
         try:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            body = json.loads(self.body or b"{}")
             title, starts_at = str(body["title"]).strip(), datetime.fromisoformat(str(body["startsAt"]).replace("Z", "+00:00"))
         except (ValueError, KeyError, TypeError) as error:
             return self.send(400, {"error": f"body: expected title and startsAt (ISO 8601): {error}"})
@@ -242,6 +242,9 @@ class Handler(BaseHTTPRequestHandler):
         return self.send(200 if not failing else 503, {**body, **({"failing": failing} if failing else {})})
 
     def dispatch(self, method):
+        # The body first, whatever the answer: on a kept-alive connection an unread body would be
+        # read as the start of the next request.
+        self.body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) if method != "GET" else b""
         started, counted = time.monotonic(), not self.path.startswith(("/health", "/metrics"))
         if counted:
             with metrics.lock:

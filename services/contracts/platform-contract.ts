@@ -94,7 +94,7 @@ export const CLAUSES: readonly Clause[] = [
       if (!r) return notMeasured('readiness with the database cut');
       const failed = !is2xx(r.status) || healthStatus(r.body) === 'fail';
       const named = /postgres|database|writer|reader/i.test(r.body);
-      return okIf(failed && named, `answered ${r.status}${healthStatus(r.body) ? ` status ${healthStatus(r.body)}` : ''}; ${named ? 'names the database' : 'does not name the database'}`);
+      return okIf(failed && named, `answered ${r.status}${healthStatus(r.body) ? ` status ${healthStatus(r.body)}` : ''}; ${named ? 'names the database' : `does not name the database (${r.body.replace(/\s+/g, ' ').slice(0, 100) || 'empty body'})`}`);
     },
   },
   {
@@ -121,7 +121,7 @@ export const CLAUSES: readonly Clause[] = [
   {
     id: 'metrics',
     title: `/metrics has ${REQUIRED_METRICS.map((m) => m.name).join(', ')}`,
-    breaks: 'each missing metric names what it feeds (below)',
+    breaks: 'the features named beside each missing metric',
     judge: (e) => {
       if (e.metrics === undefined) return notMeasured('/metrics');
       const missing = REQUIRED_METRICS.filter((m) => !new RegExp(`^${m.name}(\\{|_bucket|_sum|_count| )`, 'm').test(e.metrics!));
