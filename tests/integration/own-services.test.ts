@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVICE_HEADER, COLOR_HEADER, headerKey } from '../../services/contracts/index.js';
@@ -245,19 +245,27 @@ describe('host mode: the preflight at make up (exit 2, nothing generated or star
 describe('make contract: the platform contract on an isolated stack of its own', () => {
   it('GIVEN the example THEN every clause holds (exit 0); GIVEN its broken variant THEN exactly the three broken clauses fail, each saying what breaks (exit 1)', async () => {
     const broken = await buildExample('events-python-broken', recordingProgress(log));
-    const good = await runCli('contract.ts', ['--service', 'events', '--image', example.ref, '--format', 'json'], { ...process.env, CI: '1' });
-    expect(good.code, good.output).toBe(0);
-    const passed = JSON.parse(good.output.slice(good.output.indexOf('{'), good.output.lastIndexOf('}') + 1)) as { clauses: { id: string; verdict: string }[]; durationMs: number };
-    expect(passed.clauses.every((clause) => clause.verdict === 'pass')).toBe(true);
-    log.push(`FIGURES contract of the example: ${(passed.durationMs / 1000).toFixed(1)} s`);
+    // Its own state directory: the runs' reports (and the isolated stacks' secrets) go with the test.
+    const stateDir = mkdtempSync(join(root, '.parity', 'test-own-contract-'));
+    const env = { ...process.env, CI: '1', PARITY_STATE_DIR: stateDir };
+    try {
+      const good = await runCli('contract.ts', ['--service', 'events', '--image', example.ref, '--format', 'json'], env);
+      expect(good.code, good.output).toBe(0);
+      const passed = JSON.parse(good.output.slice(good.output.indexOf('{'), good.output.lastIndexOf('}') + 1)) as { clauses: { id: string; verdict: string }[]; durationMs: number };
+      expect(passed.clauses.every((clause) => clause.verdict === 'pass')).toBe(true);
+      log.push(`FIGURES contract of the example: ${(passed.durationMs / 1000).toFixed(1)} s`);
 
-    const bad = await runCli('contract.ts', ['--service', 'events', '--image', broken.ref], { ...process.env, CI: '1' });
-    expect(bad.code, bad.output).toBe(1);
-    expect(bad.output).toMatch(/FAIL liveness-without-data-stores/);
-    expect(bad.output).toMatch(/FAIL metrics +no http_requests_total/);
-    expect(bad.output).toMatch(/FAIL sigterm-drains/);
-    expect(bad.output).toContain('deploy drain cannot wait for in-flight requests');
-    expect(bad.output).toContain('ContractFailedError');
-    expect(spawnSync('docker', ['ps', '-aq', '--filter', 'label=com.docker.compose.project=parity-contract'], { encoding: 'utf8' }).stdout.trim()).toBe('');
+      const bad = await runCli('contract.ts', ['--service', 'events', '--image', broken.ref], env);
+      expect(bad.code, bad.output).toBe(1);
+      expect(bad.output).toMatch(/FAIL liveness-without-data-stores/);
+      expect(bad.output).toMatch(/FAIL metrics +no http_requests_total/);
+      expect(bad.output).toMatch(/FAIL sigterm-drains/);
+      expect(bad.output).toContain('deploy drain cannot wait for in-flight requests');
+      expect(bad.output).toContain('ContractFailedError');
+      expect(spawnSync('docker', ['ps', '-aq', '--filter', 'label=com.docker.compose.project=parity-contract'], { encoding: 'utf8' }).stdout.trim()).toBe('');
+      expect(readdirSync(join(stateDir, 'contracts'))).toHaveLength(2);
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
   }, 300_000);
 });
