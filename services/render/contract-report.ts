@@ -1,6 +1,6 @@
 /** A contract run's report: the table people read, and JUnit XML for CI (services/contracts/platform-contract.ts judges). */
 import type { ClauseResult } from '../contracts/platform-contract.js';
-import { escapeXml } from './drill-report.js';
+import { escapeXml, junitDocument } from './drill-report.js';
 
 export interface ContractReport {
   readonly service: string;
@@ -35,14 +35,5 @@ export function renderContractJunit(report: ContractReport): string {
     return `    <testcase classname="${escapeXml(name)}" name="${escapeXml(`${clause.id}: ${clause.title}`)}" time="0">${body}</testcase>`;
   });
   const failures = report.clauses.filter((clause) => clause.verdict !== 'pass').length;
-  const time = (report.durationMs / 1000).toFixed(3);
-  return [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="parity-contract" tests="${cases.length}" failures="${failures}" errors="${report.error ? 1 : 0}" time="${time}">`,
-    `  <testsuite name="${escapeXml(name)}" tests="${cases.length}" failures="${failures}" errors="${report.error ? 1 : 0}" time="${time}" timestamp="${escapeXml(report.startedAt)}">`,
-    ...cases,
-    '  </testsuite>',
-    '</testsuites>',
-    '',
-  ].join('\n');
+  return junitDocument('parity-contract', name, cases, failures, report.error ? 1 : 0, report.durationMs, report.startedAt);
 }

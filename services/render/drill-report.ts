@@ -44,10 +44,16 @@ export function renderDrillJunit(report: DrillReport): string {
   });
   if (report.error) cases.push(`    <testcase classname="${escapeXml(name)}" name="drill ran to completion" time="0">\n      <error message="${escapeXml(report.error)}" type="DrillError"/>\n    </testcase>`);
   const failures = report.figures.filter((figure) => !figure.pass).length;
+  return junitDocument('parity-drills', name, cases, failures, report.error ? 1 : 0, report.durationMs, report.startedAt);
+}
+
+/** A JUnit XML document of one suite around rendered `<testcase>` lines (drills, the contract). */
+export function junitDocument(suites: string, suite: string, cases: readonly string[], failures: number, errors: number, durationMs: number, timestamp: string): string {
+  const time = (durationMs / 1000).toFixed(3);
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="parity-drills" tests="${cases.length}" failures="${failures}" errors="${report.error ? 1 : 0}" time="${(report.durationMs / 1000).toFixed(3)}">`,
-    `  <testsuite name="${escapeXml(name)}" tests="${cases.length}" failures="${failures}" errors="${report.error ? 1 : 0}" time="${(report.durationMs / 1000).toFixed(3)}" timestamp="${escapeXml(report.startedAt)}">`,
+    `<testsuites name="${suites}" tests="${cases.length}" failures="${failures}" errors="${errors}" time="${time}">`,
+    `  <testsuite name="${escapeXml(suite)}" tests="${cases.length}" failures="${failures}" errors="${errors}" time="${time}" timestamp="${escapeXml(timestamp)}">`,
     ...cases,
     '  </testsuite>',
     '</testsuites>',
