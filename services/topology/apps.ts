@@ -101,10 +101,10 @@ export function appService(app: AppService, color: Color, config: ParityConfig, 
       SERVICE: app,
       COLOR: color,
       PORT: String(STUB_PORT),
-      ...(frontendOnly ? { ...breakerEnvironment(config), ...upstreamEnvironment(config, color) } : dataEnvironment(app, config, running)),
+      ...(frontendOnly ? { ...breakerEnvironment(config), ...upstreamEnvironment(config, color), JWT_PUBLIC_KEYS_FILE: '/run/secrets/jwt_public_keys' } : dataEnvironment(app, config, running)),
     }),
-    // The frontend talks to the APIs only: it stays off the data network.
-    ...(frontendOnly ? { networks: ['apps'] as const } : { secrets: [...dataSecrets(app, running)] }),
+    // The frontend talks to the APIs only: it stays off the data network. It verifies the admin page's token itself.
+    ...(frontendOnly ? { networks: ['apps'] as const, secrets: ['jwt_public_keys'] as const } : { secrets: [...dataSecrets(app, running)] }),
     dependsOn: dependsOn(app, config, running),
     healthcheck: nodeHealth(STUB_PORT, '/health'),
     httpPort: STUB_PORT,

@@ -186,7 +186,8 @@ describe('hardening: Redis ACL users', () => {
       expect(all[name]!.environment!.REDIS_PASSWORD_FILE, name).toBe('/run/secrets/redis_app_password');
       expect(all[name]!.secrets, name).toContainEqual({ source: 'redis_app_password_uid1000', target: 'redis_app_password' });
     }
-    expect(all['frontend-blue']!.secrets).toBeUndefined();
+    // The frontend has no data store: only the public keys, to check the admin page's token itself.
+    expect(all['frontend-blue']!.secrets).toEqual([{ source: 'jwt_public_keys_uid1000', target: 'jwt_public_keys' }]);
     expect(all['redis-exporter']!.environment).toEqual({ REDIS_ADDR: 'redis://redis:6379', REDIS_USER: 'exporter', GOMEMLIMIT: '102MiB' });
     expect(all['redis-exporter']!.secrets).toEqual([{ source: 'redis_exporter_password_uid65534', target: 'redis_exporter_password' }]);
   });

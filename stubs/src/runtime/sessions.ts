@@ -56,3 +56,10 @@ export async function sessionState(cache: Cache | undefined, sessionId: string, 
     throw error;
   }
 }
+
+/** Take the `parity_token` cookie as the bearer token when there is none (a browser's navigation to /admin). */
+export function acceptCookieToken(request: { headers: { authorization?: string | undefined; cookie?: string | undefined } }): void {
+  if (request.headers.authorization) return;
+  const cookie = /(?:^|;\s*)parity_token=([^;]+)/.exec(request.headers.cookie ?? '')?.[1];
+  if (cookie) request.headers.authorization = `Bearer ${cookie}`;
+}

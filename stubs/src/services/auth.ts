@@ -12,7 +12,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, ROLES, parseInput, type Role, type StubContext, type StubDefinition } from '../runtime/app.js';
 import { createCache } from '../runtime/cache.js';
 import { createDatabase } from '../runtime/database.js';
-import { endSession, sessionKey, type SessionRecord } from '../runtime/sessions.js';
+import { acceptCookieToken, endSession, sessionKey, type SessionRecord } from '../runtime/sessions.js';
 import { AUDIT_MIGRATION, auditRefusals, insertAudit, recordAudit } from './audit.js';
 import { loginGuard } from './lockout.js';
 import { checkPassword, dummyHash, hashPassword, needsRehash, SCRYPT_COST, type ScryptCost } from './passwords.js';
@@ -60,13 +60,6 @@ async function mintTokens(context: StubContext, user: { id: string; email: strin
 }
 
 const REFRESH_REUSED = 'refresh token already used: the session has been revoked, log in again';
-
-/** Take the `parity_token` cookie as the bearer token when there is none (browser navigation to /admin). */
-function acceptCookieToken(request: FastifyRequest): void {
-  if (request.headers.authorization) return;
-  const cookie = /(?:^|;\s*)parity_token=([^;]+)/.exec(request.headers.cookie ?? '')?.[1];
-  if (cookie) request.headers.authorization = `Bearer ${cookie}`;
-}
 
 export interface AuthOptions {
   /** The scrypt cost new hashes get (tests pass a cheap one). @default SCRYPT_COST */

@@ -14,6 +14,7 @@ import { Counter } from 'prom-client';
 import { HttpError, parseInput, type StubContext, type StubDefinition } from '../runtime/app.js';
 import { EVENTS_FALLBACK, IVOR_FALLBACK, NEWSROOM_FALLBACK, type Link } from './fallbacks.js';
 import { html, toString, type RawHtml } from './html.js';
+import { acceptCookieToken } from '../runtime/sessions.js';
 
 type Upstream = 'ivor' | 'events' | 'newsroom';
 
@@ -165,8 +166,12 @@ export const frontend: StubDefinition = {
     };
 
     // Behind Traefik's forwardAuth (admin role): the user's identity arrives in headers.
+    // The edge's forwardAuth checked the session and the role; the frontend checks the token and
+    // the role again (defence in depth: anything on the apps network reaches this port directly).
     app.get('/admin', async (request, reply) => {
-      const user = String(request.headers['x-auth-user'] ?? 'unknown');
+      acceptCookieToken(request);
+      const admin = await context.requireUser(request, 'admin');
+      const user = admin.email || admin.id;
       const sections = await fetchListings(1);
       const down = Object.entries(sections).filter(([, section]) => section.fallback).map(([name]) => name);
       return send(
