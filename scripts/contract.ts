@@ -17,9 +17,13 @@ with Toxiproxy, project parity-contract, ports 58xxx) — and checks the platfor
 clause, each with its evidence and what breaks when it fails (compose/contract/contract.md lists
 them): boots within 30 s; liveness without its data stores; readiness fails and names the database
 when it is cut; /health's format; the X-Parity-* headers; the metrics the stack reads; writes
-refused without credentials; a request in flight at SIGTERM completes; it starts again on its own
-migrated schema. The stack is removed at the end, also on Ctrl-C. The report (JSON, JUnit) goes to
-.parity/contracts/<time>-<service>/.
+refused without credentials; every route of the route table as no one, member, editor and admin
+(real sessions from the auth stub, past the edge); forged, expired, unknown-kid tokens and bare
+identity headers refused; a token of a rotated signing key accepted; a request in flight at
+SIGTERM completes; it starts again on its own migrated schema. The stack is removed at the end,
+also on Ctrl-C. The report (JSON, JUnit) goes to .parity/contracts/<time>-<service>/, where
+make up and make deploy find it (the contract gate: a passing run for the same image ID and
+settings lets that image be routed).
 
 Options:
   --service NAME   frontend, ivor, events or newsroom

@@ -1,5 +1,6 @@
-"""An Events API written as a team would, not as a Parity stub: Python's standard library and
-psycopg2, nothing else. It keeps the conventions the stack relies on (docs/own-services.md):
+"""An Events API written as a team would, not as a Parity stub: Python's standard library,
+psycopg2 and PyJWT (Debian's packages), nothing else. It keeps the conventions the stack relies
+on (docs/own-services.md):
 
 - liveness (/health/live) that never touches a data store, readiness (/health) answering
   `{"status": "pass" | "fail", "checks": {…}}` and naming the dependency that fails (writer, reader);
@@ -8,7 +9,10 @@ psycopg2, nothing else. It keeps the conventions the stack relies on (docs/own-s
   http_request_duration_seconds, http_requests_in_flight);
 - its own role (no superuser), idempotent migrations under an advisory lock, recorded in
   parity_migrations beside the stub's, so stub and example share one schema;
-- writes only for the user the edge's forwardAuth names (X-Auth-User, X-Auth-Role);
+- writes only with a token it verifies itself (EdDSA, the platform's public keys, issuer and
+  audience, expiry), with the role the route table asks for: the edge's forwardAuth checked it
+  too, but anything on the apps network reaches this port directly; the key file is read again
+  when a token names a kid it doesn't know, so a key rotation needs no restart;
 - the password read from its file at each new connection, so a rotation reaches it;
 - SIGTERM drains the requests in flight, then exits.
 
@@ -27,14 +31,16 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+import jwt
 import psycopg2
 
 # What `make bench-dev` edits to time a change reaching users: it answers as X-Example-Mark, and the
 # build's stamp (build.txt, baked into the image: a rebuild changes it) as X-Example-Build.
 MARK = "v0"
-# The broken variant (make example EXAMPLE=events-python-broken) breaks three clauses of the
-# platform contract on purpose: no metrics, a liveness path that needs the database, and an exit
-# on SIGTERM that drops the requests in flight. `make contract` must name all three.
+# The broken variant (make example EXAMPLE=events-python-broken) breaks four clauses of the
+# platform contract on purpose: no metrics, a liveness path that needs the database, an exit on
+# SIGTERM that drops the requests in flight, and trust in identity headers without a token.
+# `make contract` must name all four.
 BROKEN = set(filter(None, os.environ.get("EXAMPLE_BROKEN", "").split(",")))
 PORT = int(os.environ.get("PORT", "8080"))
 SERVICE = "events"
@@ -72,6 +78,11 @@ try:
         BUILD = stamp.read().strip()
 except OSError:
     BUILD = "none"
+# The platform's tokens (docs/own-services.md, the contract's tokens-verified clause): signed by auth
+# with an Ed25519 key named by its kid; the public keys are a JWK set in this file.
+KEYS_FILE = E.get("JWT_PUBLIC_KEYS_FILE", "")
+TOKEN_ISSUER, TOKEN_AUDIENCE = "parity-auth", "parity-platform"
+ROLES = ("member", "editor", "admin")
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
 
@@ -108,6 +119,42 @@ class Pool:
 
 
 writer, reader = Pool(WRITER_URL), Pool(READER_URL)
+
+
+class Keys:
+    """The public keys by kid, read again (at most once a second) when a token names an unknown one."""
+
+    def __init__(self, path):
+        self.path, self.by_kid, self.read_at, self.lock = path, {}, 0.0, threading.Lock()
+
+    def find(self, kid):
+        with self.lock:
+            if kid not in self.by_kid and time.monotonic() - self.read_at > 1:
+                self.read_at = time.monotonic()
+                try:
+                    with open(self.path, encoding="utf-8") as handle:
+                        self.by_kid = {key.key_id: key for key in jwt.PyJWKSet.from_json(handle.read()).keys}
+                except (OSError, jwt.PyJWTError) as error:
+                    print(f"keys: {self.path}: {error}", flush=True)
+            return self.by_kid.get(kid)
+
+
+keys = Keys(KEYS_FILE)
+
+
+def verified_user(authorization):
+    """(user id, role) from a valid bearer token, else None: EdDSA only, a known kid, our issuer and audience, not expired."""
+    if not authorization.startswith("Bearer "):
+        return None
+    token = authorization[7:]
+    try:
+        key = keys.find(jwt.get_unverified_header(token).get("kid"))
+        if key is None:
+            return None
+        claims = jwt.decode(token, key.key, algorithms=["EdDSA"], audience=TOKEN_AUDIENCE, issuer=TOKEN_ISSUER, options={"require": ["exp", "sub"]})
+    except jwt.PyJWTError:
+        return None
+    return (claims.get("email") or claims["sub"], claims.get("role")) if claims.get("role") in ROLES else None
 
 
 class Metrics:
@@ -200,20 +247,29 @@ class Handler(BaseHTTPRequestHandler):
             limit = min(max(int((parse_qs(url.query).get("limit") or ["50"])[0]), 1), 200)
             rows = reader.run(lambda c: (c.execute(SELECT_EVENTS, (limit,)), c.fetchall())[1], 2000)
             return "/api/events", self.send(200, {"events": [as_record(r) for r in rows]}, {"X-Parity-Read-From": "replica"})
-        # Every write needs the edge's forwardAuth user, checked before routing (defence in depth:
-        # a request that reaches this port around the edge writes nothing).
-        if method != "GET" and not self.headers.get("X-Auth-User"):
-            return "unauthenticated", self.send(401, {"error": "a token is needed (the edge's forwardAuth sets X-Auth-User)"})
+        # Every write needs a verified token with the route table's role, checked before anything
+        # else (defence in depth: a request that reaches this port around the edge writes nothing).
+        if method != "GET":
+            needed = "member" if url.path.endswith("/rsvp") else "editor"
+            user = self.user()
+            if user is None:
+                return "unauthenticated", self.send(401, {"error": "a valid bearer token is needed (POST /auth/login)"})
+            if ROLES.index(user[1]) < ROLES.index(needed):
+                return "forbidden", self.send(403, {"error": f"{method} {url.path} needs the {needed} role; the token has {user[1]}"})
         if url.path == "/api/events" and method == "POST":
-            return "/api/events", self.create()
+            return "/api/events", self.create(user)
         if method != "GET" and url.path.startswith("/api/events/"):
             return "not-implemented", self.send(501, {"error": f"{method} {url.path}: not implemented by this example"})
         return "unmatched", self.send(404, {"error": f"no route {method} {url.path}"})
 
-    def create(self):
-        user, role = self.headers.get("X-Auth-User"), self.headers.get("X-Auth-Role")
-        if not user or role not in ("editor", "admin"):
-            return self.send(401, {"error": "an editor's token is needed (the edge's forwardAuth sets X-Auth-User)"})
+    def user(self):
+        # The broken variant's fourth flaw: it believes the identity headers the edge's forwardAuth
+        # sets, which anyone who reaches this port directly can set too.
+        if "headers" in BROKEN and self.headers.get("X-Auth-User") and self.headers.get("X-Auth-Role") in ROLES:
+            return self.headers["X-Auth-User"], self.headers["X-Auth-Role"]
+        return verified_user(self.headers.get("Authorization", ""))
+
+    def create(self, user):
         try:
             body = json.loads(self.body or b"{}")
             title, starts_at = str(body["title"]).strip(), datetime.fromisoformat(str(body["startsAt"]).replace("Z", "+00:00"))
@@ -224,7 +280,7 @@ class Handler(BaseHTTPRequestHandler):
         new_id = str(uuid.uuid4())
         writer.run(lambda c: c.execute(
             "INSERT INTO events.events (id, title, description, starts_at, location, created_by) VALUES (%s, %s, %s, %s, %s, %s)",
-            (new_id, title, str(body.get("description", "")), starts_at, str(body.get("location", "")), user)), 2000)
+            (new_id, title, str(body.get("description", "")), starts_at, str(body.get("location", "")), user[0])), 2000)
         return self.send(201, {"id": new_id, "title": title, "startsAt": body["startsAt"]}, {"Location": f"/api/events/{new_id}"})
 
     def health(self):

@@ -5,6 +5,7 @@
  * Schema of a service's `/health` answer (`make gen`: compose/contract/).
  */
 import { COLOR_HEADER, SERVICE_HEADER, VERSION_HEADER } from './http.js';
+import type { RouteAccess } from './routes.js';
 
 /** What the runner saw; a field left out was not measured (its clause is judged "not measured"). */
 export interface ContractEvidence {
@@ -24,6 +25,16 @@ export interface ContractEvidence {
   readonly metrics?: string;
   /** Write routes called directly, without credentials: path and status. */
   readonly unauthenticatedWrites?: readonly { readonly route: string; readonly status: number }[];
+  /**
+   * Every route of the service's route table called directly (past the edge) as each identity: no
+   * token, then a live session's token of member, editor and admin. `admitted`: the route table
+   * says this identity may call it.
+   */
+  readonly rbac?: readonly { readonly route: string; readonly identity: RouteAccess; readonly admitted: boolean; readonly status: number }[];
+  /** Bad credentials on a route that needs a signed-in user (`route`): each case and the status it got. */
+  readonly badTokens?: { readonly route: string; readonly answers: readonly { readonly case: string; readonly status: number }[] };
+  /** After the signing keys were rotated: the status a token of the new key got on the same route, or undefined when not tried. */
+  readonly rotatedKeyStatus?: number;
   /** After a restart (its migrations run again on the migrated schema): ms until ready, or undefined. */
   readonly restartReadyMs?: number;
   /** A request in flight when SIGTERM arrived: its status, or the error it got. */
@@ -136,6 +147,43 @@ export const CLAUSES: readonly Clause[] = [
       if (!e.unauthenticatedWrites?.length) return notMeasured('write routes');
       const accepted = e.unauthenticatedWrites.filter((w) => w.status !== 401 && w.status !== 403);
       return okIf(accepted.length === 0, accepted.length ? accepted.map((w) => `${w.route} answered ${w.status}`).join(', ') : `${e.unauthenticatedWrites.length} refused`);
+    },
+  },
+  {
+    id: 'rbac',
+    title: "every route answers as the route table's role says, past the edge: 401/403 below the role, anything else at or above it",
+    breaks: 'a member writes what only editors may, or a signed-in user is refused a page the platform promises them; the edge is the only check',
+    judge: (e) => {
+      if (!e.rbac?.length) return notMeasured('the route table');
+      const refused = (status: number) => status === 401 || status === 403;
+      const wrong = e.rbac.filter((call) => call.admitted === refused(call.status));
+      const routes = new Set(e.rbac.map((call) => call.route)).size;
+      return okIf(
+        wrong.length === 0,
+        wrong.length
+          ? wrong.slice(0, 6).map((call) => `${call.route} as ${call.identity}: ${call.status} (expected ${call.admitted ? 'admitted' : '401/403'})`).join('; ') + (wrong.length > 6 ? `; and ${wrong.length - 6} more` : '')
+          : `${routes} routes × ${new Set(e.rbac.map((call) => call.identity)).size} identities as the table says`,
+      );
+    },
+  },
+  {
+    id: 'tokens-verified',
+    title: 'refuses forged, expired and unknown-kid tokens, and identity headers without a token (401)',
+    breaks: "anyone on the apps network (or a leaked old token) acts as any user: the service trusts what it can't verify",
+    judge: (e) => {
+      if (!e.badTokens?.answers.length) return notMeasured('bad tokens');
+      const accepted = e.badTokens.answers.filter((answer) => answer.status !== 401 && answer.status !== 403);
+      return okIf(accepted.length === 0, accepted.length ? `${e.badTokens.route}: ${accepted.map((answer) => `${answer.case} → ${answer.status}`).join(', ')}` : `${e.badTokens.route}: ${e.badTokens.answers.map((answer) => answer.case).join(', ')}: all refused`);
+    },
+  },
+  {
+    id: 'rotated-key',
+    title: 'accepts a token of a rotated signing key without a restart (re-reads the public keys on an unknown kid)',
+    breaks: '`make rotate` of the signing keys logs every user out of this service until it restarts',
+    judge: (e) => {
+      if (e.rotatedKeyStatus === undefined) return notMeasured('a rotated key');
+      const refused = e.rotatedKeyStatus === 401 || e.rotatedKeyStatus === 403;
+      return okIf(!refused, `a token of the new key got ${e.rotatedKeyStatus}${e.badTokens ? ` on ${e.badTokens.route}` : ''}`);
     },
   },
   {

@@ -7,6 +7,8 @@ export interface ContractReport {
   readonly image: string;
   /** The engine's image ID, when known. */
   readonly imageId?: string;
+  /** The service's settings from parity.yaml the run used, hashed (the gate matches on it). */
+  readonly settingsKey?: string;
   readonly startedAt: string;
   readonly durationMs: number;
   readonly clauses: readonly ClauseResult[];

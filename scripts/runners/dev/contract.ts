@@ -8,6 +8,7 @@
  * request in flight at SIGTERM, a restart on its own migrated schema. The stack goes at the end,
  * also on Ctrl-C.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -20,6 +21,7 @@ import { contractPassed, renderContractJunit, type ContractReport } from '../../
 import { TOXIPROXY_API_PORT } from '../../../services/topology/chaos.js';
 import { healthPaths, ownImage } from '../../../services/topology/own-services.js';
 import { engineOf } from '../clients/engine-of.js';
+import { badTokenAnswers, contractIdentities, guardedRoute, rotatedKeyStatus, routeMatrix } from './contract-tokens.js';
 import type { ComposeTarget } from '../clients/engine.js';
 import { stubEndpoint, forgetStubAddresses } from '../clients/stub-http.js';
 import { addToxic, removeToxic, setProxyEnabled } from '../clients/toxiproxy.js';
@@ -46,19 +48,37 @@ export function parseContractRequest(service: string | undefined, image: string 
 
 /** The isolated stack's config: the candidate in the service's place, with the service's own settings from parity.yaml. */
 export function contractConfigYaml(config: ParityConfig, service: AppService, image: string): string {
-  const own = config.services[service];
   const isStubs = image === catalogRef('stubs');
-  const settings = isStubs ? {} : { ...(own?.port ? { port: own.port } : {}), ...(own?.health ? { health: own.health } : {}), ...(own?.env ? { env: own.env } : {}), ...(own?.envMap ? { envMap: own.envMap } : {}) };
+  const settings = contractSettings(config, service);
   return stringify({ profile: 'minimal', chaos: { enabled: true }, ports: PORTS, ...(isStubs ? {} : { services: { [service]: { source: 'image', image, ...settings } } }) });
 }
 
+/** The service's settings from parity.yaml a contract run uses: what the candidate is started with. */
+export function contractSettings(config: ParityConfig, service: AppService): Record<string, unknown> {
+  const own = config.services[service];
+  return { ...(own?.port ? { port: own.port } : {}), ...(own?.health ? { health: own.health } : {}), ...(own?.env ? { env: own.env } : {}), ...(own?.envMap ? { envMap: own.envMap } : {}) };
+}
+
+/** A short hash of those settings: a run on record counts for the gate only with the same ones. */
+export const contractSettingsKey = (config: ParityConfig, service: AppService): string =>
+  createHash('sha256').update(JSON.stringify(contractSettings(config, service))).digest('hex').slice(0, 16);
+
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function runContract(request: { readonly service: AppService; readonly image: string }, config: ParityConfig, progress: Progress, signal?: AbortSignal): Promise<{ readonly report: ContractReport; readonly dir: string }> {
+/** Where the runs' reports go, one folder each: the gate's record (contract-gate.ts). */
+export const contractRecordsDir = (stateDir?: string): string => (stateDir ? join(stateDir, 'contracts') : statePath('contracts'));
+
+export async function runContract(
+  request: { readonly service: AppService; readonly image: string },
+  config: ParityConfig,
+  progress: Progress,
+  signal?: AbortSignal,
+  recordsDir = contractRecordsDir(),
+): Promise<{ readonly report: ContractReport; readonly dir: string }> {
   const { service, image } = request;
   const started = Date.now();
   const work = statePath(`contract-${process.pid}`);
-  const dir = statePath('contracts', `${new Date(started).toISOString().replace(/[:.]/g, '-')}-${service}`);
+  const dir = join(recordsDir, `${new Date(started).toISOString().replace(/[:.]/g, '-')}-${service}`);
   const target: ComposeTarget = { project: 'parity-contract', composeDir: join(work, 'compose'), stateDir: join(work, 'state') };
   const evidence: { -readonly [K in keyof ContractEvidence]: ContractEvidence[K] } = { service, bootBudgetMs: BOOT_BUDGET_MS };
   let error: string | undefined;
@@ -75,12 +95,13 @@ export async function runContract(request: { readonly service: AppService; reado
     const engine = engineOf(target);
     progress.step('starting the isolated dependencies and the candidate');
     await engine.up([], {});
-    const get = async (path: string, init: RequestInit = {}, timeoutMs = 3000): Promise<{ status: number; body: string; headers: Record<string, string> }> => {
-      const endpoint = await stubEndpoint(target, candidate);
-      if (!endpoint) throw new Error(`${candidate} has no address (not running)`);
+    const call = async (container: string, path: string, init: RequestInit = {}, timeoutMs = 3000): Promise<{ status: number; body: string; headers: Record<string, string> }> => {
+      const endpoint = await stubEndpoint(target, container);
+      if (!endpoint) throw new Error(`${container} has no address (not running)`);
       const response = await fetch(`http://${endpoint.address}:${endpoint.port}${path}`, { ...init, signal: AbortSignal.timeout(timeoutMs) });
       return { status: response.status, body: await response.text(), headers: Object.fromEntries(response.headers) };
     };
+    const get = (path: string, init: RequestInit = {}, timeoutMs = 3000) => call(candidate, path, init, timeoutMs);
     const until = async (ok: () => Promise<boolean>, budgetMs: number): Promise<number | undefined> => {
       const from = Date.now();
       while (Date.now() - from < budgetMs) {
@@ -98,7 +119,7 @@ export async function runContract(request: { readonly service: AppService; reado
     const readRoute = ROUTES.find((route) => route.service === service && route.method === 'GET' && route.access === 'anonymous' && !route.path.includes(':'));
     if (readRoute) evidence.apiHeaders = (await get(readRoute.path)).headers;
     evidence.metrics = (await get('/metrics')).body;
-    const writes = ROUTES.filter((route) => route.service === service && (WRITE_METHODS as readonly string[]).includes(route.method));
+    const writes = ROUTES.filter((route) => route.service === service && route.access !== 'anonymous' && (WRITE_METHODS as readonly string[]).includes(route.method));
     evidence.unauthenticatedWrites = await Promise.all(
       writes.map(async (route) => {
         const path = route.path.replace(/:[^/]+/g, '00000000-0000-4000-8000-000000000000');
@@ -106,6 +127,15 @@ export async function runContract(request: { readonly service: AppService; reado
         return { route: `${route.method} ${route.path}`, status: answer.status };
       }),
     );
+
+    progress.step('roles and tokens, past the edge');
+    const tokens = await contractIdentities(call, target);
+    evidence.rbac = await routeMatrix(call, candidate, service, tokens);
+    const guarded = guardedRoute(service);
+    if (guarded) {
+      evidence.badTokens = { route: `${guarded.method} ${guarded.path}`, answers: await badTokenAnswers(call, candidate, guarded, tokens.admin, target) };
+      evidence.rotatedKeyStatus = await rotatedKeyStatus(call, candidate, guarded, target, progress);
+    }
 
     progress.step('the database cut (Toxiproxy)');
     const toxiproxy = `http://127.0.0.1:${await engine.publishedPort('toxiproxy', TOXIPROXY_API_PORT)}`;
@@ -151,6 +181,7 @@ export async function runContract(request: { readonly service: AppService; reado
     service,
     image,
     ...((await imageIdInEngine(image)) ? { imageId: (await imageIdInEngine(image))! } : {}),
+    settingsKey: contractSettingsKey(config, service),
     startedAt: new Date(started).toISOString(),
     durationMs: Date.now() - started,
     clauses: judgeContract(evidence),

@@ -14,7 +14,7 @@ import { repoRoot } from '../core/state.js';
 export const EXAMPLES = {
   'events-python': { dir: 'examples/events-python', ref: 'parity-example/events-python:dev', service: 'events', port: 8080, args: {} },
   // The same code with three contract clauses broken on purpose: no metrics, liveness on the database, no drain.
-  'events-python-broken': { dir: 'examples/events-python', ref: 'parity-example/events-python-broken:dev', service: 'events', port: 8080, args: { VARIANT: 'metrics,liveness,sigterm' } },
+  'events-python-broken': { dir: 'examples/events-python', ref: 'parity-example/events-python-broken:dev', service: 'events', port: 8080, args: { VARIANT: 'metrics,liveness,sigterm,headers' } },
 } as const;
 export type ExampleName = keyof typeof EXAMPLES;
 
