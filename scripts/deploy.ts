@@ -1,5 +1,6 @@
 #!/usr/bin/env -S npx tsx
 /** `make deploy VERSION=x` and `make rollback`: blue/green releases of the platform services. */
+import { gateCandidates, type GateCandidate } from './runners/dev/contract-gate.js';
 import { DeployInputError, UsageError } from '../services/errors.js';
 import { parseServiceImages, versionFromImages } from '../services/deploy/policy.js';
 import { abortOnSignals, parseCli, runMain } from './runners/core/cli.js';
@@ -32,6 +33,9 @@ Options:
                 services not named keep what the active color runs
   --images L    a per-service deploy with an image each: events=team/events:1.4,ivor=team/ivor:2.0
                 (VERSION defaults to the images' tag when they share one)
+A per-service deploy's own images pass the platform contract first (make contract): an image
+with a passing run on record goes on; one never checked is checked now (~40 s, recorded); one
+that fails is refused before anything changes (exit 1) unless services.<name>.contract is warn.
   -h, --help    show this help
 Only one deploy or rollback runs at a time (lock: .parity/deploy/lock).
 Exit codes: 0 promoted, 1 rolled back or failed, 2 bad input (nothing changed). make exits 2
@@ -45,7 +49,10 @@ await runMain(async () => {
   const config = await loadConfig();
   const progress = createProgress('[deploy]');
   const signal = abortOnSignals(progress, 'rolling back');
-  const options = { target: defaultTarget(), config, progress, signal };
+  const target = defaultTarget();
+  // A developer's image reaches users only once it passed the platform contract (run now if never).
+  const contractGate = (candidates: readonly GateCandidate[]) => gateCandidates(candidates, config, target.stateDir, progress, signal).then(() => undefined);
+  const options = { target, config, progress, signal, contractGate };
   switch (command) {
     case 'deploy': {
       const perService = parseServiceImages({ services: values.services, image: values.image, images: values.images });

@@ -1,5 +1,6 @@
 #!/usr/bin/env -S npx tsx
 /** `make dev SERVICE=events`: the stack up with your source built in the stub's place, then live sync. */
+import { contractGate } from './runners/dev/contract-gate.js';
 import { relative } from 'node:path';
 import { UsageError } from '../services/errors.js';
 import { parseCli, runMain } from './runners/core/cli.js';
@@ -32,7 +33,7 @@ await runMain(async () => {
   const progress = createProgress('[dev]');
   const target = defaultTarget();
   if (!values['no-up']) {
-    const up = await upStack(config, target, progress, 600_000);
+    const up = await upStack(config, target, progress, 600_000, { gate: contractGate(config, target.stateDir, progress) });
     progress.info(`stack up: ${up.services} services healthy (${(up.totalMs / 1000).toFixed(1)} s); ${app}-blue and ${app}-green run your build`);
   }
   process.exitCode = await watchService(target, app, progress, (line) => process.stdout.write(`[dev] ${line}\n`));

@@ -1,5 +1,6 @@
 #!/usr/bin/env -S npx tsx
 /** `make up | down | clean | status | logs`: the stack's lifecycle. */
+import { contractGate } from './runners/dev/contract-gate.js';
 import { formatDuration, ParityError, UsageError } from '../services/errors.js';
 import { parseCli, runMain } from './runners/core/cli.js';
 import { loadConfig } from './runners/gen/gen.js';
@@ -23,7 +24,11 @@ Commands:
            docker compose up, then wait for every health check with a live view; ends with a
            status table and what to open first. On an empty platform it loads the demo data
            (make seed; parity.yaml demo: false turns that off). On failure: which service,
-           how long, its last 30 log lines (exit 1).
+           how long, its last 30 log lines (exit 1). A developer's own image or build
+           (services.<name>.source: image | build) starts only once it passed the platform
+           contract: a run on record for that image ID, else one now (make contract, ~40 s);
+           one that fails stops make up before anything starts (exit 1), unless
+           services.<name>.contract is warn.
   down     stop and remove the stack's containers and networks (volumes are kept)
   clean    down, plus volumes and generated state (secrets, CA, dynamic config, deploy
            state). Says what it will destroy; on a terminal it asks for "yes" first
@@ -59,7 +64,8 @@ await runMain(async () => {
       const dr = hasDr(config);
       const exposed = describeExposure(config);
       if (exposed.length) progress.info(`warning: reachable from other machines: ${exposed.join('; ')}`);
-      const result = await upStack(config, target, progress, timeoutSeconds * 1000, dr ? { beforeUp: () => startLink(target, progress) } : {});
+      const gate = contractGate(config, target.stateDir, progress);
+      const result = await upStack(config, target, progress, timeoutSeconds * 1000, dr ? { beforeUp: () => startLink(target, progress), gate } : { gate });
       if (dr) await upDrRegion(config, target, progress, timeoutSeconds * 1000);
       // A first start of an empty platform gets the demo data (parity.yaml `demo: false` turns it off).
       // The stack is up either way: a seed that fails is a warning with the way to retry.

@@ -2,6 +2,7 @@
  * The user's config file (`parity.yaml`): its shape, its defaults, and the schema the
  * validator walks. An empty file is a valid config: every field has a default.
  */
+import { CONTRACT_MODES, type ContractMode } from '../contracts/gate.js';
 import { VERSIONS } from '../images/catalog.js';
 
 export type Profile = 'minimal' | 'full';
@@ -61,6 +62,11 @@ export interface ServiceSourceConfig {
   readonly envMap?: Readonly<Record<string, string>>;
   /** Extra secrets: a name and the file (relative to parity.yaml) mounted at /run/secrets/<name>. */
   readonly secrets?: Readonly<Record<string, string>>;
+  /**
+   * The platform contract as a gate (services/contracts/gate.ts): `enforce` refuses to start or
+   * deploy an image that fails it; `warn` routes it anyway and says so. @default 'enforce'
+   */
+  readonly contract?: ContractMode;
 }
 
 /** Services a user can size with `resources.<name>`. */
@@ -730,6 +736,7 @@ const SERVICE_SOURCE_SCHEMA: FieldSchema = {
     env: { kind: 'record', keyPattern: ENV_NAME, keyRule: 'an environment variable (letters, digits, _)', value: { kind: 'text' } },
     envMap: { kind: 'record', keyPattern: ENV_NAME, keyRule: 'an environment variable (letters, digits, _)', value: { kind: 'text' } },
     secrets: { kind: 'record', keyPattern: SECRET_NAME, keyRule: 'a secret (lower case, digits, _)', value: RELATIVE_PATH },
+    contract: { kind: 'enum', values: CONTRACT_MODES },
   },
 };
 

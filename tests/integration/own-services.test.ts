@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVICE_HEADER, COLOR_HEADER, headerKey } from '../../services/contracts/index.js';
@@ -99,7 +99,7 @@ describe('image mode: the example Events API (Python, not a stub) in the stub\'s
     expect(Array.isArray((JSON.parse(answer.body) as { events: unknown[] }).events)).toBe(true);
   });
 
-  it('WHEN an editor writes through the edge (forwardAuth names the user) THEN the example stores it as its own role, and the stub frontend shows it on the home page', async () => {
+  it('WHEN an editor writes through the edge THEN the example checks the token itself, stores the event as its own role, and the stub frontend shows it on the home page', async () => {
     const { token } = await adminLogin(http, https, stack.stateDir);
     expect(token).toBeTruthy();
     const title = `Python meetup ${Date.now()}`;
@@ -242,30 +242,62 @@ describe('host mode: the preflight at make up (exit 2, nothing generated or star
   }, 120_000);
 });
 
-describe('make contract: the platform contract on an isolated stack of its own', () => {
-  it('GIVEN the example THEN every clause holds (exit 0); GIVEN its broken variant THEN exactly the three broken clauses fail, each saying what breaks (exit 1)', async () => {
+describe('make contract and its gate: the platform contract on an isolated stack of its own', () => {
+  it('GIVEN the example THEN every clause holds, routes and tokens included (exit 0); GIVEN its broken variant THEN exactly its four broken clauses fail (exit 1); THEN make deploy and make up refuse the broken image before anything changes, and users keep the example', async () => {
     const broken = await buildExample('events-python-broken', recordingProgress(log));
-    // Its own state directory: the runs' reports (and the isolated stacks' secrets) go with the test.
-    const stateDir = mkdtempSync(join(root, '.parity', 'test-own-contract-'));
-    const env = { ...process.env, CI: '1', PARITY_STATE_DIR: stateDir };
-    try {
-      const good = await runCli('contract.ts', ['--service', 'events', '--image', example.ref, '--format', 'json'], env);
-      expect(good.code, good.output).toBe(0);
-      const passed = JSON.parse(good.output.slice(good.output.indexOf('{'), good.output.lastIndexOf('}') + 1)) as { clauses: { id: string; verdict: string }[]; durationMs: number };
-      expect(passed.clauses.every((clause) => clause.verdict === 'pass')).toBe(true);
-      log.push(`FIGURES contract of the example: ${(passed.durationMs / 1000).toFixed(1)} s`);
+    // The runs are recorded in the suite stack's state, where the gate of `make deploy` looks.
+    const env = { ...stack.cliEnv(), CI: '1' };
+    const records = join(stack.stateDir, 'contracts');
+    const good = await runCli('contract.ts', ['--service', 'events', '--image', example.ref, '--format', 'json'], env);
+    expect(good.code, good.output).toBe(0);
+    const passed = JSON.parse(good.output.slice(good.output.indexOf('{'), good.output.lastIndexOf('}') + 1)) as { clauses: { id: string; verdict: string; evidence: string }[]; durationMs: number };
+    expect(passed.clauses.filter((clause) => clause.verdict !== 'pass')).toEqual([]);
+    expect(passed.clauses.find((clause) => clause.id === 'rbac')!.evidence).toBe('9 routes × 4 identities as the table says');
+    expect(passed.clauses.find((clause) => clause.id === 'tokens-verified')!.evidence).toBe(
+      'POST /api/events: identity headers without a token, another key under the real kid, a kid nobody has, expired, under the real key: all refused',
+    );
+    log.push(`FIGURES contract of the example: ${(passed.durationMs / 1000).toFixed(1)} s`);
 
-      const bad = await runCli('contract.ts', ['--service', 'events', '--image', broken.ref], env);
-      expect(bad.code, bad.output).toBe(1);
-      expect(bad.output).toMatch(/FAIL liveness-without-data-stores/);
-      expect(bad.output).toMatch(/FAIL metrics +no http_requests_total/);
-      expect(bad.output).toMatch(/FAIL sigterm-drains/);
-      expect(bad.output).toContain('deploy drain cannot wait for in-flight requests');
-      expect(bad.output).toContain('ContractFailedError');
-      expect(spawnSync('docker', ['ps', '-aq', '--filter', 'label=com.docker.compose.project=parity-contract'], { encoding: 'utf8' }).stdout.trim()).toBe('');
-      expect(readdirSync(join(stateDir, 'contracts'))).toHaveLength(2);
+    const bad = await runCli('contract.ts', ['--service', 'events', '--image', broken.ref], env);
+    expect(bad.code, bad.output).toBe(1);
+    expect(bad.output).toMatch(/FAIL liveness-without-data-stores/);
+    expect(bad.output).toMatch(/FAIL metrics +no http_requests_total/);
+    expect(bad.output).toMatch(/FAIL sigterm-drains/);
+    expect(bad.output).toMatch(/FAIL tokens-verified +POST \/api\/events: identity headers without a token → 400/);
+    expect(bad.output.match(/FAIL /g)).toHaveLength(4);
+    expect(bad.output).toContain('deploy drain cannot wait for in-flight requests');
+    expect(bad.output).toContain('ContractFailedError');
+    expect(spawnSync('docker', ['ps', '-aq', '--filter', 'label=com.docker.compose.project=parity-contract'], { encoding: 'utf8' }).stdout.trim()).toBe('');
+    expect(readdirSync(records)).toHaveLength(2);
+
+    // The gate at a deploy: refused from the run on record (no new run), before anything changes.
+    const deployed = await runCli('deploy.ts', ['deploy', '--services', 'events', '--image', broken.ref], env);
+    expect(deployed.code, deployed.output).toBe(1);
+    expect(deployed.output).toMatch(/contract gate: events \(parity-example\/events-python-broken:dev, image [0-9a-f]{12}\): failed the platform contract at .*liveness-without-data-stores, metrics, tokens-verified, sigterm-drains.*Nothing was routed to it/s);
+    expect(readdirSync(records)).toHaveLength(2);
+    expect(existsSync(join(stack.stateDir, 'deploy', 'reports'))).toBe(false);
+    const users = await http(`${https}/api/events?limit=1`);
+    expect(users.status).toBe(200);
+    expect(users.headers.server).toMatch(/^events-python\b/);
+    expect(users.headers['x-example-build']).toBeDefined();
+    expect(users.headers[headerKey(COLOR_HEADER)]).toBe('blue');
+
+    // The gate at make up: a stack of its own naming the broken image, with that run on record in its state.
+    const upDir = mkdtempSync(join(root, '.parity', 'test-own-gate-'));
+    const project = `parity-own-gate-${process.pid}`;
+    try {
+      const brokenRun = readdirSync(records).find((entry) => JSON.parse(readFileSync(join(records, entry, 'report.json'), 'utf8')).image === broken.ref)!;
+      cpSync(join(records, brokenRun), join(upDir, 'contracts', brokenRun), { recursive: true });
+      writeFileSync(join(upDir, 'parity.yaml'), ownEvents(broken.ref, false));
+      const up = await runCli('stack.ts', ['up'], { ...process.env, PARITY_STATE_DIR: upDir, PARITY_PROJECT: project, PARITY_CONFIG: join(upDir, 'parity.yaml'), PARITY_COMPOSE_DIR: join(upDir, 'compose'), CI: '1' });
+      expect(up.code, up.output).toBe(1);
+      expect(up.output).toContain('ContractFailedError');
+      expect(up.output).toContain('or set services.events.contract: warn to route it anyway');
+      expect(existsSync(join(upDir, 'compose'))).toBe(false);
+      expect(existsSync(join(upDir, 'secrets'))).toBe(false);
+      expect(spawnSync('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`], { encoding: 'utf8' }).stdout.trim()).toBe('');
     } finally {
-      rmSync(stateDir, { recursive: true, force: true });
+      rmSync(upDir, { recursive: true, force: true });
     }
-  }, 300_000);
+  }, 420_000);
 });

@@ -190,6 +190,7 @@ export function composeEngine(target: ComposeTarget): Engine {
     target,
     kind: 'compose',
     up: async (services = [], options = {}) => void (await compose(target, ['up', ...upFlags(options), ...services])),
+    build: async (services, onLine) => void (await compose(target, ['build', ...services], onLine ? { onLine } : {})),
     start: async (services) => void (await compose(target, ['start', ...services])),
     stop: async (services) => void (await compose(target, ['stop', ...services])),
     restart: async (services) => void (await compose(target, ['restart', ...services])),

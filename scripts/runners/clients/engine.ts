@@ -67,6 +67,8 @@ export interface Engine {
   readonly kind: 'compose';
   /** Create and start services (all when none are named); `start: false` only creates them. */
   up(services?: readonly string[], options?: UpOptions): Promise<void>;
+  /** Build the named services' images from their build sections (a developer's source), without starting anything. */
+  build(services: readonly string[], onLine?: (line: string) => void): Promise<void>;
   start(services: readonly string[]): Promise<void>;
   stop(services: readonly string[]): Promise<void>;
   restart(services: readonly string[]): Promise<void>;

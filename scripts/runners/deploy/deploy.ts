@@ -34,6 +34,12 @@ export interface DeployOptions {
   readonly onShift?: (weights: Record<Color, number>, sticky: boolean) => Promise<void>;
   /** The world the deploy acts on; the stack's own when absent (unit tests pass fakes). */
   readonly clients?: DeployClients;
+  /**
+   * The platform contract as a gate for a per-service deploy's own images, before anything
+   * changes (`make deploy` passes dev/contract-gate.ts: refuses one that fails, runs the contract
+   * for one never checked). Stub images and whole-color deploys (`IMAGE=` alone) are not gated.
+   */
+  readonly contractGate?: (candidates: readonly { readonly service: AppService; readonly image: string }[]) => Promise<void>;
 }
 
 /** Check the request before anything changes. */
@@ -97,6 +103,8 @@ export async function deploy(request: DeployRequest, given: DeployOptions): Prom
   const options = { ...given, target: withDeployedImages(given.target) };
   const { target, config, progress } = options;
   await validateRequest(request, config, options.clients?.containers.imageExists ?? imageInEngine);
+  const own = Object.entries(request.images ?? {}).flatMap(([service, image]) => (image && image !== catalogRef('stubs') ? [{ service: service as AppService, image }] : []));
+  if (own.length) await given.contractGate?.(own);
   const release = await acquireDeployLock(target.stateDir, `deploy ${request.version}`, (stale) =>
     progress.info(`taking over a stale deploy lock: "${stale.command}" (pid ${stale.pid}, started ${stale.startedAt}) is no longer running`),
   );

@@ -15,6 +15,7 @@ import { repoRoot, statePath } from '../core/state.js';
 import type { ComposeTarget } from '../clients/engine.js';
 import { loadConfig } from '../gen/gen.js';
 import { downStack, upStack } from '../stack/stack.js';
+import { contractGate } from './contract-gate.js';
 import { EXAMPLES } from './example.js';
 import { watchService } from './dev-watch.js';
 
@@ -66,7 +67,7 @@ export async function benchDev(options: { readonly edits: number; readonly progr
   let watch: Promise<number> | undefined;
   try {
     const config = await loadConfig(join(work, 'parity.yaml'));
-    const up = await upStack(config, target, progress, 600_000);
+    const up = await upStack(config, target, progress, 600_000, { gate: contractGate(config, target.stateDir, progress, options.signal) });
     say(`stack up (${(up.totalMs / 1000).toFixed(1)} s, the example built from ${source})`);
     let ready!: () => void;
     const watchingNow = new Promise<void>((resolve) => (ready = resolve));

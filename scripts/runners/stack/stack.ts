@@ -26,9 +26,10 @@ import type { Progress } from '../core/progress.js';
 import { readDeployState, withDeployedImages } from './deploy-state.js';
 import type { DeployState } from '../../../services/deploy/policy.js';
 import { statePath } from '../core/state.js';
-import { applyDynamicConfig, patroniRest, readCluster, restartPending, type Member } from '../clients/patroni.js';
-import { TOXIPROXY_API_PORT } from '../../../services/topology/chaos.js';
-import { faultyProxies, listProxies } from '../clients/toxiproxy.js';
+import { applyDynamicConfig, patroniRest, readCluster, restartPending } from '../clients/patroni.js';
+import { describeFaults, describeMember, type StatusRow } from './status-table.js';
+
+export { describeMember, formatStatusTable, type StatusRow } from './status-table.js';
 
 export function defaultTarget(): ComposeTarget {
   // PARITY_PROJECT: a second stack beside the dev one (tests, benchmarks); PARITY_COMPOSE_DIR:
@@ -135,13 +136,6 @@ export async function readActiveColor(stateDir: string): Promise<{ color: Color;
   return { color: blue >= green ? 'blue' : 'green', weights: { blue, green } };
 }
 
-export interface StatusRow {
-  service: string;
-  state: string;
-  health: string;
-  url: string;
-  color: string;
-}
 
 export async function readStatus(
   target: ComposeTarget,
@@ -167,36 +161,6 @@ export async function readStatus(
     return { service: service.name, state: c?.state ?? 'absent', health: health || (c ? 'none' : ''), url, color };
   });
   return { rows, activeColor: active?.color, weights: active?.weights, ...(deploy ? { deploy } : {}) };
-}
-
-/** Toxiproxy's state for the status table: its proxies and any fault on them (a drill's, or one left behind). */
-async function describeFaults(target: ComposeTarget, running: boolean): Promise<string | undefined> {
-  if (!running) return undefined;
-  const port = await engineOf(target).publishedPort('toxiproxy', TOXIPROXY_API_PORT);
-  if (port === undefined) return undefined;
-  const proxies = await listProxies(`http://127.0.0.1:${port}`).catch(() => undefined);
-  if (!proxies) return undefined;
-  const faulty = faultyProxies(proxies);
-  const api = `API http://127.0.0.1:${port}`;
-  return faulty.length
-    ? `FAULTS: ${faulty.map((p) => `${p.name} ${[...(p.enabled ? [] : ['down']), ...p.toxics].join('+')}`).join(', ')} (make chaos-reset); ${api}`
-    : `${proxies.length} proxies, no fault; ${api}`;
-}
-
-/** A Patroni member for the status table: role, timeline and lag (`leader tl 3`, `sync_standby tl 3 lag 0 B`). */
-export function describeMember(member: Member): string {
-  return `${member.role} tl ${member.timeline ?? '?'}${member.role === 'leader' ? '' : ` lag ${member.lag === undefined ? '?' : `${member.lag} B`}`}${member.state === 'running' || member.state === 'streaming' ? '' : ` (${member.state})`}`;
-}
-
-export function formatStatusTable(rows: StatusRow[]): string {
-  const header = { service: 'SERVICE', state: 'STATE', health: 'HEALTH', color: 'COLOR / ROLE', url: 'URL / PORT' };
-  const all = [header, ...rows];
-  const width = (key: keyof StatusRow) => Math.max(...all.map((row) => row[key].length));
-  const line = (row: StatusRow) =>
-    [row.service.padEnd(width('service')), row.state.padEnd(width('state')), row.health.padEnd(width('health')), row.color.padEnd(width('color')), row.url]
-      .join('  ')
-      .trimEnd();
-  return all.map(line).join('\n');
 }
 
 export async function downStack(target: ComposeTarget, removeVolumes: boolean): Promise<void> {
@@ -230,7 +194,14 @@ export interface UpResult {
  * `make up`: engine, images (local → pull → build), gen, state (secrets, TLS, dynamic
  * config), `docker compose up`, then wait for every health check.
  */
-export async function upStack(config: ParityConfig, target: ComposeTarget, progress: Progress, timeoutMs: number, hooks: { readonly beforeUp?: () => Promise<void> } = {}): Promise<UpResult> {
+export interface UpHooks {
+  /** Runs just before compose starts the containers (a DR region's link). */
+  readonly beforeUp?: () => Promise<void>;
+  /** The contract gate (dev/contract-gate.ts): for a developer's images, then for their builds once built; throws to refuse. */
+  readonly gate?: (kind: 'image' | 'build') => Promise<void>;
+}
+
+export async function upStack(config: ParityConfig, target: ComposeTarget, progress: Progress, timeoutMs: number, hooks: UpHooks = {}): Promise<UpResult> {
   const started = Date.now();
   const topology = buildTopology(config);
   await ensureEngine(progress);
@@ -241,6 +212,8 @@ export async function upStack(config: ParityConfig, target: ComposeTarget, progr
   // Before anything is written: a host process the edge would route to must answer.
   const shown = relative(process.cwd(), configPath());
   await checkHostProcesses(config, shown.startsWith('..') ? configPath() : shown);
+  // The contract as a gate: a developer's image is started only once it passed (the caller's hook).
+  await hooks.gate?.('image');
   const gen = await generate(config, target.composeDir);
   if (gen.written.length > 0) progress.info(`generated compose/ (${gen.written.length} files changed)`);
   // Before any secret is generated: data volumes from another state would fail on passwords
@@ -254,11 +227,18 @@ export async function upStack(config: ParityConfig, target: ComposeTarget, progr
   for (const item of prepared.created) progress.info(`created ${item}`);
   // With a DR region, the link between the regions first: the primary's repository is behind it.
   await hooks.beforeUp?.();
+  // A developer's source (source: build) is built again at each make up (the image follows the
+  // code), then held to the contract like an image before anything routes to it.
+  const built = topology.services.filter((service) => service.build);
+  if (built.length) {
+    progress.step(`building ${built.map((service) => service.name).join(', ')}`);
+    await engineOf(target).build(built.map((service) => service.name)).finally(() => progress.done());
+    await hooks.gate?.('build');
+  }
   progress.step('docker compose up');
   const upStarted = Date.now();
   try {
-    // A developer's source (source: build) is built again at each make up: the image follows the code.
-    await engineOf(target).up([], { removeOrphans: true, build: topology.services.some((service) => service.build) });
+    await engineOf(target).up([], { removeOrphans: true });
   } catch (error) {
     // compose gives up when a dependency turns unhealthy; report it the same way as a wait
     // that times out: which service, how long since compose started, its last log lines.
