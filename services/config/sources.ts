@@ -94,9 +94,4 @@ export function checkServiceSources(config: ParityConfig, publishedPorts: readon
   return issues;
 }
 
-/** What is checked but not yet run: extra secrets files (issue #22); every source renders. */
-export function unrenderedSources(config: ParityConfig): SourceIssue[] {
-  return ownSources(config).flatMap(([name, own]): SourceIssue[] => {
-    return own.secrets ? [{ path: `services.${name}.secrets`, message: 'extra secrets are checked but not yet mounted (issue #22): remove the key, or read the stack\'s own secrets under /run/secrets' }] : [];
-  });
-}
+

@@ -10,7 +10,7 @@ import { CONFIG_SCHEMA, DEFAULT_CONFIG, defaultBackup, defaultChaos, defaultHa, 
 import { checkBreakerExpression } from './breaker-expression.js';
 import { checkChaos, completeScenarios } from './chaos-rules.js';
 import { needsOf, profileServices } from './profiles.js';
-import { AUTH_STAYS_A_STUB, checkServiceSources, unrenderedSources, type PathProbe } from './sources.js';
+import { AUTH_STAYS_A_STUB, checkServiceSources, type PathProbe } from './sources.js';
 
 export interface ConfigIssue {
   /** Dotted path of the field (`ports.http`), or `(file)` for syntax errors. */
@@ -115,7 +115,6 @@ export function parseConfig(text: string, file = 'parity.yaml', options: ParseOp
   const placed = (issue: { path: string; message: string }): ConfigIssue => ({ ...issue, ...nearest(issue.path) });
   if ((user as { services?: { auth?: unknown } }).services?.auth !== undefined) issues.push(placed({ path: 'services.auth', message: AUTH_STAYS_A_STUB }));
   issues.push(...checkServiceSources(config, publishedPorts(config), options.exists).map(placed));
-  issues.push(...unrenderedSources(config).map(placed));
   issues.push(...checkChaos(config, (user as { chaos?: { scenarios?: Record<string, unknown> } }).chaos?.scenarios ?? {}, positions));
   if (issues.length > 0) throw new ConfigError(file, sortIssues(issues));
   return config;

@@ -52,7 +52,10 @@ function renderService(service: ServiceSpec, topology: Topology, files: readonly
     ports: service.ports?.map((port) => `${port.bind}:${port.host ?? ''}:${port.container}`),
     volumes: service.volumes,
     // Long syntax: the copy owned by the reading uid, mounted under the secret's own name.
-    secrets: service.secrets?.length ? service.secrets.map((name) => ({ source: secretSource(name, secretReader(service)), target: name })) : undefined,
+    secrets:
+      service.secrets?.length || service.extraSecrets?.length
+        ? [...(service.secrets ?? []).map((name) => ({ source: secretSource(name, secretReader(service)), target: name })), ...(service.extraSecrets ?? []).map((secret) => ({ source: secret.source, target: secret.name }))]
+        : undefined,
     depends_on: dependsOn.length ? Object.fromEntries(dependsOn.map(([name, condition]) => [name, { condition }])) : undefined,
     healthcheck: healthcheckOf(service),
     user: service.user,
@@ -90,11 +93,13 @@ export function renderComposeObject(topology: Topology, files: readonly Rendered
       NETWORKS.filter((network) => topology.services.some((service) => service.networkMode !== 'host' && networksOf(service).includes(network))).map((network) => [network, network === 'front' ? frontIpam(topology) : {}]),
     ),
     volumes: Object.fromEntries(topology.volumes.map((volume) => [volume, {}])),
-    secrets: Object.fromEntries(
-      topology.secrets.flatMap((secret) =>
-        [...new Set(topology.services.filter((service) => service.secrets?.includes(secret)).map(secretReader))].sort((a, b) => a - b).map((uid) => [secretSource(secret, uid), { file: `${STATE}/${secretCopyPath(secret, uid)}` }]),
+    secrets: Object.fromEntries([
+      ...topology.secrets.flatMap((secret) =>
+        [...new Set(topology.services.filter((service) => service.secrets?.includes(secret)).map(secretReader))].sort((a, b) => a - b).map((uid) => [secretSource(secret, uid), { file: `${STATE}/${secretCopyPath(secret, uid)}` }] as const),
       ),
-    ),
+      // A developer's own secrets: one per service and name, shared by both colors, from their file.
+      ...[...new Map(topology.services.flatMap((service) => service.extraSecrets ?? []).map((secret) => [secret.source, { file: secret.file }])).entries()].sort(([a], [b]) => a.localeCompare(b)),
+    ]),
   };
 }
 

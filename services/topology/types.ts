@@ -74,6 +74,11 @@ export interface ServiceSpec {
   readonly volumes?: readonly string[];
   /** Names of compose secrets mounted at /run/secrets/<name>. */
   readonly secrets?: readonly string[];
+  /**
+   * A developer's own secrets (`services.<name>.secrets`): mounted at /run/secrets/<name> from their
+   * file as it is (relative to parity.yaml: `${PARITY_CONFIG_DIR:-..}/…`), not copied into the state.
+   */
+  readonly extraSecrets?: readonly { readonly name: string; readonly source: string; readonly file: string }[];
   readonly dependsOn?: Readonly<Record<string, 'service_healthy' | 'service_started' | 'service_completed_successfully'>>;
   /** Every long-running service has one: `make up` waits on it. A job's is `['NONE']` (rendered disabled). */
   readonly healthcheck: HealthSpec;

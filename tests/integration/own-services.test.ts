@@ -16,7 +16,10 @@ import { createClient, userAddresses, type HttpClient } from '../../scripts/runn
 import { adminLogin } from '../../scripts/runners/clients/platform.js';
 import { engineOf } from '../../scripts/runners/clients/engine-of.js';
 import { EXAMPLES, buildExample } from '../../scripts/runners/dev/example.js';
-import { eventually, startGeneratedStack, recordingProgress, runCli, type GeneratedStack } from './helpers.js';
+import { eventually, figureOf, startGeneratedStack, recordingProgress, runCli, type GeneratedStack } from './helpers.js';
+import { runChaosDrill, toxiproxyApi } from '../../scripts/runners/drill/chaos/chaos.js';
+import { faultyProxies, listProxies } from '../../scripts/runners/clients/toxiproxy.js';
+import { parseConfig } from '../../services/config/validate.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const example = EXAMPLES['events-python'];
@@ -240,6 +243,20 @@ describe('host mode: the preflight at make up (exit 2, nothing generated or star
       loopback.server.close();
     }
   }, 120_000);
+});
+
+describe('a drill against the example: make chaos on its data path', () => {
+  it('GIVEN events-db-latency (2 s on the reader) WHEN it runs against the example, which has no replica breaker THEN the drill judges the example, not a stub: no breaker opens, users wait past the budget (result fail), and Toxiproxy is left clean', async () => {
+    const config = parseConfig(readFileSync(stack.configFile, 'utf8'));
+    const { report } = await runChaosDrill({ target: stack.target, config, scenario: 'events-db-latency', progress: recordingProgress(log) });
+    log.push(`FIGURES chaos events-db-latency vs the example: ${report.result}; ${report.figures.map((f) => `${f.name}=${f.value ?? 'n/a'}${f.unit === 'ms' ? 'ms' : ''}${f.pass ? '' : ' (over budget)'}`).join(', ')}`);
+    expect(report.result).toBe('fail');
+    expect(figureOf(report, 'fault → breakers OPEN').value).toBeNull();
+    expect(figureOf(report, 'fault → breakers OPEN').pass).toBe(false);
+    expect(faultyProxies(await listProxies(await toxiproxyApi(stack.target, config)))).toEqual([]);
+    expect(report.restored.at(-1)).toMatch(/Toxiproxy clean/);
+    await eventually(async () => expect((await http(`${https}/api/events?limit=1`)).status).toBe(200));
+  }, 180_000);
 });
 
 describe('make contract and its gate: the platform contract on an isolated stack of its own', () => {

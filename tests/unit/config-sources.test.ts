@@ -11,16 +11,16 @@ import { ConfigError, parseConfig, type ParseOptions } from '../../services/conf
 import { checkServiceSources, ownSources } from '../../services/config/sources.js';
 import { DEFAULT_CONFIG } from '../../services/config/schema.js';
 import { runCliSync } from '../cli.js';
+import { renderComposeObject } from '../../services/render/compose.js';
+import { buildTopology } from '../../services/topology/index.js';
 
-const UNRENDERED = /extra secrets are checked but not yet mounted/;
-
-/** The issues of a config, without the "not rendered yet" line every non-stub source gets today. */
+/** The issues of a config, each at its line. */
 function problems(text: string, options: ParseOptions = {}): string[] {
   try {
     parseConfig(text, 'parity.yaml', options);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).issues.filter((issue) => !UNRENDERED.test(issue.message)).map((issue) => `${issue.line}:${issue.col} ${issue.path}: ${issue.message}`);
+    return (error as ConfigError).issues.map((issue) => `${issue.line}:${issue.col} ${issue.path}: ${issue.message}`);
   }
   return [];
 }
@@ -31,7 +31,7 @@ describe('services.<name>.source', () => {
     expect(ownSources(parseConfig('services:\n  events:\n    source: stub\n'))).toEqual([]);
   });
 
-  it('GIVEN a complete image, build or host source THEN all three render; the only problem left is extra secrets, checked but not yet mounted, at their line', () => {
+  it('GIVEN a complete image, build or host source, with extra secrets THEN it parses; the secrets render as compose secrets from their files, mounted under their names in both colors', () => {
     const text = [
       'services:',
       '  events:',
@@ -59,17 +59,11 @@ describe('services.<name>.source', () => {
       '      api_key: keys/api',
       '',
     ].join('\n');
-    const error = (() => {
-      try {
-        parseConfig(text);
-      } catch (e) {
-        return e as ConfigError;
-      }
-      throw new Error('expected a refusal');
-    })();
-    expect(error.issues.map((issue) => `${issue.line}:${issue.col} ${issue.path}`)).toEqual(['23:5 services.ivor.secrets']);
-    expect(error.issues[0]!.message).toMatch(/extra secrets are checked but not yet mounted/);
-    expect(error.exitCode).toBe(2);
+    const config = parseConfig(text);
+    const compose = renderComposeObject(buildTopology(config)) as { services: Record<string, { secrets?: { source: string; target: string }[] }>; secrets: Record<string, { file: string }> };
+    expect(compose.secrets.ivor_own_api_key).toEqual({ file: '${PARITY_CONFIG_DIR:-..}/keys/api' });
+    for (const color of ['blue', 'green']) expect(compose.services[`ivor-${color}`]!.secrets).toContainEqual({ source: 'ivor_own_api_key', target: 'api_key' });
+    expect(compose.services['events-blue']!.secrets!.map((secret) => secret.target)).not.toContain('api_key');
   });
 
   it('GIVEN every kind of mistake THEN all are reported together, each at its line, with a hint', () => {
