@@ -220,6 +220,19 @@ describe('API handlers (Fastify inject, no database)', () => {
   });
 });
 
+describe('frontend admin page', () => {
+  it('checks the token and the role itself, not only the edge: no token 401, identity headers alone 401, a member 403, an admin by bearer or by cookie 200', async () => {
+    const app = appFor(frontend, { SERVICE: 'frontend', JWT_PUBLIC_KEYS: JSON.stringify(publicKeys(KEYS)), IVOR_URL: 'http://127.0.0.1:1', EVENTS_URL: 'http://127.0.0.1:1', NEWSROOM_URL: 'http://127.0.0.1:1' });
+    expect((await app.inject({ method: 'GET', url: '/admin' })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'GET', url: '/admin', headers: { 'x-auth-user': 'admin@example.org', 'x-auth-role': 'admin' } })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'GET', url: '/admin', headers: { authorization: `Bearer ${await token('member')}` } })).statusCode).toBe(403);
+    const byBearer = await app.inject({ method: 'GET', url: '/admin', headers: { authorization: `Bearer ${await token('admin')}` } });
+    expect(byBearer.statusCode).toBe(200);
+    expect(byBearer.body).toContain('Signed in as admin@example.org');
+    expect((await app.inject({ method: 'GET', url: '/admin', headers: { cookie: `theme=dark; parity_token=${await token('admin')}` } })).statusCode).toBe(200);
+  });
+});
+
 describe('frontend fallbacks (APIs unreachable)', () => {
   it('serves the architecture fallbacks, says so in a header and on the page, and escapes', async () => {
     const app = appFor(frontend, { SERVICE: 'frontend', IVOR_URL: 'http://127.0.0.1:1', EVENTS_URL: 'http://127.0.0.1:1', NEWSROOM_URL: 'http://127.0.0.1:1' });
