@@ -10,7 +10,8 @@ import type { Color } from '../../services/config/schema.js';
 import { DEFAULT_CONFIG } from '../../services/config/schema.js';
 import type { ColorCounters, DeployState } from '../../services/deploy/policy.js';
 import type { DeployEntry } from '../../services/audit/deploy.js';
-import { DeployRolledBackError, formatDuration } from '../../services/errors.js';
+import { ContractFailedError, DeployRolledBackError, formatDuration } from '../../services/errors.js';
+import { catalogRef } from '../../services/images/catalog.js';
 import { GateFailure } from '../../scripts/runners/deploy/gate.js';
 import { EDGE_BACK_MS, edgeClient } from '../../scripts/runners/deploy/clients.js';
 import { deploy, type DeployClients, type DeployReport } from '../../scripts/runners/deploy/index.js';
@@ -117,6 +118,31 @@ const off = { weights: { blue: 100, green: 0 }, sticky: false };
 const outcome = (world: World) => ({ state: world.states.at(-1)!, report: world.reports.at(-1) as unknown as DeployReport });
 
 describe('deploy phases against fake clients', () => {
+  it('GIVEN a per-service deploy of an own image THEN the contract gate is asked first, for that image only; a refusal changes nothing (exit 1)', async () => {
+    const world = fakeWorld();
+    const asked: unknown[] = [];
+    const error = await deploy(
+      { version: '2.0.0', images: { events: 'team/events:2', ivor: catalogRef('stubs') } },
+      {
+        target: { project: 'fake', composeDir: '/nonexistent', stateDir },
+        config: DEFAULT_CONFIG,
+        progress: quiet,
+        clients: world.clients,
+        contractGate: async (candidates) => {
+          asked.push(candidates);
+          throw new ContractFailedError('contract gate: events (team/events:2, image abc): failed the platform contract');
+        },
+      },
+    ).catch((e: unknown) => e);
+    expect(asked).toEqual([[{ service: 'events', image: 'team/events:2' }]]);
+    expect(error).toBeInstanceOf(ContractFailedError);
+    expect((error as ContractFailedError).exitCode).toBe(1);
+    expect(world.states).toEqual([]);
+    expect(world.routes).toEqual([]);
+    expect(world.containers).toEqual([]);
+    expect(world.audit).toEqual([]);
+  });
+
   it('promotes a good version: 5 % → 25 % → 100 %, drained, green active', async () => {
     const world = fakeWorld();
     const report = await run(world, '2.0.0');

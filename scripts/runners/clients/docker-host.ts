@@ -13,6 +13,7 @@
  * throwing) unless it says otherwise; `make clean` runs the argv of `hostCommands` through its
  * own exec, so its unit test can play the engine.
  */
+import { networkInterfaces } from 'node:os';
 import { run, tryRun, type RunResult } from '../core/exec.js';
 
 /** Compose's label on everything it creates for a project. */
@@ -38,7 +39,18 @@ export const hostCommands = {
  * `extra_hosts`): a process that containers reach as host.docker.internal must listen there.
  */
 export async function engineGateway(): Promise<string> {
-  return (await run(['docker', 'network', 'inspect', 'bridge', '-f', '{{(index .IPAM.Config 0).Gateway}}'])).trim();
+  const [gateway = '', bridge = '', subnet = ''] = (
+    await run(['docker', 'network', 'inspect', 'bridge', '-f', '{{(index .IPAM.Config 0).Gateway}}|{{index .Options "com.docker.network.bridge.name"}}|{{(index .IPAM.Config 0).Subnet}}'])
+  )
+    .split('|')
+    .map((part) => (part === '<no value>' ? '' : part));
+  if (gateway) return gateway;
+  // A fresh engine (20.10) may leave the default bridge's Gateway out of its IPAM config: the
+  // bridge interface's own address is the gateway, else the subnet's first address.
+  const onInterface = networkInterfaces()[bridge || 'docker0']?.find((address) => address.family === 'IPv4')?.address;
+  if (onInterface) return onInterface;
+  const [base] = subnet.split('/');
+  return base ? base.replace(/\.\d+$/, '.1') : '';
 }
 
 const lines = (text: string) => text.split('\n').map((line) => line.trim()).filter(Boolean);

@@ -30,7 +30,7 @@ const requestFor = (route: Route, headers: Record<string, string>): RequestInit 
 const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 async function signIn(call: ContractCall, email: string, password: string): Promise<string> {
-  const answer = await call('auth-blue', '/auth/login', json({ email, password }));
+  const answer = await call('auth', '/auth/login', json({ email, password }));
   if (answer.status !== 200) throw new Error(`auth refused the contract's login as ${email}: ${answer.status} ${answer.body.slice(0, 200)}`);
   return (JSON.parse(answer.body) as { accessToken: string }).accessToken;
 }
@@ -42,10 +42,10 @@ export async function contractIdentities(call: ContractCall, target: ComposeTarg
   for (const role of ['member', 'editor'] as const) {
     const email = `contract-${role}@parity.localhost`;
     const password = randomBytes(18).toString('base64url');
-    const registered = await call('auth-blue', '/auth/register', json({ email, password }));
+    const registered = await call('auth', '/auth/register', json({ email, password }));
     if (registered.status !== 201 && registered.status !== 200) throw new Error(`auth refused to register ${email}: ${registered.status} ${registered.body.slice(0, 200)}`);
     if (role === 'editor') {
-      const promoted = await call('auth-blue', `/auth/users/${encodeURIComponent(email)}/role`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body: JSON.stringify({ role }) });
+      const promoted = await call('auth', `/auth/users/${encodeURIComponent(email)}/role`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body: JSON.stringify({ role }) });
       if (promoted.status !== 200) throw new Error(`auth refused to make ${email} an editor: ${promoted.status} ${promoted.body.slice(0, 200)}`);
     }
     tokens[role] = await signIn(call, email, password);
