@@ -2,6 +2,7 @@
 /** `make contract SERVICE=events [IMAGE=ref]`: the platform contract, checked against a candidate on an isolated copy of its dependencies. */
 import { ContractFailedError, UsageError } from '../services/errors.js';
 import { contractPassed, renderContractSummary } from '../services/render/contract-report.js';
+import { clauseHolds } from '../services/contracts/platform-contract.js';
 import { abortOnSignals, parseCli, runMain } from './runners/core/cli.js';
 import { createProgress } from './runners/core/progress.js';
 import { parseContractRequest, runContract } from './runners/dev/contract.js';
@@ -45,6 +46,6 @@ await runMain(async () => {
   const { report, dir } = await runContract(request, config, progress, signal);
   process.stdout.write(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : `${renderContractSummary(report, dir)}\n`);
   if (!contractPassed(report)) {
-    throw new ContractFailedError(`${report.service} (${report.image}) breaks the platform contract: ${report.clauses.filter((c) => c.verdict !== 'pass').map((c) => c.id).join(', ')}${report.error ? ` (${report.error})` : ''}`);
+    throw new ContractFailedError(`${report.service} (${report.image}) breaks the platform contract: ${report.clauses.filter((c) => !clauseHolds(c.verdict)).map((c) => c.id).join(', ')}${report.error ? ` (${report.error})` : ''}`);
   }
 });

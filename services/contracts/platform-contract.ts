@@ -15,6 +15,8 @@ export interface ContractEvidence {
   readonly bootBudgetMs: number;
   /** The liveness answer's status with every data store cut (Toxiproxy: writer and reader disabled). */
   readonly livenessWithoutDatabase?: number;
+  /** Whether the service uses the database (the frontend reaches the APIs only): the database clauses apply only then. @default true */
+  readonly usesDatabase?: boolean;
   /** The readiness answer with the database cut: status and body. */
   readonly readinessWithoutDatabase?: { readonly status: number; readonly body: string };
   /** The readiness answer with everything up. */
@@ -23,7 +25,7 @@ export interface ContractEvidence {
   readonly apiHeaders?: Readonly<Record<string, string | undefined>>;
   /** The text of `/metrics`. */
   readonly metrics?: string;
-  /** Write routes called directly, without credentials: path and status. */
+  /** Write routes that need a signed-in user, called directly without credentials: path and status (empty: the service has none). */
   readonly unauthenticatedWrites?: readonly { readonly route: string; readonly status: number }[];
   /**
    * Every route of the service's route table called directly (past the edge) as each identity: no
@@ -41,7 +43,11 @@ export interface ContractEvidence {
   readonly inFlightAtSigterm?: { readonly status?: number; readonly error?: string };
 }
 
-export type ClauseVerdict = 'pass' | 'fail' | 'not measured';
+/** `not applicable`: the clause is about something the service doesn't have (the frontend has no database); it holds. */
+export type ClauseVerdict = 'pass' | 'fail' | 'not measured' | 'not applicable';
+
+/** A clause that passed, or does not apply: what the contract (and its gate) accepts. */
+export const clauseHolds = (verdict: ClauseVerdict): boolean => verdict === 'pass' || verdict === 'not applicable';
 
 export interface ClauseResult {
   readonly id: string;
@@ -101,6 +107,7 @@ export const CLAUSES: readonly Clause[] = [
     title: 'readiness fails when its database is cut, and names it',
     breaks: 'make up, the probe and a deploy gate call it ready while it cannot serve; the operator cannot tell which dependency failed',
     judge: (e) => {
+      if (e.usesDatabase === false) return { verdict: 'not applicable', evidence: `${e.service} uses no database (it reaches the APIs only)` };
       const r = e.readinessWithoutDatabase;
       if (!r) return notMeasured('readiness with the database cut');
       const failed = !is2xx(r.status) || healthStatus(r.body) === 'fail';
@@ -144,7 +151,8 @@ export const CLAUSES: readonly Clause[] = [
     title: 'write routes refuse a request without credentials (401/403), even past the edge',
     breaks: 'anything on the apps network can write as anyone; the edge is the only check (no defence in depth)',
     judge: (e) => {
-      if (!e.unauthenticatedWrites?.length) return notMeasured('write routes');
+      if (!e.unauthenticatedWrites) return notMeasured('write routes');
+      if (!e.unauthenticatedWrites.length) return { verdict: 'not applicable', evidence: `${e.service} has no write route that needs a signed-in user` };
       const accepted = e.unauthenticatedWrites.filter((w) => w.status !== 401 && w.status !== 403);
       return okIf(accepted.length === 0, accepted.length ? accepted.map((w) => `${w.route} answered ${w.status}`).join(', ') : `${e.unauthenticatedWrites.length} refused`);
     },

@@ -1,5 +1,5 @@
 /** A contract run's report: the table people read, and JUnit XML for CI (services/contracts/platform-contract.ts judges). */
-import type { ClauseResult } from '../contracts/platform-contract.js';
+import { clauseHolds, type ClauseResult } from '../contracts/platform-contract.js';
 import { escapeXml, junitDocument } from './drill-report.js';
 
 export interface ContractReport {
@@ -16,11 +16,11 @@ export interface ContractReport {
   readonly error?: string;
 }
 
-export const contractPassed = (report: ContractReport): boolean => !report.error && report.clauses.every((clause) => clause.verdict === 'pass');
+export const contractPassed = (report: ContractReport): boolean => !report.error && report.clauses.every((clause) => clauseHolds(clause.verdict));
 
 export function renderContractSummary(report: ContractReport, dir: string): string {
-  const mark = { pass: 'ok  ', fail: 'FAIL', 'not measured': 'n/a ' } as const;
-  const failed = report.clauses.filter((clause) => clause.verdict !== 'pass');
+  const mark = { pass: 'ok  ', fail: 'FAIL', 'not measured': 'n/a ', 'not applicable': '--  ' } as const;
+  const failed = report.clauses.filter((clause) => !clauseHolds(clause.verdict));
   return [
     `contract ${report.service} (${report.image}${report.imageId ? `, ${report.imageId.slice(0, 19)}` : ''}): ${contractPassed(report) ? 'PASSED' : `FAILED (${failed.length} of ${report.clauses.length} clauses)`} in ${(report.durationMs / 1000).toFixed(1)} s`,
     ...report.clauses.map((clause) => `  ${mark[clause.verdict]} ${clause.id.padEnd(29)} ${clause.evidence}`),
@@ -33,9 +33,14 @@ export function renderContractSummary(report: ContractReport, dir: string): stri
 export function renderContractJunit(report: ContractReport): string {
   const name = `contract.${report.service}`;
   const cases = report.clauses.map((clause) => {
-    const body = clause.verdict === 'pass' ? '' : `\n      <failure message="${escapeXml(`${clause.evidence} — ${clause.breaks}`)}" type="${clause.verdict === 'fail' ? 'ClauseFailed' : 'NotMeasured'}"/>\n    `;
+    const body =
+      clause.verdict === 'pass'
+        ? ''
+        : clause.verdict === 'not applicable'
+          ? `\n      <skipped message="${escapeXml(clause.evidence)}"/>\n    `
+          : `\n      <failure message="${escapeXml(`${clause.evidence} — ${clause.breaks}`)}" type="${clause.verdict === 'fail' ? 'ClauseFailed' : 'NotMeasured'}"/>\n    `;
     return `    <testcase classname="${escapeXml(name)}" name="${escapeXml(`${clause.id}: ${clause.title}`)}" time="0">${body}</testcase>`;
   });
-  const failures = report.clauses.filter((clause) => clause.verdict !== 'pass').length;
+  const failures = report.clauses.filter((clause) => !clauseHolds(clause.verdict)).length;
   return junitDocument('parity-contract', name, cases, failures, report.error ? 1 : 0, report.durationMs, report.startedAt);
 }

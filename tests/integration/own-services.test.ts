@@ -277,7 +277,7 @@ describe('make contract and its gate: the platform contract on an isolated stack
     const good = await runCli('contract.ts', ['--service', 'events', '--image', example.ref, '--format', 'json'], env);
     expect(good.code, good.output).toBe(0);
     const passed = JSON.parse(good.output.slice(good.output.indexOf('{'), good.output.lastIndexOf('}') + 1)) as { clauses: { id: string; verdict: string; evidence: string }[]; durationMs: number };
-    expect(passed.clauses.filter((clause) => clause.verdict !== 'pass')).toEqual([]);
+    expect(passed.clauses.filter((clause) => clause.verdict !== 'pass')).toEqual([]); // Events uses the database: every clause applies
     expect(passed.clauses.find((clause) => clause.id === 'rbac')!.evidence).toBe('9 routes × 4 identities as the table says');
     expect(passed.clauses.find((clause) => clause.id === 'tokens-verified')!.evidence).toBe(
       'POST /api/events: identity headers without a token, another key under the real kid, a kid nobody has, expired, under the real key: all refused',

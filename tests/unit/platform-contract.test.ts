@@ -80,6 +80,19 @@ describe('the platform contract', () => {
     expect(clauses.filter((c) => c.verdict === 'fail').map((c) => c.id)).toEqual(['readiness-names-dependency', 'health-format', 'headers', 'writes-need-credentials']);
   });
 
+  it('GIVEN the frontend (no database, no guarded write) THEN the database and write clauses do not apply, and it passes; JUnit skips them', () => {
+    const clauses = judgeContract({ ...GOOD, service: 'frontend', usesDatabase: false, readinessWithoutDatabase: { status: 200, body: '{"status":"pass"}' }, unauthenticatedWrites: [], apiHeaders: { ...GOOD.apiHeaders, 'x-parity-service': 'frontend' } });
+    expect(clauses.filter((c) => c.verdict === 'not applicable').map((c) => [c.id, c.evidence])).toEqual([
+      ['readiness-names-dependency', 'frontend uses no database (it reaches the APIs only)'],
+      ['writes-need-credentials', 'frontend has no write route that needs a signed-in user'],
+    ]);
+    const report = { service: 'frontend', image: 'x:1', startedAt: 'T', durationMs: 1, clauses };
+    expect(contractPassed(report)).toBe(true);
+    expect(renderContractSummary(report, '/r')).toContain('--   readiness-names-dependency');
+    expect(renderContractJunit(report)).toContain('<skipped message="frontend uses no database (it reaches the APIs only)"/>');
+    expect(renderContractJunit(report)).toContain('failures="0"');
+  });
+
   it('GIVEN nothing measured THEN those clauses say so and the contract does not pass', () => {
     const clauses = judgeContract({ service: 'events', bootBudgetMs: 30_000 });
     expect(clauses.find((c) => c.id === 'boots')!.verdict).toBe('fail');

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { APP_SERVICES, type AppService, type ParityConfig } from '../../../services/config/schema.js';
 import { buildTag, ownBuild, ownImage } from '../../../services/topology/own-services.js';
 import { judgeGate, type ContractRecord, type GateVerdict } from '../../../services/contracts/gate.js';
+import { clauseHolds } from '../../../services/contracts/platform-contract.js';
 import { ContractFailedError } from '../../../services/errors.js';
 import type { ContractReport } from '../../../services/render/contract-report.js';
 import type { Progress } from '../core/progress.js';
@@ -31,7 +32,7 @@ export async function readContractRecords(stateDir: string): Promise<ContractRec
         ...(report.settingsKey ? { settingsKey: report.settingsKey } : {}),
         passed: report.passed,
         startedAt: report.startedAt,
-        failed: report.clauses.filter((clause) => clause.verdict !== 'pass').map((clause) => clause.id),
+        failed: report.clauses.filter((clause) => !clauseHolds(clause.verdict)).map((clause) => clause.id),
         dir: join(root, entry),
       });
     } catch {

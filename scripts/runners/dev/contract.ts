@@ -80,7 +80,8 @@ export async function runContract(
   const work = statePath(`contract-${process.pid}`);
   const dir = join(recordsDir, `${new Date(started).toISOString().replace(/[:.]/g, '-')}-${service}`);
   const target: ComposeTarget = { project: 'parity-contract', composeDir: join(work, 'compose'), stateDir: join(work, 'state') };
-  const evidence: { -readonly [K in keyof ContractEvidence]: ContractEvidence[K] } = { service, bootBudgetMs: BOOT_BUDGET_MS };
+  // The frontend reaches the APIs only (no data network): the database clauses don't apply to it.
+  const evidence: { -readonly [K in keyof ContractEvidence]: ContractEvidence[K] } = { service, bootBudgetMs: BOOT_BUDGET_MS, usesDatabase: service !== 'frontend' };
   let error: string | undefined;
   const candidate = `${service}-blue`;
   try {
