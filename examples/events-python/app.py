@@ -31,7 +31,6 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-import jwt
 import psycopg2
 
 # What `make bench-dev` edits to time a change reaching users: it answers as X-Example-Mark, and the
@@ -121,6 +120,13 @@ class Pool:
 writer, reader = Pool(WRITER_URL), Pool(READER_URL)
 
 
+def jwt_module():
+    """PyJWT, imported at the first token rather than at start: its import (with cryptography) costs
+    ~60 ms, which every restart (make dev's sync+restart) would pay before answering."""
+    import jwt
+    return jwt
+
+
 class Keys:
     """The public keys by kid, read again (at most once a second) when a token names an unknown one."""
 
@@ -128,6 +134,7 @@ class Keys:
         self.path, self.by_kid, self.read_at, self.lock = path, {}, 0.0, threading.Lock()
 
     def find(self, kid):
+        jwt = jwt_module()
         with self.lock:
             if kid not in self.by_kid and time.monotonic() - self.read_at > 1:
                 self.read_at = time.monotonic()
@@ -147,6 +154,7 @@ def verified_user(authorization):
     if not authorization.startswith("Bearer "):
         return None
     token = authorization[7:]
+    jwt = jwt_module()
     try:
         key = keys.find(jwt.get_unverified_header(token).get("kid"))
         if key is None:
