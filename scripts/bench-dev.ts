@@ -11,7 +11,8 @@ Usage: npx tsx scripts/bench-dev.ts [--edits N] [--format table|json]      (make
 Starts a stack of its own (profile minimal, ports 48xxx, project parity-bench-dev) with the example
 Events API built from a copy of its source (source: build), watches it as make dev does, and times
 N edits of each kind from the file write to the first users' answer through the front carrying
-the new code: app.py under a sync+restart rule, build.txt under a rebuild rule. Removes its stack
+the new code: app.py under a sync+restart rule, build.txt under a rebuild rule (at most 3: each
+rebuild waits for the platform contract on the new image, as make dev does). Removes its stack
 and copy at the end (also on Ctrl-C).
 
 Options:
@@ -34,7 +35,7 @@ await runMain(async () => {
     process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
     return;
   }
-  process.stdout.write(`\nedit → new code answering users through the edge (${edits} edits each, the example Events API, Python)\n`);
+  process.stdout.write(`\nedit → new code answering users through the edge (the example Events API, Python; a rebuild includes the platform contract on the new image)\n`);
   process.stdout.write(`${'mode'.padEnd(14)}${'median'.padStart(10)}${'worst'.padStart(10)}   samples (s)\n`);
   for (const r of results) {
     process.stdout.write(`${r.mode.padEnd(14)}${`${(r.medianMs / 1000).toFixed(2)} s`.padStart(10)}${`${(r.worstMs / 1000).toFixed(2)} s`.padStart(10)}   ${r.samplesMs.map((ms) => (ms / 1000).toFixed(2)).join(' ')}\n`);

@@ -1,7 +1,7 @@
 #!/usr/bin/env -S npx tsx
 /** `make dev SERVICE=events`: the stack up with your source built in the stub's place, then live sync. */
-import { contractGate } from './runners/dev/contract-gate.js';
-import { relative } from 'node:path';
+import { contractGate, gateCandidates, type GateCandidate } from './runners/dev/contract-gate.js';
+import { dirname, relative } from 'node:path';
 import { UsageError } from '../services/errors.js';
 import { parseCli, runMain } from './runners/core/cli.js';
 import { createProgress } from './runners/core/progress.js';
@@ -16,6 +16,10 @@ Brings the stack up with services.<NAME> built from your source (source: build i
 then runs docker compose watch on both of its colors in the foreground: each change under a
 build.watch rule is synced into the containers (sync), synced and the container restarted
 (sync+restart), or the image rebuilt and the containers replaced (rebuild). One line per change.
+A rebuild is held to the platform contract before the edge routes to it: Parity builds the image,
+runs the contract on it (make contract; ~30-45 s, or nothing when this build passed before), and
+only then replaces both colors; a build that fails it is reported, clause by clause, while the
+previous build keeps serving (services.<NAME>.contract: warn lets it through).
 Ctrl-C stops watching; the stack stays up (make down stops it).
 
 Options:
@@ -36,5 +40,6 @@ await runMain(async () => {
     const up = await upStack(config, target, progress, 600_000, { gate: contractGate(config, target.stateDir, progress) });
     progress.info(`stack up: ${up.services} services healthy (${(up.totalMs / 1000).toFixed(1)} s); ${app}-blue and ${app}-green run your build`);
   }
-  process.exitCode = await watchService(target, app, progress, (line) => process.stdout.write(`[dev] ${line}\n`));
+  const gate = { config, configDir: dirname(configPath()), check: (candidate: GateCandidate) => gateCandidates([candidate], config, target.stateDir, progress).then(() => undefined) };
+  process.exitCode = await watchService(target, app, progress, (line) => process.stdout.write(`[dev] ${line}\n`), undefined, gate);
 });

@@ -11,7 +11,7 @@ import { Document } from 'yaml';
 import { FRONT_PROFILE, frontNetwork } from '../topology/front.js';
 import { configHash, renderFile, type RenderedFile } from './files.js';
 import { secretCopyPath, secretReader, secretSource } from '../topology/hardening.js';
-import { GENERATED_BY, renderYaml } from './yaml.js';
+import { GENERATED_BY, generatedComment, renderYaml } from './yaml.js';
 import { renderStack } from './stack.js';
 import { healthcheckOf, imageOf, withGoMemLimit } from './service-parts.js';
 
@@ -176,4 +176,22 @@ export function renderOutput(config: ParityConfig, topology: Topology = buildTop
   const files = renderAll(topology, rendered);
   for (const file of renderRegionFiles(config)) files.set(file.path, file);
   return files;
+}
+
+/**
+ * `make dev`'s compose override for a service whose rebuilds the contract gates: both colors'
+ * `develop.watch` replaced (`!override`) by the rules compose may act on alone (sync,
+ * sync+restart); the rebuild rules are Parity's, which builds, runs the contract, and only then
+ * recreates the colors (scripts/runners/dev/dev-watch.ts). Undefined when compose has nothing left
+ * to watch.
+ */
+export function renderWatchOverride(services: readonly ServiceSpec[]): string | undefined {
+  const kept = services.map((service) => [service.name, (service.watch ?? []).filter((rule) => rule.action !== 'rebuild')] as const);
+  if (kept.every(([, rules]) => rules.length === 0)) return undefined;
+  const doc = new Document({ services: Object.fromEntries(kept.map(([name, rules]) => [name, { develop: { watch: rules.map((rule) => ({ ...rule, ...(rule.ignore ? { ignore: [...rule.ignore] } : {}) })) } }])) });
+  for (const [name] of kept) {
+    const develop = doc.getIn(['services', name, 'develop'], true) as { tag?: string } | undefined;
+    if (develop) develop.tag = '!override';
+  }
+  return `${generatedComment('services/render/compose.ts (renderWatchOverride), for make dev')}\n${doc.toString({ lineWidth: 0, indent: 2 })}`;
 }

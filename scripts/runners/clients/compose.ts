@@ -107,8 +107,8 @@ function followLogs(target: ComposeTarget, services: readonly string[]): number 
  * `make dev`: follow the services' `develop.watch` rules (sync, sync+restart, rebuild) until
  * `signal` aborts; each line compose writes goes to `onLine`. Resolves with compose's exit code.
  */
-function watchServices(target: ComposeTarget, services: readonly string[], onLine: (line: string) => void, signal?: AbortSignal): Promise<number> {
-  const [command, ...args] = composeArgv(target, ['watch', '--no-up', '--quiet', ...services]);
+function watchServices(target: ComposeTarget, services: readonly string[], onLine: (line: string) => void, signal?: AbortSignal, overrideFile?: string): Promise<number> {
+  const [command, ...args] = composeArgv(target, [...(overrideFile ? ['-f', overrideFile] : []), 'watch', '--no-up', '--quiet', ...services]);
   const child = spawn(command!, args, { env: { ...process.env, ...composeEnv(target) }, stdio: ['ignore', 'pipe', 'pipe'] });
   for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on('line', onLine);
   const stop = () => child.kill('SIGINT');
@@ -225,6 +225,6 @@ export function composeEngine(target: ComposeTarget): Engine {
       return `${result.stdout}${result.stderr}`;
     },
     followLogs: (services) => followLogs(target, services),
-    watch: (services, onLine, signal) => watchServices(target, services, onLine, signal),
+    watch: (services, onLine, signal, options) => watchServices(target, services, onLine, signal, options?.overrideFile),
   };
 }

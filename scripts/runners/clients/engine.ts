@@ -109,6 +109,8 @@ export interface Engine {
   /**
    * Follow the services' live-sync rules (a developer's source: sync, sync and restart, rebuild)
    * until `signal` aborts, each line of the engine's output to `onLine`; the exit code.
+   * `overrideFile`: a compose file layered over the stack's for the watch (make dev's, which hands
+   * the rebuild rules to Parity: services/render/compose.ts, renderWatchOverride).
    */
-  watch(services: readonly string[], onLine: (line: string) => void, signal?: AbortSignal): Promise<number>;
+  watch(services: readonly string[], onLine: (line: string) => void, signal?: AbortSignal, options?: { readonly overrideFile?: string }): Promise<number>;
 }
