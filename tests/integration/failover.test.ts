@@ -20,6 +20,9 @@ import { eventually, spawnCli, startGeneratedStack, type GeneratedStack } from '
 import { createClient } from '../../scripts/runners/core/http.js';
 import { READ_FROM_HEADER, headerKey } from '../../services/contracts/index.js';
 import { ADMIN_EMAIL } from '../../services/topology/apps.js';
+import { EXAMPLES, buildExample } from '../../scripts/runners/dev/example.js';
+import { generate } from '../../scripts/runners/gen/gen.js';
+import { prepareState } from '../../scripts/runners/stack/stack-state.js';
 
 const project = `parity-failover-${process.pid}`;
 /**
@@ -162,4 +165,21 @@ describe('failover drills on a real Patroni cluster (synchronous mode) under loa
     expect(output).toContain('cluster healthy: one leader, every replica replicating, every etcd member healthy');
     expect(clusterHealthy(await readCluster(await patroniRest(target, config)), patroniNodes(config))).toBe(true);
   });
+  it('kill-primary against a service that is not a stub: the example Events API (Python) in image mode takes the users\' writes; none acknowledged is lost, and users wait no longer than RTO + 1 s', async () => {
+    // Last in the suite: the same stack with Events swapped for the example (make up would do the same from this parity.yaml).
+    const built = await buildExample('events-python', progress);
+    const withExample = parseConfig(`${CONFIG_YAML}services:\n  events:\n    source: image\n    image: ${built.ref}\n    port: ${EXAMPLES['events-python'].port}\n`);
+    await generate(withExample, composeDir);
+    await prepareState(stateDir, composeDir);
+    await engineOf(target).up([], { removeOrphans: true });
+    const http = createClient(join(stateDir, 'ca', 'parity-ca.pem'));
+    const base = await engineOf(target).httpsEndpoint();
+    await eventually(async () => expect((await http(`${base}/api/events?limit=1`)).headers.server).toMatch(/^events-python\b/), 60_000, 500);
+    const { report } = await runFailoverDrill({ target, config: withExample, scenario: 'kill-primary', progress });
+    log.push(`${printed(report)} (events: the Python example)`);
+    expect(clusterHealthy(await readCluster(await patroniRest(target, withExample)), patroniNodes(withExample))).toBe(true);
+    expect(figure(report, 'acked writes lost').value).toBe(0);
+    expect(figure(report, "users' longest gap without an acked API write").pass).toBe(true);
+    expect(report.result).toBe('pass');
+  }, 300_000);
 });
