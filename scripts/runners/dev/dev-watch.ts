@@ -5,7 +5,7 @@
  * quiet line per change.
  */
 import { statSync, watch } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { AppService, ParityConfig, WatchRule } from '../../../services/config/schema.js';
 import { ContractFailedError, UsageError } from '../../../services/errors.js';
 import { renderWatchOverride } from '../../../services/render/compose.js';
@@ -154,14 +154,19 @@ function watchRebuilds(
       running = false;
     }
   };
+  const schedule = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => void run(), REBUILD_QUIET_MS);
+  };
   const watchers = rules.map((rule) => {
     const path = join(context, rule.path);
     const ignored = (rule.ignore ?? []).map((prefix) => prefix.replace(/\/$/, ''));
-    return watch(path, { recursive: statSync(path).isDirectory() }, (_event, name) => {
+    // A file is watched through its folder: editors that save by replacing the file (write a copy,
+    // rename it over) would leave a watch on the old file deaf.
+    if (!statSync(path).isDirectory()) return watch(dirname(path), (_event, name) => void (String(name ?? '') === basename(path) && schedule()));
+    return watch(path, { recursive: true }, (_event, name) => {
       const changed = name ? String(name) : '';
-      if (ignored.some((prefix) => changed === prefix || changed.startsWith(`${prefix}/`))) return;
-      clearTimeout(timer);
-      timer = setTimeout(() => void run(), REBUILD_QUIET_MS);
+      if (!ignored.some((prefix) => changed === prefix || changed.startsWith(`${prefix}/`))) schedule();
     });
   });
   return () => {
