@@ -93,10 +93,16 @@ export async function badTokenAnswers(call: ContractCall, container: string, rou
   return answers;
 }
 
-/** Rotate the isolated stack's signing keys, sign in again (auth signs with the new key), and call the route with that token. */
-export async function rotatedKeyStatus(call: ContractCall, container: string, route: Route, target: ComposeTarget, progress: Progress): Promise<number> {
-  const context = { target, progress, timeoutMs: 20_000, graceMs: 0 };
-  await signingKeysStep.check(context, await signingKeysStep.run(context));
-  const token = await signIn(call, ADMIN_EMAIL, (await readFile(join(target.stateDir, 'secrets', 'admin_password'), 'utf8')).trim());
+/**
+ * Rotate the isolated stack's signing keys with `make rotate-secrets`' own step (new key files and
+ * their copies), then call the route with the admin's live session signed by the new key, as auth
+ * signs once it has read its new file (up to 10 s later: not waited for, the candidate is what is judged).
+ */
+export async function rotatedKeyStatus(call: ContractCall, container: string, route: Route, adminToken: string, target: ComposeTarget, progress: Progress): Promise<number> {
+  const { signingKid } = await signingKeysStep.run({ target, progress, timeoutMs: 20_000, graceMs: 0 });
+  const keys = JSON.parse(await readFile(join(target.stateDir, 'secrets', SIGNING_KEYS_SECRET), 'utf8')) as { keys: JWK[] };
+  const key = keys.keys.find((candidate) => candidate.kid === signingKid)!;
+  const now = Math.floor(Date.now() / 1000);
+  const token = await new SignJWT({ ...decodeJwt(adminToken), iat: now, exp: now + 300 }).setProtectedHeader({ alg: 'EdDSA', kid: signingKid, typ: 'JWT' }).sign(await importJWK(key, 'EdDSA'));
   return (await call(container, concrete(route), requestFor(route, { authorization: `Bearer ${token}` }))).status;
 }

@@ -135,7 +135,7 @@ export async function runContract(
     const guarded = guardedRoute(service);
     if (guarded) {
       evidence.badTokens = { route: `${guarded.method} ${guarded.path}`, answers: await badTokenAnswers(call, candidate, guarded, tokens.admin, target) };
-      evidence.rotatedKeyStatus = await rotatedKeyStatus(call, candidate, guarded, target, progress);
+      evidence.rotatedKeyStatus = await rotatedKeyStatus(call, candidate, guarded, tokens.admin, target, progress);
     }
 
     progress.step('the database cut (Toxiproxy)');
