@@ -128,16 +128,24 @@ def jwt_module():
 
 
 class Keys:
-    """The public keys by kid, read again (at most once a second) when a token names an unknown one."""
+    """The public keys by kid. A token naming an unknown kid reads the file again at once when it
+    changed (a rotation: its first token must not be refused), else at most once a second."""
 
     def __init__(self, path):
-        self.path, self.by_kid, self.read_at, self.lock = path, {}, 0.0, threading.Lock()
+        self.path, self.by_kid, self.read_at, self.stamp, self.lock = path, {}, 0.0, None, threading.Lock()
+
+    def file_stamp(self):
+        try:
+            stat = os.stat(self.path)
+            return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            return None
 
     def find(self, kid):
         jwt = jwt_module()
         with self.lock:
-            if kid not in self.by_kid and time.monotonic() - self.read_at > 1:
-                self.read_at = time.monotonic()
+            if kid not in self.by_kid and (time.monotonic() - self.read_at > 1 or self.file_stamp() != self.stamp):
+                self.read_at, self.stamp = time.monotonic(), self.file_stamp()
                 try:
                     with open(self.path, encoding="utf-8") as handle:
                         self.by_kid = {key.key_id: key for key in jwt.PyJWKSet.from_json(handle.read()).keys}

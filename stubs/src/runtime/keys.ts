@@ -5,7 +5,7 @@
  * again every `maxAgeMs`, and at once (at most every `minReloadMs`) when a token names an
  * unknown kid, so a rotation reaches running services without a restart.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { importJWK, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
 
 export const TOKEN_ISSUER = 'parity-auth';
@@ -32,7 +32,7 @@ export function parseKeySet(text: string, needPrivate: boolean): JwkSet | undefi
 export interface KeySource {
   /** The current keys, newest first (re-read from the file when it is due). */
   keys(): readonly JWK[];
-  /** Re-read now unless that happened less than `minReloadMs` ago (a token named an unknown kid). */
+  /** A token named an unknown kid: re-read now if the file changed, else unless that happened less than `minReloadMs` ago. */
   reloadSoon(): void;
 }
 
@@ -40,9 +40,20 @@ export function keySource(initial: JwkSet, options: { readonly path?: string; re
   let current = initial;
   let readAt = Date.now();
   const { path, needPrivate, minReloadMs = 1000, maxAgeMs = 10_000 } = options;
+  // The file's identity when last read: a rotation (written by rename) changes it.
+  const stampOf = (file: string) => {
+    try {
+      const stat = statSync(file);
+      return `${stat.ino}:${stat.mtimeMs}:${stat.size}`;
+    } catch {
+      return '';
+    }
+  };
+  let stamp = path ? stampOf(path) : '';
   const reload = () => {
     readAt = Date.now();
     if (!path) return;
+    stamp = stampOf(path);
     try {
       // A half-written file (a rotation in progress) doesn't parse: keep the keys we have.
       current = parseKeySet(readFileSync(path, 'utf8'), needPrivate) ?? current;
@@ -56,7 +67,9 @@ export function keySource(initial: JwkSet, options: { readonly path?: string; re
       return current.keys;
     },
     reloadSoon() {
-      if (Date.now() - readAt >= minReloadMs) reload();
+      // At once when the file changed (a rotation: its first token must not be refused), else at
+      // most every minReloadMs (unknown kids from anyone can't make every request read the file).
+      if (Date.now() - readAt >= minReloadMs || (path && stampOf(path) !== stamp)) reload();
     },
   };
 }
