@@ -37,9 +37,10 @@ export async function stubAddress(target: ComposeTarget, service: string): Promi
   return (await stubEndpoint(target, service))?.address;
 }
 
-/** Forget the addresses of containers about to be recreated or stopped. */
-export function forgetStubAddresses(target: ComposeTarget, services: readonly string[]): void {
-  for (const service of services) addresses.delete(`${target.project}/${service}`);
+/** Forget the addresses of containers about to be recreated or stopped; without services, every one of the project (a stack started again). */
+export function forgetStubAddresses(target: ComposeTarget, services?: readonly string[]): void {
+  if (services) for (const service of services) addresses.delete(`${target.project}/${service}`);
+  else for (const key of [...addresses.keys()]) if (key.startsWith(`${target.project}/`)) addresses.delete(key);
 }
 
 /** The body of GET `path` on a stub; empty, with `error` saying why, when it could not be read. */

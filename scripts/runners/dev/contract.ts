@@ -94,6 +94,9 @@ export async function runContract(
     await generate(isolated, target.composeDir);
     await prepareState(target.stateDir, target.composeDir);
     const engine = engineOf(target);
+    // Each run is a new stack under the same project: addresses an earlier run in this process
+    // found (make up's gate for two services, make dev's rebuilds) are gone.
+    forgetStubAddresses(target);
     progress.step('starting the isolated dependencies and the candidate');
     await engine.up([], {});
     const call = async (container: string, path: string, init: RequestInit = {}, timeoutMs = 3000): Promise<{ status: number; body: string; headers: Record<string, string> }> => {
