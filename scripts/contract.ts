@@ -1,7 +1,10 @@
 #!/usr/bin/env -S npx tsx
 /** `make contract SERVICE=events [IMAGE=ref]`: the platform contract, checked against a candidate on an isolated copy of its dependencies. */
 import { ContractFailedError, UsageError } from '../services/errors.js';
-import { contractPassed, renderContractSummary } from '../services/render/contract-report.js';
+import { contractAuditEntry, contractPassed, renderContractSummary } from '../services/render/contract-report.js';
+import { createDeployAudit } from './runners/clients/audit.js';
+import { engineOf } from './runners/clients/engine-of.js';
+import { defaultTarget } from './runners/stack/stack.js';
 import { clauseHolds } from '../services/contracts/platform-contract.js';
 import { abortOnSignals, parseCli, runMain } from './runners/core/cli.js';
 import { createProgress } from './runners/core/progress.js';
@@ -24,7 +27,8 @@ identity headers refused; a token of a rotated signing key accepted; a request i
 SIGTERM completes; it starts again on its own migrated schema. The stack is removed at the end,
 also on Ctrl-C. The report (JSON, JUnit) goes to .parity/contracts/<time>-<service>/, where
 make up and make deploy find it (the contract gate: a passing run for the same image ID and
-settings lets that image be routed).
+settings lets that image be routed), and, with the stack up, a row in its audit log
+(make audit ACTION=contract.run).
 
 Options:
   --service NAME   frontend, ivor, events or newsroom
@@ -45,6 +49,10 @@ await runMain(async () => {
   const signal = abortOnSignals(progress, 'removing the contract stack');
   const { report, dir } = await runContract(request, config, progress, signal);
   process.stdout.write(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : `${renderContractSummary(report, dir)}\n`);
+  // The audit row goes to the developer's stack when it is up (the isolated one is gone by now).
+  const stack = defaultTarget();
+  if ((await engineOf(stack).containerIds()).length) await createDeployAudit(stack, config).record(contractAuditEntry(report, dir), (message) => progress.info(message));
+  else progress.info('audit log: not recorded (the stack is not up: make up, then make audit ACTION=contract.run lists the runs)');
   if (!contractPassed(report)) {
     throw new ContractFailedError(`${report.service} (${report.image}) breaks the platform contract: ${report.clauses.filter((c) => !clauseHolds(c.verdict)).map((c) => c.id).join(', ')}${report.error ? ` (${report.error})` : ''}`);
   }

@@ -158,7 +158,8 @@ export function formatAuditTable(rows: readonly AuditRow[], query: AuditQuery): 
 
 /** A row the deploy runner appends (`service` is always `deploy`; there is no client address). */
 export interface DeployAuditEntry {
-  readonly action: 'deploy.start' | 'deploy.finish' | 'deploy.rollback';
+  /** `contract.run`: a `make contract` run (its subject the service and image; passed or failed clauses in detail). */
+  readonly action: 'deploy.start' | 'deploy.finish' | 'deploy.rollback' | 'contract.run';
   /** The operator: the OS user who ran the command. */
   readonly actor: string;
   /** The version the entry is about. */

@@ -44,3 +44,19 @@ export function renderContractJunit(report: ContractReport): string {
   const failures = report.clauses.filter((clause) => !clauseHolds(clause.verdict)).length;
   return junitDocument('parity-contract', name, cases, failures, report.error ? 1 : 0, report.durationMs, report.startedAt);
 }
+
+/** The audit row of a run (`make audit ACTION=contract.run`): who checked which image, and what failed. */
+export function contractAuditEntry(report: ContractReport, dir: string): { readonly action: 'contract.run'; readonly subject: string; readonly outcome: 'ok' | 'failed'; readonly detail: Readonly<Record<string, unknown>> } {
+  return {
+    action: 'contract.run',
+    subject: `${report.service} ${report.image}`,
+    outcome: contractPassed(report) ? 'ok' : 'failed',
+    detail: {
+      ...(report.imageId ? { imageId: report.imageId } : {}),
+      failed: report.clauses.filter((clause) => !clauseHolds(clause.verdict)).map((clause) => clause.id),
+      durationMs: report.durationMs,
+      report: dir,
+      ...(report.error ? { error: report.error } : {}),
+    },
+  };
+}

@@ -1,7 +1,7 @@
 /** The platform contract's clauses: pure judgements over what `make contract` saw (services/contracts/platform-contract.ts). */
 import { describe, expect, it } from 'vitest';
 import { CLAUSES, contractDocument, healthSchema, judgeContract, type ContractEvidence } from '../../services/contracts/platform-contract.js';
-import { contractPassed, renderContractJunit, renderContractSummary } from '../../services/render/contract-report.js';
+import { contractAuditEntry, contractPassed, renderContractJunit, renderContractSummary } from '../../services/render/contract-report.js';
 import { parseContractRequest, contractConfigYaml } from '../../scripts/runners/dev/contract.js';
 import { parseConfig } from '../../services/config/validate.js';
 import { judgeGate, type ContractRecord } from '../../services/contracts/gate.js';
@@ -91,6 +91,17 @@ describe('the platform contract', () => {
     expect(renderContractSummary(report, '/r')).toContain('--   readiness-names-dependency');
     expect(renderContractJunit(report)).toContain('<skipped message="frontend uses no database (it reaches the APIs only)"/>');
     expect(renderContractJunit(report)).toContain('failures="0"');
+  });
+
+  it('THEN a run has an audit row: the service and image, ok or failed, the failed clauses and where the report is', () => {
+    const failed = judgeContract({ ...GOOD, metrics: '' });
+    expect(contractAuditEntry({ service: 'events', image: 'team/events:2', imageId: 'sha256:abc', startedAt: 'T', durationMs: 31_000, clauses: failed }, '/r/1')).toEqual({
+      action: 'contract.run',
+      subject: 'events team/events:2',
+      outcome: 'failed',
+      detail: { imageId: 'sha256:abc', failed: ['metrics'], durationMs: 31_000, report: '/r/1' },
+    });
+    expect(contractAuditEntry({ service: 'events', image: 'x:1', startedAt: 'T', durationMs: 1, clauses: judgeContract(GOOD) }, '/r/2').outcome).toBe('ok');
   });
 
   it('GIVEN nothing measured THEN those clauses say so and the contract does not pass', () => {
