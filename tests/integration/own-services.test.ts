@@ -78,6 +78,30 @@ const https = `https://localhost:${PORTS.https}`;
 let operators: string;
 const log: string[] = [];
 
+/**
+ * `make up` of a stack of its own (parity.yaml, state and compose/ in a folder under .parity/,
+ * removed after; `prepare` may put files there first): what it printed and its exit code, and
+ * whether it generated compose/, wrote secrets or started a container.
+ */
+async function upAlone(name: string, yaml: string, prepare?: (stateDir: string) => void) {
+  const stateDir = mkdtempSync(join(root, '.parity', `test-own-${name}-`));
+  const project = `parity-own-${name}-${process.pid}`;
+  const configFile = join(stateDir, 'parity.yaml');
+  writeFileSync(configFile, yaml);
+  prepare?.(stateDir);
+  try {
+    const result = await runCli('stack.ts', ['up'], { ...process.env, PARITY_STATE_DIR: stateDir, PARITY_PROJECT: project, PARITY_CONFIG: configFile, PARITY_COMPOSE_DIR: join(stateDir, 'compose'), CI: '1' });
+    return {
+      ...result,
+      generated: existsSync(join(stateDir, 'compose')),
+      secrets: existsSync(join(stateDir, 'secrets')),
+      containers: spawnSync('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`], { encoding: 'utf8' }).stdout.trim(),
+    };
+  } finally {
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
 beforeAll(async () => {
   ivorHost = await hostProcess('ivor');
   newsroomHost = await hostProcess('newsroom');
@@ -195,35 +219,17 @@ describe('host mode: users\' requests to a process on this host', () => {
 
 describe('image mode: bad input', () => {
   it('GIVEN an image the engine doesn\'t have WHEN make up THEN exit 2 naming the config key and how to get the image; nothing generated, nothing started', async () => {
-    const stateDir = mkdtempSync(join(root, '.parity', 'test-own-absent-'));
-    const project = `parity-own-absent-${process.pid}`;
-    const configFile = join(stateDir, 'parity.yaml');
-    writeFileSync(configFile, ownEvents('parity-example/absent:none', false));
-    try {
-      const result = await runCli('stack.ts', ['up'], { ...process.env, PARITY_STATE_DIR: stateDir, PARITY_PROJECT: project, PARITY_CONFIG: configFile, PARITY_COMPOSE_DIR: join(stateDir, 'compose'), CI: '1' });
-      expect(result.code, result.output).toBe(2);
-      expect(result.output).toContain('services.events.image: image parity-example/absent:none is not on the engine; build or load it first');
-      expect(existsSync(join(stateDir, 'compose'))).toBe(false);
-      expect(existsSync(join(stateDir, 'secrets'))).toBe(false);
-      expect(spawnSync('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`], { encoding: 'utf8' }).stdout.trim()).toBe('');
-    } finally {
-      rmSync(stateDir, { recursive: true, force: true });
-    }
+    const result = await upAlone('absent', ownEvents('parity-example/absent:none', false));
+    expect(result.code, result.output).toBe(2);
+    expect(result.output).toContain('services.events.image: image parity-example/absent:none is not on the engine; build or load it first');
+    expect(result.generated).toBe(false);
+    expect(result.secrets).toBe(false);
+    expect(result.containers).toBe('');
   }, 120_000);
 });
 
 describe('host mode: the preflight at make up (exit 2, nothing generated or started)', () => {
-  const upWith = async (yaml: string) => {
-    const stateDir = mkdtempSync(join(root, '.parity', 'test-own-preflight-'));
-    const configFile = join(stateDir, 'parity.yaml');
-    writeFileSync(configFile, yaml);
-    try {
-      const result = await runCli('stack.ts', ['up'], { ...process.env, PARITY_STATE_DIR: stateDir, PARITY_PROJECT: `parity-own-preflight-${process.pid}`, PARITY_CONFIG: configFile, PARITY_COMPOSE_DIR: join(stateDir, 'compose'), CI: '1' });
-      return { ...result, generated: existsSync(join(stateDir, 'compose')) };
-    } finally {
-      rmSync(stateDir, { recursive: true, force: true });
-    }
-  };
+  const upWith = (yaml: string) => upAlone('preflight', yaml);
 
   it('GIVEN nothing listening on the port THEN it says so, and how to start the process', async () => {
     const { port, server } = await hostProcess('gone');
@@ -307,23 +313,15 @@ describe('make contract and its gate: the platform contract on an isolated stack
     // state, is refused from the record (no new run) before anything is generated or started. (A
     // per-service make deploy asks the same gate first: tests/unit/deploy-phases.test.ts; the
     // deploy itself needs the full profile.)
-    const upDir = mkdtempSync(join(root, '.parity', 'test-own-gate-'));
-    const project = `parity-own-gate-${process.pid}`;
-    try {
-      const brokenRun = readdirSync(records).find((entry) => JSON.parse(readFileSync(join(records, entry, 'report.json'), 'utf8')).image === broken.ref)!;
-      cpSync(join(records, brokenRun), join(upDir, 'contracts', brokenRun), { recursive: true });
-      writeFileSync(join(upDir, 'parity.yaml'), ownEvents(broken.ref, false));
-      const up = await runCli('stack.ts', ['up'], { ...process.env, PARITY_STATE_DIR: upDir, PARITY_PROJECT: project, PARITY_CONFIG: join(upDir, 'parity.yaml'), PARITY_COMPOSE_DIR: join(upDir, 'compose'), CI: '1' });
-      expect(up.code, up.output).toBe(1);
-      expect(up.output).toContain('ContractFailedError');
-      expect(up.output).toMatch(/contract gate: events \(parity-example\/events-python-broken:dev, image [0-9a-f]{12}\): failed the platform contract at .*liveness-without-data-stores, metrics, tokens-verified, sigterm-drains.*Nothing was routed to it/s);
-      expect(up.output).toContain('or set services.events.contract: warn to route it anyway');
-      expect(up.output).not.toContain('checking it now');
-      expect(existsSync(join(upDir, 'compose'))).toBe(false);
-      expect(existsSync(join(upDir, 'secrets'))).toBe(false);
-      expect(spawnSync('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`], { encoding: 'utf8' }).stdout.trim()).toBe('');
-    } finally {
-      rmSync(upDir, { recursive: true, force: true });
-    }
+    const brokenRun = readdirSync(records).find((entry) => JSON.parse(readFileSync(join(records, entry, 'report.json'), 'utf8')).image === broken.ref)!;
+    const up = await upAlone('gate', ownEvents(broken.ref, false), (stateDir) => cpSync(join(records, brokenRun), join(stateDir, 'contracts', brokenRun), { recursive: true }));
+    expect(up.code, up.output).toBe(1);
+    expect(up.output).toContain('ContractFailedError');
+    expect(up.output).toMatch(/contract gate: events \(parity-example\/events-python-broken:dev, image [0-9a-f]{12}\): failed the platform contract at .*liveness-without-data-stores, metrics, tokens-verified, sigterm-drains.*Nothing was routed to it/s);
+    expect(up.output).toContain('or set services.events.contract: warn to route it anyway');
+    expect(up.output).not.toContain('checking it now');
+    expect(up.generated).toBe(false);
+    expect(up.secrets).toBe(false);
+    expect(up.containers).toBe('');
   }, 420_000);
 });

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeJwt, decodeProtectedHeader, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+import { decodeJwt, decodeProtectedHeader, generateKeyPair, importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
 import type { AppService } from '../../../services/config/schema.js';
 import type { ContractEvidence } from '../../../services/contracts/platform-contract.js';
 import { admits, isWrite, ROUTES, type Route, type RouteAccess } from '../../../services/contracts/routes.js';
@@ -16,7 +16,7 @@ import { ADMIN_EMAIL } from '../../../services/topology/apps.js';
 import type { ComposeTarget } from '../clients/engine.js';
 import type { Progress } from '../core/progress.js';
 import { signingKeysStep } from '../rotate/signing-keys.js';
-import { SIGNING_KEYS_SECRET } from '../stack/signing-keys.js';
+import { readSigningKeys } from '../stack/signing-keys.js';
 
 /** A call to a container of the isolated stack: status and body. */
 export type ContractCall = (container: string, path: string, init?: RequestInit) => Promise<{ readonly status: number; readonly body: string }>;
@@ -72,21 +72,24 @@ export const guardedRoute = (service: AppService): Route | undefined => {
   return guarded.find((route) => isWrite(route.method)) ?? guarded[0];
 };
 
+/** `claims` (an admin's real token's) signed again with `key` under `kid`, expiring at `exp` (seconds). */
+const signAs = async (claims: JWTPayload, key: JWK | Parameters<SignJWT['sign']>[0], kid: string, exp: number): Promise<string> =>
+  new SignJWT({ ...claims, iat: exp - 900, exp }).setProtectedHeader({ alg: 'EdDSA', kid, typ: 'JWT' }).sign('kty' in key ? await importJWK(key, 'EdDSA') : key);
+
+const inSeconds = (seconds: number) => Math.floor(Date.now() / 1000) + seconds;
+
 /** The admin's real token re-made wrong: each must be refused. */
 export async function badTokenAnswers(call: ContractCall, container: string, route: Route, adminToken: string, target: ComposeTarget): Promise<{ readonly case: string; readonly status: number }[]> {
   const claims = decodeJwt(adminToken);
   const { kid } = decodeProtectedHeader(adminToken);
-  const keys = JSON.parse(await readFile(join(target.stateDir, 'secrets', SIGNING_KEYS_SECRET), 'utf8')) as { keys: JWK[] };
-  const real = keys.keys.find((key) => key.kid === kid) ?? keys.keys[0]!;
+  const keys = (await readSigningKeys(target.stateDir)).keys;
+  const real = keys.find((key) => key.kid === kid) ?? keys[0]!;
   const other = (await generateKeyPair('EdDSA', { crv: 'Ed25519' })).privateKey;
-  const now = Math.floor(Date.now() / 1000);
-  const resign = (options: { key: Parameters<SignJWT['sign']>[0]; kid: string; exp: number }) =>
-    new SignJWT({ ...claims, iat: options.exp - 900, exp: options.exp }).setProtectedHeader({ alg: 'EdDSA', kid: options.kid, typ: 'JWT' }).sign(options.key);
   const cases: [string, Record<string, string>][] = [
     ['identity headers without a token', { 'x-auth-user': ADMIN_EMAIL, 'x-auth-role': 'admin' }],
-    ['another key under the real kid', { authorization: `Bearer ${await resign({ key: other, kid: kid!, exp: now + 300 })}` }],
-    ['a kid nobody has', { authorization: `Bearer ${await resign({ key: other, kid: `unknown-${randomBytes(4).toString('hex')}`, exp: now + 300 })}` }],
-    ['expired, under the real key', { authorization: `Bearer ${await resign({ key: await importJWK(real, 'EdDSA'), kid: real.kid!, exp: now - 60 })}` }],
+    ['another key under the real kid', { authorization: `Bearer ${await signAs(claims, other, kid!, inSeconds(300))}` }],
+    ['a kid nobody has', { authorization: `Bearer ${await signAs(claims, other, `unknown-${randomBytes(4).toString('hex')}`, inSeconds(300))}` }],
+    ['expired, under the real key', { authorization: `Bearer ${await signAs(claims, real, real.kid!, inSeconds(-60))}` }],
   ];
   const answers: { case: string; status: number }[] = [];
   for (const [name, headers] of cases) answers.push({ case: name, status: (await call(container, concrete(route), requestFor(route, headers))).status });
@@ -100,9 +103,7 @@ export async function badTokenAnswers(call: ContractCall, container: string, rou
  */
 export async function rotatedKeyStatus(call: ContractCall, container: string, route: Route, adminToken: string, target: ComposeTarget, progress: Progress): Promise<number> {
   const { signingKid } = await signingKeysStep.run({ target, progress, timeoutMs: 20_000, graceMs: 0 });
-  const keys = JSON.parse(await readFile(join(target.stateDir, 'secrets', SIGNING_KEYS_SECRET), 'utf8')) as { keys: JWK[] };
-  const key = keys.keys.find((candidate) => candidate.kid === signingKid)!;
-  const now = Math.floor(Date.now() / 1000);
-  const token = await new SignJWT({ ...decodeJwt(adminToken), iat: now, exp: now + 300 }).setProtectedHeader({ alg: 'EdDSA', kid: signingKid, typ: 'JWT' }).sign(await importJWK(key, 'EdDSA'));
+  const key = (await readSigningKeys(target.stateDir)).keys.find((candidate) => candidate.kid === signingKid)!;
+  const token = await signAs(decodeJwt(adminToken), key, signingKid, inSeconds(300));
   return (await call(container, concrete(route), requestFor(route, { authorization: `Bearer ${token}` }))).status;
 }

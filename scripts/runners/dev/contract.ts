@@ -84,8 +84,9 @@ export async function runContract(
   const evidence: { -readonly [K in keyof ContractEvidence]: ContractEvidence[K] } = { service, bootBudgetMs: BOOT_BUDGET_MS, usesDatabase: service !== 'frontend' };
   let error: string | undefined;
   const candidate = `${service}-blue`;
+  const imageId = await imageIdInEngine(image);
   try {
-    if (!(await imageIdInEngine(image))) throw new UsageError(`IMAGE=${image}: not on the engine (docker build -t ${image} …, or docker load it); nothing is pulled`);
+    if (!imageId) throw new UsageError(`IMAGE=${image}: not on the engine (docker build -t ${image} …, or docker load it); nothing is pulled`);
     await rm(work, { recursive: true, force: true });
     await mkdir(work, { recursive: true });
     await writeFile(join(work, 'parity.yaml'), contractConfigYaml(config, service, image));
@@ -184,7 +185,7 @@ export async function runContract(
   const report: ContractReport = {
     service,
     image,
-    ...((await imageIdInEngine(image)) ? { imageId: (await imageIdInEngine(image))! } : {}),
+    ...(imageId ? { imageId } : {}),
     settingsKey: contractSettingsKey(config, service),
     startedAt: new Date(started).toISOString(),
     durationMs: Date.now() - started,

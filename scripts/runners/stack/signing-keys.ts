@@ -95,9 +95,12 @@ export async function ensureSigningKeys(stateDir: string): Promise<boolean> {
  * previous one (tokens it signed still verify until they expire), drop any older. The
  * services pick the files up without a restart. Returns the kids, newest first.
  */
+/** A state directory's private signing keys, newest first (SigningKeysError when the file can't be used). */
+export const readSigningKeys = (stateDir: string): Promise<JwkSet> => readSet(join(stateDir, 'secrets', SIGNING_KEYS_SECRET));
+
 export async function rotateSigningKeys(stateDir: string): Promise<string[]> {
   const dir = join(stateDir, 'secrets');
-  const current = await readSet(join(dir, SIGNING_KEYS_SECRET));
+  const current = await readSigningKeys(stateDir);
   const next = { keys: [await generateSigningKey(), ...current.keys].slice(0, ACTIVE_KEYS) };
   await writeSets(dir, next);
   return next.keys.map((key) => key.kid!);
