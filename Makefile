@@ -65,7 +65,7 @@ bench-images: node_modules engine ## benchmark: cold bake per image, warm re-run
 clean-images: node_modules ## remove the images Parity built locally (label dev.parity.built-locally=true)
 	@$(TSX) scripts/bench-images.ts --remove-only
 
-.PHONY: gen gen-check compose-validator up down clean status logs seed backup backups audit dev dev-env dev-run example bench-dev contract
+.PHONY: gen gen-check compose-validator up down clean status logs seed backup backups audit dev dev-env dev-run example bench-dev contract cluster-up cluster-down cluster-status
 # The generator runs from a cached esbuild bundle, rebuilt when any of its inputs changes
 # (scripts/run-bundled.mjs): tsx would cost more than the whole run. --no-opt: a run is over
 # before TurboFan's optimized code pays back its compile time (measured: ~80 ms less CPU).
@@ -125,6 +125,15 @@ dev-env: node_modules ## a service's environment for a process on this host: .pa
 audit: node_modules ## the audit log, newest entries: logins, role changes, admin actions, deploys (LIMIT=50, SERVICE=, ACTION=prefix, SINCE=1h|ISO, FORMAT=json)
 	@$(TSX) scripts/audit.ts $(if $(LIMIT),--limit "$(LIMIT)") $(if $(SERVICE),--service "$(SERVICE)") $(if $(ACTION),--action "$(ACTION)") $(if $(SINCE),--since "$(SINCE)") $(if $(FORMAT),--format "$(FORMAT)")
 
+cluster-up: node_modules ## the stack on a local Swarm of NODES docker-in-docker nodes (default 3, one per zone) with the front on the host
+	@$(NODE_TS) scripts/cluster.ts up $(if $(NODES),--nodes $(NODES)) $(if $(TIMEOUT),--timeout $(TIMEOUT))
+
+cluster-down: node_modules ## remove the cluster: front, nodes with their volumes, network, state
+	@$(TSX) scripts/cluster.ts down
+
+cluster-status: node_modules ## the cluster's nodes and zones, each service's replicas and where its tasks run
+	@$(TSX) scripts/cluster.ts status
+
 status: node_modules ## the status table (FORMAT=json for machines)
 	@$(TSX) scripts/stack.ts status $(if $(FORMAT),--format $(FORMAT))
 
@@ -173,6 +182,10 @@ failback: node_modules ## while DR serves: rebuild the primary from DR and move 
 .PHONY: drill-region
 drill-region: node_modules ## lose the whole primary region under load: DR promoted, the edge repointed, then fail back (dr.enabled)
 	@$(NODE_TS) scripts/drill.ts region
+
+.PHONY: drill-node
+drill-node: node_modules ## lose or drain a cluster node under users' load (SCENARIO=drain-node|lose-node|lose-zone, all without; NODE=zone-c); needs make cluster-up
+	@$(NODE_TS) scripts/drill.ts node $(if $(SCENARIO),--scenario "$(SCENARIO)") $(if $(NODE),--node "$(NODE)")
 
 .PHONY: drill-restore
 drill-restore: node_modules ## restore the backups into an isolated cluster and verify it (TARGET=mid|latest|<set label>|<ISO time>; mid without)

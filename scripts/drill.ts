@@ -1,11 +1,13 @@
 #!/usr/bin/env -S npx tsx
-/** `make drill-failover [SCENARIO=…]`, `make drill-restore [TARGET=…]`: drills against the running stack. */
+/** `make drill-failover [SCENARIO=…]`, `make drill-restore [TARGET=…]`, `make drill-region`, `make drill-node`: drills against the running stack. */
 import { FAILOVER_SCENARIOS } from '../services/drills/failover.js';
 import { UsageError } from '../services/errors.js';
 import { abortOnSignals, parseCli, runMain } from './runners/core/cli.js';
 import { runFailoverDrill, validateScenario } from './runners/drill/failover/failover.js';
 import { parseDrillTarget, runRestoreDrill } from './runners/drill/restore/restore.js';
 import { runRegionDrill } from './runners/drill/region/region.js';
+import { runNodeDrill, validateNodeScenario } from './runners/drill/node/node.js';
+import { NODE_SCENARIOS } from '../services/drills/node.js';
 import { runEach } from './runners/drill/run-each.js';
 import { loadConfig } from './runners/gen/gen.js';
 import { createProgress } from './runners/core/progress.js';
@@ -14,6 +16,17 @@ import { defaultTarget } from './runners/stack/stack.js';
 const HELP = `
 Usage: node --import tsx scripts/drill.ts failover [--scenario NAME]     (make drill-failover [SCENARIO=NAME])
        node --import tsx scripts/drill.ts restore [--target TARGET]      (make drill-restore [TARGET=…])
+       node --import tsx scripts/drill.ts region [--no-failback]         (make drill-region)
+       node --import tsx scripts/drill.ts node [--scenario NAME] [--node ZONE]  (make drill-node [SCENARIO=…] [NODE=zone-c])
+
+node: (on the cluster: make cluster-up) users read and write through the front (30 reads/s on /,
+/api/events and /api/articles, 5 event writes/s, 250 client addresses); one node is lost or
+drained; the drill marks when the front and Swarm notice and when every service that may move
+runs its desired replicas on the nodes left, then brings the node back (docker start / active,
+back in the front) and waits for its pinned tasks; every acknowledged write is looked up.
+Scenarios (all, in order, without --scenario): ${NODE_SCENARIOS.join(', ')}. NODE: the zone whose
+node goes (default: the last node's). Figures: users' requests failed, front noticed, node down,
+replicas back, longest write gap, acked writes lost, node back. Budgets: drills.node.*.
 
 restore: writes sequence-numbered rows (20/s) on the live cluster for 3 s before and 3 s after the
 target, archives the WAL, restores the backups with pgBackRest into a fresh container on a network
@@ -56,10 +69,18 @@ Options:
 `;
 
 await runMain(async () => {
-  const { values, positionals } = parseCli(process.argv.slice(2), { scenario: { type: 'string' }, target: { type: 'string' }, 'no-failback': { type: 'boolean' } }, HELP);
+  const { values, positionals } = parseCli(process.argv.slice(2), { scenario: { type: 'string' }, target: { type: 'string' }, node: { type: 'string' }, 'no-failback': { type: 'boolean' } }, HELP);
   const [family, ...rest] = positionals;
-  if (family !== 'failover' && family !== 'restore' && family !== 'region') throw new UsageError(`expected a drill: failover, restore or region (got ${family ? `"${family}"` : 'none'}); see --help`);
+  if (family !== 'failover' && family !== 'restore' && family !== 'region' && family !== 'node') throw new UsageError(`expected a drill: failover, restore, region or node (got ${family ? `"${family}"` : 'none'}); see --help`);
   if (rest.length) throw new UsageError(`unexpected arguments: ${rest.join(' ')} (see --help)`);
+  if (family === 'node') {
+    const scenarios = values.scenario ? [validateNodeScenario(values.scenario)] : [...NODE_SCENARIOS];
+    const config = await loadConfig();
+    const progress = createProgress('[drill]');
+    const signal = abortOnSignals(progress, 'stopping the drill and bringing the node back');
+    await runEach(scenarios, signal, (scenario) => runNodeDrill({ target: defaultTarget(), config, scenario: validateNodeScenario(scenario), progress, signal, ...(values.node ? { zone: values.node } : {}) }));
+    return;
+  }
   if (family === 'region') {
     const config = await loadConfig();
     const progress = createProgress('[drill]');

@@ -500,6 +500,18 @@ export interface DrillsConfig {
      */
     readonly walRpoBytes: number;
   };
+  /** `make drill-node` on the cluster (`make cluster-up`): a node lost or drained under users' load. */
+  readonly node: {
+    /**
+     * Users' requests that failed when a node was lost (lose-node, lose-zone), in percent of all of
+     * them: those in flight on the node and sent to it before the front noticed. @default 0.1
+     */
+    readonly lostFailedPercent: number;
+    /** Users' requests that failed while a node was drained (planned: none should). @default 0 */
+    readonly drainFailed: number;
+    /** Fault → every service that may move runs its desired replicas on the nodes left. @default 30 */
+    readonly replicasBackSeconds: number;
+  };
 }
 
 export interface DeployConfig {
@@ -633,6 +645,7 @@ export const DEFAULT_CONFIG: ParityConfig = {
   dr: { enabled: false, edgePort: 8444 },
   drills: {
     region: { rtoSeconds: 30, failbackLostWrites: 0, standbyLagMs: 5000, walRpoBytes: 1_048_576 },
+    node: { lostFailedPercent: 0.1, drainFailed: 0, replicasBackSeconds: 30 },
     restore: { rtoSeconds: 60, rpoMs: 1000, lostWrites: 0 },
     chaos: { failedAfterOpen: 0, openSeconds: 15, recoverSeconds: 75 },
     failover: { rtoSeconds: 10, apiRecoverySeconds: 15, usersGapOverRtoMs: 1000, rejoinSeconds: 30, ackedWritesLost: 0, falseFailovers: 0, switchoverStallMs: 3000 },
@@ -883,6 +896,14 @@ export const CONFIG_SCHEMA: FieldSchema = {
             failbackLostWrites: { kind: 'number', min: 0, max: 1_000_000, integer: true, unit: 'writes' },
             standbyLagMs: { kind: 'number', min: 100, max: 3_600_000, integer: true, unit: 'ms' },
             walRpoBytes: { kind: 'number', min: 0, max: 1_099_511_627_776, integer: true, unit: 'bytes' },
+          },
+        },
+        node: {
+          kind: 'object',
+          fields: {
+            lostFailedPercent: { kind: 'number', min: 0, max: 100, unit: 'percent' },
+            drainFailed: { kind: 'number', min: 0, max: 1_000_000, integer: true, unit: 'requests' },
+            replicasBackSeconds: { kind: 'number', min: 1, max: 3600, unit: 'seconds' },
           },
         },
         restore: {

@@ -329,3 +329,20 @@ export function catalogImage(name: string): ImageSpec {
 
 /** The pinned reference (`repository:tag`) of the catalog image called `name`. */
 export const catalogRef = (name: string): string => catalogImage(name).ref;
+
+/**
+ * A Swarm node for `make cluster-up` (docker-in-docker from Debian's docker.io, the host's own
+ * engine). Outside IMAGE_CATALOG: `make images` doesn't bake it; the cluster runner bakes it the
+ * first time a cluster starts (~15 s with the Debian base present).
+ */
+export const SWARM_NODE_IMAGE: ImageSpec = {
+  name: 'swarm-node',
+  ref: 'parity/swarm-node:20.10.24',
+  version: '20.10.24',
+  source: 'debian:docker.io',
+  licence: 'Apache-2.0',
+  from: ['debian'],
+  role: 'service',
+  project: { sources: ['services/images/swarm-node'] },
+  recipe: { kind: 'dockerfile', dir: 'swarm-node', inputs: [], args: { DEB_PACKAGE: 'docker.io', UPSTREAM_VERSION: '20.10.24' } },
+};

@@ -27,8 +27,8 @@ export function resourcesOf(service: ServiceSpec, topology: Topology): { memory?
 }
 
 /** The health check as compose and the stack file write it: a job's disabled, and one judged by a probe from outside. */
-export function healthcheckOf(service: ServiceSpec): Record<string, unknown> {
-  const health = service.healthcheck;
+export function healthcheckOf(service: ServiceSpec, peers = false): Record<string, unknown> {
+  const health = (peers && service.peerHealthcheck) || service.healthcheck;
   return service.job || service.probedBy
     ? { disable: true }
     : {

@@ -11,6 +11,7 @@
  */
 import type { ParityConfig } from '../config/schema.js';
 import type { Region } from './region.js';
+import { CLUSTER_FRONT_GLOBAL, clusterFrontBackend } from './cluster.js';
 import type { FileSpec, ServiceSpec } from './types.js';
 
 /** The compose profile the test overlay puts the front in: suites that test it start it (`withProfiles`). */
@@ -42,13 +43,18 @@ export function frontNetwork(config: ParityConfig, region: Region = 'primary'): 
 /** Where the front listens: `bindAddress` (127.0.0.1 unless the edge is exposed). */
 const listen = (config: ParityConfig, port: number) => `${config.bindAddress}:${port}`;
 
-export function frontConfig(config: ParityConfig): string[] {
-  const network = frontNetwork(config);
+/** A backend of the front: on one engine, the one Traefik at its fixed address on the front network. */
+type Backend = (config: ParityConfig, name: string, port: number) => string[];
+const engineBackend: Backend = (config, name, port) => ['', `backend ${name}`, `  server traefik ${frontNetwork(config).traefik}:${port} send-proxy-v2`];
+
+/** The front's HAProxy config; `backend` says where Traefik is (one engine, or the cluster's nodes). */
+export function frontConfig(config: ParityConfig, backendOf: Backend = engineBackend, global: readonly string[] = []): string[] {
   const trusted = config.edge.rateLimit.trustedSources;
-  const backend = (name: string, port: number) => ['', `backend ${name}`, `  server traefik ${network.traefik}:${port} send-proxy-v2`];
+  const backend = (name: string, port: number) => backendOf(config, name, port);
   return [
     'global',
     '  maxconn 4096',
+    ...global,
     '',
     'defaults',
     '  mode tcp',
@@ -74,7 +80,11 @@ export function frontConfig(config: ParityConfig): string[] {
 const SOURCE = 'services/topology/front.ts';
 
 export function frontFiles(config: ParityConfig): FileSpec[] {
-  return [{ path: 'front/haproxy.cfg', format: 'config', value: frontConfig(config), source: SOURCE }];
+  return [
+    { path: 'front/haproxy.cfg', format: 'config', value: frontConfig(config), source: SOURCE },
+    // `make cluster-up`: the same front, in front of the cluster's nodes (services/topology/cluster.ts).
+    { path: 'front/cluster.cfg', format: 'config', value: frontConfig(config, clusterFrontBackend, CLUSTER_FRONT_GLOBAL), source: SOURCE },
+  ];
 }
 
 export function frontService(config: ParityConfig, image: string): ServiceSpec {

@@ -7,7 +7,7 @@
 import type { ParityConfig } from '../config/schema.js';
 import { DATABASE, MAX_SLOT_WAL_KEEP_SIZE, hostFor, publish } from './common.js';
 import type { AlertRule } from './alerting.js';
-import { httpHealth, type FileSpec, type ServiceSpec } from './types.js';
+import { httpHealth, tcpHealth, type FileSpec, type ServiceSpec } from './types.js';
 import { agentEnvironment, archiveParameters, backupFiles, backupScrapeJob, backupSecrets, RESTORE_COMMAND } from './backup.js';
 import { hasDr, regionAlias, standbySource, type Region } from './region.js';
 
@@ -65,6 +65,9 @@ export function etcdServices(image: string): ServiceSpec[] {
     volumes: [`${member}:/var/lib/etcd`],
     aliases: [ETCD_ALIAS],
     healthcheck: { ...httpHealth(ETCD_CLIENT_PORT, '/health'), interval: '2s' },
+    // etcd 3.4 serves clients only once the cluster has a leader, and a Swarm task is found by
+    // name only once healthy: on Swarm, healthy means the peer port listens.
+    peerHealthcheck: tcpHealth(ETCD_PEER_PORT, { interval: '2s' }),
   }));
 }
 

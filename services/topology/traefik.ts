@@ -5,7 +5,8 @@
 import type { Color, ParityConfig } from '../config/schema.js';
 import { APP_SERVICES, type AppService } from '../config/profiles.js';
 import { COLOR_HEADER, STUB_PORT } from '../contracts/index.js';
-import { STATE, hostFor, publish } from './common.js';
+import { PROJECT, STATE, hostFor, publish } from './common.js';
+import { clusterNetwork } from './cluster.js';
 import { FRONT_ENTRYPOINTS, frontNetwork } from './front.js';
 import { edgeSecurityConfig, DASHBOARD_USERS_SECRET, EDGE_MIDDLEWARES, type TraefikRouter } from './edge-security.js';
 import { appEndpoint, CHAOS_APIS, devEndpoint } from './chaos.js';
@@ -64,7 +65,8 @@ export function traefikStaticConfig(config: ParityConfig): object {
   // Redirect to the users' https port (the front's), not a container port.
   const redirect = { redirections: { entryPoint: { to: `:${config.ports.https}`, scheme: 'https', permanent: false } } };
   // The PROXY protocol header is believed from the front alone: its connections come from the front network's gateway.
-  const fromFront = { proxyProtocol: { trustedIPs: [`${frontNetwork(config).gateway}/32`] } };
+  // On a cluster (make cluster-up) the front's connections arrive from the host's end of the cluster's bridge.
+  const fromFront = { proxyProtocol: { trustedIPs: [`${frontNetwork(config).gateway}/32`, `${clusterNetwork(config, PROJECT).gateway}/32`] } };
   return {
     entryPoints: {
       web: { address: `:${PORTS.web}`, http: redirect },

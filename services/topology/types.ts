@@ -83,6 +83,13 @@ export interface ServiceSpec {
   /** Every long-running service has one: `make up` waits on it. A job's is `['NONE']` (rendered disabled). */
   readonly healthcheck: HealthSpec;
   /**
+   * The check on a target where a task's name resolves only once the task is healthy (Swarm's
+   * DNS): a member of a group that must find its peers by name before it can be healthy (an etcd
+   * member before quorum) would never be found. It asks only that the process serves its peers.
+   * @default healthcheck
+   */
+  readonly peerHealthcheck?: HealthSpec;
+  /**
    * The service whose health check judges this one from outside (a user's image, which may have
    * no shell to run a check in): this container's own check is disabled, `make up` counts it ready
    * when it runs and its probe is healthy, and a deploy reads the probe's health as its own.
@@ -208,6 +215,11 @@ export function httpHealth(port: number, path: string, options: Partial<HealthSp
     ],
     ...options,
   };
+}
+
+/** A health check that passes once something listens on a local TCP port (bash's /dev/tcp). */
+export function tcpHealth(port: number, options: Partial<HealthSpec> = {}): HealthSpec {
+  return { test: ['CMD', 'bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`], ...options };
 }
 
 /**

@@ -22,6 +22,7 @@ const ALLOWED: Readonly<Record<string, string>> = {
   'scripts/runners/engine/image-build.ts': 'image baking: build, prune its dangling layers',
   'scripts/runners/engine/local-build.ts': "image baking: a build of a folder outside the catalog (the example service), with the bake's builder",
   'scripts/bench-images.ts': "the images benchmark: removes images and reads the engine's disk use, as engine/ does",
+  'scripts/runners/cluster/cluster.ts': "the Swarm target's engines: the node containers on the local engine, and each node's engine through its socket (DOCKER_HOST): swarm, images, stack, services",
   'scripts/runners/supply/supply-collect.ts': 'reads images through created, never started containers (create, cp, rm)',
 };
 

@@ -12,6 +12,8 @@ import { parseConfig } from '../../services/config/validate.js';
 import { ROUTES, isWrite, routeRegexp, admits } from '../../services/contracts/index.js';
 import { CONTENT_SECURITY_POLICY, STATIC_ROUTER } from '../../services/topology/edge-security.js';
 import { frontConfig, frontNetwork } from '../../services/topology/front.js';
+import { clusterNetwork } from '../../services/topology/cluster.js';
+import { PROJECT } from '../../services/topology/common.js';
 import { traefikDynamicConfig, traefikEdgeConfig, traefikStaticConfig } from '../../services/topology/traefik.js';
 
 type Router = { rule: string; entryPoints: string[]; middlewares?: string[]; service: string; priority?: number; tls?: object };
@@ -168,10 +170,10 @@ describe('middlewares, TLS and entrypoints', () => {
     expect(off.http.middlewares.users).toEqual({ chain: { middlewares: ['strip-color', 'security-headers'] } });
   });
 
-  it('the dashboard is not insecure, and the PROXY header is believed from the front network gateway only', () => {
+  it("the dashboard is not insecure, and the PROXY header is believed only from the front network's gateway and the cluster bridge's host end (the front in front of make cluster-up's nodes)", () => {
     const stat = traefikStaticConfig(config) as { api: Record<string, unknown>; entryPoints: Record<string, { proxyProtocol?: { trustedIPs: string[] } }> };
     expect(stat.api).toEqual({ dashboard: true });
-    expect(stat.entryPoints.public!.proxyProtocol).toEqual({ trustedIPs: [`${frontNetwork(config).gateway}/32`] });
+    expect(stat.entryPoints.public!.proxyProtocol).toEqual({ trustedIPs: [`${frontNetwork(config).gateway}/32`, `${clusterNetwork(config, PROJECT).gateway}/32`] });
     expect(stat.entryPoints.websecure!.proxyProtocol).toBeUndefined();
   });
 

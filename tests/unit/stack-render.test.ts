@@ -60,6 +60,24 @@ describe('the Swarm stack file', () => {
     expect(new Set(['etcd-1', 'etcd-2', 'etcd-3'].map((name) => services[name]!.deploy.placement.constraints![0])).size).toBe(3);
   });
 
+  it("THEN the data tier's stateless proxies (HAProxy's endpoints, Toxiproxy) are replicated like the apps: one of them on a lost node must not cut the apps off their stores", () => {
+    for (const name of ['postgres-writer', 'postgres-reader', 'toxiproxy']) expect(services[name]!.deploy).toMatchObject({ replicas: APP_REPLICAS, placement: { preferences: [{ spread: 'node.labels.zone' }] } });
+    for (const name of ['redis', 's3', 'prometheus']) expect(services[name]!.deploy.replicas).toBe(1);
+  });
+
+  it("THEN Traefik runs on every node (global), so the front balances over the nodes and losing one loses no entry", () => {
+    expect(services.traefik!.deploy).toMatchObject({ mode: 'global', endpoint_mode: 'dnsrr' });
+    expect(services.traefik!.deploy).not.toHaveProperty('replicas');
+  });
+
+  it("THEN an etcd member's check on Swarm asks only that its peer port listens (a task is found by name once healthy, and etcd answers /health only once its peers found it); compose keeps /health", () => {
+    const test = (services['etcd-1']!.healthcheck as { test: string[] }).test.join(' ');
+    expect(test).toContain('/dev/tcp/127.0.0.1/2380');
+    expect(test).not.toContain('/health');
+    const compose = topology.services.find((service) => service.name === 'etcd-1')!.healthcheck.test.join(' ');
+    expect(compose).toContain('GET /health');
+  });
+
   it('THEN a job restarts on failure only (it runs to completion once); memory limits are deploy limits', () => {
     expect(services['db-init']!.deploy.restart_policy.condition).toBe('on-failure');
     expect(services.traefik!.deploy.resources!.limits.memory).toBe('512m');
