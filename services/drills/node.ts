@@ -51,7 +51,7 @@ export interface NodeObservations {
   readonly ackedWritesLost: number | null;
 }
 
-const after = (at: number | undefined, from: number) => (at === undefined ? null : Math.max(0, at - from));
+const after = (at: number | undefined, from: number) => (at === undefined ? null : Math.max(0, Math.round(at - from)));
 
 function writeGap(observed: NodeObservations): number | null {
   const writes = observed.samples.filter((sample) => sample.lane === 'api' && observed.apiWriteTimes.has(sample.atMs));
@@ -81,6 +81,6 @@ export function nodeFigures(observed: NodeObservations, budgets: DrillsConfig['n
     { name: 'longest gap without an acknowledged API write', value: writeGap(observed), unit: 'ms', how: 'POST /api/events through the front' },
     { name: 'acked API writes lost', value: observed.ackedWritesLost, unit: 'count', budget: 0, how: "each acknowledged POST /api/events looked up in the database afterwards" },
   );
-  if (observed.rejoinMs !== undefined) figures.push({ name: 'node back (Ready, its pinned tasks running)', value: observed.rejoinMs, unit: 'ms', how: spec.fault === 'kill' ? 'docker start of the node → Ready with its tasks' : 'availability active → its pinned tasks running' });
+  if (observed.rejoinMs !== undefined) figures.push({ name: 'node back (Ready, its pinned tasks running)', value: Math.round(observed.rejoinMs), unit: 'ms', how: spec.fault === 'kill' ? 'docker start of the node → Ready with its tasks' : 'availability active → its pinned tasks running' });
   return figures;
 }

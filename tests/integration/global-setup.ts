@@ -19,7 +19,7 @@ function removeLeftovers(): void {
   spawnSync('docker', ['network', 'prune', '-f', '--filter', 'label=org.testcontainers=true']);
 }
 
-const TEST_PROJECT = /^parity-(?:backup|chaos|deploy|failover|region|lifecycle|security|test)-(\d+)(?:-dr|-link)?$/;
+const TEST_PROJECT = /^parity-(?:backup|chaos|cluster|deploy|failover|region|lifecycle|security|test)-(\d+)(?:-dr|-link)?$/;
 
 const alive = (pid: number): boolean => {
   try {

@@ -183,15 +183,31 @@ async function formSwarm(target: ComposeTarget, nodes: readonly ClusterNode[], p
   progress.done();
 }
 
-/** The images each node lacks, loaded from one `docker save` of their union (parallel loads). */
-async function shipImages(target: ComposeTarget, nodes: readonly ClusterNode[], images: readonly string[], progress: Progress): Promise<number> {
+/**
+ * The images each node lacks or holds another build of (same tag, another ID: a rebuilt project
+ * image), loaded from one `docker save` of their union (parallel loads). Returns the references
+ * that a node held in another build: their services must restart to run the new one.
+ */
+async function shipImages(target: ComposeTarget, nodes: readonly ClusterNode[], images: readonly string[], progress: Progress): Promise<{ readonly loaded: number; readonly replaced: readonly string[] }> {
+  const idOf = async (argv: readonly string[]) => {
+    const result = await tryRun(argv);
+    return result.code === 0 ? result.stdout.trim() : undefined;
+  };
+  const wanted = new Map<string, string | undefined>();
+  for (const image of images) wanted.set(image, await idOf(['docker', 'image', 'inspect', '--format', '{{.Id}}', image]));
   const missing = new Map<ClusterNode, string[]>();
+  const replaced = new Set<string>();
   for (const node of nodes) {
     const lacking: string[] = [];
-    for (const image of images) if ((await onNode(target, node, ['image', 'inspect', '--format', '{{.Id}}', image])).code !== 0) lacking.push(image);
+    for (const image of images) {
+      const held = (await onNode(target, node, ['image', 'inspect', '--format', '{{.Id}}', image])).stdout.trim();
+      if (held === wanted.get(image)) continue;
+      lacking.push(image);
+      if (held) replaced.add(image);
+    }
     if (lacking.length) missing.set(node, lacking);
   }
-  if (missing.size === 0) return 0;
+  if (missing.size === 0) return { loaded: 0, replaced: [] };
   const union = [...new Set([...missing.values()].flat())].sort();
   const tar = join(target.stateDir, 'cluster', 'images.tar');
   try {
@@ -203,7 +219,7 @@ async function shipImages(target: ComposeTarget, nodes: readonly ClusterNode[], 
     await rm(tar, { force: true });
     progress.done();
   }
-  return union.length;
+  return { loaded: union.length, replaced: [...replaced].sort() };
 }
 
 interface ServiceLine {
@@ -221,10 +237,28 @@ export async function stackServices(target: ComposeTarget, nodes: readonly Clust
   return [];
 }
 
+/** Every service of the stack whose image is one of `images`, updated with --force (its tasks replaced in order). */
+async function restartServicesOf(target: ComposeTarget, node: ClusterNode, images: readonly string[], progress: Progress): Promise<void> {
+  const listed = await onNode(target, node, ['service', 'ls', '--filter', `label=com.docker.stack.namespace=${target.project}`, '--format', '{{.Name}}\t{{.Image}}']);
+  const services = listed.stdout.split('\n').filter(Boolean).map((line) => line.split('\t') as [string, string]).filter(([, image]) => images.includes(image)).map(([name]) => name);
+  for (const service of services) {
+    progress.step(`restarting ${service} on the new build of its image`);
+    must(`docker service update --force ${service}`, await onNode(target, node, ['service', 'update', '--force', '--detach', '--quiet', service]));
+  }
+  progress.done();
+  if (services.length) progress.info(`restarted ${services.length} service(s) on the new build: ${services.map((name) => name.slice(target.project.length + 1)).join(', ')}`);
+}
+
 /** A job (db-init) is converged once one of its tasks completed; the rest once running = desired. */
 export async function converged(target: ComposeTarget, nodes: readonly ClusterNode[], jobs: ReadonlySet<string>): Promise<{ ready: boolean; waiting: string[] }> {
   const services = await stackServices(target, nodes);
   const waiting: string[] = [];
+  // A rolling update (a new build, a changed spec) in progress is not converged, whatever the counts say.
+  const updates = services.length ? await onNode(target, nodes[0]!, ['service', 'inspect', '--format', '{{.Spec.Name}} {{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}', ...services.map((service) => service.Name)]) : undefined;
+  for (const line of updates?.stdout.split('\n') ?? []) {
+    const [name = '', state = ''] = line.trim().split(' ');
+    if (/^(updating|rollback_started|paused|rollback_paused)$/.test(state)) waiting.push(`${name.slice(target.project.length + 1)} (update ${state})`);
+  }
   for (const service of services) {
     const short = service.Name.slice(target.project.length + 1);
     if (jobs.has(short)) {
@@ -300,7 +334,7 @@ export async function clusterUp(config: ParityConfig, target: ComposeTarget, opt
   await timed(phases, 'nodes', () => startNodes(config, target, nodes, progress));
   await timed(phases, 'swarm', () => formSwarm(target, nodes, progress));
   const shipped = await timed(phases, 'ship images', () => shipImages(target, nodes, stackImages(config, target), progress));
-  if (shipped) progress.info(`loaded ${shipped} images into the nodes in ${formatDuration(phases['ship images']!)}`);
+  if (shipped.loaded) progress.info(`loaded ${shipped.loaded} images into the nodes in ${formatDuration(phases['ship images']!)}${shipped.replaced.length ? ` (a new build of ${shipped.replaced.join(', ')})` : ''}`);
   const jobs = new Set(buildTopology(config).services.filter((service) => service.job).map((service) => service.name));
   await timed(phases, 'deploy', async () => {
     must(
@@ -309,6 +343,8 @@ export async function clusterUp(config: ParityConfig, target: ComposeTarget, opt
         env: { PARITY_STATE_DIR: target.stateDir, ...target.environment, ...target.variables?.() },
       }),
     );
+    // A new build under the same tag changes nothing in the stack file: restart what runs it (one task at a time, start-first).
+    if (shipped.replaced.length) await restartServicesOf(target, nodes[0]!, shipped.replaced, progress);
     let last: string[] = [];
     await pollUntil(
       async () => {

@@ -76,6 +76,12 @@ async function runningTasks(run: Run): Promise<{ service: string; node: string; 
     });
 }
 
+/** Every global service (Traefik) runs its task on `node`. */
+async function globalTasksOn(run: Run, node: ClusterNode): Promise<boolean> {
+  const tasks = await runningTasks(run);
+  return [...run.global].every((service) => tasks.some((task) => task.service === service && task.node === node.name && task.state.startsWith('Running')));
+}
+
 async function nodeStatus(run: Run, node: ClusterNode): Promise<string> {
   return (await docker(run, ['node', 'inspect', '--format', '{{.Status.State}} {{.Spec.Availability}}', node.name])).stdout.trim();
 }
@@ -151,7 +157,13 @@ async function fault(run: Run): Promise<void> {
     run.faultAtMs = run.now();
     await setServerState(socket, FRONT_BACKENDS, victim.zone, 'drain');
     mark(run, 'front drains the node', run.faultAtMs, `${victim.zone}: no new connections`);
-    run.undo.push({ what: `${victim.name} active again`, run: async () => void (await stepSucceeded(docker(run, ['node', 'update', '--availability', 'active', victim.name]), `make ${victim.name} active`)) });
+    run.undo.push({
+      what: `${victim.name} active again, its Traefik running before the front sends it users`,
+      run: async () => {
+        await stepSucceeded(docker(run, ['node', 'update', '--availability', 'active', victim.name]), `make ${victim.name} active`);
+        await waitUntil({ options: { ...run.options, signal: undefined } }, `${victim.name}'s Traefik running again`, () => globalTasksOn(run, victim), 60_000, 250);
+      },
+    });
     await stepSucceeded(docker(run, ['node', 'update', '--availability', 'drain', victim.name]), `drain ${victim.name}`);
     mark(run, 'node drained', run.now(), `docker node update --availability drain ${victim.name}`);
     return;
@@ -199,7 +211,7 @@ async function restore(run: Run): Promise<void> {
     async () => {
       if ((await nodeStatus(run, victim)) !== 'ready active') return false;
       const tasks = await runningTasks(run);
-      if (![...run.pinned].every((service) => tasks.some((task) => task.service === service && task.node === victim.name && task.state.startsWith('Running')))) return false;
+      if (![...run.pinned, ...run.global].every((service) => tasks.some((task) => task.service === service && task.node === victim.name && task.state.startsWith('Running')))) return false;
       return (await converged(run.options.target, run.nodes, run.jobs)).ready;
     },
     120_000,
