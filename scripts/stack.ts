@@ -15,6 +15,7 @@ import { describeClean, defaultTarget, downStack, formatStatusTable, readStatus,
 import { engineOf } from './runners/clients/engine-of.js';
 import { cleanStack } from './runners/stack/clean.js';
 import { describeRegions } from './runners/dr/region-ops.js';
+import { clusterStatus, formatClusterStatus } from './runners/cluster/cluster.js';
 
 const HELP = `
 Usage: npx tsx scripts/stack.ts <command> [options]      (make up | down | clean | status | logs)
@@ -36,7 +37,8 @@ Commands:
            whatever the last one did (a network kept by a stale endpoint is disconnected
            with --force); anything of the primary, DR and link projects left at the end is
            listed with the command that removes it (exit 1)
-  status   the status table (--format json for machines)
+  status   the status table (--format json for machines); with a cluster up (make cluster-up),
+           its nodes, zones, services (replicas running/desired) and where their tasks run
   logs     follow the logs (optionally of one service: logs ivor-blue)
 
 Options:
@@ -93,14 +95,17 @@ await runMain(async () => {
       const status = await readStatus(target, config);
       // With a DR region: both regions, the edge and the link (what make regions shows).
       const regions = hasDr(config) ? await describeRegions(target, config) : undefined;
-      if (format === 'json') process.stdout.write(`${JSON.stringify({ ...status, ...(regions ? { regions } : {}) }, null, 2)}\n`);
+      // With a cluster up (make cluster-up): its nodes, zones, services and where their tasks run.
+      const cluster = await clusterStatus(config, target);
+      if (format === 'json') process.stdout.write(`${JSON.stringify({ ...status, ...(regions ? { regions } : {}), ...(cluster ? { cluster } : {}) }, null, 2)}\n`);
+      else if (cluster && status.rows.length === 0) process.stdout.write(`Cluster (make cluster-up):\n${formatClusterStatus(cluster)}\n`);
       else {
         const last = status.deploy?.lastDeploy;
         const deployLine = status.deploy
           ? `Versions: blue ${status.deploy.colors.blue.version}, green ${status.deploy.colors.green.version}${last ? `; last deploy: ${last.version} ${last.result} at ${last.at}` : ''}${status.deploy.inProgress ? `; DEPLOY IN PROGRESS: ${status.deploy.inProgress.version} at ${status.deploy.inProgress.step}` : ''}\n`
           : '';
         process.stdout.write(
-          `${formatStatusTable(status.rows)}\n${status.activeColor ? `\nActive color: ${status.activeColor} (traffic: blue ${status.weights?.blue} %, green ${status.weights?.green} %)\n` : ''}${deployLine}${regions ? `\nRegions:\n${regions.map((line) => `  ${line}`).join('\n')}\n` : ''}`,
+          `${formatStatusTable(status.rows)}\n${status.activeColor ? `\nActive color: ${status.activeColor} (traffic: blue ${status.weights?.blue} %, green ${status.weights?.green} %)\n` : ''}${deployLine}${regions ? `\nRegions:\n${regions.map((line) => `  ${line}`).join('\n')}\n` : ''}${cluster ? `\nCluster (make cluster-up):\n${formatClusterStatus(cluster)}\n` : ''}`,
         );
       }
       return;

@@ -66,6 +66,9 @@ describe('make cluster-up / drill-node / cluster-down', () => {
     for (const node of clusterNodes(config, project)) expect(status.output).toMatch(new RegExp(`${node.name}\\s+${node.zone}\\s+Ready\\s+Active`));
     for (const app of ['events-blue', 'frontend-blue', 'auth']) expect(status.output).toMatch(new RegExp(`${app}\\s+replicated\\s+2/2\\s+[abc] [abc]`));
     expect(status.output).toMatch(/traefik\s+global\s+3\/3\s+a b c/);
+    // make status shows the cluster too.
+    const stack = await runCli('stack.ts', ['status'], env);
+    expect(stack.output).toMatch(/Cluster \(make cluster-up\):\nNODE\s+ZONE/);
     // Users from many client addresses through the front on the host.
     const http = createClient(join(stateDir, 'ca', 'parity-ca.pem'), { keepAlive: false, sources: userAddresses(20) });
     const answers = await Promise.all(Array.from({ length: 20 }, () => http(`https://localhost:${PORTS.https}/api/events?limit=5`, { timeoutMs: 10_000 }).then((answer) => answer.status)));

@@ -112,7 +112,9 @@ describe('a standby region from the same model', () => {
     expect((await psqlOnWriter(regionTargets(target).dr, config, { sql: `${REGION_STANDBY_QUERY.query};`, variables: [] })).trim()).toBe('');
   });
 
-  for (const run of [1, 2]) {
+  // One run: a second run after failing back (the stack with that history) was checked at each stop
+  // up to 2026-12-08 and cost ~64 s of make test; the first test covers a stack with history.
+  for (const run of [1]) {
     it(`region drill, run ${run}: the primary region lost, DR serves within the RTO budget, then failing back loses no write acknowledged in DR`, async () => {
       const { report } = await runRegionDrill({ target, config, progress });
       log.push(`FIGURES region run ${run}: ${report.figures.map((f) => `${f.name}=${f.value ?? 'n/a'}${f.unit === 'ms' ? 'ms' : ''}`).join(', ')}`);
