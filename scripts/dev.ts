@@ -40,6 +40,6 @@ await runMain(async () => {
     const up = await upStack(config, target, progress, 600_000, { gate: contractGate(config, target.stateDir, progress) });
     progress.info(`stack up: ${up.services} services healthy (${(up.totalMs / 1000).toFixed(1)} s); ${app}-blue and ${app}-green run your build`);
   }
-  const gate = { config, configDir: dirname(configPath()), check: (candidate: GateCandidate) => gateCandidates([candidate], config, target.stateDir, progress).then(() => undefined) };
+  const gate = { config, configDir: dirname(configPath()), check: (candidate: GateCandidate, signal?: AbortSignal) => gateCandidates([candidate], config, target.stateDir, progress, signal).then(() => undefined) };
   process.exitCode = await watchService(target, app, progress, (line) => process.stdout.write(`[dev] ${line}\n`), undefined, gate);
 });

@@ -46,8 +46,8 @@ export interface RebuildGate {
   readonly config: ParityConfig;
   /** parity.yaml's folder: build contexts and watch paths are relative to it. */
   readonly configDir: string;
-  /** Resolves when the build may be routed; throws ContractFailedError when it may not. */
-  readonly check: (candidate: GateCandidate) => Promise<void>;
+  /** Resolves when the build may be routed; throws ContractFailedError when it may not. Aborting ends a contract run in flight (its stack removed). */
+  readonly check: (candidate: GateCandidate, signal?: AbortSignal) => Promise<void>;
 }
 
 /**
@@ -129,7 +129,7 @@ function watchRebuilds(
     tell(`${app}: rebuilding; the platform contract judges the new build before the edge routes to it`);
     try {
       await engine.build([services[0]!]);
-      await gate.check({ service: app, image: buildTag(app) });
+      await gate.check({ service: app, image: buildTag(app) }, signal);
       await engine.up(services, { noDeps: true });
       forgetStubAddresses(target, services);
       tell(`${app}: rebuilt, passed the contract, and both colors run it (${took()})`);

@@ -102,3 +102,29 @@ export function startApiLoad(options: ApiLoadOptions): StartedApiLoad {
     },
   };
 }
+
+/**
+ * A drill's users' load through the front: reads and writes (`startApiLoad`) whose samples go to
+ * the run's samples, and whose writes' start times to `writeTimes` (the write figures read them).
+ */
+export function startUsersLoad(
+  run: { readonly samples: Sample[]; readonly tag: string; readonly now: () => number },
+  users: { readonly http: HttpClient; readonly base: string; readonly token?: string },
+  rates: { readonly reads: number; readonly writes: number; readonly readPaths?: readonly string[] },
+  writeTimes: Set<number>,
+): StartedApiLoad {
+  return startApiLoad({
+    http: users.http,
+    base: users.base,
+    readsPerSecond: rates.reads,
+    ...(rates.readPaths ? { readPaths: rates.readPaths } : {}),
+    writesPerSecond: rates.writes,
+    ...(users.token ? { token: users.token } : {}),
+    writeTag: run.tag,
+    now: run.now,
+    onSample: ({ kind, ...sample }) => {
+      run.samples.push(sample);
+      if (kind === 'write') writeTimes.add(sample.atMs);
+    },
+  });
+}

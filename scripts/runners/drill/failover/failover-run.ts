@@ -7,7 +7,7 @@ import { DrillInputError } from '../../../../services/errors.js';
 import { patroniNodes } from '../../../../services/topology/patroni.js';
 import { clusterHealthy, readCluster, type ClusterView, type RestEndpoints, patroniRest } from '../../clients/patroni.js';
 import type { PgLogin } from '../../clients/postgres.js';
-import { startApiLoad, type StartedApiLoad } from '../api-load.js';
+import { startUsersLoad, type StartedApiLoad } from '../api-load.js';
 import { DRILL_USER_ADDRESSES, openDrillUsers } from '../users.js';
 import type { DrillOptions, DrillRun } from '../lifecycle.js';
 import { drillWriter, ensureWriterTable, startWriter, type StartedWriter } from '../writer.js';
@@ -77,18 +77,6 @@ export async function startLoads(run: Run): Promise<void> {
   const writes = users.token ? (run.options.apiWritesPerSecond ?? DEFAULT_API_RATES.writes) : 0;
   run.watch = watchCluster(run.rest, run.before!, run.now);
   run.writer = startWriter({ target: run.writerTarget!, ratePerSecond: run.options.writesPerSecond ?? 20, run: run.tag, now: run.now, onSample: (s) => run.samples.push(s) });
-  run.api = startApiLoad({
-    http: users.http,
-    base: users.base,
-    readsPerSecond: reads,
-    writesPerSecond: writes,
-    ...(users.token ? { token: users.token } : {}),
-    writeTag: run.tag,
-    now: run.now,
-    onSample: ({ kind, ...sample }) => {
-      run.samples.push(sample);
-      if (kind === 'write') run.apiWriteTimes.add(sample.atMs);
-    },
-  });
+  run.api = startUsersLoad(run, users, { reads, writes }, run.apiWriteTimes);
   progress.info(`load: ${run.options.writesPerSecond ?? 20} writes/s through postgres-writer; users: ${reads} reads/s + ${writes} writes/s through the front (${users.base}) from ${DRILL_USER_ADDRESSES} client addresses`);
 }

@@ -18,7 +18,7 @@ import { converged, existingNodes, FRONT_BACKENDS, frontAdminSocket, killNode, o
 import { serverStates, setServerState } from '../../clients/haproxy-admin.js';
 import { adminPassword, queryPg, type PgLogin } from '../../clients/postgres.js';
 import { systemClock } from '../../core/poll.js';
-import { startApiLoad, type StartedApiLoad } from '../api-load.js';
+import { startUsersLoad, type StartedApiLoad } from '../api-load.js';
 import { checkAborted, startDrillRun, stepSucceeded, undoAll, type DrillOptions, type DrillRun } from '../lifecycle.js';
 import { mark, waitUntil } from '../moments.js';
 import { concludeDrill, type ConcludedDrill } from '../report.js';
@@ -131,20 +131,7 @@ async function startLoad(run: Run): Promise<void> {
   if (users.why) run.notes.push(`no API writes: ${users.why}`);
   const reads = run.options.readsPerSecond ?? 10;
   const writes = users.token ? (run.options.writesPerSecond ?? 5) : 0;
-  run.api = startApiLoad({
-    http: users.http,
-    base: users.base,
-    readsPerSecond: reads,
-    readPaths: ['/', '/api/events?limit=5', '/api/articles'],
-    writesPerSecond: writes,
-    ...(users.token ? { token: users.token } : {}),
-    writeTag: run.tag,
-    now: run.now,
-    onSample: ({ kind, ...sample }) => {
-      run.samples.push(sample);
-      if (kind === 'write') run.apiWriteTimes.add(sample.atMs);
-    },
-  });
+  run.api = startUsersLoad(run, users, { reads, writes, readPaths: ['/', '/api/events?limit=5', '/api/articles'] }, run.apiWriteTimes);
   progress.info(`users: ${reads * 3} reads/s (/, /api/events, /api/articles) + ${writes} writes/s through the front (${users.base}) from ${DRILL_USER_ADDRESSES} client addresses`);
 }
 
