@@ -27,7 +27,8 @@ export function renderDrillSummary(report: DrillReport, files: { readonly dir: s
         `    ${figure.pass ? 'ok  ' : 'FAIL'} ${figure.name.padEnd(34)} ${formatFigure(figure).padStart(10)}${figure.budget !== undefined ? `  (budget ≤ ${figure.budget} ${figure.unit === 'count' ? '' : figure.unit})`.replace(' )', ')') : ''}`,
     ),
     ...report.figures.filter((figure) => !figure.pass).map((figure) => `  why: ${figure.reason}`),
-    `  users: API ${api.ok} ok, ${api.fallback} fallback, ${api.failed} failed; writes ${write.ok} acked, ${write.failed} failed`,
+    // A drill without the database writer's lane (chaos, node) says nothing of it.
+    `  users: API ${api.ok} ok, ${api.fallback} fallback, ${api.failed} failed${report.timeline.write.length ? `; writes ${write.ok} acked, ${write.failed} failed` : ''}`,
     ...((report.failures ?? []).length ? ['  failures (what the failed requests said):', ...report.failures!.map((f) => `    ${f.lane.padEnd(5)} ×${String(f.count).padEnd(5)} ${at(f.firstAtMs)} … ${at(f.lastAtMs)}  ${f.detail}`)] : []),
     ...report.notes.map((note) => `  note: ${note}`),
     ...(report.restored.length ? ['  restored:', ...report.restored.map((line) => `    ${line}`)] : []),

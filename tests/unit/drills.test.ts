@@ -142,6 +142,9 @@ describe('drills: the report as text, JUnit XML and a picture', () => {
     expect(summary.split('\n')[0]).toBe('drill failover/switchover: FAILED (budget exceeded) (3.0s) — a planned switchover');
     expect(summary).toContain('  why: switchover write stall 3700 ms > budget 3000 ms (sequence-numbered INSERTs through postgres-writer)');
     expect(summary).toContain('     never  never came');
+    expect(summary).toContain('  users: API 0 ok, 0 fallback, 0 failed; writes 2 acked, 0 failed');
+    // A drill without the writer's lane (chaos, node) says nothing of it.
+    expect(renderDrillSummary({ ...report, timeline: { api: report.timeline.write, write: [] } }, { dir: '/tmp/x' })).toMatch(/ {2}users: API 2 ok, 0 fallback, 0 failed\n/);
     const junit = renderDrillJunit(report);
     expect(junit).toContain('<testsuite name="drill.failover.switchover"');
     expect(junit).toContain('failures="1"');
