@@ -394,6 +394,8 @@ export async function clusterDown(config: ParityConfig, target: ComposeTarget, p
   }
   await rm(join(target.stateDir, 'cluster'), { recursive: true, force: true });
   await rm(join(tmpdir(), 'parity-cluster', target.project), { recursive: true, force: true });
+  // The folder of every cluster's sockets goes too once no other cluster uses it.
+  await rmdir(join(tmpdir(), 'parity-cluster')).catch(() => undefined);
   progress.done();
   return removed;
 }
