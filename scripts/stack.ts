@@ -98,7 +98,6 @@ await runMain(async () => {
       // With a cluster up (make cluster-up): its nodes, zones, services and where their tasks run.
       const cluster = await clusterStatus(config, target);
       if (format === 'json') process.stdout.write(`${JSON.stringify({ ...status, ...(regions ? { regions } : {}), ...(cluster ? { cluster } : {}) }, null, 2)}\n`);
-      else if (cluster && status.rows.length === 0) process.stdout.write(`Cluster (make cluster-up):\n${formatClusterStatus(cluster)}\n`);
       else {
         const last = status.deploy?.lastDeploy;
         const deployLine = status.deploy

@@ -113,15 +113,6 @@ function mountsOf(service: ServiceSpec, files: readonly RenderedFile[], objects:
   return mounted;
 }
 
-/**
- * The copies of one database or one consensus group (Patroni's nodes, a primary and its replica,
- * etcd's members): spread one per zone in order, so losing a zone keeps the others. Every other
- * stateful service (Redis, S3, Prometheus, …) is a single copy: all of them in the first zone, so
- * the other zones' nodes hold only what survives their loss (docs/scale-out.md names them as the
- * single points of failure they are until replicated).
- */
-const copyFamily = (service: ServiceSpec): string | undefined => (/^postgres(-|$)/.test(service.logical) ? 'postgres' : service.logical === 'etcd' ? 'etcd' : undefined);
-
 /** Stateful: a named volume of its own, so one replica, on one zone's node (its data lives there). */
 const isStateful = (service: ServiceSpec) => (service.volumes ?? []).some((volume) => /^[a-z][a-z0-9-]*:/.test(volume));
 
@@ -165,6 +156,12 @@ function environmentOf(service: ServiceSpec, topology: Topology): Record<string,
   return environment && Object.fromEntries(Object.entries(environment).map(([key, value]) => [key, literalDollars(value)]));
 }
 
+/** The Swarm check: the peer check where the model has one (services/topology/types.ts), with its `$` as the stack loader reads them. */
+function swarmHealthcheck(service: ServiceSpec): Record<string, unknown> {
+  const health = healthcheckOf(service, true);
+  return Array.isArray(health.test) ? { ...health, test: literalAll(health.test as string[]) } : health;
+}
+
 function renderService(service: ServiceSpec, topology: Topology, files: readonly RenderedFile[], objects: { configs: Map<string, string>; secrets: Map<string, string> }, problems: string[], zoneIndex: number): Record<string, unknown> {
   const mounted = mountsOf(service, files, objects, problems);
   const networks = networksOf(service).filter((network) => network !== 'front');
@@ -182,7 +179,7 @@ function renderService(service: ServiceSpec, topology: Topology, files: readonly
     volumes: mounted.volumes.length ? mounted.volumes : undefined,
     configs: mounted.configs.length ? mounted.configs : undefined,
     secrets: secrets.length ? secrets : undefined,
-    healthcheck: (({ test, ...rest }) => ({ ...rest, ...(service.job ? {} : { test: literalAll(test as string[]) }) }))(healthcheckOf(service, true)),
+    healthcheck: swarmHealthcheck(service),
     user: service.user,
     cap_drop: ['ALL'],
     cap_add: service.capAdd?.length ? [...service.capAdd] : undefined,
@@ -205,12 +202,15 @@ export function renderStackObject(topology: Topology, files: readonly RenderedFi
   const leftOut = topology.services.filter((service) => service.networkMode === 'host').map((service) => `${service.name} (host network: runs on the host, in front of the nodes' published ports)`);
   // A Swarm runs images from its registry: a build of a developer's source stays on one engine.
   for (const service of inStack.filter((s) => s.build)) problems.push(`${service.name}: source: build has no Swarm equivalent (nodes pull images); build it, push it to the cluster's registry and use source: image`);
-  const members = new Map<string, number>();
+  // The copies of one database or consensus group (`copyOf`) go one zone each, in order, so losing
+  // a zone keeps the others. Every other stateful service (Redis, S3, Prometheus, …) is a single
+  // copy: all of them in the first zone, so the other zones' nodes hold only what survives their
+  // loss (docs/scale-out.md names them as the single points of failure they are until replicated).
+  const copies = new Map<string, number>();
   const zoneOf = (service: ServiceSpec): number => {
-    const family = copyFamily(service);
-    if (!isStateful(service) || !family) return 0;
-    const index = members.get(family) ?? 0;
-    members.set(family, index + 1);
+    if (!isStateful(service) || !service.copyOf) return 0;
+    const index = copies.get(service.copyOf) ?? 0;
+    copies.set(service.copyOf, index + 1);
     return index;
   };
   const services = Object.fromEntries(inStack.map((service) => [service.name, renderService(service, topology, files, objects, problems, zoneOf(service))]));

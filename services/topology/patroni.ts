@@ -39,6 +39,7 @@ export function etcdServices(image: string): ServiceSpec[] {
   return ETCD_MEMBERS.map((member) => ({
     name: member,
     logical: 'etcd',
+    copyOf: 'etcd',
     tier: 'data',
     image,
     command: [
@@ -75,6 +76,7 @@ export function patroniServices(config: ParityConfig, image: string, region: Reg
   return patroniNodes(config).map((node) => ({
     name: node,
     logical: 'postgres',
+    copyOf: 'postgres',
     tier: 'data',
     image,
     // The image's entrypoint (secrets from files, stale postmaster.pid cleared) runs Patroni with this file.

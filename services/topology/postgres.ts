@@ -12,6 +12,7 @@ export function postgresPrimary(config: ParityConfig, image: string): ServiceSpe
   return {
     name: 'postgres-primary',
     logical: 'postgres-primary',
+    copyOf: 'postgres',
     tier: 'data',
     image,
     command: [
@@ -42,6 +43,7 @@ export function postgresReplica(config: ParityConfig, image: string): ServiceSpe
   return {
     name: 'postgres-replica',
     logical: 'postgres-replica',
+    copyOf: 'postgres',
     tier: 'data',
     image,
     entrypoint: ['bash', '/parity/replica-entrypoint.sh'],

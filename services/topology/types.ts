@@ -90,6 +90,12 @@ export interface ServiceSpec {
    */
   readonly peerHealthcheck?: HealthSpec;
   /**
+   * The group of copies of one database or consensus group this service is one of (Patroni's nodes,
+   * a primary and its replica, etcd's members): on a multi-node target the copies go one zone each,
+   * so losing a zone keeps the others. @default none: a single copy
+   */
+  readonly copyOf?: string;
+  /**
    * The service whose health check judges this one from outside (a user's image, which may have
    * no shell to run a check in): this container's own check is disabled, `make up` counts it ready
    * when it runs and its probe is healthy, and a deploy reads the probe's health as its own.

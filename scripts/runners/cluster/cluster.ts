@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { ParityConfig } from '../../../services/config/schema.js';
 import { ParityError, TimeoutError, UsageError, formatDuration } from '../../../services/errors.js';
 import { IMAGE_CATALOG, SWARM_NODE_IMAGE } from '../../../services/images/catalog.js';
-import { buildTopology } from '../../../services/topology/index.js';
+import { buildTopology, type Topology } from '../../../services/topology/index.js';
 import { CLUSTER_LABEL, FRONT_ADMIN_DIR, clusterNetwork, clusterNodes, DISPATCHER_HEARTBEAT, nodeDaemonConfig, OVERLAY_POOL, type ClusterNode } from '../../../services/topology/cluster.js';
 import type { ComposeTarget } from '../clients/engine.js';
 import { tryRun, run, type RunResult } from '../core/exec.js';
@@ -42,18 +42,22 @@ const NODE_RUN_OPTIONS = [
 ];
 
 export const frontName = (project: string) => `${project}-cluster-front`;
+/**
+ * The clusters' folder on this host for sockets (the nodes' engines, the front's runtime API): under
+ * the temporary folder, not the state directory, since a unix socket's path may not exceed 107 bytes
+ * and checkouts can be deep. One folder a project.
+ */
+const SOCKETS = join(tmpdir(), 'parity-cluster');
+const socketsOf = (target: ComposeTarget) => join(SOCKETS, target.project);
 /** The front's runtime API folder on this host (mounted at FRONT_ADMIN_DIR). */
-const frontAdminDir = (target: ComposeTarget) => join(tmpdir(), 'parity-cluster', target.project, 'front');
+const frontAdminDir = (target: ComposeTarget) => join(socketsOf(target), 'front');
 /** The front's runtime API socket on this host. */
 export const frontAdminSocket = (target: ComposeTarget) => join(frontAdminDir(target), 'admin.sock');
 /** The front's backends (one per Traefik entrypoint it forwards to). */
 export const FRONT_BACKENDS = ['traefik-public', 'traefik-trusted', 'traefik-public-web'] as const;
 const nodeDir = (target: ComposeTarget, node: ClusterNode) => join(target.stateDir, 'cluster', node.zone);
-/**
- * Where a node's engine socket appears on this host: a short path under the temporary folder, not
- * the state directory (a unix socket's path may not exceed 107 bytes, and checkouts can be deep).
- */
-const runDir = (target: ComposeTarget, node: ClusterNode) => join(tmpdir(), 'parity-cluster', target.project, node.zone);
+/** Where a node's engine socket appears on this host. */
+const runDir = (target: ComposeTarget, node: ClusterNode) => join(socketsOf(target), node.zone);
 /** The node's engine, as DOCKER_HOST. */
 export const nodeSocket = (target: ComposeTarget, node: ClusterNode) => `unix://${join(runDir(target, node), 'docker.sock')}`;
 
@@ -103,8 +107,7 @@ async function timed<T>(phases: Record<string, number>, name: string, work: () =
 }
 
 /** Images compose/stack.yaml runs (the colors' variables resolved to what they say now). */
-function stackImages(config: ParityConfig, target: ComposeTarget): string[] {
-  const topology = buildTopology(config);
+function stackImages(topology: Topology, target: ComposeTarget): string[] {
   const variables = { ...target.environment, ...target.variables?.() };
   const images = topology.services.filter((service) => service.networkMode !== 'host').map((service) => {
     const variable = service.imageVariables?.at(-1);
@@ -183,24 +186,26 @@ async function formSwarm(target: ComposeTarget, nodes: readonly ClusterNode[], p
   progress.done();
 }
 
+/** Every tagged image of an engine with its ID (`repository:tag` → `sha256:…`), in one call. */
+async function imageIds(docker: (argv: readonly string[]) => Promise<RunResult>): Promise<Map<string, string>> {
+  const listed = must('list the images', await docker(['image', 'ls', '--no-trunc', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']));
+  return new Map(listed.split('\n').filter(Boolean).map((line) => line.split(' ') as [string, string]));
+}
+
 /**
  * The images each node lacks or holds another build of (same tag, another ID: a rebuilt project
  * image), loaded from one `docker save` of their union (parallel loads). Returns the references
  * that a node held in another build: their services must restart to run the new one.
  */
 async function shipImages(target: ComposeTarget, nodes: readonly ClusterNode[], images: readonly string[], progress: Progress): Promise<{ readonly loaded: number; readonly replaced: readonly string[] }> {
-  const idOf = async (argv: readonly string[]) => {
-    const result = await tryRun(argv);
-    return result.code === 0 ? result.stdout.trim() : undefined;
-  };
-  const wanted = new Map<string, string | undefined>();
-  for (const image of images) wanted.set(image, await idOf(['docker', 'image', 'inspect', '--format', '{{.Id}}', image]));
+  const wanted = await imageIds((argv) => tryRun(['docker', ...argv]));
   const missing = new Map<ClusterNode, string[]>();
   const replaced = new Set<string>();
   for (const node of nodes) {
+    const heldIds = await imageIds((argv) => onNode(target, node, argv));
     const lacking: string[] = [];
     for (const image of images) {
-      const held = (await onNode(target, node, ['image', 'inspect', '--format', '{{.Id}}', image])).stdout.trim();
+      const held = heldIds.get(image);
       if (held === wanted.get(image)) continue;
       lacking.push(image);
       if (held) replaced.add(image);
@@ -226,6 +231,7 @@ interface ServiceLine {
   readonly Name: string;
   readonly Mode: string;
   readonly Replicas: string;
+  readonly Image: string;
 }
 
 /** `docker service ls` of the stack, on the first node that answers. */
@@ -239,8 +245,7 @@ export async function stackServices(target: ComposeTarget, nodes: readonly Clust
 
 /** Every service of the stack whose image is one of `images`, updated with --force (its tasks replaced in order). */
 async function restartServicesOf(target: ComposeTarget, node: ClusterNode, images: readonly string[], progress: Progress): Promise<void> {
-  const listed = await onNode(target, node, ['service', 'ls', '--filter', `label=com.docker.stack.namespace=${target.project}`, '--format', '{{.Name}}\t{{.Image}}']);
-  const services = listed.stdout.split('\n').filter(Boolean).map((line) => line.split('\t') as [string, string]).filter(([, image]) => images.includes(image)).map(([name]) => name);
+  const services = (await stackServices(target, [node])).filter((service) => images.includes(service.Image)).map((service) => service.Name);
   for (const service of services) {
     progress.step(`restarting ${service} on the new build of its image`);
     must(`docker service update --force ${service}`, await onNode(target, node, ['service', 'update', '--force', '--detach', '--quiet', service]));
@@ -285,10 +290,11 @@ async function explainStuck(target: ComposeTarget, node: ClusterNode, waiting: r
 }
 
 /** The front on the host engine (host network), in front of the nodes' Traefik. */
-async function startFront(config: ParityConfig, target: ComposeTarget, progress: Progress): Promise<void> {
+async function startFront(topology: Topology, target: ComposeTarget, progress: Progress): Promise<void> {
+  const { config } = topology;
   const name = frontName(target.project);
   await tryRun(['docker', 'rm', '-fv', name]);
-  const haproxy = buildTopology(config).services.find((service) => service.name === 'front')?.image ?? 'haproxy:2.6.12';
+  const haproxy = topology.services.find((service) => service.name === 'front')?.image ?? 'haproxy:2.6.12';
   // Its runtime API socket goes in a folder of this host that the image's user may write.
   const uid = must('read the haproxy user of the front image', await tryRun(['docker', 'run', '--rm', '--entrypoint', 'id', haproxy, '-u']));
   await mkdir(frontAdminDir(target), { recursive: true });
@@ -315,6 +321,8 @@ export async function clusterUp(config: ParityConfig, target: ComposeTarget, opt
   const phases: Record<string, number> = {};
   const { progress } = options;
   const nodes = clusterNodes(config, target.project, options.nodes);
+  const topology = buildTopology(config);
+  const images = stackImages(topology, target);
   await ensureEngine(progress);
   const running = await run(['docker', 'ps', '-q', '--filter', `label=com.docker.compose.project=${target.project}`]);
   if (running) throw new UsageError(`project ${target.project}: its one-engine stack is running (make up); the cluster's front needs the same ports. Run make down first.`);
@@ -323,8 +331,7 @@ export async function clusterUp(config: ParityConfig, target: ComposeTarget, opt
   if (extra.length) throw new UsageError(`NODES=${options.nodes}: the cluster already has ${existing.size} nodes (${[...existing.keys()].join(', ')}); make cluster-down first to start a smaller one`);
 
   await timed(phases, 'images', async () => {
-    const wanted = stackImages(config, target);
-    const names = IMAGE_CATALOG.filter((spec) => wanted.includes(spec.ref)).map((spec) => spec.name);
+    const names = IMAGE_CATALOG.filter((spec) => images.includes(spec.ref)).map((spec) => spec.name);
     await bakeImages({ names: [...names, SWARM_NODE_IMAGE.name], progress, offline: process.env.PARITY_OFFLINE === '1', catalog: [...IMAGE_CATALOG, SWARM_NODE_IMAGE] });
   });
   await timed(phases, 'gen', async () => {
@@ -333,9 +340,9 @@ export async function clusterUp(config: ParityConfig, target: ComposeTarget, opt
   });
   await timed(phases, 'nodes', () => startNodes(config, target, nodes, progress));
   await timed(phases, 'swarm', () => formSwarm(target, nodes, progress));
-  const shipped = await timed(phases, 'ship images', () => shipImages(target, nodes, stackImages(config, target), progress));
+  const shipped = await timed(phases, 'ship images', () => shipImages(target, nodes, images, progress));
   if (shipped.loaded) progress.info(`loaded ${shipped.loaded} images into the nodes in ${formatDuration(phases['ship images']!)}${shipped.replaced.length ? ` (a new build of ${shipped.replaced.join(', ')})` : ''}`);
-  const jobs = new Set(buildTopology(config).services.filter((service) => service.job).map((service) => service.name));
+  const jobs = new Set(topology.services.filter((service) => service.job).map((service) => service.name));
   await timed(phases, 'deploy', async () => {
     must(
       'docker stack deploy',
@@ -361,7 +368,7 @@ export async function clusterUp(config: ParityConfig, target: ComposeTarget, opt
     });
     progress.done();
   });
-  await timed(phases, 'front', () => startFront(config, target, progress));
+  await timed(phases, 'front', () => startFront(topology, target, progress));
   return { nodes, elapsedMs: Date.now() - started, phases };
 }
 
@@ -393,9 +400,9 @@ export async function clusterDown(config: ParityConfig, target: ComposeTarget, p
     for (const controller of await readdir('/sys/fs/cgroup').catch(() => [])) await removeCgroup(join('/sys/fs/cgroup', controller, node.cgroupParent));
   }
   await rm(join(target.stateDir, 'cluster'), { recursive: true, force: true });
-  await rm(join(tmpdir(), 'parity-cluster', target.project), { recursive: true, force: true });
+  await rm(socketsOf(target), { recursive: true, force: true });
   // The folder of every cluster's sockets goes too once no other cluster uses it.
-  await rmdir(join(tmpdir(), 'parity-cluster')).catch(() => undefined);
+  await rmdir(SOCKETS).catch(() => undefined);
   progress.done();
   return removed;
 }

@@ -63,8 +63,14 @@ export function validateNodeScenario(scenario: string): NodeScenario {
 
 const docker = (run: Run, argv: readonly string[]) => onNode(run.options.target, run.manager!, argv);
 
+interface Task {
+  readonly service: string;
+  readonly node: string;
+  readonly state: string;
+}
+
 /** Tasks meant to run now: service (without the stack's prefix), node, state. */
-async function runningTasks(run: Run): Promise<{ service: string; node: string; state: string }[]> {
+async function runningTasks(run: Run): Promise<Task[]> {
   const { project } = run.options.target;
   const answer = await docker(run, ['stack', 'ps', project, '--filter', 'desired-state=running', '--format', '{{.Name}}\t{{.Node}}\t{{.CurrentState}}']);
   return answer.stdout
@@ -87,8 +93,8 @@ async function nodeStatus(run: Run, node: ClusterNode): Promise<string> {
 }
 
 /** Every service that may move runs its desired replicas on the nodes other than the victim (global ones: one per live node). */
-async function replicasBack(run: Run): Promise<boolean> {
-  const running = (await runningTasks(run)).filter((task) => task.node !== run.victim!.name && task.state.startsWith('Running'));
+function replicasBack(run: Run, tasks: readonly Task[]): boolean {
+  const running = tasks.filter((task) => task.node !== run.victim!.name && task.state.startsWith('Running'));
   const live = run.nodes.filter((node) => node !== run.victim).map((node) => node.name);
   for (const [service, desired] of run.desired) {
     if (run.pinned.has(service)) continue;
@@ -175,11 +181,12 @@ async function watchRecovery(run: Run): Promise<void> {
         const states = await serverStates(socket).catch(() => undefined);
         if (states && states.get(`traefik-public/${victim.zone}`)?.up === false) mark(run, 'front marked the node down', (run.frontDownAtMs = run.now()));
       }
+      const tasks = await runningTasks(run);
       if (run.nodeGoneAtMs === undefined) {
-        const gone = kill ? (await nodeStatus(run, victim)).startsWith('down') : !(await runningTasks(run)).some((task) => task.node === victim.name && task.state.startsWith('Running'));
+        const gone = kill ? (await nodeStatus(run, victim)).startsWith('down') : !tasks.some((task) => task.node === victim.name && task.state.startsWith('Running'));
         if (gone) mark(run, kill ? 'Swarm marked the node down' : "the node's tasks moved off", (run.nodeGoneAtMs = run.now()));
       }
-      if (run.replicasBackAtMs === undefined && (await replicasBack(run))) mark(run, 'replicas back at desired', (run.replicasBackAtMs = run.now()));
+      if (run.replicasBackAtMs === undefined && replicasBack(run, tasks)) mark(run, 'replicas back at desired', (run.replicasBackAtMs = run.now()));
       return run.replicasBackAtMs !== undefined && run.nodeGoneAtMs !== undefined && (!kill || run.frontDownAtMs !== undefined);
     },
     budgetMs,
